@@ -1,0 +1,3 @@
+// vfio-dmabuf-model: the public API.
+
+export * from './sched/index.js';

@@ -1,0 +1,554 @@
+// One execution of a program: runs its threads event by event under a strategy's choices, keeps
+// the event log (with vector clocks when the strategy needs happens-before), feeds lockdep, and
+// reports violations. Strategies reuse one Execution for all their runs; per-run arrays are reset,
+// never reallocated, so the hot path allocates nothing of its own.
+
+import type { Cell } from './cell.js';
+import { violationKey } from './collector.js';
+import type { Completion } from './completion.js';
+import type { Lockdep, LockMode } from './lockdep.js';
+import type { Mutex } from './mutex.js';
+import { isReadLike, K, OP_NAME, Op, QUEUED, VOID } from './op.js';
+import { type Host, type Prim, setHost } from './prim.js';
+import type { Program, Thread, TraceEvent, ViolationKind } from './program.js';
+import type { RwSem } from './rwsem.js';
+import { Violation } from './violation.js';
+
+type AnyPrim = (Cell<unknown> | Mutex | RwSem | Completion) & Prim;
+
+export const RUNNING = 0;
+export const DONE = 1;
+export const DEAD = 2;
+
+export interface RawViolation {
+  kind: ViolationKind;
+  id: string;
+  message: string;
+  /** Events of the execution that show it (the schedule is evThread[0..length)). */
+  length: number;
+  thread?: string;
+  stack?: string;
+}
+
+export interface ExecutionOptions {
+  clocks: boolean;
+  lockdep: Lockdep | null;
+  maxSteps: number;
+  recordTrace?: boolean;
+  captureSites?: boolean;
+}
+
+interface Held {
+  obj: number;
+  cls: string;
+  mode: LockMode;
+  site: string | undefined;
+}
+
+/** Key of an object's creation: (creating thread + 1) * 2^21 + its creation count in that thread. */
+const CREATOR_SHIFT = 2 ** 21;
+
+export class Execution<S> implements Host {
+  readonly n: number;
+  readonly names: string[];
+  private readonly fns: ((s: S) => Thread<unknown>)[];
+  captureSites: boolean;
+  state!: S;
+
+  // Threads.
+  readonly status: Uint8Array;
+  private readonly gens: (Thread<unknown> | null)[];
+  readonly opKind: Int32Array;
+  readonly opObj: AnyPrim[];
+  private readonly opArg: unknown[];
+  private readonly opSite: (string | undefined)[];
+  private readonly held: Held[][];
+  /** Thread whose code is running (-1 during setup). */
+  private current = -1;
+  private readonly creatorSeq: Int32Array;
+
+  // Events.
+  len = 0;
+  private cap = 0;
+  evThread = new Int32Array(0);
+  evObj = new Int32Array(0);
+  evKind = new Int32Array(0);
+  /** Object state code before the event (see Prim.stateCode). */
+  evState = new Int32Array(0);
+  /** Object state code after the event. */
+  evAfter = new Int32Array(0);
+  /** 1-based position of the event in its thread. */
+  evSeq = new Int32Array(0);
+  /** Previous event on the same object, -1 if none. */
+  evPrevObj = new Int32Array(0);
+  /** Previous event of the same thread, -1 if none. */
+  evPrevThr = new Int32Array(0);
+  /** Preemptions up to and including the event. */
+  evPreempt = new Int32Array(0);
+  /** Vector clocks, n entries per event (only with options.clocks). */
+  clocks = new Int32Array(0);
+  readonly thrLast: Int32Array;
+  private readonly thrSeq: Int32Array;
+  readonly trace: TraceEvent[] = [];
+
+  // Objects, by stable id.
+  private readonly objIds = new Map<number, number>();
+  objNames: string[] = [];
+  private objs: AnyPrim[] = [];
+  private objLastW = new Int32Array(16);
+  private objReadsHead = new Int32Array(16);
+  private objLastEv = new Int32Array(16);
+  /** Previous read-like event since the object's last write, -1 if none (per event). */
+  evPrevRead = new Int32Array(0);
+
+  /** Violations of this execution (cleared by begin()). */
+  readonly violations: RawViolation[] = [];
+  private readonly seenIds = new Set<string>();
+  preemptions = 0;
+  stepLimitHit = false;
+  private lastThread = -1;
+
+  constructor(
+    readonly program: Program<S>,
+    readonly options: ExecutionOptions,
+  ) {
+    this.names = Object.keys(program.threads);
+    this.fns = this.names.map((k) => program.threads[k]!);
+    this.n = this.names.length;
+    if (this.n === 0) throw new Error('program has no threads');
+    if (this.n > 255) throw new Error(`program has ${this.n} threads; the explorer supports at most 255`);
+    this.captureSites = options.captureSites ?? false;
+    this.status = new Uint8Array(this.n);
+    this.gens = new Array(this.n).fill(null);
+    this.opKind = new Int32Array(this.n);
+    this.opObj = new Array(this.n);
+    this.opArg = new Array(this.n);
+    this.opSite = new Array(this.n);
+    this.held = this.names.map(() => []);
+    this.creatorSeq = new Int32Array(this.n + 1);
+    this.thrLast = new Int32Array(this.n);
+    this.thrSeq = new Int32Array(this.n);
+    this.grow(256);
+  }
+
+  // ---- Host ----
+
+  register(p: Prim): number {
+    const c = this.current + 1;
+    const key = c * CREATOR_SHIFT + this.creatorSeq[c]!++;
+    let id = this.objIds.get(key);
+    if (id === undefined) {
+      id = this.objIds.size;
+      this.objIds.set(key, id);
+      if (id >= this.objLastW.length) {
+        const n = id * 2;
+        this.objLastW = grown(this.objLastW, n);
+        this.objReadsHead = grown(this.objReadsHead, n);
+        this.objLastEv = grown(this.objLastEv, n);
+      }
+    }
+    this.objs[id] = p as AnyPrim;
+    this.objNames[id] = p.name;
+    this.objLastW[id] = -1;
+    this.objReadsHead[id] = -1;
+    this.objLastEv[id] = -1;
+    return id;
+  }
+
+  // ---- lifecycle ----
+
+  /** Starts a fresh execution: setup, then every thread runs up to its first event. */
+  begin(): void {
+    this.len = 0;
+    this.preemptions = 0;
+    this.lastThread = -1;
+    this.stepLimitHit = false;
+    this.violations.length = 0;
+    this.seenIds.clear();
+    this.trace.length = 0;
+    this.creatorSeq.fill(0);
+    this.thrLast.fill(-1);
+    this.thrSeq.fill(0);
+    this.status.fill(RUNNING);
+    for (const h of this.held) h.length = 0;
+    setHost(this);
+    this.current = -1;
+    try {
+      this.state = this.program.setup();
+      for (let t = 0; t < this.n; t++) {
+        this.current = t;
+        let g: Thread<unknown>;
+        try {
+          g = this.fns[t]!(this.state);
+          if (!g || typeof g.next !== 'function')
+            throw new Error(`thread ${this.names[t]} is not a generator`);
+        } catch (e) {
+          this.threadFailed(t, e);
+          continue;
+        }
+        this.gens[t] = g;
+        this.resume(t, undefined);
+      }
+    } finally {
+      this.current = -1;
+      setHost(null);
+    }
+    this.checkInvariant();
+  }
+
+  enabled(t: number): boolean {
+    return this.status[t] === RUNNING && this.opObj[t]!.enabled(this.opKind[t]!, t);
+  }
+
+  /** True when no thread can run: the execution is over (finished or deadlocked). */
+  isOver(): boolean {
+    for (let t = 0; t < this.n; t++) if (this.enabled(t)) return false;
+    return true;
+  }
+
+  /** Any thread that has not returned (after isOver(): a deadlock). */
+  anyUnfinished(): boolean {
+    for (let t = 0; t < this.n; t++) if (this.status[t] === RUNNING) return true;
+    return false;
+  }
+
+  /** True if running `t` next would be a preemption. */
+  wouldPreempt(t: number): boolean {
+    const p = this.lastThread;
+    return p !== -1 && p !== t && this.enabled(p);
+  }
+
+  /** Runs thread `t`'s pending operation (it must be enabled), then its code up to the next one. */
+  step(t: number): void {
+    const i = this.len;
+    if (i >= this.options.maxSteps) {
+      this.stepLimitHit = true;
+      const busy = this.names.filter((_, u) => this.status[u] === RUNNING).join(', ');
+      this.report(
+        'error',
+        'STEP_BOUND',
+        `execution exceeded ${this.options.maxSteps} events without finishing (still running: ${busy}): a thread that never stops?`,
+        i,
+      );
+      return;
+    }
+    if (i === this.cap) this.grow(this.cap * 2);
+    if (this.wouldPreempt(t)) this.preemptions++;
+    this.lastThread = t;
+    const o = this.opObj[t]!;
+    const k = this.opKind[t]!;
+    const id = o.id;
+    this.len = i + 1;
+    this.evThread[i] = t;
+    this.evObj[i] = id;
+    this.evKind[i] = k;
+    this.evState[i] = o.stateCode();
+    this.evSeq[i] = ++this.thrSeq[t]!;
+    this.evPrevObj[i] = this.objLastEv[id]!;
+    this.evPrevThr[i] = this.thrLast[t]!;
+    this.evPreempt[i] = this.preemptions;
+    this.objLastEv[id] = i;
+    const readLike = isReadLike(k);
+    if (this.options.clocks) this.computeClock(i, t, id, readLike);
+    if (readLike) {
+      this.evPrevRead[i] = this.objReadsHead[id]!;
+      this.objReadsHead[id] = i;
+    } else {
+      this.evPrevRead[i] = -1;
+      this.objLastW[id] = i;
+      this.objReadsHead[id] = -1;
+    }
+    this.thrLast[t] = i;
+
+    let result: unknown;
+    setHost(this);
+    this.current = t;
+    try {
+      result = o.apply(k, t, this.opArg[t]);
+    } catch (e) {
+      this.evAfter[i] = o.stateCode();
+      this.current = -1;
+      setHost(null);
+      this.threadFailed(t, e);
+      this.checkInvariant();
+      return;
+    }
+    this.evAfter[i] = o.stateCode();
+    if (this.options.lockdep || this.options.recordTrace) this.afterOp(t, i, o, k, result);
+    this.resume(t, result);
+    this.current = -1;
+    setHost(null);
+    this.checkInvariant();
+  }
+
+  /** Ends the execution: deadlock and final checks. Returns true if it deadlocked. */
+  finish(): boolean {
+    if (this.stepLimitHit) return false;
+    if (this.anyUnfinished()) {
+      const waits: string[] = [];
+      for (let t = 0; t < this.n; t++) {
+        if (this.status[t] !== RUNNING) continue;
+        const o = this.opObj[t]!;
+        waits.push(
+          `${this.names[t]} waits in ${OP_NAME[this.opKind[t]!]} on ${o.type} ${o.name} (${o.describeHolders(this.names)})`,
+        );
+        if (this.options.lockdep) this.lockdepAttempt(t, this.len, o, this.opKind[t]!);
+      }
+      this.report('deadlock', 'DEADLOCK', `deadlock: ${waits.join('; ')}`, this.len);
+      return true;
+    }
+    if (this.program.final) {
+      try {
+        const r = this.program.final(this.state);
+        if (typeof r === 'string') this.report('final', 'FINAL', r, this.len);
+      } catch (e) {
+        if (e instanceof Violation) this.report('final', e.id, e.message, this.len);
+        else
+          this.report('error', 'ERROR', `final check threw: ${errMsg(e)}`, this.len, undefined, errStack(e));
+      }
+    }
+    return false;
+  }
+
+  // ---- internals ----
+
+  private resume(t: number, result: unknown): void {
+    let r: IteratorResult<Op, unknown>;
+    try {
+      r = this.gens[t]!.next(result === undefined ? VOID : result);
+    } catch (e) {
+      this.threadFailed(t, e);
+      return;
+    }
+    if (r.done) {
+      this.status[t] = DONE;
+      this.gens[t] = null;
+      return;
+    }
+    const op = r.value;
+    if (!(op instanceof Op)) {
+      this.threadFailed(
+        t,
+        new Error(
+          `thread ${this.names[t]} yielded something that is not a sched operation (use yield* on a Cell, Mutex, RwSem or Completion method)`,
+        ),
+      );
+      return;
+    }
+    if (op.obj.host !== this) {
+      this.threadFailed(
+        t,
+        new Error(
+          `${op.obj.type} ${op.obj.name} was not created by this execution's setup() or threads: create shared objects in setup() so every execution starts fresh`,
+        ),
+      );
+      return;
+    }
+    this.opKind[t] = op.kind;
+    this.opObj[t] = op.obj as AnyPrim;
+    this.opArg[t] = op.arg;
+    this.opSite[t] = op.site;
+  }
+
+  private threadFailed(t: number, e: unknown): void {
+    this.status[t] = DEAD;
+    this.gens[t] = null;
+    if (e instanceof Violation) {
+      this.report('invariant', e.id, e.message, this.len, this.names[t]);
+    } else {
+      this.report('error', 'ERROR', `${this.names[t]}: ${errMsg(e)}`, this.len, this.names[t], errStack(e));
+    }
+  }
+
+  private checkInvariant(): void {
+    const inv = this.program.invariant;
+    if (!inv) return;
+    let r: string | undefined | void;
+    try {
+      r = inv(this.state);
+    } catch (e) {
+      if (e instanceof Violation) this.report('invariant', e.id, e.message, this.len);
+      else this.report('error', 'ERROR', `invariant threw: ${errMsg(e)}`, this.len, undefined, errStack(e));
+      return;
+    }
+    if (typeof r === 'string') this.report('invariant', 'INVARIANT', r, this.len);
+  }
+
+  private report(
+    kind: ViolationKind,
+    id: string,
+    message: string,
+    length: number,
+    thread?: string,
+    stack?: string,
+  ): void {
+    const key = violationKey(kind, id, message);
+    if (this.seenIds.has(key)) return;
+    this.seenIds.add(key);
+    const v: RawViolation = { kind, id, message, length };
+    if (thread !== undefined) v.thread = thread;
+    if (stack !== undefined) v.stack = stack;
+    this.violations.push(v);
+  }
+
+  private computeClock(i: number, t: number, id: number, readLike: boolean): void {
+    const n = this.n;
+    const c = this.clocks;
+    const base = i * n;
+    const prev = this.thrLast[t]!;
+    if (prev >= 0) c.copyWithin(base, prev * n, prev * n + n);
+    else c.fill(0, base, base + n);
+    c[base + t] = this.evSeq[i]!;
+    const w = this.objLastW[id]!;
+    if (w >= 0) join(c, base, w * n, n);
+    if (!readLike) {
+      for (let r = this.objReadsHead[id]!; r >= 0; r = this.evPrevRead[r]!) join(c, base, r * n, n);
+    }
+  }
+
+  private afterOp(t: number, i: number, o: AnyPrim, k: number, result: unknown): void {
+    if (this.options.recordTrace) {
+      const ev: TraceEvent = { thread: this.names[t]!, op: OP_NAME[k]!, object: o.name };
+      const site = this.opSite[t];
+      if (site) ev.site = site;
+      const shown = result === QUEUED ? 'queued' : printable(result);
+      if (shown !== undefined) ev.result = shown;
+      this.trace.push(ev);
+    }
+    if (!this.options.lockdep) return;
+    switch (k) {
+      case K.LOCK:
+        this.lockdepAttempt(t, i, o, k);
+        this.hold(t, o, 'lock');
+        break;
+      case K.DOWN_READ:
+        this.lockdepAttempt(t, i, o, k);
+        this.hold(t, o, 'read');
+        break;
+      case K.DOWN_WRITE:
+        this.lockdepAttempt(t, i, o, k);
+        if (result !== QUEUED) this.hold(t, o, 'write');
+        break;
+      case K.DOWN_WRITE_WAIT:
+        this.hold(t, o, 'write');
+        break;
+      case K.TRYLOCK:
+        if (result === true) this.hold(t, o, 'lock');
+        break;
+      case K.TRY_DOWN_READ:
+        if (result === true) this.hold(t, o, 'read');
+        break;
+      case K.TRY_DOWN_WRITE:
+        if (result === true) this.hold(t, o, 'write');
+        break;
+      case K.UNLOCK:
+      case K.UP_READ:
+      case K.UP_WRITE: {
+        const h = this.held[t]!;
+        for (let j = h.length - 1; j >= 0; j--) {
+          if (h[j]!.obj === o.id) {
+            h.splice(j, 1);
+            break;
+          }
+        }
+        break;
+      }
+    }
+  }
+
+  private hold(t: number, o: AnyPrim, mode: LockMode): void {
+    this.held[t]!.push({ obj: o.id, cls: (o as Mutex).lockClass, mode, site: this.opSite[t] });
+  }
+
+  /** A (possibly blocking) acquisition attempt: edges from every held lock to this one. */
+  private lockdepAttempt(t: number, i: number, o: AnyPrim, k: number): void {
+    const ld = this.options.lockdep!;
+    if (k !== K.LOCK && k !== K.DOWN_READ && k !== K.DOWN_WRITE && k !== K.DOWN_WRITE_WAIT) return;
+    const cls = (o as Mutex).lockClass;
+    const toMode: LockMode = k === K.LOCK ? 'lock' : k === K.DOWN_READ ? 'read' : 'write';
+    for (const h of this.held[t]!) {
+      if (ld.has(h.cls, cls)) continue;
+      ld.add({
+        from: h.cls,
+        to: cls,
+        fromMode: h.mode,
+        toMode,
+        thread: this.names[t]!,
+        event: i,
+        schedule: this.evThread.slice(0, Math.min(i + 1, this.len)),
+        ...(h.site ? { holdSite: h.site } : {}),
+        ...(this.opSite[t] ? { acquireSite: this.opSite[t] } : {}),
+      });
+    }
+  }
+
+  private grow(cap: number): void {
+    this.cap = cap;
+    this.evThread = grown(this.evThread, cap);
+    this.evObj = grown(this.evObj, cap);
+    this.evKind = grown(this.evKind, cap);
+    this.evState = grown(this.evState, cap);
+    this.evAfter = grown(this.evAfter, cap);
+    this.evSeq = grown(this.evSeq, cap);
+    this.evPrevObj = grown(this.evPrevObj, cap);
+    this.evPrevThr = grown(this.evPrevThr, cap);
+    this.evPreempt = grown(this.evPreempt, cap);
+    this.evPrevRead = grown(this.evPrevRead, cap);
+    if (this.options.clocks) this.clocks = grown(this.clocks, cap * this.n);
+  }
+
+  /** The last event on an object in this execution, -1 if none. */
+  lastEventOn(obj: number): number {
+    return this.objLastEv[obj]!;
+  }
+
+  /** Printable name of the pending operation of thread t. */
+  pendingOp(t: number): string {
+    return `${OP_NAME[this.opKind[t]!]} ${this.opObj[t]!.name}`;
+  }
+
+  /** Operation strings of the events so far (for schedule checksums). */
+  opStrings(length = this.len): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < length; i++) {
+      out.push(
+        `${this.names[this.evThread[i]!]} ${OP_NAME[this.evKind[i]!]} ${this.objNames[this.evObj[i]!]}`,
+      );
+    }
+    return out;
+  }
+}
+
+function join(c: Int32Array, dst: number, src: number, n: number): void {
+  for (let k = 0; k < n; k++) {
+    const v = c[src + k]!;
+    if (v > c[dst + k]!) c[dst + k] = v;
+  }
+}
+
+function grown(a: Int32Array<ArrayBuffer>, cap: number): Int32Array<ArrayBuffer> {
+  if (a.length >= cap) return a;
+  const b = new Int32Array(cap);
+  b.set(a);
+  return b;
+}
+
+function errMsg(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function errStack(e: unknown): string | undefined {
+  return e instanceof Error ? e.stack : undefined;
+}
+
+function printable(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === null)
+    return String(v);
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}

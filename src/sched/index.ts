@@ -1,0 +1,23 @@
+// vfio-dmabuf-model/sched: the concurrency explorer (the sched contract in DESIGN.md).
+
+export { Cell } from './cell.js';
+export { Completion } from './completion.js';
+export { explore, replay } from './explore.js';
+export type { Edge, LockCycle, LockMode } from './lockdep.js';
+export { type LockOptions, Mutex } from './mutex.js';
+export type { Op } from './op.js';
+export type {
+  ExploreOptions,
+  ExploreResult,
+  Program,
+  Progress,
+  ReplayResult,
+  Strategy,
+  Thread,
+  TraceEvent,
+  ViolationKind,
+  ViolationReport,
+} from './program.js';
+export { RwSem } from './rwsem.js';
+export { decodeSchedule, encodeSchedule, ScheduleError } from './schedule.js';
+export { Violation } from './violation.js';

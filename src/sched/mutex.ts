@@ -1,0 +1,73 @@
+// A sleeping lock (kernel mutex, spinlock or ww_mutex without the wound/wait part). Every operation
+// on it conflicts with every other.
+
+import { K, Op } from './op.js';
+import { Prim } from './prim.js';
+import type { Thread } from './program.js';
+
+export interface LockOptions {
+  /** lockdep class; locks of one class are one node in the lock-order graph. Default: the name. */
+  lockClass?: string;
+}
+
+export class Mutex extends Prim {
+  readonly type = 'mutex' as const;
+  readonly lockClass: string;
+  /** Holding thread index, -1 when free. */
+  owner = -1;
+  private readonly lockOp = new Op(K.LOCK, this);
+  private readonly unlockOp = new Op(K.UNLOCK, this);
+  private readonly tryLockOp = new Op(K.TRYLOCK, this);
+
+  constructor(name: string, options: LockOptions = {}) {
+    super(name);
+    this.lockClass = options.lockClass ?? name;
+  }
+
+  lock(): Thread<void> {
+    return this.mark(this.lockOp) as unknown as Thread<void>;
+  }
+
+  unlock(): Thread<void> {
+    return this.unlockOp as unknown as Thread<void>;
+  }
+
+  /** Never blocks: true if the lock was taken. */
+  tryLock(): Thread<boolean> {
+    return this.mark(this.tryLockOp) as unknown as Thread<boolean>;
+  }
+
+  get locked(): boolean {
+    return this.owner !== -1;
+  }
+
+  override stateCode(): number {
+    return this.owner + 1;
+  }
+
+  override describeHolders(names: readonly string[]): string {
+    return this.owner === -1 ? 'free' : `held by ${names[this.owner]}`;
+  }
+
+  /** @internal */
+  enabled(kind: number): boolean {
+    return kind !== K.LOCK || this.owner === -1;
+  }
+
+  /** @internal */
+  apply(kind: number, t: number): unknown {
+    switch (kind) {
+      case K.LOCK:
+        this.owner = t;
+        return undefined;
+      case K.TRYLOCK:
+        if (this.owner !== -1) return false;
+        this.owner = t;
+        return true;
+      default:
+        if (this.owner !== t) throw new Error(`mutex ${this.name}: unlock by a thread that does not hold it`);
+        this.owner = -1;
+        return undefined;
+    }
+  }
+}

@@ -1,0 +1,122 @@
+// Operations: what a thread yields at each scheduling point.
+//
+// Every primitive method (Cell.read, Mutex.lock, ...) returns an `Op`, which is both the iterable that
+// `yield*` consumes and the value the executor receives. The executor copies an op's fields into its
+// per-thread slots the moment it is yielded, so each primitive keeps one preallocated `Op` per
+// method and mutates `arg` per call: no allocation per event.
+
+import type { Prim } from './prim.js';
+
+/** Operation kinds. The numeric values index the tables below; keep them dense. */
+export const K = {
+  READ: 0,
+  WRITE: 1,
+  RMW: 2,
+  LOCK: 3,
+  UNLOCK: 4,
+  TRYLOCK: 5,
+  DOWN_READ: 6,
+  UP_READ: 7,
+  DOWN_WRITE: 8,
+  DOWN_WRITE_WAIT: 9,
+  UP_WRITE: 10,
+  TRY_DOWN_READ: 11,
+  TRY_DOWN_WRITE: 12,
+  WAIT: 13,
+  COMPLETE: 14,
+  COMPLETE_ALL: 15,
+} as const;
+export type OpKind = (typeof K)[keyof typeof K];
+
+/** Printable names, as shown in traces. */
+export const OP_NAME: readonly string[] = [
+  'read',
+  'write',
+  'rmw',
+  'lock',
+  'unlock',
+  'trylock',
+  'down_read',
+  'up_read',
+  'down_write',
+  'down_write(wait)',
+  'up_write',
+  'down_read_trylock',
+  'down_write_trylock',
+  'wait',
+  'complete',
+  'complete_all',
+];
+
+/**
+ * Read-like kinds: two read-like operations on the same object commute and neither enables nor
+ * disables the other, so they are independent. Every other pair on one object conflicts.
+ */
+const READ_LIKE: readonly boolean[] = [
+  true, // READ
+  false,
+  false,
+  false,
+  false,
+  false,
+  true, // DOWN_READ
+  true, // UP_READ
+  false,
+  false,
+  false,
+  true, // TRY_DOWN_READ
+  false,
+  false,
+  true, // COMPLETE: completions only add, so they commute with each other
+  true, // COMPLETE_ALL
+];
+
+export function isReadLike(kind: number): boolean {
+  return READ_LIKE[kind]!;
+}
+
+/** Two operations conflict when they touch the same object and at least one is not read-like. */
+export function conflicts(objA: number, kindA: number, objB: number, kindB: number): boolean {
+  return objA === objB && !(READ_LIKE[kindA]! && READ_LIKE[kindB]!);
+}
+
+/** Kinds that can be disabled (the thread blocks until another thread changes the object). */
+export function isBlockable(kind: number): boolean {
+  return kind === K.LOCK || kind === K.DOWN_READ || kind === K.DOWN_WRITE_WAIT || kind === K.WAIT;
+}
+
+/** Sent into a thread in place of `undefined`, so an op can tell its first `next()` from its resume. */
+export const VOID: unique symbol = Symbol('void');
+/** Sent back for a `down_write` that found the semaphore busy: the op then yields its wait half. */
+export const QUEUED: unique symbol = Symbol('queued');
+
+/** One scheduling point. Iterable so that `yield* cell.read()` works without a generator object. */
+export class Op<R = unknown> implements Iterator<Op, R, unknown> {
+  arg: unknown = undefined;
+  /** Acquisition site (file:line of the caller), filled only while sites are being captured. */
+  site: string | undefined = undefined;
+  constructor(
+    readonly kind: OpKind,
+    readonly obj: Prim,
+    /** For DOWN_WRITE: the op yielded when the writer had to queue. */
+    readonly then: Op | null = null,
+  ) {}
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(v?: unknown): IteratorResult<Op, R> {
+    if (v === undefined) return { value: this, done: false };
+    if (v === QUEUED) return { value: this.then!, done: false };
+    return { value: (v === VOID ? undefined : v) as R, done: true };
+  }
+
+  return(value?: R): IteratorResult<Op, R> {
+    return { value: value as R, done: true };
+  }
+
+  throw(e?: unknown): IteratorResult<Op, R> {
+    throw e;
+  }
+}

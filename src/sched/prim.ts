@@ -1,0 +1,86 @@
+// The base of every shared object (Cell, Mutex, RwSem, Completion) and the hook through which a
+// primitive learns which execution created it.
+
+import { K, type Op } from './op.js';
+
+/** What the running execution offers to primitives. Set by the executor, null outside one. */
+export interface Host {
+  /** A stable id for an object: the same object gets the same id in every replay of a prefix. */
+  register(p: Prim): number;
+  /** True while acquisition sites are being recorded (replays for reports, not the search). */
+  captureSites: boolean;
+}
+
+let host: Host | null = null;
+
+export function setHost(h: Host | null): void {
+  host = h;
+}
+
+export type PrimType = 'cell' | 'mutex' | 'rwsem' | 'completion';
+
+export abstract class Prim {
+  /** Stable id within the running exploration; -1 when created outside any execution. */
+  readonly id: number;
+  /** The host that created this object: an op on it from another execution is a model bug. */
+  readonly host: Host | null;
+  abstract readonly type: PrimType;
+
+  constructor(readonly name: string) {
+    this.host = host;
+    this.id = host ? host.register(this) : -1;
+  }
+
+  /**
+   * A small integer that says, for the blockable kinds, whether they could run now (see enabledIn).
+   * Recorded before and after each event so the explorer can ask "could that blocked operation have
+   * run before this event?". The change a read-like event makes to it must not depend on what other
+   * read-like events did (it is a sum): then the explorer can add up the effects of the read-like
+   * events it moves along with an operation.
+   */
+  stateCode(): number {
+    return 0;
+  }
+
+  /** One line on who holds this object, for deadlock reports. */
+  describeHolders(_names: readonly string[]): string {
+    return '';
+  }
+
+  protected mark<T extends Op>(op: T): T {
+    if (host?.captureSites) op.site = captureSite();
+    return op;
+  }
+}
+
+/** True if an operation of `kind` by thread `t` is enabled in the state encoded by `code`. */
+export function enabledIn(kind: number, t: number, code: number): boolean {
+  switch (kind) {
+    case K.LOCK:
+      return code === 0;
+    case K.DOWN_READ:
+      return (code & 1) === 1;
+    case K.DOWN_WRITE_WAIT:
+      return (code & 2) === 0 && code >> 10 === 0 && ((code >> 2) & 0xff) === t + 1;
+    case K.WAIT:
+      return code > 0;
+    default:
+      return true;
+  }
+}
+
+/** The first stack frame outside the explorer: where model code called the primitive. */
+export function captureSite(): string {
+  const stack = new Error().stack ?? '';
+  const lines = stack.split('\n');
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (!line.startsWith('at ')) continue;
+    if (/[/\\]sched[/\\][^/\\]+\.[jt]s/.test(line)) continue;
+    return line
+      .slice(3)
+      .replace(/file:\/\/[^ )]*?[/\\](dist[/\\])?((src|test|bench|examples)[/\\])/, '$2')
+      .replace(/\.js(:\d+:\d+)/, '$1');
+  }
+  return '?';
+}

@@ -1,0 +1,104 @@
+// The public types of the explorer (the sched contract in DESIGN.md).
+
+import type { Op } from './op.js';
+
+/** A thread of the model: a generator that yields one Op per event. */
+export type Thread<T = unknown> = Generator<Op, T, unknown>;
+
+export interface Program<S> {
+  name?: string;
+  /** Builds a fresh world; called once per execution. Create every shared object here. */
+  setup(): S;
+  threads: Record<string, (s: S) => Thread<unknown>>;
+  /** Checked after every event; a string (or a thrown Violation) is a violation. */
+  invariant?(s: S): string | undefined | void;
+  /** Checked once every thread has returned. */
+  final?(s: S): string | undefined | void;
+}
+
+export type Strategy = 'dpor' | 'exhaustive' | 'random' | 'pct';
+
+export interface ExploreOptions {
+  /** Default 'dpor'. */
+  strategy?: Strategy;
+  /** Most preemptions (switches away from a thread that could go on) per execution. */
+  preemptionBound?: number;
+  /** Most executions to run. Default: unlimited for dpor/exhaustive, 1000 for random/pct. */
+  maxExecutions?: number;
+  /** Most events in one execution; a thread that never stops is reported. Default 20000. */
+  maxSteps?: number;
+  /** Seed for random and pct. Default 1. */
+  seed?: number;
+  /** pct: the bug depth d (d-1 priority change points). Default 3. */
+  pctDepth?: number;
+  /** Stop at the first violation. */
+  stopAtFirst?: boolean;
+  /**
+   * Search again for each violation with rising preemption bounds and report the schedule with
+   * the fewest preemptions found (CHESS). Default true.
+   */
+  minimizePreemptions?: boolean;
+  /** Called every so often during a long search (the CLI draws its progress bar from this). */
+  onProgress?(p: Progress): void;
+}
+
+export interface Progress {
+  executions: number;
+  events: number;
+  depth: number;
+  violations: number;
+  elapsedMs: number;
+}
+
+export type ViolationKind = 'invariant' | 'final' | 'deadlock' | 'lock-order' | 'error';
+
+export interface ViolationReport {
+  kind: ViolationKind;
+  id?: string;
+  message: string;
+  /** Replays the execution (for invariants: up to the event after which the check failed). */
+  schedule: string;
+  /** Preemptions in `schedule`. */
+  preemptions?: number;
+  /** Explored executions that showed this violation. */
+  count?: number;
+  /** For kind 'error': the exception's stack. */
+  stack?: string;
+  /** Thread that raised it, where one did. */
+  thread?: string;
+}
+
+export interface ExploreResult {
+  /** Complete executions run, deadlocked ones included, sleep-set-blocked ones not. */
+  executions: number;
+  /** Executions abandoned as redundant. */
+  blocked: number;
+  deadlocks: number;
+  /** True only if the whole space was covered (no bound or limit cut it). */
+  complete: boolean;
+  violations: ViolationReport[];
+  /** Events executed in all (replayed prefixes included). */
+  events: number;
+  /** Longest execution, in events. */
+  maxDepth: number;
+  strategy: Strategy;
+}
+
+export interface TraceEvent {
+  thread: string;
+  op: string;
+  object: string;
+  /** Acquisition site, where one was captured. */
+  site?: string;
+  /** What the operation returned, printable (a read's value, trylock's success, 'queued'). */
+  result?: string;
+}
+
+export interface ReplayResult<S> {
+  state: S;
+  trace: TraceEvent[];
+  /** The violation at the end of the schedule if there is one, else the first one seen. */
+  violation?: ViolationReport;
+  /** Every violation seen during the replay, in order. */
+  violations: ViolationReport[];
+}

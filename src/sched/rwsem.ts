@@ -1,0 +1,145 @@
+// A kernel rw_semaphore (kernel/locking/rwsem.c): many readers or one writer, and writers queue.
+// A down_write that finds the semaphore busy queues itself (one event) and takes the lock later (a
+// second event); while any writer is queued, new readers block, as in the kernel, where a reader
+// that finds waiters queues behind them. That is what makes a recursive down_read deadlock behind a
+// waiting writer.
+
+import type { LockOptions } from './mutex.js';
+import { K, Op, QUEUED } from './op.js';
+import { Prim } from './prim.js';
+import type { Thread } from './program.js';
+
+export class RwSem extends Prim {
+  readonly type = 'rwsem' as const;
+  readonly lockClass: string;
+  /** Reader count by thread (a thread may hold it for read more than once). */
+  readonly readers: number[] = [];
+  readerCount = 0;
+  /** Writer thread index, -1 when no writer holds it. */
+  writer = -1;
+  /** Queued writers, oldest first. */
+  readonly queue: number[] = [];
+  private readonly downReadOp = new Op(K.DOWN_READ, this);
+  private readonly upReadOp = new Op(K.UP_READ, this);
+  private readonly downWriteWaitOp = new Op(K.DOWN_WRITE_WAIT, this);
+  private readonly downWriteOp = new Op(K.DOWN_WRITE, this, this.downWriteWaitOp);
+  private readonly upWriteOp = new Op(K.UP_WRITE, this);
+  private readonly tryReadOp = new Op(K.TRY_DOWN_READ, this);
+  private readonly tryWriteOp = new Op(K.TRY_DOWN_WRITE, this);
+
+  constructor(name: string, options: LockOptions = {}) {
+    super(name);
+    this.lockClass = options.lockClass ?? name;
+  }
+
+  // kernel/locking/rwsem.c: down_read()
+  downRead(): Thread<void> {
+    return this.mark(this.downReadOp) as unknown as Thread<void>;
+  }
+
+  // kernel/locking/rwsem.c: up_read()
+  upRead(): Thread<void> {
+    return this.upReadOp as unknown as Thread<void>;
+  }
+
+  // kernel/locking/rwsem.c: down_write()
+  downWrite(): Thread<void> {
+    this.mark(this.downWriteWaitOp);
+    return this.mark(this.downWriteOp) as unknown as Thread<void>;
+  }
+
+  // kernel/locking/rwsem.c: up_write()
+  upWrite(): Thread<void> {
+    return this.upWriteOp as unknown as Thread<void>;
+  }
+
+  // kernel/locking/rwsem.c: down_read_trylock()
+  tryDownRead(): Thread<boolean> {
+    return this.mark(this.tryReadOp) as unknown as Thread<boolean>;
+  }
+
+  // kernel/locking/rwsem.c: down_write_trylock()
+  tryDownWrite(): Thread<boolean> {
+    return this.mark(this.tryWriteOp) as unknown as Thread<boolean>;
+  }
+
+  private get readable(): boolean {
+    return this.writer === -1 && this.queue.length === 0;
+  }
+
+  private get free(): boolean {
+    return this.writer === -1 && this.readerCount === 0;
+  }
+
+  /** Held for read by `t`. */
+  heldRead(t: number): boolean {
+    return (this.readers[t] ?? 0) > 0;
+  }
+
+  /**
+   * Bit 0: a reader could enter (no writer holds or waits); bit 1: a writer holds it; bits 2-9: the
+   * first queued writer + 1; bits 10 and up: the reader count. Read-like events change only the
+   * reader count, so their effects add up (the explorer relies on that, see prim.ts).
+   */
+  override stateCode(): number {
+    const head = this.queue.length > 0 ? this.queue[0]! + 1 : 0;
+    return (this.readable ? 1 : 0) | (this.writer !== -1 ? 2 : 0) | (head << 2) | (this.readerCount << 10);
+  }
+
+  override describeHolders(names: readonly string[]): string {
+    const parts: string[] = [];
+    if (this.writer !== -1) parts.push(`write-held by ${names[this.writer]}`);
+    const rs = this.readers.flatMap((c, t) => (c > 0 ? [names[t]] : []));
+    if (rs.length > 0) parts.push(`read-held by ${rs.join(', ')}`);
+    if (this.queue.length > 0) parts.push(`writers queued: ${this.queue.map((t) => names[t]).join(', ')}`);
+    return parts.length > 0 ? parts.join('; ') : 'free';
+  }
+
+  /** @internal */
+  enabled(kind: number, t: number): boolean {
+    if (kind === K.DOWN_READ) return this.readable;
+    if (kind === K.DOWN_WRITE_WAIT) return this.free && this.queue[0] === t;
+    return true;
+  }
+
+  /** @internal */
+  apply(kind: number, t: number): unknown {
+    switch (kind) {
+      case K.DOWN_READ:
+        this.readers[t] = (this.readers[t] ?? 0) + 1;
+        this.readerCount++;
+        return undefined;
+      case K.TRY_DOWN_READ:
+        if (!this.readable) return false;
+        this.readers[t] = (this.readers[t] ?? 0) + 1;
+        this.readerCount++;
+        return true;
+      case K.UP_READ:
+        if (!this.heldRead(t))
+          throw new Error(`rwsem ${this.name}: up_read by a thread that does not hold it`);
+        this.readers[t]!--;
+        this.readerCount--;
+        return undefined;
+      case K.DOWN_WRITE:
+        if (this.free && this.queue.length === 0) {
+          this.writer = t;
+          return undefined;
+        }
+        this.queue.push(t);
+        return QUEUED;
+      case K.DOWN_WRITE_WAIT:
+        this.queue.shift();
+        this.writer = t;
+        return undefined;
+      case K.TRY_DOWN_WRITE:
+        if (!this.free || this.queue.length > 0) return false;
+        this.writer = t;
+        return true;
+      default:
+        if (this.writer !== t)
+          throw new Error(`rwsem ${this.name}: up_write by a thread that does not hold it`);
+        this.writer = -1;
+        return undefined;
+    }
+  }
+}

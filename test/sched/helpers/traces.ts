@@ -1,0 +1,69 @@
+// Test oracle: runs every interleaving of a program and counts its Mazurkiewicz traces, by
+// fingerprinting each execution's dependency graph (per object: the order of its write-like events
+// and the set of read-like events between them, each event named by thread and position).
+
+import { Execution } from '../../../src/sched/execution.js';
+import type { Program } from '../../../src/sched/index.js';
+import { Lockdep } from '../../../src/sched/lockdep.js';
+import { isReadLike } from '../../../src/sched/op.js';
+
+export interface Census {
+  interleavings: number;
+  traces: number;
+  /** Final-state descriptions (from `describe`) of executions where every thread returned. */
+  finals: Set<string>;
+  fingerprints: Set<string>;
+  deadlocks: number;
+}
+
+export function census<S>(program: Program<S>, describe: (s: S) => string = () => ''): Census {
+  const ex = new Execution(program, { clocks: false, lockdep: new Lockdep(), maxSteps: 100000 });
+  const stack: { threads: number[]; next: number }[] = [];
+  const fps = new Set<string>();
+  const finals = new Set<string>();
+  let interleavings = 0;
+  let deadlocks = 0;
+  for (;;) {
+    ex.begin();
+    for (const c of stack) ex.step(c.threads[c.next]!);
+    for (;;) {
+      const threads: number[] = [];
+      for (let t = 0; t < ex.n; t++) if (ex.enabled(t)) threads.push(t);
+      if (threads.length === 0) break;
+      stack.push({ threads, next: 0 });
+      ex.step(threads[0]!);
+    }
+    interleavings++;
+    if (ex.anyUnfinished()) deadlocks++;
+    else finals.add(describe(ex.state));
+    fps.add(fingerprint(ex));
+    while (stack.length > 0 && stack[stack.length - 1]!.next + 1 >= stack[stack.length - 1]!.threads.length)
+      stack.pop();
+    if (stack.length === 0) break;
+    stack[stack.length - 1]!.next++;
+  }
+  return { interleavings, traces: fps.size, finals, deadlocks, fingerprints: fps };
+}
+
+export function fingerprint<S>(ex: Execution<S>): string {
+  const perObj = new Map<number, string[]>();
+  const reads = new Map<number, string[]>();
+  for (let i = 0; i < ex.len; i++) {
+    const o = ex.evObj[i]!;
+    const name = `${ex.evThread[i]}.${ex.evSeq[i]}`;
+    if (!perObj.has(o)) perObj.set(o, []);
+    if (!reads.has(o)) reads.set(o, []);
+    if (isReadLike(ex.evKind[i]!)) reads.get(o)!.push(name);
+    else {
+      const rs = reads.get(o)!;
+      if (rs.length > 0) perObj.get(o)!.push(`{${rs.sort().join(',')}}`);
+      reads.set(o, []);
+      perObj.get(o)!.push(name);
+    }
+  }
+  for (const [o, rs] of reads) if (rs.length > 0) perObj.get(o)!.push(`{${rs.sort().join(',')}}`);
+  return [...perObj.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([o, seq]) => `${o}:${seq.join(' ')}`)
+    .join('|');
+}
