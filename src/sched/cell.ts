@@ -1,16 +1,13 @@
 // One shared memory location. Reads are read-like; writes and read-modify-writes conflict with
 // everything on the same cell.
 
-import { K, Op } from './op.js';
+import { K, shared } from './op.js';
 import { Prim } from './prim.js';
 import type { Thread } from './program.js';
 
 export class Cell<T> extends Prim {
   readonly type = 'cell' as const;
   private v: T;
-  private readonly readOp = new Op(K.READ, this);
-  private readonly writeOp = new Op(K.WRITE, this);
-  private readonly rmwOp = new Op(K.RMW, this);
 
   constructor(name: string, initial: T) {
     super(name);
@@ -19,19 +16,17 @@ export class Cell<T> extends Prim {
 
   /** One event: returns the value. */
   read(): Thread<T> {
-    return this.readOp as unknown as Thread<T>;
+    return shared(K.READ, this) as unknown as Thread<T>;
   }
 
   /** One event: stores `value`. */
   write(value: T): Thread<void> {
-    this.writeOp.arg = value;
-    return this.writeOp as unknown as Thread<void>;
+    return shared(K.WRITE, this, value) as unknown as Thread<void>;
   }
 
   /** One atomic event: `f` maps the old value to [new value, result] (xchg, cmpxchg, inc, ...). */
   rmw<R>(f: (v: T) => [T, R]): Thread<R> {
-    this.rmwOp.arg = f;
-    return this.rmwOp as unknown as Thread<R>;
+    return shared(K.RMW, this, f) as unknown as Thread<R>;
   }
 
   /** The current value, without an event: for setup, invariants and final checks only. */

@@ -29,47 +29,108 @@ interface WuNode {
   children: WuNode[];
 }
 
-/** A thread that must not run at this point (its branch is explored), with its pending operation. */
-interface Sleeper {
-  thread: number;
-  obj: number;
-  kind: number;
+const TAKEN: WuNode = { thread: -1, obj: -1, kind: -1, children: [] };
+
+/**
+ * A point of the current execution: the threads that must not run here (their branches are done),
+ * each with its pending operation, and the wakeup tree of branches still to explore from here.
+ * A thread is in a sleep set at most once, so n slots suffice. Nodes are reused across executions.
+ */
+class Node {
+  sleepN = 0;
+  readonly sleepThread: Int32Array;
+  readonly sleepObj: Int32Array;
+  readonly sleepKind: Int32Array;
+  /** Branches to explore from here; those before wutHead are taken (taking is O(1), not a shift). */
+  wut: WuNode[] = [];
+  wutHead = 0;
+  constructor(n: number) {
+    this.sleepThread = new Int32Array(n);
+    this.sleepObj = new Int32Array(n);
+    this.sleepKind = new Int32Array(n);
+  }
+  sleep(t: number, o: number, k: number): void {
+    const i = this.sleepN++;
+    this.sleepThread[i] = t;
+    this.sleepObj[i] = o;
+    this.sleepKind[i] = k;
+  }
+  get pending(): boolean {
+    return this.wutHead < this.wut.length;
+  }
+  /** Takes the next branch, dropping the tree's reference to it so explored subtrees can be freed. */
+  take(): WuNode {
+    const c = this.wut[this.wutHead]!;
+    this.wut[this.wutHead++] = TAKEN;
+    return c;
+  }
+  sleeps(t: number): boolean {
+    for (let i = 0; i < this.sleepN; i++) if (this.sleepThread[i] === t) return true;
+    return false;
+  }
 }
 
-interface Node {
-  sleep: Sleeper[];
-  wut: WuNode[];
-}
-
-/** Flat sequence of events (thread, obj, kind) used while inserting into a wakeup tree. */
+/**
+ * The sequence v being inserted into a wakeup tree, in preallocated buffers. Events taken out of it
+ * (as the insertion walks down the tree) are marked gone rather than spliced.
+ */
 class Seq {
-  thread: number[] = [];
-  obj: number[] = [];
-  kind: number[] = [];
-  get length(): number {
-    return this.thread.length;
+  thread = new Int32Array(64);
+  obj = new Int32Array(64);
+  kind = new Int32Array(64);
+  gone = new Uint8Array(64);
+  length = 0;
+  live = 0;
+
+  reset(): void {
+    this.length = 0;
+    this.live = 0;
   }
+
   push(t: number, o: number, k: number): void {
-    this.thread.push(t);
-    this.obj.push(o);
-    this.kind.push(k);
-  }
-  remove(i: number): void {
-    this.thread.splice(i, 1);
-    this.obj.splice(i, 1);
-    this.kind.splice(i, 1);
-  }
-  /** Is thread p a weak initial of this sequence, given p's next operation (obj, kind)? */
-  weakInitial(p: number, obj: number, kind: number): number {
-    const idx = this.thread.indexOf(p);
-    if (idx >= 0) {
-      for (let i = 0; i < idx; i++)
-        if (conflicts(this.obj[i]!, this.kind[i]!, this.obj[idx]!, this.kind[idx]!)) return -2;
-      return idx;
+    if (this.length === this.thread.length) {
+      const n = this.length * 2;
+      const grow = <A extends Int32Array | Uint8Array>(a: A, b: A): A => (b.set(a), b);
+      this.thread = grow(this.thread, new Int32Array(n));
+      this.obj = grow(this.obj, new Int32Array(n));
+      this.kind = grow(this.kind, new Int32Array(n));
+      this.gone = grow(this.gone, new Uint8Array(n));
     }
-    for (let i = 0; i < this.thread.length; i++)
-      if (conflicts(this.obj[i]!, this.kind[i]!, obj, kind)) return -2;
-    return -1;
+    const i = this.length++;
+    this.thread[i] = t;
+    this.obj[i] = o;
+    this.kind[i] = k;
+    this.gone[i] = 0;
+    this.live++;
+  }
+
+  remove(i: number): void {
+    this.gone[i] = 1;
+    this.live--;
+  }
+
+  /**
+   * Is thread p a weak initial of the sequence, given p's next operation (obj, kind)? Returns the
+   * index of p's first event when p is in it and nothing before that event conflicts with it; -1
+   * when p is not in it and its operation commutes with every event of it; -2 when p is not a weak
+   * initial.
+   */
+  weakInitial(p: number, obj: number, kind: number): number {
+    const n = this.length;
+    let idx = -1;
+    for (let i = 0; i < n; i++) {
+      if (this.gone[i] === 0 && this.thread[i] === p) {
+        idx = i;
+        break;
+      }
+    }
+    const end = idx >= 0 ? idx : n;
+    const o = idx >= 0 ? this.obj[idx]! : obj;
+    const k = idx >= 0 ? this.kind[idx]! : kind;
+    for (let i = 0; i < end; i++) {
+      if (this.gone[i] === 0 && conflicts(this.obj[i]!, this.kind[i]!, o, k)) return -2;
+    }
+    return idx;
   }
 }
 
@@ -87,12 +148,17 @@ export function dpor<S>(
     maxSteps: options.maxSteps ?? 20000,
   });
   const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
-  const nodes: Node[] = [{ sleep: [], wut: [] }];
+  const nodes: Node[] = [new Node(ex.n)];
+  const v = new Seq();
   let replayTo = 0;
+  /** Index of the last node of the current execution (nodes beyond it are stale, kept for reuse). */
+  let depth = 0;
   let forced: WuNode | null = null;
   const n = ex.n;
-  const partners: number[] = [];
-  const cands: number[] = [];
+  let partners = new Int32Array(16);
+  let partnersN = 0;
+  let cands = new Int32Array(16);
+  let candsN = 0;
 
   /** Is event x happens-before-or-equal event y? */
   const hb = (x: number, y: number): boolean => y >= 0 && ex.clocks[y * n + ex.evThread[x]!]! >= ex.evSeq[x]!;
@@ -102,15 +168,19 @@ export function dpor<S>(
    * a thread still blocked there): v = the events after b that do not happen after it, then (t, o, k).
    */
   const insertRace = (b: number, j: number, t: number, o: number, k: number): void => {
-    const v = new Seq();
+    v.reset();
     for (let x = b + 1; x < j; x++) if (!hb(b, x)) v.push(ex.evThread[x]!, ex.evObj[x]!, ex.evKind[x]!);
     v.push(t, o, k);
     const node = nodes[b]!;
-    for (const s of node.sleep) if (v.weakInitial(s.thread, s.obj, s.kind) !== -2) return;
+    for (let i = 0; i < node.sleepN; i++) {
+      if (v.weakInitial(node.sleepThread[i]!, node.sleepObj[i]!, node.sleepKind[i]!) !== -2) return;
+    }
     let level = node.wut;
+    let from = node.wutHead;
     for (;;) {
       let matched: WuNode | null = null;
-      for (const c of level) {
+      for (let li = from; li < level.length; li++) {
+        const c = level[li]!;
         const w = v.weakInitial(c.thread, c.obj, c.kind);
         if (w === -2) continue;
         if (w >= 0) v.remove(w);
@@ -120,14 +190,16 @@ export function dpor<S>(
       if (!matched) {
         let chain = level;
         for (let i = 0; i < v.length; i++) {
+          if (v.gone[i] === 1) continue;
           const node: WuNode = { thread: v.thread[i]!, obj: v.obj[i]!, kind: v.kind[i]!, children: [] };
           chain.push(node);
           chain = node.children;
         }
         return;
       }
-      if (matched.children.length === 0 || v.length === 0) return;
+      if (matched.children.length === 0 || v.live === 0) return;
       level = matched.children;
+      from = 0;
     }
   };
 
@@ -148,21 +220,21 @@ export function dpor<S>(
    * `first` is the last event on o before j; `pred` is t's event before j.
    */
   const detectRaces = (j: number, t: number, o: number, k: number, first: number, pred: number): void => {
-    cands.length = 0;
+    candsN = 0;
     // Conflicting predecessors on the object: the last write-like event, and (for a write-like
     // operation) the read-like events since it.
     const readLike = isReadLike(k);
     for (let x = first; x >= 0; x = ex.evPrevObj[x]!) {
-      if (isReadLike(ex.evKind[x]!)) {
-        if (!readLike) cands.push(x);
-        continue;
-      }
-      cands.push(x);
-      break;
+      const xr = isReadLike(ex.evKind[x]!);
+      if (xr && readLike) continue;
+      if (candsN === cands.length) cands = grown(cands);
+      cands[candsN++] = x;
+      if (!xr) break;
     }
-    partners.length = 0;
+    partnersN = 0;
     const blockable = isBlockable(k);
-    for (const c of cands) {
+    for (let ci = 0; ci < candsN; ci++) {
+      const c = cands[ci]!;
       if (ex.evThread[c] === t) continue;
       let partner = c;
       let remapped = false;
@@ -177,16 +249,19 @@ export function dpor<S>(
       if (hb(partner, pred)) continue;
       if (!remapped) {
         let covered = false;
-        for (const c2 of cands) {
-          if (c2 !== c && hb(c, c2)) {
+        for (let c2 = 0; c2 < candsN; c2++) {
+          if (c2 !== ci && hb(c, cands[c2]!)) {
             covered = true;
             break;
           }
         }
         if (covered) continue;
       }
-      if (partners.includes(partner)) continue;
-      partners.push(partner);
+      let dup = false;
+      for (let pi = 0; pi < partnersN; pi++) if (partners[pi] === partner) dup = true;
+      if (dup) continue;
+      if (partnersN === partners.length) partners = grown(partners);
+      partners[partnersN++] = partner;
       insertRace(partner, j, t, o, k);
     }
   };
@@ -200,26 +275,44 @@ export function dpor<S>(
     }
   };
 
-  /** Executes thread t at position pos and opens the node after it. */
-  const advance = (pos: number, t: number, children: WuNode[]): void => {
+  /**
+   * Executes thread t at position pos and opens the node after it, whose pending branches are
+   * `children` (null: none yet).
+   */
+  const advance = (pos: number, t: number, children: WuNode[] | null): void => {
     ex.step(t);
     if (ex.stepLimitHit) return;
     const o = ex.evObj[pos]!;
     const k = ex.evKind[pos]!;
-    const sleep: Sleeper[] = [];
-    for (const s of nodes[pos]!.sleep) if (s.thread !== t && !conflicts(s.obj, s.kind, o, k)) sleep.push(s);
-    nodes[pos + 1] = { sleep, wut: children };
+    const from = nodes[pos]!;
+    let to = nodes[pos + 1];
+    if (to === undefined) {
+      to = new Node(n);
+      nodes[pos + 1] = to;
+    }
+    to.sleepN = 0;
+    for (let i = 0; i < from.sleepN; i++) {
+      const st = from.sleepThread[i]!;
+      const so = from.sleepObj[i]!;
+      const sk = from.sleepKind[i]!;
+      if (st !== t && !conflicts(so, sk, o, k)) to.sleep(st, so, sk);
+    }
+    if (children !== null) {
+      to.wut = children;
+      to.wutHead = 0;
+    } else {
+      if (to.wut.length !== 0) to.wut = [];
+      to.wutHead = 0;
+    }
+    depth = pos + 1;
     detectRaces(pos, t, o, k, ex.evPrevObj[pos]!, ex.evPrevThr[pos]!);
-  };
-
-  const inSleep = (node: Node, t: number): boolean => {
-    for (const s of node.sleep) if (s.thread === t) return true;
-    return false;
   };
 
   for (;;) {
     ex.begin();
     let ok = true;
+    // Replay the shared prefix; its events, clocks and nodes are those of the previous execution.
+    ex.replaying = true;
     for (let i = 0; i < replayTo; i++) {
       const t = ex.evThread[i]!;
       const o = ex.evObj[i]!;
@@ -228,6 +321,8 @@ export function dpor<S>(
       ex.step(t);
       if (ex.evObj[i] !== o || ex.evKind[i] !== k) throw nondeterminism(program, i, ex.names[t]!);
     }
+    ex.replaying = false;
+    depth = replayTo;
     let pos = replayTo;
     if (forced) {
       const f = forced;
@@ -248,8 +343,8 @@ export function dpor<S>(
         if (col.stopped) break;
       }
       const node = nodes[pos]!;
-      if (node.wut.length > 0) {
-        const c = node.wut.shift()!;
+      if (node.pending) {
+        const c = node.take();
         if (!ex.enabled(c.thread)) {
           col.blocked++;
           ok = false;
@@ -273,7 +368,7 @@ export function dpor<S>(
         const t = i < 0 ? last : i;
         if (t < 0 || (i >= 0 && t === last) || !ex.enabled(t)) continue;
         anyEnabled = true;
-        if (inSleep(node, t)) continue;
+        if (node.sleeps(t)) continue;
         if (ex.wouldPreempt(t) && ex.preemptions >= bound) {
           cut = true;
           continue;
@@ -290,7 +385,7 @@ export function dpor<S>(
         }
         break;
       }
-      advance(pos, choice, []);
+      advance(pos, choice, null);
       pos++;
     }
     col.events += ex.len;
@@ -306,10 +401,10 @@ export function dpor<S>(
     }
     // Backtrack to the deepest node with a pending branch.
     let next = -1;
-    for (let i = nodes.length - 1; i >= 0; i--) {
+    for (let i = depth; i >= 0; i--) {
       const node = nodes[i]!;
-      if (i < ex.len) node.sleep.push({ thread: ex.evThread[i]!, obj: ex.evObj[i]!, kind: ex.evKind[i]! });
-      if (node.wut.length > 0) {
+      if (i < ex.len) node.sleep(ex.evThread[i]!, ex.evObj[i]!, ex.evKind[i]!);
+      if (node.pending) {
         next = i;
         break;
       }
@@ -319,11 +414,16 @@ export function dpor<S>(
       col.complete = false;
       break;
     }
-    forced = nodes[next]!.wut.shift()!;
-    nodes.length = next + 1;
+    forced = nodes[next]!.take();
     replayTo = next;
   }
   return col;
+}
+
+function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 function nondeterminism<S>(program: Program<S>, event: number, thread: string): Error {

@@ -45,9 +45,6 @@ interface Held {
   site: string | undefined;
 }
 
-/** Key of an object's creation: (creating thread + 1) * 2^21 + its creation count in that thread. */
-const CREATOR_SHIFT = 2 ** 21;
-
 export class Execution<S> implements Host {
   readonly n: number;
   readonly names: string[];
@@ -92,7 +89,9 @@ export class Execution<S> implements Host {
   readonly trace: TraceEvent[] = [];
 
   // Objects, by stable id.
-  private readonly objIds = new Map<number, number>();
+  /** Stable object ids by creator (setup = 0, thread t = t + 1) and creation count. */
+  private readonly objIds: number[][];
+  private objCount = 0;
   objNames: string[] = [];
   private objs: AnyPrim[] = [];
   private objLastW = new Int32Array(16);
@@ -106,6 +105,11 @@ export class Execution<S> implements Host {
   private readonly seenIds = new Set<string>();
   preemptions = 0;
   stepLimitHit = false;
+  /**
+   * Set while a strategy replays a prefix it ran before: the clocks recorded then are still right,
+   * so they are not computed again.
+   */
+  replaying = false;
   private lastThread = -1;
 
   constructor(
@@ -126,6 +130,7 @@ export class Execution<S> implements Host {
     this.opSite = new Array(this.n);
     this.held = this.names.map(() => []);
     this.creatorSeq = new Int32Array(this.n + 1);
+    this.objIds = Array.from({ length: this.n + 1 }, () => []);
     this.thrLast = new Int32Array(this.n);
     this.thrSeq = new Int32Array(this.n);
     this.grow(256);
@@ -135,11 +140,12 @@ export class Execution<S> implements Host {
 
   register(p: Prim): number {
     const c = this.current + 1;
-    const key = c * CREATOR_SHIFT + this.creatorSeq[c]!++;
-    let id = this.objIds.get(key);
+    const ids = this.objIds[c]!;
+    const seq = this.creatorSeq[c]!++;
+    let id = ids[seq];
     if (id === undefined) {
-      id = this.objIds.size;
-      this.objIds.set(key, id);
+      id = this.objCount++;
+      ids[seq] = id;
       if (id >= this.objLastW.length) {
         const n = id * 2;
         this.objLastW = grown(this.objLastW, n);
@@ -163,14 +169,14 @@ export class Execution<S> implements Host {
     this.preemptions = 0;
     this.lastThread = -1;
     this.stepLimitHit = false;
-    this.violations.length = 0;
-    this.seenIds.clear();
-    this.trace.length = 0;
+    if (this.violations.length > 0) this.violations.length = 0;
+    if (this.seenIds.size > 0) this.seenIds.clear();
+    if (this.trace.length > 0) this.trace.length = 0;
     this.creatorSeq.fill(0);
     this.thrLast.fill(-1);
     this.thrSeq.fill(0);
     this.status.fill(RUNNING);
-    for (const h of this.held) h.length = 0;
+    for (const h of this.held) if (h.length > 0) h.length = 0;
     setHost(this);
     this.current = -1;
     try {
@@ -249,7 +255,7 @@ export class Execution<S> implements Host {
     this.evPreempt[i] = this.preemptions;
     this.objLastEv[id] = i;
     const readLike = isReadLike(k);
-    if (this.options.clocks) this.computeClock(i, t, id, readLike);
+    if (this.options.clocks && !this.replaying) this.computeClock(i, t, id, readLike);
     if (readLike) {
       this.evPrevRead[i] = this.objReadsHead[id]!;
       this.objReadsHead[id] = i;

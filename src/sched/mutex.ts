@@ -1,7 +1,7 @@
 // A sleeping lock (kernel mutex, spinlock or ww_mutex without the wound/wait part). Every operation
 // on it conflicts with every other.
 
-import { K, Op } from './op.js';
+import { K, shared } from './op.js';
 import { Prim } from './prim.js';
 import type { Thread } from './program.js';
 
@@ -15,9 +15,6 @@ export class Mutex extends Prim {
   readonly lockClass: string;
   /** Holding thread index, -1 when free. */
   owner = -1;
-  private readonly lockOp = new Op(K.LOCK, this);
-  private readonly unlockOp = new Op(K.UNLOCK, this);
-  private readonly tryLockOp = new Op(K.TRYLOCK, this);
 
   constructor(name: string, options: LockOptions = {}) {
     super(name);
@@ -25,16 +22,16 @@ export class Mutex extends Prim {
   }
 
   lock(): Thread<void> {
-    return this.mark(this.lockOp) as unknown as Thread<void>;
+    return this.mark(shared(K.LOCK, this)) as unknown as Thread<void>;
   }
 
   unlock(): Thread<void> {
-    return this.unlockOp as unknown as Thread<void>;
+    return shared(K.UNLOCK, this) as unknown as Thread<void>;
   }
 
   /** Never blocks: true if the lock was taken. */
   tryLock(): Thread<boolean> {
-    return this.mark(this.tryLockOp) as unknown as Thread<boolean>;
+    return this.mark(shared(K.TRYLOCK, this)) as unknown as Thread<boolean>;
   }
 
   get locked(): boolean {

@@ -90,14 +90,23 @@ export const VOID: unique symbol = Symbol('void');
 /** Sent back for a `down_write` that found the semaphore busy: the op then yields its wait half. */
 export const QUEUED: unique symbol = Symbol('queued');
 
-/** One scheduling point. Iterable so that `yield* cell.read()` works without a generator object. */
+/**
+ * One scheduling point. Iterable so that `yield* cell.read()` works without a generator object.
+ *
+ * The executor copies `kind`, `obj`, `arg` and `site` into the yielding thread's slots the moment
+ * the op is yielded, and JavaScript runs one thread's code at a time, so most methods return one
+ * shared op per kind with `obj` and `arg` set for the call (see `shared`). Only an op that is
+ * resumed into a second yield (down_write's queue-then-wait) must belong to its object. The
+ * iterator result object is reused too: `yield*` reads it before anything else can run.
+ */
 export class Op<R = unknown> implements Iterator<Op, R, unknown> {
   arg: unknown = undefined;
   /** Acquisition site (file:line of the caller), filled only while sites are being captured. */
   site: string | undefined = undefined;
+  private readonly res: { value: unknown; done: boolean } = { value: undefined, done: false };
   constructor(
     readonly kind: OpKind,
-    readonly obj: Prim,
+    public obj: Prim,
     /** For DOWN_WRITE: the op yielded when the writer had to queue. */
     readonly then: Op | null = null,
   ) {}
@@ -107,9 +116,18 @@ export class Op<R = unknown> implements Iterator<Op, R, unknown> {
   }
 
   next(v?: unknown): IteratorResult<Op, R> {
-    if (v === undefined) return { value: this, done: false };
-    if (v === QUEUED) return { value: this.then!, done: false };
-    return { value: (v === VOID ? undefined : v) as R, done: true };
+    const r = this.res;
+    if (v === undefined) {
+      r.value = this;
+      r.done = false;
+    } else if (v === QUEUED) {
+      r.value = this.then;
+      r.done = false;
+    } else {
+      r.value = v === VOID ? undefined : v;
+      r.done = true;
+    }
+    return r as IteratorResult<Op, R>;
   }
 
   return(value?: R): IteratorResult<Op, R> {
@@ -119,4 +137,19 @@ export class Op<R = unknown> implements Iterator<Op, R, unknown> {
   throw(e?: unknown): IteratorResult<Op, R> {
     throw e;
   }
+}
+
+const sharedOps: Op[] = [];
+
+/** The shared op of a kind, aimed at `obj` for this call. */
+export function shared(kind: OpKind, obj: Prim, arg?: unknown): Op {
+  let op = sharedOps[kind];
+  if (op === undefined) {
+    op = new Op(kind, obj);
+    sharedOps[kind] = op;
+  }
+  op.obj = obj;
+  op.arg = arg;
+  op.site = undefined;
+  return op;
 }

@@ -5,7 +5,7 @@
 // waiting writer.
 
 import type { LockOptions } from './mutex.js';
-import { K, Op, QUEUED } from './op.js';
+import { K, Op, QUEUED, shared } from './op.js';
 import { Prim } from './prim.js';
 import type { Thread } from './program.js';
 
@@ -19,13 +19,8 @@ export class RwSem extends Prim {
   writer = -1;
   /** Queued writers, oldest first. */
   readonly queue: number[] = [];
-  private readonly downReadOp = new Op(K.DOWN_READ, this);
-  private readonly upReadOp = new Op(K.UP_READ, this);
   private readonly downWriteWaitOp = new Op(K.DOWN_WRITE_WAIT, this);
   private readonly downWriteOp = new Op(K.DOWN_WRITE, this, this.downWriteWaitOp);
-  private readonly upWriteOp = new Op(K.UP_WRITE, this);
-  private readonly tryReadOp = new Op(K.TRY_DOWN_READ, this);
-  private readonly tryWriteOp = new Op(K.TRY_DOWN_WRITE, this);
 
   constructor(name: string, options: LockOptions = {}) {
     super(name);
@@ -34,12 +29,12 @@ export class RwSem extends Prim {
 
   // kernel/locking/rwsem.c: down_read()
   downRead(): Thread<void> {
-    return this.mark(this.downReadOp) as unknown as Thread<void>;
+    return this.mark(shared(K.DOWN_READ, this)) as unknown as Thread<void>;
   }
 
   // kernel/locking/rwsem.c: up_read()
   upRead(): Thread<void> {
-    return this.upReadOp as unknown as Thread<void>;
+    return shared(K.UP_READ, this) as unknown as Thread<void>;
   }
 
   // kernel/locking/rwsem.c: down_write()
@@ -50,17 +45,17 @@ export class RwSem extends Prim {
 
   // kernel/locking/rwsem.c: up_write()
   upWrite(): Thread<void> {
-    return this.upWriteOp as unknown as Thread<void>;
+    return shared(K.UP_WRITE, this) as unknown as Thread<void>;
   }
 
   // kernel/locking/rwsem.c: down_read_trylock()
   tryDownRead(): Thread<boolean> {
-    return this.mark(this.tryReadOp) as unknown as Thread<boolean>;
+    return this.mark(shared(K.TRY_DOWN_READ, this)) as unknown as Thread<boolean>;
   }
 
   // kernel/locking/rwsem.c: down_write_trylock()
   tryDownWrite(): Thread<boolean> {
-    return this.mark(this.tryWriteOp) as unknown as Thread<boolean>;
+    return this.mark(shared(K.TRY_DOWN_WRITE, this)) as unknown as Thread<boolean>;
   }
 
   private get readable(): boolean {

@@ -16,7 +16,12 @@ export interface Census {
   deadlocks: number;
 }
 
-export function census<S>(program: Program<S>, describe: (s: S) => string = () => ''): Census {
+/** Returns null when the program has more than `limit` interleavings. */
+export function census<S>(
+  program: Program<S>,
+  describe: (s: S) => string = () => '',
+  limit = 1e6,
+): Census | null {
   const ex = new Execution(program, { clocks: false, lockdep: new Lockdep(), maxSteps: 100000 });
   const stack: { threads: number[]; next: number }[] = [];
   const fps = new Set<string>();
@@ -34,6 +39,7 @@ export function census<S>(program: Program<S>, describe: (s: S) => string = () =
       ex.step(threads[0]!);
     }
     interleavings++;
+    if (interleavings > limit) return null;
     if (ex.anyUnfinished()) deadlocks++;
     else finals.add(describe(ex.state));
     fps.add(fingerprint(ex));
