@@ -21,12 +21,15 @@ export function exhaustive<S>(
    * fewer preemptions): it returns the length of the schedule that shows it, or -1.
    */
   accept?: (ex: Execution<S>) => number,
+  /** Called before each execution starts. */
+  beforeEach?: () => void,
 ): Collector {
   const col = new Collector('exhaustive', options);
   const ex = new Execution(program, { clocks: false, lockdep, maxSteps: options.maxSteps ?? 20000 });
   const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
   const stack: Choice[] = [];
   for (;;) {
+    beforeEach?.();
     ex.begin();
     for (let i = 0; i < stack.length; i++) {
       const c = stack[i]!;

@@ -31,17 +31,12 @@ export function explore<S>(program: Program<S>, options: ExploreOptions = {}): E
   if (!(options.stopAtFirst && col.violations.length > 0)) {
     for (const cycle of lockdep.cycles()) {
       const edges = cycle.edges.map((e) => withSites(program, e, options.maxSteps));
-      const last = edges.reduce((a, b) => (b.schedule.length > a.schedule.length ? b : a));
       const message = describeCycle({ edges });
       col.addViolation(violationKey('lock-order', 'LOCK_ORDER', message), {
         kind: 'lock-order',
         id: 'LOCK_ORDER',
         message,
-        schedule: encodeSchedule(
-          last.schedule,
-          last.schedule.length,
-          checksumOf(program, last.schedule, options.maxSteps),
-        ),
+        schedule: cycleSchedule(program, edges, options.maxSteps),
         count: 1,
       });
     }
@@ -72,6 +67,26 @@ function minimize<S>(program: Program<S>, v: ViolationReport, options: ExploreOp
       return;
     }
   }
+}
+
+/**
+ * A schedule for a lock-order cycle: one execution that makes every edge of it, when a bounded
+ * search finds one (then replaying it shows the cycle); else the execution of the edge found last.
+ */
+function cycleSchedule<S>(program: Program<S>, edges: Edge[], maxSteps?: number): string {
+  const ld = new Lockdep();
+  for (let b = 0; b <= 2; b++) {
+    const col = exhaustive(
+      program,
+      { preemptionBound: b, maxExecutions: MINIMIZE_BUDGET, maxSteps: maxSteps ?? 20000 },
+      ld,
+      (ex) => (edges.every((e) => ld.has(e.from, e.to)) ? ex.len : -1),
+      () => ld.clear(),
+    );
+    if (col.hit) return encodeSchedule(col.hit.threads, col.hit.threads.length, col.hit.checksum);
+  }
+  const last = edges.reduce((a, e) => (e.schedule.length > a.schedule.length ? e : a));
+  return encodeSchedule(last.schedule, last.schedule.length, checksumOf(program, last.schedule, maxSteps));
 }
 
 /** Runs a schedule with sites captured, to fill in where an edge's two locks were taken. */
@@ -120,9 +135,10 @@ function runSchedule<S>(program: Program<S>, threads: ArrayLike<number>, o: RunO
  */
 export function replay<S>(program: Program<S>, schedule: string): ReplayResult<S> {
   const decoded = decodeSchedule(schedule);
+  const replayLockdep = new Lockdep();
   const ex = new Execution(program, {
     clocks: false,
-    lockdep: new Lockdep(),
+    lockdep: replayLockdep,
     maxSteps: Math.max(20000, decoded.threads.length + 1),
     captureSites: true,
     recordTrace: true,
@@ -165,6 +181,14 @@ export function replay<S>(program: Program<S>, schedule: string): ReplayResult<S
     ex.finish();
     collect();
   }
+  for (const cycle of replayLockdep.cycles()) {
+    reports.push({
+      kind: 'lock-order',
+      id: 'LOCK_ORDER',
+      message: describeCycle(cycle),
+      schedule: encodeSchedule(ex.evThread, ex.len),
+    });
+  }
   if (mismatch) {
     reports.push({
       kind: 'error',
@@ -174,7 +198,8 @@ export function replay<S>(program: Program<S>, schedule: string): ReplayResult<S
     });
   }
   const atEnd = reports.filter((r) => decodeSchedule(r.schedule).threads.length === ex.len);
-  const violation = atEnd[atEnd.length - 1] ?? reports[0];
+  const events = atEnd.filter((r) => r.kind !== 'lock-order');
+  const violation = events[events.length - 1] ?? atEnd[0] ?? reports[0];
   const out: ReplayResult<S> = { state: ex.state, trace: ex.trace, violations: reports };
   if (violation) out.violation = violation;
   return out;

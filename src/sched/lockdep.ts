@@ -31,6 +31,11 @@ export class Lockdep {
   private readonly out = new Map<string, Map<string, Edge>>();
   edgeCount = 0;
 
+  clear(): void {
+    this.out.clear();
+    this.edgeCount = 0;
+  }
+
   has(from: string, to: string): boolean {
     return this.out.get(from)?.has(to) ?? false;
   }

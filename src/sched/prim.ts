@@ -77,10 +77,7 @@ export function captureSite(): string {
     const line = lines[i]!.trim();
     if (!line.startsWith('at ')) continue;
     if (/[/\\]sched[/\\][^/\\]+\.[jt]s/.test(line)) continue;
-    return line
-      .slice(3)
-      .replace(/file:\/\/[^ )]*?[/\\](dist[/\\])?((src|test|bench|examples)[/\\])/, '$2')
-      .replace(/\.js(:\d+:\d+)/, '$1');
+    return line.slice(3).replace(/file:\/\/[^ )]*?[/\\](dist[/\\])?((src|test|bench|examples)[/\\])/, '$2');
   }
   return '?';
 }
