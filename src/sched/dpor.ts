@@ -90,7 +90,10 @@ class Seq {
   push(t: number, o: number, k: number): void {
     if (this.length === this.thread.length) {
       const n = this.length * 2;
-      const grow = <A extends Int32Array | Uint8Array>(a: A, b: A): A => (b.set(a), b);
+      const grow = <A extends Int32Array | Uint8Array>(a: A, b: A): A => {
+        b.set(a);
+        return b;
+      };
       this.thread = grow(this.thread, new Int32Array(n));
       this.obj = grow(this.obj, new Int32Array(n));
       this.kind = grow(this.kind, new Int32Array(n));

@@ -77,7 +77,8 @@ export function captureSite(): string {
     const line = lines[i]!.trim();
     if (!line.startsWith('at ')) continue;
     if (/[/\\]sched[/\\][^/\\]+\.[jt]s/.test(line)) continue;
-    return line.slice(3).replace(/file:\/\/[^ )]*?[/\\](dist[/\\])?((src|test|bench|examples)[/\\])/, '$2');
+    // Paths relative to the project: drop everything up to src/, test/ or bench/ (and dist/).
+    return line.slice(3).replace(/(?:file:\/\/)?[^ ()]*?[/\\](?:dist[/\\])?((?:src|test|bench)[/\\])/, '$1');
   }
   return '?';
 }

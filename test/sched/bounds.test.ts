@@ -3,8 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as L from '../../src/demo/litmus.js';
 import { Cell, explore, type Program, replay } from '../../src/sched/index.js';
-import * as L from './helpers/litmus.js';
 
 test('maxExecutions stops the search and says it is incomplete', () => {
   const r = explore(L.readers(6), { maxExecutions: 10 });

@@ -3,8 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import * as L from '../../src/demo/litmus.js';
 import { type ExploreResult, explore, type Program } from '../../src/sched/index.js';
-import * as L from './helpers/litmus.js';
 import { census } from './helpers/traces.js';
 
 const { factorial } = L;

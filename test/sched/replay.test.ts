@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as L from '../../src/demo/litmus.js';
 import {
   Cell,
   decodeSchedule,
@@ -11,7 +12,6 @@ import {
   replay,
   ScheduleError,
 } from '../../src/sched/index.js';
-import * as L from './helpers/litmus.js';
 
 test('schedules encode runs of a thread compactly and decode back', () => {
   const threads = [0, 0, 0, 1, 1, 0, 27, 60, 60];

@@ -1,6 +1,6 @@
 // Litmus programs from the DPOR literature, with their known numbers of Mazurkiewicz traces.
 
-import { Cell, Completion, Mutex, type Program, RwSem, type Thread } from '../../../src/sched/index.js';
+import { Cell, Completion, Mutex, type Program, RwSem, type Thread } from '../sched/index.js';
 
 /** One writer and n readers of x: each reader reads before or after the write, 2^n traces. */
 export function readers(n: number): Program<{ x: Cell<number> }> {
