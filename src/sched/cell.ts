@@ -2,15 +2,15 @@
 // everything on the same cell.
 
 import { K, shared } from './op.js';
-import { Prim } from './prim.js';
+import { Prim, type PrimOptions } from './prim.js';
 import type { Thread } from './program.js';
 
 export class Cell<T> extends Prim {
   readonly type = 'cell' as const;
   private v: T;
 
-  constructor(name: string, initial: T) {
-    super(name);
+  constructor(name: string, initial: T, options: PrimOptions = {}) {
+    super(name, options);
     this.v = initial;
   }
 

@@ -2,13 +2,17 @@
 // the count is positive and consumes one; complete() adds one; completeAll() makes it permanent.
 
 import { K, shared } from './op.js';
-import { Prim } from './prim.js';
+import { Prim, type PrimOptions } from './prim.js';
 import type { Thread } from './program.js';
 
 const ALL = Number.MAX_SAFE_INTEGER;
 
 export class Completion extends Prim {
   readonly type = 'completion' as const;
+
+  constructor(name: string, options: PrimOptions = {}) {
+    super(name, options);
+  }
   done = 0;
 
   // kernel/sched/completion.c: wait_for_completion()

@@ -92,6 +92,9 @@ export class Execution<S> implements Host {
   /** Stable object ids by creator (setup = 0, thread t = t + 1) and creation count. */
   private readonly objIds: number[][];
   private objCount = 0;
+  /** Stable object ids of keyed objects, and the keys created in this execution. */
+  private readonly keyIds = new Map<string, number>();
+  private readonly keysUsed = new Set<string>();
   objNames: string[] = [];
   private objs: AnyPrim[] = [];
   private objLastW = new Int32Array(16);
@@ -139,18 +142,23 @@ export class Execution<S> implements Host {
   // ---- Host ----
 
   register(p: Prim): number {
-    const c = this.current + 1;
-    const ids = this.objIds[c]!;
-    const seq = this.creatorSeq[c]!++;
-    let id = ids[seq];
-    if (id === undefined) {
-      id = this.objCount++;
-      ids[seq] = id;
-      if (id >= this.objLastW.length) {
-        const n = id * 2;
-        this.objLastW = grown(this.objLastW, n);
-        this.objReadsHead = grown(this.objReadsHead, n);
-        this.objLastEv = grown(this.objLastEv, n);
+    let id: number | undefined;
+    if (p.key !== undefined) {
+      if (this.keysUsed.has(p.key)) throw new Error(`two objects with the key "${p.key}" in one execution`);
+      this.keysUsed.add(p.key);
+      id = this.keyIds.get(p.key);
+      if (id === undefined) {
+        id = this.newObjId();
+        this.keyIds.set(p.key, id);
+      }
+    } else {
+      const c = this.current + 1;
+      const ids = this.objIds[c]!;
+      const seq = this.creatorSeq[c]!++;
+      id = ids[seq];
+      if (id === undefined) {
+        id = this.newObjId();
+        ids[seq] = id;
       }
     }
     this.objs[id] = p as AnyPrim;
@@ -158,6 +166,17 @@ export class Execution<S> implements Host {
     this.objLastW[id] = -1;
     this.objReadsHead[id] = -1;
     this.objLastEv[id] = -1;
+    return id;
+  }
+
+  private newObjId(): number {
+    const id = this.objCount++;
+    if (id >= this.objLastW.length) {
+      const n = id * 2;
+      this.objLastW = grown(this.objLastW, n);
+      this.objReadsHead = grown(this.objReadsHead, n);
+      this.objLastEv = grown(this.objLastEv, n);
+    }
     return id;
   }
 
@@ -173,6 +192,7 @@ export class Execution<S> implements Host {
     if (this.seenIds.size > 0) this.seenIds.clear();
     if (this.trace.length > 0) this.trace.length = 0;
     this.creatorSeq.fill(0);
+    if (this.keysUsed.size > 0) this.keysUsed.clear();
     this.thrLast.fill(-1);
     this.thrSeq.fill(0);
     this.status.fill(RUNNING);

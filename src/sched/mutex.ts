@@ -2,10 +2,10 @@
 // on it conflicts with every other.
 
 import { K, shared } from './op.js';
-import { Prim } from './prim.js';
+import { Prim, type PrimOptions } from './prim.js';
 import type { Thread } from './program.js';
 
-export interface LockOptions {
+export interface LockOptions extends PrimOptions {
   /** lockdep class; locks of one class are one node in the lock-order graph. Default: the name. */
   lockClass?: string;
 }
@@ -17,7 +17,7 @@ export class Mutex extends Prim {
   owner = -1;
 
   constructor(name: string, options: LockOptions = {}) {
-    super(name);
+    super(name, options);
     this.lockClass = options.lockClass ?? name;
   }
 

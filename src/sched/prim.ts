@@ -19,6 +19,16 @@ export function setHost(h: Host | null): void {
 
 export type PrimType = 'cell' | 'mutex' | 'rwsem' | 'completion';
 
+export interface PrimOptions {
+  /**
+   * A stable identity for an object that more than one thread might be the first to create (a
+   * page table allocated by whichever fault comes first): objects with the same key are the same
+   * object in every execution. Without a key, an object is known by the thread that created it
+   * and how many it had created before. A key must be unique within an execution.
+   */
+  key?: string;
+}
+
 export abstract class Prim {
   /** Stable id within the running exploration; -1 when created outside any execution. */
   readonly id: number;
@@ -26,7 +36,13 @@ export abstract class Prim {
   readonly host: Host | null;
   abstract readonly type: PrimType;
 
-  constructor(readonly name: string) {
+  readonly key: string | undefined;
+
+  constructor(
+    readonly name: string,
+    options: PrimOptions = {},
+  ) {
+    this.key = options.key;
     this.host = host;
     this.id = host ? host.register(this) : -1;
   }

@@ -23,7 +23,7 @@ export class RwSem extends Prim {
   private readonly downWriteOp = new Op(K.DOWN_WRITE, this, this.downWriteWaitOp);
 
   constructor(name: string, options: LockOptions = {}) {
-    super(name);
+    super(name, options);
     this.lockClass = options.lockClass ?? name;
   }
 

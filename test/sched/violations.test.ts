@@ -171,3 +171,38 @@ test('objects created by threads get stable identities across executions', () =>
   assert.equal(r.executions, 2);
   assert.equal(r.blocked, 0);
 });
+
+test('keyed objects are the same object whichever thread creates them first', async () => {
+  const { census } = await import('./helpers/traces.js');
+  const { Mutex: M } = await import('../../src/sched/index.js');
+  type T = { m: InstanceType<typeof M>; slot: { table: Cell<number> | null } };
+  const worker = function* (s: T, v: number) {
+    yield* s.m.lock();
+    // Whoever comes first allocates the table, as the first fault allocates a page table.
+    if (s.slot.table === null) s.slot.table = new Cell('table', 0, { key: 'table' });
+    yield* s.m.unlock();
+    yield* s.slot.table.write(v);
+  };
+  const p: Program<T> = {
+    setup: () => ({ m: new M('m'), slot: { table: null } }),
+    threads: {
+      a: (s) => worker(s, 1),
+      b: (s) => worker(s, 2),
+    },
+  };
+  const c = census(p);
+  assert.ok(c);
+  const r = explore(p);
+  assert.equal(r.executions, c.traces);
+  assert.equal(r.blocked, 0);
+  const twice: Program<object> = {
+    setup: () => ({}),
+    threads: {
+      a: function* () {
+        new Cell('x', 0, { key: 'k' });
+        new Cell('y', 0, { key: 'k' });
+      },
+    },
+  };
+  assert.match(explore(twice).violations[0]?.message ?? '', /two objects with the key "k"/);
+});
