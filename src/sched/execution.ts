@@ -123,7 +123,7 @@ export class Execution<S> implements Host {
     this.fns = this.names.map((k) => program.threads[k]!);
     this.n = this.names.length;
     if (this.n === 0) throw new Error('program has no threads');
-    if (this.n > 255) throw new Error(`program has ${this.n} threads; the explorer supports at most 255`);
+    if (this.n > 254) throw new Error(`program has ${this.n} threads; the explorer supports at most 254`);
     this.captureSites = options.captureSites ?? false;
     this.status = new Uint8Array(this.n);
     this.gens = new Array(this.n).fill(null);
@@ -140,6 +140,10 @@ export class Execution<S> implements Host {
   }
 
   // ---- Host ----
+
+  get inSetup(): boolean {
+    return this.current === -1;
+  }
 
   register(p: Prim): number {
     let id: number | undefined;
@@ -483,14 +487,21 @@ export class Execution<S> implements Host {
   }
 
   private hold(t: number, o: AnyPrim, mode: LockMode): void {
-    this.held[t]!.push({ obj: o.id, cls: (o as Mutex).lockClass, mode, site: this.opSite[t] });
+    this.held[t]!.push({ obj: o.id, cls: this.lockClassOf(t, o), mode, site: this.opSite[t] });
+  }
+
+  /** The lockdep class of thread t's pending acquisition of o: its class, and the subclass if any. */
+  private lockClassOf(t: number, o: AnyPrim): string {
+    const sub = this.opArg[t];
+    const cls = (o as Mutex).lockClass;
+    return typeof sub === 'number' && sub > 0 ? `${cls}/${sub}` : cls;
   }
 
   /** A (possibly blocking) acquisition attempt: edges from every held lock to this one. */
   private lockdepAttempt(t: number, i: number, o: AnyPrim, k: number): void {
     const ld = this.options.lockdep!;
     if (k !== K.LOCK && k !== K.DOWN_READ && k !== K.DOWN_WRITE && k !== K.DOWN_WRITE_WAIT) return;
-    const cls = (o as Mutex).lockClass;
+    const cls = this.lockClassOf(t, o);
     const toMode: LockMode = k === K.LOCK ? 'lock' : k === K.DOWN_READ ? 'read' : 'write';
     for (const h of this.held[t]!) {
       if (ld.has(h.cls, cls)) continue;

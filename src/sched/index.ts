@@ -1,5 +1,6 @@
 // vfio-dmabuf-model/sched: the concurrency explorer (the sched contract in DESIGN.md).
 
+export { runAtomically } from './atomic.js';
 export { Cell } from './cell.js';
 export { Completion } from './completion.js';
 export { explore, replay } from './explore.js';

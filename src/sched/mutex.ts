@@ -21,8 +21,12 @@ export class Mutex extends Prim {
     this.lockClass = options.lockClass ?? name;
   }
 
-  lock(): Thread<void> {
-    return this.mark(shared(K.LOCK, this)) as unknown as Thread<void>;
+  /**
+   * `subclass` is lockdep's nesting annotation (mutex_lock_nested, spin_lock_nested): a second
+   * lock of the same class taken under the first, in a known order, is its own class for lockdep.
+   */
+  lock(subclass = 0): Thread<void> {
+    return this.mark(shared(K.LOCK, this, subclass)) as unknown as Thread<void>;
   }
 
   unlock(): Thread<void> {

@@ -9,12 +9,18 @@ export interface Host {
   register(p: Prim): number;
   /** True while acquisition sites are being recorded (replays for reports, not the search). */
   captureSites: boolean;
+  /** True while the program's setup() runs. */
+  readonly inSetup: boolean;
 }
 
 let host: Host | null = null;
 
 export function setHost(h: Host | null): void {
   host = h;
+}
+
+export function currentHost(): Host | null {
+  return host;
 }
 
 export type PrimType = 'cell' | 'mutex' | 'rwsem' | 'completion';

@@ -28,8 +28,8 @@ export class RwSem extends Prim {
   }
 
   // kernel/locking/rwsem.c: down_read()
-  downRead(): Thread<void> {
-    return this.mark(shared(K.DOWN_READ, this)) as unknown as Thread<void>;
+  downRead(subclass = 0): Thread<void> {
+    return this.mark(shared(K.DOWN_READ, this, subclass)) as unknown as Thread<void>;
   }
 
   // kernel/locking/rwsem.c: up_read()
@@ -37,9 +37,11 @@ export class RwSem extends Prim {
     return shared(K.UP_READ, this) as unknown as Thread<void>;
   }
 
-  // kernel/locking/rwsem.c: down_write()
-  downWrite(): Thread<void> {
+  // kernel/locking/rwsem.c: down_write(), or down_write_nested() with a lockdep subclass
+  downWrite(subclass = 0): Thread<void> {
     this.mark(this.downWriteWaitOp);
+    this.downWriteOp.arg = subclass;
+    this.downWriteWaitOp.arg = subclass;
     return this.mark(this.downWriteOp) as unknown as Thread<void>;
   }
 

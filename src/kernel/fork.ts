@@ -1,0 +1,112 @@
+// fork(2)'s copy of the address space: kernel/fork.c (mm/mmap.c in newer trees): dup_mmap().
+
+import type { Thread } from '../sched/program.js';
+import { getFile } from './fs/file.js';
+import { PMD_SIZE, PUD_SIZE } from './mm/arch.js';
+import { Mm } from './mm/mm.js';
+import { type Leaf, Vma } from './mm/mm_types.js';
+import { pmdIndex, pteIndex, pudIndex, with_ } from './mm/pgtable.js';
+
+/**
+ * dup_mmap(): with the parent's mmap_lock held for write and the child's taken nested, each VMA is
+ * duplicated; since 35e351780fa9 (v6.9, "fork: defer linking file vma until vma is fully
+ * initialized") vm_ops->open() runs first, then the file VMA is linked into i_mmap (get_file(),
+ * i_mmap_lock_write), then copy_page_range() copies the parent's entries: for VM_PFNMAP VMAs
+ * vma_needs_copy() is true, because a fault could not refill them. copy_huge_pmd()/copy_huge_pud()
+ * copy a *special* huge leaf and skip any other (it "can be re-filled on fault"); PTEs are copied
+ * as they are (special pfnmap PTEs take no page reference).
+ */
+export function* dupMmap(parent: Mm): Thread<Mm> {
+  yield* parent.mmapLock.downWrite();
+  const child = new Mm(parent.machine, `${parent.name}.${++parent.forks}`);
+  yield* child.mmapLock.downWrite(1); // mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING)
+  for (const mpnt of parent.vmas) {
+    // vm_area_dup()
+    const tmp = new Vma(
+      child,
+      mpnt.start,
+      mpnt.end,
+      mpnt.pgoff,
+      mpnt.flags,
+      mpnt.file,
+      mpnt.ops,
+      mpnt.privateData,
+      mpnt.pageProt,
+    );
+    child.insertVma(tmp);
+    if (tmp.ops?.open) yield* tmp.ops.open(tmp);
+    const file = tmp.file;
+    if (file) {
+      yield* getFile(file);
+      yield* file.mapping.iMmapRwsem.downWrite();
+      file.mapping.insert(tmp);
+      yield* file.mapping.iMmapRwsem.upWrite();
+    }
+    yield* copyPageRange(tmp, mpnt);
+  }
+  yield* child.mmapLock.upWrite();
+  yield* parent.mmapLock.upWrite();
+  return child;
+}
+
+// mm/memory.c: copy_page_range() -> copy_p?d_range() for a VM_PFNMAP VMA. Each level takes the
+// child's lock, then the parent's nested (spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING)), so a
+// zap of the parent running at the same time (which takes no mmap_lock) is ordered against it.
+function* copyPageRange(dst: Vma, src: Vma): Thread<void> {
+  const spt = src.mm.pt;
+  const dpt = dst.mm.pt;
+  for (let pudVa = src.start - (src.start % PUD_SIZE); pudVa < src.end; pudVa += PUD_SIZE) {
+    const pe = (yield* spt.pud.cell.read()).get(pudIndex(pudVa));
+    if (pe === undefined) continue;
+    if (pe.t === 'leaf') {
+      // copy_huge_pud(): a special leaf is copied, any other skipped (refilled on fault).
+      if (!pe.leaf.special) continue;
+      yield* dpt.pud.lock.lock();
+      yield* spt.pud.lock.lock(1);
+      const now = (yield* spt.pud.cell.read()).get(pudIndex(pudVa));
+      if (now?.t === 'leaf') yield* dpt.pud.cell.rmw((m) => [with_(m, pudIndex(pudVa), now), undefined]);
+      yield* spt.pud.lock.unlock();
+      yield* dpt.pud.lock.unlock();
+      continue;
+    }
+    const spmd = spt.pmdTable(pudVa);
+    const lo = Math.max(src.start, pudVa);
+    const hi = Math.min(src.end, pudVa + PUD_SIZE);
+    for (let pmdVa = lo - (lo % PMD_SIZE); pmdVa < hi; pmdVa += PMD_SIZE) {
+      const me = (yield* spmd.cell.read()).get(pmdIndex(pmdVa));
+      if (me === undefined) continue;
+      const dpmd = yield* dpt.pmdAlloc(pmdVa);
+      if (dpmd === null) continue;
+      if (me.t === 'leaf') {
+        // copy_huge_pmd(): likewise.
+        if (!me.leaf.special) continue;
+        yield* dpmd.lock.lock();
+        yield* spmd.lock.lock(1);
+        const now = (yield* spmd.cell.read()).get(pmdIndex(pmdVa));
+        if (now?.t === 'leaf') yield* dpmd.cell.rmw((m) => [with_(m, pmdIndex(pmdVa), now), undefined]);
+        yield* spmd.lock.unlock();
+        yield* dpmd.lock.unlock();
+        continue;
+      }
+      // copy_pte_range(): special PTEs are copied as they are.
+      const dpte = yield* dpt.pteAlloc(dpmd, pmdVa);
+      if (dpte === null) continue;
+      const spte = spt.pteTable(pmdVa);
+      yield* dpte.lock.lock();
+      yield* spte.lock.lock(1);
+      const entries = yield* spte.cell.read();
+      const from = Math.max(src.start, pmdVa);
+      const to = Math.min(src.end, pmdVa + PMD_SIZE);
+      const copied: [number, Leaf][] = [...entries].filter(([i]) => i >= pteIndex(from) && i < pteIndex(to));
+      if (copied.length > 0) {
+        yield* dpte.cell.rmw((m) => {
+          const n = new Map(m);
+          for (const [i, leaf] of copied) n.set(i, leaf);
+          return [n, undefined];
+        });
+      }
+      yield* spte.lock.unlock();
+      yield* dpte.lock.unlock();
+    }
+  }
+}

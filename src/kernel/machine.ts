@@ -1,0 +1,40 @@
+// The machine the kernel model runs on: architecture, the transparent-hugepage setting, and
+// physical memory. Observers see every access that reaches physical memory (CPU loads and stores,
+// kernel copies, device DMA), so invariants can be checked at access events, not only at the end.
+
+import { ARCHES, type Arch, type ArchName } from './mm/arch.js';
+import { PhysMem } from './mm/phys.js';
+
+/** /sys/kernel/mm/transparent_hugepage/enabled (KERNEL.md §4.3). */
+export type ThpSetting = 'always' | 'madvise' | 'never';
+
+export interface Access {
+  /** Who: a CPU (with the thread name), the kernel, or a device doing DMA. */
+  by: 'cpu' | 'kernel' | 'dma';
+  thread?: string;
+  write: boolean;
+  pfn: number;
+  /** Which translation led there, for reports. */
+  via?: string;
+}
+
+export class Machine {
+  readonly arch: Arch;
+  readonly phys = new PhysMem();
+  /** Called at every access to physical memory. */
+  readonly accessObservers: ((a: Access) => void)[] = [];
+  /** Every access so far, in order (plain data, for reports and tests). */
+  readonly accesses: Access[] = [];
+
+  constructor(
+    arch: ArchName = 'x86_64',
+    readonly thp: ThpSetting = 'always',
+  ) {
+    this.arch = ARCHES[arch];
+  }
+
+  access(a: Access): void {
+    this.accesses.push(a);
+    for (const o of this.accessObservers) o(a);
+  }
+}

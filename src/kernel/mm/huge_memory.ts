@@ -1,0 +1,97 @@
+// Huge pfnmap leaves: insertion at PMD and PUD level and the THP policy that decides whether the
+// fault path tries them (mm/huge_memory.c, KERNEL.md §4.2-4.3).
+
+import type { Thread } from '../../sched/program.js';
+import { PMD_ORDER, PMD_SIZE, PUD_ORDER, PUD_SIZE, specialAt } from './arch.js';
+import type { Mm } from './mm.js';
+import {
+  anyFlag,
+  hasFlag,
+  VM_FAULT_NOPAGE,
+  VM_FAULT_OOM,
+  VM_FAULT_SIGBUS,
+  VM_HUGEPAGE,
+  VM_MIXEDMAP,
+  VM_NOHUGEPAGE,
+  VM_PFNMAP,
+  VM_SHARED,
+  VM_WRITE,
+  type Vma,
+  type VmFault,
+} from './mm_types.js';
+import { pmdIndex, pudIndex, with_ } from './pgtable.js';
+
+/**
+ * mm/huge_memory.c: __thp_vma_allowable_orders() for a page fault (TVA_PAGEFAULT), as it applies to
+ * file-backed VM_PFNMAP/VM_MIXEDMAP VMAs (vma_is_special_huge): only PMD and PUD orders, none with
+ * VM_NOHUGEPAGE, and for a non-anonymous VMA only when the global setting is `always`, or
+ * `madvise` with VM_HUGEPAGE (MADV_HUGEPAGE) on the VMA. The arch must have THP at that level.
+ */
+export function thpVmaAllowableOrder(mm: Mm, vma: Vma, order: number): boolean {
+  const arch = mm.machine.arch;
+  if (order === PUD_ORDER ? !arch.thpPud : order === PMD_ORDER ? !arch.thpPmd : true) return false;
+  if (hasFlag(vma.flags, VM_NOHUGEPAGE)) return false;
+  const thp = mm.machine.thp;
+  if (thp === 'never') return false;
+  if (thp === 'madvise' && !hasFlag(vma.flags, VM_HUGEPAGE)) return false;
+  return vma.file !== undefined && anyFlag(vma.flags, VM_PFNMAP | VM_MIXEDMAP);
+}
+
+/** The VM_PFNMAP/VM_MIXEDMAP BUG_ONs of vmf_insert_pfn*() (mm/memory.c, mm/huge_memory.c). */
+export function checkPfnmapFlags(vma: Vma, fn: string): void {
+  const pfnmap = hasFlag(vma.flags, VM_PFNMAP);
+  const mixed = hasFlag(vma.flags, VM_MIXEDMAP);
+  if (pfnmap === mixed)
+    throw new Error(`BUG: ${fn}: the VMA must have exactly one of VM_PFNMAP and VM_MIXEDMAP`);
+  if (pfnmap && !hasFlag(vma.flags, VM_SHARED) && hasFlag(vma.flags, VM_WRITE)) {
+    throw new Error(`BUG: ${fn}: COW VM_PFNMAP mapping`);
+  }
+}
+
+// mm/huge_memory.c: vmf_insert_pfn_pmd() -> insert_pmd()
+export function* vmfInsertPfnPmd(vmf: VmFault, pfn: number, _write: boolean): Thread<number> {
+  const vma = vmf.vma;
+  checkPfnmapFlags(vma, 'vmf_insert_pfn_pmd');
+  if (hasFlag(vma.flags, VM_MIXEDMAP) && vma.mm.machine.phys.pfnValid(pfn)) {
+    throw new Error('BUG: vmf_insert_pfn_pmd: VM_MIXEDMAP with a pfn that has a struct page');
+  }
+  const addr = vmf.address - (vmf.address % PMD_SIZE);
+  // insert_pmd(): an address outside the VMA is SIGBUS.
+  if (addr < vma.start || addr >= vma.end) return VM_FAULT_SIGBUS;
+  const pt = vma.mm.pt;
+  const pmd = yield* pt.pmdAlloc(addr);
+  if (pmd === null) return VM_FAULT_OOM;
+  yield* pmd.lock.lock();
+  const idx = pmdIndex(addr);
+  const cur = (yield* pmd.cell.read()).get(idx);
+  if (cur === undefined) {
+    // pmd_mkspecial(pmd_mkhuge(pfn_pmd(pfn, prot))): special only where the arch has the bit.
+    const leaf = { pfn, special: specialAt(vma.mm.machine.arch, 'pmd'), write: hasFlag(vma.flags, VM_WRITE) };
+    yield* pmd.cell.rmw((m) => [with_(m, idx, { t: 'leaf' as const, leaf }), undefined]);
+  }
+  // Otherwise an entry is there already (a leaf or a PTE table): left as it is, still NOPAGE. With
+  // write = true the kernel would refresh a matching leaf; VFIO always passes write = false.
+  yield* pmd.lock.unlock();
+  return VM_FAULT_NOPAGE;
+}
+
+// mm/huge_memory.c: vmf_insert_pfn_pud() -> insert_pud()
+export function* vmfInsertPfnPud(vmf: VmFault, pfn: number, _write: boolean): Thread<number> {
+  const vma = vmf.vma;
+  checkPfnmapFlags(vma, 'vmf_insert_pfn_pud');
+  if (hasFlag(vma.flags, VM_MIXEDMAP) && vma.mm.machine.phys.pfnValid(pfn)) {
+    throw new Error('BUG: vmf_insert_pfn_pud: VM_MIXEDMAP with a pfn that has a struct page');
+  }
+  const addr = vmf.address - (vmf.address % PUD_SIZE);
+  if (addr < vma.start || addr >= vma.end) return VM_FAULT_SIGBUS;
+  const pud = vma.mm.pt.pud;
+  yield* pud.lock.lock();
+  const idx = pudIndex(addr);
+  const cur = (yield* pud.cell.read()).get(idx);
+  if (cur === undefined) {
+    const leaf = { pfn, special: specialAt(vma.mm.machine.arch, 'pud'), write: hasFlag(vma.flags, VM_WRITE) };
+    yield* pud.cell.rmw((m) => [with_(m, idx, { t: 'leaf' as const, leaf }), undefined]);
+  }
+  yield* pud.lock.unlock();
+  return VM_FAULT_NOPAGE;
+}

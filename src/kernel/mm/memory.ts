@@ -1,0 +1,263 @@
+// Page faults, pfn insertion and zapping (mm/memory.c, KERNEL.md §4.1, §4.3, §4.5), and the CPU
+// access that drives them.
+
+import type { Thread } from '../../sched/program.js';
+import type { AddressSpace } from '../fs/address-space.js';
+import { PAGE_SIZE, PMD_ORDER, PMD_SIZE, PUD_ORDER, PUD_SIZE, specialAt } from './arch.js';
+import { checkPfnmapFlags, thpVmaAllowableOrder } from './huge_memory.js';
+import type { Mm } from './mm.js';
+import {
+  hasFlag,
+  type Leaf,
+  VM_FAULT_ERROR,
+  VM_FAULT_FALLBACK,
+  VM_FAULT_NOPAGE,
+  VM_FAULT_OOM,
+  VM_FAULT_SIGBUS,
+  VM_FAULT_SIGSEGV,
+  VM_MIXEDMAP,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+  type Vma,
+  type VmFault,
+} from './mm_types.js';
+import { type Entry, pmdIndex, pteIndex, pudIndex, type Table, with_, without } from './pgtable.js';
+
+// mm/memory.c: vmf_insert_pfn() -> vmf_insert_pfn_prot() -> insert_pfn(mkwrite = false)
+export function* vmfInsertPfn(vma: Vma, addr: number, pfn: number): Thread<number> {
+  checkPfnmapFlags(vma, 'vmf_insert_pfn');
+  if (hasFlag(vma.flags, VM_MIXEDMAP) && vma.mm.machine.phys.pfnValid(pfn)) {
+    throw new Error('BUG: vmf_insert_pfn: VM_MIXEDMAP with a pfn that has a struct page');
+  }
+  if (addr < vma.start || addr >= vma.end) return VM_FAULT_SIGBUS;
+  // pfn_modify_allowed() (the x86 L1TF guard) holds for every MMIO pfn the model uses.
+  // insert_pfn(): get_locked_pte() allocates the PTE table and takes its lock; a PMD that became a
+  // huge leaf meanwhile has no PTE table to lock, and the kernel reports that as VM_FAULT_OOM.
+  const pt = vma.mm.pt;
+  const pmd = yield* pt.pmdAlloc(addr);
+  if (pmd === null) return VM_FAULT_OOM;
+  const pte = yield* pt.pteAlloc(pmd, addr);
+  if (pte === null) return VM_FAULT_OOM;
+  yield* pte.lock.lock();
+  const idx = pteIndex(addr);
+  const cur = (yield* pte.cell.read()).get(idx);
+  if (cur === undefined) {
+    // pte_mkspecial(pfn_pte(pfn, prot)): unconditionally special since the 2025 pfn_t removal.
+    const leaf: Leaf = {
+      pfn,
+      special: specialAt(vma.mm.machine.arch, 'pte'),
+      write: hasFlag(vma.flags, VM_WRITE),
+    };
+    yield* pte.cell.rmw((m) => [with_(m, idx, leaf), undefined]);
+  }
+  // An existing entry is left unchanged (mkwrite is false), and the result is still NOPAGE.
+  yield* pte.lock.unlock();
+  return VM_FAULT_NOPAGE;
+}
+
+/** Builds a struct vm_fault for an address in a VMA. */
+export function makeVmf(vma: Vma, realAddress: number, write: boolean): VmFault {
+  const address = realAddress - (realAddress % PAGE_SIZE);
+  return { vma, address, realAddress, write, pgoff: vma.pgoff + (address - vma.start) / PAGE_SIZE };
+}
+
+// mm/memory.c: create_huge_pud() (file VMAs: only ->huge_fault)
+function* createHugePud(vmf: VmFault): Thread<number> {
+  const ops = vmf.vma.ops;
+  if (ops?.hugeFault) return yield* ops.hugeFault(vmf, PUD_ORDER);
+  return VM_FAULT_FALLBACK;
+}
+
+// mm/memory.c: create_huge_pmd() (file VMAs: only ->huge_fault)
+function* createHugePmd(vmf: VmFault): Thread<number> {
+  const ops = vmf.vma.ops;
+  if (ops?.hugeFault) return yield* ops.hugeFault(vmf, PMD_ORDER);
+  return VM_FAULT_FALLBACK;
+}
+
+// mm/memory.c: do_fault() -> do_read_fault()/do_shared_fault() -> __do_fault() -> vm_ops->fault.
+// A shared write fault goes through do_shared_fault(), a read through do_read_fault(); for a
+// pfnmap both end at ->fault returning VM_FAULT_NOPAGE (or an error), which ends the fault.
+function* doFault(vmf: VmFault): Thread<number> {
+  const vma = vmf.vma;
+  if (!vma.ops?.fault) return VM_FAULT_SIGBUS;
+  if (vmf.write && !hasFlag(vma.flags, VM_SHARED)) {
+    // do_cow_fault(): a private copy of a pfnmap page; the model's drivers refuse private maps.
+    return VM_FAULT_SIGBUS;
+  }
+  return yield* vma.ops.fault(vmf);
+}
+
+// mm/memory.c: handle_pte_fault() (the cases of a file VMA with no page behind the PTE)
+function* handlePteFault(vmf: VmFault): Thread<number> {
+  const pt = vmf.vma.mm.pt;
+  const pmdE = (yield* pt.pmdTable(vmf.address).cell.read()).get(pmdIndex(vmf.address));
+  if (pmdE !== undefined) {
+    // pte_offset_map_rw_nolock() fails on a PMD that became a huge leaf: return and let the access
+    // retry.
+    if (pmdE.t === 'leaf') return 0;
+    const leaf = (yield* pt.pteTable(vmf.address).cell.read()).get(pteIndex(vmf.address));
+    // A present PTE: a spurious fault (another thread filled it), nothing to do.
+    if (leaf !== undefined) return 0;
+  }
+  // do_pte_missing() -> do_fault() for a VMA that is not anonymous.
+  return yield* doFault(vmf);
+}
+
+// mm/memory.c: __handle_mm_fault(), for a file-backed VMA.
+export function* handleMmFault(vma: Vma, address: number, write: boolean): Thread<number> {
+  const vmf = makeVmf(vma, address, write);
+  const pt = vma.mm.pt;
+  for (;;) {
+    // retry_pud: the PUD level always exists (pgd/p4d are folded).
+    const pudE = (yield* pt.pud.cell.read()).get(pudIndex(vmf.address));
+    if (pudE === undefined && thpVmaAllowableOrder(vma.mm, vma, PUD_ORDER)) {
+      const ret = yield* createHugePud(vmf);
+      if (!(ret & VM_FAULT_FALLBACK)) return ret;
+    } else if (pudE?.t === 'leaf') {
+      // A huge PUD is already there (another fault won): nothing to do. (A write to a read-only
+      // huge entry would go to wp_huge_pud(); VFIO's leaves are writable with the VMA.)
+      return 0;
+    }
+    const pmd = yield* pt.pmdAlloc(vmf.address);
+    // "Huge pud page fault raced with pmd_alloc?": pud_trans_unstable() -> retry.
+    if (pmd === null) continue;
+    const pmdE = (yield* pmd.cell.read()).get(pmdIndex(vmf.address));
+    if (pmdE === undefined && thpVmaAllowableOrder(vma.mm, vma, PMD_ORDER)) {
+      const ret = yield* createHugePmd(vmf);
+      if (!(ret & VM_FAULT_FALLBACK)) return ret;
+    } else if (pmdE?.t === 'leaf') {
+      return 0;
+    }
+    return yield* handlePteFault(vmf);
+  }
+}
+
+export type AccessOutcome = 'ok' | 'sigbus' | 'sigsegv' | 'oom';
+
+/** How many times an access faults and retries before the model calls it stuck. */
+const MAX_FAULT_RETRIES = 4;
+
+/**
+ * A CPU load or store at `addr` in `mm`: the MMU walks the page table; on a miss the page fault
+ * handler runs (arch/x86/mm/fault.c: do_user_addr_fault(): mmap_lock for read, find the VMA,
+ * check access rights, handle_mm_fault()) and the instruction retries. The access itself is
+ * reported to the machine's observers with the pfn it reached. `onFault` sees every fault result.
+ */
+export function* cpuAccess(
+  mm: Mm,
+  addr: number,
+  write: boolean,
+  thread: string,
+  onFault?: (result: number) => void,
+): Thread<AccessOutcome> {
+  for (let attempt = 0; ; attempt++) {
+    const t = yield* mm.pt.walk(addr);
+    if (t !== null && (!write || t.write)) {
+      const pfn = t.pfn + Math.floor((addr - t.base) / PAGE_SIZE);
+      mm.machine.access({
+        by: 'cpu',
+        thread,
+        write,
+        pfn,
+        via: `${t.level} leaf at 0x${t.base.toString(16)}`,
+      });
+      return 'ok';
+    }
+    if (attempt === MAX_FAULT_RETRIES) {
+      throw new Error(`access at 0x${addr.toString(16)} still faults after ${MAX_FAULT_RETRIES} page faults`);
+    }
+    yield* mm.mmapLock.downRead();
+    const vma = mm.vmaLookup(addr);
+    let ret: number;
+    if (!vma || !hasFlag(vma.flags, write ? VM_WRITE : VM_READ)) ret = VM_FAULT_SIGSEGV;
+    else ret = yield* handleMmFault(vma, addr, write);
+    yield* mm.mmapLock.upRead();
+    onFault?.(ret);
+    if (ret & VM_FAULT_SIGSEGV) return 'sigsegv';
+    if (ret & VM_FAULT_SIGBUS) return 'sigbus';
+    if (ret & VM_FAULT_OOM) return 'oom';
+    if (ret & VM_FAULT_ERROR) return 'sigbus';
+  }
+}
+
+/**
+ * mm/memory.c: zap_page_range_single() -> unmap_single_vma() for [start, end) of one VMA, then the
+ * TLB flush of tlb_finish_mmu(). A huge leaf that the range touches at all is removed whole
+ * (zap_huge_pud/zap_huge_pmd for a full cover; __split_huge_p?d_locked clears a special leaf whole
+ * for a partial one). Special leaves hold no page references, so nothing is put. The model has no
+ * TLBs: a CPU walks the page table on every access, so once an entry is cleared no access uses it.
+ * MMU notifiers (secondary MMUs such as KVM's) are told before and after.
+ */
+export function* zapPageRangeSingle(vma: Vma, start: number, end: number): Thread<void> {
+  const mm = vma.mm;
+  const pt = mm.pt;
+  for (const n of mm.notifiers) yield* n.invalidateStart(mm, start, end);
+  for (let pudVa = start - (start % PUD_SIZE); pudVa < end; pudVa += PUD_SIZE) {
+    const pi = pudIndex(pudVa);
+    const pe = (yield* pt.pud.cell.read()).get(pi);
+    if (pe === undefined) continue;
+    if (pe.t === 'leaf') {
+      // zap_huge_pud() / pudp_huge_clear_flush() under the PUD lock (page_table_lock).
+      yield* pt.pud.lock.lock();
+      yield* pt.pud.cell.rmw((m) => [m.get(pi)?.t === 'leaf' ? without(m, [pi]) : m, undefined]);
+      yield* pt.pud.lock.unlock();
+      continue;
+    }
+    const pmd = pt.pmdTable(pudVa);
+    const lo = Math.max(start, pudVa);
+    const hi = Math.min(end, pudVa + PUD_SIZE);
+    for (let pmdVa = lo - (lo % PMD_SIZE); pmdVa < hi; pmdVa += PMD_SIZE) {
+      yield* zapPmdEntry(vma, pmd, pmdVa, Math.max(lo, pmdVa), Math.min(hi, pmdVa + PMD_SIZE));
+    }
+  }
+  for (const n of mm.notifiers) yield* n.invalidateEnd(mm, start, end);
+}
+
+// mm/memory.c: zap_pmd_range() for one PMD entry, and zap_pte_range() under the PTE lock.
+function* zapPmdEntry(vma: Vma, pmd: Table<Entry>, pmdVa: number, start: number, end: number): Thread<void> {
+  const pt = vma.mm.pt;
+  const mi = pmdIndex(pmdVa);
+  const me = (yield* pmd.cell.read()).get(mi);
+  if (me === undefined) return;
+  if (me.t === 'leaf') {
+    // zap_huge_pmd() (full cover) or __split_huge_pmd_locked() (partial): a special leaf goes whole.
+    yield* pmd.lock.lock();
+    yield* pmd.cell.rmw((m) => [m.get(mi)?.t === 'leaf' ? without(m, [mi]) : m, undefined]);
+    yield* pmd.lock.unlock();
+    return;
+  }
+  const pte = pt.pteTable(pmdVa);
+  yield* pte.lock.lock();
+  const present = yield* pte.cell.read();
+  const gone: number[] = [];
+  for (let va = start; va < end; va += PAGE_SIZE) if (present.has(pteIndex(va))) gone.push(pteIndex(va));
+  if (gone.length > 0) yield* pte.cell.rmw((m) => [without(m, gone), undefined]);
+  yield* pte.lock.unlock();
+}
+
+/**
+ * mm/memory.c: unmap_mapping_range(mapping, holebegin, holelen, even_cows) ->
+ * unmap_mapping_range_tree(): under i_mmap_lock_read, every VMA linked into the mapping whose
+ * pgoff interval meets [first, last] is zapped over the intersection only. No mmap_lock is taken.
+ * A length of 0 means "to the end".
+ */
+export function* unmapMappingRange(mapping: AddressSpace, holebegin: number, holelen: number): Thread<void> {
+  const first = Math.floor(holebegin / PAGE_SIZE);
+  const count = holelen === 0 ? Number.MAX_SAFE_INTEGER - first : Math.ceil(holelen / PAGE_SIZE);
+  const last = first + count - 1;
+  yield* mapping.iMmapRwsem.downRead();
+  for (const vma of mapping.overlapping(first, last)) {
+    const vba = vma.pgoff;
+    const vea = vba + vma.pages - 1;
+    const zba = Math.max(first, vba);
+    const zea = Math.min(last, vea);
+    yield* zapPageRangeSingle(
+      vma,
+      vma.start + (zba - vba) * PAGE_SIZE,
+      vma.start + (zea - vba + 1) * PAGE_SIZE,
+    );
+  }
+  yield* mapping.iMmapRwsem.upRead();
+}

@@ -1,0 +1,271 @@
+// Creating and destroying VMAs (mm/vma.c, KERNEL.md §4.6): __mmap_region() with f_op->mmap_prepare
+// and the legacy f_op->mmap, linking into the final vm_file's i_mmap, vm_ops->mapped, and munmap.
+
+import type { Thread } from '../../sched/program.js';
+import { type File, fput, getFile } from '../fs/file.js';
+import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from './arch.js';
+import { zapPageRangeSingle } from './memory.js';
+import type { Mm } from './mm.js';
+import { anyFlag, type PageProt, VM_SPECIAL, type VmAreaDesc, Vma, type VmOperations } from './mm_types.js';
+import { pmdIndex, pudIndex, without } from './pgtable.js';
+
+export const ENOMEM = -12;
+
+/** A step of __mmap_region() that a test can make fail, to check that nothing leaks. */
+export type MmapFailure = 'prepare' | 'prealloc' | 'mmap' | 'mapped';
+
+export interface MmapRegion {
+  file: File;
+  addr: number;
+  len: number;
+  pgoff: number;
+  flags: number;
+  /** Make this step fail with -ENOMEM (a driver hook is then not called). */
+  inject?: MmapFailure;
+}
+
+/** mm/vma.c: struct mmap_state — what the steps of __mmap_region() pass along. */
+interface MmapState {
+  file: File;
+  /** The driver's mmap_prepare replaced the file and handed over its reference. */
+  fileDoesntNeedGet: boolean;
+  flags: number;
+  pgoff: number;
+  pageProt: PageProt;
+  ops: VmOperations | undefined;
+  privateData: unknown;
+}
+
+// mm/vma.c: call_mmap_prepare()
+function* callMmapPrepare(mm: Mm, r: MmapRegion, map: MmapState): Thread<number> {
+  const desc: VmAreaDesc = {
+    mm,
+    file: r.file,
+    start: r.addr,
+    end: r.addr + r.len,
+    pgoff: map.pgoff,
+    vmFile: map.file,
+    flags: map.flags,
+    pageProt: map.pageProt,
+    vmOps: undefined,
+    privateData: undefined,
+  };
+  const err = r.inject === 'prepare' ? ENOMEM : yield* r.file.fop.mmapPrepare!(desc);
+  if (err !== 0) return err;
+  // The driver may have replaced vm_file: it hands over a reference it holds.
+  if (desc.vmFile !== map.file) {
+    map.file = desc.vmFile;
+    map.fileDoesntNeedGet = true;
+  }
+  map.pgoff = desc.pgoff;
+  map.flags = desc.flags;
+  map.pageProt = desc.pageProt;
+  map.ops = desc.vmOps;
+  map.privateData = desc.privateData;
+  return 0;
+}
+
+// mm/vma.c: can_vma_merge_after() / is_mergeable_vma(), for a new range right after `prev`.
+function canMergeAfter(prev: Vma | undefined, r: MmapRegion, map: MmapState): prev is Vma {
+  if (!prev || prev.end !== r.addr) return false;
+  if (anyFlag(prev.flags, VM_SPECIAL) || anyFlag(map.flags, VM_SPECIAL)) return false;
+  if (prev.flags !== map.flags || prev.file !== map.file) return false;
+  if (prev.ops?.close) return false;
+  return prev.pgoff + prev.pages === map.pgoff;
+}
+
+/**
+ * mm/vma.c: __mmap_region(), entered with mmap_lock held for write:
+ * 1. __mmap_setup(): overlapping VMAs are unmapped (MAP_FIXED);
+ * 2. call_mmap_prepare() if the file has f_op->mmap_prepare, before any merge;
+ * 3. vma_merge_new_range() with the previous VMA;
+ * 4. otherwise __mmap_new_vma(): vma_iter_prealloc(), then __mmap_new_file_vma(): vm_file = the
+ *    file (get_file() unless mmap_prepare handed one over), the legacy f_op->mmap, and on its
+ *    failure fput() and unmap_region() to undo a partial mapping; then vma_link_file() into the
+ *    *final* vm_file's i_mmap;
+ * 5. vm_ops->mapped() for a new (not merged) VMA, which may fail the mmap and is then undone.
+ * On failure after mmap_prepare handed over a file, the abort path puts that file.
+ * Returns the VMA, or a negative errno.
+ */
+export function* mmapRegion(mm: Mm, r: MmapRegion): Thread<Vma | number> {
+  // 1. __mmap_setup()
+  const overlapping = mm.vmas.filter((v) => v.start < r.addr + r.len && v.end > r.addr);
+  if (overlapping.length > 0) yield* doMunmapLocked(mm, r.addr, r.len);
+  const map: MmapState = {
+    file: r.file,
+    fileDoesntNeedGet: false,
+    flags: r.flags,
+    pgoff: r.pgoff,
+    pageProt: 'wb',
+    ops: undefined,
+    privateData: undefined,
+  };
+  // 2. call_mmap_prepare()
+  if (r.file.fop.mmapPrepare) {
+    const err = yield* callMmapPrepare(mm, r, map);
+    if (err !== 0) return err;
+  }
+  // 3. vma_merge_new_range()
+  const prev = mm.vmas.filter((v) => v.end <= r.addr).at(-1);
+  if (canMergeAfter(prev, r, map)) {
+    prev.end = r.addr + r.len;
+    // The merged VMA already holds its file; drop the one mmap_prepare handed over.
+    if (map.fileDoesntNeedGet) yield* fput(map.file);
+    return prev;
+  }
+  // 4. __mmap_new_vma()
+  const vma = new Vma(
+    mm,
+    r.addr,
+    r.addr + r.len,
+    map.pgoff,
+    map.flags,
+    undefined,
+    map.ops,
+    map.privateData,
+    map.pageProt,
+  );
+  if (r.inject === 'prealloc') {
+    // vma_iter_prealloc() failed: nothing is attached to the VMA yet.
+    if (map.fileDoesntNeedGet) yield* fput(map.file);
+    return ENOMEM;
+  }
+  // __mmap_new_file_vma()
+  vma.file = map.fileDoesntNeedGet ? map.file : yield* getFile(map.file);
+  if (r.file.fop.mmap && !r.file.fop.mmapPrepare) {
+    const err = r.inject === 'mmap' ? ENOMEM : yield* r.file.fop.mmap(vma.file, vma);
+    if (err !== 0) {
+      const f = vma.file;
+      vma.file = undefined;
+      yield* fput(f);
+      // unmap_region(): undo any partial mapping done by the driver.
+      yield* unmapRegion(mm, vma, r.addr, r.addr + r.len);
+      return err;
+    }
+    // The core re-reads vm_file and the flags the driver left (it may have called vma_set_file()).
+    map.file = vma.file;
+    map.flags = vma.flags;
+  }
+  // vma_iter_store_new() and vma_link_file(): into the final vm_file's address_space.
+  mm.insertVma(vma);
+  yield* vmaLinkFile(vma);
+  // 5. vm_ops->mapped()
+  if (vma.ops?.mapped || r.inject === 'mapped') {
+    const err = r.inject === 'mapped' ? ENOMEM : yield* vma.ops!.mapped!(vma);
+    if (err !== 0) {
+      yield* removeVmaLocked(mm, vma, false);
+      return err;
+    }
+  }
+  return vma;
+}
+
+// mm/vma.c: vma_link_file()
+export function* vmaLinkFile(vma: Vma): Thread<void> {
+  const file = vma.file;
+  if (!file) return;
+  const mapping = file.mapping;
+  yield* mapping.iMmapRwsem.downWrite();
+  mapping.insert(vma);
+  yield* mapping.iMmapRwsem.upWrite();
+}
+
+// mm/vma.c: unlink_file_vma() -> __remove_shared_vm_struct()
+function* unlinkFileVma(vma: Vma): Thread<void> {
+  const file = vma.file;
+  if (!file) return;
+  const mapping = file.mapping;
+  yield* mapping.iMmapRwsem.downWrite();
+  mapping.remove(vma);
+  yield* mapping.iMmapRwsem.upWrite();
+}
+
+/**
+ * mm/vma.c: unmap_region() — zap the range's page tables, then free_pgtables() for the tables that
+ * no other VMA needs: those wholly inside the gap between the neighbouring VMAs.
+ */
+function* unmapRegion(mm: Mm, vma: Vma, start: number, end: number): Thread<void> {
+  yield* zapPageRangeSingle(vma, start, end);
+  const floor = mm.vmas.filter((v) => v !== vma && v.end <= start).reduce((a, v) => Math.max(a, v.end), 0);
+  const ceiling = mm.vmas
+    .filter((v) => v !== vma && v.start >= end)
+    .reduce((a, v) => Math.min(a, v.start), Number.MAX_SAFE_INTEGER);
+  yield* freePgtables(mm, floor, ceiling);
+}
+
+// mm/memory.c: free_pgtables() -> free_pgd_range(): page tables wholly inside [floor, ceiling)
+// are unhooked (pmd_clear/pud_clear) and freed. Runs under mmap_lock held for write, after the zap
+// emptied them; gup-fast cannot be walking them (the kernel's RCU table free keeps it safe).
+function* freePgtables(mm: Mm, floor: number, ceiling: number): Thread<void> {
+  const pt = mm.pt;
+  for (const mi of pt.pteTablesIn(floor, ceiling)) {
+    const va = mi * PMD_SIZE;
+    const pmd = pt.pmdTable(va);
+    yield* pmd.cell.rmw((m) => [without(m, [pmdIndex(va)]), undefined]);
+    pt.forgetPteTable(va);
+  }
+  for (const pi of pt.pmdTablesIn(floor, ceiling)) {
+    const va = pi * PUD_SIZE;
+    yield* pt.pud.cell.rmw((m) => [without(m, [pudIndex(va)]), undefined]);
+    pt.forgetPmdTable(va);
+  }
+}
+
+/** Removes one VMA: zap, free tables, unlink from i_mmap, vm_ops->close, fput (mm/vma.c: remove_vma()). */
+function* removeVmaLocked(mm: Mm, vma: Vma, close: boolean): Thread<void> {
+  yield* unmapRegion(mm, vma, vma.start, vma.end);
+  mm.removeVma(vma);
+  yield* unlinkFileVma(vma);
+  if (close && vma.ops?.close) yield* vma.ops.close(vma);
+  if (vma.file) yield* fput(vma.file);
+}
+
+/**
+ * mm/vma.c: __split_vma() — the part [addr, end) becomes a new VMA: it takes a reference on the
+ * file, is linked into i_mmap, and vm_ops->open() is called on it.
+ */
+export function* splitVma(mm: Mm, vma: Vma, addr: number): Thread<Vma> {
+  const tail = new Vma(
+    mm,
+    addr,
+    vma.end,
+    vma.pgoff + (addr - vma.start) / PAGE_SIZE,
+    vma.flags,
+    vma.file,
+    vma.ops,
+    vma.privateData,
+    vma.pageProt,
+  );
+  if (tail.file) yield* getFile(tail.file);
+  if (tail.ops?.open) yield* tail.ops.open(tail);
+  // vma_adjust: the old VMA shrinks and the new one is linked, under i_mmap_rwsem.
+  const mapping = vma.file?.mapping;
+  if (mapping) yield* mapping.iMmapRwsem.downWrite();
+  vma.end = addr;
+  mapping?.insert(tail);
+  mm.insertVma(tail);
+  if (mapping) yield* mapping.iMmapRwsem.upWrite();
+  return tail;
+}
+
+/** mm/vma.c: do_vmi_munmap() with mmap_lock already held for write. */
+export function* doMunmapLocked(mm: Mm, start: number, len: number): Thread<number> {
+  const end = start + len;
+  for (const vma of [...mm.vmas]) {
+    if (vma.end <= start || vma.start >= end) continue;
+    let v = vma;
+    if (v.start < start) v = yield* splitVma(mm, v, start);
+    if (v.end > end) yield* splitVma(mm, v, end);
+    yield* removeVmaLocked(mm, v, true);
+  }
+  return 0;
+}
+
+// mm/mmap.c: vm_munmap() — munmap(2).
+export function* munmap(mm: Mm, start: number, len: number): Thread<number> {
+  if (start % PAGE_SIZE !== 0 || len <= 0) return -22;
+  yield* mm.mmapLock.downWrite();
+  const r = yield* doMunmapLocked(mm, start, Math.ceil(len / PAGE_SIZE) * PAGE_SIZE);
+  yield* mm.mmapLock.upWrite();
+  return r;
+}
