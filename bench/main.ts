@@ -3,6 +3,7 @@
 import os from 'node:os';
 import * as L from '../src/demo/litmus.js';
 import { explore, type Program, type Strategy } from '../src/sched/index.js';
+import { mmBench } from './mm.js';
 
 interface Row {
   program: string;
@@ -114,3 +115,6 @@ for (const r of rows) console.log(line(r));
 console.log(
   `\ndpor on the lock-free programs: ${fmt(lockFreeEvents / lockFreeMs / 1000, 2)} million events/s overall`,
 );
+
+console.log('');
+for (const l of mmBench()) console.log(l);

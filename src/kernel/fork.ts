@@ -5,7 +5,7 @@ import { getFile } from './fs/file.js';
 import { PMD_SIZE, PUD_SIZE } from './mm/arch.js';
 import { Mm } from './mm/mm.js';
 import { type Leaf, Vma } from './mm/mm_types.js';
-import { pmdIndex, pteIndex, pudIndex, with_ } from './mm/pgtable.js';
+import { pmdIndex, pteIndex, pudIndex } from './mm/pgtable.js';
 
 /**
  * dup_mmap(): with the parent's mmap_lock held for write and the child's taken nested, each VMA is
@@ -64,7 +64,7 @@ function* copyPageRange(dst: Vma, src: Vma): Thread<void> {
       yield* dpt.pud.lock.lock();
       yield* spt.pud.lock.lock(1);
       const now = (yield* spt.pud.cell.read()).get(pudIndex(pudVa));
-      if (now?.t === 'leaf') yield* dpt.pud.cell.rmw((m) => [with_(m, pudIndex(pudVa), now), undefined]);
+      if (now?.t === 'leaf') yield* dpt.pud.set([[pudIndex(pudVa), now]]);
       yield* spt.pud.lock.unlock();
       yield* dpt.pud.lock.unlock();
       continue;
@@ -83,7 +83,7 @@ function* copyPageRange(dst: Vma, src: Vma): Thread<void> {
         yield* dpmd.lock.lock();
         yield* spmd.lock.lock(1);
         const now = (yield* spmd.cell.read()).get(pmdIndex(pmdVa));
-        if (now?.t === 'leaf') yield* dpmd.cell.rmw((m) => [with_(m, pmdIndex(pmdVa), now), undefined]);
+        if (now?.t === 'leaf') yield* dpmd.set([[pmdIndex(pmdVa), now]]);
         yield* spmd.lock.unlock();
         yield* dpmd.lock.unlock();
         continue;
@@ -98,13 +98,7 @@ function* copyPageRange(dst: Vma, src: Vma): Thread<void> {
       const from = Math.max(src.start, pmdVa);
       const to = Math.min(src.end, pmdVa + PMD_SIZE);
       const copied: [number, Leaf][] = [...entries].filter(([i]) => i >= pteIndex(from) && i < pteIndex(to));
-      if (copied.length > 0) {
-        yield* dpte.cell.rmw((m) => {
-          const n = new Map(m);
-          for (const [i, leaf] of copied) n.set(i, leaf);
-          return [n, undefined];
-        });
-      }
+      if (copied.length > 0) yield* dpte.set(copied);
       yield* spte.lock.unlock();
       yield* dpte.lock.unlock();
     }

@@ -19,7 +19,7 @@ import {
   type Vma,
   type VmFault,
 } from './mm_types.js';
-import { pmdIndex, pudIndex, with_ } from './pgtable.js';
+import { pmdIndex, pudIndex } from './pgtable.js';
 
 /**
  * mm/huge_memory.c: __thp_vma_allowable_orders() for a page fault (TVA_PAGEFAULT), as it applies to
@@ -67,7 +67,7 @@ export function* vmfInsertPfnPmd(vmf: VmFault, pfn: number, _write: boolean): Th
   if (cur === undefined) {
     // pmd_mkspecial(pmd_mkhuge(pfn_pmd(pfn, prot))): special only where the arch has the bit.
     const leaf = { pfn, special: specialAt(vma.mm.machine.arch, 'pmd'), write: hasFlag(vma.flags, VM_WRITE) };
-    yield* pmd.cell.rmw((m) => [with_(m, idx, { t: 'leaf' as const, leaf }), undefined]);
+    yield* pmd.set([[idx, { t: 'leaf', leaf }]]);
   }
   // Otherwise an entry is there already (a leaf or a PTE table): left as it is, still NOPAGE. With
   // write = true the kernel would refresh a matching leaf; VFIO always passes write = false.
@@ -90,7 +90,7 @@ export function* vmfInsertPfnPud(vmf: VmFault, pfn: number, _write: boolean): Th
   const cur = (yield* pud.cell.read()).get(idx);
   if (cur === undefined) {
     const leaf = { pfn, special: specialAt(vma.mm.machine.arch, 'pud'), write: hasFlag(vma.flags, VM_WRITE) };
-    yield* pud.cell.rmw((m) => [with_(m, idx, { t: 'leaf' as const, leaf }), undefined]);
+    yield* pud.set([[idx, { t: 'leaf', leaf }]]);
   }
   yield* pud.lock.unlock();
   return VM_FAULT_NOPAGE;

@@ -22,7 +22,7 @@ import {
   type Vma,
   type VmFault,
 } from './mm_types.js';
-import { type Entry, pmdIndex, pteIndex, pudIndex, type Table, with_, without } from './pgtable.js';
+import { type Entry, pmdIndex, pteIndex, pudIndex, type Table } from './pgtable.js';
 
 // mm/memory.c: vmf_insert_pfn() -> vmf_insert_pfn_prot() -> insert_pfn(mkwrite = false)
 export function* vmfInsertPfn(vma: Vma, addr: number, pfn: number): Thread<number> {
@@ -49,7 +49,7 @@ export function* vmfInsertPfn(vma: Vma, addr: number, pfn: number): Thread<numbe
       special: specialAt(vma.mm.machine.arch, 'pte'),
       write: hasFlag(vma.flags, VM_WRITE),
     };
-    yield* pte.cell.rmw((m) => [with_(m, idx, leaf), undefined]);
+    yield* pte.set([[idx, leaf]]);
   }
   // An existing entry is left unchanged (mkwrite is false), and the result is still NOPAGE.
   yield* pte.lock.unlock();
@@ -201,7 +201,7 @@ export function* zapPageRangeSingle(vma: Vma, start: number, end: number): Threa
     if (pe.t === 'leaf') {
       // zap_huge_pud() / pudp_huge_clear_flush() under the PUD lock (page_table_lock).
       yield* pt.pud.lock.lock();
-      yield* pt.pud.cell.rmw((m) => [m.get(pi)?.t === 'leaf' ? without(m, [pi]) : m, undefined]);
+      yield* pt.pud.clear([pi], (e) => e.t === 'leaf');
       yield* pt.pud.lock.unlock();
       continue;
     }
@@ -224,7 +224,7 @@ function* zapPmdEntry(vma: Vma, pmd: Table<Entry>, pmdVa: number, start: number,
   if (me.t === 'leaf') {
     // zap_huge_pmd() (full cover) or __split_huge_pmd_locked() (partial): a special leaf goes whole.
     yield* pmd.lock.lock();
-    yield* pmd.cell.rmw((m) => [m.get(mi)?.t === 'leaf' ? without(m, [mi]) : m, undefined]);
+    yield* pmd.clear([mi], (e) => e.t === 'leaf');
     yield* pmd.lock.unlock();
     return;
   }
@@ -233,7 +233,7 @@ function* zapPmdEntry(vma: Vma, pmd: Table<Entry>, pmdVa: number, start: number,
   const present = yield* pte.cell.read();
   const gone: number[] = [];
   for (let va = start; va < end; va += PAGE_SIZE) if (present.has(pteIndex(va))) gone.push(pteIndex(va));
-  if (gone.length > 0) yield* pte.cell.rmw((m) => [without(m, gone), undefined]);
+  if (gone.length > 0) yield* pte.clear(gone);
   yield* pte.lock.unlock();
 }
 

@@ -17,13 +17,38 @@ import type { Leaf, Translation } from './mm_types.js';
 /** An entry of the PUD level or of a PMD table: a lower table, or a huge leaf. */
 export type Entry = { t: 'table' } | { t: 'leaf'; leaf: Leaf };
 
+/**
+ * One page table. Its entries are a Map inside one Cell; `set` and `clear` change the Map in place
+ * within a single read-modify-write event (copying a 512-entry table per write would dominate the
+ * cost of a fault), so code must look entries up right after reading the table, never keep the Map
+ * across an event.
+ */
 export class Table<E> {
   dead = false;
   readonly cell: Cell<ReadonlyMap<number, E>>;
   readonly lock: Mutex;
   constructor(name: string, key: string, lockName: string, lockClass: string) {
-    this.cell = new Cell(name, new Map(), { key });
+    this.cell = new Cell<ReadonlyMap<number, E>>(name, new Map(), { key });
     this.lock = new Mutex(lockName, { key: `${key}:lock`, lockClass });
+  }
+
+  /** One event: sets entries. */
+  set(entries: Iterable<readonly [number, E]>): Thread<void> {
+    return this.cell.rmw((m) => {
+      for (const [k, v] of entries) (m as Map<number, E>).set(k, v);
+      return [m, undefined];
+    });
+  }
+
+  /** One event: clears the given entries (when `onlyIf` holds for the entry there). */
+  clear(keys: Iterable<number>, onlyIf: (e: E) => boolean = () => true): Thread<void> {
+    return this.cell.rmw((m) => {
+      for (const k of keys) {
+        const e = m.get(k);
+        if (e !== undefined && onlyIf(e)) (m as Map<number, E>).delete(k);
+      }
+      return [m, undefined];
+    });
   }
   /** Contents without an event: for invariants, tests and plain-data decisions under a lock. */
   get entries(): ReadonlyMap<number, E> {
@@ -83,7 +108,7 @@ export class PageTable {
       if (e === undefined) {
         const t = this.newTable<Entry>('pmd', idx);
         this.pmdTables.set(idx, t);
-        yield* pud.cell.rmw((m) => [with_(m, idx, { t: 'table' } as Entry), undefined]);
+        yield* pud.set([[idx, { t: 'table' }]]);
         e = { t: 'table' };
       }
       yield* pud.lock.unlock();
@@ -102,7 +127,7 @@ export class PageTable {
       if (e === undefined) {
         const t = this.newTable<Leaf>('pte', idx);
         this.pteTables.set(idx, t);
-        yield* pmd.cell.rmw((m) => [with_(m, idx, { t: 'table' } as Entry), undefined]);
+        yield* pmd.set([[idx, { t: 'table' }]]);
         e = { t: 'table' };
       }
       yield* pmd.lock.unlock();
@@ -198,18 +223,4 @@ export class PageTable {
 
 function kind(e: Entry | undefined): 'none' | 'table' | 'leaf' {
   return e === undefined ? 'none' : e.t;
-}
-
-/** A copy of a map with one key set (tables are immutable values inside their Cell). */
-export function with_<V>(m: ReadonlyMap<number, V>, k: number, v: V): ReadonlyMap<number, V> {
-  const n = new Map(m);
-  n.set(k, v);
-  return n;
-}
-
-/** A copy of a map without some keys. */
-export function without<V>(m: ReadonlyMap<number, V>, keys: Iterable<number>): ReadonlyMap<number, V> {
-  const n = new Map(m);
-  for (const k of keys) n.delete(k);
-  return n;
 }

@@ -7,7 +7,7 @@ import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from './arch.js';
 import { zapPageRangeSingle } from './memory.js';
 import type { Mm } from './mm.js';
 import { anyFlag, type PageProt, VM_SPECIAL, type VmAreaDesc, Vma, type VmOperations } from './mm_types.js';
-import { pmdIndex, pudIndex, without } from './pgtable.js';
+import { pmdIndex, pudIndex } from './pgtable.js';
 
 export const ENOMEM = -12;
 
@@ -201,12 +201,12 @@ function* freePgtables(mm: Mm, floor: number, ceiling: number): Thread<void> {
   for (const mi of pt.pteTablesIn(floor, ceiling)) {
     const va = mi * PMD_SIZE;
     const pmd = pt.pmdTable(va);
-    yield* pmd.cell.rmw((m) => [without(m, [pmdIndex(va)]), undefined]);
+    yield* pmd.clear([pmdIndex(va)]);
     pt.forgetPteTable(va);
   }
   for (const pi of pt.pmdTablesIn(floor, ceiling)) {
     const va = pi * PUD_SIZE;
-    yield* pt.pud.cell.rmw((m) => [without(m, [pudIndex(va)]), undefined]);
+    yield* pt.pud.clear([pudIndex(va)]);
     pt.forgetPmdTable(va);
   }
 }
