@@ -7,7 +7,9 @@ import type { Lockdep } from './lockdep.js';
 import type { ExploreOptions, Program } from './program.js';
 import { opsChecksum } from './schedule.js';
 
+/** A branching point: at event `pos` these threads could run; `next` is the one being explored. */
 interface Choice {
+  pos: number;
   threads: number[];
   next: number;
 }
@@ -27,12 +29,33 @@ export function exhaustive<S>(
   const col = new Collector('exhaustive', options);
   const ex = new Execution(program, { clocks: false, lockdep, maxSteps: options.maxSteps ?? 20000 });
   const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
+  // Only positions with more than one choice are kept: a replay runs the single choice at every
+  // other position, which is the same thread again since the model is deterministic.
   const stack: Choice[] = [];
+  const buf = new Int32Array(ex.n);
+  /** Fills buf with the threads that may run next (the last one first); returns how many. */
+  const choices = (): number => {
+    let k = 0;
+    const last = ex.len > 0 ? ex.evThread[ex.len - 1]! : -1;
+    if (last >= 0 && ex.enabled(last)) buf[k++] = last;
+    for (let t = 0; t < ex.n; t++) {
+      if (t === last || !ex.enabled(t)) continue;
+      if (ex.wouldPreempt(t) && ex.preemptions >= bound) {
+        col.complete = false;
+        continue;
+      }
+      buf[k++] = t;
+    }
+    return k;
+  };
   for (;;) {
     beforeEach?.();
     ex.begin();
-    for (let i = 0; i < stack.length; i++) {
-      const c = stack[i]!;
+    for (const c of stack) {
+      while (ex.len < c.pos) {
+        choices();
+        ex.step(buf[0]!);
+      }
       ex.step(c.threads[c.next]!);
     }
     for (;;) {
@@ -48,20 +71,10 @@ export function exhaustive<S>(
         col.take(ex);
         if (col.stopped) break;
       }
-      const threads: number[] = [];
-      const last = ex.len > 0 ? ex.evThread[ex.len - 1]! : -1;
-      if (last >= 0 && ex.enabled(last)) threads.push(last);
-      for (let t = 0; t < ex.n; t++) {
-        if (t === last || !ex.enabled(t)) continue;
-        if (ex.wouldPreempt(t) && ex.preemptions >= bound) {
-          col.complete = false;
-          continue;
-        }
-        threads.push(t);
-      }
-      if (threads.length === 0) break;
-      stack.push({ threads, next: 0 });
-      ex.step(threads[0]!);
+      const k = choices();
+      if (k === 0) break;
+      if (k > 1) stack.push({ pos: ex.len, threads: Array.from(buf.subarray(0, k)), next: 0 });
+      ex.step(buf[0]!);
     }
     col.events += ex.len;
     const cut = ex.stepLimitHit || col.stopped;
