@@ -8,6 +8,7 @@ import { PAGE_SIZE } from './arch.js';
 import { handleMmFault } from './memory.js';
 import type { Mm } from './mm.js';
 import { anyFlag, hasFlag, VM_FAULT_ERROR, VM_IO, VM_PFNMAP, VM_WRITE, type Vma } from './mm_types.js';
+import { pfnAt } from './pgtable.js';
 import type { PhysRange } from './phys.js';
 
 export const EFAULT = -14;
@@ -105,7 +106,7 @@ export function* getUserPagesLocked(
     for (let tries = 0; ; tries++) {
       const t = yield* mm.pt.walk(addr);
       if (t !== null) {
-        const pfn = t.pfn + Math.floor((addr - t.base) / PAGE_SIZE);
+        const pfn = pfnAt(t, addr);
         const range = mm.machine.phys.lookup(pfn);
         if (!range?.hasPages) {
           out.err = EFAULT;
@@ -157,7 +158,7 @@ export function* getUserPagesFast(
     const t = yield* mm.pt.walk(addr);
     if (t === null || t.special) break;
     if (flags.write && !t.write) break;
-    const pfn = t.pfn + Math.floor((addr - t.base) / PAGE_SIZE);
+    const pfn = pfnAt(t, addr);
     const range = mm.machine.phys.lookup(pfn);
     if (!range?.hasPages) {
       throw new Violation(

@@ -37,24 +37,29 @@ export function thpVmaAllowableOrder(mm: Mm, vma: Vma, order: number): boolean {
   return vma.file !== undefined && anyFlag(vma.flags, VM_PFNMAP | VM_MIXEDMAP);
 }
 
-/** The VM_PFNMAP/VM_MIXEDMAP BUG_ONs of vmf_insert_pfn*() (mm/memory.c, mm/huge_memory.c). */
-export function checkPfnmapFlags(vma: Vma, fn: string): void {
+/**
+ * The BUG_ONs that open vmf_insert_pfn*() (mm/memory.c, mm/huge_memory.c): exactly one of
+ * VM_PFNMAP and VM_MIXEDMAP, no COW VM_PFNMAP mapping, and no pfn with a struct page in a
+ * VM_MIXEDMAP one.
+ */
+export function checkPfnInsert(vma: Vma, pfn: number, fn: string): void {
   const pfnmap = hasFlag(vma.flags, VM_PFNMAP);
   const mixed = hasFlag(vma.flags, VM_MIXEDMAP);
-  if (pfnmap === mixed)
+  if (pfnmap === mixed) {
     throw new Error(`BUG: ${fn}: the VMA must have exactly one of VM_PFNMAP and VM_MIXEDMAP`);
+  }
   if (pfnmap && !hasFlag(vma.flags, VM_SHARED) && hasFlag(vma.flags, VM_WRITE)) {
     throw new Error(`BUG: ${fn}: COW VM_PFNMAP mapping`);
+  }
+  if (mixed && vma.mm.machine.phys.pfnValid(pfn)) {
+    throw new Error(`BUG: ${fn}: VM_MIXEDMAP with a pfn that has a struct page`);
   }
 }
 
 // mm/huge_memory.c: vmf_insert_pfn_pmd() -> insert_pmd()
 export function* vmfInsertPfnPmd(vmf: VmFault, pfn: number, _write: boolean): Thread<number> {
   const vma = vmf.vma;
-  checkPfnmapFlags(vma, 'vmf_insert_pfn_pmd');
-  if (hasFlag(vma.flags, VM_MIXEDMAP) && vma.mm.machine.phys.pfnValid(pfn)) {
-    throw new Error('BUG: vmf_insert_pfn_pmd: VM_MIXEDMAP with a pfn that has a struct page');
-  }
+  checkPfnInsert(vma, pfn, 'vmf_insert_pfn_pmd');
   const addr = vmf.address - (vmf.address % PMD_SIZE);
   // insert_pmd(): an address outside the VMA is SIGBUS.
   if (addr < vma.start || addr >= vma.end) return VM_FAULT_SIGBUS;
@@ -78,10 +83,7 @@ export function* vmfInsertPfnPmd(vmf: VmFault, pfn: number, _write: boolean): Th
 // mm/huge_memory.c: vmf_insert_pfn_pud() -> insert_pud()
 export function* vmfInsertPfnPud(vmf: VmFault, pfn: number, _write: boolean): Thread<number> {
   const vma = vmf.vma;
-  checkPfnmapFlags(vma, 'vmf_insert_pfn_pud');
-  if (hasFlag(vma.flags, VM_MIXEDMAP) && vma.mm.machine.phys.pfnValid(pfn)) {
-    throw new Error('BUG: vmf_insert_pfn_pud: VM_MIXEDMAP with a pfn that has a struct page');
-  }
+  checkPfnInsert(vma, pfn, 'vmf_insert_pfn_pud');
   const addr = vmf.address - (vmf.address % PUD_SIZE);
   if (addr < vma.start || addr >= vma.end) return VM_FAULT_SIGBUS;
   const pud = vma.mm.pt.pud;

@@ -4,7 +4,7 @@
 import type { Thread } from '../../sched/program.js';
 import type { AddressSpace } from '../fs/address-space.js';
 import { PAGE_SIZE, PMD_ORDER, PMD_SIZE, PUD_ORDER, PUD_SIZE, specialAt } from './arch.js';
-import { checkPfnmapFlags, thpVmaAllowableOrder } from './huge_memory.js';
+import { checkPfnInsert, thpVmaAllowableOrder } from './huge_memory.js';
 import type { Mm } from './mm.js';
 import {
   hasFlag,
@@ -15,21 +15,17 @@ import {
   VM_FAULT_OOM,
   VM_FAULT_SIGBUS,
   VM_FAULT_SIGSEGV,
-  VM_MIXEDMAP,
   VM_READ,
   VM_SHARED,
   VM_WRITE,
   type Vma,
   type VmFault,
 } from './mm_types.js';
-import { type Entry, pmdIndex, pteIndex, pudIndex, type Table } from './pgtable.js';
+import { type Entry, pfnAt, pmdIndex, pteIndex, pudIndex, type Table } from './pgtable.js';
 
 // mm/memory.c: vmf_insert_pfn() -> vmf_insert_pfn_prot() -> insert_pfn(mkwrite = false)
 export function* vmfInsertPfn(vma: Vma, addr: number, pfn: number): Thread<number> {
-  checkPfnmapFlags(vma, 'vmf_insert_pfn');
-  if (hasFlag(vma.flags, VM_MIXEDMAP) && vma.mm.machine.phys.pfnValid(pfn)) {
-    throw new Error('BUG: vmf_insert_pfn: VM_MIXEDMAP with a pfn that has a struct page');
-  }
+  checkPfnInsert(vma, pfn, 'vmf_insert_pfn');
   if (addr < vma.start || addr >= vma.end) return VM_FAULT_SIGBUS;
   // pfn_modify_allowed() (the x86 L1TF guard) holds for every MMIO pfn the model uses.
   // insert_pfn(): get_locked_pte() allocates the PTE table and takes its lock; a PMD that became a

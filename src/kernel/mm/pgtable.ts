@@ -56,6 +56,9 @@ export class Table<E> {
   }
 }
 
+/** The pfn a leaf maps at `va` (its first pfn plus the page offset inside it). */
+export const pfnAt = (t: Translation, va: number): number => t.pfn + Math.floor((va - t.base) / PAGE_SIZE);
+
 export const pudIndex = (va: number): number => Math.floor(va / PUD_SIZE);
 export const pmdIndex = (va: number): number => Math.floor(va / PMD_SIZE);
 export const pteIndex = (va: number): number => Math.floor(va / PAGE_SIZE);
@@ -100,39 +103,38 @@ export class PageTable {
   // table. Returns null when the PUD holds a huge leaf (the caller's "pud_trans_unstable" retry).
   *pmdAlloc(va: number): Thread<Table<Entry> | null> {
     const idx = pudIndex(va);
-    const pud = this.pud;
-    let e = (yield* pud.cell.read()).get(idx);
-    if (e === undefined) {
-      yield* pud.lock.lock();
-      e = (yield* pud.cell.read()).get(idx);
-      if (e === undefined) {
-        const t = this.newTable<Entry>('pmd', idx);
-        this.pmdTables.set(idx, t);
-        yield* pud.set([[idx, { t: 'table' }]]);
-        e = { t: 'table' };
-      }
-      yield* pud.lock.unlock();
-    }
-    return e.t === 'table' ? this.pmdTable(va) : null;
+    const ok = yield* this.populate(this.pud, idx, () =>
+      this.pmdTables.set(idx, this.newTable<Entry>('pmd', idx)),
+    );
+    return ok ? this.pmdTable(va) : null;
   }
 
   // mm/memory.c: __pte_alloc() — under the PMD table's pmd_lock, populate an empty PMD entry with a
   // new PTE table. Returns null when the PMD holds a huge leaf.
   *pteAlloc(pmd: Table<Entry>, va: number): Thread<Table<Leaf> | null> {
     const idx = pmdIndex(va);
-    let e = (yield* pmd.cell.read()).get(idx);
+    const ok = yield* this.populate(pmd, idx, () => this.pteTables.set(idx, this.newTable<Leaf>('pte', idx)));
+    return ok ? this.pteTable(va) : null;
+  }
+
+  /**
+   * The shape of __pmd_alloc() and __pte_alloc(): a lockless look, then under the parent's lock a
+   * second look and, if still empty, the new table (pud_populate()/pmd_populate()). True when the
+   * entry is a table afterwards, false when it is a huge leaf.
+   */
+  private *populate(parent: Table<Entry>, idx: number, make: () => void): Thread<boolean> {
+    let e = (yield* parent.cell.read()).get(idx);
     if (e === undefined) {
-      yield* pmd.lock.lock();
-      e = (yield* pmd.cell.read()).get(idx);
+      yield* parent.lock.lock();
+      e = (yield* parent.cell.read()).get(idx);
       if (e === undefined) {
-        const t = this.newTable<Leaf>('pte', idx);
-        this.pteTables.set(idx, t);
-        yield* pmd.set([[idx, { t: 'table' }]]);
+        make();
+        yield* parent.set([[idx, { t: 'table' }]]);
         e = { t: 'table' };
       }
-      yield* pmd.lock.unlock();
+      yield* parent.lock.unlock();
     }
-    return e.t === 'table' ? this.pteTable(va) : null;
+    return e.t === 'table';
   }
 
   /**
