@@ -151,7 +151,7 @@ export function* cpuAccess(
   for (let attempt = 0; ; attempt++) {
     const t = yield* mm.pt.walk(addr);
     if (t !== null && (!write || t.write)) {
-      const pfn = t.pfn + Math.floor((addr - t.base) / PAGE_SIZE);
+      const pfn = pfnAt(t, addr);
       mm.machine.access({
         by: 'cpu',
         thread,
