@@ -12,9 +12,12 @@ import { pmdIndex, pteIndex, pudIndex } from './mm/pgtable.js';
  * duplicated; since 35e351780fa9 (v6.9, "fork: defer linking file vma until vma is fully
  * initialized") vm_ops->open() runs first, then the file VMA is linked into i_mmap (get_file(),
  * i_mmap_lock_write), then copy_page_range() copies the parent's entries: for VM_PFNMAP VMAs
- * vma_needs_copy() is true, because a fault could not refill them. copy_huge_pmd()/copy_huge_pud()
- * copy a *special* huge leaf and skip any other (it "can be re-filled on fault"); PTEs are copied
- * as they are (special pfnmap PTEs take no page reference).
+ * vma_needs_copy() is true (VM_COPY_ON_FORK), because a fault could not refill them.
+ * copy_huge_pmd() copies a *special* huge leaf and skips any other (it "can be re-filled on
+ * fault"), copy_huge_pud() copies any huge PUD; PTEs are copied
+ * as they are (special pfnmap PTEs take no page reference). The child VMA goes into i_mmap right
+ * after the parent's (vma_interval_tree_insert_after()), so a zap walking i_mmap meets the parent
+ * first. Per-VMA locks and flush_tlb_mm(oldmm) have no counterpart here (no TLBs).
  */
 export function* dupMmap(parent: Mm): Thread<Mm> {
   yield* parent.mmapLock.downWrite();
@@ -39,7 +42,7 @@ export function* dupMmap(parent: Mm): Thread<Mm> {
     if (file) {
       yield* getFile(file);
       yield* file.mapping.iMmapRwsem.downWrite();
-      file.mapping.insert(tmp);
+      file.mapping.insertAfter(tmp, mpnt); // vma_interval_tree_insert_after()
       yield* file.mapping.iMmapRwsem.upWrite();
     }
     yield* copyPageRange(tmp, mpnt);
@@ -59,8 +62,7 @@ function* copyPageRange(dst: Vma, src: Vma): Thread<void> {
     const pe = (yield* spt.pud.cell.read()).get(pudIndex(pudVa));
     if (pe === undefined) continue;
     if (pe.t === 'leaf') {
-      // copy_huge_pud(): a special leaf is copied, any other skipped (refilled on fault).
-      if (!pe.leaf.special) continue;
+      // copy_huge_pud(): a huge PUD is copied whether or not it is special.
       yield* dpt.pud.lock.lock();
       yield* spt.pud.lock.lock(1);
       const now = (yield* spt.pud.cell.read()).get(pudIndex(pudVa));

@@ -21,6 +21,14 @@ export class AddressSpace {
     this.vmas.push(vma);
   }
 
+  // mm/interval_tree.c: vma_interval_tree_insert_after() — right after `prev` (fork's child VMA).
+  insertAfter(vma: Vma, prev: Vma): void {
+    const i = this.vmas.indexOf(prev);
+    if (i < 0 || this.vmas.includes(vma))
+      throw new Error(`BUG: bad insert_after of ${vma.describe()} into ${this.name}`);
+    this.vmas.splice(i + 1, 0, vma);
+  }
+
   // mm/interval_tree.c: vma_interval_tree_remove()
   remove(vma: Vma): void {
     const i = this.vmas.indexOf(vma);

@@ -34,7 +34,10 @@ export function thpVmaAllowableOrder(mm: Mm, vma: Vma, order: number): boolean {
   const thp = mm.machine.thp;
   if (thp === 'never') return false;
   if (thp === 'madvise' && !hasFlag(vma.flags, VM_HUGEPAGE)) return false;
-  return vma.file !== undefined && anyFlag(vma.flags, VM_PFNMAP | VM_MIXEDMAP);
+  // Only then does it trust ->huge_fault(): a file VMA without one gets no huge order.
+  return (
+    vma.file !== undefined && anyFlag(vma.flags, VM_PFNMAP | VM_MIXEDMAP) && vma.ops?.hugeFault !== undefined
+  );
 }
 
 /**

@@ -10,6 +10,7 @@ import { anyFlag, type PageProt, VM_SPECIAL, type VmAreaDesc, Vma, type VmOperat
 import { pmdIndex, pudIndex } from './pgtable.js';
 
 export const ENOMEM = -12;
+export const EINVAL = -22;
 
 /** A step of __mmap_region() that a test can make fail, to check that nothing leaks. */
 export type MmapFailure = 'prepare' | 'prealloc' | 'mmap' | 'mapped';
@@ -83,7 +84,8 @@ function canMergeAfter(prev: Vma | undefined, r: MmapRegion, map: MmapState): pr
  *    file (get_file() unless mmap_prepare handed one over), the legacy f_op->mmap, and on its
  *    failure fput() and unmap_region() to undo a partial mapping; then vma_link_file() into the
  *    *final* vm_file's i_mmap;
- * 5. vm_ops->mapped() for a new (not merged) VMA, which may fail the mmap and is then undone.
+ * 5. for an mmap_prepare file, vm_ops and private_data are set after linking, and vm_ops->mapped()
+ *    runs for a new (not merged) VMA; its failure unmaps the VMA (->close, fput).
  * On failure after mmap_prepare handed over a file, the abort path puts that file.
  * Returns the VMA, or a negative errno.
  */
@@ -113,7 +115,9 @@ export function* mmapRegion(mm: Mm, r: MmapRegion): Thread<Vma | number> {
     if (map.fileDoesntNeedGet) yield* fput(map.file);
     return prev;
   }
-  // 4. __mmap_new_vma()
+  // 4. __mmap_new_vma(). For an mmap_prepare file, vm_ops and private_data are set only after the
+  // VMA is linked (set_vma_user_defined_fields()); mmap_lock keeps faults away meanwhile.
+  const prepared = r.file.fop.mmapPrepare !== undefined;
   const vma = new Vma(
     mm,
     r.addr,
@@ -121,24 +125,27 @@ export function* mmapRegion(mm: Mm, r: MmapRegion): Thread<Vma | number> {
     map.pgoff,
     map.flags,
     undefined,
-    map.ops,
-    map.privateData,
+    prepared ? undefined : map.ops,
+    prepared ? undefined : map.privateData,
     map.pageProt,
   );
   if (r.inject === 'prealloc') {
-    // vma_iter_prealloc() failed: nothing is attached to the VMA yet.
+    // vma_iter_prealloc() failed: no file reference was taken yet; abort_munmap puts a file
+    // that mmap_prepare handed over.
     if (map.fileDoesntNeedGet) yield* fput(map.file);
     return ENOMEM;
   }
   // __mmap_new_file_vma()
   vma.file = map.fileDoesntNeedGet ? map.file : yield* getFile(map.file);
-  if (r.file.fop.mmap && !r.file.fop.mmapPrepare) {
-    const err = r.inject === 'mmap' ? ENOMEM : yield* r.file.fop.mmap(vma.file, vma);
+  if (!prepared && r.file.fop.mmap) {
+    let err = r.inject === 'mmap' ? ENOMEM : yield* r.file.fop.mmap(vma.file, vma);
+    // vfs_mmap() -> __vma_check_mmap_hook(): a legacy ->mmap may not set ->mapped (WARN, -EINVAL).
+    if (err === 0 && vma.ops?.mapped) err = EINVAL;
     if (err !== 0) {
       const f = vma.file;
       vma.file = undefined;
       yield* fput(f);
-      // unmap_region(): undo any partial mapping done by the driver.
+      // unmap_region(): undo any partial mapping done by the driver (no ->close).
       yield* unmapRegion(mm, vma, r.addr, r.addr + r.len);
       return err;
     }
@@ -146,15 +153,23 @@ export function* mmapRegion(mm: Mm, r: MmapRegion): Thread<Vma | number> {
     map.file = vma.file;
     map.flags = vma.flags;
   }
-  // vma_iter_store_new() and vma_link_file(): into the final vm_file's address_space.
+  // vma_iter_store_new() and vma_link_file(): into the final vm_file's address_space. Nothing after
+  // a successful legacy ->mmap can fail.
   mm.insertVma(vma);
   yield* vmaLinkFile(vma);
-  // 5. vm_ops->mapped()
-  if (vma.ops?.mapped || r.inject === 'mapped') {
-    const err = r.inject === 'mapped' ? ENOMEM : yield* vma.ops!.mapped!(vma);
-    if (err !== 0) {
-      yield* removeVmaLocked(mm, vma, false);
-      return err;
+  if (prepared) {
+    vma.ops = map.ops;
+    vma.privateData = map.privateData;
+    // 5. mmap_action_complete() -> call_vma_mapped(): vm_ops->mapped for a new VMA of an
+    // mmap_prepare file (Lorenzo Stoakes' series in linux-next from next-20260409 and the mm tree;
+    // not in a mainline release yet). On failure the new VMA is removed by an ordinary do_munmap(),
+    // so ->close runs and vm_file is put; overlapped old mappings are not restored.
+    if (vma.ops?.mapped || r.inject === 'mapped') {
+      const err = r.inject === 'mapped' ? ENOMEM : yield* vma.ops!.mapped!(vma);
+      if (err !== 0) {
+        yield* doMunmapLocked(mm, vma.start, vma.end - vma.start);
+        return err;
+      }
     }
   }
   return vma;

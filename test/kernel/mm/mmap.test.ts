@@ -100,7 +100,7 @@ describe('__mmap_region', () => {
     assert.deepEqual(log, []);
   });
 
-  for (const step of ['prealloc', 'mmap', 'mapped'] as MmapFailure[]) {
+  for (const step of ['prealloc', 'mmap'] as MmapFailure[]) {
     test(`legacy mmap: a failure at ${step} puts the file reference it took and links nothing`, () => {
       const { state, result } = runOnce(
         () => world(),
@@ -114,6 +114,32 @@ describe('__mmap_region', () => {
       assert.equal(state.file.count.value, 1);
     });
   }
+
+  test('a legacy mmap that sets vm_ops->mapped is refused (-EINVAL) and undone', () => {
+    const { state, result } = runOnce(
+      () => {
+        const w = world();
+        const base = w.file.fop.mmap!;
+        w.file.fop.mmap = function* (f, vma) {
+          const r = yield* base(f, vma);
+          vma.ops = {
+            ...vma.ops!,
+            *mapped() {
+              return 0;
+            },
+          };
+          return r;
+        };
+        return w;
+      },
+      function* (w) {
+        return yield* doMmap(w.mm, { file: w.file, len: 4 * MiB, offset: 0, at: VA });
+      },
+    );
+    assert.equal(result, -22);
+    assert.deepEqual(state.mm.vmas, []);
+    assert.equal(state.file.count.value, 1);
+  });
 
   test("legacy mmap calling vma_set_file(): the VMA lives in the final file's address_space", () => {
     const { state, result } = runOnce(
@@ -243,17 +269,35 @@ describe('munmap, fork, mremap', () => {
     assert.equal(w.file.mapping.linked.length, 6);
   });
 
-  test('fork on x86_64-nospecial does not copy the unmarked huge leaves (they refault)', () => {
+  test('fork on x86_64-nospecial skips the unmarked PMD leaf (it refaults) but copies the PUD', () => {
     const { result } = runOnce(
       () => world({ arch: 'x86_64-nospecial' }),
       function* (w) {
-        yield* mapped(w, 4 * MiB);
+        yield* mapped(w, GiB);
+        yield* mapped(w, 4 * MiB, VA + GiB);
         yield* cpuAccess(w.mm, VA, false, 'main');
+        yield* cpuAccess(w.mm, VA + GiB, false, 'main');
         const child = yield* dupMmap(w.mm);
-        return { parent: w.mm.pt.leaves().length, child: child.pt.leaves().length };
+        const show = (m: typeof child) => m.pt.leaves().map((l) => `${l.level}:${l.special}`);
+        return { parent: show(w.mm), child: show(child) };
       },
     );
-    assert.deepEqual(result, { parent: 1, child: 0 });
+    assert.deepEqual(result, { parent: ['pud:false', 'pmd:false'], child: ['pud:false'] });
+  });
+
+  test("fork links the child VMA right after the parent's in i_mmap", () => {
+    const { result } = runOnce(
+      () => world(),
+      function* (w) {
+        yield* mapped(w, 4 * MiB);
+        yield* mapped(w, 4 * MiB, VA + GiB);
+        const child = yield* dupMmap(w.mm);
+        return w.file.mapping.linked.map(
+          (v) => `${v.mm === child ? 'child' : 'parent'}@${(v.start - VA).toString(16)}`,
+        );
+      },
+    );
+    assert.deepEqual(result, ['parent@0', 'child@0', 'parent@40000000', 'child@40000000']);
   });
 
   test('mremap cannot grow a VM_DONTEXPAND|VM_PFNMAP mapping; it can shrink one', () => {
