@@ -45,6 +45,7 @@ export function faultVsZap(options: { checkOutsideLock?: boolean } = {}): Progra
         yield* s.memoryLock.upWrite();
       },
     },
+    observes: (s) => [s.ptePresent, s.memoryEnabled],
     invariant: (s) =>
       s.ptePresent.value && !s.memoryEnabled.value
         ? 'a PTE maps the BAR while memory decode is off'

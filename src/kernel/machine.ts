@@ -2,8 +2,10 @@
 // physical memory. Observers see every access that reaches physical memory (CPU loads and stores,
 // kernel copies, device DMA), so invariants can be checked at access events, not only at the end.
 
+import type { Thread } from '../sched/program.js';
 import { ARCHES, type Arch, type ArchName } from './mm/arch.js';
 import { PhysMem } from './mm/phys.js';
+import type { PciDev } from './pci/pci.js';
 
 /** /sys/kernel/mm/transparent_hugepage/enabled (KERNEL.md §4.3). */
 export type ThpSetting = 'always' | 'madvise' | 'never';
@@ -25,6 +27,8 @@ export class Machine {
   readonly accessObservers: ((a: Access) => void)[] = [];
   /** Every access so far, in order (plain data, for reports and tests). */
   readonly accesses: Access[] = [];
+  /** The PCI functions of the machine (each registers itself). */
+  readonly pciDevices: PciDev[] = [];
 
   constructor(
     arch: ArchName = 'x86_64',
@@ -33,7 +37,17 @@ export class Machine {
     this.arch = ARCHES[arch];
   }
 
-  access(a: Access): void {
+  /**
+   * An access to physical memory. An access to a BAR reads its device's state (an event: the
+   * explorer orders it against every change of that state), then the observers check it.
+   */
+  *access(a: Access): Thread<void> {
+    for (const p of this.pciDevices) {
+      if (p.barOf(a.pfn)) {
+        yield* p.hw.read();
+        break;
+      }
+    }
     this.accesses.push(a);
     for (const o of this.accessObservers) o(a);
   }

@@ -75,6 +75,7 @@ class Node {
  * (as the insertion walks down the tree) are marked gone rather than spliced.
  */
 class Seq {
+  constructor(private readonly conflicts: (oa: number, ka: number, ob: number, kb: number) => boolean) {}
   thread = new Int32Array(64);
   obj = new Int32Array(64);
   kind = new Int32Array(64);
@@ -131,7 +132,7 @@ class Seq {
     const o = idx >= 0 ? this.obj[idx]! : obj;
     const k = idx >= 0 ? this.kind[idx]! : kind;
     for (let i = 0; i < end; i++) {
-      if (this.gone[i] === 0 && conflicts(this.obj[i]!, this.kind[i]!, o, k)) return -2;
+      if (this.gone[i] === 0 && this.conflicts(this.obj[i]!, this.kind[i]!, o, k)) return -2;
     }
     return idx;
   }
@@ -152,7 +153,10 @@ export function dpor<S>(
   });
   const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
   const nodes: Node[] = [new Node(ex.n)];
-  const v = new Seq();
+  /** Dependence: same object and not both read-like, or write-like on two visible objects. */
+  const dependent = (oa: number, ka: number, ob: number, kb: number): boolean =>
+    conflicts(oa, ka, ob, kb) || (!isReadLike(ka) && !isReadLike(kb) && ex.isVisible(oa) && ex.isVisible(ob));
+  const v = new Seq(dependent);
   let replayTo = 0;
   /** Index of the last node of the current execution (nodes beyond it are stale, kept for reuse). */
   let depth = 0;
@@ -162,6 +166,8 @@ export function dpor<S>(
   let partnersN = 0;
   let cands = new Int32Array(16);
   let candsN = 0;
+  let partnerOf = new Int32Array(16);
+  let remappedOf = new Uint8Array(16);
 
   /** Is event x happens-before-or-equal event y? */
   const hb = (x: number, y: number): boolean => y >= 0 && ex.clocks[y * n + ex.evThread[x]!]! >= ex.evSeq[x]!;
@@ -219,10 +225,36 @@ export function dpor<S>(
   };
 
   /**
+   * The same question when c is on another object (a visibility race): the operation's own object
+   * is as it was before its first event after c, plus the read-like events on it that do not
+   * happen after c. `now` is its state right before the operation.
+   */
+  const feasibleAcross = (c: number, first: number, now: number, t: number, k: number): boolean => {
+    let base = now;
+    let delta = 0;
+    for (let x = first; x > c; x = ex.evPrevObj[x]!) {
+      base = ex.evState[x]!;
+      if (!hb(c, x)) delta += ex.evAfter[x]! - ex.evState[x]!;
+    }
+    return enabledIn(k, t, base + delta);
+  };
+
+  /**
    * Finds the events that (t, o, k) at position j is in an immediate race with and reverses each.
    * `first` is the last event on o before j; `pred` is t's event before j.
    */
-  const detectRaces = (j: number, t: number, o: number, k: number, first: number, pred: number): void => {
+  const detectRaces = (
+    j: number,
+    t: number,
+    o: number,
+    k: number,
+    first: number,
+    pred: number,
+    /** The last write-like event on a visible object before j, when j is one too; else -1. */
+    prevVis: number,
+    /** The object's state code right before the operation. */
+    now: number,
+  ): void => {
     candsN = 0;
     // Conflicting predecessors on the object: the last write-like event, and (for a write-like
     // operation) the read-like events since it.
@@ -234,26 +266,45 @@ export function dpor<S>(
       cands[candsN++] = x;
       if (!xr) break;
     }
+    if (prevVis >= 0 && (candsN === 0 || cands[candsN - 1] !== prevVis)) {
+      if (candsN === cands.length) cands = grown(cands);
+      cands[candsN++] = prevVis;
+    }
     partnersN = 0;
     const blockable = isBlockable(k);
+    // First pass: the event each candidate races with (itself, or for a blocked operation the
+    // start of the busy period), or -1 when the race cannot be reversed.
+    if (partnerOf.length < candsN) {
+      partnerOf = new Int32Array(candsN * 2);
+      remappedOf = new Uint8Array(candsN * 2);
+    }
     for (let ci = 0; ci < candsN; ci++) {
       const c = cands[ci]!;
-      if (ex.evThread[c] === t) continue;
-      let partner = c;
-      let remapped = false;
-      if (blockable && !feasible(c, first, t, k)) {
+      partnerOf[ci] = c;
+      remappedOf[ci] = 0;
+      if (ex.evThread[c] === t) {
+        partnerOf[ci] = -1;
+      } else if (blockable && ex.evObj[c] !== o) {
+        // A visibility race: reversible only if the operation could run there.
+        if (!feasibleAcross(c, first, now, t, k)) partnerOf[ci] = -1;
+      } else if (blockable && !feasible(c, first, t, k)) {
         // Blocked there: race instead with the event that began the busy period it waited out.
         let b = ex.evPrevObj[c]!;
         while (b >= 0 && !feasible(b, first, t, k)) b = ex.evPrevObj[b]!;
-        if (b < 0 || ex.evThread[b] === t) continue;
-        partner = b;
-        remapped = true;
+        partnerOf[ci] = b < 0 || ex.evThread[b] === t ? -1 : b;
+        remappedOf[ci] = 1;
       }
-      if (hb(partner, pred)) continue;
-      if (!remapped) {
+    }
+    // Second pass: keep immediate races — a candidate that happens before another reversible one
+    // is reached through that one instead.
+    for (let ci = 0; ci < candsN; ci++) {
+      const partner = partnerOf[ci]!;
+      if (partner < 0 || hb(partner, pred)) continue;
+      if (remappedOf[ci] === 0) {
+        const c = cands[ci]!;
         let covered = false;
         for (let c2 = 0; c2 < candsN; c2++) {
-          if (c2 !== ci && hb(c, cands[c2]!)) {
+          if (c2 !== ci && partnerOf[c2]! >= 0 && hb(c, cands[c2]!)) {
             covered = true;
             break;
           }
@@ -274,7 +325,9 @@ export function dpor<S>(
     for (let t = 0; t < n; t++) {
       if (ex.status[t] !== RUNNING) continue;
       const o = ex.opObj[t]!.id;
-      detectRaces(ex.len, t, o, ex.opKind[t]!, ex.lastEventOn(o), ex.thrLast[t]!);
+      const k = ex.opKind[t]!;
+      const vis = !isReadLike(k) && ex.isVisible(o) ? ex.lastVisW : -1;
+      detectRaces(ex.len, t, o, k, ex.lastEventOn(o), ex.thrLast[t]!, vis, ex.opObj[t]!.stateCode());
     }
   };
 
@@ -298,7 +351,7 @@ export function dpor<S>(
       const st = from.sleepThread[i]!;
       const so = from.sleepObj[i]!;
       const sk = from.sleepKind[i]!;
-      if (st !== t && !conflicts(so, sk, o, k)) to.sleep(st, so, sk);
+      if (st !== t && !dependent(so, sk, o, k)) to.sleep(st, so, sk);
     }
     if (children !== null) {
       to.wut = children;
@@ -308,7 +361,7 @@ export function dpor<S>(
       to.wutHead = 0;
     }
     depth = pos + 1;
-    detectRaces(pos, t, o, k, ex.evPrevObj[pos]!, ex.evPrevThr[pos]!);
+    detectRaces(pos, t, o, k, ex.evPrevObj[pos]!, ex.evPrevThr[pos]!, ex.evPrevVis[pos]!, ex.evState[pos]!);
   };
 
   for (;;) {

@@ -102,6 +102,18 @@ export class Execution<S> implements Host {
   private objLastEv = new Int32Array(16);
   /** Previous read-like event since the object's last write, -1 if none (per event). */
   evPrevRead = new Int32Array(0);
+  /**
+   * Visibility (partial-order reduction's rule for checked states): objects the program's
+   * invariant looks at. Two write-like events on visible objects are dependent even on different
+   * objects, so every order of them that could change the invariant's verdict is explored. With an
+   * invariant and no `observes`, every object is visible.
+   */
+  private visibleIds = new Uint8Array(16);
+  allVisible = false;
+  /** Previous write-like event on a visible object, -1 if none (per visible write-like event). */
+  evPrevVis = new Int32Array(0);
+  /** The last write-like event on a visible object in this execution. */
+  lastVisW = -1;
 
   /** Violations of this execution (cleared by begin()). */
   readonly violations: RawViolation[] = [];
@@ -203,8 +215,10 @@ export class Execution<S> implements Host {
     for (const h of this.held) if (h.length > 0) h.length = 0;
     setHost(this);
     this.current = -1;
+    this.lastVisW = -1;
     try {
       this.state = this.program.setup();
+      this.markVisible();
       for (let t = 0; t < this.n; t++) {
         this.current = t;
         let g: Thread<unknown>;
@@ -224,6 +238,30 @@ export class Execution<S> implements Host {
       setHost(null);
     }
     this.checkInvariant();
+  }
+
+  private markVisible(): void {
+    const p = this.program;
+    if (!p.invariant) return;
+    if (!p.observes) {
+      this.allVisible = true;
+      return;
+    }
+    for (const o of p.observes(this.state)) {
+      const id = (o as Prim).id;
+      if (id < 0) continue;
+      if (id >= this.visibleIds.length) {
+        const b = new Uint8Array(Math.max(id + 1, this.visibleIds.length * 2));
+        b.set(this.visibleIds);
+        this.visibleIds = b;
+      }
+      this.visibleIds[id] = 1;
+    }
+  }
+
+  /** Is the object visible to the invariant? */
+  isVisible(obj: number): boolean {
+    return this.allVisible || (obj < this.visibleIds.length && this.visibleIds[obj] === 1);
   }
 
   enabled(t: number): boolean {
@@ -279,7 +317,14 @@ export class Execution<S> implements Host {
     this.evPreempt[i] = this.preemptions;
     this.objLastEv[id] = i;
     const readLike = isReadLike(k);
-    if (this.options.clocks && !this.replaying) this.computeClock(i, t, id, readLike);
+    const visW = !readLike && this.isVisible(id);
+    if (this.options.clocks && !this.replaying) this.computeClock(i, t, id, readLike, visW);
+    if (visW) {
+      this.evPrevVis[i] = this.lastVisW;
+      this.lastVisW = i;
+    } else {
+      this.evPrevVis[i] = -1;
+    }
     if (readLike) {
       this.evPrevRead[i] = this.objReadsHead[id]!;
       this.objReadsHead[id] = i;
@@ -421,7 +466,7 @@ export class Execution<S> implements Host {
     this.violations.push(v);
   }
 
-  private computeClock(i: number, t: number, id: number, readLike: boolean): void {
+  private computeClock(i: number, t: number, id: number, readLike: boolean, visW: boolean): void {
     const n = this.n;
     const c = this.clocks;
     const base = i * n;
@@ -434,6 +479,7 @@ export class Execution<S> implements Host {
     if (!readLike) {
       for (let r = this.objReadsHead[id]!; r >= 0; r = this.evPrevRead[r]!) join(c, base, r * n, n);
     }
+    if (visW && this.lastVisW >= 0) join(c, base, this.lastVisW * n, n);
   }
 
   private afterOp(t: number, i: number, o: AnyPrim, k: number, result: unknown): void {
@@ -531,6 +577,7 @@ export class Execution<S> implements Host {
     this.evPrevThr = grown(this.evPrevThr, cap);
     this.evPreempt = grown(this.evPreempt, cap);
     this.evPrevRead = grown(this.evPrevRead, cap);
+    this.evPrevVis = grown(this.evPrevVis, cap);
     if (this.options.clocks) this.clocks = grown(this.clocks, cap * this.n);
   }
 

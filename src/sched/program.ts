@@ -1,6 +1,7 @@
 // The public types of the explorer (the sched contract in DESIGN.md).
 
 import type { Op } from './op.js';
+import type { Prim } from './prim.js';
 
 /** A thread of the model: a generator that yields one Op per event. */
 export type Thread<T = unknown> = Generator<Op, T, unknown>;
@@ -12,6 +13,12 @@ export interface Program<S> {
   threads: Record<string, (s: S) => Thread<unknown>>;
   /** Checked after every event; a string (or a thrown Violation) is a violation. */
   invariant?(s: S): string | undefined | void;
+  /**
+   * The shared objects `invariant` reads. dpor then orders writes to these against each other
+   * (and only these), which is what checking a property of every intermediate state needs.
+   * Without it, every object counts, which is always right and explores more.
+   */
+  observes?(s: S): readonly Prim[];
   /** Checked once every thread has returned. */
   final?(s: S): string | undefined | void;
 }

@@ -59,3 +59,36 @@ test('dpor and exhaustive report the same violation kinds on random programs', (
     { numRuns: Math.ceil(RUNS / 3), seed: 7 },
   );
 });
+
+test('invariants over intermediate states: dpor finds what exhaustive finds (visibility)', () => {
+  const invariants = [
+    (w: { cells: { value: number }[] }) => (w.cells[0]!.value === 2 ? 'x0 reached 2' : undefined),
+    (w: { cells: { value: number }[] }) =>
+      w.cells.length > 1 && w.cells[0]!.value === 1 && w.cells[1]!.value === 0
+        ? 'x0 set while x1 is not'
+        : undefined,
+    (w: { cells: { value: number }[] }) =>
+      w.cells.reduce((a, c) => a + c.value, 0) === 3 ? 'sum is 3' : undefined,
+  ];
+  fc.assert(
+    fc.property(specArb, fc.nat(invariants.length - 1), fc.boolean(), (spec, which, declare) => {
+      const base = build(spec);
+      const program = {
+        ...base,
+        invariant: invariants[which]!,
+        ...(declare ? { observes: (w: { cells: never[] }) => w.cells } : {}),
+      } as typeof base;
+      const e = explore(program, {
+        strategy: 'exhaustive',
+        maxExecutions: 20000,
+        minimizePreemptions: false,
+      });
+      fc.pre(e.complete);
+      const d = explore(program, { minimizePreemptions: false });
+      const kinds = (r: typeof d) => [...new Set(r.violations.map((v) => `${v.kind}:${v.message}`))].sort();
+      assert.deepEqual(kinds(d), kinds(e));
+      assert.equal(d.blocked, 0);
+    }),
+    { numRuns: Math.ceil(RUNS / 2), seed: Number(process.env.VDM_PROPERTY_SEED ?? 11) },
+  );
+});

@@ -153,6 +153,8 @@ export function* getUserPagesFast(
 ): Thread<GupResult> {
   const out: GupResult = { pfns: [], fast: 0, err: 0 };
   let i = 0;
+  // local_irq_save(): a TLB flush (IPI) waits until the walk is done.
+  yield* mm.tlb.downRead();
   for (; i < nrPages; i++) {
     const addr = start + i * PAGE_SIZE;
     const t = yield* mm.pt.walk(addr);
@@ -161,6 +163,7 @@ export function* getUserPagesFast(
     const pfn = pfnAt(t, addr);
     const range = mm.machine.phys.lookup(pfn);
     if (!range?.hasPages) {
+      yield* mm.tlb.upRead();
       throw new Violation(
         'GUP_CONSISTENCY',
         `gup-fast took a reference through a ${t.level} leaf at 0x${t.base.toString(16)} that is not marked special, ` +
@@ -178,6 +181,7 @@ export function* getUserPagesFast(
     }
     out.pfns.push(pfn);
   }
+  yield* mm.tlb.upRead();
   out.fast = out.pfns.length;
   if (i < nrPages) {
     const rest = yield* getUserPages(mm, start + i * PAGE_SIZE, nrPages - i, flags);

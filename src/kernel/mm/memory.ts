@@ -149,18 +149,26 @@ export function* cpuAccess(
   onFault?: (result: number) => void,
 ): Thread<AccessOutcome> {
   for (let attempt = 0; ; attempt++) {
-    const t = yield* mm.pt.walk(addr);
-    if (t !== null && (!write || t.write)) {
-      const pfn = pfnAt(t, addr);
-      mm.machine.access({
-        by: 'cpu',
-        thread,
-        write,
-        pfn,
-        via: `${t.level} leaf at 0x${t.base.toString(16)}`,
-      });
-      return 'ok';
+    // Translation and access are one instruction: a TLB flush cannot come between them.
+    yield* mm.tlb.downRead();
+    let hit = false;
+    try {
+      const t = yield* mm.pt.walk(addr);
+      if (t !== null && (!write || t.write)) {
+        hit = true;
+        yield* mm.machine.access({
+          by: 'cpu',
+          thread,
+          write,
+          pfn: pfnAt(t, addr),
+          via: `${t.level} leaf at 0x${t.base.toString(16)}`,
+        });
+      }
+    } finally {
+      // Also when an access check throws: the instruction ends either way.
+      yield* mm.tlb.upRead();
     }
+    if (hit) return 'ok';
     if (attempt === MAX_FAULT_RETRIES) {
       throw new Error(`access at 0x${addr.toString(16)} still faults after ${MAX_FAULT_RETRIES} page faults`);
     }
@@ -182,9 +190,9 @@ export function* cpuAccess(
  * mm/memory.c: zap_page_range_single() -> unmap_single_vma() for [start, end) of one VMA, then the
  * TLB flush of tlb_finish_mmu(). A huge leaf that the range touches at all is removed whole
  * (zap_huge_pud/zap_huge_pmd for a full cover; __split_huge_p?d_locked clears a special leaf whole
- * for a partial one). Special leaves hold no page references, so nothing is put. The model has no
- * TLBs: a CPU walks the page table on every access, so once an entry is cleared no access uses it.
- * MMU notifiers (secondary MMUs such as KVM's) are told before and after.
+ * for a partial one). Special leaves hold no page references, so nothing is put. MMU notifiers
+ * (secondary MMUs such as KVM's) are told before and after, then the TLB flush (flushTlbMm) waits
+ * for every CPU that could still use a cleared translation.
  */
 export function* zapPageRangeSingle(vma: Vma, start: number, end: number): Thread<void> {
   const mm = vma.mm;
@@ -209,6 +217,14 @@ export function* zapPageRangeSingle(vma: Vma, start: number, end: number): Threa
     }
   }
   for (const n of mm.notifiers) yield* n.invalidateEnd(mm, start, end);
+  // tlb_finish_mmu(): the flush returns once no CPU can still use a cleared translation.
+  yield* flushTlbMm(mm);
+}
+
+// arch/x86/mm/tlb.c: flush_tlb_mm_range() — IPIs to every CPU of the mm, waiting for each.
+export function* flushTlbMm(mm: Mm): Thread<void> {
+  yield* mm.tlb.downWrite();
+  yield* mm.tlb.upWrite();
 }
 
 // mm/memory.c: zap_pmd_range() for one PMD entry, and zap_pte_range() under the PTE lock.

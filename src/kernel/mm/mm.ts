@@ -21,6 +21,14 @@ export class Mm {
   readonly vmas: Vma[] = [];
   /** How many children this mm has been forked into (names them). */
   forks = 0;
+  /**
+   * TLB shootdown, as a reader-writer lock: a CPU holds it for read across one translation and
+   * the access it makes (an instruction is not interrupted between the two; IPIs are taken between
+   * instructions), and gup-fast across its IRQ-disabled walk. A TLB flush takes it for write:
+   * it returns only when every such window that could have used an old translation has closed,
+   * and while it is pending new windows wait (the IPI is taken first). Page faults run outside it.
+   */
+  readonly tlb: RwSem;
   /** Registered MMU notifiers (include/linux/mmu_notifier.h), e.g. a secondary MMU. */
   readonly notifiers: MmuNotifier[] = [];
 
@@ -31,6 +39,7 @@ export class Mm {
   ) {
     this.mmapLock = new RwSem(`${name}.mmap_lock`, { lockClass: 'mmap_lock', key: `${name}:mmap_lock` });
     this.pt = new PageTable(name);
+    this.tlb = new RwSem(`${name}.tlb`, { lockClass: 'tlb_shootdown', key: `${name}:tlb` });
   }
 
   // mm/mmap.c: find_vma() — the first VMA that ends above addr.

@@ -18,8 +18,11 @@ export const VM_MIXEDMAP = 0x10000000;
 export const VM_HUGEPAGE = 0x20000000;
 export const VM_NOHUGEPAGE = 0x40000000;
 export const VM_DONTDUMP = 0x4000000;
-/** VM_ALLOW_ANY_UNCACHED (arm64 KVM may use Normal-NC at stage 2). */
-export const VM_ALLOW_ANY_UNCACHED = 0x100000000;
+/**
+ * VM_ALLOW_ANY_UNCACHED (arm64 KVM may use Normal-NC at stage 2). The kernel's bit is above 31;
+ * the model gives it an unused low bit so flags combine with JavaScript's 32-bit `|`.
+ */
+export const VM_ALLOW_ANY_UNCACHED = 0x1000000;
 /** include/linux/mm.h: VM_SPECIAL — never merged, never expanded by mremap. */
 export const VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
 

@@ -1,0 +1,339 @@
+// The VFIO-PCI core (drivers/vfio/pci/vfio_pci_core.c, include/linux/vfio_pci_core.h): BAR mmap
+// through the device fd, its fault handlers, memory_lock, and the CPU zap of every BAR mapping
+// (KERNEL.md §1.1-1.8). The dma-buf half of each revoke site (vfio_pci_dma_buf_move) joins these
+// paths with the dma-buf model.
+
+import { Cell } from '../../../sched/cell.js';
+import type { Thread } from '../../../sched/program.js';
+import { RwSem } from '../../../sched/rwsem.js';
+import type { Machine } from '../../machine.js';
+import { PAGE_SHIFT, PAGE_SIZE, PMD_ORDER, PUD_ORDER } from '../../mm/arch.js';
+import { vmfInsertPfnPmd, vmfInsertPfnPud } from '../../mm/huge_memory.js';
+import { unmapMappingRange, vmfInsertPfn } from '../../mm/memory.js';
+import {
+  hasFlag,
+  setFlags,
+  VM_ALLOW_ANY_UNCACHED,
+  VM_DONTDUMP,
+  VM_DONTEXPAND,
+  VM_FAULT_FALLBACK,
+  VM_FAULT_SIGBUS,
+  VM_IO,
+  VM_PFNMAP,
+  VM_SHARED,
+  type Vma,
+  type VmFault,
+  type VmOperations,
+} from '../../mm/mm_types.js';
+import {
+  PCI_COMMAND_INTX_DISABLE,
+  PCI_COMMAND_MEMORY,
+  type PciDev,
+  type PowerState,
+  pciEnableDevice,
+  pciSetPowerState,
+  pciTryResetFunction,
+  pciWriteCommand,
+} from '../../pci/pci.js';
+import { VfioDevice } from '../vfio_main.js';
+
+export const EINVAL = -22;
+export const EBUSY = -16;
+
+/** include/linux/vfio_pci_core.h: VFIO_PCI_OFFSET_SHIFT. */
+export const VFIO_PCI_OFFSET_SHIFT = 40;
+/** include/uapi/linux/vfio.h: region indices. */
+export const VFIO_PCI_BAR0_REGION_INDEX = 0;
+export const VFIO_PCI_ROM_REGION_INDEX = 6;
+export const VFIO_PCI_NUM_REGIONS = 9;
+/** VFIO_PCI_INDEX_TO_OFFSET(i): i << 40 (a number: JavaScript shifts are 32-bit). */
+export const indexToOffset = (i: number): number => i * 2 ** VFIO_PCI_OFFSET_SHIFT;
+/** The region index in a VMA's vm_pgoff: vm_pgoff >> (40 - PAGE_SHIFT). */
+const PGOFF_INDEX_SHIFT = 2 ** (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT);
+export const pgoffToIndex = (pgoff: number): number => Math.floor(pgoff / PGOFF_INDEX_SHIFT);
+export const pgoffInRegion = (pgoff: number): number => pgoff % PGOFF_INDEX_SHIFT;
+
+/** struct vfio_pci_core_device: the parts the model needs. */
+export class VfioPciCoreDevice {
+  readonly vdev: VfioDevice;
+  /** vdev->memory_lock. */
+  readonly memoryLock: RwSem;
+  /** The virtual PCI_COMMAND in vdev->vconfig (what user space wrote, emulated). */
+  readonly vconfigCommand: Cell<number>;
+  /** vdev->pm_runtime_engaged: the low-power feature is on. */
+  readonly pmRuntimeEngaged: Cell<boolean>;
+  /** vdev->bar_mmap_supported[], set by vfio_pci_probe_mmaps() at enable. */
+  barMmapSupported: boolean[] = [];
+  /** vdev->barmap[]: BAR regions claimed (pci_request_selected_regions + pci_iomap). */
+  readonly barmap: Cell<readonly boolean[]>;
+
+  constructor(
+    readonly machine: Machine,
+    readonly pdev: PciDev,
+  ) {
+    this.vdev = new VfioDevice(pdev.name, vfioPciCoreOps);
+    this.vdev.drv = this;
+    this.memoryLock = new RwSem(`${pdev.name}.memory_lock`, { lockClass: 'memory_lock' });
+    this.vconfigCommand = new Cell(`${pdev.name}.vconfig.PCI_COMMAND`, 0);
+    this.pmRuntimeEngaged = new Cell(`${pdev.name}.pm_runtime_engaged`, false);
+    this.barmap = new Cell<readonly boolean[]>(`${pdev.name}.barmap`, []);
+  }
+}
+
+export const vfioPciCore = (dev: VfioDevice): VfioPciCoreDevice => dev.drv as VfioPciCoreDevice;
+
+// drivers/vfio/pci/vfio_pci_config.c: __vfio_pci_memory_enabled() — "Caller should hold
+// memory_lock semaphore": D0..D3hot(excluded) and the memory bit of the *virtual* command register
+// (or a VF, which has none).
+export function* vfioPciMemoryEnabled(vdev: VfioPciCoreDevice): Thread<boolean> {
+  // pdev->current_state < PCI_D3hot
+  if ((yield* vdev.pdev.hw.read()).power !== 'D0') return false;
+  if (vdev.pdev.noCommandMemory) return true;
+  return ((yield* vdev.vconfigCommand.read()) & PCI_COMMAND_MEMORY) !== 0;
+}
+
+// drivers/vfio/pci/vfio_pci_core.c: vfio_pci_probe_mmaps() (BARs of at least a page; the model's
+// BARs are all IORESOURCE_MEM, and pdev->non_mappable_bars is never set)
+function probeMmaps(vdev: VfioPciCoreDevice): void {
+  vdev.barMmapSupported = [];
+  for (let i = 0; i < 6; i++) {
+    const bar = vdev.pdev.bars[i];
+    vdev.barMmapSupported[i] = bar !== undefined && bar.size >= PAGE_SIZE;
+  }
+}
+
+// drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_enable() (the parts that matter here)
+function* vfioPciCoreEnable(dev: VfioDevice): Thread<number> {
+  const vdev = vfioPciCore(dev);
+  yield* pciSetPowerState(vdev.pdev, 'D0');
+  yield* pciEnableDevice(vdev.pdev, true);
+  // vfio_config_init(): vconfig starts as a copy of the device's config space.
+  yield* vdev.vconfigCommand.write((yield* vdev.pdev.hw.read()).command);
+  probeMmaps(vdev);
+  return 0;
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_disable() — the parts with an effect on BAR
+ * access: runtime-PM exit, D0, release regions and barmaps, the command register written to
+ * INTX_DISABLE (memory decode off in hardware), a reset when possible, pci_disable_device.
+ */
+function* vfioPciCoreDisable(vdev: VfioPciCoreDevice): Thread<void> {
+  yield* vfioPciRuntimePmExitLocked(vdev);
+  yield* pciSetPowerState(vdev.pdev, 'D0');
+  yield* vdev.barmap.write([]);
+  yield* pciWriteCommand(vdev.pdev, PCI_COMMAND_INTX_DISABLE);
+  yield* pciTryResetFunction(vdev.pdev);
+  yield* pciEnableDevice(vdev.pdev, false);
+}
+
+// drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_close_device() (no VMA can exist here: each
+// holds the device file, KERNEL.md §1.4)
+function* vfioPciCoreCloseDevice(dev: VfioDevice): Thread<void> {
+  yield* vfioPciCoreDisable(vfioPciCore(dev));
+}
+
+// drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_setup_barmap() — claim the BAR once.
+function* setupBarmap(vdev: VfioPciCoreDevice, index: number): Thread<number> {
+  yield* vdev.barmap.rmw((m) => {
+    const n = [...m];
+    n[index] = true;
+    return [n, undefined];
+  });
+  return 0;
+}
+
+/** include/linux/vfio_pci_core.h: is_aligned_for_order() */
+export function isAlignedForOrder(vma: Vma, addr: number, pfn: number, order: number): boolean {
+  if (order === 0) return true;
+  const size = PAGE_SIZE * 2 ** order;
+  return addr >= vma.start && addr + size <= vma.end && pfn % 2 ** order === 0;
+}
+
+/** vma_to_pfn(): the BAR's first pfn plus the page offset in the region. */
+function vmaToPfn(vdev: VfioPciCoreDevice, vma: Vma): number {
+  const bar = vdev.pdev.bars[pgoffToIndex(vma.pgoff)]!;
+  return Math.floor(bar.phys / PAGE_SIZE) + pgoffInRegion(vma.pgoff);
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_vmf_insert_pfn() — with memory_lock held for read:
+ * SIGBUS when the device is in low power or memory is disabled, otherwise insert at the order.
+ */
+export function* vfioPciVmfInsertPfn(
+  vdev: VfioPciCoreDevice,
+  vmf: VmFault,
+  pfn: number,
+  order: number,
+): Thread<number> {
+  if (vdev.memoryLock.readerCount === 0)
+    throw new Error('BUG: vfio_pci_vmf_insert_pfn() without memory_lock held');
+  if ((yield* vdev.pmRuntimeEngaged.read()) || !(yield* vfioPciMemoryEnabled(vdev))) return VM_FAULT_SIGBUS;
+  if (order === 0) return yield* vmfInsertPfn(vmf.vma, vmf.address, pfn);
+  if (order === PMD_ORDER) return yield* vmfInsertPfnPmd(vmf, pfn, false);
+  if (order === PUD_ORDER) return yield* vmfInsertPfnPud(vmf, pfn, false);
+  return VM_FAULT_FALLBACK;
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_mmap_huge_fault() — the block address and pfn for the
+ * order; an unaligned block or pfn is FALLBACK without a lock; otherwise the insert runs under
+ * memory_lock held for read. vfio_pci_mmap_page_fault() is the same at order 0.
+ */
+export function* vfioPciMmapHugeFault(vmf: VmFault, order: number): Thread<number> {
+  const vma = vmf.vma;
+  const vdev = vma.privateData as VfioPciCoreDevice;
+  const size = PAGE_SIZE * 2 ** order;
+  const addr = vmf.address - (vmf.address % size);
+  const pfn = vmaToPfn(vdev, vma) + (addr - vma.start) / PAGE_SIZE;
+  if (!isAlignedForOrder(vma, addr, pfn, order)) return VM_FAULT_FALLBACK;
+  yield* vdev.memoryLock.downRead();
+  const ret = yield* vfioPciVmfInsertPfn(vdev, vmf, pfn, order);
+  yield* vdev.memoryLock.upRead();
+  return ret;
+}
+
+/**
+ * vfio_pci_mmap_ops: .fault always; .huge_fault only under CONFIG_ARCH_SUPPORTS_HUGE_PFNMAP, which
+ * an arch selects only if its PMD (and, for PUD, PUD) leaves have a special bit (KERNEL.md §4.4).
+ */
+export function vfioPciMmapOps(vdev: VfioPciCoreDevice): VmOperations {
+  const huge = vdev.machine.arch.pmdSpecial;
+  return {
+    name: 'vfio_pci_mmap_ops',
+    fault: (vmf) => vfioPciMmapHugeFault(vmf, 0),
+    ...(huge ? { hugeFault: (vmf: VmFault, order: number) => vfioPciMmapHugeFault(vmf, order) } : {}),
+  };
+}
+
+/** drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_mmap() — every check in order (KERNEL.md §1.2). */
+export function* vfioPciCoreMmap(dev: VfioDevice, vma: Vma): Thread<number> {
+  const vdev = vfioPciCore(dev);
+  const index = pgoffToIndex(vma.pgoff);
+  // 1. index beyond the regions (the model's devices have no device-specific regions).
+  if (index >= VFIO_PCI_NUM_REGIONS) return EINVAL;
+  // 2. vm_end < vm_start.
+  if (vma.end < vma.start) return EINVAL;
+  // 3. MAP_SHARED only.
+  if (!hasFlag(vma.flags, VM_SHARED)) return EINVAL;
+  // 4. (device-specific regions: none) 5. ROM, config and VGA cannot be mapped.
+  if (index >= VFIO_PCI_ROM_REGION_INDEX) return EINVAL;
+  // 6. vdev->bar_mmap_supported[index].
+  if (!vdev.barMmapSupported[index]) return EINVAL;
+  // 7. req_start + req_len > PAGE_ALIGN(pci_resource_len).
+  const bar = vdev.pdev.bars[index]!;
+  const reqStart = pgoffInRegion(vma.pgoff) * PAGE_SIZE;
+  const reqLen = vma.end - vma.start;
+  if (reqStart + reqLen > Math.ceil(bar.size / PAGE_SIZE) * PAGE_SIZE) return EINVAL;
+  // 8. Claim the BAR once.
+  const err = yield* setupBarmap(vdev, index);
+  if (err !== 0) return err;
+  // §1.3: VMA setup. No PTE now: every page is populated by a fault.
+  vma.privateData = vdev;
+  vma.pageProt = 'uc';
+  vma.flags = setFlags(vma.flags, VM_ALLOW_ANY_UNCACHED | VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+  vma.ops = vfioPciMmapOps(vdev);
+  return 0;
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_zap_bars() — unmap_mapping_range() of BAR0..BAR5 on
+ * the device inode's address_space: every BAR VMA of every fd of the device, no ROM.
+ */
+export function* vfioPciZapBars(vdev: VfioPciCoreDevice): Thread<void> {
+  const start = indexToOffset(VFIO_PCI_BAR0_REGION_INDEX);
+  const len = indexToOffset(VFIO_PCI_ROM_REGION_INDEX) - start;
+  yield* unmapMappingRange(vdev.vdev.inode.mapping, start, len);
+}
+
+// drivers/vfio/pci/vfio_pci_core.c: vfio_pci_zap_and_down_write_memory_lock() — the lock first,
+// then the zap, so no fault can refill a PTE before the caller changes the hardware.
+export function* vfioPciZapAndDownWriteMemoryLock(vdev: VfioPciCoreDevice): Thread<void> {
+  yield* vdev.memoryLock.downWrite();
+  yield* vfioPciZapBars(vdev);
+}
+
+// drivers/vfio/pci/vfio_pci_core.c: vfio_pci_set_power_state() (the PCI part)
+function* vfioPciSetPowerState(vdev: VfioPciCoreDevice, state: PowerState): Thread<number> {
+  return yield* pciSetPowerState(vdev.pdev, state);
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_ioctl_reset() (VFIO_DEVICE_RESET): -EINVAL without
+ * reset_works; zap under memory_lock held for write, D0, pci_try_reset_function(), up_write.
+ */
+export function* vfioPciIoctlReset(vdev: VfioPciCoreDevice): Thread<number> {
+  if (!vdev.pdev.resetCapable) return EINVAL;
+  yield* vfioPciZapAndDownWriteMemoryLock(vdev);
+  // "This function can be invoked while the power state is non-D0": bring it to D0 first.
+  yield* vfioPciSetPowerState(vdev, 'D0');
+  const ret = yield* pciTryResetFunction(vdev.pdev);
+  yield* vdev.memoryLock.upWrite();
+  return ret;
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_dev_set_hot_reset() — every device of the set:
+ * down_write_trylock() on its memory_lock (contention: -EBUSY, unlocking what was taken), zap its
+ * BARs, D0; then the bus reset; then unlock in reverse order.
+ */
+export function* vfioPciHotReset(
+  vdevs: readonly VfioPciCoreDevice[],
+  resetBus: (pdevs: PciDev[]) => Thread<number>,
+): Thread<number> {
+  const locked: VfioPciCoreDevice[] = [];
+  let ret = 0;
+  for (const v of vdevs) {
+    if (!(yield* v.memoryLock.tryDownWrite())) {
+      ret = EBUSY;
+      break;
+    }
+    locked.push(v);
+    yield* vfioPciZapBars(v);
+  }
+  if (ret === 0) {
+    for (const v of vdevs) yield* vfioPciSetPowerState(v, 'D0');
+    ret = yield* resetBus(vdevs.map((v) => v.pdev));
+  }
+  for (let i = locked.length - 1; i >= 0; i--) yield* locked[i]!.memoryLock.upWrite();
+  return ret;
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_runtime_pm_entry() — zap under memory_lock for
+ * write; -EINVAL if already engaged (after the zap, which it does not undo); else engaged.
+ */
+export function* vfioPciRuntimePmEntry(vdev: VfioPciCoreDevice): Thread<number> {
+  yield* vfioPciZapAndDownWriteMemoryLock(vdev);
+  let ret = 0;
+  if (yield* vdev.pmRuntimeEngaged.read()) ret = EINVAL;
+  else yield* vdev.pmRuntimeEngaged.write(true); // then pm_runtime_put_noidle()
+  yield* vdev.memoryLock.upWrite();
+  return ret;
+}
+
+// drivers/vfio/pci/vfio_pci_core.c: __vfio_pci_runtime_pm_exit() (memory_lock held for write)
+function* vfioPciRuntimePmExitLocked(vdev: VfioPciCoreDevice): Thread<void> {
+  if (yield* vdev.pmRuntimeEngaged.read()) yield* vdev.pmRuntimeEngaged.write(false);
+}
+
+// drivers/vfio/pci/vfio_pci_core.c: vfio_pci_runtime_pm_exit() (VFIO_DEVICE_FEATURE_LOW_POWER_EXIT)
+export function* vfioPciRuntimePmExit(vdev: VfioPciCoreDevice): Thread<number> {
+  yield* vdev.memoryLock.downWrite();
+  yield* vfioPciRuntimePmExitLocked(vdev);
+  yield* vdev.memoryLock.upWrite();
+  return 0;
+}
+
+/** The vfio_device_ops of vfio-pci (drivers/vfio/pci/vfio_pci.c: vfio_pci_ops). */
+export const vfioPciCoreOps = {
+  name: 'vfio-pci',
+  openDevice: vfioPciCoreEnable,
+  closeDevice: vfioPciCoreCloseDevice,
+  mmap: vfioPciCoreMmap,
+};
+
+/** Region offset for mmap(2) and pread/pwrite: index << 40, plus the offset inside the region. */
+export function regionOffset(index: number, offset = 0): number {
+  return indexToOffset(index) + offset;
+}

@@ -1,0 +1,44 @@
+// read/write through the device fd (drivers/vfio/pci/vfio_pci_rdwr.c): vfio_pci_bar_rw() ->
+// vfio_pci_core_do_io_rw(), which splits the access into pieces of up to 8 bytes; each piece takes
+// memory_lock for read and fails with -EIO when memory is disabled (KERNEL.md §1.7). vfio_pci_rw()
+// first takes a runtime-PM reference, which wakes the device rather than testing
+// pm_runtime_engaged.
+
+import type { Thread } from '../../../sched/program.js';
+import { PAGE_SIZE } from '../../mm/arch.js';
+import { type VfioPciCoreDevice, vfioPciMemoryEnabled } from './core.js';
+
+export const EIO = -5;
+
+/** Reads or writes `length` bytes at `offset` in BAR `index`; returns bytes done or -errno. */
+export function* vfioPciBarRw(
+  vdev: VfioPciCoreDevice,
+  index: number,
+  offset: number,
+  length: number,
+  write: boolean,
+  thread: string,
+): Thread<number> {
+  const bar = vdev.pdev.bars[index];
+  if (!bar || offset < 0 || offset + length > bar.size) return -22;
+  let done = 0;
+  while (done < length) {
+    const piece = Math.min(8, length - done);
+    yield* vdev.memoryLock.downRead();
+    if (!(yield* vfioPciMemoryEnabled(vdev))) {
+      yield* vdev.memoryLock.upRead();
+      return done > 0 ? done : EIO;
+    }
+    const pfn = Math.floor((bar.phys + offset + done) / PAGE_SIZE);
+    yield* vdev.machine.access({
+      by: 'kernel',
+      thread,
+      write,
+      pfn,
+      via: `${vdev.pdev.name} BAR${index} ${write ? 'write' : 'read'}`,
+    });
+    yield* vdev.memoryLock.upRead();
+    done += piece;
+  }
+  return done;
+}

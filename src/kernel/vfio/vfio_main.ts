@@ -1,0 +1,97 @@
+// The VFIO device core (drivers/vfio/vfio_main.c, group.c, device_cdev.c): a vfio_device with its
+// registration reference, its open count, and a per-device inode on the vfio pseudo-fs whose
+// address_space every device fd shares, so unmap_mapping_range() on it reaches every BAR mmap of
+// the device (KERNEL.md §1.4).
+
+import { Cell } from '../../sched/cell.js';
+import { Completion } from '../../sched/completion.js';
+import { Mutex } from '../../sched/mutex.js';
+import type { Thread } from '../../sched/program.js';
+import { File, Inode } from '../fs/file.js';
+import type { Vma } from '../mm/mm_types.js';
+
+export interface VfioDeviceOps {
+  name: string;
+  /** ops->open_device(): the first open. 0 or -errno. */
+  openDevice(dev: VfioDevice): Thread<number>;
+  /** ops->close_device(): the last close. */
+  closeDevice(dev: VfioDevice): Thread<void>;
+  /** ops->mmap(). */
+  mmap(dev: VfioDevice, vma: Vma): Thread<number>;
+}
+
+export class VfioDevice {
+  /** device->inode: its i_mapping is every device fd's f_mapping. */
+  readonly inode: Inode;
+  /** dev_set->lock, held across open and close (one device per set in the model). */
+  readonly devSetLock: Mutex;
+  /** device->open_count (protected by dev_set->lock). */
+  readonly openCount: Cell<number>;
+  /** device->refcount: the registration, held by vfio_register_group_dev() and by users. */
+  readonly refcount: Cell<number>;
+  /** device->comp: completed when the registration count reaches zero. */
+  readonly comp: Completion;
+  /** Driver-private state (the vfio_pci_core_device). */
+  drv: unknown;
+
+  constructor(
+    readonly name: string,
+    readonly ops: VfioDeviceOps,
+  ) {
+    this.inode = new Inode(`vfio:${name}`);
+    this.devSetLock = new Mutex(`${name}.dev_set.lock`, { lockClass: 'dev_set->lock' });
+    this.openCount = new Cell(`${name}.open_count`, 0);
+    // Registered from the start (vfio_register_group_dev).
+    this.refcount = new Cell(`${name}.refcount`, 1);
+    this.comp = new Completion(`${name}.comp`);
+  }
+}
+
+// drivers/vfio/vfio_main.c: vfio_device_try_get_registration()
+export function* vfioDeviceTryGetRegistration(dev: VfioDevice): Thread<boolean> {
+  return yield* dev.refcount.rmw((c) => (c === 0 ? [0, false] : [c + 1, true]));
+}
+
+// drivers/vfio/vfio_main.c: vfio_device_put_registration()
+export function* vfioDevicePutRegistration(dev: VfioDevice): Thread<void> {
+  const old = yield* dev.refcount.rmw((c) => [c - 1, c]);
+  if (old <= 0) throw new Error(`BUG: ${dev.name}: registration refcount underflow`);
+  if (old === 1) yield* dev.comp.complete();
+}
+
+/**
+ * drivers/vfio/group.c: vfio_device_open_file() (the cdev path is the same for what the model
+ * needs): under dev_set->lock, the first open calls ops->open_device; the new file's f_mapping is
+ * the device inode's address_space. Returns the file or -errno.
+ */
+export function* vfioDeviceOpenFile(dev: VfioDevice): Thread<File | number> {
+  yield* dev.devSetLock.lock();
+  const n = yield* dev.openCount.read();
+  if (n === 0) {
+    const err = yield* dev.ops.openDevice(dev);
+    if (err !== 0) {
+      yield* dev.devSetLock.unlock();
+      return err;
+    }
+  }
+  yield* dev.openCount.write(n + 1);
+  yield* dev.devSetLock.unlock();
+  const file = new File(`${dev.name}.fd`, dev.inode, {
+    name: 'vfio_device_fops',
+    // drivers/vfio/vfio_main.c: vfio_device_fops_mmap()
+    mmap: (_f, vma) => dev.ops.mmap(dev, vma),
+    // drivers/vfio/vfio_main.c: vfio_device_fops_release() -> vfio_device_close()
+    release: () => vfioDeviceClose(dev),
+  });
+  file.privateData = dev;
+  return file;
+}
+
+// drivers/vfio/vfio_main.c: vfio_device_close() -> vfio_df_close() -> ops->close_device on the last
+function* vfioDeviceClose(dev: VfioDevice): Thread<void> {
+  yield* dev.devSetLock.lock();
+  const n = yield* dev.openCount.read();
+  if (n === 1) yield* dev.ops.closeDevice(dev);
+  yield* dev.openCount.write(n - 1);
+  yield* dev.devSetLock.unlock();
+}
