@@ -153,6 +153,10 @@ export class Execution<S> implements Host {
 
   // ---- Host ----
 
+  get currentThread(): number {
+    return this.current;
+  }
+
   get inSetup(): boolean {
     return this.current === -1;
   }

@@ -7,7 +7,7 @@ export { explore, replay } from './explore.js';
 export type { Edge, LockCycle, LockMode } from './lockdep.js';
 export { type LockOptions, Mutex } from './mutex.js';
 export type { Op } from './op.js';
-export type { Prim, PrimOptions } from './prim.js';
+export { currentThread, type Prim, type PrimOptions } from './prim.js';
 export type {
   ExploreOptions,
   ExploreResult,

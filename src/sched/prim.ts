@@ -11,6 +11,8 @@ export interface Host {
   captureSites: boolean;
   /** True while the program's setup() runs. */
   readonly inSetup: boolean;
+  /** The index of the thread whose code is running; -1 during setup. */
+  readonly currentThread: number;
 }
 
 let host: Host | null = null;
@@ -21,6 +23,14 @@ export function setHost(h: Host | null): void {
 
 export function currentHost(): Host | null {
   return host;
+}
+
+/**
+ * The thread whose code is running (-1 during setup, -2 outside any execution): for model code
+ * that keeps per-task state, such as work deferred to the return to user space.
+ */
+export function currentThread(): number {
+  return host ? host.currentThread : -2;
 }
 
 export type PrimType = 'cell' | 'mutex' | 'rwsem' | 'completion';

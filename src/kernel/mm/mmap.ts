@@ -3,7 +3,7 @@
 // address and calls mmap_region().
 
 import type { Thread } from '../../sched/program.js';
-import type { File } from '../fs/file.js';
+import { type File, taskWorkRun } from '../fs/file.js';
 import { PAGE_SIZE } from './arch.js';
 import type { Mm } from './mm.js';
 import { setFlags, VM_MAYSHARE, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './mm_types.js';
@@ -68,5 +68,6 @@ export function* doMmap(mm: Mm, req: MmapRequest): Thread<Vma | number> {
     ...(req.inject ? { inject: req.inject } : {}),
   });
   yield* mm.mmapLock.upWrite();
+  yield* taskWorkRun();
   return r;
 }

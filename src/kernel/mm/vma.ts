@@ -2,7 +2,7 @@
 // and the legacy f_op->mmap, linking into the final vm_file's i_mmap, vm_ops->mapped, and munmap.
 
 import type { Thread } from '../../sched/program.js';
-import { type File, fput, getFile } from '../fs/file.js';
+import { type File, fput, getFile, taskWorkRun } from '../fs/file.js';
 import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from './arch.js';
 import { zapPageRangeSingle } from './memory.js';
 import type { Mm } from './mm.js';
@@ -282,5 +282,6 @@ export function* munmap(mm: Mm, start: number, len: number): Thread<number> {
   yield* mm.mmapLock.downWrite();
   const r = yield* doMunmapLocked(mm, start, Math.ceil(len / PAGE_SIZE) * PAGE_SIZE);
   yield* mm.mmapLock.upWrite();
+  yield* taskWorkRun();
   return r;
 }

@@ -36,6 +36,7 @@ import {
   pciWriteCommand,
 } from '../../pci/pci.js';
 import { VfioDevice } from '../vfio_main.js';
+import type { VfioPciDmaBuf } from './dmabuf.js';
 
 export const EINVAL = -22;
 export const EBUSY = -16;
@@ -64,6 +65,8 @@ export class VfioPciCoreDevice {
   readonly pmRuntimeEngaged: Cell<boolean>;
   /** vdev->bar_mmap_supported[], set by vfio_pci_probe_mmaps() at enable. */
   barMmapSupported: boolean[] = [];
+  /** vdev->dmabufs: the live exported dma-bufs (plain data, changed under memory_lock for write). */
+  readonly dmabufs: VfioPciDmaBuf[] = [];
   /** vdev->barmap[]: BAR regions claimed (pci_request_selected_regions + pci_iomap). */
   readonly barmap: Cell<readonly boolean[]>;
 

@@ -1,0 +1,219 @@
+// VFIO dma-buf export of BAR ranges (drivers/vfio/pci/vfio_pci_dmabuf.c, v7.1; KERNEL.md §2):
+// VFIO_DEVICE_FEATURE_DMA_BUF with every validation in order, the exporter ops, the revoke that
+// waits for importers (vfio_pci_dma_buf_move) and the cleanup at close.
+
+import { Cell } from '../../../sched/cell.js';
+import { Completion } from '../../../sched/completion.js';
+import type { Thread } from '../../../sched/program.js';
+import {
+  type DmaBuf,
+  type DmaBufAttachment,
+  type DmaBufOps,
+  dmaBufAttachRevocable,
+  dmaBufExport,
+  dmaBufInvalidateMappings,
+  dmaResvWait,
+  ENODEV,
+  EOPNOTSUPP,
+  type PhysVec,
+} from '../../dma-buf/dma-buf.js';
+import type { File } from '../../fs/file.js';
+import { fput, getFileActive } from '../../fs/file.js';
+import { PAGE_SIZE } from '../../mm/arch.js';
+import { vfioDevicePutRegistration, vfioDeviceTryGetRegistration } from '../vfio_main.js';
+import { VFIO_PCI_ROM_REGION_INDEX, type VfioPciCoreDevice, vfioPciMemoryEnabled } from './core.js';
+
+export const EINVAL = -22;
+export const EOVERFLOW = -75;
+
+/** struct vfio_region_dma_range. */
+export interface DmaRange {
+  offset: number;
+  length: number;
+}
+
+/** struct vfio_device_feature_dma_buf. */
+export interface FeatureDmaBuf {
+  regionIndex: number;
+  openFlags?: number;
+  flags?: number;
+  ranges: DmaRange[];
+}
+
+/** struct vfio_pci_dma_buf (G3). */
+export class VfioPciDmaBuf {
+  dmabuf!: DmaBuf;
+  /** priv->vdev: null after cleanup (the buffer is dead for good). Changed under memory_lock. */
+  vdev: VfioPciCoreDevice | null;
+  /** priv->revoked: written with memory_lock (write) and resv held; read under either. */
+  revoked = false;
+  /** Outstanding map_dma_buf results plus one base reference. */
+  readonly kref: Cell<number>;
+  /** Completed when the kref drops to zero: every importer has unmapped. */
+  comp: Completion;
+  constructor(
+    vdev: VfioPciCoreDevice,
+    readonly physVec: PhysVec[],
+    readonly size: number,
+    name: string,
+  ) {
+    this.vdev = vdev;
+    this.kref = new Cell(`${name}.kref`, 1);
+    this.comp = new Completion(`${name}.comp`);
+  }
+}
+
+const privOf = (at: DmaBufAttachment): VfioPciDmaBuf => at.dmabuf.priv as VfioPciDmaBuf;
+
+function* krefPut(priv: VfioPciDmaBuf): Thread<void> {
+  const old = yield* priv.kref.rmw((c) => [c - 1, c]);
+  if (old <= 0) throw new Error('BUG: vfio_pci_dma_buf kref underflow');
+  if (old === 1) yield* priv.comp.complete();
+}
+
+/** vfio_pci_dmabuf_ops (G3). */
+export const vfioPciDmabufOps: DmaBufOps = {
+  name: 'vfio_pci_dmabuf_ops',
+  // vfio_pci_dma_buf_attach(): P2P importers only, revocable ones only (G3), not while revoked.
+  *attach(buf, at): Thread<number> {
+    const priv = buf.priv as VfioPciDmaBuf;
+    if (!at.peer2peer) return EOPNOTSUPP;
+    if (!dmaBufAttachRevocable(at)) return EOPNOTSUPP;
+    if (priv.revoked) return ENODEV;
+    return 0;
+  },
+  // vfio_pci_dma_buf_map(): resv held; revoked is -ENODEV; a mapping takes a kref.
+  *mapDmaBuf(at): Thread<PhysVec[] | number> {
+    const priv = privOf(at);
+    if (priv.revoked) return ENODEV;
+    yield* priv.kref.rmw((c) => [c + 1, undefined]);
+    return priv.physVec.map((p) => ({ ...p }));
+  },
+  // vfio_pci_dma_buf_unmap(): resv held; drops the mapping's kref (the last completes comp).
+  *unmapDmaBuf(at): Thread<void> {
+    yield* krefPut(privOf(at));
+  },
+  // vfio_pci_dma_buf_release(): if the device still owns it, leave its list under memory_lock
+  // (write) and drop the registration.
+  *release(buf): Thread<void> {
+    const priv = buf.priv as VfioPciDmaBuf;
+    const vdev = priv.vdev;
+    if (vdev) {
+      yield* vdev.memoryLock.downWrite();
+      const list = vdev.dmabufs;
+      const i = list.indexOf(priv);
+      if (i >= 0) list.splice(i, 1);
+      yield* vdev.memoryLock.upWrite();
+      yield* vfioDevicePutRegistration(vdev.vdev);
+    }
+  },
+};
+
+/**
+ * drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_core_feature_dma_buf() with
+ * validate_dmabuf_input() and vfio_pci_core_get_dmabuf_phys(), in order (KERNEL.md §2.2).
+ * Returns the dma-buf file (the new fd) or -errno.
+ */
+export function* vfioPciCoreFeatureDmaBuf(
+  vdev: VfioPciCoreDevice,
+  req: FeatureDmaBuf,
+): Thread<File | number> {
+  if (req.ranges.length === 0 || (req.flags ?? 0) !== 0) return EINVAL;
+  if (req.regionIndex < 0 || req.regionIndex >= VFIO_PCI_ROM_REGION_INDEX) return ENODEV;
+  // validate_dmabuf_input()
+  let total = 0;
+  for (const r of req.ranges) {
+    if (r.length === 0 || r.offset % PAGE_SIZE !== 0 || r.length % PAGE_SIZE !== 0) return EINVAL;
+    total += r.length;
+    if (!Number.isSafeInteger(total)) return EOVERFLOW;
+  }
+  // vfio_pci_core_get_dmabuf_phys(): a P2P provider for the BAR (none without a BAR), then
+  // vfio_pci_core_fill_phys_vec(). Ranges may overlap, alias and come in any order.
+  const bar = vdev.pdev.bars[req.regionIndex];
+  if (!bar) return EINVAL;
+  const physVec: PhysVec[] = [];
+  for (const r of req.ranges) {
+    const paddr = bar.phys + r.offset;
+    const end = paddr + r.length;
+    if (!Number.isSafeInteger(end)) return EOVERFLOW;
+    if (end > bar.phys + bar.size) return EINVAL;
+    physVec.push({ paddr, len: r.length });
+  }
+  if (!(yield* vfioDeviceTryGetRegistration(vdev.vdev))) return ENODEV;
+  const name = `${vdev.pdev.name}.dmabuf`;
+  const priv = new VfioPciDmaBuf(vdev, physVec, total, name);
+  const buf = dmaBufExport(name, total, vfioPciDmabufOps, priv);
+  if (typeof buf === 'number') {
+    yield* vfioDevicePutRegistration(vdev.vdev);
+    return buf;
+  }
+  priv.dmabuf = buf;
+  // Under memory_lock (write) and resv: a buffer created while decode is off starts revoked.
+  yield* vdev.memoryLock.downWrite();
+  yield* buf.resv.lock.lock();
+  priv.revoked = !(yield* vfioPciMemoryEnabled(vdev));
+  vdev.dmabufs.push(priv);
+  yield* buf.resv.lock.unlock();
+  yield* vdev.memoryLock.upWrite();
+  // dma_buf_fd() consumes the reference: the file's one reference is the new fd's.
+  return buf.file;
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_dma_buf_move(vdev, revoked) (G3), with memory_lock
+ * held for write: for each live buffer whose state differs — under resv set revoked, invalidate
+ * the importers' mappings and wait for every fence; then, revoking, drop the base kref, wait
+ * until every importer has unmapped, and re-arm; unrevoking, clear revoked under resv again.
+ */
+export function* vfioPciDmaBufMove(vdev: VfioPciCoreDevice, revoked: boolean): Thread<void> {
+  if (vdev.memoryLock.writer === -1)
+    throw new Error('BUG: vfio_pci_dma_buf_move() without memory_lock held for write');
+  for (const priv of [...vdev.dmabufs]) {
+    const file = priv.dmabuf.file;
+    // get_file_active(): skip a buffer whose file is already being released.
+    if (!(yield* getFileActive(file))) continue;
+    if (priv.revoked !== revoked) {
+      const buf = priv.dmabuf;
+      yield* buf.resv.lock.lock();
+      if (revoked) priv.revoked = true;
+      yield* dmaBufInvalidateMappings(buf);
+      yield* dmaResvWait(buf);
+      yield* buf.resv.lock.unlock();
+      if (revoked) {
+        yield* krefPut(priv);
+        yield* priv.comp.wait();
+        // kref_init() and reinit_completion(): re-arm for the next revoke.
+        yield* priv.kref.write(1);
+        priv.comp = new Completion(`${buf.name}.comp`);
+      } else {
+        yield* buf.resv.lock.lock();
+        priv.revoked = false;
+        yield* buf.resv.lock.unlock();
+      }
+    }
+    yield* fput(file);
+  }
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_dma_buf_cleanup() (G3), at close: under memory_lock
+ * (write) revoke and drain every buffer, then unlink each, forget the device (for good: no later
+ * move can unrevoke it) and drop its registration.
+ */
+export function* vfioPciDmaBufCleanup(vdev: VfioPciCoreDevice): Thread<void> {
+  yield* vdev.memoryLock.downWrite();
+  yield* vfioPciDmaBufMove(vdev, true);
+  const list = vdev.dmabufs;
+  for (const priv of [...list]) {
+    const file = priv.dmabuf.file;
+    if (!(yield* getFileActive(file))) continue;
+    yield* priv.dmabuf.resv.lock.lock();
+    list.splice(list.indexOf(priv), 1);
+    priv.vdev = null;
+    priv.revoked = true;
+    yield* priv.dmabuf.resv.lock.unlock();
+    yield* vfioDevicePutRegistration(vdev.vdev);
+    yield* fput(file);
+  }
+  yield* vdev.memoryLock.upWrite();
+}
