@@ -1,7 +1,8 @@
 // Config-space writes that change whether the BARs decode (drivers/vfio/pci/vfio_pci_config.c):
 // the PCI_COMMAND memory bit, the power state, and function-level reset through PCIe DEVCTL.
-// Each one that can disable decode zaps every BAR mapping under memory_lock held for write
-// *before* touching the hardware (KERNEL.md §1.7).
+// Each one that can disable decode zaps every BAR mapping and revokes every dma-buf under
+// memory_lock held for write *before* touching the hardware, and unrevokes afterwards only if
+// memory is enabled again (KERNEL.md §1.7).
 
 import type { Thread } from '../../../sched/program.js';
 import {
@@ -11,7 +12,8 @@ import {
   pciTryResetFunction,
   pciWriteCommand,
 } from '../../pci/pci.js';
-import { type VfioPciCoreDevice, vfioPciZapAndDownWriteMemoryLock } from './core.js';
+import { type VfioPciCoreDevice, vfioPciMemoryEnabled, vfioPciZapAndDownWriteMemoryLock } from './core.js';
+import { vfioPciDmaBufMove } from './dmabuf.js';
 
 /**
  * vfio_basic_config_write() for PCI_COMMAND: clearing the memory bit zaps first
@@ -21,12 +23,22 @@ import { type VfioPciCoreDevice, vfioPciZapAndDownWriteMemoryLock } from './core
 export function* vfioPciCommandWrite(vdev: VfioPciCoreDevice, value: number): Thread<number> {
   const newMem = (value & PCI_COMMAND_MEMORY) !== 0;
   const physMem = ((yield* vdev.vconfigCommand.read()) & PCI_COMMAND_MEMORY) !== 0;
-  if (!newMem && physMem) yield* vfioPciZapAndDownWriteMemoryLock(vdev);
-  else yield* vdev.memoryLock.downWrite();
+  if (!newMem && physMem) {
+    yield* vfioPciZapAndDownWriteMemoryLock(vdev);
+    yield* vfioPciDmaBufMove(vdev, true);
+  } else {
+    yield* vdev.memoryLock.downWrite();
+  }
   yield* pciWriteCommand(vdev.pdev, value);
   yield* vdev.vconfigCommand.write(value);
+  yield* unrevokeIfEnabled(vdev);
   yield* vdev.memoryLock.upWrite();
   return 0;
+}
+
+/** The end of every revoke site (§1.7): move(false) only if memory is enabled again. */
+export function* unrevokeIfEnabled(vdev: VfioPciCoreDevice): Thread<void> {
+  if (yield* vfioPciMemoryEnabled(vdev)) yield* vfioPciDmaBufMove(vdev, false);
 }
 
 /**
@@ -34,9 +46,14 @@ export function* vfioPciCommandWrite(vdev: VfioPciCoreDevice, value: number): Th
  * write lock; a shallower state only takes the lock.
  */
 export function* vfioPciPowerStateWrite(vdev: VfioPciCoreDevice, state: PowerState): Thread<number> {
-  if (state === 'D3hot') yield* vfioPciZapAndDownWriteMemoryLock(vdev);
-  else yield* vdev.memoryLock.downWrite();
+  if (state === 'D3hot') {
+    yield* vfioPciZapAndDownWriteMemoryLock(vdev);
+    yield* vfioPciDmaBufMove(vdev, true);
+  } else {
+    yield* vdev.memoryLock.downWrite();
+  }
   const ret = yield* pciSetPowerState(vdev.pdev, state);
+  yield* unrevokeIfEnabled(vdev);
   yield* vdev.memoryLock.upWrite();
   return ret;
 }
@@ -48,7 +65,9 @@ export function* vfioPciPowerStateWrite(vdev: VfioPciCoreDevice, state: PowerSta
 export function* vfioPciFlrWrite(vdev: VfioPciCoreDevice): Thread<number> {
   if (!vdev.pdev.resetCapable) return 0;
   yield* vfioPciZapAndDownWriteMemoryLock(vdev);
+  yield* vfioPciDmaBufMove(vdev, true);
   const ret = yield* pciTryResetFunction(vdev.pdev);
+  yield* unrevokeIfEnabled(vdev);
   yield* vdev.memoryLock.upWrite();
   return ret;
 }

@@ -1,7 +1,6 @@
 // The VFIO-PCI core (drivers/vfio/pci/vfio_pci_core.c, include/linux/vfio_pci_core.h): BAR mmap
 // through the device fd, its fault handlers, memory_lock, and the CPU zap of every BAR mapping
-// (KERNEL.md §1.1-1.8). The dma-buf half of each revoke site (vfio_pci_dma_buf_move) joins these
-// paths with the dma-buf model.
+// (KERNEL.md §1.1-1.8), with the dma-buf half of each revoke site (vfio_pci_dma_buf_move).
 
 import { Cell } from '../../../sched/cell.js';
 import type { Thread } from '../../../sched/program.js';
@@ -36,7 +35,7 @@ import {
   pciWriteCommand,
 } from '../../pci/pci.js';
 import { VfioDevice } from '../vfio_main.js';
-import type { VfioPciDmaBuf } from './dmabuf.js';
+import { type VfioPciDmaBuf, vfioPciDmaBufCleanup, vfioPciDmaBufMove } from './dmabuf.js';
 
 export const EINVAL = -22;
 export const EBUSY = -16;
@@ -122,7 +121,10 @@ function* vfioPciCoreEnable(dev: VfioDevice): Thread<number> {
  * INTX_DISABLE (memory decode off in hardware), a reset when possible, pci_disable_device.
  */
 function* vfioPciCoreDisable(vdev: VfioPciCoreDevice): Thread<void> {
-  yield* vfioPciRuntimePmExitLocked(vdev);
+  // vfio_pci_runtime_pm_exit(): under memory_lock; after cleanup the dma-buf list is empty.
+  yield* vdev.memoryLock.downWrite();
+  yield* vfioPciRuntimePmExitAndUnrevoke(vdev);
+  yield* vdev.memoryLock.upWrite();
   yield* pciSetPowerState(vdev.pdev, 'D0');
   yield* vdev.barmap.write([]);
   yield* pciWriteCommand(vdev.pdev, PCI_COMMAND_INTX_DISABLE);
@@ -130,10 +132,13 @@ function* vfioPciCoreDisable(vdev: VfioPciCoreDevice): Thread<void> {
   yield* pciEnableDevice(vdev.pdev, false);
 }
 
-// drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_close_device() (no VMA can exist here: each
-// holds the device file, KERNEL.md §1.4)
+// drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_close_device(). v7.1 cleans the dma-bufs up
+// *before* disabling the function (d97708701434; v6.19 to v7.0.9 did it after, CVE-2026-53322).
+// No CPU zap is needed: no VMA can exist here, each holds the device file (KERNEL.md §1.4, §1.8).
 function* vfioPciCoreCloseDevice(dev: VfioDevice): Thread<void> {
-  yield* vfioPciCoreDisable(vfioPciCore(dev));
+  const vdev = vfioPciCore(dev);
+  yield* vfioPciDmaBufCleanup(vdev);
+  yield* vfioPciCoreDisable(vdev);
 }
 
 // drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_setup_barmap() — claim the BAR once.
@@ -268,9 +273,12 @@ function* vfioPciSetPowerState(vdev: VfioPciCoreDevice, state: PowerState): Thre
 export function* vfioPciIoctlReset(vdev: VfioPciCoreDevice): Thread<number> {
   if (!vdev.pdev.resetCapable) return EINVAL;
   yield* vfioPciZapAndDownWriteMemoryLock(vdev);
-  // "This function can be invoked while the power state is non-D0": bring it to D0 first.
+  // "This function can be invoked while the power state is non-D0": D0 first; the dma-bufs are
+  // revoked after the transition (the CPU zap came before it).
   yield* vfioPciSetPowerState(vdev, 'D0');
+  yield* vfioPciDmaBufMove(vdev, true);
   const ret = yield* pciTryResetFunction(vdev.pdev);
+  if (yield* vfioPciMemoryEnabled(vdev)) yield* vfioPciDmaBufMove(vdev, false);
   yield* vdev.memoryLock.upWrite();
   return ret;
 }
@@ -292,13 +300,20 @@ export function* vfioPciHotReset(
       break;
     }
     locked.push(v);
+    yield* vfioPciDmaBufMove(v, true);
     yield* vfioPciZapBars(v);
   }
   if (ret === 0) {
     for (const v of vdevs) yield* vfioPciSetPowerState(v, 'D0');
     ret = yield* resetBus(vdevs.map((v) => v.pdev));
   }
-  for (let i = locked.length - 1; i >= 0; i--) yield* locked[i]!.memoryLock.upWrite();
+  // Success and error paths alike: unrevoke (an opened device with memory enabled), then unlock.
+  for (let i = locked.length - 1; i >= 0; i--) {
+    const v = locked[i]!;
+    if ((yield* v.vdev.openCount.read()) > 0 && (yield* vfioPciMemoryEnabled(v)))
+      yield* vfioPciDmaBufMove(v, false);
+    yield* v.memoryLock.upWrite();
+  }
   return ret;
 }
 
@@ -308,6 +323,7 @@ export function* vfioPciHotReset(
  */
 export function* vfioPciRuntimePmEntry(vdev: VfioPciCoreDevice): Thread<number> {
   yield* vfioPciZapAndDownWriteMemoryLock(vdev);
+  yield* vfioPciDmaBufMove(vdev, true);
   let ret = 0;
   if (yield* vdev.pmRuntimeEngaged.read()) ret = EINVAL;
   else yield* vdev.pmRuntimeEngaged.write(true); // then pm_runtime_put_noidle()
@@ -320,10 +336,16 @@ function* vfioPciRuntimePmExitLocked(vdev: VfioPciCoreDevice): Thread<void> {
   if (yield* vdev.pmRuntimeEngaged.read()) yield* vdev.pmRuntimeEngaged.write(false);
 }
 
+// vfio_pci_runtime_pm_exit() / vfio_pci_core_disable(): exit, then unrevoke if memory is enabled.
+function* vfioPciRuntimePmExitAndUnrevoke(vdev: VfioPciCoreDevice): Thread<void> {
+  yield* vfioPciRuntimePmExitLocked(vdev);
+  if (yield* vfioPciMemoryEnabled(vdev)) yield* vfioPciDmaBufMove(vdev, false);
+}
+
 // drivers/vfio/pci/vfio_pci_core.c: vfio_pci_runtime_pm_exit() (VFIO_DEVICE_FEATURE_LOW_POWER_EXIT)
 export function* vfioPciRuntimePmExit(vdev: VfioPciCoreDevice): Thread<number> {
   yield* vdev.memoryLock.downWrite();
-  yield* vfioPciRuntimePmExitLocked(vdev);
+  yield* vfioPciRuntimePmExitAndUnrevoke(vdev);
   yield* vdev.memoryLock.upWrite();
   return 0;
 }
