@@ -1,0 +1,97 @@
+// The VFIO type1 IOMMU backend's VFIO_IOMMU_MAP_DMA of a user address (drivers/vfio/
+// vfio_iommu_type1.c; KERNEL.md §5.3), and iommufd's compat version of it
+// (drivers/iommu/iommufd/vfio_compat.c, §5.4).
+//
+// type1 maps a BAR mmap's pfns into the IOMMU by reading the page table (follow_fault_pfn) and keeps
+// no link to the VMA or the device: a later zap, reset, munmap or close leaves the IOMMU mapping in
+// place — the stale-translation window the model shows as it is. iommufd's compat path pins with
+// FOLL_LONGTERM instead, which a pfnmap refuses: MAP_DMA of a BAR address fails with -EFAULT.
+
+import type { Thread } from '../../sched/program.js';
+import { type IommuDomain, iommuMap } from '../iommufd/iommufd.js';
+import { PAGE_SIZE } from '../mm/arch.js';
+import { EFAULT, getUserPages, getUserPagesFast, putPages } from '../mm/gup.js';
+import { handleMmFault } from '../mm/memory.js';
+import type { Mm } from '../mm/mm.js';
+import { hasFlag, VM_FAULT_ERROR, VM_PFNMAP } from '../mm/mm_types.js';
+import { pfnAt } from '../mm/pgtable.js';
+
+/** A type1 container: the domains of the devices attached to it. */
+export class Type1Container {
+  readonly domains: IommuDomain[] = [];
+  constructor(readonly name: string) {}
+}
+
+/**
+ * vaddr_get_pfns() for one page: pin_user_pages_remote() first (refused for VM_IO/VM_PFNMAP), then
+ * for a VM_PFNMAP VMA follow_fault_pfn(): read the leaf, or fault it in with fixup_user_fault()
+ * (through the driver's handler: SIGBUS when memory is disabled) and read again. The pfn must be
+ * is_invalid_reserved_pfn() (no struct page, or PageReserved), else -EFAULT.
+ */
+function* vaddrGetPfn(mm: Mm, vaddr: number, write: boolean): Thread<number> {
+  const pinned = yield* getUserPages(mm, vaddr, 1, { write, pin: true, longterm: true });
+  if (pinned.pfns.length === 1) return pinned.pfns[0]!;
+  yield* mm.mmapLock.downRead();
+  let ret = EFAULT;
+  const vma = mm.vmaLookup(vaddr);
+  if (vma && hasFlag(vma.flags, VM_PFNMAP)) {
+    for (let tries = 0; tries < 3; tries++) {
+      const t = yield* mm.pt.walk(vaddr);
+      if (t !== null) {
+        ret = write && !t.write ? EFAULT : pfnAt(t, vaddr);
+        break;
+      }
+      const r = yield* handleMmFault(vma, vaddr, write);
+      if (r & VM_FAULT_ERROR) break;
+    }
+  }
+  yield* mm.mmapLock.upRead();
+  if (ret >= 0 && mm.machine.phys.pfnValid(ret)) ret = EFAULT; // !is_invalid_reserved_pfn()
+  return ret;
+}
+
+// drivers/vfio/vfio_iommu_type1.c: vfio_dma_do_map() -> vfio_pin_map_dma()
+export function* type1MapDma(
+  c: Type1Container,
+  mm: Mm,
+  vaddr: number,
+  iova: number,
+  length: number,
+): Thread<number> {
+  if (length === 0 || vaddr % PAGE_SIZE !== 0 || iova % PAGE_SIZE !== 0 || length % PAGE_SIZE !== 0)
+    return -22;
+  for (let off = 0; off < length; off += PAGE_SIZE) {
+    const pfn = yield* vaddrGetPfn(mm, vaddr + off, true);
+    if (pfn < 0) return pfn;
+    for (const d of c.domains) yield* iommuMap(d, iova + off, pfn, 1);
+  }
+  return 0;
+}
+
+/**
+ * drivers/iommu/iommufd/vfio_compat.c: iommufd_vfio_map_dma() -> iopt_map_user_pages(): the pages
+ * are pinned with pin_user_pages_fast(FOLL_LONGTERM) and mapped into every domain of the IOAS; a
+ * BAR mapping is refused (-EFAULT), since gup stops at its special leaves and slow GUP refuses
+ * VM_PFNMAP. The pins stay with the mapping (unmapping compat areas is not modelled).
+ */
+export function* iommufdCompatMapDma(
+  domains: readonly IommuDomain[],
+  mm: Mm,
+  vaddr: number,
+  iova: number,
+  length: number,
+): Thread<number> {
+  const g = yield* getUserPagesFast(mm, vaddr, Math.ceil(length / PAGE_SIZE), {
+    write: true,
+    pin: true,
+    longterm: true,
+  });
+  if (g.err !== 0) {
+    yield* putPages(mm, g.pfns, { pin: true, longterm: true });
+    return g.err;
+  }
+  for (let i = 0; i < g.pfns.length; i++) {
+    for (const d of domains) yield* iommuMap(d, iova + i * PAGE_SIZE, g.pfns[i]!, 1);
+  }
+  return 0;
+}
