@@ -1,0 +1,336 @@
+// The operations of the scenarios contract as syscall-like generators (DESIGN.md): each runs the
+// kernel path user space would enter, and returns what the kernel returns — a value, a negative
+// errno, or a signal for loads and stores. They are the layer scenarios drive.
+
+import { dmaBufGet, isDmaBufFile } from '../kernel/dma-buf/dma-buf.js';
+import { type Importer, importerAttach, importerDma, importerUnmap } from '../kernel/dma-buf/importer.js';
+import { dupMmap } from '../kernel/fork.js';
+import { closeFile, type File, getFile, taskWorkRun } from '../kernel/fs/file.js';
+import {
+  Ioas,
+  iommuDma,
+  iommufdAttach,
+  iommufdIoasMapFile,
+  iommufdIoasUnmap,
+} from '../kernel/iommufd/iommufd.js';
+import { PAGE_SIZE } from '../kernel/mm/arch.js';
+import { getUserPages, getUserPagesFast, putPages } from '../kernel/mm/gup.js';
+import { madviseHugepage } from '../kernel/mm/khugepaged.js';
+import { type AccessOutcome, cpuAccess } from '../kernel/mm/memory.js';
+import type { Vma } from '../kernel/mm/mm_types.js';
+import { doMmap } from '../kernel/mm/mmap.js';
+import { munmap } from '../kernel/mm/vma.js';
+import { PCI_COMMAND_MEMORY, type PowerState, pciResetBus } from '../kernel/pci/pci.js';
+import { vfioPciCommandWrite, vfioPciFlrWrite, vfioPciPowerStateWrite } from '../kernel/vfio/pci/config.js';
+import {
+  regionOffset,
+  type VfioPciCoreDevice,
+  vfioPciCore,
+  vfioPciHotReset,
+  vfioPciIoctlReset,
+  vfioPciRuntimePmEntry,
+  vfioPciRuntimePmExit,
+} from '../kernel/vfio/pci/core.js';
+import { type DmaRange, vfioPciCoreFeatureDmaBuf } from '../kernel/vfio/pci/dmabuf.js';
+import { vfioPciBarRw } from '../kernel/vfio/pci/rdwr.js';
+import { iommufdCompatMapDma, Type1Container, type1MapDma } from '../kernel/vfio/vfio_iommu_type1.js';
+import { type VfioDevice, vfioDeviceOpenFile } from '../kernel/vfio/vfio_main.js';
+import type { Thread } from '../sched/program.js';
+import type { Iommufd, Process } from './system.js';
+
+const EBADF = -9;
+const ENODEV = -19;
+const EINVAL = -22;
+const ENOTTY = -25;
+
+/** The vfio-pci device behind a device fd, or null. */
+function deviceOf(p: Process, fd: number): VfioPciCoreDevice | null {
+  const f = p.fds.get(fd);
+  const dev = f?.privateData as VfioDevice | undefined;
+  return f?.fop.name === 'vfio_device_fops' && dev ? vfioPciCore(dev) : null;
+}
+
+// open("/dev/vfio/devices/vfioN") (drivers/vfio/device_cdev.c) — a new device fd.
+export function* sysOpen(p: Process, device: string): Thread<number> {
+  const vdev = p.system.devices.get(device);
+  if (!vdev) return ENODEV;
+  const f = yield* vfioDeviceOpenFile(vdev.vdev);
+  if (typeof f === 'number') return f;
+  return p.install(f);
+}
+
+// close(2)
+export function* sysClose(p: Process, fd: number): Thread<number> {
+  const f = p.fds.get(fd);
+  if (!f) return EBADF;
+  p.fds.delete(fd);
+  yield* closeFile(f);
+  return 0;
+}
+
+// dup(2)
+export function* sysDup(p: Process, fd: number): Thread<number> {
+  const f = p.fds.get(fd);
+  if (!f) return EBADF;
+  yield* getFile(f);
+  return p.install(f);
+}
+
+// sendmsg(SCM_RIGHTS) + recvmsg: the file reaches the other process as a new fd there.
+export function* sysSend(p: Process, fd: number, to: Process): Thread<number> {
+  const f = p.fds.get(fd);
+  if (!f) return EBADF;
+  yield* getFile(f);
+  return to.install(f);
+}
+
+/** mmap(2) of a device fd (region index + offset in the region) or a dma-buf fd (offset). */
+export function* sysMmap(
+  p: Process,
+  fd: number,
+  o: { region?: number; offset: number; length: number; at?: number },
+): Thread<Vma | number> {
+  const f = p.fds.get(fd);
+  if (!f) return EBADF;
+  const offset = isDmaBufFile(f) ? o.offset : regionOffset(o.region ?? 0, o.offset);
+  return yield* doMmap(p.mm, { file: f, len: o.length, offset, ...(o.at !== undefined ? { at: o.at } : {}) });
+}
+
+export function sysMunmap(p: Process, addr: number, length: number): Thread<number> {
+  return munmap(p.mm, addr, length);
+}
+
+export function sysMadvise(
+  p: Process,
+  addr: number,
+  length: number,
+  advice: 'hugepage' | 'nohugepage',
+): Thread<number> {
+  return madviseHugepage(p.mm, addr, length, advice);
+}
+
+// fork(2): a copy of the address space (dup_mmap) and of the fd table.
+export function* sysFork(p: Process, child: string): Thread<Process> {
+  const mm = yield* dupMmap(p.mm);
+  const c = p.system.spawnWith(child, mm);
+  for (const [fd, f] of p.fds) {
+    yield* getFile(f);
+    c.fds.set(fd, f);
+  }
+  c.syncNextFd(p);
+  return c;
+}
+
+/** A load or store by a thread of the process. */
+export function sysAccess(p: Process, addr: number, write: boolean, thread: string): Thread<AccessOutcome> {
+  return cpuAccess(p.mm, addr, write, thread);
+}
+
+/** pread/pwrite on a device fd's BAR region: bytes done or -errno. */
+export function* sysRw(
+  p: Process,
+  fd: number,
+  o: { region: number; offset: number; length: number; write: boolean },
+  thread: string,
+): Thread<number> {
+  const vdev = deviceOf(p, fd);
+  if (!vdev) return p.fds.has(fd) ? EINVAL : EBADF;
+  if (o.region >= 6) return EINVAL;
+  return yield* vfioPciBarRw(vdev, o.region, o.offset, o.length, o.write, thread);
+}
+
+/** get_user_pages(_fast), long-term or not: the pages taken (kept), or -errno. */
+export function* sysGup(
+  p: Process,
+  addr: number,
+  pages: number,
+  o: { fast: boolean; longterm?: boolean },
+): Thread<number> {
+  const flags = { pin: o.longterm ?? false, longterm: o.longterm ?? false, p2pdma: true };
+  const r = o.fast
+    ? yield* getUserPagesFast(p.mm, addr, pages, flags)
+    : yield* getUserPages(p.mm, addr, pages, flags);
+  return r.err !== 0 && r.pfns.length === 0 ? r.err : r.pfns.length;
+}
+
+/**
+ * O_DIRECT I/O from a user buffer (fs/direct-io via iov_iter_extract_pages()): pin the pages with
+ * pin_user_pages_fast(FOLL_PCI_P2PDMA, the block device being P2P-capable), let the disk DMA to
+ * them, unpin. Bytes done or -errno.
+ */
+export function* sysDirectIo(p: Process, addr: number, length: number, thread: string): Thread<number> {
+  const flags = { pin: true, p2pdma: true };
+  const r = yield* getUserPagesFast(p.mm, addr, Math.ceil(length / PAGE_SIZE), flags);
+  if (r.err !== 0 && r.pfns.length === 0) return r.err;
+  for (const pfn of r.pfns)
+    yield* p.system.machine.access({ by: 'dma', thread, write: true, pfn, via: 'O_DIRECT' });
+  yield* putPages(p.mm, r.pfns, flags);
+  return r.pfns.length * PAGE_SIZE;
+}
+
+/** A write to PCI_COMMAND through the config region (vfio_pci_config_rw). */
+export function* sysCommand(p: Process, fd: number, memory: boolean): Thread<number> {
+  const vdev = deviceOf(p, fd);
+  if (!vdev) return EBADF;
+  return yield* vfioPciCommandWrite(vdev, memory ? PCI_COMMAND_MEMORY : 0);
+}
+
+/** A write to the PM capability's power state. */
+export function* sysPower(p: Process, fd: number, state: PowerState): Thread<number> {
+  const vdev = deviceOf(p, fd);
+  if (!vdev) return EBADF;
+  return yield* vfioPciPowerStateWrite(vdev, state);
+}
+
+/** FLR through PCIe DEVCTL. */
+export function* sysFlr(p: Process, fd: number): Thread<number> {
+  const vdev = deviceOf(p, fd);
+  if (!vdev) return EBADF;
+  return yield* vfioPciFlrWrite(vdev);
+}
+
+/** VFIO_DEVICE_RESET. */
+export function* sysReset(p: Process, fd: number): Thread<number> {
+  const vdev = deviceOf(p, fd);
+  if (!vdev) return EBADF;
+  return yield* vfioPciIoctlReset(vdev);
+}
+
+/** VFIO_DEVICE_PCI_HOT_RESET over the devices of the given fds (one bus). */
+export function* sysHotReset(p: Process, fds: number[]): Thread<number> {
+  const vdevs: VfioPciCoreDevice[] = [];
+  for (const fd of fds) {
+    const v = deviceOf(p, fd);
+    if (!v) return EBADF;
+    if (!vdevs.includes(v)) vdevs.push(v);
+  }
+  return yield* vfioPciHotReset(vdevs, pciResetBus);
+}
+
+/** VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY / _EXIT. */
+export function* sysPm(p: Process, fd: number, entry: boolean): Thread<number> {
+  const vdev = deviceOf(p, fd);
+  if (!vdev) return EBADF;
+  return entry ? yield* vfioPciRuntimePmEntry(vdev) : yield* vfioPciRuntimePmExit(vdev);
+}
+
+/** VFIO_DEVICE_FEATURE_DMA_BUF: a new dma-buf fd, or -errno. */
+export function* sysExport(p: Process, fd: number, region: number, ranges: DmaRange[]): Thread<number> {
+  const vdev = deviceOf(p, fd);
+  if (!vdev) return EBADF;
+  const f = yield* vfioPciCoreFeatureDmaBuf(vdev, { regionIndex: region, ranges });
+  if (typeof f === 'number') return f;
+  return p.install(f);
+}
+
+/**
+ * VFIO_DEVICE_FEATURE_DMA_BUF_REVOKE exists only in the proposal's designs; on upstream the feature
+ * is unknown: -ENOTTY.
+ */
+export function* sysRevoke(p: Process, fd: number, _dmabuf: number): Thread<number> {
+  if (!deviceOf(p, fd)) return EBADF;
+  return ENOTTY;
+}
+
+/** open("/dev/iommu"). */
+export function sysIommufd(name: string): Iommufd {
+  return { name, ioas: [] };
+}
+
+/** IOMMU_IOAS_ALLOC. */
+export function sysIoasAlloc(ictx: Iommufd, name: string): Ioas {
+  const ioas = new Ioas(`${ictx.name}.${name}`);
+  ictx.ioas.push(ioas);
+  return ioas;
+}
+
+/** VFIO_DEVICE_ATTACH_IOMMUFD_PT: the device's DMA now goes through the IOAS's translations. */
+export function* sysAttach(p: Process, fd: number, ioas: Ioas): Thread<number> {
+  const vdev = deviceOf(p, fd);
+  if (!vdev) return EBADF;
+  return yield* iommufdAttach(ioas, p.system.domainOf(vdev.pdev.name));
+}
+
+/** IOMMU_IOAS_MAP_FILE. */
+export function* sysMapFile(
+  p: Process,
+  ioas: Ioas,
+  fd: number,
+  iova: number,
+  length: number,
+  offset = 0,
+): Thread<number> {
+  const f = p.fds.get(fd);
+  if (!f) return EBADF;
+  return yield* iommufdIoasMapFile(ioas, f, iova, length, offset);
+}
+
+/** IOMMU_IOAS_UNMAP. */
+export function sysUnmapIova(ioas: Ioas, iova: number, length: number): Thread<number> {
+  return iommufdIoasUnmap(ioas, iova, length);
+}
+
+/** A type1 container (VFIO_SET_IOMMU(VFIO_TYPE1v2_IOMMU)) with the devices' domains. */
+export function sysContainer(p: Process, name: string, fds: number[]): Type1Container | number {
+  const c = new Type1Container(name);
+  for (const fd of fds) {
+    const v = deviceOf(p, fd);
+    if (!v) return EBADF;
+    c.domains.push(p.system.domainOf(v.pdev.name));
+  }
+  p.system.containers.set(name, c);
+  return c;
+}
+
+/** VFIO_IOMMU_MAP_DMA of a user address: type1, or iommufd's compat (into an IOAS's domains). */
+export function* sysMapDma(
+  p: Process,
+  target: Type1Container | Ioas,
+  vaddr: number,
+  iova: number,
+  length: number,
+): Thread<number> {
+  if (target instanceof Type1Container) return yield* type1MapDma(target, p.mm, vaddr, iova, length);
+  return yield* iommufdCompatMapDma(target.domains, p.mm, vaddr, iova, length);
+}
+
+/** A generic importer (RDMA/GPU) attaching to and mapping a dma-buf fd. */
+export function* sysImport(
+  p: Process,
+  fd: number,
+  name: string,
+  o: { revocable: boolean; pinned?: boolean },
+): Thread<Importer | number> {
+  const f = p.fds.get(fd);
+  if (!f) return EBADF;
+  const buf = dmaBufGet(f);
+  if (typeof buf === 'number') return buf;
+  yield* getFile(f); // the importer holds the buffer (dma_buf_get)
+  const imp = yield* importerAttach(name, buf, { revocable: o.revocable, pinned: o.pinned ?? false });
+  if (typeof imp === 'number') {
+    yield* closeFile(f);
+    return imp;
+  }
+  p.system.importers.set(name, imp);
+  return imp;
+}
+
+export function sysImporterDma(p: Process, imp: Importer): Thread<number> {
+  return importerDma(p.system.machine, imp);
+}
+
+export function sysImporterUnmap(imp: Importer): Thread<number> {
+  return importerUnmap(imp);
+}
+
+/** A device's DMA to an IOVA through its IOMMU domain: 0, or -EFAULT for an IOMMU fault. */
+export function* sysDma(p: Process, device: string, iova: number): Thread<number> {
+  const d = p.system.domains.get(device);
+  if (!d) return ENODEV;
+  return yield* iommuDma(p.system.machine, d, iova, device);
+}
+
+/** The end of a syscall: work queued for the return to user space (deferred fputs). */
+export const sysExit = taskWorkRun;
+
+export type { File };

@@ -1,0 +1,100 @@
+// The machine a scenario runs on, as user space sees it: VFIO-PCI devices, processes with an
+// address space and an fd table, iommufd contexts and type1 containers. Every syscall-like
+// operation is a generator in `syscalls.ts` that returns what the kernel returns.
+
+import type { Importer } from '../kernel/dma-buf/importer.js';
+import type { File } from '../kernel/fs/file.js';
+import type { Ioas } from '../kernel/iommufd/iommufd.js';
+import { IommuDomain as Domain, type IommuDomain } from '../kernel/iommufd/iommufd.js';
+import { Machine, type ThpSetting } from '../kernel/machine.js';
+import type { ArchName } from '../kernel/mm/arch.js';
+import { Mm } from '../kernel/mm/mm.js';
+import { type BarSpec, PciDev } from '../kernel/pci/pci.js';
+import { VfioPciCoreDevice } from '../kernel/vfio/pci/core.js';
+import type { Type1Container } from '../kernel/vfio/vfio_iommu_type1.js';
+
+export interface DeviceSpec {
+  name: string;
+  bars: BarSpec[];
+  /** Supports VFIO_DEVICE_RESET (default true). */
+  reset?: boolean;
+  noCommandMemory?: boolean;
+}
+
+export interface SystemSpec {
+  arch?: ArchName;
+  thp?: ThpSetting;
+  devices: DeviceSpec[];
+}
+
+/** An iommufd context (an open /dev/iommu). */
+export interface Iommufd {
+  name: string;
+  ioas: Ioas[];
+}
+
+export class Process {
+  /** fd -> file (plain data: only this process's threads change it, in the model's scenarios). */
+  readonly fds = new Map<number, File>();
+  private nextFd = 3;
+  constructor(
+    readonly system: System,
+    readonly name: string,
+    readonly mm: Mm,
+  ) {}
+
+  // fs/file.c: fd_install() at the lowest free fd (the model counts up).
+  install(file: File): number {
+    const fd = this.nextFd++;
+    this.fds.set(fd, file);
+    return fd;
+  }
+
+  /** After fork: continue numbering where the parent was. */
+  syncNextFd(parent: Process): void {
+    this.nextFd = Math.max(this.nextFd, parent.nextFd);
+  }
+}
+
+export class System {
+  readonly machine: Machine;
+  readonly devices = new Map<string, VfioPciCoreDevice>();
+  /** Each device's IOMMU domain. */
+  readonly domains = new Map<string, IommuDomain>();
+  readonly processes = new Map<string, Process>();
+  readonly containers = new Map<string, Type1Container>();
+  readonly importers = new Map<string, Importer>();
+
+  constructor(spec: SystemSpec) {
+    this.machine = new Machine(spec.arch ?? 'x86_64', spec.thp ?? 'always');
+    for (const d of spec.devices) {
+      if (this.devices.has(d.name)) throw new Error(`two devices named ${d.name}`);
+      const pdev = new PciDev(this.machine, {
+        name: d.name,
+        bars: d.bars,
+        ...(d.reset !== undefined ? { reset: d.reset } : {}),
+        ...(d.noCommandMemory !== undefined ? { noCommandMemory: d.noCommandMemory } : {}),
+      });
+      this.devices.set(d.name, new VfioPciCoreDevice(this.machine, pdev));
+      this.domains.set(d.name, new Domain(`${d.name}.domain`));
+    }
+  }
+
+  /** A process with a fresh address space. */
+  spawn(name: string): Process {
+    return this.spawnWith(name, new Mm(this.machine, `mm.${name}`));
+  }
+
+  /** A process with the given address space (fork). */
+  spawnWith(name: string, mm: Mm): Process {
+    if (this.processes.has(name)) throw new Error(`two processes named ${name}`);
+    const p = new Process(this, name, mm);
+    this.processes.set(name, p);
+    return p;
+  }
+
+  /** The IOMMU domain a device's DMA goes through (one per device, translating nothing until attached). */
+  domainOf(device: string): IommuDomain {
+    return this.domains.get(device)!;
+  }
+}
