@@ -18,6 +18,9 @@ export interface Access {
   pfn: number;
   /** Which translation led there, for reports. */
   via?: string;
+  /** For a CPU access: the user address and its address space (for isolation checks). */
+  addr?: number;
+  mm?: unknown;
 }
 
 export class Machine {
@@ -27,6 +30,8 @@ export class Machine {
   readonly accessObservers: ((a: Access) => void)[] = [];
   /** Every access so far, in order (plain data, for reports and tests). */
   readonly accesses: Access[] = [];
+  /** Page references gup-fast took through pfnmap VMAs (GUP_CONSISTENCY), plain data. */
+  readonly gupThroughPfnmap: string[] = [];
   /** The PCI functions of the machine (each registers itself). */
   readonly pciDevices: PciDev[] = [];
 

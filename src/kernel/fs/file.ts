@@ -9,6 +9,7 @@
 import { Cell } from '../../sched/cell.js';
 import { currentHost, currentThread } from '../../sched/prim.js';
 import type { Thread } from '../../sched/program.js';
+import { Violation } from '../../sched/violation.js';
 import type { VmAreaDesc, Vma } from '../mm/mm_types.js';
 import { AddressSpace } from './address-space.js';
 
@@ -56,14 +57,16 @@ export class File {
 // include/linux/fs.h: get_file()
 export function* getFile(file: File): Thread<File> {
   const old = yield* file.count.rmw((c) => [c + 1, c]);
-  if (old <= 0) throw new Error(`BUG: get_file() on ${file.name} with f_count ${old} (use after free)`);
+  if (old <= 0)
+    throw new Violation('USE_AFTER_FREE', `get_file() on ${file.name}, already released (f_count ${old})`);
   return file;
 }
 
 // fs/file_table.c: fput() — the last reference queues __fput() as task work.
 export function* fput(file: File): Thread<void> {
   const old = yield* file.count.rmw((c) => [c - 1, c]);
-  if (old <= 0) throw new Error(`BUG: fput() on ${file.name} with f_count ${old} (refcount underflow)`);
+  if (old <= 0)
+    throw new Violation('REFCOUNT', `fput() on ${file.name} with f_count ${old}: reference count underflow`);
   if (old === 1) {
     const t = currentThread();
     const host = currentHost();

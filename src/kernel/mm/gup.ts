@@ -180,6 +180,13 @@ export function* getUserPagesFast(
       break;
     }
     out.pfns.push(pfn);
+    // For GUP_CONSISTENCY (no event: what the kernel would not know, the model records).
+    const vma = mm.vmaLookup(addr);
+    if (vma && anyFlag(vma.flags, VM_IO | VM_PFNMAP)) {
+      mm.machine.gupThroughPfnmap.push(
+        `gup-fast took a reference on pfn 0x${pfn.toString(16)} through a ${t.level} leaf of a VM_PFNMAP mapping at 0x${addr.toString(16)}, which slow GUP refuses`,
+      );
+    }
   }
   yield* mm.tlb.upRead();
   out.fast = out.pfns.length;

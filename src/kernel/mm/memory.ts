@@ -162,6 +162,8 @@ export function* cpuAccess(
           write,
           pfn: pfnAt(t, addr),
           via: `${t.level} leaf at 0x${t.base.toString(16)}`,
+          addr,
+          mm,
         });
       }
     } finally {

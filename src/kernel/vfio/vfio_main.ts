@@ -7,6 +7,7 @@ import { Cell } from '../../sched/cell.js';
 import { Completion } from '../../sched/completion.js';
 import { Mutex } from '../../sched/mutex.js';
 import type { Thread } from '../../sched/program.js';
+import { Violation } from '../../sched/violation.js';
 import { File, Inode } from '../fs/file.js';
 import type { Vma } from '../mm/mm_types.js';
 
@@ -55,7 +56,7 @@ export function* vfioDeviceTryGetRegistration(dev: VfioDevice): Thread<boolean> 
 // drivers/vfio/vfio_main.c: vfio_device_put_registration()
 export function* vfioDevicePutRegistration(dev: VfioDevice): Thread<void> {
   const old = yield* dev.refcount.rmw((c) => [c - 1, c]);
-  if (old <= 0) throw new Error(`BUG: ${dev.name}: registration refcount underflow`);
+  if (old <= 0) throw new Violation('REFCOUNT', `${dev.name}: registration reference count underflow`);
   if (old === 1) yield* dev.comp.complete();
 }
 

@@ -5,6 +5,7 @@
 import { Cell } from '../../../sched/cell.js';
 import { Completion } from '../../../sched/completion.js';
 import type { Thread } from '../../../sched/program.js';
+import { Violation } from '../../../sched/violation.js';
 import {
   type DmaBuf,
   type DmaBufAttachment,
@@ -67,7 +68,7 @@ const privOf = (at: DmaBufAttachment): VfioPciDmaBuf => at.dmabuf.priv as VfioPc
 
 function* krefPut(priv: VfioPciDmaBuf): Thread<void> {
   const old = yield* priv.kref.rmw((c) => [c - 1, c]);
-  if (old <= 0) throw new Error('BUG: vfio_pci_dma_buf kref underflow');
+  if (old <= 0) throw new Violation('REFCOUNT', 'vfio_pci_dma_buf kref underflow');
   if (old === 1) yield* priv.comp.complete();
 }
 

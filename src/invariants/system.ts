@@ -1,0 +1,201 @@
+// The safety properties of the invariants contract (DESIGN.md), checked over a whole System: after
+// every event (the program's invariant) and at every access (observers). Each throws a Violation
+// with its id and one line of what went wrong. docs/invariants/ has a page per id; the table in
+// docs/invariants/README.md maps the 17 rules of KERNEL.md to them.
+
+import type { Access } from '../kernel/machine.js';
+import { PAGE_SIZE, PMD_SIZE, PUD_SIZE, specialAt } from '../kernel/mm/arch.js';
+import type { Mm } from '../kernel/mm/mm.js';
+import { anyFlag, VM_PFNMAP, type Vma } from '../kernel/mm/mm_types.js';
+import { decodes, PCI_COMMAND_MEMORY } from '../kernel/pci/pci.js';
+import {
+  indexToOffset,
+  pgoffInRegion,
+  pgoffToIndex,
+  VFIO_PCI_ROM_REGION_INDEX,
+  type VfioPciCoreDevice,
+} from '../kernel/vfio/pci/core.js';
+import type { VfioPciDmaBuf } from '../kernel/vfio/pci/dmabuf.js';
+import { Violation } from '../sched/violation.js';
+import type { System } from '../uapi/system.js';
+import { MMIO_WHILE_DISABLED, notDecodingBecause } from './mmio-while-disabled.js';
+
+export const INVARIANT_IDS = [
+  'MMIO_WHILE_DISABLED',
+  'MAPPING_AFTER_REVOKE',
+  'DMA_AFTER_REVOKE',
+  'TRANSLATION',
+  'HUGE_LEAF',
+  'GUP_CONSISTENCY',
+  'ISOLATION',
+  'REFCOUNT',
+  'USE_AFTER_FREE',
+  'ZAP_COVERAGE',
+] as const;
+export type InvariantId = (typeof INVARIANT_IDS)[number];
+
+const hex = (x: number): string => `0x${x.toString(16)}`;
+
+/** The device a VMA maps through its file (upstream: the vfio-pci device behind a device fd). */
+function deviceOfVma(vma: Vma): VfioPciCoreDevice | undefined {
+  const d = vma.privateData as VfioPciCoreDevice | undefined;
+  return d && typeof d === 'object' && 'memoryLock' in d ? d : undefined;
+}
+
+/** Every mm of the system, with every VMA and leaf: plain data (an invariant). */
+function* leavesOf(
+  sys: System,
+): Generator<{ mm: Mm; vma: Vma | undefined; level: string; base: number; pfn: number; special: boolean }> {
+  for (const p of sys.processes.values()) {
+    for (const t of p.mm.pt.leaves()) {
+      yield {
+        mm: p.mm,
+        vma: p.mm.vmaLookup(t.base),
+        level: t.level,
+        base: t.base,
+        pfn: t.pfn,
+        special: t.special,
+      };
+    }
+  }
+}
+
+/** A device's memory is off for the CPU side (what faults check), and no transition is running. */
+function offAndSettled(vdev: VfioPciCoreDevice): boolean {
+  if (vdev.memoryLock.writer !== -1 || vdev.memoryLock.queue.length > 0) return false;
+  const hw = vdev.pdev.hw.value;
+  const memOn = vdev.pdev.noCommandMemory || (vdev.vconfigCommand.value & PCI_COMMAND_MEMORY) !== 0;
+  return !(hw.power === 'D0' && memOn) || vdev.pmRuntimeEngaged.value;
+}
+
+/**
+ * After every event: TRANSLATION, HUGE_LEAF, MAPPING_AFTER_REVOKE, ZAP_COVERAGE and
+ * GUP_CONSISTENCY over the whole system.
+ */
+export function checkSystem(sys: System): void {
+  // One violation per call: the records of single events first, so a persistent state violation
+  // (a leaf that stays wrong) does not hide them.
+  const g = sys.machine.gupThroughPfnmap[0];
+  if (g) throw new Violation('GUP_CONSISTENCY', g);
+  const arch = sys.machine.arch;
+  for (const l of leavesOf(sys)) {
+    const size = l.level === 'pud' ? PUD_SIZE : l.level === 'pmd' ? PMD_SIZE : PAGE_SIZE;
+    const vma = l.vma;
+    // HUGE_LEAF: inside its VMA, pfn aligned, on a level the arch can mark special.
+    if (l.level !== 'pte') {
+      if (!vma || l.base < vma.start || l.base + size > vma.end) {
+        throw new Violation('HUGE_LEAF', `${l.level} leaf at ${hex(l.base)} reaches outside its VMA`);
+      }
+      if (l.pfn % (size / PAGE_SIZE) !== 0) {
+        throw new Violation(
+          'HUGE_LEAF',
+          `${l.level} leaf at ${hex(l.base)} maps unaligned pfn ${hex(l.pfn)}`,
+        );
+      }
+      if (anyFlag(vma.flags, VM_PFNMAP) && !specialAt(arch, l.level as 'pmd' | 'pud')) {
+        throw new Violation(
+          'HUGE_LEAF',
+          `${l.level} pfnmap leaf at ${hex(l.base)} on ${arch.name}, which cannot mark it special: gup-fast will treat it as a page`,
+        );
+      }
+    }
+    const vdev = vma ? deviceOfVma(vma) : undefined;
+    if (!vma || !vdev) continue;
+    // TRANSLATION: upstream's offset arithmetic (vma_to_pfn() + page offset).
+    const bar = vdev.pdev.bars[pgoffToIndex(vma.pgoff)];
+    if (bar) {
+      const want =
+        Math.floor(bar.phys / PAGE_SIZE) + pgoffInRegion(vma.pgoff) + (l.base - vma.start) / PAGE_SIZE;
+      if (l.pfn !== want) {
+        throw new Violation(
+          'TRANSLATION',
+          `${l.level} leaf at ${hex(l.base)} maps pfn ${hex(l.pfn)}, expected ${hex(want)}`,
+        );
+      }
+    }
+    // MAPPING_AFTER_REVOKE: once a disable has finished, no leaf maps the device's BARs.
+    if (offAndSettled(vdev)) {
+      throw new Violation(
+        'MAPPING_AFTER_REVOKE',
+        `${l.level} leaf at ${hex(l.base)} still maps ${vdev.pdev.name} BAR${bar?.index ?? '?'} after its memory was disabled`,
+      );
+    }
+  }
+  for (const vdev of sys.devices.values()) {
+    // ZAP_COVERAGE: every VMA that maps this device's BARs is reachable by vfio_pci_zap_bars():
+    // linked into the device inode's address_space, inside the BAR region offsets.
+    for (const p of sys.processes.values()) {
+      for (const vma of p.mm.vmas) {
+        if (deviceOfVma(vma) !== vdev) continue;
+        const inRange = vma.pgoff * PAGE_SIZE < indexToOffset(VFIO_PCI_ROM_REGION_INDEX);
+        if (vma.file?.mapping !== vdev.vdev.inode.mapping || !inRange) {
+          throw new Violation(
+            'ZAP_COVERAGE',
+            `VMA ${vma.describe()} maps ${vdev.pdev.name} but the device's zap cannot reach it`,
+          );
+        }
+      }
+    }
+    // MAPPING_AFTER_REVOKE for importers: a revoke that returned left no importer mapping.
+    if (vdev.memoryLock.writer === -1) {
+      for (const priv of vdev.dmabufs as VfioPciDmaBuf[]) {
+        if (!priv.revoked) continue;
+        for (const at of priv.dmabuf.attachments) {
+          const imp = at.importerPriv as { sgt?: unknown; name?: string } | undefined;
+          if (imp && 'sgt' in imp && imp.sgt) {
+            throw new Violation(
+              'MAPPING_AFTER_REVOKE',
+              `importer ${imp.name ?? '?'} still holds a mapping of a revoked ${priv.dmabuf.name}`,
+            );
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * At every access: MMIO_WHILE_DISABLED (see mmio-while-disabled.ts), DMA_AFTER_REVOKE (a DMA into
+ * a revoked dma-buf's range once the revoke has returned) and ISOLATION (a CPU access through a
+ * device fd's VMA reaches only that device's BARs).
+ */
+export function watchSystem(sys: System): void {
+  sys.machine.accessObservers.push((a: Access) => {
+    const bad = notDecodingBecause(sys.machine, a.pfn);
+    if (bad) {
+      throw new Violation(
+        MMIO_WHILE_DISABLED,
+        `${a.by}${a.thread ? ` (${a.thread})` : ''} ${a.write ? 'wrote' : 'read'} ${bad.device} BAR${bad.bar} ` +
+          `(pfn ${hex(a.pfn)}${a.via ? `, via ${a.via}` : ''}) while ${bad.why}`,
+      );
+    }
+    if (a.by === 'dma') {
+      for (const vdev of sys.devices.values()) {
+        if (vdev.memoryLock.writer !== -1) continue;
+        for (const priv of vdev.dmabufs as VfioPciDmaBuf[]) {
+          if (!priv.revoked) continue;
+          const addr = a.pfn * PAGE_SIZE;
+          if (
+            priv.physVec.some((r) => addr >= r.paddr && addr < r.paddr + r.len) &&
+            decodes(vdev.pdev, vdev.pdev.hw.value)
+          ) {
+            throw new Violation(
+              'DMA_AFTER_REVOKE',
+              `${a.thread ?? 'a device'} DMA reached ${priv.dmabuf.name} (pfn ${hex(a.pfn)}) after its revoke returned`,
+            );
+          }
+        }
+      }
+    }
+    if (a.by === 'cpu' && a.mm && a.addr !== undefined) {
+      const vma = (a.mm as Mm).vmaLookup(a.addr);
+      const vdev = vma ? deviceOfVma(vma) : undefined;
+      if (vdev && !vdev.pdev.barOf(a.pfn)) {
+        throw new Violation(
+          'ISOLATION',
+          `${a.thread ?? 'a CPU'} reached pfn ${hex(a.pfn)} through a mapping of ${vdev.pdev.name}, outside its BARs`,
+        );
+      }
+    }
+  });
+}
