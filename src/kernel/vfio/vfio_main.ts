@@ -61,17 +61,30 @@ export function* vfioDevicePutRegistration(dev: VfioDevice): Thread<void> {
 }
 
 /**
+ * drivers/vfio/vfio_main.c: vfio_unregister_group_dev() — drop the registration and wait until
+ * every user has dropped theirs: open fds (through their open device) and every exported dma-buf
+ * (each holds a registration until its cleanup or release).
+ */
+export function* vfioUnregisterGroupDev(dev: VfioDevice): Thread<void> {
+  yield* vfioDevicePutRegistration(dev);
+  yield* dev.comp.wait();
+}
+
+/**
  * drivers/vfio/group.c: vfio_device_open_file() (the cdev path is the same for what the model
  * needs): under dev_set->lock, the first open calls ops->open_device; the new file's f_mapping is
  * the device inode's address_space. Returns the file or -errno.
  */
 export function* vfioDeviceOpenFile(dev: VfioDevice): Thread<File | number> {
+  // The fd holds a registration (vfio_device_try_get_registration() in the open path).
+  if (!(yield* vfioDeviceTryGetRegistration(dev))) return -19;
   yield* dev.devSetLock.lock();
   const n = yield* dev.openCount.read();
   if (n === 0) {
     const err = yield* dev.ops.openDevice(dev);
     if (err !== 0) {
       yield* dev.devSetLock.unlock();
+      yield* vfioDevicePutRegistration(dev);
       return err;
     }
   }
@@ -95,4 +108,5 @@ function* vfioDeviceClose(dev: VfioDevice): Thread<void> {
   if (n === 1) yield* dev.ops.closeDevice(dev);
   yield* dev.openCount.write(n - 1);
   yield* dev.devSetLock.unlock();
+  yield* vfioDevicePutRegistration(dev);
 }

@@ -350,6 +350,36 @@ export function* vfioPciRuntimePmExit(vdev: VfioPciCoreDevice): Thread<number> {
   return 0;
 }
 
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_runtime_suspend() — under memory_lock (write)
+ * the device is put in D0 so the PCI core can suspend it; the PCI core then takes it to D3hot.
+ * Nothing is revoked here: low-power entry already did that.
+ */
+export function* vfioPciRuntimeSuspend(vdev: VfioPciCoreDevice): Thread<number> {
+  yield* vdev.memoryLock.downWrite();
+  yield* vfioPciSetPowerState(vdev, 'D0');
+  yield* vdev.memoryLock.upWrite();
+  // pci_pm_runtime_suspend(): the PCI core's part.
+  return yield* pciSetPowerState(vdev.pdev, 'D3hot');
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_runtime_resume() — the PCI core brings the
+ * device to D0; with a wake eventfd registered at low-power entry, VFIO signals it and leaves low
+ * power (__vfio_pci_runtime_pm_exit) under memory_lock — **without** unrevoking the dma-bufs: CPU
+ * faults work again while the buffers stay revoked until a later unrevoke (LOW_POWER_EXIT, a
+ * COMMAND write, a reset). Still so in v7.1 (KERNEL.md §1.7).
+ */
+export function* vfioPciRuntimeResume(vdev: VfioPciCoreDevice, wakeEventfd: boolean): Thread<number> {
+  yield* pciSetPowerState(vdev.pdev, 'D0');
+  if (wakeEventfd) {
+    yield* vdev.memoryLock.downWrite();
+    yield* vfioPciRuntimePmExitLocked(vdev);
+    yield* vdev.memoryLock.upWrite();
+  }
+  return 0;
+}
+
 /** The vfio_device_ops of vfio-pci (drivers/vfio/pci/vfio_pci.c: vfio_pci_ops). */
 export const vfioPciCoreOps = {
   name: 'vfio-pci',

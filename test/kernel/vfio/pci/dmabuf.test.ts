@@ -14,12 +14,14 @@ import { closeFile, type File } from '../../../../src/kernel/fs/file.js';
 import { PAGE_SIZE } from '../../../../src/kernel/mm/arch.js';
 import { PCI_COMMAND_MEMORY } from '../../../../src/kernel/pci/pci.js';
 import { vfioPciCommandWrite } from '../../../../src/kernel/vfio/pci/config.js';
+import * as core from '../../../../src/kernel/vfio/pci/core.js';
 import { vfioPciIoctlReset } from '../../../../src/kernel/vfio/pci/core.js';
 import {
   type FeatureDmaBuf,
   type VfioPciDmaBuf,
   vfioPciCoreFeatureDmaBuf,
 } from '../../../../src/kernel/vfio/pci/dmabuf.js';
+import { vfioUnregisterGroupDev } from '../../../../src/kernel/vfio/vfio_main.js';
 import { explore, runAtomically, type Thread } from '../../../../src/sched/index.js';
 import { finals, runOnce } from '../../helpers/run.js';
 import { MiB, type Rig, rig } from './helpers.js';
@@ -172,5 +174,45 @@ describe('races with importers', () => {
       'dma=-19 vdev=null decoding=false',
       'dma=0 vdev=null decoding=false',
     ]);
+  });
+});
+
+describe('runtime PM and unregister', () => {
+  test('an eventfd-driven runtime resume leaves the dma-bufs revoked while CPU faults work again', () => {
+    const { result } = runOnce(
+      () => exported(),
+      function* (s): Thread<unknown> {
+        const d = s.devs[0]!;
+        const { vfioPciRuntimePmEntry, vfioPciRuntimeSuspend, vfioPciRuntimeResume } = core;
+        yield* importerUnmap(s.imp!);
+        yield* vfioPciRuntimePmEntry(d);
+        yield* vfioPciRuntimeSuspend(d);
+        yield* vfioPciRuntimeResume(d, true);
+        const priv = s.buf!.priv as VfioPciDmaBuf;
+        return [priv.revoked, d.pmRuntimeEngaged.value, yield* importerAttach('again', s.buf!)];
+      },
+    );
+    assert.deepEqual(result, [true, false, -19]);
+  });
+
+  test('unregister waits for every registration: a live dma-buf holds one until close cleans it up', () => {
+    const { run, states } = finals<S>(
+      {
+        setup: () => exported(),
+        threads: {
+          unbind: function* (s) {
+            yield* vfioUnregisterGroupDev(s.devs[0]!.vdev);
+            s.out[0] = 'unregistered';
+          },
+          vmm: function* (s) {
+            yield* importerUnmap(s.imp!);
+            yield* closeFile(s.fds[0]!);
+          },
+        },
+      },
+      (s) => `${s.out[0]} refcount=${s.devs[0]!.vdev.refcount.value}`,
+    );
+    assert.deepEqual(run.violations, []);
+    assert.deepEqual([...states], ['unregistered refcount=0']);
   });
 });
