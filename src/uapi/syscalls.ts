@@ -126,17 +126,39 @@ export function sysAccess(p: Process, addr: number, write: boolean, thread: stri
   return cpuAccess(p.mm, addr, write, thread);
 }
 
-/** pread/pwrite on a device fd's BAR region: bytes done or -errno. */
+/**
+ * pread/pwrite on a device fd's BAR region: bytes done or -errno. With `buffer`, the user buffer
+ * is that address: each piece is copied to or from it after memory_lock is dropped
+ * (copy_to_user()/copy_from_user(), bc93b9ae0151), so the copy can fault — and can itself be an
+ * access to another device's BAR mapping.
+ */
 export function* sysRw(
   p: Process,
   fd: number,
-  o: { region: number; offset: number; length: number; write: boolean },
+  o: { region: number; offset: number; length: number; write: boolean; buffer?: number },
   thread: string,
 ): Thread<number> {
   const vdev = deviceOf(p, fd);
   if (!vdev) return p.fds.has(fd) ? EINVAL : EBADF;
   if (o.region >= 6) return EINVAL;
-  return yield* vfioPciBarRw(vdev, o.region, o.offset, o.length, o.write, thread);
+  if (o.buffer === undefined) return yield* vfioPciBarRw(vdev, o.region, o.offset, o.length, o.write, thread);
+  let done = 0;
+  while (done < o.length) {
+    const piece = Math.min(8, o.length - done);
+    // pwrite: copy_from_user() first; pread: the device read first, then copy_to_user().
+    if (o.write) {
+      const c = yield* cpuAccess(p.mm, o.buffer + done, false, thread);
+      if (c !== 'ok') return done > 0 ? done : -14;
+    }
+    const r = yield* vfioPciBarRw(vdev, o.region, o.offset + done, piece, o.write, thread);
+    if (r < 0) return done > 0 ? done : r;
+    if (!o.write) {
+      const c = yield* cpuAccess(p.mm, o.buffer + done, true, thread);
+      if (c !== 'ok') return done > 0 ? done : -14;
+    }
+    done += piece;
+  }
+  return done;
 }
 
 /** get_user_pages(_fast), long-term or not: the pages taken (kept), or -errno. */

@@ -162,3 +162,47 @@ test('race through the uapi: an importer of a client process vs a reset in the p
   assert.deepEqual(run.violations, []);
   assert.deepEqual([...states].sort(), ['ENODEV', 'ok']);
 });
+
+test("pread into a user buffer that is another device's BAR mapping: P2P copy through the CPU", () => {
+  const { state, result } = runOnce(sys, function* (s) {
+    const p = s.spawn('p');
+    const gpu = yield* sysOpen(p, 'gpu0');
+    const nic = yield* sysOpen(p, 'nic0');
+    const vma = (yield* sysMmap(p, nic, { region: 0, offset: 0, length: 64 * 1024, at: VA })) as Vma;
+    return yield* sysRw(p, gpu, { region: 0, offset: 0, length: 16, write: false, buffer: vma.start }, 'p');
+  });
+  assert.equal(result, 16);
+  assert.deepEqual(
+    [...new Set(state.machine.accesses.map((a) => `${a.by}:${a.pfn.toString(16)}`))],
+    ['kernel:3800000', 'cpu:3a00000'],
+  );
+});
+
+test('race: export vs memory off — the buffer is revoked whichever comes first, never left live', () => {
+  type S = ReturnType<typeof sys> & { fd: number; out: string[]; priv?: { revoked: boolean } };
+  const { run, states } = finals<S>(
+    {
+      setup: () => {
+        const s = sys() as S;
+        s.fd = runAtomically(sysOpen(s.spawn('vmm'), 'gpu0'));
+        s.out = [];
+        return s;
+      },
+      threads: {
+        exporter: function* (s) {
+          const p = s.processes.get('vmm')!;
+          const fd = yield* sysExport(p, s.fd, 0, [{ offset: 0, length: MiB }]);
+          s.priv = (p.fds.get(fd)!.privateData as { priv: { revoked: boolean } }).priv;
+        },
+        admin: function* (s) {
+          yield* sysCommand(s.processes.get('vmm')!, s.fd, false);
+        },
+      },
+    },
+    // At the end, whichever ran first: the disable revoked a live buffer, or the export saw
+    // memory off and created it revoked.
+    (s) => `revoked=${s.priv?.revoked}`,
+  );
+  assert.deepEqual(run.violations, []);
+  assert.deepEqual([...states].sort(), ['revoked=true']);
+});
