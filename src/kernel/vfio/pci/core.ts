@@ -380,6 +380,33 @@ export function* vfioPciRuntimeResume(vdev: VfioPciCoreDevice, wakeEventfd: bool
   return 0;
 }
 
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_sriov_configure() — under memory_lock (write):
+ * D0 and pci_enable_sriov(). Nothing is zapped or revoked: decode stays on.
+ */
+export function* vfioPciSriovConfigure(vdev: VfioPciCoreDevice): Thread<number> {
+  yield* vdev.memoryLock.downWrite();
+  yield* vfioPciSetPowerState(vdev, 'D0');
+  yield* vdev.memoryLock.upWrite();
+  return 0;
+}
+
+/**
+ * ROM probing in VFIO_DEVICE_GET_REGION_INFO (vfio_pci_memory_lock_and_enable() /
+ * vfio_pci_memory_unlock_and_restore()): under memory_lock (write) the memory bit is set in the
+ * *hardware* command register for the probe, then the old value is restored. No zap: faults are
+ * held off by the lock, and the virtual register is untouched.
+ */
+export function* vfioPciProbeRom(vdev: VfioPciCoreDevice): Thread<number> {
+  yield* vdev.memoryLock.downWrite();
+  const old = (yield* vdev.pdev.hw.read()).command;
+  if (!(old & PCI_COMMAND_MEMORY)) yield* pciWriteCommand(vdev.pdev, old | PCI_COMMAND_MEMORY);
+  // (the ROM is read here)
+  if (!(old & PCI_COMMAND_MEMORY)) yield* pciWriteCommand(vdev.pdev, old);
+  yield* vdev.memoryLock.upWrite();
+  return 0;
+}
+
 /** The vfio_device_ops of vfio-pci (drivers/vfio/pci/vfio_pci.c: vfio_pci_ops). */
 export const vfioPciCoreOps = {
   name: 'vfio-pci',

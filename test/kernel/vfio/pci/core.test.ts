@@ -15,6 +15,7 @@ import {
   vfioPciFlrWrite,
   vfioPciPowerStateWrite,
 } from '../../../../src/kernel/vfio/pci/config.js';
+import * as core from '../../../../src/kernel/vfio/pci/core.js';
 import {
   regionOffset,
   vfioPciHotReset,
@@ -23,7 +24,7 @@ import {
   vfioPciRuntimePmExit,
 } from '../../../../src/kernel/vfio/pci/core.js';
 import { EIO, vfioPciBarRw } from '../../../../src/kernel/vfio/pci/rdwr.js';
-import { explore, type Program, type Thread } from '../../../../src/sched/index.js';
+import { explore, type Program, runAtomically, type Thread } from '../../../../src/sched/index.js';
 import { finals, runOnce } from '../../helpers/run.js';
 import { MiB, type Rig, rig, VA } from './helpers.js';
 
@@ -314,5 +315,45 @@ describe('races (every interleaving; MMIO_WHILE_DISABLED at every access)', () =
       v.message,
       /cpu \(cpu\) read gpu0 BAR0 \(pfn 0x3800001, via pmd leaf at 0x7f0000000000\) while memory decode is off/,
     );
+  });
+});
+
+describe('sites that take memory_lock without a zap', () => {
+  test('SR-IOV enable and ROM probing keep the BAR mappings and restore the command register', () => {
+    const { state } = runOnce(
+      () => rig({ map: [[0, 0, 4 * MiB, VA]] }),
+      function* (s) {
+        const d = s.devs[0]!;
+        yield* cpuAccess(s.mm, VA, false, 'cpu');
+        yield* core.vfioPciSriovConfigure(d);
+        yield* vfioPciCommandWrite(d, 0);
+        yield* core.vfioPciProbeRom(d);
+      },
+    );
+    assert.equal(leaves(state), 'none'); // the command write zapped; the others did not refill
+    assert.equal(state.devs[0]!.pdev.hw.value.command, 0, 'ROM probing restored the command register');
+  });
+
+  test('a fault racing ROM probing while memory is off still gets SIGBUS (the virtual bit is off)', () => {
+    const { run, states } = finals<Rig>(
+      {
+        setup: () => {
+          const s = rig({ map: [[0, 0, 4 * MiB, VA]] });
+          runAtomically(vfioPciCommandWrite(s.devs[0]!, 0));
+          return s;
+        },
+        threads: {
+          cpu: function* (s) {
+            s.out[0] = yield* cpuAccess(s.mm, VA, false, 'cpu');
+          },
+          probe: function* (s) {
+            yield* core.vfioPciProbeRom(s.devs[0]!);
+          },
+        },
+      },
+      (s) => `${s.out[0]}`,
+    );
+    assert.deepEqual(run.violations, []);
+    assert.deepEqual([...states], ['sigbus']);
   });
 });
