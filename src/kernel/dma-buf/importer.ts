@@ -26,6 +26,8 @@ export const EFAULT = -14;
 export interface ImporterOptions {
   /** Provides invalidate_mappings (dma_buf_attach_revocable()). Default true. */
   revocable?: boolean;
+  /** A static importer: dma_buf_attach() with no importer ops at all (so no peer2peer either). */
+  static?: boolean;
   /** Pins the buffer after attaching (dma_buf_pin()). */
   pinned?: boolean;
 }
@@ -60,7 +62,7 @@ export function* importerAttach(
           },
         }),
   };
-  const at = yield* dmaBufDynamicAttach(buf, ops, imp);
+  const at = yield* dmaBufDynamicAttach(buf, o.static ? undefined : ops, imp);
   if (typeof at === 'number') return at;
   imp.at = at;
   yield* buf.resv.lock.lock();

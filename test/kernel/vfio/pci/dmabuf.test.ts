@@ -89,10 +89,13 @@ describe('VFIO_DEVICE_FEATURE_DMA_BUF', () => {
       () => rig(),
       function* (s) {
         const buf = dmaBufGet((yield* exportWhole(s)) as File) as DmaBuf;
-        return yield* importerAttach('legacy', buf, { revocable: false });
+        return [
+          yield* importerAttach('legacy', buf, { revocable: false }),
+          yield* importerAttach('static', buf, { static: true }),
+        ];
       },
     );
-    assert.equal(result, -95);
+    assert.deepEqual(result, [-95, -95]);
   });
 
   test('revoke and unrevoke: the importer is invalidated, must unmap, and can map again after', () => {
