@@ -2,6 +2,7 @@
 // physical memory. Observers see every access that reaches physical memory (CPU loads and stores,
 // kernel copies, device DMA), so invariants can be checked at access events, not only at the end.
 
+import { DESIGNS, type Design } from '../designs/design.js';
 import type { Thread } from '../sched/program.js';
 import { ARCHES, type Arch, type ArchName } from './mm/arch.js';
 import { PhysMem } from './mm/phys.js';
@@ -38,6 +39,8 @@ export class Machine {
   constructor(
     arch: ArchName = 'x86_64',
     readonly thp: ThpSetting = 'always',
+    /** The design the kernel model follows where the generations differ. */
+    readonly design: Design = DESIGNS.upstream,
   ) {
     this.arch = ARCHES[arch];
   }

@@ -2,6 +2,7 @@
 // address space and an fd table, iommufd contexts and type1 containers. Every syscall-like
 // operation is a generator in `syscalls.ts` that returns what the kernel returns.
 
+import { DESIGNS, type Design } from '../designs/design.js';
 import type { Importer } from '../kernel/dma-buf/importer.js';
 import type { File } from '../kernel/fs/file.js';
 import type { Ioas } from '../kernel/iommufd/iommufd.js';
@@ -24,6 +25,8 @@ export interface DeviceSpec {
 export interface SystemSpec {
   arch?: ArchName;
   thp?: ThpSetting;
+  /** The design (default upstream). */
+  design?: Design;
   devices: DeviceSpec[];
 }
 
@@ -66,7 +69,7 @@ export class System {
   readonly importers = new Map<string, Importer>();
 
   constructor(spec: SystemSpec) {
-    this.machine = new Machine(spec.arch ?? 'x86_64', spec.thp ?? 'always');
+    this.machine = new Machine(spec.arch ?? 'x86_64', spec.thp ?? 'always', spec.design ?? DESIGNS.upstream);
     for (const d of spec.devices) {
       if (this.devices.has(d.name)) throw new Error(`two devices named ${d.name}`);
       const pdev = new PciDev(this.machine, {

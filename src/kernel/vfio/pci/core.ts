@@ -137,8 +137,14 @@ function* vfioPciCoreDisable(vdev: VfioPciCoreDevice): Thread<void> {
 // No CPU zap is needed: no VMA can exist here, each holds the device file (KERNEL.md §1.4, §1.8).
 function* vfioPciCoreCloseDevice(dev: VfioDevice): Thread<void> {
   const vdev = vfioPciCore(dev);
-  yield* vfioPciDmaBufCleanup(vdev);
-  yield* vfioPciCoreDisable(vdev);
+  if (vdev.machine.design.options.closeOrder === 'cleanup-first') {
+    yield* vfioPciDmaBufCleanup(vdev);
+    yield* vfioPciCoreDisable(vdev);
+  } else {
+    // v6.19 to v7.0.9: importers keep valid mappings while the function is disabled.
+    yield* vfioPciCoreDisable(vdev);
+    yield* vfioPciDmaBufCleanup(vdev);
+  }
 }
 
 // drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_setup_barmap() — claim the BAR once.

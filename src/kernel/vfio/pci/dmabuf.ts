@@ -2,6 +2,7 @@
 // VFIO_DEVICE_FEATURE_DMA_BUF with every validation in order, the exporter ops, the revoke that
 // waits for importers (vfio_pci_dma_buf_move) and the cleanup at close.
 
+import type { DesignOptions } from '../../../designs/design.js';
 import { Cell } from '../../../sched/cell.js';
 import { Completion } from '../../../sched/completion.js';
 import type { Thread } from '../../../sched/program.js';
@@ -52,6 +53,8 @@ export class VfioPciDmaBuf {
   readonly kref: Cell<number>;
   /** Completed when the kref drops to zero: every importer has unmapped. */
   comp: Completion;
+  /** The design options in force (the device's machine's). */
+  readonly design: DesignOptions;
   constructor(
     vdev: VfioPciCoreDevice,
     readonly physVec: PhysVec[],
@@ -59,12 +62,18 @@ export class VfioPciDmaBuf {
     name: string,
   ) {
     this.vdev = vdev;
+    this.design = vdev.machine.design.options;
     this.kref = new Cell(`${name}.kref`, 1);
     this.comp = new Completion(`${name}.comp`);
   }
 }
 
 const privOf = (at: DmaBufAttachment): VfioPciDmaBuf => at.dmabuf.priv as VfioPciDmaBuf;
+
+/** The design options of the machine a buffer's device lives on (cleaned-up buffers: upstream's). */
+function designOfBuf(priv: VfioPciDmaBuf): DesignOptions {
+  return priv.design;
+}
 
 function* krefPut(priv: VfioPciDmaBuf): Thread<void> {
   const old = yield* priv.kref.rmw((c) => [c - 1, c]);
@@ -79,10 +88,17 @@ export const vfioPciDmabufOps: DmaBufOps = {
   *attach(buf, at): Thread<number> {
     const priv = buf.priv as VfioPciDmaBuf;
     if (!at.peer2peer) return EOPNOTSUPP;
-    if (!dmaBufAttachRevocable(at)) return EOPNOTSUPP;
+    // G3 only: importers must be revocable (v6.19 took any P2P importer).
+    if (designOfBuf(priv).importers === 'revocable-any-pin' && !dmaBufAttachRevocable(at)) return EOPNOTSUPP;
     if (priv.revoked) return ENODEV;
     return 0;
   },
+  // v6.19-rc (1f97d9dc): .pin returned -EOPNOTSUPP to refuse pinned importers; G3 has no .pin/.unpin
+  // (dma_buf_pin() is then a no-op returning 0).
+  *pin(at): Thread<number> {
+    return designOfBuf(privOf(at)).importers === 'any-no-pin' ? EOPNOTSUPP : 0;
+  },
+  *unpin(): Thread<void> {},
   // vfio_pci_dma_buf_map(): resv held; revoked is -ENODEV; a mapping takes a kref.
   *mapDmaBuf(at): Thread<PhysVec[] | number> {
     const priv = privOf(at);
@@ -173,7 +189,14 @@ export function* vfioPciDmaBufMove(vdev: VfioPciCoreDevice, revoked: boolean): T
     const file = priv.dmabuf.file;
     // get_file_active(): skip a buffer whose file is already being released.
     if (!(yield* getFileActive(file))) continue;
-    if (priv.revoked !== revoked) {
+    if (priv.revoked !== revoked && !priv.design.revokeWaitsForImporters) {
+      // G2 (v6.19): under resv set the state and notify the importers; no waiting at all.
+      const buf = priv.dmabuf;
+      yield* buf.resv.lock.lock();
+      priv.revoked = revoked;
+      yield* dmaBufInvalidateMappings(buf);
+      yield* buf.resv.lock.unlock();
+    } else if (priv.revoked !== revoked) {
       const buf = priv.dmabuf;
       yield* buf.resv.lock.lock();
       if (revoked) priv.revoked = true;
@@ -203,6 +226,8 @@ export function* vfioPciDmaBufMove(vdev: VfioPciCoreDevice, revoked: boolean): T
  */
 export function* vfioPciDmaBufCleanup(vdev: VfioPciCoreDevice): Thread<void> {
   yield* vdev.memoryLock.downWrite();
+  // G3 revokes and drains first; G2 notified each buffer as it went (no wait), which the loop's
+  // move-then-forget below does with revokeWaitsForImporters off.
   yield* vfioPciDmaBufMove(vdev, true);
   const list = vdev.dmabufs;
   for (const priv of [...list]) {

@@ -1,0 +1,60 @@
+// Designs: the same kernel pieces wired differently. A design is a name and a set of options; the
+// kernel model reads the options where the generations differ, so a reader sees, per kernel
+// function, the variants side by side (DESIGN.md "designs"). docs/designs.md and docs/history.md
+// describe each design and each option.
+
+export type DesignName = 'upstream' | 'v6.19';
+export const DESIGN_NAMES: readonly DesignName[] = ['upstream', 'v6.19'];
+
+/** Where the VFIO dma-buf generations differ (KERNEL.md §2, §1.8). */
+export interface DesignOptions {
+  /**
+   * vfio_pci_dma_buf_move(vdev, true): G3 (v7.1) invalidates, waits for fences and waits until
+   * every importer has unmapped before it returns; G2 (v6.19) only notifies (move_notify), with no
+   * waiting at all, so importer DMA may continue until the importer reacts.
+   */
+  revokeWaitsForImporters: boolean;
+  /**
+   * vfio_pci_core_close_device(): v7.1 cleans the dma-bufs up before disabling the function
+   * (d97708701434); v6.19 to v7.0.9 disabled first, so importers kept valid mappings while memory
+   * decode was cleared (CVE-2026-53322).
+   */
+  closeOrder: 'cleanup-first' | 'disable-first';
+  /**
+   * Importers VFIO accepts: G3 demands dma_buf_attach_revocable() (an invalidate_mappings
+   * callback) and permits pinned importers; G2 took any P2P importer but refused dma_buf_pin()
+   * (.pin returning -EOPNOTSUPP, 1f97d9dc).
+   */
+  importers: 'revocable-any-pin' | 'any-no-pin';
+}
+
+export interface Design {
+  name: DesignName;
+  summary: string;
+  options: DesignOptions;
+}
+
+export const DESIGNS: Record<DesignName, Design> = {
+  upstream: {
+    name: 'upstream',
+    summary:
+      'mainline v7.1: VFIO BAR mmap through the device fd, dma-buf export with a revoke that waits for importers',
+    options: { revokeWaitsForImporters: true, closeOrder: 'cleanup-first', importers: 'revocable-any-pin' },
+  },
+  'v6.19': {
+    name: 'v6.19',
+    summary:
+      'dma-buf export as first shipped (5d74781ebc86): revoke only notifies; close disables before cleanup',
+    options: { revokeWaitsForImporters: false, closeOrder: 'disable-first', importers: 'any-no-pin' },
+  },
+};
+
+/** A design by name, with options overridden (unknown names and options are refused). */
+export function designOf(name: string, overrides: Partial<DesignOptions> = {}): Design {
+  const d = DESIGNS[name as DesignName];
+  if (!d) throw new Error(`unknown design "${name}": expected one of ${DESIGN_NAMES.join(', ')}`);
+  for (const k of Object.keys(overrides)) {
+    if (!(k in d.options)) throw new Error(`design ${name} has no option "${k}"`);
+  }
+  return { ...d, options: { ...d.options, ...overrides } };
+}
