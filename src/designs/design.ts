@@ -3,8 +3,8 @@
 // function, the variants side by side (DESIGN.md "designs"). docs/designs.md and docs/history.md
 // describe each design and each option.
 
-export type DesignName = 'upstream' | 'v6.19';
-export const DESIGN_NAMES: readonly DesignName[] = ['upstream', 'v6.19'];
+export type DesignName = 'upstream' | 'v6.19' | 'v6.12';
+export const DESIGN_NAMES: readonly DesignName[] = ['upstream', 'v6.19', 'v6.12'];
 
 /** Where the VFIO dma-buf generations differ (KERNEL.md §2, §1.8). */
 export interface DesignOptions {
@@ -26,6 +26,19 @@ export interface DesignOptions {
    * (.pin returning -EOPNOTSUPP, 1f97d9dc).
    */
   importers: 'revocable-any-pin' | 'any-no-pin';
+  /** VFIO_DEVICE_FEATURE_DMA_BUF exists (v6.19 on); before, the feature is unknown (-ENOTTY). */
+  dmabufExport: boolean;
+  /**
+   * vfio_pci_mmap_huge_fault(): the fault address is rounded down to the block (09dfc8a5f2ce).
+   * Without it (v6.12 as first shipped) only a fault at the block's first page can be huge; any
+   * other falls back to PTEs.
+   */
+  hugeFaultRoundsAddress: boolean;
+  /**
+   * vfio_pci_mmap_huge_fault(): the pfn must be aligned to the order (c1d9dac0db16, now
+   * is_aligned_for_order()). Without it a PMD/PUD leaf is built from a misaligned pfn.
+   */
+  hugeFaultChecksPfnAlignment: boolean;
 }
 
 export interface Design {
@@ -39,13 +52,40 @@ export const DESIGNS: Record<DesignName, Design> = {
     name: 'upstream',
     summary:
       'mainline v7.1: VFIO BAR mmap through the device fd, dma-buf export with a revoke that waits for importers',
-    options: { revokeWaitsForImporters: true, closeOrder: 'cleanup-first', importers: 'revocable-any-pin' },
+    options: {
+      revokeWaitsForImporters: true,
+      closeOrder: 'cleanup-first',
+      importers: 'revocable-any-pin',
+      dmabufExport: true,
+      hugeFaultRoundsAddress: true,
+      hugeFaultChecksPfnAlignment: true,
+    },
   },
   'v6.19': {
     name: 'v6.19',
     summary:
       'dma-buf export as first shipped (5d74781ebc86): revoke only notifies; close disables before cleanup',
-    options: { revokeWaitsForImporters: false, closeOrder: 'disable-first', importers: 'any-no-pin' },
+    options: {
+      revokeWaitsForImporters: false,
+      closeOrder: 'disable-first',
+      importers: 'any-no-pin',
+      dmabufExport: true,
+      hugeFaultRoundsAddress: true,
+      hugeFaultChecksPfnAlignment: true,
+    },
+  },
+  'v6.12': {
+    name: 'v6.12',
+    summary:
+      'huge_fault for PMD/PUD as first shipped (f9e54c3a2f5b): no pfn alignment check, no rounding of the fault address; no dma-buf export',
+    options: {
+      revokeWaitsForImporters: true,
+      closeOrder: 'cleanup-first',
+      importers: 'revocable-any-pin',
+      dmabufExport: false,
+      hugeFaultRoundsAddress: false,
+      hugeFaultChecksPfnAlignment: false,
+    },
   },
 };
 

@@ -197,10 +197,16 @@ export function* vfioPciVmfInsertPfn(
 export function* vfioPciMmapHugeFault(vmf: VmFault, order: number): Thread<number> {
   const vma = vmf.vma;
   const vdev = vma.privateData as VfioPciCoreDevice;
+  const design = vdev.machine.design.options;
   const size = PAGE_SIZE * 2 ** order;
-  const addr = vmf.address - (vmf.address % size);
+  // v6.12 as first shipped used vmf->address as it came (09dfc8a5f2ce rounds it down to the block).
+  const addr = design.hugeFaultRoundsAddress ? vmf.address - (vmf.address % size) : vmf.address;
   const pfn = vmaToPfn(vdev, vma) + (addr - vma.start) / PAGE_SIZE;
-  if (!isAlignedForOrder(vma, addr, pfn, order)) return VM_FAULT_FALLBACK;
+  const aligned = design.hugeFaultChecksPfnAlignment
+    ? isAlignedForOrder(vma, addr, pfn, order)
+    : // f9e54c3a2f5b: a VA-aligned block inside the VMA; no pfn check (c1d9dac0db16 added it).
+      order === 0 || (addr % size === 0 && addr >= vma.start && addr + size <= vma.end);
+  if (!aligned) return VM_FAULT_FALLBACK;
   yield* vdev.memoryLock.downRead();
   const ret = yield* vfioPciVmfInsertPfn(vdev, vmf, pfn, order);
   yield* vdev.memoryLock.upRead();

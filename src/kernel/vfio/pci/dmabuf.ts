@@ -135,6 +135,8 @@ export function* vfioPciCoreFeatureDmaBuf(
   vdev: VfioPciCoreDevice,
   req: FeatureDmaBuf,
 ): Thread<File | number> {
+  // Before v6.19 the feature does not exist: vfio_pci_core_ioctl_feature() says -ENOTTY.
+  if (!vdev.machine.design.options.dmabufExport) return -25;
   if (req.ranges.length === 0 || (req.flags ?? 0) !== 0) return EINVAL;
   if (req.regionIndex < 0 || req.regionIndex >= VFIO_PCI_ROM_REGION_INDEX) return ENODEV;
   // validate_dmabuf_input()
