@@ -3,8 +3,8 @@
 // function, the variants side by side (DESIGN.md "designs"). docs/designs.md and docs/history.md
 // describe each design and each option.
 
-export type DesignName = 'upstream' | 'v6.19' | 'v6.12';
-export const DESIGN_NAMES: readonly DesignName[] = ['upstream', 'v6.19', 'v6.12'];
+export type DesignName = 'upstream' | 'v6.19' | 'v6.12' | 'v6.10';
+export const DESIGN_NAMES: readonly DesignName[] = ['upstream', 'v6.19', 'v6.12', 'v6.10'];
 
 /** Where the VFIO dma-buf generations differ (KERNEL.md §2, §1.8). */
 export interface DesignOptions {
@@ -39,6 +39,8 @@ export interface DesignOptions {
    * is_aligned_for_order()). Without it a PMD/PUD leaf is built from a misaligned pfn.
    */
   hugeFaultChecksPfnAlignment: boolean;
+  /** vfio_pci_mmap_ops has .huge_fault (v6.12 on, where the arch supports huge pfnmaps). */
+  hugeFault: boolean;
 }
 
 export interface Design {
@@ -59,6 +61,7 @@ export const DESIGNS: Record<DesignName, Design> = {
       dmabufExport: true,
       hugeFaultRoundsAddress: true,
       hugeFaultChecksPfnAlignment: true,
+      hugeFault: true,
     },
   },
   'v6.19': {
@@ -72,6 +75,7 @@ export const DESIGNS: Record<DesignName, Design> = {
       dmabufExport: true,
       hugeFaultRoundsAddress: true,
       hugeFaultChecksPfnAlignment: true,
+      hugeFault: true,
     },
   },
   'v6.12': {
@@ -85,6 +89,21 @@ export const DESIGNS: Record<DesignName, Design> = {
       dmabufExport: false,
       hugeFaultRoundsAddress: false,
       hugeFaultChecksPfnAlignment: false,
+      hugeFault: true,
+    },
+  },
+  'v6.10': {
+    name: 'v6.10',
+    summary:
+      'one address_space per device inode and unmap_mapping_range() (aac6db75a9fc and its series): a fault inserts one pfn with vmf_insert_pfn under memory_lock; no huge_fault, no dma-buf export',
+    options: {
+      revokeWaitsForImporters: true,
+      closeOrder: 'cleanup-first',
+      importers: 'revocable-any-pin',
+      dmabufExport: false,
+      hugeFaultRoundsAddress: true,
+      hugeFaultChecksPfnAlignment: true,
+      hugeFault: false,
     },
   },
 };

@@ -6,7 +6,7 @@ import { DESIGNS, type DesignName } from '../../src/designs/design.js';
 import { checkSystem, watchSystem } from '../../src/invariants/system.js';
 import { explore, runAtomically } from '../../src/sched/index.js';
 import { outcomeOf } from '../../src/uapi/errno.js';
-import { sysAccess, sysExport, sysMmap, sysOpen } from '../../src/uapi/syscalls.js';
+import { sysAccess, sysCommand, sysExport, sysMmap, sysOpen } from '../../src/uapi/syscalls.js';
 import { type Process, System } from '../../src/uapi/system.js';
 import { runOnce } from '../kernel/helpers/run.js';
 
@@ -72,5 +72,21 @@ describe('v6.12 vs upstream', () => {
       },
     );
     assert.equal(result, 'ENOTTY');
+  });
+});
+
+describe('v6.10', () => {
+  test('no huge_fault: an aligned BAR mapping still gets PTEs, and memory off still zaps them', () => {
+    const { state, result } = runOnce(
+      () => world('v6.10', 0),
+      function* (s) {
+        yield* sysAccess(s.p, VA, false, 'cpu');
+        const before = leaves(s);
+        yield* sysCommand(s.p, s.fd, false);
+        return [before, leaves(s), yield* sysAccess(s.p, VA, false, 'cpu')];
+      },
+    );
+    assert.deepEqual(result, ['pte@0', '', 'sigbus']);
+    assert.equal(leaves(state), '');
   });
 });
