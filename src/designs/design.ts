@@ -3,8 +3,16 @@
 // function, the variants side by side (DESIGN.md "designs"). docs/designs.md and docs/history.md
 // describe each design and each option.
 
-export type DesignName = 'upstream' | 'v6.19' | 'v6.12' | 'v6.10';
-export const DESIGN_NAMES: readonly DesignName[] = ['upstream', 'v6.19', 'v6.12', 'v6.10'];
+export type DesignName = 'upstream' | 'v6.19' | 'v6.12' | 'v6.10' | 'v6.9' | 'v5.13' | 'v5.8';
+export const DESIGN_NAMES: readonly DesignName[] = [
+  'upstream',
+  'v6.19',
+  'v6.12',
+  'v6.10',
+  'v6.9',
+  'v5.13',
+  'v5.8',
+];
 
 /** Where the VFIO dma-buf generations differ (KERNEL.md §2, §1.8). */
 export interface DesignOptions {
@@ -41,6 +49,19 @@ export interface DesignOptions {
   hugeFaultChecksPfnAlignment: boolean;
   /** vfio_pci_mmap_ops has .huge_fault (v6.12 on, where the arch supports huge pfnmaps). */
   hugeFault: boolean;
+  /**
+   * How BAR mappings are found for zapping. `inode` (v6.10 on): every fd shares the device inode's
+   * address_space and unmap_mapping_range() reaches them. `vma-list` (v5.8 to v6.9): each fault
+   * records its VMA on vdev->vma_list under vma_lock and populates the whole VMA; a zap walks the
+   * list, taking each mm's mmap_lock (the lock dance of that era).
+   */
+  mmapScheme: 'inode' | 'vma-list';
+  /** vma-list: a fault on a VMA already on the list returns without populating again (6a45ece4c9af, v5.13). */
+  faultSkipsPopulated: boolean;
+  /** read/write through the fd hold memory_lock only around each access (bc93b9ae0151, v5.13), not across the user copy. */
+  rwLockPerAccess: boolean;
+  /** dup_mmap() calls vm_ops->open before copying the parent's page tables (35e351780fa9, v6.9). */
+  forkOpenBeforeCopy: boolean;
 }
 
 export interface Design {
@@ -48,6 +69,21 @@ export interface Design {
   summary: string;
   options: DesignOptions;
 }
+
+/** The options shared by the vma_list-era designs (v5.8 to v6.9): no huge faults, no dma-bufs. */
+const VMA_LIST: DesignOptions = {
+  revokeWaitsForImporters: true,
+  closeOrder: 'cleanup-first',
+  importers: 'revocable-any-pin',
+  dmabufExport: false,
+  hugeFaultRoundsAddress: true,
+  hugeFaultChecksPfnAlignment: true,
+  hugeFault: false,
+  mmapScheme: 'vma-list',
+  faultSkipsPopulated: true,
+  rwLockPerAccess: true,
+  forkOpenBeforeCopy: false,
+};
 
 export const DESIGNS: Record<DesignName, Design> = {
   upstream: {
@@ -62,6 +98,10 @@ export const DESIGNS: Record<DesignName, Design> = {
       hugeFaultRoundsAddress: true,
       hugeFaultChecksPfnAlignment: true,
       hugeFault: true,
+      mmapScheme: 'inode',
+      faultSkipsPopulated: true,
+      rwLockPerAccess: true,
+      forkOpenBeforeCopy: true,
     },
   },
   'v6.19': {
@@ -76,6 +116,10 @@ export const DESIGNS: Record<DesignName, Design> = {
       hugeFaultRoundsAddress: true,
       hugeFaultChecksPfnAlignment: true,
       hugeFault: true,
+      mmapScheme: 'inode',
+      faultSkipsPopulated: true,
+      rwLockPerAccess: true,
+      forkOpenBeforeCopy: true,
     },
   },
   'v6.12': {
@@ -90,6 +134,10 @@ export const DESIGNS: Record<DesignName, Design> = {
       hugeFaultRoundsAddress: false,
       hugeFaultChecksPfnAlignment: false,
       hugeFault: true,
+      mmapScheme: 'inode',
+      faultSkipsPopulated: true,
+      rwLockPerAccess: true,
+      forkOpenBeforeCopy: true,
     },
   },
   'v6.10': {
@@ -104,7 +152,29 @@ export const DESIGNS: Record<DesignName, Design> = {
       hugeFaultRoundsAddress: true,
       hugeFaultChecksPfnAlignment: true,
       hugeFault: false,
+      mmapScheme: 'inode',
+      faultSkipsPopulated: true,
+      rwLockPerAccess: true,
+      forkOpenBeforeCopy: true,
     },
+  },
+  'v6.9': {
+    name: 'v6.9',
+    summary:
+      'the vma_list era as in v5.13, with dup_mmap() calling vm_ops->open before copying the page tables (35e351780fa9): a forked VMA keeps PTEs the vma_list does not know',
+    options: { ...VMA_LIST, forkOpenBeforeCopy: true },
+  },
+  'v5.13': {
+    name: 'v5.13',
+    summary:
+      'read/write take memory_lock only around each access (bc93b9ae0151); a fault on a populated VMA does not populate again (6a45ece4c9af)',
+    options: { ...VMA_LIST },
+  },
+  'v5.8': {
+    name: 'v5.8',
+    summary:
+      "the CVE-2020-12888 fixes: memory_lock; faults populate the whole VMA under vma_lock and record it on vma_list; zapping walks vma_list taking each mm's mmap_lock; read/write hold memory_lock across the user copy",
+    options: { ...VMA_LIST, faultSkipsPopulated: false, rwLockPerAccess: false },
   },
 };
 

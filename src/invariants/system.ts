@@ -101,11 +101,13 @@ export function checkSystem(sys: System): void {
     }
     const vdev = vma ? deviceOfVma(vma) : undefined;
     if (!vma || !vdev) continue;
-    // TRANSLATION: upstream's offset arithmetic (vma_to_pfn() + page offset).
-    const bar = vdev.pdev.bars[pgoffToIndex(vma.pgoff)];
+    // TRANSLATION: the design's offset arithmetic: vma_to_pfn() plus the page offset; in the
+    // vma_list era vm_pgoff holds the first pfn itself.
+    const vmaList = sys.machine.design.options.mmapScheme === 'vma-list';
+    const bar = vmaList ? vdev.pdev.barOf(vma.pgoff) : vdev.pdev.bars[pgoffToIndex(vma.pgoff)];
     if (bar) {
-      const want =
-        Math.floor(bar.phys / PAGE_SIZE) + pgoffInRegion(vma.pgoff) + (l.base - vma.start) / PAGE_SIZE;
+      const first = vmaList ? vma.pgoff : Math.floor(bar.phys / PAGE_SIZE) + pgoffInRegion(vma.pgoff);
+      const want = first + (l.base - vma.start) / PAGE_SIZE;
       if (l.pfn !== want) {
         throw new Violation(
           'TRANSLATION',
@@ -127,6 +129,22 @@ export function checkSystem(sys: System): void {
     for (const p of sys.processes.values()) {
       for (const vma of p.mm.vmas) {
         if (deviceOfVma(vma) !== vdev) continue;
+        if (sys.machine.design.options.mmapScheme === 'vma-list') {
+          // vma_list era: a VMA with PTEs must be on vdev->vma_list, once its mm is not being changed.
+          const hasLeaves = p.mm.pt.leaves().some((t) => t.base >= vma.start && t.base < vma.end);
+          if (
+            hasLeaves &&
+            !vdev.vmaList.includes(vma) &&
+            p.mm.mmapLock.writer === -1 &&
+            !vdev.vmaLock.locked
+          ) {
+            throw new Violation(
+              'ZAP_COVERAGE',
+              `VMA ${vma.describe()} has PTEs of ${vdev.pdev.name} but is not on its vma_list: no zap will find it`,
+            );
+          }
+          continue;
+        }
         const inRange = vma.pgoff * PAGE_SIZE < indexToOffset(VFIO_PCI_ROM_REGION_INDEX);
         if (vma.file?.mapping !== vdev.vdev.inode.mapping || !inRange) {
           throw new Violation(

@@ -37,7 +37,8 @@ export function* dupMmap(parent: Mm): Thread<Mm> {
       mpnt.pageProt,
     );
     child.insertVma(tmp);
-    if (tmp.ops?.open) yield* tmp.ops.open(tmp);
+    const openFirst = parent.machine.design.options.forkOpenBeforeCopy;
+    if (openFirst && tmp.ops?.open) yield* tmp.ops.open(tmp);
     const file = tmp.file;
     if (file) {
       yield* getFile(file);
@@ -46,6 +47,8 @@ export function* dupMmap(parent: Mm): Thread<Mm> {
       yield* file.mapping.iMmapRwsem.upWrite();
     }
     yield* copyPageRange(tmp, mpnt);
+    // Before 35e351780fa9 (v6.9), ->open ran after the copy.
+    if (!openFirst && tmp.ops?.open) yield* tmp.ops.open(tmp);
   }
   yield* child.mmapLock.upWrite();
   yield* parent.mmapLock.upWrite();

@@ -66,7 +66,7 @@ export class Collector {
     this.executions++;
     if (deadlocked) this.deadlocks++;
     if (ex.len > this.maxDepth) this.maxDepth = ex.len;
-    if (ex.stepLimitHit) this.complete = false;
+    if (ex.stepLimitHit || ex.boundHit) this.complete = false;
     this.take(ex);
     this.tick(ex.len);
   }

@@ -12,7 +12,7 @@ import { isReadLike, K, OP_NAME, Op, QUEUED, VOID } from './op.js';
 import { type Host, type Prim, setHost } from './prim.js';
 import type { Program, Thread, TraceEvent, ViolationKind } from './program.js';
 import type { RwSem } from './rwsem.js';
-import { Violation } from './violation.js';
+import { SearchBound, Violation } from './violation.js';
 
 type AnyPrim = (Cell<unknown> | Mutex | RwSem | Completion) & Prim;
 
@@ -120,6 +120,8 @@ export class Execution<S> implements Host {
   private readonly seenIds = new Set<string>();
   preemptions = 0;
   stepLimitHit = false;
+  /** A thread stopped at a model-level bound (SearchBound): the search is incomplete. */
+  boundHit = false;
   /**
    * Set while a strategy replays a prefix it ran before: the clocks recorded then are still right,
    * so they are not computed again.
@@ -208,6 +210,7 @@ export class Execution<S> implements Host {
     this.preemptions = 0;
     this.lastThread = -1;
     this.stepLimitHit = false;
+    this.boundHit = false;
     if (this.violations.length > 0) this.violations.length = 0;
     if (this.seenIds.size > 0) this.seenIds.clear();
     if (this.trace.length > 0) this.trace.length = 0;
@@ -432,6 +435,10 @@ export class Execution<S> implements Host {
   private threadFailed(t: number, e: unknown): void {
     this.status[t] = DEAD;
     this.gens[t] = null;
+    if (e instanceof SearchBound) {
+      this.boundHit = true;
+      return;
+    }
     if (e instanceof Violation) {
       this.report('invariant', e.id, e.message, this.len, this.names[t]);
     } else {

@@ -22,4 +22,4 @@ export type {
 } from './program.js';
 export { RwSem } from './rwsem.js';
 export { decodeSchedule, encodeSchedule, ScheduleError } from './schedule.js';
-export { Violation } from './violation.js';
+export { SearchBound, Violation } from './violation.js';

@@ -142,6 +142,23 @@ export function* sysRw(
   if (!vdev) return p.fds.has(fd) ? EINVAL : EBADF;
   if (o.region >= 6) return EINVAL;
   if (o.buffer === undefined) return yield* vfioPciBarRw(vdev, o.region, o.offset, o.length, o.write, thread);
+  // Before bc93b9ae0151 (v5.13), memory_lock was held for read across the copy to user space too.
+  const held = !vdev.machine.design.options.rwLockPerAccess;
+  if (held) yield* vdev.memoryLock.downRead();
+  try {
+    return yield* rwThroughBuffer(p, vdev, { ...o, buffer: o.buffer }, thread, held);
+  } finally {
+    if (held) yield* vdev.memoryLock.upRead();
+  }
+}
+
+function* rwThroughBuffer(
+  p: Process,
+  vdev: VfioPciCoreDevice,
+  o: { region: number; offset: number; length: number; write: boolean; buffer: number },
+  thread: string,
+  held: boolean,
+): Thread<number> {
   let done = 0;
   while (done < o.length) {
     const piece = Math.min(8, o.length - done);
@@ -150,7 +167,7 @@ export function* sysRw(
       const c = yield* cpuAccess(p.mm, o.buffer + done, false, thread);
       if (c !== 'ok') return done > 0 ? done : -14;
     }
-    const r = yield* vfioPciBarRw(vdev, o.region, o.offset + done, piece, o.write, thread);
+    const r = yield* vfioPciBarRw(vdev, o.region, o.offset + done, piece, o.write, thread, held);
     if (r < 0) return done > 0 ? done : r;
     if (!o.write) {
       const c = yield* cpuAccess(p.mm, o.buffer + done, true, thread);

@@ -2,6 +2,7 @@
 // access that drives them.
 
 import type { Thread } from '../../sched/program.js';
+import { SearchBound } from '../../sched/violation.js';
 import type { AddressSpace } from '../fs/address-space.js';
 import { PAGE_SIZE, PMD_ORDER, PMD_SIZE, PUD_ORDER, PUD_SIZE, specialAt } from './arch.js';
 import { checkPfnInsert, thpVmaAllowableOrder } from './huge_memory.js';
@@ -172,7 +173,11 @@ export function* cpuAccess(
     }
     if (hit) return 'ok';
     if (attempt === MAX_FAULT_RETRIES) {
-      throw new Error(`access at 0x${addr.toString(16)} still faults after ${MAX_FAULT_RETRIES} page faults`);
+      // Another thread undid each fault before this one could use it: under a fair schedule the
+      // access goes through eventually; the model stops the search here (a bound, not a bug).
+      throw new SearchBound(
+        `access at 0x${addr.toString(16)} still faults after ${MAX_FAULT_RETRIES} page faults`,
+      );
     }
     yield* mm.mmapLock.downRead();
     const vma = mm.vmaLookup(addr);
@@ -274,4 +279,36 @@ export function* unmapMappingRange(mapping: AddressSpace, holebegin: number, hol
     );
   }
   yield* mapping.iMmapRwsem.upRead();
+}
+
+/**
+ * mm/memory.c: remap_pfn_range() (io_remap_pfn_range() on x86) — every page of [addr, addr+size)
+ * gets a special PTE for consecutive pfns; remap_pte_range() BUG()s on a PTE that is not none.
+ */
+export function* remapPfnRange(vma: Vma, addr: number, pfn: number, size: number): Thread<number> {
+  const pt = vma.mm.pt;
+  for (let off = 0; off < size; off += PAGE_SIZE) {
+    const va = addr + off;
+    const pmd = yield* pt.pmdAlloc(va);
+    if (pmd === null) return -12;
+    const pte = yield* pt.pteAlloc(pmd, va);
+    if (pte === null) return -12;
+    yield* pte.lock.lock();
+    if ((yield* pte.cell.read()).has(pteIndex(va))) {
+      throw new Error(`BUG: remap_pfn_range() over a present PTE at 0x${va.toString(16)} (remap_pte_range)`);
+    }
+    const leaf: Leaf = {
+      pfn: pfn + off / PAGE_SIZE,
+      special: specialAt(vma.mm.machine.arch, 'pte'),
+      write: hasFlag(vma.flags, VM_WRITE),
+    };
+    yield* pte.set([[pteIndex(va), leaf]]);
+    yield* pte.lock.unlock();
+  }
+  return 0;
+}
+
+// mm/memory.c: zap_vma_ptes() — zap a range of a VM_PFNMAP VMA.
+export function* zapVmaPtes(vma: Vma, start: number, size: number): Thread<void> {
+  yield* zapPageRangeSingle(vma, start, start + size);
 }

@@ -3,6 +3,7 @@
 // (KERNEL.md §1.1-1.8), with the dma-buf half of each revoke site (vfio_pci_dma_buf_move).
 
 import { Cell } from '../../../sched/cell.js';
+import { Mutex } from '../../../sched/mutex.js';
 import type { Thread } from '../../../sched/program.js';
 import { RwSem } from '../../../sched/rwsem.js';
 import type { Machine } from '../../machine.js';
@@ -36,6 +37,12 @@ import {
 } from '../../pci/pci.js';
 import { VfioDevice } from '../vfio_main.js';
 import { type VfioPciDmaBuf, vfioPciDmaBufCleanup, vfioPciDmaBufMove } from './dmabuf.js';
+import {
+  vfioPciMmapOpsVmaList,
+  vfioPciZapAndDownWriteVmaList,
+  vfioPciZapAndVmaLock,
+  vmaListPgoff,
+} from './vma_list.js';
 
 export const EINVAL = -22;
 export const EBUSY = -16;
@@ -66,6 +73,9 @@ export class VfioPciCoreDevice {
   barMmapSupported: boolean[] = [];
   /** vdev->dmabufs: the live exported dma-bufs (plain data, changed under memory_lock for write). */
   readonly dmabufs: VfioPciDmaBuf[] = [];
+  /** vdev->vma_lock and vdev->vma_list (the vma_list era, v5.8 to v6.9; plain list under the lock). */
+  readonly vmaLock: Mutex;
+  readonly vmaList: Vma[] = [];
   /** vdev->barmap[]: BAR regions claimed (pci_request_selected_regions + pci_iomap). */
   readonly barmap: Cell<readonly boolean[]>;
 
@@ -78,6 +88,7 @@ export class VfioPciCoreDevice {
     this.memoryLock = new RwSem(`${pdev.name}.memory_lock`, { lockClass: 'memory_lock' });
     this.vconfigCommand = new Cell(`${pdev.name}.vconfig.PCI_COMMAND`, 0);
     this.pmRuntimeEngaged = new Cell(`${pdev.name}.pm_runtime_engaged`, false);
+    this.vmaLock = new Mutex(`${pdev.name}.vma_lock`, { lockClass: 'vma_lock' });
     this.barmap = new Cell<readonly boolean[]>(`${pdev.name}.barmap`, []);
   }
 }
@@ -252,7 +263,13 @@ export function* vfioPciCoreMmap(dev: VfioDevice, vma: Vma): Thread<number> {
   vma.privateData = vdev;
   vma.pageProt = 'uc';
   vma.flags = setFlags(vma.flags, VM_ALLOW_ANY_UNCACHED | VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
-  vma.ops = vfioPciMmapOps(vdev);
+  if (vdev.machine.design.options.mmapScheme === 'vma-list') {
+    // That era's vfio_pci_mmap() rewrote vm_pgoff to the first pfn, for io_remap_pfn_range().
+    vma.pgoff = vmaListPgoff(bar.phys, pgoffInRegion(vma.pgoff));
+    vma.ops = vfioPciMmapOpsVmaList();
+  } else {
+    vma.ops = vfioPciMmapOps(vdev);
+  }
   return 0;
 }
 
@@ -269,6 +286,10 @@ export function* vfioPciZapBars(vdev: VfioPciCoreDevice): Thread<void> {
 // drivers/vfio/pci/vfio_pci_core.c: vfio_pci_zap_and_down_write_memory_lock() — the lock first,
 // then the zap, so no fault can refill a PTE before the caller changes the hardware.
 export function* vfioPciZapAndDownWriteMemoryLock(vdev: VfioPciCoreDevice): Thread<void> {
+  if (vdev.machine.design.options.mmapScheme === 'vma-list') {
+    yield* vfioPciZapAndDownWriteVmaList(vdev);
+    return;
+  }
   yield* vdev.memoryLock.downWrite();
   yield* vfioPciZapBars(vdev);
 }
@@ -307,6 +328,21 @@ export function* vfioPciHotReset(
   const locked: VfioPciCoreDevice[] = [];
   let ret = 0;
   for (const v of vdevs) {
+    if (v.machine.design.options.mmapScheme === 'vma-list') {
+      // That era: vfio_pci_zap_and_vma_lock(vdev, true), then down_write_trylock(memory_lock).
+      if (!(yield* vfioPciZapAndVmaLock(v, true))) {
+        ret = EBUSY;
+        break;
+      }
+      const got = yield* v.memoryLock.tryDownWrite();
+      yield* v.vmaLock.unlock();
+      if (!got) {
+        ret = EBUSY;
+        break;
+      }
+      locked.push(v);
+      continue;
+    }
     if (!(yield* v.memoryLock.tryDownWrite())) {
       ret = EBUSY;
       break;

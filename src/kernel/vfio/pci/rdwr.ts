@@ -18,15 +18,17 @@ export function* vfioPciBarRw(
   length: number,
   write: boolean,
   thread: string,
+  /** The caller holds memory_lock for read across the whole call (v5.8's read/write). */
+  held = false,
 ): Thread<number> {
   const bar = vdev.pdev.bars[index];
   if (!bar || offset < 0 || offset + length > bar.size) return -22;
   let done = 0;
   while (done < length) {
     const piece = Math.min(8, length - done);
-    yield* vdev.memoryLock.downRead();
+    if (!held) yield* vdev.memoryLock.downRead();
     if (!(yield* vfioPciMemoryEnabled(vdev))) {
-      yield* vdev.memoryLock.upRead();
+      if (!held) yield* vdev.memoryLock.upRead();
       return done > 0 ? done : EIO;
     }
     const pfn = Math.floor((bar.phys + offset + done) / PAGE_SIZE);
@@ -37,7 +39,7 @@ export function* vfioPciBarRw(
       pfn,
       via: `${vdev.pdev.name} BAR${index} ${write ? 'write' : 'read'}`,
     });
-    yield* vdev.memoryLock.upRead();
+    if (!held) yield* vdev.memoryLock.upRead();
     done += piece;
   }
   return done;

@@ -1,0 +1,108 @@
+// The vma_list era (v5.8, v5.13, v6.9): what each got wrong, found by the explorer on its own —
+// a BUG, a lock-order inversion that deadlocks, a mapping no zap can find — and that the next
+// generation fixed.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { DESIGNS, type DesignName } from '../../src/designs/design.js';
+import { checkSystem, watchSystem } from '../../src/invariants/system.js';
+import type { Vma } from '../../src/kernel/mm/mm_types.js';
+import { explore, type Program, runAtomically } from '../../src/sched/index.js';
+import { sysAccess, sysCommand, sysFork, sysMmap, sysOpen, sysRw } from '../../src/uapi/syscalls.js';
+import { type Process, System } from '../../src/uapi/system.js';
+import { runOnce } from '../kernel/helpers/run.js';
+
+const VA = 0x7f0000000000;
+const PAGES = 4;
+type S = System & { p: Process; fd: number; vma: Vma };
+
+function world(design: DesignName): S {
+  const s = new System({
+    design: DESIGNS[design],
+    devices: [{ name: 'gpu0', bars: [{ index: 0, size: PAGES * 4096, phys: 0x3800000000 }] }],
+  }) as S;
+  watchSystem(s);
+  s.p = s.spawn('vmm');
+  s.fd = runAtomically(sysOpen(s.p, 'gpu0'));
+  s.vma = runAtomically(sysMmap(s.p, s.fd, { region: 0, offset: 0, length: PAGES * 4096, at: VA })) as Vma;
+  return s;
+}
+
+const run = (design: DesignName, threads: Program<S>['threads']) =>
+  explore(
+    { setup: () => world(design), threads, invariant: (s) => checkSystem(s) },
+    { maxExecutions: 20000 },
+  );
+const kinds = (r: ReturnType<typeof run>) =>
+  [...new Set(r.violations.map((v) => `${v.kind}:${v.id}`))].sort();
+const leaves = (s: S) => s.p.mm.pt.leaves().length;
+
+describe('the vma_list era', () => {
+  test('a fault populates the whole VMA and lists it; memory off zaps it through the list', () => {
+    const { result } = runOnce(
+      () => world('v5.13'),
+      function* (s) {
+        const a = yield* sysAccess(s.p, VA, false, 'cpu');
+        const populated = leaves(s);
+        const listed = s.devices.get('gpu0')!.vmaList.length;
+        yield* sysCommand(s.p, s.fd, false);
+        return [
+          a,
+          populated,
+          listed,
+          leaves(s),
+          s.devices.get('gpu0')!.vmaList.length,
+          yield* sysAccess(s.p, VA, false, 'cpu'),
+        ];
+      },
+    );
+    assert.deepEqual(result, ['ok', PAGES, 1, 0, 0, 'sigbus']);
+  });
+
+  test('v5.8: two faults on one VMA both populate it — remap_pfn_range() BUG()s; v5.13 skips a populated VMA', () => {
+    const threads: Program<S>['threads'] = {
+      a: function* (s) {
+        yield* sysAccess(s.p, VA, false, 'a');
+      },
+      b: function* (s) {
+        yield* sysAccess(s.p, VA + 4096, false, 'b');
+      },
+    };
+    const v58 = run('v5.8', threads);
+    assert.ok(
+      v58.violations.some(
+        (v) => v.kind === 'error' && /remap_pfn_range\(\) over a present PTE/.test(v.message),
+      ),
+    );
+    assert.deepEqual(kinds(run('v5.13', threads)), []);
+  });
+
+  test("v5.8: pread into the device's own mapping vs memory off — memory_lock held across the copy inverts the lock order and deadlocks; v5.13 fixes it", () => {
+    const threads: Program<S>['threads'] = {
+      vmm: function* (s) {
+        yield* sysRw(s.p, s.fd, { region: 0, offset: 0, length: 8, write: false, buffer: VA }, 'vmm');
+      },
+      admin: function* (s) {
+        yield* sysCommand(s.p, s.fd, false);
+      },
+    };
+    const v58 = kinds(run('v5.8', threads));
+    assert.ok(v58.includes('deadlock:DEADLOCK'), v58.join(', '));
+    assert.ok(v58.includes('lock-order:LOCK_ORDER'), v58.join(', '));
+    assert.deepEqual(kinds(run('v5.13', threads)), []);
+  });
+
+  test('v6.9: fork opens the child VMA before copying the page tables — the child keeps PTEs no zap can find', () => {
+    const threads: Program<S>['threads'] = {
+      vmm: function* (s) {
+        yield* sysAccess(s.p, VA, false, 'vmm');
+        yield* sysFork(s.p, 'child');
+        yield* sysCommand(s.p, s.fd, false);
+      },
+    };
+    const v69 = kinds(run('v6.9', threads));
+    assert.ok(v69.includes('invariant:ZAP_COVERAGE'), v69.join(', '));
+    assert.deepEqual(kinds(run('v5.13', threads)), []);
+    assert.deepEqual(kinds(run('v6.10', threads)), []);
+  });
+});
