@@ -70,56 +70,43 @@ export interface Design {
   options: DesignOptions;
 }
 
-/** The options shared by the vma_list-era designs (v5.8 to v6.9): no huge faults, no dma-bufs. */
-const VMA_LIST: DesignOptions = {
+/** v7.1's options; every other design says only how it differs. */
+const UPSTREAM: DesignOptions = {
   revokeWaitsForImporters: true,
   closeOrder: 'cleanup-first',
   importers: 'revocable-any-pin',
-  dmabufExport: false,
+  dmabufExport: true,
   hugeFaultRoundsAddress: true,
   hugeFaultChecksPfnAlignment: true,
-  hugeFault: false,
-  mmapScheme: 'vma-list',
+  hugeFault: true,
+  mmapScheme: 'inode',
   faultSkipsPopulated: true,
   rwLockPerAccess: true,
-  forkOpenBeforeCopy: false,
+  forkOpenBeforeCopy: true,
 };
+
+/** Before v6.19 there are no dma-bufs; before v6.12 no huge faults. */
+const V6_10: DesignOptions = { ...UPSTREAM, dmabufExport: false, hugeFault: false };
+
+/** The vma_list era (v5.13 as the base; v5.8 and v6.9 differ from it). */
+const VMA_LIST: DesignOptions = { ...V6_10, mmapScheme: 'vma-list', forkOpenBeforeCopy: false };
 
 export const DESIGNS: Record<DesignName, Design> = {
   upstream: {
     name: 'upstream',
     summary:
       'mainline v7.1: VFIO BAR mmap through the device fd, dma-buf export with a revoke that waits for importers',
-    options: {
-      revokeWaitsForImporters: true,
-      closeOrder: 'cleanup-first',
-      importers: 'revocable-any-pin',
-      dmabufExport: true,
-      hugeFaultRoundsAddress: true,
-      hugeFaultChecksPfnAlignment: true,
-      hugeFault: true,
-      mmapScheme: 'inode',
-      faultSkipsPopulated: true,
-      rwLockPerAccess: true,
-      forkOpenBeforeCopy: true,
-    },
+    options: UPSTREAM,
   },
   'v6.19': {
     name: 'v6.19',
     summary:
       'dma-buf export as first shipped (5d74781ebc86): revoke only notifies; close disables before cleanup',
     options: {
+      ...UPSTREAM,
       revokeWaitsForImporters: false,
       closeOrder: 'disable-first',
       importers: 'any-no-pin',
-      dmabufExport: true,
-      hugeFaultRoundsAddress: true,
-      hugeFaultChecksPfnAlignment: true,
-      hugeFault: true,
-      mmapScheme: 'inode',
-      faultSkipsPopulated: true,
-      rwLockPerAccess: true,
-      forkOpenBeforeCopy: true,
     },
   },
   'v6.12': {
@@ -127,36 +114,17 @@ export const DESIGNS: Record<DesignName, Design> = {
     summary:
       'huge_fault for PMD/PUD as first shipped (f9e54c3a2f5b): no pfn alignment check, no rounding of the fault address; no dma-buf export',
     options: {
-      revokeWaitsForImporters: true,
-      closeOrder: 'cleanup-first',
-      importers: 'revocable-any-pin',
+      ...UPSTREAM,
       dmabufExport: false,
       hugeFaultRoundsAddress: false,
       hugeFaultChecksPfnAlignment: false,
-      hugeFault: true,
-      mmapScheme: 'inode',
-      faultSkipsPopulated: true,
-      rwLockPerAccess: true,
-      forkOpenBeforeCopy: true,
     },
   },
   'v6.10': {
     name: 'v6.10',
     summary:
       'one address_space per device inode and unmap_mapping_range() (aac6db75a9fc and its series): a fault inserts one pfn with vmf_insert_pfn under memory_lock; no huge_fault, no dma-buf export',
-    options: {
-      revokeWaitsForImporters: true,
-      closeOrder: 'cleanup-first',
-      importers: 'revocable-any-pin',
-      dmabufExport: false,
-      hugeFaultRoundsAddress: true,
-      hugeFaultChecksPfnAlignment: true,
-      hugeFault: false,
-      mmapScheme: 'inode',
-      faultSkipsPopulated: true,
-      rwLockPerAccess: true,
-      forkOpenBeforeCopy: true,
-    },
+    options: V6_10,
   },
   'v6.9': {
     name: 'v6.9',
@@ -168,7 +136,7 @@ export const DESIGNS: Record<DesignName, Design> = {
     name: 'v5.13',
     summary:
       'read/write take memory_lock only around each access (bc93b9ae0151); a fault on a populated VMA does not populate again (6a45ece4c9af)',
-    options: { ...VMA_LIST },
+    options: VMA_LIST,
   },
   'v5.8': {
     name: 'v5.8',
