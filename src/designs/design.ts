@@ -3,7 +3,7 @@
 // function, the variants side by side (DESIGN.md "designs"). docs/designs.md and docs/history.md
 // describe each design and each option.
 
-export type DesignName = 'upstream' | 'v6.19' | 'v6.12' | 'v6.10' | 'v6.9' | 'v5.13' | 'v5.8';
+export type DesignName = 'upstream' | 'v6.19' | 'v6.12' | 'v6.10' | 'v6.9' | 'v5.13' | 'v5.8' | 'v5.7';
 export const DESIGN_NAMES: readonly DesignName[] = [
   'upstream',
   'v6.19',
@@ -12,6 +12,7 @@ export const DESIGN_NAMES: readonly DesignName[] = [
   'v6.9',
   'v5.13',
   'v5.8',
+  'v5.7',
 ];
 
 /** Where the VFIO dma-buf generations differ (KERNEL.md §2, §1.8). */
@@ -53,9 +54,15 @@ export interface DesignOptions {
    * How BAR mappings are found for zapping. `inode` (v6.10 on): every fd shares the device inode's
    * address_space and unmap_mapping_range() reaches them. `vma-list` (v5.8 to v6.9): each fault
    * records its VMA on vdev->vma_list under vma_lock and populates the whole VMA; a zap walks the
-   * list, taking each mm's mmap_lock (the lock dance of that era).
+   * list, taking each mm's mmap_lock (the lock dance of that era). `eager` (v5.7): mmap populates
+   * the whole mapping with remap_pfn_range() and nothing ever zaps it.
    */
-  mmapScheme: 'inode' | 'vma-list';
+  mmapScheme: 'inode' | 'vma-list' | 'eager';
+  /**
+   * read/write through the fd fail with -EIO while memory is disabled (v5.8 on); v5.7 did the I/O
+   * regardless.
+   */
+  rwChecksDecode: boolean;
   /** vma-list: a fault on a VMA already on the list returns without populating again (6a45ece4c9af, v5.13). */
   faultSkipsPopulated: boolean;
   /** read/write through the fd hold memory_lock only around each access (bc93b9ae0151, v5.13), not across the user copy. */
@@ -83,6 +90,7 @@ const UPSTREAM: DesignOptions = {
   faultSkipsPopulated: true,
   rwLockPerAccess: true,
   forkOpenBeforeCopy: true,
+  rwChecksDecode: true,
 };
 
 /** Before v6.19 there are no dma-bufs; before v6.12 no huge faults. */
@@ -143,6 +151,18 @@ export const DESIGNS: Record<DesignName, Design> = {
     summary:
       "the CVE-2020-12888 fixes: memory_lock; faults populate the whole VMA under vma_lock and record it on vma_list; zapping walks vma_list taking each mm's mmap_lock; read/write hold memory_lock across the user copy",
     options: { ...VMA_LIST, faultSkipsPopulated: false, rwLockPerAccess: false },
+  },
+  'v5.7': {
+    name: 'v5.7',
+    summary:
+      'before CVE-2020-12888: mmap populates the whole BAR mapping eagerly with remap_pfn_range(); disabling memory decode, D3 or reset zaps nothing; read/write do not check decode',
+    options: {
+      ...VMA_LIST,
+      mmapScheme: 'eager',
+      faultSkipsPopulated: false,
+      rwLockPerAccess: false,
+      rwChecksDecode: false,
+    },
   },
 };
 

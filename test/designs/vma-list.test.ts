@@ -106,3 +106,29 @@ describe('the vma_list era', () => {
     assert.deepEqual(kinds(run('v6.10', threads)), []);
   });
 });
+
+describe('v5.7: before CVE-2020-12888', () => {
+  test('mmap populates eagerly; a disable zaps nothing, so the next access reaches a BAR that does not decode', () => {
+    const r = run('v5.7', {
+      vmm: function* (s) {
+        assert.equal(leaves(s), PAGES, 'populated at mmap');
+        yield* sysCommand(s.p, s.fd, false);
+        yield* sysAccess(s.p, VA, false, 'vmm');
+      },
+    });
+    const got = kinds(r);
+    assert.ok(got.includes('invariant:MMIO_WHILE_DISABLED'), got.join(', '));
+    assert.ok(got.includes('invariant:MAPPING_AFTER_REVOKE'), got.join(', '));
+  });
+
+  test('read through the fd does not check decode (v5.8 returns -EIO)', () => {
+    const threads: Program<S>['threads'] = {
+      vmm: function* (s) {
+        yield* sysCommand(s.p, s.fd, false);
+        yield* sysRw(s.p, s.fd, { region: 0, offset: 0, length: 8, write: false }, 'vmm');
+      },
+    };
+    assert.ok(kinds(run('v5.7', threads)).includes('invariant:MMIO_WHILE_DISABLED'));
+    assert.deepEqual(kinds(run('v5.8', threads)), []);
+  });
+});

@@ -9,7 +9,7 @@ import { RwSem } from '../../../sched/rwsem.js';
 import type { Machine } from '../../machine.js';
 import { PAGE_SHIFT, PAGE_SIZE, PMD_ORDER, PUD_ORDER } from '../../mm/arch.js';
 import { vmfInsertPfnPmd, vmfInsertPfnPud } from '../../mm/huge_memory.js';
-import { unmapMappingRange, vmfInsertPfn } from '../../mm/memory.js';
+import { remapPfnRange, unmapMappingRange, vmfInsertPfn } from '../../mm/memory.js';
 import {
   hasFlag,
   setFlags,
@@ -263,7 +263,15 @@ export function* vfioPciCoreMmap(dev: VfioDevice, vma: Vma): Thread<number> {
   vma.privateData = vdev;
   vma.pageProt = 'uc';
   vma.flags = setFlags(vma.flags, VM_ALLOW_ANY_UNCACHED | VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
-  if (vdev.machine.design.options.mmapScheme === 'vma-list') {
+  const scheme = vdev.machine.design.options.mmapScheme;
+  if (scheme === 'eager') {
+    // v5.7's vfio_pci_mmap(): vm_pgoff becomes the first pfn and the whole mapping is populated
+    // now with remap_pfn_range(); there are no vm_ops, and nothing will ever zap it.
+    vma.pgoff = vmaListPgoff(bar.phys, pgoffInRegion(vma.pgoff));
+    vma.ops = undefined;
+    const err = yield* remapPfnRange(vma, vma.start, vma.pgoff, vma.end - vma.start);
+    if (err !== 0) return err;
+  } else if (scheme === 'vma-list') {
     // That era's vfio_pci_mmap() rewrote vm_pgoff to the first pfn, for io_remap_pfn_range().
     vma.pgoff = vmaListPgoff(bar.phys, pgoffInRegion(vma.pgoff));
     vma.ops = vfioPciMmapOpsVmaList();
@@ -286,6 +294,12 @@ export function* vfioPciZapBars(vdev: VfioPciCoreDevice): Thread<void> {
 // drivers/vfio/pci/vfio_pci_core.c: vfio_pci_zap_and_down_write_memory_lock() — the lock first,
 // then the zap, so no fault can refill a PTE before the caller changes the hardware.
 export function* vfioPciZapAndDownWriteMemoryLock(vdev: VfioPciCoreDevice): Thread<void> {
+  if (vdev.machine.design.options.mmapScheme === 'eager') {
+    // v5.7 had no memory_lock and zapped nothing; the model keeps the lock (it serialises only
+    // these paths there: nothing reads memory state under it) and does no zap.
+    yield* vdev.memoryLock.downWrite();
+    return;
+  }
   if (vdev.machine.design.options.mmapScheme === 'vma-list') {
     yield* vfioPciZapAndDownWriteVmaList(vdev);
     return;

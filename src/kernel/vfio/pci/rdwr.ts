@@ -27,7 +27,8 @@ export function* vfioPciBarRw(
   while (done < length) {
     const piece = Math.min(8, length - done);
     if (!held) yield* vdev.memoryLock.downRead();
-    if (!(yield* vfioPciMemoryEnabled(vdev))) {
+    // v5.7 did the access whatever the decode state (rwChecksDecode).
+    if (vdev.machine.design.options.rwChecksDecode && !(yield* vfioPciMemoryEnabled(vdev))) {
       if (!held) yield* vdev.memoryLock.upRead();
       return done > 0 ? done : EIO;
     }
