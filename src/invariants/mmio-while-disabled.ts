@@ -30,15 +30,18 @@ export function notDecodingBecause(
   return null;
 }
 
+/** Throws the violation if this access reaches a BAR that does not decode (the check itself). */
+export function checkMmioAccess(machine: Machine, a: Access): void {
+  const bad = notDecodingBecause(machine, a.pfn);
+  if (!bad) return;
+  throw new Violation(
+    MMIO_WHILE_DISABLED,
+    `${a.by}${a.thread ? ` (${a.thread})` : ''} ${a.write ? 'wrote' : 'read'} ${bad.device} BAR${bad.bar} ` +
+      `(pfn 0x${a.pfn.toString(16)}${a.via ? `, via ${a.via}` : ''}) while ${bad.why}`,
+  );
+}
+
 /** Installs the check on a machine: an access that breaks it throws the violation in its thread. */
 export function watchMmioWhileDisabled(machine: Machine): void {
-  machine.accessObservers.push((a: Access) => {
-    const bad = notDecodingBecause(machine, a.pfn);
-    if (!bad) return;
-    throw new Violation(
-      MMIO_WHILE_DISABLED,
-      `${a.by}${a.thread ? ` (${a.thread})` : ''} ${a.write ? 'wrote' : 'read'} ${bad.device} BAR${bad.bar} ` +
-        `(pfn 0x${a.pfn.toString(16)}${a.via ? `, via ${a.via}` : ''}) while ${bad.why}`,
-    );
-  });
+  machine.accessObservers.push((a: Access) => checkMmioAccess(machine, a));
 }

@@ -18,7 +18,7 @@ import {
 import type { VfioPciDmaBuf } from '../kernel/vfio/pci/dmabuf.js';
 import { Violation } from '../sched/violation.js';
 import type { System } from '../uapi/system.js';
-import { MMIO_WHILE_DISABLED, notDecodingBecause } from './mmio-while-disabled.js';
+import { checkMmioAccess } from './mmio-while-disabled.js';
 
 export const INVARIANT_IDS = [
   'MMIO_WHILE_DISABLED',
@@ -181,14 +181,7 @@ export function checkSystem(sys: System): void {
  */
 export function watchSystem(sys: System): void {
   sys.machine.accessObservers.push((a: Access) => {
-    const bad = notDecodingBecause(sys.machine, a.pfn);
-    if (bad) {
-      throw new Violation(
-        MMIO_WHILE_DISABLED,
-        `${a.by}${a.thread ? ` (${a.thread})` : ''} ${a.write ? 'wrote' : 'read'} ${bad.device} BAR${bad.bar} ` +
-          `(pfn ${hex(a.pfn)}${a.via ? `, via ${a.via}` : ''}) while ${bad.why}`,
-      );
-    }
+    checkMmioAccess(sys.machine, a);
     if (a.by === 'dma') {
       for (const vdev of sys.devices.values()) {
         if (vdev.memoryLock.writer !== -1) continue;

@@ -8,6 +8,7 @@ import { clearFlags, setFlags, VM_HUGEPAGE, VM_NOHUGEPAGE } from './mm_types.js'
 export const EINVAL = -22;
 export const ENOMEM = -12;
 
+// mm/madvise.c: madvise_vma_behavior() -> mm/khugepaged.c: hugepage_madvise()
 export function* madviseHugepage(
   mm: Mm,
   start: number,

@@ -75,6 +75,7 @@ function designOfBuf(priv: VfioPciDmaBuf): DesignOptions {
   return priv.design;
 }
 
+// include/linux/kref.h: kref_put() of priv->kref, whose release completes priv->comp.
 function* krefPut(priv: VfioPciDmaBuf): Thread<void> {
   const old = yield* priv.kref.rmw((c) => [c - 1, c]);
   if (old <= 0) throw new Violation('REFCOUNT', 'vfio_pci_dma_buf kref underflow');
