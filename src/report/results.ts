@@ -1,0 +1,64 @@
+// The results `vdm check` and `vdm compare` print with --json (the CLI contract of DESIGN.md, with
+// extra fields added beside the contract's, never in place of them), and the HTML report's inputs.
+
+/** One violation as `vdm check --json` prints it. */
+export interface CheckViolation {
+  /** The invariant id (MMIO_WHILE_DISABLED, ...) or the explorer's DEADLOCK, LOCK_ORDER, ERROR, EXPECT. */
+  invariant: string;
+  message: string;
+  /** Replays the counterexample: `vdm replay FILE --schedule S`. */
+  schedule: string;
+  /** Extension: the explorer's kind (invariant, final, deadlock, lock-order, error, expect). */
+  kind: string;
+  /** Extension: executions that showed it. */
+  count: number;
+  /** Extension: preemptions in `schedule` (the fewest found). */
+  preemptions: number;
+  /** Extension: the thread that raised it, when one did. */
+  thread?: string;
+}
+
+export interface CheckReport {
+  scenario: string;
+  design: string;
+  /** About the scenario's `expect`: pass when it holds. */
+  verdict: 'pass' | 'fail';
+  executions: number;
+  complete: boolean;
+  violations: CheckViolation[];
+  /** Extensions. */
+  file: string;
+  designOptions: Record<string, unknown>;
+  strategy: string;
+  blocked: number;
+  deadlocks: number;
+  events: number;
+  maxDepth: number;
+  elapsedMs: number;
+  /** What the scenario expected: the invariant ids that must be found ([] = none may be). */
+  expected: string[];
+  /** One line per reason the verdict is `fail` (an expected id not found, an unexpected one found). */
+  reasons: string[];
+}
+
+export interface CompareResult {
+  design: string;
+  executions: number;
+  complete: boolean;
+  /** Invariant ids found (distinct, in the order first reported). */
+  violations: string[];
+  /** Extensions: per id, executions that showed it, and the shortest counterexample's schedule. */
+  counts: Record<string, number>;
+  shortest: Record<string, { schedule: string; events: number; message: string }>;
+  verdict: 'pass' | 'fail';
+  elapsedMs: number;
+  /** Set when the scenario cannot run on this design (an operation it lacks is not an error: the errno is the result). */
+  error?: string;
+}
+
+export interface CompareReport {
+  scenario: string;
+  results: CompareResult[];
+  /** Extension: the ids that make up the matrix's columns, in a stable order. */
+  invariants: string[];
+}
