@@ -175,3 +175,19 @@ export function designOf(name: string, overrides: Partial<DesignOptions> = {}): 
   }
   return { ...d, options: { ...d.options, ...overrides } };
 }
+
+/** The values each design option takes (scenario files, the CLI and the JSON Schema check them). */
+export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions[K][] } = {
+  revokeWaitsForImporters: [true, false],
+  closeOrder: ['cleanup-first', 'disable-first'],
+  importers: ['revocable-any-pin', 'any-no-pin'],
+  dmabufExport: [true, false],
+  hugeFaultRoundsAddress: [true, false],
+  hugeFaultChecksPfnAlignment: [true, false],
+  hugeFault: [true, false],
+  mmapScheme: ['inode', 'vma-list', 'eager'],
+  rwChecksDecode: [true, false],
+  faultSkipsPopulated: [true, false],
+  rwLockPerAccess: [true, false],
+  forkOpenBeforeCopy: [true, false],
+};

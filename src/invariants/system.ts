@@ -72,11 +72,12 @@ function offAndSettled(vdev: VfioPciCoreDevice): boolean {
  * After every event: TRANSLATION, HUGE_LEAF, MAPPING_AFTER_REVOKE, ZAP_COVERAGE and
  * GUP_CONSISTENCY over the whole system.
  */
-export function checkSystem(sys: System): void {
+export function checkSystem(sys: System, enabled?: ReadonlySet<string>): void {
+  const raise = raiser(enabled);
   // One violation per call: the records of single events first, so a persistent state violation
   // (a leaf that stays wrong) does not hide them.
   const g = sys.machine.gupThroughPfnmap[0];
-  if (g) throw new Violation('GUP_CONSISTENCY', g);
+  if (g) raise('GUP_CONSISTENCY', g);
   const arch = sys.machine.arch;
   for (const l of leavesOf(sys)) {
     const size = l.level === 'pud' ? PUD_SIZE : l.level === 'pmd' ? PMD_SIZE : PAGE_SIZE;
@@ -84,16 +85,13 @@ export function checkSystem(sys: System): void {
     // HUGE_LEAF: inside its VMA, pfn aligned, on a level the arch can mark special.
     if (l.level !== 'pte') {
       if (!vma || l.base < vma.start || l.base + size > vma.end) {
-        throw new Violation('HUGE_LEAF', `${l.level} leaf at ${hex(l.base)} reaches outside its VMA`);
+        raise('HUGE_LEAF', `${l.level} leaf at ${hex(l.base)} reaches outside its VMA`);
       }
       if (l.pfn % (size / PAGE_SIZE) !== 0) {
-        throw new Violation(
-          'HUGE_LEAF',
-          `${l.level} leaf at ${hex(l.base)} maps unaligned pfn ${hex(l.pfn)}`,
-        );
+        raise('HUGE_LEAF', `${l.level} leaf at ${hex(l.base)} maps unaligned pfn ${hex(l.pfn)}`);
       }
-      if (anyFlag(vma.flags, VM_PFNMAP) && !specialAt(arch, l.level as 'pmd' | 'pud')) {
-        throw new Violation(
+      if (vma && anyFlag(vma.flags, VM_PFNMAP) && !specialAt(arch, l.level as 'pmd' | 'pud')) {
+        raise(
           'HUGE_LEAF',
           `${l.level} pfnmap leaf at ${hex(l.base)} on ${arch.name}, which cannot mark it special: gup-fast will treat it as a page`,
         );
@@ -109,7 +107,7 @@ export function checkSystem(sys: System): void {
       const first = vmaList ? vma.pgoff : Math.floor(bar.phys / PAGE_SIZE) + pgoffInRegion(vma.pgoff);
       const want = first + (l.base - vma.start) / PAGE_SIZE;
       if (l.pfn !== want) {
-        throw new Violation(
+        raise(
           'TRANSLATION',
           `${l.level} leaf at ${hex(l.base)} maps pfn ${hex(l.pfn)}, expected ${hex(want)}`,
         );
@@ -117,7 +115,7 @@ export function checkSystem(sys: System): void {
     }
     // MAPPING_AFTER_REVOKE: once a disable has finished, no leaf maps the device's BARs.
     if (offAndSettled(vdev)) {
-      throw new Violation(
+      raise(
         'MAPPING_AFTER_REVOKE',
         `${l.level} leaf at ${hex(l.base)} still maps ${vdev.pdev.name} BAR${bar?.index ?? '?'} after its memory was disabled`,
       );
@@ -140,7 +138,7 @@ export function checkSystem(sys: System): void {
             p.mm.mmapLock.writer === -1 &&
             !vdev.vmaLock.locked
           ) {
-            throw new Violation(
+            raise(
               'ZAP_COVERAGE',
               `VMA ${vma.describe()} has PTEs of ${vdev.pdev.name} but is not on its vma_list: no zap will find it`,
             );
@@ -149,7 +147,7 @@ export function checkSystem(sys: System): void {
         }
         const inRange = vma.pgoff * PAGE_SIZE < indexToOffset(VFIO_PCI_ROM_REGION_INDEX);
         if (vma.file?.mapping !== vdev.vdev.inode.mapping || !inRange) {
-          throw new Violation(
+          raise(
             'ZAP_COVERAGE',
             `VMA ${vma.describe()} maps ${vdev.pdev.name} but the device's zap cannot reach it`,
           );
@@ -163,7 +161,7 @@ export function checkSystem(sys: System): void {
         for (const at of priv.dmabuf.attachments) {
           const imp = at.importerPriv as { sgt?: unknown; name?: string } | undefined;
           if (imp && 'sgt' in imp && imp.sgt) {
-            throw new Violation(
+            raise(
               'MAPPING_AFTER_REVOKE',
               `importer ${imp.name ?? '?'} still holds a mapping of a revoked ${priv.dmabuf.name}`,
             );
@@ -179,9 +177,10 @@ export function checkSystem(sys: System): void {
  * a revoked dma-buf's range once the revoke has returned) and ISOLATION (a CPU access through a
  * device fd's VMA reaches only that device's BARs).
  */
-export function watchSystem(sys: System): void {
+export function watchSystem(sys: System, enabled?: ReadonlySet<string>): void {
+  const raise = raiser(enabled);
   sys.machine.accessObservers.push((a: Access) => {
-    checkMmioAccess(sys.machine, a);
+    if (!enabled || enabled.has('MMIO_WHILE_DISABLED')) checkMmioAccess(sys.machine, a);
     if (a.by === 'dma') {
       for (const vdev of sys.devices.values()) {
         if (vdev.memoryLock.writer !== -1) continue;
@@ -192,7 +191,7 @@ export function watchSystem(sys: System): void {
             priv.physVec.some((r) => addr >= r.paddr && addr < r.paddr + r.len) &&
             decodes(vdev.pdev, vdev.pdev.hw.value)
           ) {
-            throw new Violation(
+            raise(
               'DMA_AFTER_REVOKE',
               `${a.thread ?? 'a device'} DMA reached ${priv.dmabuf.name} (pfn ${hex(a.pfn)}) after its revoke returned`,
             );
@@ -204,11 +203,21 @@ export function watchSystem(sys: System): void {
       const vma = (a.mm as Mm).vmaLookup(a.addr);
       const vdev = vma ? deviceOfVma(vma) : undefined;
       if (vdev && !vdev.pdev.barOf(a.pfn)) {
-        throw new Violation(
+        raise(
           'ISOLATION',
           `${a.thread ?? 'a CPU'} reached pfn ${hex(a.pfn)} through a mapping of ${vdev.pdev.name}, outside its BARs`,
         );
       }
     }
   });
+}
+
+/**
+ * Throws the violation when its id is checked (`enabled` absent: every id). One violation per
+ * check: the first enabled one found.
+ */
+function raiser(enabled: ReadonlySet<string> | undefined): (id: string, message: string) => void {
+  return (id, message) => {
+    if (!enabled || enabled.has(id)) throw new Violation(id, message);
+  };
 }

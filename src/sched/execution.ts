@@ -59,6 +59,7 @@ export class Execution<S> implements Host {
   readonly opObj: AnyPrim[];
   private readonly opArg: unknown[];
   private readonly opSite: (string | undefined)[];
+  private readonly opStack: (string[] | undefined)[];
   private readonly held: Held[][];
   /** Thread whose code is running (-1 during setup). */
   private current = -1;
@@ -145,6 +146,7 @@ export class Execution<S> implements Host {
     this.opObj = new Array(this.n);
     this.opArg = new Array(this.n);
     this.opSite = new Array(this.n);
+    this.opStack = new Array(this.n);
     this.held = this.names.map(() => []);
     this.creatorSeq = new Int32Array(this.n + 1);
     this.objIds = Array.from({ length: this.n + 1 }, () => []);
@@ -157,6 +159,10 @@ export class Execution<S> implements Host {
 
   get currentThread(): number {
     return this.current;
+  }
+
+  get eventCount(): number {
+    return this.len;
   }
 
   get inSetup(): boolean {
@@ -430,6 +436,7 @@ export class Execution<S> implements Host {
     this.opObj[t] = op.obj as AnyPrim;
     this.opArg[t] = op.arg;
     this.opSite[t] = op.site;
+    this.opStack[t] = op.stack;
   }
 
   private threadFailed(t: number, e: unknown): void {
@@ -498,6 +505,8 @@ export class Execution<S> implements Host {
       const ev: TraceEvent = { thread: this.names[t]!, op: OP_NAME[k]!, object: o.name };
       const site = this.opSite[t];
       if (site) ev.site = site;
+      const stack = this.opStack[t];
+      if (stack) ev.stack = stack;
       const shown = result === QUEUED ? 'queued' : printable(result);
       if (shown !== undefined) ev.result = shown;
       this.trace.push(ev);

@@ -216,3 +216,23 @@ function checkOptions(o: ExploreOptions): void {
     }
   }
 }
+
+/**
+ * The schedule of the plainest execution: the running thread goes on while it can, then the
+ * lowest-numbered enabled thread takes over (threads run one after another, as written).
+ */
+export function defaultSchedule<S>(program: Program<S>, maxSteps = 20000): string {
+  const ex = new Execution(program, { clocks: false, maxSteps, lockdep: null });
+  ex.begin();
+  let t = 0;
+  while (!ex.isOver() && ex.len < maxSteps) {
+    if (!ex.enabled(t)) {
+      let u = 0;
+      while (u < ex.n && !ex.enabled(u)) u++;
+      if (u === ex.n) break;
+      t = u;
+    }
+    ex.step(t);
+  }
+  return encodeSchedule(ex.evThread, ex.len, opsChecksum(ex.opStrings()));
+}

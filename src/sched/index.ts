@@ -3,7 +3,7 @@
 export { runAtomically } from './atomic.js';
 export { Cell } from './cell.js';
 export { Completion } from './completion.js';
-export { explore, replay } from './explore.js';
+export { defaultSchedule, explore, replay } from './explore.js';
 export type { Edge, LockCycle, LockMode } from './lockdep.js';
 export { type LockOptions, Mutex } from './mutex.js';
 export type { Op } from './op.js';

@@ -6,6 +6,7 @@
 // method and mutates `arg` per call: no allocation per event.
 
 import type { Prim } from './prim.js';
+import { captureSite, captureStack } from './site.js';
 
 /** Operation kinds. The numeric values index the tables below; keep them dense. */
 export const K = {
@@ -103,6 +104,8 @@ export class Op<R = unknown> implements Iterator<Op, R, unknown> {
   arg: unknown = undefined;
   /** Acquisition site (file:line of the caller), filled only while sites are being captured. */
   site: string | undefined = undefined;
+  /** The model functions active at the operation, outermost first (captured with the site). */
+  stack: string[] | undefined = undefined;
   private readonly res: { value: unknown; done: boolean } = { value: undefined, done: false };
   constructor(
     readonly kind: OpKind,
@@ -142,6 +145,9 @@ export class Op<R = unknown> implements Iterator<Op, R, unknown> {
 const sharedOps: Op[] = [];
 
 /** The shared op of a kind, aimed at `obj` for this call. */
+/** Set while the running execution records sites and stacks (replays for people). */
+export const capture = { on: false };
+
 export function shared(kind: OpKind, obj: Prim, arg?: unknown): Op {
   let op = sharedOps[kind];
   if (op === undefined) {
@@ -150,6 +156,12 @@ export function shared(kind: OpKind, obj: Prim, arg?: unknown): Op {
   }
   op.obj = obj;
   op.arg = arg;
-  op.site = undefined;
+  if (capture.on) {
+    op.site = captureSite();
+    op.stack = captureStack();
+  } else {
+    op.site = undefined;
+    op.stack = undefined;
+  }
   return op;
 }

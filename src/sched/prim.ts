@@ -1,7 +1,10 @@
 // The base of every shared object (Cell, Mutex, RwSem, Completion) and the hook through which a
 // primitive learns which execution created it.
 
-import { K, type Op } from './op.js';
+import { capture, K, type Op } from './op.js';
+import { captureSite, captureStack } from './site.js';
+
+export { captureSite, captureStack, kernelName } from './site.js';
 
 /** What the running execution offers to primitives. Set by the executor, null outside one. */
 export interface Host {
@@ -13,12 +16,15 @@ export interface Host {
   readonly inSetup: boolean;
   /** The index of the thread whose code is running; -1 during setup. */
   readonly currentThread: number;
+  /** Events run so far in this execution (model layers mark what happened between events). */
+  readonly eventCount: number;
 }
 
 let host: Host | null = null;
 
 export function setHost(h: Host | null): void {
   host = h;
+  capture.on = h?.captureSites ?? false;
 }
 
 export function currentHost(): Host | null {
@@ -80,7 +86,10 @@ export abstract class Prim {
   }
 
   protected mark<T extends Op>(op: T): T {
-    if (host?.captureSites) op.site = captureSite();
+    if (host?.captureSites && op.site === undefined) {
+      op.site = captureSite();
+      op.stack = captureStack();
+    }
     return op;
   }
 }
@@ -99,18 +108,4 @@ export function enabledIn(kind: number, t: number, code: number): boolean {
     default:
       return true;
   }
-}
-
-/** The first stack frame outside the explorer: where model code called the primitive. */
-export function captureSite(): string {
-  const stack = new Error().stack ?? '';
-  const lines = stack.split('\n');
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (!line.startsWith('at ')) continue;
-    if (/[/\\]sched[/\\][^/\\]+\.[jt]s/.test(line)) continue;
-    // Paths relative to the project: drop everything up to src/, test/ or bench/ (and dist/).
-    return line.slice(3).replace(/(?:file:\/\/)?[^ ()]*?[/\\](?:dist[/\\])?((?:src|test|bench)[/\\])/, '$1');
-  }
-  return '?';
 }

@@ -97,6 +97,8 @@ export interface TraceEvent {
   object: string;
   /** Acquisition site, where one was captured. */
   site?: string;
+  /** The model functions active at the event, outermost first, in kernel spelling (replays only). */
+  stack?: string[];
   /** What the operation returned, printable (a read's value, trylock's success, 'queued'). */
   result?: string;
 }

@@ -1,0 +1,216 @@
+// Running a scenario: explore it on a design and judge the result against its `expect`
+// (checkScenario), on every design (compareScenario), one execution (runScenario), and one
+// schedule replayed with everything a report shows (recordScenario).
+
+import { DESIGN_NAMES, type Design, designOf } from '../designs/design.js';
+import type { RunRecord, TraceStep } from '../report/record.js';
+import type { CheckReport, CheckViolation, CompareReport, CompareResult } from '../report/results.js';
+import { defaultSchedule, explore, replay } from '../sched/explore.js';
+import type { ExploreOptions, ExploreResult, Progress, ViolationReport } from '../sched/program.js';
+import { decodeSchedule } from '../sched/schedule.js';
+import { argsText, scenarioDesign, scenarioProgram, type World } from './program.js';
+import { memoryMap } from './recorder.js';
+import type { Scenario } from './resolve.js';
+import { ALL_IDS } from './schema.js';
+
+export interface CheckOptions {
+  design?: Design;
+  strategy?: ExploreOptions['strategy'];
+  maxExecutions?: number;
+  preemptionBound?: number;
+  seed?: number;
+  onProgress?: (p: Progress) => void;
+}
+
+/** The id a violation is reported under: the invariant's, or the explorer's own. */
+export function violationId(v: ViolationReport): string {
+  if (v.id === 'EXPECT') return 'EXPECT';
+  switch (v.kind) {
+    case 'deadlock':
+      return 'DEADLOCK';
+    case 'lock-order':
+      return 'LOCK_ORDER';
+    case 'error':
+      return 'ERROR';
+    default:
+      return v.id ?? 'ERROR';
+  }
+}
+
+function exploreOptions(sc: Scenario, o: CheckOptions): ExploreOptions {
+  const c = sc.check;
+  const e: ExploreOptions = {};
+  const strategy = o.strategy ?? c.strategy;
+  if (strategy) e.strategy = strategy;
+  const max = o.maxExecutions ?? c.maxExecutions;
+  if (max !== undefined) e.maxExecutions = max;
+  const pb = o.preemptionBound ?? c.preemptionBound;
+  if (pb !== undefined) e.preemptionBound = pb;
+  const seed = o.seed ?? c.seed;
+  if (seed !== undefined) e.seed = seed;
+  if (c.maxSteps !== undefined) e.maxSteps = c.maxSteps;
+  if (o.onProgress) e.onProgress = o.onProgress;
+  return e;
+}
+
+/** The verdict on `expect`: every listed id found; none other (when `exactly`, or when none is listed). */
+export function judge(
+  sc: Scenario,
+  found: readonly string[],
+): { verdict: 'pass' | 'fail'; reasons: string[] } {
+  const reasons: string[] = [];
+  const want = sc.expect.violations;
+  for (const id of want) if (!found.includes(id)) reasons.push(`expected ${id}, not found`);
+  if (want.length === 0 || sc.expect.exactly) {
+    for (const id of found) if (!want.includes(id)) reasons.push(`found ${id}, not expected`);
+  }
+  return { verdict: reasons.length === 0 ? 'pass' : 'fail', reasons };
+}
+
+function toCheckViolation(v: ViolationReport): CheckViolation {
+  const c: CheckViolation = {
+    invariant: violationId(v),
+    message: v.message,
+    schedule: v.schedule,
+    kind: v.id === 'EXPECT' ? 'expect' : v.kind,
+    count: v.count ?? 1,
+    preemptions: v.preemptions ?? 0,
+  };
+  if (v.thread !== undefined) c.thread = v.thread;
+  return c;
+}
+
+function distinctIds(r: ExploreResult): string[] {
+  return [...new Set(r.violations.map(violationId))];
+}
+
+export function checkScenario(sc: Scenario, o: CheckOptions = {}): CheckReport {
+  const design = scenarioDesign(sc, o.design ? { design: o.design } : {});
+  const started = Date.now();
+  const r = explore(scenarioProgram(sc, { design }), exploreOptions(sc, o));
+  const elapsedMs = Date.now() - started;
+  const { verdict, reasons } = judge(sc, distinctIds(r));
+  return {
+    scenario: sc.name,
+    design: design.name,
+    verdict,
+    executions: r.executions,
+    complete: r.complete,
+    violations: r.violations.map(toCheckViolation),
+    file: sc.file,
+    designOptions: { ...design.options },
+    strategy: r.strategy,
+    blocked: r.blocked,
+    deadlocks: r.deadlocks,
+    events: r.events,
+    maxDepth: r.maxDepth,
+    elapsedMs,
+    expected: [...sc.expect.violations],
+    reasons,
+  };
+}
+
+/** The scenario on every design, each with its default options. */
+export function compareScenario(
+  sc: Scenario,
+  o: Omit<CheckOptions, 'design'> & { designs?: readonly string[]; onDesign?: (name: string) => void } = {},
+): CompareReport {
+  const results: CompareResult[] = [];
+  for (const name of o.designs ?? DESIGN_NAMES) {
+    o.onDesign?.(name);
+    const design = designOf(name);
+    const started = Date.now();
+    const r = explore(scenarioProgram(sc, { design }), exploreOptions(sc, o));
+    const ids = distinctIds(r);
+    const counts: Record<string, number> = {};
+    const shortest: CompareResult['shortest'] = {};
+    for (const v of r.violations) {
+      const id = violationId(v);
+      counts[id] = (counts[id] ?? 0) + (v.count ?? 1);
+      const events = decodeSchedule(v.schedule).threads.length;
+      const old = shortest[id];
+      if (!old || events < old.events) shortest[id] = { schedule: v.schedule, events, message: v.message };
+    }
+    results.push({
+      design: name,
+      executions: r.executions,
+      complete: r.complete,
+      violations: ids,
+      counts,
+      shortest,
+      verdict: judge(sc, ids).verdict,
+      elapsedMs: Date.now() - started,
+    });
+  }
+  const seen = new Set(results.flatMap((r) => r.violations));
+  return { scenario: sc.name, results, invariants: ALL_IDS.filter((id) => seen.has(id) || isInvariant(id)) };
+}
+
+const isInvariant = (id: string): boolean => !['DEADLOCK', 'LOCK_ORDER', 'ERROR', 'EXPECT'].includes(id);
+
+/**
+ * One execution: each thread runs as far as it can before the next one starts (the explorer's
+ * first schedule), with its trace recorded. This is `vdm run`.
+ */
+export function runScenario(sc: Scenario, o: { design?: Design } = {}): RunRecord {
+  const design = scenarioDesign(sc, o);
+  const schedule = defaultSchedule(scenarioProgram(sc, { design }), sc.check.maxSteps);
+  return recordScenario(sc, schedule, { design });
+}
+
+/** Replays `schedule` with marks, stacks and the final memory map: what every report renders. */
+export function recordScenario(sc: Scenario, schedule: string, o: { design?: Design } = {}): RunRecord {
+  const design = scenarioDesign(sc, o);
+  const rep = replay(scenarioProgram(sc, { design, record: true }), schedule);
+  const w: World = rep.state;
+  const marks = w.marks ?? [];
+  // The op frame of each step: the thread's op-begin mark in force at that event.
+  const current = new Map<string, string>();
+  const opMarks = marks.filter((m) => m.kind === 'op-begin' || m.kind === 'op-end');
+  let mi = 0;
+  const steps: TraceStep[] = rep.trace.map((e, index) => {
+    while (mi < opMarks.length && opMarks[mi]!.after <= index) {
+      const m = opMarks[mi++]!;
+      if (m.thread === undefined) continue;
+      if (m.kind === 'op-begin') current.set(m.thread, `op:${m.data.op}`);
+      else current.delete(m.thread);
+    }
+    const op = current.get(e.thread);
+    const step: TraceStep = {
+      index,
+      thread: e.thread,
+      op: e.op,
+      object: e.object,
+      stack: [...(op ? [op] : []), ...(e.stack ?? [])],
+    };
+    if (e.result !== undefined) step.result = e.result;
+    if (e.site !== undefined) step.site = e.site;
+    return step;
+  });
+  for (const v of rep.violations) {
+    marks.push({
+      after: decodeSchedule(v.schedule).threads.length,
+      ...(v.thread !== undefined ? { thread: v.thread } : {}),
+      kind: 'violation',
+      text: `${violationId(v)}: ${v.message}`,
+      data: { kind: v.kind, id: violationId(v) },
+    });
+  }
+  marks.sort((a, b) => a.after - b.after);
+  return {
+    scenario: { name: sc.name, file: sc.file, source: sc.source },
+    design: { name: design.name, options: { ...design.options } },
+    schedule,
+    steps,
+    marks,
+    memory: memoryMap(w, w.recorder?.zapped ?? []),
+    violations: rep.violations.map((v) => ({
+      kind: v.id === 'EXPECT' ? 'expect' : v.kind,
+      id: violationId(v),
+      message: v.message,
+      ...(v.thread !== undefined ? { thread: v.thread } : {}),
+    })),
+  };
+}
+
+export { argsText };

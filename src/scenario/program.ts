@@ -1,0 +1,366 @@
+// A scenario as an explorable Program: setup() builds the System for the design, runs the setup
+// operations atomically and creates a completion for each handle some thread waits for; each
+// scenario thread runs its operations through the uapi layer (src/uapi/syscalls.ts), returning to
+// user space after each (deferred fputs run there), and compares each outcome with its `expect`.
+// The invariants of src/invariants/system.ts are checked after every event and at every access.
+
+import { type Design, designOf } from '../designs/design.js';
+import { checkSystem, INVARIANT_IDS, watchSystem } from '../invariants/system.js';
+import type { Importer } from '../kernel/dma-buf/importer.js';
+import type { Ioas } from '../kernel/iommufd/iommufd.js';
+import { PAGE_SIZE } from '../kernel/mm/arch.js';
+import type { Vma } from '../kernel/mm/mm_types.js';
+import type { PowerState } from '../kernel/pci/pci.js';
+import type { Type1Container } from '../kernel/vfio/vfio_iommu_type1.js';
+import type { Mark } from '../report/record.js';
+import { runAtomically } from '../sched/atomic.js';
+import { Completion } from '../sched/completion.js';
+import { currentHost } from '../sched/prim.js';
+import type { Program, Thread } from '../sched/program.js';
+import { Violation } from '../sched/violation.js';
+import { outcomeOf } from '../uapi/errno.js';
+import * as sys from '../uapi/syscalls.js';
+import { type Iommufd, type Process, System } from '../uapi/system.js';
+import type { ScenarioOp } from './ops.js';
+import { PageTableRecorder } from './recorder.js';
+import { type Scenario, WAITS } from './resolve.js';
+
+export type Handle =
+  | { kind: 'fd'; fd: number }
+  | { kind: 'map'; addr: number; length: number }
+  | { kind: 'iommufd'; v: Iommufd }
+  | { kind: 'ioas'; v: Ioas }
+  | { kind: 'importer'; v: Importer }
+  | { kind: 'container'; v: Type1Container }
+  /** The operation that was to create it failed: using it behaves like passing -1 / MAP_FAILED. */
+  | { kind: 'failed'; outcome: string };
+
+export interface ScenarioProc {
+  proc: Process | null;
+  handles: Map<string, Handle>;
+}
+
+/** The state of one execution of a scenario. */
+export interface World {
+  sys: System;
+  procs: Map<string, ScenarioProc>;
+  /** `process/handle` and `proc:name` -> the completion its creator completes. */
+  waits: Map<string, Completion>;
+  /** An `expect` that failed in setup: raised at the first check. */
+  pending: Violation | null;
+  /** Recording for reports (replays only): marks between events, and the page-table recorder. */
+  marks: Mark[] | null;
+  recorder: PageTableRecorder | null;
+}
+
+export interface ProgramOptions {
+  /** Replaces the scenario's design (and its options). */
+  design?: Design;
+  /** Record marks for a report (op begin/end, leaf set/clear, revoke). */
+  record?: boolean;
+}
+
+/** The design a scenario runs on: its own, or the one given. */
+export function scenarioDesign(sc: Scenario, o: ProgramOptions = {}): Design {
+  return o.design ?? designOf(sc.design.name, sc.design.options);
+}
+
+/** The ids checked: `check.invariants`, or all. */
+export function checkedIds(sc: Scenario): Set<string> {
+  const inv = sc.check.invariants;
+  return new Set(inv === undefined || inv === 'all' ? INVARIANT_IDS : inv);
+}
+
+export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<World> {
+  const design = scenarioDesign(sc, o);
+  const enabled = checkedIds(sc);
+  const threads: Program<World>['threads'] = {};
+  for (const t of sc.threads) {
+    const proc = sc.processes.find((p) => p.name === t.process)!;
+    threads[t.name] = function* (w: World): Thread<void> {
+      if (proc.origin === 'thread') yield* w.waits.get(`proc:${proc.name}`)!.wait();
+      for (const op of t.ops) yield* runOp(w, t.process, op, t.name);
+    };
+  }
+  return {
+    name: sc.name,
+    setup(): World {
+      const s = new System({ arch: sc.machine.arch, thp: sc.machine.thp, design, devices: sc.devices });
+      watchSystem(s, enabled);
+      const w: World = {
+        sys: s,
+        procs: new Map(),
+        waits: new Map(),
+        pending: null,
+        marks: o.record ? [] : null,
+        recorder: o.record ? new PageTableRecorder() : null,
+      };
+      for (const p of sc.processes) {
+        w.procs.set(p.name, { proc: p.origin === 'start' ? s.spawn(p.name) : null, handles: new Map() });
+        if (p.origin === 'thread') w.waits.set(`proc:${p.name}`, new Completion(`proc ${p.name}`));
+      }
+      for (const key of sc.waited) {
+        if (!w.waits.has(key)) w.waits.set(key, new Completion(`handle ${key}`));
+      }
+      for (const op of sc.setup) {
+        try {
+          runAtomically(runOp(w, op.process ?? sc.processes[0]!.name, op, 'setup'));
+        } catch (e) {
+          if (!(e instanceof Violation)) throw e;
+          w.pending ??= e;
+        }
+      }
+      w.recorder?.observe(w);
+      return w;
+    },
+    threads,
+    invariant(w: World): void {
+      if (w.pending) {
+        const v = w.pending;
+        w.pending = null;
+        throw v;
+      }
+      w.recorder?.observe(w);
+      checkSystem(w.sys, enabled);
+    },
+  };
+}
+
+function mark(w: World, m: Omit<Mark, 'after'>): void {
+  w.marks?.push({ after: currentHost()?.eventCount ?? 0, ...m });
+}
+
+/** One scenario operation in process `pname`, by `thread`: waits, the syscall, the return to user space. */
+function* runOp(w: World, pname: string, o: ScenarioOp, thread: string): Thread<void> {
+  for (const key of WAITS.get(o) ?? []) yield* w.waits.get(key)!.wait();
+  const pr = w.procs.get(pname)!;
+  const p = pr.proc!;
+  const a = o.args as Record<string, unknown>;
+  const text = `${o.op} ${argsText(a)}`;
+  if (w.marks) mark(w, { thread, kind: 'op-begin', text, data: { op: o.op, args: argsText(a) } });
+  const ret = yield* call(w, pr, p, o, thread);
+  yield* sys.sysExit();
+  const outcome = outcomeOf(ret as number);
+  if (w.marks) {
+    mark(w, {
+      thread,
+      kind: 'op-end',
+      text: `${o.op} = ${outcome}`,
+      data: { op: o.op, outcome, ...(a.expect !== undefined ? { expected: a.expect as string } : {}) },
+    });
+  }
+  const expected = a.expect as string | undefined;
+  if (expected !== undefined && expected !== 'any' && expected !== outcome) {
+    throw new Violation(
+      'EXPECT',
+      `${thread}: ${text} returned ${outcome}, expected ${expected} (${o.where})`,
+    );
+  }
+}
+
+/** The syscall behind an operation; creates its handle. Returns what the kernel returned. */
+function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: string): Thread<unknown> {
+  const a = o.args as Record<string, never>;
+  const fd = (h: string): number => {
+    const x = pr.handles.get(h);
+    return x?.kind === 'fd' ? x.fd : -1;
+  };
+  const map = (h: string): { addr: number; length: number } => {
+    const x = pr.handles.get(h);
+    return x?.kind === 'map' ? x : { addr: 0, length: 0 };
+  };
+  const obj = <K extends Handle['kind']>(h: string, kind: K): Extract<Handle, { kind: K }> | undefined => {
+    const x = pr.handles.get(h);
+    return x?.kind === kind ? (x as Extract<Handle, { kind: K }>) : undefined;
+  };
+  const EBADF = -9;
+  const create = function* (name: string, h: Handle, proc = pr, pname?: string): Thread<void> {
+    proc.handles.set(name, h);
+    const key = `${pname ?? processName(w, proc)}/${name}`;
+    const c = w.waits.get(key);
+    if (c) yield* c.completeAll();
+  };
+  const created = function* (ret: number | object, make: () => Handle): Thread<void> {
+    const failed = typeof ret === 'number' && ret < 0;
+    yield* create(a.as, failed ? { kind: 'failed', outcome: outcomeOf(ret) } : make());
+  };
+  switch (o.op) {
+    case 'open': {
+      const r = yield* sys.sysOpen(p, a.device);
+      yield* created(r, () => ({ kind: 'fd', fd: r }));
+      return r;
+    }
+    case 'close':
+      return yield* sys.sysClose(p, fd(a.fd));
+    case 'dup': {
+      const r = yield* sys.sysDup(p, fd(a.fd));
+      yield* created(r, () => ({ kind: 'fd', fd: r }));
+      return r;
+    }
+    case 'send': {
+      const to = w.procs.get(a.to)!;
+      const r = to.proc ? yield* sys.sysSend(p, fd(a.fd), to.proc) : -3; // ESRCH
+      const h: Handle = r < 0 ? { kind: 'failed', outcome: outcomeOf(r) } : { kind: 'fd', fd: r };
+      yield* create(a.as, h, to, a.to);
+      return r;
+    }
+    case 'mmap': {
+      const r = yield* sys.sysMmap(p, fd(a.fd), {
+        offset: a.offset,
+        length: a.length,
+        ...(a.region !== undefined ? { region: a.region } : {}),
+        ...(a.at !== undefined ? { at: a.at } : {}),
+      });
+      yield* created(r, () => ({ kind: 'map', addr: (r as Vma).start, length: a.length }));
+      return r;
+    }
+    case 'munmap': {
+      const m = map(a.map);
+      return yield* sys.sysMunmap(p, m.addr, m.length);
+    }
+    case 'madvise': {
+      const m = map(a.map);
+      return yield* sys.sysMadvise(p, m.addr, m.length, a.advice);
+    }
+    case 'fork': {
+      const child = yield* sys.sysFork(p, a.as);
+      const c = w.procs.get(a.as)!;
+      c.proc = child;
+      for (const [h, v] of pr.handles) yield* create(h, v, c, a.as);
+      const done = w.waits.get(`proc:${a.as}`);
+      if (done) yield* done.completeAll();
+      return 0;
+    }
+    case 'load':
+    case 'store':
+      return yield* sys.sysAccess(p, map(a.map).addr + a.offset, o.op === 'store', thread);
+    case 'pread':
+    case 'pwrite': {
+      const buffer = a.map !== undefined ? map(a.map).addr + a.mapOffset : undefined;
+      return yield* sys.sysRw(
+        p,
+        fd(a.fd),
+        {
+          region: a.region,
+          offset: a.offset,
+          length: a.length,
+          write: o.op === 'pwrite',
+          ...(buffer !== undefined ? { buffer } : {}),
+        },
+        thread,
+      );
+    }
+    case 'gup': {
+      const pages = Math.max(1, Math.ceil(((a.length as number | undefined) ?? PAGE_SIZE) / PAGE_SIZE));
+      return yield* sys.sysGup(p, map(a.map).addr + a.offset, pages, {
+        fast: a.fast,
+        ...(a.longterm !== undefined ? { longterm: a.longterm } : {}),
+      });
+    }
+    case 'direct_io':
+      return yield* sys.sysDirectIo(p, map(a.map).addr + a.offset, a.length, thread);
+    case 'command':
+      return yield* sys.sysCommand(p, fd(a.fd), a.memory);
+    case 'power':
+      return yield* sys.sysPower(p, fd(a.fd), a.state as PowerState);
+    case 'flr':
+      return yield* sys.sysFlr(p, fd(a.fd));
+    case 'reset':
+      return yield* sys.sysReset(p, fd(a.fd));
+    case 'hot_reset':
+      return yield* sys.sysHotReset(
+        p,
+        (a.fds as string[]).map((h) => fd(h)),
+      );
+    case 'pm_entry':
+    case 'pm_exit':
+      return yield* sys.sysPm(p, fd(a.fd), o.op === 'pm_entry');
+    case 'export': {
+      const r = yield* sys.sysExport(p, fd(a.fd), a.region, a.ranges);
+      yield* created(r, () => ({ kind: 'fd', fd: r }));
+      return r;
+    }
+    case 'revoke':
+      return yield* sys.sysRevoke(p, fd(a.fd), fd(a.dmabuf));
+    case 'iommufd': {
+      yield* create(a.as, { kind: 'iommufd', v: sys.sysIommufd(`${processName(w, pr)}.${a.as}`) });
+      return 0;
+    }
+    case 'ioas': {
+      const ictx = obj(a.iommufd, 'iommufd');
+      if (!ictx) {
+        yield* create(a.as, { kind: 'failed', outcome: 'EBADF' });
+        return EBADF;
+      }
+      yield* create(a.as, { kind: 'ioas', v: sys.sysIoasAlloc(ictx.v, a.as) });
+      return 0;
+    }
+    case 'attach': {
+      const ioas = obj(a.ioas, 'ioas');
+      return ioas ? yield* sys.sysAttach(p, fd(a.fd), ioas.v) : EBADF;
+    }
+    case 'map_file': {
+      const ioas = obj(a.ioas, 'ioas');
+      return ioas ? yield* sys.sysMapFile(p, ioas.v, fd(a.fd), a.iova, a.length, a.offset) : EBADF;
+    }
+    case 'unmap_iova': {
+      const ioas = obj(a.ioas, 'ioas');
+      return ioas ? yield* sys.sysUnmapIova(ioas.v, a.iova, a.length) : EBADF;
+    }
+    case 'container': {
+      const r = sys.sysContainer(
+        p,
+        `${processName(w, pr)}.${a.as}`,
+        (a.fds as string[]).map((h) => fd(h)),
+      );
+      yield* created(r, () => ({ kind: 'container', v: r as Type1Container }));
+      return r;
+    }
+    case 'map_dma': {
+      const target = a.container !== undefined ? obj(a.container, 'container')?.v : obj(a.ioas, 'ioas')?.v;
+      if (!target) return EBADF;
+      return yield* sys.sysMapDma(p, target, map(a.map).addr + a.offset, a.iova, a.length);
+    }
+    case 'import': {
+      const r = yield* sys.sysImport(p, fd(a.fd), `${processName(w, pr)}.${a.as}`, {
+        revocable: a.revocable,
+        ...(a.pinned !== undefined ? { pinned: a.pinned } : {}),
+      });
+      yield* created(r, () => ({ kind: 'importer', v: r as Importer }));
+      return r;
+    }
+    case 'importer_dma': {
+      const imp = obj(a.importer, 'importer');
+      return imp ? yield* sys.sysImporterDma(p, imp.v) : EBADF;
+    }
+    case 'importer_unmap': {
+      const imp = obj(a.importer, 'importer');
+      return imp ? yield* sys.sysImporterUnmap(imp.v) : EBADF;
+    }
+    case 'dma':
+      return yield* sys.sysDma(p, a.device, a.iova);
+  }
+}
+
+function processName(w: World, pr: ScenarioProc): string {
+  for (const [n, x] of w.procs) if (x === pr) return n;
+  return '?';
+}
+
+/** `fd=dev offset=0x1000` for traces: sizes in hex, lists joined. */
+export function argsText(a: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(a)) {
+    if (k === 'expect' || v === undefined) continue;
+    parts.push(`${k}=${fmt(k, v)}`);
+  }
+  return parts.join(' ');
+}
+
+function fmt(k: string, v: unknown): string {
+  if (typeof v === 'number')
+    return /offset|length|iova|at|size/i.test(k) && v >= 16 ? `0x${v.toString(16)}` : String(v);
+  if (Array.isArray(v))
+    return `[${v.map((x) => (typeof x === 'object' ? argsText(x as Record<string, unknown>) : fmt(k, x))).join(', ')}]`;
+  return String(v);
+}

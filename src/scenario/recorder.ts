@@ -1,0 +1,119 @@
+// Recording for reports (replays only, never during the search): after every event, which
+// page-table leaves appeared or went away and which dma-bufs changed revoke state, as marks; at the
+// end, the memory map (processes -> VMAs -> leaves, devices -> BARs -> dma-buf ranges).
+
+import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from '../kernel/mm/arch.js';
+import { flagNames } from '../kernel/mm/mm_types.js';
+import { decodes } from '../kernel/pci/pci.js';
+import type { VfioPciDmaBuf } from '../kernel/vfio/pci/dmabuf.js';
+import type { LeafView, MemoryMap } from '../report/record.js';
+import { currentHost } from '../sched/prim.js';
+import type { World } from './program.js';
+
+const SIZE = { pte: PAGE_SIZE, pmd: PMD_SIZE, pud: PUD_SIZE } as const;
+const hex = (x: number): string => `0x${x.toString(16)}`;
+
+type Seen = LeafView & { process: string };
+
+export class PageTableRecorder {
+  private leaves = new Map<string, Seen>();
+  private revoked = new Map<string, string>();
+  readonly zapped: MemoryMap['zapped'] = [];
+
+  /** Compares the world with the last observation and records the differences as marks. */
+  observe(w: World): void {
+    const after = currentHost()?.eventCount ?? 0;
+    const now = new Map<string, Seen>();
+    for (const [pname, pr] of w.procs) {
+      if (!pr.proc) continue;
+      for (const t of pr.proc.mm.pt.leaves()) {
+        const level = t.level as LeafView['level'];
+        const leaf: Seen = { process: pname, level, va: t.base, size: SIZE[level], pfn: t.pfn };
+        now.set(`${pname}/${level}/${t.base}/${t.pfn}`, leaf);
+      }
+    }
+    for (const [k, l] of now) {
+      if (this.leaves.has(k)) continue;
+      w.marks?.push({
+        after,
+        kind: 'leaf-set',
+        text: `${l.level} ${hex(l.va)} -> pfn ${hex(l.pfn)} in ${l.process}`,
+        data: { process: l.process, level: l.level, va: l.va, pfn: l.pfn },
+      });
+    }
+    for (const [k, l] of this.leaves) {
+      if (now.has(k)) continue;
+      this.zapped.push({ ...l, after });
+      w.marks?.push({
+        after,
+        kind: 'leaf-clear',
+        text: `${l.level} ${hex(l.va)} (pfn ${hex(l.pfn)}) cleared in ${l.process}`,
+        data: { process: l.process, level: l.level, va: l.va, pfn: l.pfn },
+      });
+    }
+    this.leaves = now;
+    for (const vdev of w.sys.devices.values()) {
+      for (const priv of vdev.dmabufs as VfioPciDmaBuf[]) {
+        const state = dmabufState(priv);
+        const name = priv.dmabuf.name;
+        if ((this.revoked.get(name) ?? 'ok') !== state) {
+          w.marks?.push({ after, kind: 'revoke', text: `${name} ${state}`, data: { dmabuf: name, state } });
+        }
+        this.revoked.set(name, state);
+      }
+    }
+  }
+}
+
+function dmabufState(priv: VfioPciDmaBuf): string {
+  return priv.revoked ? 'revoked' : 'ok';
+}
+
+/** The memory map of a world, for the report. */
+export function memoryMap(w: World, zapped: MemoryMap['zapped'] = []): MemoryMap {
+  const processes: MemoryMap['processes'] = [];
+  for (const [name, pr] of w.procs) {
+    if (!pr.proc) continue;
+    const leaves = pr.proc.mm.pt.leaves();
+    processes.push({
+      name,
+      vmas: pr.proc.mm.vmas.map((v) => ({
+        start: v.start,
+        end: v.end,
+        flags: flagNames(v.flags),
+        file: v.file ? v.file.name : 'anon',
+        offset: v.pgoff * PAGE_SIZE,
+        leaves: leaves
+          .filter((t) => t.base >= v.start && t.base < v.end)
+          .map((t) => {
+            const level = t.level as LeafView['level'];
+            return { level, va: t.base, size: SIZE[level], pfn: t.pfn };
+          }),
+      })),
+    });
+  }
+  const devices: MemoryMap['devices'] = [];
+  for (const vdev of w.sys.devices.values()) {
+    const hw = vdev.pdev.hw.value;
+    devices.push({
+      name: vdev.pdev.name,
+      bars: vdev.pdev.bars
+        .filter((b) => b !== undefined)
+        .map((b) => ({
+          index: b.index,
+          phys: b.phys,
+          size: b.size,
+          structPages: b.range.kind === 'mmio-pages',
+        })),
+      dmabufs: (vdev.dmabufs as VfioPciDmaBuf[]).map((priv) => ({
+        name: priv.dmabuf.name,
+        ranges: priv.physVec.map((r) => ({ paddr: r.paddr, len: r.len })),
+        state: dmabufState(priv),
+      })),
+      state: `${hw.power}${hw.inReset ? ' in reset' : ''}, ${hw.enabled ? 'enabled' : 'disabled'}, memory decode ${
+        decodes(vdev.pdev, hw) ? 'on' : 'off'
+      }`,
+    });
+  }
+  return { processes, devices, zapped };
+}

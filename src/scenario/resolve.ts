@@ -1,0 +1,354 @@
+// Resolving a scenario's names once its shape is valid: devices (with BARs a PCI device can have),
+// processes and the threads in each, and handles. A handle (`as:`) belongs to the process it is
+// created in; an operation that names a handle created by another thread waits for it (the
+// interpreter uses a completion per handle), while one created in setup or earlier in the same
+// thread is simply there. Names that nothing creates are load errors, with the nearest name.
+
+import type { DesignName, DesignOptions } from '../designs/design.js';
+import type { ThpSetting } from '../kernel/machine.js';
+import type { ArchName } from '../kernel/mm/arch.js';
+import type { DeviceSpec } from '../uapi/system.js';
+import { suggest } from './errors.js';
+import { type HandleKind, OPS, type ScenarioOp } from './ops.js';
+import type { RawScenario } from './schema.js';
+
+type Path = (string | number)[];
+
+export interface ScenarioThread {
+  name: string;
+  process: string;
+  ops: ScenarioOp[];
+}
+
+export interface ScenarioProcess {
+  name: string;
+  threads: string[];
+  /**
+   * `start`: exists when setup begins; `setup`: created by a fork in setup; `thread`: created by a
+   * fork in a thread (its threads wait until it exists).
+   */
+  origin: 'start' | 'setup' | 'thread';
+}
+
+export interface Scenario {
+  name: string;
+  description?: string;
+  file: string;
+  source: string;
+  machine: { arch: ArchName; thp: ThpSetting };
+  devices: DeviceSpec[];
+  design: { name: DesignName; options: Partial<DesignOptions> };
+  /** In order: the first is where setup operations run unless they say `process:`. */
+  processes: ScenarioProcess[];
+  setup: ScenarioOp[];
+  threads: ScenarioThread[];
+  check: NonNullable<RawScenario['check']>;
+  expect: { violations: string[]; exactly: boolean };
+  /** `process/handle` pairs some operation waits for (each gets a completion). */
+  waited: string[];
+}
+
+/** The operations' waits: per op (by identity), the `process/handle` keys it must wait for first. */
+export const WAITS = new WeakMap<ScenarioOp, string[]>();
+
+const PAGE = 4096;
+
+export function resolveScenario(
+  input: {
+    file: string;
+    source: string;
+    raw: Omit<RawScenario, 'design'>;
+    design: Scenario['design'];
+    ops: Map<string, ScenarioOp[]>;
+  },
+  issue: (path: Path, message: string, suggestion?: string) => void,
+  done: () => void,
+): Scenario {
+  const { raw } = input;
+  const pathOf = (o: ScenarioOp, ...rest: Path): Path => [...parsePath(o.path), o.op, ...rest];
+
+  // Devices: unique names, BARs a PCI function can have (power-of-two sizes of at least a page,
+  // naturally aligned), no two BARs overlapping in physical memory.
+  const devices: DeviceSpec[] = [];
+  const claimed: { name: string; start: number; end: number }[] = [];
+  raw.devices.forEach((d, i) => {
+    if (devices.some((x) => x.name === d.name))
+      issue(['devices', i, 'name'], `two devices named \`${d.name}\``);
+    const seen = new Set<number>();
+    d.bars.forEach((b, j) => {
+      const at = ['devices', i, 'bars', j];
+      if (seen.has(b.index)) issue([...at, 'index'], `BAR ${b.index} is listed twice`);
+      seen.add(b.index);
+      if (b.size < PAGE || !isPow2(b.size))
+        issue([...at, 'size'], 'a BAR size is a power of two of at least 4K');
+      if (isPow2(b.size) && b.phys % b.size !== 0) {
+        issue(
+          [...at, 'phys'],
+          `a BAR is naturally aligned: ${hex(b.phys)} is not a multiple of its size ${hex(b.size)}`,
+        );
+      }
+      const other = claimed.find((c) => b.phys < c.end && c.start < b.phys + b.size);
+      if (other) issue([...at, 'phys'], `overlaps ${other.name} in physical memory`);
+      claimed.push({ name: `${d.name} BAR${b.index}`, start: b.phys, end: b.phys + b.size });
+    });
+    const spec: DeviceSpec = {
+      name: d.name,
+      bars: d.bars.map((b) => ({
+        index: b.index,
+        size: b.size,
+        phys: b.phys,
+        structPages: b.structPages ?? false,
+      })),
+    };
+    if (d.reset !== undefined) spec.reset = d.reset;
+    if (d.noCommandMemory !== undefined) spec.noCommandMemory = d.noCommandMemory;
+    devices.push(spec);
+  });
+  const deviceNames = devices.map((d) => d.name);
+
+  // Processes and their threads.
+  const threadNames = Object.keys(raw.threads);
+  const declared = raw.processes ?? { main: threadNames };
+  const processOf = new Map<string, string>();
+  for (const [p, ts] of Object.entries(declared)) {
+    ts.forEach((t, i) => {
+      if (!threadNames.includes(t)) {
+        issue(['processes', p, i], `no thread named \`${t}\``, suggest(t, threadNames));
+      } else if (processOf.has(t)) issue(['processes', p, i], `thread \`${t}\` is listed in two processes`);
+      else processOf.set(t, p);
+    });
+  }
+  const procNames = Object.keys(declared);
+  for (const t of threadNames) if (!processOf.has(t)) processOf.set(t, procNames[0]!);
+  const forkedIn = new Map<string, { thread: string | null; parent: string }>();
+  const allOps: { op: ScenarioOp; thread: string | null; process: string }[] = [];
+  for (const o of input.ops.get('setup') ?? []) {
+    const p = o.process ?? procNames[0]!;
+    if (!procNames.includes(p) && !forkedIn.has(p)) {
+      issue(pathOf(o).slice(0, -1).concat('process'), `no process named \`${p}\``, suggest(p, procNames));
+    }
+    allOps.push({ op: o, thread: null, process: p });
+    if (o.op === 'fork') forkedIn.set(o.args.as as string, { thread: null, parent: p });
+  }
+  for (const t of threadNames) {
+    for (const o of input.ops.get(`threads.${t}`) ?? []) {
+      allOps.push({ op: o, thread: t, process: processOf.get(t)! });
+      if (o.op === 'fork') {
+        const child = o.args.as as string;
+        if (forkedIn.has(child)) issue(pathOf(o, 'as'), `process \`${child}\` is created twice`);
+        forkedIn.set(child, { thread: t, parent: processOf.get(t)! });
+      }
+    }
+  }
+  const processes: ScenarioProcess[] = [];
+  // A process listed in `processes` and also created by a fork is the fork's child.
+  for (const p of new Set([...procNames, ...forkedIn.keys()])) {
+    const f = forkedIn.get(p);
+    processes.push({
+      name: p,
+      threads: threadNames.filter((t) => processOf.get(t) === p),
+      origin: f === undefined ? 'start' : f.thread === null ? 'setup' : 'thread',
+    });
+  }
+  const allProcs = processes.map((p) => p.name);
+
+  // Handles: what each process may hold, with its kind, and what exists right after setup.
+  const kinds = new Map<string, HandleKind>(); // `proc/handle` -> kind
+  const afterSetup = new Set<string>(); // `proc/handle`
+  const createdBy = new Map<string, string>(); // `proc/handle` -> where
+  const declare = (
+    proc: string,
+    h: string,
+    kind: HandleKind,
+    o: ScenarioOp,
+    field: string,
+    inSetup: boolean,
+  ) => {
+    const key = `${proc}/${h}`;
+    if (createdBy.has(key)) {
+      issue(
+        pathOf(o, field),
+        `handle \`${h}\` is created twice in process ${proc} (first at ${createdBy.get(key)})`,
+      );
+      return;
+    }
+    createdBy.set(key, o.where);
+    kinds.set(key, kind);
+    if (inSetup) afterSetup.add(key);
+  };
+  const handlesOf = (proc: string) =>
+    [...kinds.keys()].filter((k) => k.startsWith(`${proc}/`)).map((k) => k.slice(proc.length + 1));
+  /** A fork copies the parent's handles known at that point: these sets, per child. */
+  const inheritAt = (parent: string, child: string, local: Set<string>, inSetup: boolean) => {
+    for (const key of [...kinds.keys()]) {
+      if (!key.startsWith(`${parent}/`)) continue;
+      const h = key.slice(parent.length + 1);
+      if (!afterSetup.has(key) && !local.has(h)) continue;
+      const ck = `${child}/${h}`;
+      if (!kinds.has(ck)) kinds.set(ck, kinds.get(key)!);
+      if (inSetup) afterSetup.add(ck);
+      else inherited.add(ck);
+    }
+  };
+  const inherited = new Set<string>(); // `child/handle` present when a thread-forked child starts
+
+  // Pass 1: declarations (setup in order, then threads), with forks copying the parent's handles.
+  const created = (o: ScenarioOp): { proc: string; kind: HandleKind } | null => {
+    const spec = OPS[o.op];
+    return spec.creates && spec.creates !== 'process' ? { proc: '', kind: spec.creates } : null;
+  };
+  for (const { op: o, thread, process } of allOps) {
+    if (thread !== null) continue;
+    const c = created(o);
+    if (c)
+      declare(o.op === 'send' ? (o.args.to as string) : process, o.args.as as string, c.kind, o, 'as', true);
+    if (o.op === 'fork') inheritAt(process, o.args.as as string, new Set(), true);
+  }
+  for (const t of threadNames) {
+    const proc = processOf.get(t)!;
+    const local = new Set<string>();
+    for (const o of input.ops.get(`threads.${t}`) ?? []) {
+      const c = created(o);
+      if (c) {
+        const target = o.op === 'send' ? (o.args.to as string) : proc;
+        declare(target, o.args.as as string, c.kind, o, 'as', false);
+        if (target === proc) local.add(o.args.as as string);
+      }
+      if (o.op === 'fork') inheritAt(proc, o.args.as as string, local, false);
+    }
+  }
+
+  // Pass 2: uses. Each named handle must exist in the process, with the right kind; a wait is
+  // needed unless it exists after setup, was inherited by a forked child, or was made earlier in
+  // the same thread.
+  const waited = new Set<string>();
+  const checkOp = (o: ScenarioOp, proc: string, present: (h: string) => boolean) => {
+    const spec = OPS[o.op];
+    const waits: string[] = [];
+    for (const [field, kind] of Object.entries(spec.uses)) {
+      const v = o.args[field];
+      if (v === undefined) continue;
+      const list = Array.isArray(v) ? (v as string[]) : [v as string];
+      list.forEach((h, i) => {
+        const at = Array.isArray(v) ? pathOf(o, field, i) : pathOf(o, field);
+        const key = `${proc}/${h}`;
+        const k = kinds.get(key);
+        if (!k) {
+          const known = handlesOf(proc);
+          issue(
+            at,
+            `no handle \`${h}\` in process ${proc}: nothing creates it with \`as: ${h}\``,
+            suggest(h, known),
+          );
+        } else if (k !== kind) issue(at, `handle \`${h}\` is ${article(k)}, not ${article(kind)}`);
+        else if (!present(h)) {
+          waits.push(key);
+          waited.add(key);
+        }
+      });
+    }
+    if (o.op === 'open' || o.op === 'dma') {
+      const d = o.args.device as string;
+      if (!deviceNames.includes(d)) {
+        issue(pathOf(o, 'device'), `no device named \`${d}\``, suggest(d, deviceNames));
+      }
+    }
+    if (o.op === 'send') {
+      const to = o.args.to as string;
+      if (!allProcs.includes(to)) issue(pathOf(o, 'to'), `no process named \`${to}\``, suggest(to, allProcs));
+      else if (processes.find((p) => p.name === to)?.origin === 'thread') {
+        waits.push(`proc:${to}`);
+        waited.add(`proc:${to}`);
+      }
+    }
+    if (o.op === 'map_dma') {
+      const { ioas, container, backend } = o.args as { ioas?: string; container?: string; backend?: string };
+      if ((ioas === undefined) === (container === undefined)) {
+        issue(pathOf(o), 'map_dma needs exactly one of `ioas` (iommufd compat) or `container` (type1)');
+      } else if (backend !== undefined && backend !== (container !== undefined ? 'type1' : 'iommufd')) {
+        issue(
+          pathOf(o, 'backend'),
+          `backend ${backend} does not go with ${container !== undefined ? 'container' : 'ioas'}`,
+        );
+      }
+    }
+    if (waits.length > 0) WAITS.set(o, waits);
+  };
+  // Setup runs in order, before every thread: a handle it uses must be created earlier in setup.
+  const setupOrder = new Set<string>();
+  for (const { op: o, thread, process } of allOps) {
+    if (thread !== null) continue;
+    checkOp(o, process, () => true);
+    for (const field of Object.keys(OPS[o.op].uses)) {
+      const v = o.args[field];
+      const list = v === undefined ? [] : Array.isArray(v) ? (v as string[]) : [v as string];
+      for (const h of list) {
+        if (!setupOrder.has(`${process}/${h}`) && kinds.has(`${process}/${h}`)) {
+          issue(pathOf(o, field), `setup runs in order: \`${h}\` is created only later`);
+        }
+      }
+    }
+    const c = created(o);
+    if (c) setupOrder.add(`${o.op === 'send' ? (o.args.to as string) : process}/${o.args.as as string}`);
+    if (o.op === 'fork') {
+      for (const key of setupOrder) {
+        if (key.startsWith(`${process}/`))
+          setupOrder.add(`${o.args.as as string}/${key.slice(process.length + 1)}`);
+      }
+    }
+  }
+  for (const t of threadNames) {
+    const proc = processOf.get(t)!;
+    const local = new Set<string>();
+    for (const o of input.ops.get(`threads.${t}`) ?? []) {
+      checkOp(
+        o,
+        proc,
+        (h) => afterSetup.has(`${proc}/${h}`) || inherited.has(`${proc}/${h}`) || local.has(h),
+      );
+      const c = created(o);
+      if (c && o.op !== 'send') local.add(o.args.as as string);
+    }
+  }
+  done();
+
+  const scenario: Scenario = {
+    name: raw.name,
+    file: input.file,
+    source: input.source,
+    machine: { arch: raw.machine?.arch ?? 'x86_64', thp: raw.machine?.thp ?? 'always' },
+    devices,
+    design: input.design,
+    processes,
+    setup: input.ops.get('setup') ?? [],
+    threads: threadNames.map((t) => ({
+      name: t,
+      process: processOf.get(t)!,
+      ops: input.ops.get(`threads.${t}`) ?? [],
+    })),
+    check: raw.check ?? {},
+    expect: { violations: raw.expect?.violations ?? [], exactly: raw.expect?.exactly ?? false },
+    waited: [...waited].sort(),
+  };
+  if (raw.description !== undefined) scenario.description = raw.description;
+  return scenario;
+}
+
+function parsePath(s: string): Path {
+  const out: Path = [];
+  for (const m of s.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  return out;
+}
+
+const isPow2 = (n: number): boolean => n > 0 && Number.isInteger(Math.log2(n));
+const hex = (n: number): string => `0x${n.toString(16)}`;
+const article = (k: HandleKind): string =>
+  ({
+    fd: 'an fd',
+    map: 'a mapping',
+    iommufd: 'an iommufd',
+    ioas: 'an IOAS',
+    importer: 'an importer',
+    container: 'a container',
+    process: 'a process',
+  })[k];

@@ -1,0 +1,102 @@
+// The shape of a scenario file (DESIGN.md "scenarios — contract"), as zod schemas: the loader
+// validates with them and the JSON Schema for editors is generated from them. Operation lists are
+// checked one operation at a time by the loader (ops.ts), for precise messages.
+
+import { z } from 'zod';
+import { DESIGN_NAMES, DESIGNS, OPTION_VALUES } from '../designs/design.js';
+import { INVARIANT_IDS } from '../invariants/system.js';
+import { OPS } from './ops.js';
+import { size } from './size.js';
+
+/** The explorer's own checks, reported beside the invariants. */
+export const EXPLORER_IDS = ['DEADLOCK', 'LOCK_ORDER', 'ERROR', 'EXPECT'] as const;
+export const ALL_IDS = [...INVARIANT_IDS, ...EXPLORER_IDS] as const;
+
+const name = z.string().min(1, { error: 'a name cannot be empty' });
+
+/** Design options as a scenario spells them: each with the values it takes. */
+function optionShape(): Record<string, z.ZodType> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [k, values] of Object.entries(OPTION_VALUES)) {
+    const v = values as readonly (string | boolean)[];
+    shape[k] =
+      typeof v[0] === 'boolean' ? z.boolean().optional() : z.enum(v as [string, ...string[]]).optional();
+  }
+  return shape;
+}
+
+const designName = z.enum(DESIGN_NAMES as [string, ...string[]]);
+export const designSchema = z.union([designName, z.strictObject({ name: designName, ...optionShape() })]);
+
+const bar = z.strictObject({
+  index: z.number().int().min(0).max(5),
+  size,
+  phys: size,
+  structPages: z.boolean().optional(),
+});
+
+const device = z.strictObject({
+  name,
+  bars: z.array(bar).min(1),
+  reset: z.boolean().optional(),
+  noCommandMemory: z.boolean().optional(),
+});
+
+const opList = z.array(z.unknown());
+
+export const scenarioSchema = z.strictObject({
+  name,
+  description: z.string().optional(),
+  machine: z
+    .strictObject({
+      arch: z.enum(['x86_64', 'arm64', 'x86_64-nospecial']).optional(),
+      thp: z.enum(['always', 'madvise', 'never']).optional(),
+    })
+    .optional(),
+  devices: z.array(device).min(1),
+  design: designSchema.optional(),
+  processes: z.record(name, z.array(name)).optional(),
+  setup: opList.optional(),
+  threads: z.record(name, opList),
+  check: z
+    .strictObject({
+      strategy: z.enum(['dpor', 'exhaustive', 'random', 'pct']).optional(),
+      invariants: z.union([z.literal('all'), z.array(z.enum(INVARIANT_IDS))]).optional(),
+      maxExecutions: z.number().int().min(1).optional(),
+      preemptionBound: z.number().int().min(0).optional(),
+      seed: z.number().int().optional(),
+      maxSteps: z.number().int().min(1).optional(),
+    })
+    .optional(),
+  expect: z
+    .strictObject({
+      violations: z.array(z.enum(ALL_IDS)),
+      /** Extension: the ids found must be exactly these (default: at least these). */
+      exactly: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+export type RawScenario = z.infer<typeof scenarioSchema>;
+
+/** The JSON Schema of a scenario file (schema/scenario.schema.json), for editor completion. */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  const opItem = z.union(
+    Object.entries(OPS).map(([k, s]) =>
+      z.strictObject({ [k]: s.args.extend({ process: name.optional() }) }).describe(s.doc),
+    ) as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]],
+  );
+  const withOps = scenarioSchema.extend({
+    setup: z.array(opItem).optional(),
+    threads: z.record(name, z.array(opItem)),
+  });
+  const js = z.toJSONSchema(withOps, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return {
+    $id: 'https://vfio-dmabuf-model.invalid/scenario.schema.json',
+    title: 'vfio-dmabuf-model scenario',
+    description: `A scenario for vdm. Designs: ${Object.values(DESIGNS)
+      .map((d) => d.name)
+      .join(', ')}.`,
+    ...js,
+  };
+}
