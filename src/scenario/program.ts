@@ -51,6 +51,8 @@ export interface World {
   /** Recording for reports (replays only): marks between events, and the page-table recorder. */
   marks: Mark[] | null;
   recorder: PageTableRecorder | null;
+  /** Events run so far (counted by the invariant, which runs after each): where marks go. */
+  events: number;
 }
 
 export interface ProgramOptions {
@@ -94,6 +96,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
         pending: null,
         marks: o.record ? [] : null,
         recorder: o.record ? new PageTableRecorder() : null,
+        events: 0,
       };
       for (const p of sc.processes) {
         w.procs.set(p.name, { proc: p.origin === 'start' ? s.spawn(p.name) : null, handles: new Map() });
@@ -115,6 +118,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
     },
     threads,
     invariant(w: World): void {
+      w.events++;
       if (w.pending) {
         const v = w.pending;
         w.pending = null;
@@ -127,7 +131,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
 }
 
 function mark(w: World, m: Omit<Mark, 'after'>): void {
-  w.marks?.push({ after: currentHost()?.eventCount ?? 0, ...m });
+  w.marks?.push({ after: currentHost()?.eventCount ?? w.events, ...m });
 }
 
 /** One scenario operation in process `pname`, by `thread`: waits, the syscall, the return to user space. */

@@ -7,7 +7,6 @@ import { flagNames } from '../kernel/mm/mm_types.js';
 import { decodes } from '../kernel/pci/pci.js';
 import type { VfioPciDmaBuf } from '../kernel/vfio/pci/dmabuf.js';
 import type { LeafView, MemoryMap } from '../report/record.js';
-import { currentHost } from '../sched/prim.js';
 import type { World } from './program.js';
 
 const SIZE = { pte: PAGE_SIZE, pmd: PMD_SIZE, pud: PUD_SIZE } as const;
@@ -22,7 +21,7 @@ export class PageTableRecorder {
 
   /** Compares the world with the last observation and records the differences as marks. */
   observe(w: World): void {
-    const after = currentHost()?.eventCount ?? 0;
+    const after = w.events;
     const now = new Map<string, Seen>();
     for (const [pname, pr] of w.procs) {
       if (!pr.proc) continue;
