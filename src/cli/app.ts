@@ -7,6 +7,7 @@ import { formatTrace } from '../report/trace-text.js';
 import { explore, replay } from '../sched/explore.js';
 import type { ExploreResult, Strategy } from '../sched/program.js';
 import { ScheduleError } from '../sched/schedule.js';
+import { addScenarioCommands } from './scenario-commands.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -117,6 +118,14 @@ function fail(message: string): never {
   process.stderr.write(`vdm: ${message}\n`);
   process.exit(2);
 }
+
+addScenarioCommands(program);
+
+// `vdm run x.yaml | head`: a closed pipe ends the output, not with a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`vdm: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

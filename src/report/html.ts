@@ -27,6 +27,8 @@ export interface HtmlReportInput {
   record?: RunRecord;
   /** The design × invariant matrix, when computed. */
   compare?: CompareReport;
+  /** Flags that recreate the design on a command line (`--design v5.7 --option ...`), for replay commands. */
+  designArgs?: string;
   /** When the report was made; omit for reproducible output. */
   generatedAt?: string;
 }
@@ -128,8 +130,9 @@ svg text.sq-result { fill: #495057; }
 `;
 
 /** `vdm replay FILE --schedule 'S'`, quoted for a POSIX shell. */
-export function replayCommand(file: string, schedule: string): string {
-  return `vdm replay ${shellQuote(file)} --schedule '${schedule.replace(/'/g, `'\\''`)}'`;
+export function replayCommand(file: string, schedule: string, designArgs = ''): string {
+  const d = designArgs ? ` ${designArgs}` : '';
+  return `vdm replay ${shellQuote(file)}${d} --schedule '${schedule.replace(/'/g, `'\\''`)}'`;
 }
 
 function section(id: string, title: string, body: string): string {
@@ -156,14 +159,14 @@ function verdictBadge(v: 'pass' | 'fail'): string {
   return `<span class="verdict ${v === 'pass' ? 'pass' : 'fail'}">${v === 'pass' ? 'pass' : 'fail'}</span>`;
 }
 
-function violationsTable(file: string, violations: CheckViolation[]): string {
+function violationsTable(file: string, violations: CheckViolation[], designArgs?: string): string {
   if (violations.length === 0) return '<p class="note">No violation found.</p>';
   const rows = violations.map(
     (v) =>
       `<tr><td><strong>${escapeHtml(v.invariant)}</strong><br><span class="note">${escapeHtml(v.kind)}</span></td>` +
       `<td>${escapeHtml(v.message)}${v.thread !== undefined ? `<br><span class="note">thread ${escapeHtml(v.thread)}</span>` : ''}</td>` +
       `<td class="num">${formatCount(v.count)}</td><td class="num">${formatCount(v.preemptions)}</td>` +
-      `<td><code class="cmd">${escapeHtml(replayCommand(file, v.schedule))}</code></td></tr>`,
+      `<td><code class="cmd">${escapeHtml(replayCommand(file, v.schedule, designArgs))}</code></td></tr>`,
   );
   return `<table class="data violations"><thead><tr><th>invariant</th><th>message</th><th class="num">executions</th><th class="num">preemptions</th><th>replay</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
@@ -194,7 +197,7 @@ function summary(input: HtmlReportInput): string {
       ['time', formatMs(c.elapsedMs)],
     ]),
     `<h3>Violations (${c.violations.length})</h3>`,
-    violationsTable(input.file, c.violations),
+    violationsTable(input.file, c.violations, input.designArgs),
   ].join('\n');
 }
 
@@ -232,7 +235,7 @@ function counterexample(input: HtmlReportInput): string {
       : `<p>No violation: this is the default run, ${formatCount(record.steps.length)} events.</p>`;
   return [
     intro,
-    `<p>Replay: <code class="cmd">${escapeHtml(replayCommand(input.file, record.schedule))}</code></p>`,
+    `<p>Replay: <code class="cmd">${escapeHtml(replayCommand(input.file, record.schedule, input.designArgs))}</code></p>`,
     `<p class="note">Design ${designText(record.design.name, record.design.options)}. One lane per thread, time going down; a yellow box is a lock operation, a grey dashed box several memory accesses in one function, an orange arrow a lock handed from one thread to another, a red band a violation. Hover for the full stack.</p>`,
     `<div class="scroll">${renderSequenceSvg(record)}</div>`,
     `<details><summary>The steps as a table (${formatCount(record.steps.length)} steps, ${formatCount(record.marks.length)} marks)</summary>\n${renderStepTable(record)}\n</details>`,

@@ -86,6 +86,8 @@ export interface RunRecord {
   steps: TraceStep[];
   marks: Mark[];
   memory: MemoryMap;
+  /** Set when the schedule does not fit the scenario (another design, an edited file): where it broke. */
+  replayError?: string;
   /** Every violation seen in this execution. */
   violations: { kind: string; id: string; message: string; thread?: string }[];
 }

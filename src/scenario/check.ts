@@ -197,7 +197,9 @@ export function recordScenario(sc: Scenario, schedule: string, o: { design?: Des
     });
   }
   marks.sort((a, b) => a.after - b.after);
+  const mismatch = rep.violations.find((v) => v.id === 'REPLAY_MISMATCH');
   return {
+    ...(mismatch ? { replayError: mismatch.message } : {}),
     scenario: { name: sc.name, file: sc.file, source: sc.source },
     design: { name: design.name, options: { ...design.options } },
     schedule,

@@ -1,0 +1,497 @@
+// vdm run | check | compare | replay | report | list | schema: the scenario commands of the CLI
+// contract (DESIGN.md). Bad input (a scenario error, an unknown design or option, a malformed
+// schedule) prints a clear message and exits 2; `check` exits 0 when the scenario's `expect`
+// holds and 1 when it does not.
+
+import { readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import {
+  DESIGN_NAMES,
+  DESIGNS,
+  type Design,
+  type DesignOptions,
+  designOf,
+  OPTION_VALUES,
+} from '../designs/design.js';
+import { INVARIANTS } from '../invariants/catalog.js';
+import { formatFtrace } from '../report/ftrace.js';
+import { renderHtmlReport } from '../report/html.js';
+import { writePerfetto } from '../report/perfetto.js';
+import type { RunRecord } from '../report/record.js';
+import type { CheckReport, CompareReport } from '../report/results.js';
+import { checkScenario, compareScenario, recordScenario, runScenario } from '../scenario/check.js';
+import { formatIssue, ScenarioError, suggest } from '../scenario/errors.js';
+import { loadScenarioFile, type Scenario } from '../scenario/load.js';
+import { scenarioJsonSchema } from '../scenario/schema.js';
+import type { Strategy } from '../sched/program.js';
+import { decodeSchedule, ScheduleError } from '../sched/schedule.js';
+import { progressBar } from './progress.js';
+
+/** Raised for bad command-line input: printed, exit 2. */
+export class UsageError extends Error {}
+
+function count(name: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return Number(v);
+  };
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+interface DesignFlags {
+  design?: string;
+  option?: string[];
+}
+interface SearchFlags {
+  strategy?: Strategy;
+  seed?: number;
+  maxExecutions?: number;
+  preemptionBound?: number;
+}
+
+function designFlags(c: Command): Command {
+  return c
+    .option('--design <name>', `run on this design instead of the file's (${DESIGN_NAMES.join(', ')})`)
+    .option(
+      '--option <key=value>',
+      'set a design option (repeatable), e.g. --option closeOrder=disable-first',
+      collect,
+    );
+}
+
+function searchFlags(c: Command): Command {
+  return c
+    .addOption(
+      new Option('--strategy <s>', 'dpor | exhaustive | random | pct').choices([
+        'dpor',
+        'exhaustive',
+        'random',
+        'pct',
+      ]),
+    )
+    .option('--seed <n>', 'seed for random and pct', count('--seed'))
+    .option('--max-executions <n>', 'stop after this many executions', count('--max-executions'))
+    .option('--preemption-bound <n>', 'most preemptions per execution', count('--preemption-bound'));
+}
+
+/** The design the flags ask for, or undefined to use the file's. */
+function designFromFlags(sc: Scenario, f: DesignFlags): Design | undefined {
+  if (f.design === undefined && !f.option?.length) return undefined;
+  const name = f.design ?? sc.design.name;
+  if (!(DESIGN_NAMES as readonly string[]).includes(name)) {
+    const s = suggest(name, DESIGN_NAMES);
+    throw new UsageError(
+      `--design: unknown design "${name}"${s ? ` — did you mean \`${s}\`?` : ''} (designs: ${DESIGN_NAMES.join(', ')})`,
+    );
+  }
+  // --design replaces the file's design and its options; --option alone adds to the file's.
+  const options: Record<string, unknown> = f.design === undefined ? { ...sc.design.options } : {};
+  for (const kv of f.option ?? []) {
+    const m = /^([A-Za-z]+)=(.+)$/.exec(kv);
+    if (!m) throw new UsageError(`--option ${kv}: expected key=value`);
+    const [, k, raw] = m as unknown as [string, string, string];
+    const values = (OPTION_VALUES as Record<string, readonly unknown[]>)[k];
+    if (!values) {
+      const s = suggest(k, Object.keys(OPTION_VALUES));
+      throw new UsageError(
+        `--option: design option "${k}" does not exist${s ? ` — did you mean \`${s}\`?` : ''}`,
+      );
+    }
+    const v = raw === 'true' ? true : raw === 'false' ? false : raw;
+    if (!values.includes(v))
+      throw new UsageError(`--option ${k}: expected one of ${values.join(', ')}, got ${raw}`);
+    options[k] = v;
+  }
+  return designOf(name, options as Partial<DesignOptions>);
+}
+
+/** The flags that recreate the design on another command line. */
+function designArgs(f: DesignFlags): string {
+  return [
+    ...(f.design ? [`--design ${f.design}`] : []),
+    ...(f.option ?? []).map((o) => `--option ${o}`),
+  ].join(' ');
+}
+
+const shellQuote = (s: string): string => (/^[\w./:@=,+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+function replayCommand(file: string, schedule: string, f: DesignFlags): string {
+  return ['vdm replay', shellQuote(file), designArgs(f), '--schedule', shellQuote(schedule)]
+    .filter(Boolean)
+    .join(' ');
+}
+
+function print(s: string): void {
+  process.stdout.write(`${s}\n`);
+}
+
+function writeAtomically(file: string, text: string): void {
+  const tmp = join(dirname(file), `.${process.pid}.${Date.now()}.tmp`);
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+function checkText(
+  r: CheckReport,
+  sc: Scenario,
+  f: DesignFlags & { functions?: boolean },
+  design?: Design,
+): string {
+  const lines: string[] = [];
+  const status = r.complete ? 'complete' : 'incomplete: a bound or limit cut the search';
+  lines.push(
+    `${r.scenario} on ${r.design}: ${r.executions} executions (${r.strategy}), ${r.events} events, ${status}`,
+  );
+  if (r.violations.length === 0) lines.push('no violation found');
+  // One counterexample per invariant: the first (fewest preemptions) reported for it.
+  const shown = new Set<string>();
+  for (const v of r.violations) {
+    lines.push(
+      '',
+      `${v.invariant} (${v.kind}, ${v.count} execution${v.count === 1 ? '' : 's'}): ${v.message}`,
+    );
+    if (shown.has(v.invariant)) {
+      lines.push(`replay: ${replayCommand(sc.file, v.schedule, f)}`);
+      continue;
+    }
+    shown.add(v.invariant);
+    const rec = recordScenario(sc, v.schedule, design ? { design } : {});
+    lines.push(`counterexample (${v.preemptions} preemptions, ${rec.steps.length} events):`);
+    lines.push(formatFtrace(rec, { functions: f.functions === true }).replace(/^/gm, '  '));
+    lines.push(`replay: ${replayCommand(sc.file, v.schedule, f)}`);
+  }
+  lines.push('', `verdict: ${r.verdict}${r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}`);
+  return lines.join('\n');
+}
+
+function recordText(rec: RunRecord, functions: boolean): string {
+  const out = [formatFtrace(rec, { functions })];
+  for (const v of rec.violations) out.push('', `${v.id} (${v.kind}): ${v.message}`);
+  if (rec.violations.length === 0) out.push('', 'no violation in this execution');
+  return out.join('\n');
+}
+
+function compareText(c: CompareReport, file: string): string {
+  const ids = c.invariants.filter((id) => c.results.some((r) => r.violations.includes(id)));
+  const head = ['design', 'executions', ...ids, 'verdict'];
+  const rows = c.results.map((r) => [
+    r.design,
+    `${r.executions}${r.complete ? '' : '+'}`,
+    ...ids.map((id) => (r.counts[id] ? String(r.counts[id]) : '—')),
+    r.verdict,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join('  ');
+  const lines = [`${c.scenario}: invariants violated per design (counts are executions; + = incomplete)`, ''];
+  lines.push(fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt));
+  if (ids.length === 0) lines.push('', 'no design violates any invariant in this scenario');
+  for (const r of c.results) {
+    for (const [id, s] of Object.entries(r.shortest)) {
+      lines.push('', `${r.design} ${id} (shortest, ${s.events} events): ${s.message}`);
+      lines.push(
+        `  replay: vdm replay ${shellQuote(file)} --design ${r.design} --schedule ${shellQuote(s.schedule)}`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+/** The repository's examples folder (beside dist/). */
+function examplesDir(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples');
+}
+
+function schedule(s: string): string {
+  try {
+    decodeSchedule(s);
+  } catch (e) {
+    if (e instanceof ScheduleError) throw new UsageError(`--schedule: ${e.message}`);
+    throw e;
+  }
+  return s;
+}
+
+/** Runs a command body, turning bad input into exit 2 with a message. */
+function guarded<A extends unknown[]>(body: (...a: A) => void): (...a: A) => void {
+  return (...a: A) => {
+    try {
+      body(...a);
+    } catch (e) {
+      if (e instanceof ScenarioError) {
+        for (const i of e.issues) process.stderr.write(`${formatIssue(i)}\n`);
+        process.exit(2);
+      }
+      if (e instanceof UsageError) {
+        process.stderr.write(`vdm: ${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
+  };
+}
+
+export function addScenarioCommands(program: Command): void {
+  searchFlags(
+    designFlags(
+      program
+        .command('check')
+        .description('explore every interleaving of a scenario and judge the result against its `expect`')
+        .argument('<file>', 'scenario file (YAML)'),
+    ),
+  )
+    .option('--json', 'print the result as JSON (the CLI contract)')
+    .option('--functions', 'show kernel function entry/exit in counterexample traces')
+    .option('--perfetto <file>', 'write the first counterexample as a Perfetto / Chrome trace')
+    .action(
+      guarded(
+        (
+          file: string,
+          o: DesignFlags & SearchFlags & { json?: boolean; functions?: boolean; perfetto?: string },
+        ) => {
+          const sc = loadScenarioFile(file);
+          const design = designFromFlags(sc, o);
+          const bar = progressBar();
+          let r: CheckReport;
+          try {
+            r = checkScenario(sc, {
+              ...(design ? { design } : {}),
+              ...(o.strategy ? { strategy: o.strategy } : {}),
+              ...(o.seed !== undefined ? { seed: o.seed } : {}),
+              ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
+              ...(o.preemptionBound !== undefined ? { preemptionBound: o.preemptionBound } : {}),
+              onProgress: (p) => bar.update(p),
+            });
+          } finally {
+            bar.stop();
+          }
+          if (o.perfetto && r.violations[0]) {
+            writePerfetto(recordScenario(sc, r.violations[0].schedule, design ? { design } : {}), o.perfetto);
+          }
+          print(o.json ? JSON.stringify(r, null, 2) : checkText(r, sc, o, design));
+          process.exitCode = r.verdict === 'pass' ? 0 : 1;
+        },
+      ),
+    );
+
+  designFlags(
+    program
+      .command('run')
+      .description('run one execution (threads one after another, as written) and print its trace')
+      .argument('<file>', 'scenario file (YAML)'),
+  )
+    .option('--json', 'print the execution as JSON')
+    .option('--no-functions', 'one line per event, without function entry/exit lines')
+    .option('--perfetto <file>', 'also write the execution as a Perfetto / Chrome trace')
+    .action(
+      guarded((file: string, o: DesignFlags & { json?: boolean; functions: boolean; perfetto?: string }) => {
+        const sc = loadScenarioFile(file);
+        const design = designFromFlags(sc, o);
+        const rec = runScenario(sc, design ? { design } : {});
+        if (o.perfetto) writePerfetto(rec, o.perfetto);
+        print(o.json ? JSON.stringify(rec, null, 2) : recordText(rec, o.functions));
+        process.exitCode = rec.violations.length > 0 ? 1 : 0;
+      }),
+    );
+
+  designFlags(
+    program
+      .command('replay')
+      .description('replay one schedule (from check, compare or a report) and print its trace')
+      .argument('<file>', 'scenario file (YAML)'),
+  )
+    .requiredOption('--schedule <s>', 'the schedule to replay')
+    .option('--json', 'print the execution as JSON')
+    .option('--no-functions', 'one line per event, without function entry/exit lines')
+    .option('--perfetto <file>', 'also write the execution as a Perfetto / Chrome trace')
+    .action(
+      guarded(
+        (
+          file: string,
+          o: DesignFlags & { schedule: string; json?: boolean; functions: boolean; perfetto?: string },
+        ) => {
+          const sc = loadScenarioFile(file);
+          const design = designFromFlags(sc, o);
+          const rec = recordScenario(sc, schedule(o.schedule), design ? { design } : {});
+          if (rec.replayError) {
+            throw new UsageError(
+              `--schedule does not fit ${file} on ${rec.design.name}: ${rec.replayError} (made with another --design, or before the file changed?)`,
+            );
+          }
+          if (o.perfetto) writePerfetto(rec, o.perfetto);
+          print(o.json ? JSON.stringify(rec, null, 2) : recordText(rec, o.functions));
+          process.exitCode = rec.violations.length > 0 ? 1 : 0;
+        },
+      ),
+    );
+
+  searchFlags(
+    program
+      .command('compare')
+      .description('run a scenario on every design and print the design × invariant matrix')
+      .argument('<file>', 'scenario file (YAML)'),
+  )
+    .option('--json', 'print the result as JSON (the CLI contract)')
+    .action(
+      guarded((file: string, o: SearchFlags & { json?: boolean }) => {
+        const sc = loadScenarioFile(file);
+        const bar = progressBar();
+        let c: CompareReport;
+        try {
+          c = compareScenario(sc, {
+            ...(o.strategy ? { strategy: o.strategy } : {}),
+            ...(o.seed !== undefined ? { seed: o.seed } : {}),
+            ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
+            ...(o.preemptionBound !== undefined ? { preemptionBound: o.preemptionBound } : {}),
+            onDesign: (d) => bar.phase(d),
+            onProgress: (p) => bar.update(p),
+          });
+        } finally {
+          bar.stop();
+        }
+        print(o.json ? JSON.stringify(c, null, 2) : compareText(c, file));
+      }),
+    );
+
+  searchFlags(
+    designFlags(
+      program
+        .command('report')
+        .description('explore a scenario and write one self-contained HTML report')
+        .argument('<file>', 'scenario file (YAML)'),
+    ),
+  )
+    .requiredOption('-o, --output <file>', 'the HTML file to write')
+    .option('--no-compare', 'leave out the design × invariant matrix (it explores every design)')
+    .option('--schedule <s>', 'show this execution instead of the first counterexample')
+    .action(
+      guarded(
+        (
+          file: string,
+          o: DesignFlags & SearchFlags & { output: string; compare: boolean; schedule?: string },
+        ) => {
+          const sc = loadScenarioFile(file);
+          const design = designFromFlags(sc, o);
+          const search = {
+            ...(o.strategy ? { strategy: o.strategy } : {}),
+            ...(o.seed !== undefined ? { seed: o.seed } : {}),
+            ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
+            ...(o.preemptionBound !== undefined ? { preemptionBound: o.preemptionBound } : {}),
+          };
+          const bar = progressBar();
+          let check: CheckReport;
+          let compare: CompareReport | undefined;
+          try {
+            check = checkScenario(sc, {
+              ...search,
+              ...(design ? { design } : {}),
+              onProgress: (p) => bar.update(p),
+            });
+            if (o.compare) {
+              compare = compareScenario(sc, {
+                ...search,
+                onDesign: (d) => bar.phase(d),
+                onProgress: (p) => bar.update(p),
+              });
+            }
+          } finally {
+            bar.stop();
+          }
+          const sched = o.schedule !== undefined ? schedule(o.schedule) : check.violations[0]?.schedule;
+          const record =
+            sched !== undefined
+              ? recordScenario(sc, sched, design ? { design } : {})
+              : runScenario(sc, design ? { design } : {});
+          const html = renderHtmlReport({
+            title: sc.name,
+            file: sc.file,
+            source: sc.source,
+            check,
+            record,
+            ...(compare ? { compare } : {}),
+          });
+          writeAtomically(o.output, html);
+          print(
+            `wrote ${o.output}: ${check.verdict}, ${check.violations.length} violation(s), ${check.executions} executions`,
+          );
+        },
+      ),
+    );
+
+  program
+    .command('list')
+    .description('print what exists: designs, invariants or examples')
+    .argument('<what>', 'designs | invariants | examples')
+    .option('--json', 'print as JSON')
+    .action(
+      guarded((what: string, o: { json?: boolean }) => {
+        const kinds = ['designs', 'invariants', 'examples'];
+        if (!kinds.includes(what)) {
+          const s = suggest(what, kinds);
+          throw new UsageError(
+            `list: unknown "${what}"${s ? ` — did you mean \`${s}\`?` : ''} (designs, invariants, examples)`,
+          );
+        }
+        if (what === 'designs') {
+          const list = DESIGN_NAMES.map((n) => ({
+            name: n,
+            summary: DESIGNS[n].summary,
+            options: DESIGNS[n].options,
+          }));
+          if (o.json) print(JSON.stringify({ designs: list, optionValues: OPTION_VALUES }, null, 2));
+          else {
+            for (const d of list) print(`${d.name.padEnd(10)} ${d.summary}`);
+            print("\noptions (--option key=value, or beside `name` in a scenario's design):");
+            for (const [k, v] of Object.entries(OPTION_VALUES))
+              print(`  ${k}: ${(v as readonly unknown[]).join(' | ')}`);
+          }
+        } else if (what === 'invariants') {
+          if (o.json) print(JSON.stringify({ invariants: INVARIANTS }, null, 2));
+          else for (const i of INVARIANTS) print(`${i.id.padEnd(21)} ${i.summary}`);
+        } else {
+          const dir = examplesDir();
+          let files: string[] = [];
+          try {
+            files = readdirSync(dir)
+              .filter((f) => f.endsWith('.yaml'))
+              .sort();
+          } catch {
+            throw new UsageError(`list examples: no examples folder at ${dir}`);
+          }
+          const list = files.map((f) => {
+            const path = join(dir, f);
+            try {
+              const sc = loadScenarioFile(path);
+              return {
+                file: relative(process.cwd(), path),
+                name: sc.name,
+                design: sc.design.name,
+                expect: sc.expect.violations,
+              };
+            } catch (e) {
+              return {
+                file: relative(process.cwd(), path),
+                name: '?',
+                design: '?',
+                expect: [],
+                error: String(e),
+              };
+            }
+          });
+          if (o.json) print(JSON.stringify({ examples: list }, null, 2));
+          else
+            for (const x of list) {
+              const exp = x.expect.length ? x.expect.join(', ') : 'no violation';
+              print(`${x.file}  [${x.design}; expects ${exp}]  ${x.name}`);
+            }
+        }
+      }),
+    );
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of scenario files (for editor completion)')
+    .action(() => print(JSON.stringify(scenarioJsonSchema(), null, 2)));
+}
