@@ -410,6 +410,7 @@ export function addScenarioCommands(program: Command): void {
             source: sc.source,
             check,
             record,
+            designArgs: designArgs(o),
             ...(compare ? { compare } : {}),
           });
           writeAtomically(o.output, html);

@@ -1,0 +1,215 @@
+// vdm check / run / replay / compare / report / list / schema: the CLI contract of DESIGN.md —
+// exit codes, the JSON shapes, replayable counterexamples, and bad input as exit 2 with
+// file:line:column and no stack trace.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const vdm = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [main, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true' },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'vdm-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function scenario(name: string, text: string): string {
+  const f = join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+// A fault on a BAR mapping racing a device reset: kept upstream, broken on v5.7 (no zap at all).
+const RESET = scenario(
+  'reset.yaml',
+  `name: reset races a fault
+devices:
+  - name: gpu0
+    bars: [ { index: 0, size: 16K, phys: 0x3800000000 } ]
+setup:
+  - open: { device: gpu0, as: dev }
+  - mmap: { fd: dev, region: 0, length: 16K, as: m }
+threads:
+  vmm:
+    - load: { map: m, offset: 0x1000 }
+  admin:
+    - reset: { fd: dev, expect: ok }
+expect: { violations: [] }
+`,
+);
+
+describe('vdm check', () => {
+  test('expect holds: exit 0; --json has the contract fields', () => {
+    const r = vdm('check', RESET, '--json');
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.scenario, 'reset races a fault');
+    assert.equal(j.design, 'upstream');
+    assert.equal(j.verdict, 'pass');
+    assert.equal(j.complete, true);
+    assert.ok(j.executions > 1);
+    assert.deepEqual(j.violations, []);
+  });
+
+  test('--design replaces the design: v5.7 breaks MMIO_WHILE_DISABLED, exit 1, and the schedule replays it', () => {
+    const r = vdm('check', RESET, '--design', 'v5.7', '--json');
+    assert.equal(r.code, 1);
+    const j = JSON.parse(r.out);
+    assert.equal(j.design, 'v5.7');
+    assert.equal(j.verdict, 'fail');
+    const v = j.violations.find((x: { invariant: string }) => x.invariant === 'MMIO_WHILE_DISABLED');
+    assert.ok(v, r.out);
+    assert.equal(typeof v.message, 'string');
+    const rep = vdm('replay', RESET, '--design', 'v5.7', '--schedule', v.schedule, '--json');
+    assert.equal(rep.code, 1);
+    const rec = JSON.parse(rep.out);
+    assert.ok(rec.violations.some((x: { id: string }) => x.id === 'MMIO_WHILE_DISABLED'));
+    assert.ok(rec.steps.length > 0);
+  });
+
+  test('text output: the invariant, the counterexample trace with kernel functions, the replay command', () => {
+    const r = vdm('check', RESET, '--design', 'v5.7');
+    assert.equal(r.code, 1);
+    assert.match(r.out, /MMIO_WHILE_DISABLED \(invariant/);
+    assert.match(r.out, /counterexample \(\d+ preemptions?, \d+ events\)/);
+    assert.match(r.out, /vmm-1 +\[000\]/);
+    assert.match(r.out, /func=vfio_pci_zap_and_down_write_memory_lock|vfio_pci_ioctl_reset/);
+    assert.match(r.out, /replay: vdm replay \S+ --design v5.7 --schedule \S+/);
+    assert.match(r.out, /verdict: fail \(found MMIO_WHILE_DISABLED, not expected\)/);
+  });
+
+  test('--option flips a design option; a wrong one is exit 2 with a suggestion', () => {
+    const bad = vdm('check', RESET, '--option', 'closeOrdr=disable-first');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /did you mean `closeOrder`/);
+    assert.equal(vdm('check', RESET, '--option', 'closeOrder=sideways').code, 2);
+    assert.equal(vdm('check', RESET, '--option', 'closeOrder=disable-first').code, 0);
+    const d = vdm('check', RESET, '--design', 'upstrem');
+    assert.equal(d.code, 2);
+    assert.match(d.err, /did you mean `upstream`/);
+  });
+
+  test('bad scenario: exit 2, file:line:column: field, no stack trace, nothing else printed', () => {
+    const f = scenario(
+      'bad.yaml',
+      `name: bad
+devices:
+  - name: gpu0
+    bars: [ { index: 0, size: 16K, phys: 0x3800000000 } ]
+threads:
+  vmm:
+    - mmapp: { fd: dev, length: 4K, as: m }
+`,
+    );
+    const r = vdm('check', f);
+    assert.equal(r.code, 2);
+    assert.equal(r.out, '');
+    assert.match(
+      r.err,
+      new RegExp(
+        `${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:7:7: threads\\.vmm\\[0\\]\\.mmapp: unknown operation \`mmapp\` — did you mean \`mmap\`\\?`,
+      ),
+    );
+    assert.doesNotMatch(r.err, /\n\s+at /);
+    const missing = vdm('check', join(dir, 'nope.yaml'));
+    assert.equal(missing.code, 2);
+    assert.match(missing.err, /nope\.yaml: no such file/);
+  });
+
+  test('expect lists what must be found: pass when found, fail when not', () => {
+    const f = scenario(
+      'expect.yaml',
+      readFileSync(RESET, 'utf8')
+        .replace('expect: { violations: [] }', 'expect: { violations: [MMIO_WHILE_DISABLED] }')
+        .replace('name: reset races a fault', 'name: expects a violation\ndesign: v5.7'),
+    );
+    assert.equal(vdm('check', f).code, 0);
+    const r = vdm('check', f, '--design', 'upstream', '--json');
+    assert.equal(r.code, 1);
+    assert.deepEqual(JSON.parse(r.out).reasons, ['expected MMIO_WHILE_DISABLED, not found']);
+  });
+});
+
+test('vdm compare --json: one result per design with the contract fields', () => {
+  const r = vdm('compare', RESET, '--json', '--max-executions', '400');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.scenario, 'reset races a fault');
+  const names = j.results.map((x: { design: string }) => x.design);
+  for (const d of ['upstream', 'v6.19', 'v6.12', 'v6.10', 'v6.9', 'v5.13', 'v5.8', 'v5.7'])
+    assert.ok(names.includes(d), d);
+  const byName = Object.fromEntries(j.results.map((x: { design: string }) => [x.design, x]));
+  assert.deepEqual(byName.upstream.violations, []);
+  assert.ok(byName['v5.7'].violations.includes('MMIO_WHILE_DISABLED'));
+  for (const x of j.results) {
+    assert.equal(typeof x.executions, 'number');
+    assert.equal(typeof x.complete, 'boolean');
+    assert.ok(Array.isArray(x.violations));
+  }
+});
+
+test('vdm run prints the plain execution as an ftrace-style trace', () => {
+  const r = vdm('run', RESET);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /# tracer: vdm/);
+  assert.match(r.out, /op_begin: load map=m offset=0x1000/);
+  assert.match(r.out, /op_end: reset = ok/);
+  assert.match(r.out, /funcgraph_entry: +vfio_pci_ioctl_reset\(\) \{|vfio_pci_ioctl_reset\(\) \{/);
+});
+
+test('vdm replay: a schedule that does not fit is exit 2 with the reason', () => {
+  const r = vdm('replay', RESET, '--schedule', 'zz');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--schedule does not fit/);
+  assert.equal(vdm('replay', RESET, '--schedule', '!!').code, 2);
+});
+
+test('vdm run --perfetto writes a trace-event JSON file', () => {
+  const out = join(dir, 'run.json');
+  assert.equal(vdm('run', RESET, '--perfetto', out).code, 0);
+  const j = JSON.parse(readFileSync(out, 'utf8'));
+  assert.ok(Array.isArray(j.traceEvents) && j.traceEvents.length > 10);
+});
+
+test('vdm report writes one self-contained HTML file', () => {
+  const out = join(dir, 'r.html');
+  const r = vdm('report', RESET, '--design', 'v5.7', '-o', out, '--no-compare');
+  assert.equal(r.code, 0, r.err);
+  const html = readFileSync(out, 'utf8');
+  for (const id of ['summary', 'scenario', 'memory-map', 'counterexample', 'statistics']) {
+    assert.match(html, new RegExp(`<section id="${id}"`));
+  }
+  assert.match(html, /--design v5.7 --schedule/);
+  assert.doesNotMatch(html, /<script src=|<link [^>]*href="http/);
+});
+
+test('vdm list designs | invariants | examples; a typo is exit 2', () => {
+  const d = vdm('list', 'designs', '--json');
+  assert.equal(d.code, 0);
+  assert.ok(JSON.parse(d.out).designs.some((x: { name: string }) => x.name === 'v6.19'));
+  const i = vdm('list', 'invariants');
+  for (const id of ['MMIO_WHILE_DISABLED', 'ZAP_COVERAGE', 'DEADLOCK', 'EXPECT'])
+    assert.match(i.out, new RegExp(id));
+  const e = vdm('list', 'examples', '--json');
+  assert.equal(e.code, 0);
+  assert.ok(JSON.parse(e.out).examples.length >= 1);
+  const bad = vdm('list', 'invariantz');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /did you mean `invariants`/);
+});
+
+test('vdm schema prints the JSON Schema of scenario files', () => {
+  const r = vdm('schema');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.ok(j.properties.threads);
+});
