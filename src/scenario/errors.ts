@@ -35,6 +35,9 @@ export function suggest(input: string, candidates: readonly string[]): string | 
   if (candidates.length === 0 || input.length === 0) return undefined;
   const lower = candidates.find((c) => c.toLowerCase() === input.toLowerCase());
   if (lower) return lower;
+  // A unique completion (`D3` -> `D3hot`) beats the nearest by edits (`D0`).
+  const completions = candidates.filter((c) => c.toLowerCase().startsWith(input.toLowerCase()));
+  if (input.length >= 2 && completions.length === 1) return completions[0];
   const best = closest(input, candidates as string[]);
   const d = distance(input, best);
   return d <= Math.max(1, Math.floor(Math.max(input.length, best.length) / 3)) ? best : undefined;

@@ -4,7 +4,7 @@
 // line, column and field; nothing in a scenario runs code, reads files or expands without bound.
 
 import { readFileSync, statSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { DESIGN_NAMES, type DesignName, type DesignOptions, OPTION_VALUES } from '../designs/design.js';
 import { ScenarioError, type ScenarioIssue, suggest } from './errors.js';
@@ -69,13 +69,23 @@ export function parseScenario(source: string, file = '<scenario>'): Scenario {
   for (const e of [...doc.errors, ...doc.warnings]) {
     issues.push({ file, ...at(e.pos[0]), field: '', message: yamlMessage(e.message) });
   }
+  // Keys are names: a mapping or list used as a key would be stringified by toJS.
+  visit(doc, {
+    Pair(_, pair) {
+      if (isPair(pair) && pair.key !== null && !isScalar(pair.key)) {
+        const k = pair.key as Node;
+        issues.push({ file, ...at(k.range?.[0]), field: '', message: 'a key must be a plain name' });
+      }
+    },
+  });
   if (issues.length > 0) throw new ScenarioError(issues);
   let data: unknown;
   try {
     // A bounded expansion: a document whose aliases expand past this is refused (billion laughs).
     data = doc.toJS({ maxAliasCount: 1000 });
   } catch (e) {
-    throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: yamlMessage(String(e)) }]);
+    const m = yamlMessage(e instanceof Error ? e.message : String(e));
+    throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: m }]);
   }
   if (data === null || data === undefined) {
     throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: 'the file is empty' }]);
@@ -92,7 +102,8 @@ export function parseScenario(source: string, file = '<scenario>'): Scenario {
     issues.push(i);
   };
   const zodIssues = (err: z.ZodError, base: Path, input: unknown, keysAt: (p: Path) => string[]) => {
-    for (const iss of err.issues) {
+    const queue = [...err.issues];
+    for (const iss of queue) {
       const path = [...base, ...(iss.path as Path)];
       const rel = iss.path as Path;
       switch (iss.code) {
@@ -117,6 +128,13 @@ export function parseScenario(source: string, file = '<scenario>'): Scenario {
           else issueAt(path, `expected ${iss.expected}, got ${show(v)}`);
           break;
         }
+        case 'invalid_union': {
+          // Report the alternative the value came closest to (`invariants: [MAPING_...]`).
+          const best = closestBranch(iss.errors);
+          if (best) queue.push(...best.map((b) => ({ ...b, path: [...iss.path, ...b.path] }) as typeof iss));
+          else issueAt(path, iss.message);
+          break;
+        }
         default:
           issueAt(path, iss.message);
       }
@@ -131,6 +149,13 @@ export function parseScenario(source: string, file = '<scenario>'): Scenario {
   const { design: rawDesign, ...rest } = raw;
   const top = scenarioSchema.omit({ design: true }).safeParse(rest);
   if (!top.success) zodIssues(top.error, [], rest, (p) => keysOf(scenarioSchema, p));
+  // zod drops a record key `__proto__` without a word; a thread or process cannot be named so.
+  for (const k of ['threads', 'processes']) {
+    const rec = raw[k];
+    if (rec && typeof rec === 'object' && Object.hasOwn(rec, '__proto__')) {
+      issueAt([k, '__proto__'], 'a name cannot be `__proto__`', { key: true });
+    }
+  }
   const design = parseDesign(rawDesign, issueAt);
   // Operations, one at a time.
   const opLists: { path: Path; items: unknown[]; setup: boolean }[] = [];
@@ -164,7 +189,7 @@ export function parseScenario(source: string, file = '<scenario>'): Scenario {
         return;
       }
       const name = opKeys[0]!;
-      const spec = (OPS as Record<string, (typeof OPS)[OpName]>)[name];
+      const spec = Object.hasOwn(OPS, name) ? OPS[name as OpName] : undefined;
       if (!spec) {
         issueAt([...path, name], `unknown operation \`${name}\``, {
           key: true,
@@ -250,7 +275,9 @@ function parseDesign(
   let ok = n !== undefined;
   const optionNames = Object.keys(OPTION_VALUES);
   for (const [k, val] of Object.entries(rest)) {
-    const values = (OPTION_VALUES as Record<string, readonly unknown[]>)[k];
+    const values = Object.hasOwn(OPTION_VALUES, k)
+      ? (OPTION_VALUES as Record<string, readonly unknown[]>)[k]
+      : undefined;
     if (!values) {
       issueAt(['design', k], `design option \`${k}\` does not exist`, {
         key: true,
@@ -267,6 +294,20 @@ function parseDesign(
     } else options[k] = val;
   }
   return ok ? { name: n!, options: options as Partial<DesignOptions> } : undefined;
+}
+
+/**
+ * The alternative of a failed union to report: the only one whose type matched, else the one whose
+ * issues reach deepest into the value; none when no alternative is closer than the others.
+ */
+function closestBranch(branches: z.core.$ZodIssue[][]): z.core.$ZodIssue[] | undefined {
+  const typed = branches.filter(
+    (b) => b.length > 0 && !b.some((i) => i.code === 'invalid_type' && i.path.length === 0),
+  );
+  if (typed.length === 1) return typed[0];
+  const depth = (b: z.core.$ZodIssue[]) => Math.max(0, ...b.map((i) => i.path.length));
+  const deepest = [...branches].sort((a, b) => depth(b) - depth(a))[0];
+  return deepest && depth(deepest) > 0 ? deepest : undefined;
 }
 
 function yamlMessage(m: string): string {

@@ -24,12 +24,12 @@ export function parseSize(v: unknown): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
+const sizeError = (iss: { input?: unknown }) =>
+  `expected a size or address: bytes, hex such as 0x1000, or 4K / 2M / 1G; got ${show(iss.input)}`;
+
 /** A zod schema for a size: validates the spelling, yields bytes. */
 export const size = z
-  .union([z.number().int().min(0), z.string().regex(SIZE_RE)], {
-    error: (iss) =>
-      `expected a size or address: bytes, hex such as 0x1000, or 4K / 2M / 1G; got ${show(iss.input)}`,
-  })
+  .union([z.number().int().min(0), z.string().regex(SIZE_RE, { error: sizeError })], { error: sizeError })
   .transform((v, ctx) => {
     const n = parseSize(v);
     if (n === undefined) {
