@@ -110,6 +110,14 @@ export function checkScenario(sc: Scenario, o: CheckOptions = {}): CheckReport {
   };
 }
 
+/**
+ * Executions per design in `compare` when neither the command line nor the scenario's `check`
+ * sets a limit: one design's space can be far larger than another's (the vma_list era populates
+ * whole VMAs under several locks), and a matrix should arrive in seconds; a capped cell is
+ * reported incomplete.
+ */
+export const COMPARE_DEFAULT_MAX_EXECUTIONS = 20000;
+
 /** The scenario on every design, each with its default options. */
 export function compareScenario(
   sc: Scenario,
@@ -120,7 +128,9 @@ export function compareScenario(
     o.onDesign?.(name);
     const design = designOf(name);
     const started = Date.now();
-    const r = explore(scenarioProgram(sc, { design }), exploreOptions(sc, o));
+    const eo = exploreOptions(sc, o);
+    eo.maxExecutions ??= COMPARE_DEFAULT_MAX_EXECUTIONS;
+    const r = explore(scenarioProgram(sc, { design }), eo);
     const ids = distinctIds(r);
     const counts: Record<string, number> = {};
     const shortest: CompareResult['shortest'] = {};

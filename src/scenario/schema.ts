@@ -81,16 +81,26 @@ export type RawScenario = z.infer<typeof scenarioSchema>;
 
 /** The JSON Schema of a scenario file (schema/scenario.schema.json), for editor completion. */
 export function scenarioJsonSchema(): Record<string, unknown> {
-  const opItem = z.union(
-    Object.entries(OPS).map(([k, s]) =>
-      z.strictObject({ [k]: s.args.extend({ process: name.optional() }) }).describe(s.doc),
-    ) as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]],
-  );
+  // `process:` sits beside the operation's name, in setup only (a thread runs in its own process).
+  const opItem = (setup: boolean) =>
+    z.union(
+      Object.entries(OPS).map(([k, s]) =>
+        z.strictObject({ [k]: s.args, ...(setup ? { process: name.optional() } : {}) }).describe(s.doc),
+      ) as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]],
+    );
   const withOps = scenarioSchema.extend({
-    setup: z.array(opItem).optional(),
-    threads: z.record(name, z.array(opItem)),
+    setup: z.array(opItem(true)).optional(),
+    threads: z.record(name, z.array(opItem(false))),
   });
-  const js = z.toJSONSchema(withOps, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const js = z.toJSONSchema(withOps, {
+    io: 'input',
+    unrepresentable: 'any',
+    // zod leaves out the default of a transformed type (sizes): put it back.
+    override: ({ zodSchema, jsonSchema }) => {
+      const def = (zodSchema as { _zod: { def: { type: string; defaultValue?: unknown } } })._zod.def;
+      if (def.type === 'default' && jsonSchema.default === undefined) jsonSchema.default = def.defaultValue;
+    },
+  }) as Record<string, unknown>;
   return {
     $id: 'https://vfio-dmabuf-model.invalid/scenario.schema.json',
     title: 'vfio-dmabuf-model scenario',
