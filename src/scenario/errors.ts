@@ -32,7 +32,9 @@ export function formatIssue(i: ScenarioIssue): string {
 
 /** The candidate nearest to `input` if it is near enough to be a misspelling of it. */
 export function suggest(input: string, candidates: readonly string[]): string | undefined {
-  if (candidates.length === 0 || input.length === 0) return undefined;
+  // Suggestions are for typos among a scenario's own names; thousands of candidates make a hostile
+  // file slow to reject (each suggestion is a distance to every candidate), so none are offered.
+  if (candidates.length === 0 || candidates.length > 500 || input.length === 0) return undefined;
   const lower = candidates.find((c) => c.toLowerCase() === input.toLowerCase());
   if (lower) return lower;
   // A unique completion (`D3` -> `D3hot`) beats the nearest by edits (`D0`).

@@ -13,6 +13,9 @@ import { resolveScenario, type Scenario } from './resolve.js';
 import { type RawScenario, scenarioSchema } from './schema.js';
 import { show } from './size.js';
 
+/** At most this many errors are reported for one file. */
+export const MAX_ISSUES = 100;
+
 /** Scenario files larger than this are refused before parsing. */
 export const MAX_SCENARIO_BYTES = 1 << 20;
 
@@ -96,6 +99,18 @@ export function parseScenario(source: string, file = '<scenario>'): Scenario {
     return { ...at(node?.range?.[0]), missing: found.depth < path.length };
   };
   const issueAt = (path: Path, message: string, o: { key?: boolean; suggestion?: string } = {}) => {
+    // A file with very many errors reports the first MAX_ISSUES (and says so) rather than all.
+    if (issues.length > MAX_ISSUES) return;
+    if (issues.length === MAX_ISSUES) {
+      issues.push({
+        file,
+        line: 0,
+        column: 0,
+        field: '',
+        message: `more than ${MAX_ISSUES} errors; the rest are not shown`,
+      });
+      return;
+    }
     const l = locate(path, o.key);
     const i: ScenarioIssue = { file, line: l.line, column: l.column, field: fieldOf(path), message };
     if (o.suggestion !== undefined) i.suggestion = o.suggestion;
@@ -131,7 +146,10 @@ export function parseScenario(source: string, file = '<scenario>'): Scenario {
         case 'invalid_union': {
           // Report the alternative the value came closest to (`invariants: [MAPING_...]`).
           const best = closestBranch(iss.errors);
-          if (best) queue.push(...best.map((b) => ({ ...b, path: [...iss.path, ...b.path] }) as typeof iss));
+          if (valueAt(input, rel) === undefined && locate(path).missing)
+            issueAt(path, `missing required field \`${last(path)}\``);
+          else if (best)
+            queue.push(...best.map((b) => ({ ...b, path: [...iss.path, ...b.path] }) as typeof iss));
           else issueAt(path, iss.message);
           break;
         }

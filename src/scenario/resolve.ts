@@ -108,7 +108,11 @@ export function resolveScenario(
 
   // Processes and their threads.
   const threadNames = Object.keys(raw.threads);
-  const declared = raw.processes ?? { main: threadNames };
+  let declared = raw.processes ?? { main: threadNames };
+  if (Object.keys(declared).length === 0) {
+    issue(['processes'], 'name at least one process, or leave `processes` out for one process, `main`');
+    declared = { main: threadNames };
+  }
   const processOf = new Map<string, string>();
   for (const [p, ts] of Object.entries(declared)) {
     ts.forEach((t, i) => {
