@@ -286,6 +286,10 @@ function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: st
     }
     case 'revoke':
       return yield* sys.sysRevoke(p, fd(a.fd), fd(a.dmabuf));
+    case 'memattr':
+      return sys.sysMemattr(p, fd(a.fd), fd(a.dmabuf), a.attr);
+    case 'unbind':
+      return yield* sys.sysUnbind(p, a.device);
     case 'iommufd': {
       yield* create(a.as, { kind: 'iommufd', v: sys.sysIommufd(`${processName(w, pr)}.${a.as}`) });
       return 0;
