@@ -119,7 +119,7 @@ export function checkSystem(sys: System, enabled?: ReadonlySet<string>): void {
         );
       }
       // MAPPING_AFTER_REVOKE: a buffer whose revoke returned keeps no CPU mapping.
-      if (base.revoked && base.dmabuf && vdev.memoryLock.writer === -1 && !base.dmabuf.resv.lock.locked) {
+      if (base.revoked && base.dmabuf && vdev.memoryLock.writer === -1) {
         raise(
           'MAPPING_AFTER_REVOKE',
           `${l.level} leaf at ${hex(l.base)} still maps ${base.dmabuf.name} after its revoke returned`,
