@@ -191,6 +191,8 @@ export function* vfioPciDmaBufMmapFault(vmf: VmFault, order: number): Thread<num
     vdev = priv.vdev;
     if (!vdev) return VM_FAULT_SIGBUS;
     if (design.faultPinsDevice) {
+      // Nothing held guarantees the device is still allocated: the refcount itself may be gone.
+      yield* vfioDeviceAccess(vdev.vdev, 'vfio_device_try_get_registration() in the fault path');
       pinned = yield* vfioDeviceTryGetRegistration(vdev.vdev);
       if (!pinned) return VM_FAULT_SIGBUS;
     }
