@@ -100,7 +100,7 @@ function designFromFlags(sc: Scenario, f: DesignFlags): Design | undefined {
         `--option: design option "${k}" does not exist${s ? ` — did you mean \`${s}\`?` : ''}`,
       );
     }
-    const v = raw === 'true' ? true : raw === 'false' ? false : raw;
+    const v = raw === 'true' ? true : raw === 'false' ? false : /^\d+$/.test(raw) ? Number(raw) : raw;
     if (!values.includes(v))
       throw new UsageError(`--option ${k}: expected one of ${values.join(', ')}, got ${raw}`);
     options[k] = v;

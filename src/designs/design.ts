@@ -3,9 +3,21 @@
 // function, the variants side by side (DESIGN.md "designs"). docs/designs.md and docs/history.md
 // describe each design and each option.
 
-export type DesignName = 'upstream' | 'v6.19' | 'v6.12' | 'v6.10' | 'v6.9' | 'v5.13' | 'v5.8' | 'v5.7';
+export type DesignName =
+  | 'upstream'
+  | 'dmabuf-backed'
+  | 'shared-base'
+  | 'v6.19'
+  | 'v6.12'
+  | 'v6.10'
+  | 'v6.9'
+  | 'v5.13'
+  | 'v5.8'
+  | 'v5.7';
 export const DESIGN_NAMES: readonly DesignName[] = [
   'upstream',
+  'dmabuf-backed',
+  'shared-base',
   'v6.19',
   'v6.12',
   'v6.10',
@@ -55,9 +67,63 @@ export interface DesignOptions {
    * address_space and unmap_mapping_range() reaches them. `vma-list` (v5.8 to v6.9): each fault
    * records its VMA on vdev->vma_list under vma_lock and populates the whole VMA; a zap walks the
    * list, taking each mm's mmap_lock (the lock dance of that era). `eager` (v5.7): mmap populates
-   * the whole mapping with remap_pfn_range() and nothing ever zaps it.
+   * the whole mapping with remap_pfn_range() and nothing ever zaps it. `dmabuf` (the proposal,
+   * KERNEL.md §6.1): every BAR mmap is backed by a single-range dma-buf made at mmap time, which
+   * becomes the VMA's vm_file. `shared-base` (Christian König's alternative): the device file and
+   * the dma-buf file share one base object type and one address_space (the device inode's).
    */
-  mmapScheme: 'inode' | 'vma-list' | 'eager';
+  mmapScheme: 'inode' | 'vma-list' | 'eager' | 'dmabuf' | 'shared-base';
+  /**
+   * dmabuf-backed: how far Jason Gunthorpe's progression goes (each step includes the earlier ones).
+   * 1: mmap_prepare makes a one-range dma-buf and installs it as vm_file (it owns the device file
+   * reference); vm_ops take their state from it. 2: faults translate through the buffer's ranges
+   * (vfio_pci_dma_buf_find_pfn). 3: faults honour the buffer's revoke state (resv, registration,
+   * memory_lock, re-check). 4: each buffer has its own address_space and its revoke zaps it; the
+   * device-wide zap is gone. 5: a dma-buf fd can be mmapped directly. Other designs ignore it.
+   */
+  step: 1 | 2 | 3 | 4 | 5;
+  /**
+   * Where the fault path checks the buffer's revoke state (step >= 3, shared-base): `both` (the
+   * v3/v4 protocol: under resv, then again under memory_lock), `resv` only (a revoke can land
+   * between the check and the insert), or `memory_lock` only (the buffer's device is reached
+   * without first checking, under resv, that the buffer is still live).
+   */
+  revokeCheck: 'both' | 'resv' | 'memory_lock';
+  /** The fault path pins the device with vfio_device_try_get_registration() while it uses it. */
+  faultPinsDevice: boolean;
+  /**
+   * vfio_pci_ioctl_reset(): the BAR zap before the D0 transition (v7.1: vfio_pci_zap_and_down_write
+   * then D0) or after it, together with the revoke (the series from v3 on, debated in review).
+   */
+  resetZap: 'before-d0' | 'after-d0';
+  /**
+   * dmabuf-backed step >= 4: each dma-buf has its own address_space (`per-dmabuf`, the series), or
+   * every dma-buf file of a device shares the device inode's (`shared`): any revoke then zaps every
+   * BAR mapping of the device and the others refault.
+   */
+  addressSpace: 'per-dmabuf' | 'shared';
+  /**
+   * dmabuf-backed: the dma-buf is made in f_op->mmap_prepare, before the VMA is linked (the series
+   * as ported to mmap_prepare), or in vm_ops->mapped, after the VMA was linked into the device
+   * file's address_space under the old vm_file.
+   */
+  mmapHook: 'mmap_prepare' | 'mapped';
+  /**
+   * dmabuf-backed: vfio_pci_core_mmap_prep_dmabuf() rewrites vm_pgoff to the buffer's own offset
+   * (0), so the revoke's unmap_mapping_range(0, size) covers the VMA. false is the v4 series as
+   * posted: vm_pgoff keeps the region index and offset (stored in vma_pgoff_adjust for the fault
+   * path), and BAR1-5 mappings, or BAR0 at an offset, keep their PTEs through reset (KERNEL.md §6.1).
+   */
+  normalizePgoff: boolean;
+  /** A variant driver with its own mmap: vfio_pci_zap_bars() on the device inode also runs on revoke. */
+  zapBarsOnRevoke: boolean;
+  /** VFIO_DEVICE_FEATURE_DMA_BUF_REVOKE (permanent revoke) exists. */
+  permanentRevoke: boolean;
+  /**
+   * iommufd's type1 compat MAP_DMA of a vaddr inside a VFIO mmap finds the dma-buf under the VMA
+   * and maps it as a revocable importer (the motivation of the thread); otherwise -EFAULT.
+   */
+  compatImportsDmabuf: boolean;
   /**
    * read/write through the fd fail with -EIO while memory is disabled (v5.8 on); v5.7 did the I/O
    * regardless.
@@ -91,6 +157,16 @@ const UPSTREAM: DesignOptions = {
   rwLockPerAccess: true,
   forkOpenBeforeCopy: true,
   rwChecksDecode: true,
+  step: 5,
+  revokeCheck: 'both',
+  faultPinsDevice: true,
+  resetZap: 'before-d0',
+  addressSpace: 'per-dmabuf',
+  mmapHook: 'mmap_prepare',
+  normalizePgoff: true,
+  zapBarsOnRevoke: false,
+  permanentRevoke: false,
+  compatImportsDmabuf: false,
 };
 
 /** Before v6.19 there are no dma-bufs; before v6.12 no huge faults. */
@@ -105,6 +181,30 @@ export const DESIGNS: Record<DesignName, Design> = {
     summary:
       'mainline v7.1: VFIO BAR mmap through the device fd, dma-buf export with a revoke that waits for importers',
     options: UPSTREAM,
+  },
+  'dmabuf-backed': {
+    name: 'dmabuf-backed',
+    summary:
+      'the proposal (Jason Gunthorpe, Matt Evans v4): every VFIO mmap backed by a dma-buf; faults honour revoke; per-dma-buf address_space; dma-buf fds mmappable; permanent revoke; compat MAP_DMA imports the dma-buf',
+    options: {
+      ...UPSTREAM,
+      mmapScheme: 'dmabuf',
+      resetZap: 'after-d0',
+      permanentRevoke: true,
+      compatImportsDmabuf: true,
+    },
+  },
+  'shared-base': {
+    name: 'shared-base',
+    summary:
+      "Christian König's alternative: the device file and the dma-buf file share one base object and one vm_ops, and one address_space (the device inode's)",
+    options: {
+      ...UPSTREAM,
+      mmapScheme: 'shared-base',
+      addressSpace: 'shared',
+      permanentRevoke: true,
+      compatImportsDmabuf: true,
+    },
   },
   'v6.19': {
     name: 'v6.19',
@@ -185,7 +285,17 @@ export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions
   hugeFaultRoundsAddress: [true, false],
   hugeFaultChecksPfnAlignment: [true, false],
   hugeFault: [true, false],
-  mmapScheme: ['inode', 'vma-list', 'eager'],
+  mmapScheme: ['inode', 'vma-list', 'eager', 'dmabuf', 'shared-base'],
+  step: [1, 2, 3, 4, 5],
+  revokeCheck: ['both', 'resv', 'memory_lock'],
+  faultPinsDevice: [true, false],
+  resetZap: ['before-d0', 'after-d0'],
+  addressSpace: ['per-dmabuf', 'shared'],
+  mmapHook: ['mmap_prepare', 'mapped'],
+  normalizePgoff: [true, false],
+  zapBarsOnRevoke: [true, false],
+  permanentRevoke: [true, false],
+  compatImportsDmabuf: [true, false],
   rwChecksDecode: [true, false],
   faultSkipsPopulated: [true, false],
   rwLockPerAccess: [true, false],

@@ -16,6 +16,7 @@ import {
   type VfioPciCoreDevice,
 } from '../kernel/vfio/pci/core.js';
 import type { VfioPciDmaBuf } from '../kernel/vfio/pci/dmabuf.js';
+import { type MmapBase, ownAddressSpace, vfioPciDmaBufFindPfn } from '../kernel/vfio/pci/dmabuf_mmap.js';
 import { Violation } from '../sched/violation.js';
 import type { System } from '../uapi/system.js';
 import { checkMmioAccess } from './mmio-while-disabled.js';
@@ -38,8 +39,16 @@ const hex = (x: number): string => `0x${x.toString(16)}`;
 
 /** The device a VMA maps through its file (upstream: the vfio-pci device behind a device fd). */
 function deviceOfVma(vma: Vma): VfioPciCoreDevice | undefined {
-  const d = vma.privateData as VfioPciCoreDevice | undefined;
-  return d && typeof d === 'object' && 'memoryLock' in d ? d : undefined;
+  const d = vma.privateData as VfioPciCoreDevice | MmapBase | undefined;
+  if (!d || typeof d !== 'object') return undefined;
+  if ('memoryLock' in d) return d;
+  return baseOfVma(vma)?.vdev ?? undefined;
+}
+
+/** The proposal's base object behind a VMA (a VFIO dma-buf, or shared-base's dummy). */
+function baseOfVma(vma: Vma): MmapBase | undefined {
+  const d = vma.privateData as MmapBase | undefined;
+  return d && typeof d === 'object' && 'physVec' in d && 'vmaPgoffAdjust' in d ? d : undefined;
 }
 
 /** Every mm of the system, with every VMA and leaf: plain data (an invariant). */
@@ -99,6 +108,31 @@ export function checkSystem(sys: System, enabled?: ReadonlySet<string>): void {
     }
     const vdev = vma ? deviceOfVma(vma) : undefined;
     if (!vma || !vdev) continue;
+    const base = baseOfVma(vma);
+    if (base) {
+      // TRANSLATION through the buffer's ranges (vfio_pci_dma_buf_find_pfn at the leaf's first page).
+      const want = vfioPciDmaBufFindPfn(base, vma, l.base, 0);
+      if (want < 0 || l.pfn !== want) {
+        raise(
+          'TRANSLATION',
+          `${l.level} leaf at ${hex(l.base)} maps pfn ${hex(l.pfn)}, expected ${want < 0 ? 'nothing' : hex(want)} (${base.dmabuf?.name ?? 'device file'})`,
+        );
+      }
+      // MAPPING_AFTER_REVOKE: a buffer whose revoke returned keeps no CPU mapping.
+      if (base.revoked && base.dmabuf && vdev.memoryLock.writer === -1) {
+        raise(
+          'MAPPING_AFTER_REVOKE',
+          `${l.level} leaf at ${hex(l.base)} still maps ${base.dmabuf.name} after its revoke returned`,
+        );
+      }
+      if (offAndSettled(vdev)) {
+        raise(
+          'MAPPING_AFTER_REVOKE',
+          `${l.level} leaf at ${hex(l.base)} still maps ${vdev.pdev.name} after its memory was disabled`,
+        );
+      }
+      continue;
+    }
     // TRANSLATION: the design's offset arithmetic: vma_to_pfn() plus the page offset; in the
     // vma_list era vm_pgoff holds the first pfn itself.
     const vmaList = sys.machine.design.options.mmapScheme !== 'inode';
@@ -129,6 +163,26 @@ export function checkSystem(sys: System, enabled?: ReadonlySet<string>): void {
         if (deviceOfVma(vma) !== vdev) continue;
         // v5.7 has no zap at all: MAPPING_AFTER_REVOKE and MMIO_WHILE_DISABLED report what follows.
         if (sys.machine.design.options.mmapScheme === 'eager') continue;
+        const base = baseOfVma(vma);
+        if (base) {
+          // The proposal: the buffer's revoke zaps buffer offsets [0, size) of its own
+          // address_space (step 4 on); otherwise the device inode's BAR range is zapped.
+          const own = base.dmabuf && ownAddressSpace(vdev) ? base.dmabuf.file.mapping : undefined;
+          const mapping = own ?? vdev.vdev.inode.mapping;
+          const first = vma.pgoff;
+          const last = vma.pgoff + vma.pages;
+          const limit = own
+            ? Math.ceil(base.size / PAGE_SIZE)
+            : indexToOffset(VFIO_PCI_ROM_REGION_INDEX) / PAGE_SIZE;
+          if (p.mm.mmapLock.writer !== -1) continue; // the VMA is being set up or torn down
+          if (!mapping.contains(vma) || first < 0 || last > limit) {
+            raise(
+              'ZAP_COVERAGE',
+              `VMA ${vma.describe()} maps ${vdev.pdev.name} but ${own ? `the revoke of ${base.dmabuf!.name} zaps pgoffs [0, ${hex(limit)})` : "the device's zap"}${mapping.contains(vma) ? '' : ' in an address_space it is not linked into'}: it cannot reach it`,
+            );
+          }
+          continue;
+        }
         if (sys.machine.design.options.mmapScheme === 'vma-list') {
           // vma_list era: a VMA with PTEs must be on vdev->vma_list, once its mm is not being changed.
           const hasLeaves = p.mm.pt.leaves().some((t) => t.base >= vma.start && t.base < vma.end);
@@ -202,6 +256,16 @@ export function watchSystem(sys: System, enabled?: ReadonlySet<string>): void {
     if (a.by === 'cpu' && a.mm && a.addr !== undefined) {
       const vma = (a.mm as Mm).vmaLookup(a.addr);
       const vdev = vma ? deviceOfVma(vma) : undefined;
+      const base = vma ? baseOfVma(vma) : undefined;
+      if (base?.dmabuf) {
+        const addr = a.pfn * PAGE_SIZE;
+        if (!base.physVec.some((r) => addr >= r.paddr && addr < r.paddr + r.len)) {
+          raise(
+            'ISOLATION',
+            `${a.thread ?? 'a CPU'} reached pfn ${hex(a.pfn)} through a mapping of ${base.dmabuf.name}, outside its ranges`,
+          );
+        }
+      }
       if (vdev && !vdev.pdev.barOf(a.pfn)) {
         raise(
           'ISOLATION',

@@ -210,6 +210,17 @@ export const OPS = {
     { fd: handle, dmabuf: handle },
     { fd: 'fd', dmabuf: 'fd' },
   ),
+  memattr: op(
+    'VFIO_DEVICE_FEATURE_DMA_BUF_MEMATTR (the proposal): UC or WC for future mmaps of a dma-buf (ENOTTY elsewhere).',
+    'drivers/vfio/pci/vfio_pci_dmabuf.c (proposed, 9/9)',
+    { fd: handle, dmabuf: handle, attr: z.enum(['uc', 'wc']) },
+    { fd: 'fd', dmabuf: 'fd' },
+  ),
+  unbind: op(
+    'Unbinds the driver from a device: waits until every user let go, then the device is freed.',
+    'drivers/vfio/vfio_main.c: vfio_unregister_group_dev()',
+    { device: name },
+  ),
   iommufd: op(
     'Opens /dev/iommu.',
     'drivers/iommu/iommufd/main.c: iommufd_fops_open()',

@@ -15,7 +15,7 @@ import type { Type1Container } from '../kernel/vfio/vfio_iommu_type1.js';
 import type { Mark } from '../report/record.js';
 import { runAtomically } from '../sched/atomic.js';
 import { Completion } from '../sched/completion.js';
-import { currentHost } from '../sched/prim.js';
+import { currentHost, type Prim } from '../sched/prim.js';
 import type { Program, Thread } from '../sched/program.js';
 import { Violation } from '../sched/violation.js';
 import { outcomeOf } from '../uapi/errno.js';
@@ -117,6 +117,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
       return w;
     },
     threads,
+    observesObject: invariantReads,
     invariant(w: World): void {
       w.events++;
       if (w.pending) {
@@ -128,6 +129,20 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
       checkSystem(w.sys, enabled);
     },
   };
+}
+
+/**
+ * The objects the invariants of src/invariants/system.ts read, so the explorer orders writes to
+ * them (and only them) against each other. Everything is observed except objects no invariant
+ * reads — reference counts and completions (REFCOUNT and USE_AFTER_FREE are raised by the code
+ * that breaks them, at the event), the freed flag, the TLB handshake and the page-table locks (the
+ * tables themselves are observed), open counts and dev_set locks, claimed barmaps, and the
+ * interpreter's own handle and process completions.
+ */
+const UNREAD =
+  /(\.refcount|\.f_count|\.kref|\.comp|\.freed|\.open_count|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+)$|^(handle|proc) /;
+export function invariantReads(p: Prim): boolean {
+  return !UNREAD.test(p.name);
 }
 
 function mark(w: World, m: Omit<Mark, 'after'>): void {
@@ -286,6 +301,10 @@ function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: st
     }
     case 'revoke':
       return yield* sys.sysRevoke(p, fd(a.fd), fd(a.dmabuf));
+    case 'memattr':
+      return sys.sysMemattr(p, fd(a.fd), fd(a.dmabuf), a.attr);
+    case 'unbind':
+      return yield* sys.sysUnbind(p, a.device);
     case 'iommufd': {
       yield* create(a.as, { kind: 'iommufd', v: sys.sysIommufd(`${processName(w, pr)}.${a.as}`) });
       return 0;

@@ -251,7 +251,7 @@ export function resolveScenario(
         }
       });
     }
-    if (o.op === 'open' || o.op === 'dma') {
+    if (o.op === 'open' || o.op === 'dma' || o.op === 'unbind') {
       const d = o.args.device as string;
       if (!deviceNames.includes(d)) {
         issue(pathOf(o, 'device'), `no device named \`${d}\``, suggest(d, deviceNames));

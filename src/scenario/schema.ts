@@ -18,9 +18,20 @@ const name = z.string().min(1, { error: 'a name cannot be empty' });
 function optionShape(): Record<string, z.ZodType> {
   const shape: Record<string, z.ZodType> = {};
   for (const [k, values] of Object.entries(OPTION_VALUES)) {
-    const v = values as readonly (string | boolean)[];
+    const v = values as readonly (string | boolean | number)[];
     shape[k] =
-      typeof v[0] === 'boolean' ? z.boolean().optional() : z.enum(v as [string, ...string[]]).optional();
+      typeof v[0] === 'boolean'
+        ? z.boolean().optional()
+        : typeof v[0] === 'number'
+          ? z
+              .union(
+                v.map((x) => z.literal(x as number)) as unknown as [
+                  z.ZodLiteral<number>,
+                  z.ZodLiteral<number>,
+                ],
+              )
+              .optional()
+          : z.enum(v as [string, ...string[]]).optional();
   }
   return shape;
 }

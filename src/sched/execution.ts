@@ -194,6 +194,15 @@ export class Execution<S> implements Host {
     this.objLastW[id] = -1;
     this.objReadsHead[id] = -1;
     this.objLastEv[id] = -1;
+    const pred = this.program.observesObject;
+    if (pred) {
+      if (id >= this.visibleIds.length) {
+        const b = new Uint8Array(Math.max(id + 1, this.visibleIds.length * 2));
+        b.set(this.visibleIds);
+        this.visibleIds = b;
+      }
+      this.visibleIds[id] = pred(p) ? 1 : 0;
+    }
     return id;
   }
 
@@ -255,7 +264,7 @@ export class Execution<S> implements Host {
 
   private markVisible(): void {
     const p = this.program;
-    if (!p.invariant) return;
+    if (!p.invariant || p.observesObject) return;
     if (!p.observes) {
       this.allVisible = true;
       return;

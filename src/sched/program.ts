@@ -19,6 +19,13 @@ export interface Program<S> {
    * Without it, every object counts, which is always right and explores more.
    */
   observes?(s: S): readonly Prim[];
+  /**
+   * The same, decided per object as it is created (for worlds whose objects appear during the
+   * run, such as page tables): true for objects `invariant` reads. Takes precedence over
+   * `observes`; objects are identified the same way in every execution, so the answer must
+   * depend only on the object (its name, its type).
+   */
+  observesObject?(p: Prim): boolean;
   /** Checked once every thread has returned. */
   final?(s: S): string | undefined | void;
 }

@@ -32,9 +32,18 @@ import {
   vfioPciRuntimePmExit,
 } from '../kernel/vfio/pci/core.js';
 import { type DmaRange, vfioPciCoreFeatureDmaBuf } from '../kernel/vfio/pci/dmabuf.js';
+import {
+  vfioPciCoreFeatureDmaBufMemattr,
+  vfioPciCoreFeatureDmaBufRevoke,
+} from '../kernel/vfio/pci/dmabuf_mmap.js';
 import { vfioPciBarRw } from '../kernel/vfio/pci/rdwr.js';
-import { iommufdCompatMapDma, Type1Container, type1MapDma } from '../kernel/vfio/vfio_iommu_type1.js';
-import { type VfioDevice, vfioDeviceOpenFile } from '../kernel/vfio/vfio_main.js';
+import {
+  iommufdCompatMapDma,
+  iommufdCompatMapDmaDmabuf,
+  Type1Container,
+  type1MapDma,
+} from '../kernel/vfio/vfio_iommu_type1.js';
+import { type VfioDevice, vfioDeviceOpenFile, vfioUnregisterGroupDev } from '../kernel/vfio/vfio_main.js';
 import type { Thread } from '../sched/program.js';
 import type { Iommufd, Process } from './system.js';
 
@@ -263,12 +272,36 @@ export function* sysExport(p: Process, fd: number, region: number, ranges: DmaRa
 }
 
 /**
- * VFIO_DEVICE_FEATURE_DMA_BUF_REVOKE exists only in the proposal's designs; on upstream the feature
- * is unknown: -ENOTTY.
+ * VFIO_DEVICE_FEATURE_DMA_BUF_REVOKE: exists only in the proposal's designs; on upstream and the
+ * history the feature is unknown: -ENOTTY.
  */
-export function* sysRevoke(p: Process, fd: number, _dmabuf: number): Thread<number> {
-  if (!deviceOf(p, fd)) return EBADF;
-  return ENOTTY;
+export function* sysRevoke(p: Process, fd: number, dmabuf: number): Thread<number> {
+  const vdev = deviceOf(p, fd);
+  if (!vdev) return EBADF;
+  if (!vdev.machine.design.options.permanentRevoke) return ENOTTY;
+  const f = p.fds.get(dmabuf);
+  if (!f) return EBADF;
+  return yield* vfioPciCoreFeatureDmaBufRevoke(vdev, f);
+}
+
+/** VFIO_DEVICE_FEATURE_DMA_BUF_MEMATTR (the proposal): UC or WC for future mmaps of a dma-buf. */
+export function sysMemattr(p: Process, fd: number, dmabuf: number, attr: 'uc' | 'wc'): number {
+  const vdev = deviceOf(p, fd);
+  if (!vdev) return EBADF;
+  const f = p.fds.get(dmabuf);
+  if (!f) return EBADF;
+  return vfioPciCoreFeatureDmaBufMemattr(vdev, f, attr);
+}
+
+/**
+ * The driver is unbound (echo ... > unbind): vfio_unregister_group_dev() waits until every user
+ * has let go of the device, then the driver frees it.
+ */
+export function* sysUnbind(p: Process, device: string): Thread<number> {
+  const vdev = p.system.devices.get(device);
+  if (!vdev) return ENODEV;
+  yield* vfioUnregisterGroupDev(vdev.vdev);
+  return 0;
 }
 
 /** open("/dev/iommu"). */
@@ -330,6 +363,9 @@ export function* sysMapDma(
   length: number,
 ): Thread<number> {
   if (target instanceof Type1Container) return yield* type1MapDma(target, p.mm, vaddr, iova, length);
+  if (p.system.machine.design.options.compatImportsDmabuf) {
+    return yield* iommufdCompatMapDmaDmabuf(target, p.mm, vaddr, iova, length);
+  }
   return yield* iommufdCompatMapDma(target.domains, p.mm, vaddr, iova, length);
 }
 

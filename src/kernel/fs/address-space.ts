@@ -29,6 +29,11 @@ export class AddressSpace {
     this.vmas.splice(i + 1, 0, vma);
   }
 
+  /** Is the VMA linked here? (For invariants: plain data, no event.) */
+  contains(vma: Vma): boolean {
+    return this.vmas.includes(vma);
+  }
+
   // mm/interval_tree.c: vma_interval_tree_remove()
   remove(vma: Vma): void {
     const i = this.vmas.indexOf(vma);

@@ -8,7 +8,9 @@
 // FOLL_LONGTERM instead, which a pfnmap refuses: MAP_DMA of a BAR address fails with -EFAULT.
 
 import type { Thread } from '../../sched/program.js';
-import { type IommuDomain, iommuMap } from '../iommufd/iommufd.js';
+import { isDmaBufFile } from '../dma-buf/dma-buf.js';
+import { fput, getFile } from '../fs/file.js';
+import { type Ioas, type IommuDomain, iommufdIoasMapFile, iommuMap } from '../iommufd/iommufd.js';
 import { PAGE_SIZE } from '../mm/arch.js';
 import { EFAULT, getUserPages, getUserPagesFast, putPages } from '../mm/gup.js';
 import { handleMmFault } from '../mm/memory.js';
@@ -94,4 +96,33 @@ export function* iommufdCompatMapDma(
     for (const d of domains) yield* iommuMap(d, iova + i * PAGE_SIZE, g.pfns[i]!, 1);
   }
   return 0;
+}
+
+/**
+ * The proposal's goal for iommufd's type1 compat (Jason, 2026-02-27; no posted patch — KERNEL.md
+ * open question 6): VFIO_IOMMU_MAP_DMA of a vaddr inside a VFIO mmap finds the dma-buf under the
+ * VMA (under mmap_lock for read) and maps that range of it into the IOAS as a revocable importer,
+ * exactly as IOMMU_IOAS_MAP_FILE would; a revoke then unmaps it. Any other vaddr goes the GUP way.
+ */
+export function* iommufdCompatMapDmaDmabuf(
+  ioas: Ioas,
+  mm: Mm,
+  vaddr: number,
+  iova: number,
+  length: number,
+): Thread<number> {
+  yield* mm.mmapLock.downRead();
+  const vma = mm.vmaLookup(vaddr);
+  const file = vma?.file;
+  if (!vma || !file || !isDmaBufFile(file) || vaddr < vma.start || vaddr + length > vma.end) {
+    yield* mm.mmapLock.upRead();
+    return yield* iommufdCompatMapDma(ioas.domains, mm, vaddr, iova, length);
+  }
+  const priv = (file.privateData as { priv: { vmaPgoffAdjust?: number } }).priv;
+  const offset = vaddr - vma.start + (vma.pgoff - (priv.vmaPgoffAdjust ?? 0)) * PAGE_SIZE;
+  yield* getFile(file);
+  yield* mm.mmapLock.upRead();
+  const ret = yield* iommufdIoasMapFile(ioas, file, iova, length, offset);
+  yield* fput(file);
+  return ret;
 }

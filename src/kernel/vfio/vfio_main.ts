@@ -9,7 +9,7 @@ import { Mutex } from '../../sched/mutex.js';
 import type { Thread } from '../../sched/program.js';
 import { Violation } from '../../sched/violation.js';
 import { File, Inode } from '../fs/file.js';
-import type { Vma } from '../mm/mm_types.js';
+import type { VmAreaDesc, Vma } from '../mm/mm_types.js';
 
 export interface VfioDeviceOps {
   name: string;
@@ -19,6 +19,9 @@ export interface VfioDeviceOps {
   closeDevice(dev: VfioDevice): Thread<void>;
   /** ops->mmap(). */
   mmap(dev: VfioDevice, vma: Vma): Thread<number>;
+  /** The driver maps through f_op->mmap_prepare instead (the proposal). */
+  usesMmapPrepare?(dev: VfioDevice): boolean;
+  mmapPrepare?(dev: VfioDevice, desc: VmAreaDesc): Thread<number>;
 }
 
 export class VfioDevice {
@@ -32,6 +35,8 @@ export class VfioDevice {
   readonly refcount: Cell<number>;
   /** device->comp: completed when the registration count reaches zero. */
   readonly comp: Completion;
+  /** Set once vfio_unregister_group_dev() returned and the driver freed the device. */
+  readonly freed: Cell<boolean>;
   /** Driver-private state (the vfio_pci_core_device). */
   drv: unknown;
 
@@ -45,6 +50,7 @@ export class VfioDevice {
     // Registered from the start (vfio_register_group_dev).
     this.refcount = new Cell(`${name}.refcount`, 1);
     this.comp = new Completion(`${name}.comp`);
+    this.freed = new Cell(`${name}.freed`, false);
   }
 }
 
@@ -68,6 +74,8 @@ export function* vfioDevicePutRegistration(dev: VfioDevice): Thread<void> {
 export function* vfioUnregisterGroupDev(dev: VfioDevice): Thread<void> {
   yield* vfioDevicePutRegistration(dev);
   yield* dev.comp.wait();
+  // The driver's remove path then frees the device (vfio_put_device()).
+  yield* dev.freed.write(true);
 }
 
 /**
@@ -90,10 +98,13 @@ export function* vfioDeviceOpenFile(dev: VfioDevice): Thread<File | number> {
   }
   yield* dev.openCount.write(n + 1);
   yield* dev.devSetLock.unlock();
+  const prepare = dev.ops.usesMmapPrepare?.(dev) === true && dev.ops.mmapPrepare !== undefined;
   const file = new File(`${dev.name}.fd`, dev.inode, {
     name: 'vfio_device_fops',
-    // drivers/vfio/vfio_main.c: vfio_device_fops_mmap()
-    mmap: (_f, vma) => dev.ops.mmap(dev, vma),
+    // drivers/vfio/vfio_main.c: vfio_device_fops_mmap() (or, converted, its mmap_prepare)
+    ...(prepare
+      ? { mmapPrepare: (desc: VmAreaDesc) => dev.ops.mmapPrepare!(dev, desc) }
+      : { mmap: (_f: File, vma: Vma) => dev.ops.mmap(dev, vma) }),
     // drivers/vfio/vfio_main.c: vfio_device_fops_release() -> vfio_device_close()
     release: () => vfioDeviceClose(dev),
   });

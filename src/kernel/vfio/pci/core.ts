@@ -28,6 +28,7 @@ import {
 import {
   PCI_COMMAND_INTX_DISABLE,
   PCI_COMMAND_MEMORY,
+  type PciBar,
   type PciDev,
   type PowerState,
   pciEnableDevice,
@@ -37,6 +38,7 @@ import {
 } from '../../pci/pci.js';
 import { VfioDevice } from '../vfio_main.js';
 import { type VfioPciDmaBuf, vfioPciDmaBufCleanup, vfioPciDmaBufMove } from './dmabuf.js';
+import { sharedBaseDummy, vfioPciCoreMmapPrepare, vfioPciDmaBufMmapOps } from './dmabuf_mmap.js';
 import {
   vfioPciMmapOpsVmaList,
   vfioPciZapAndDownWriteVmaList,
@@ -237,28 +239,44 @@ export function vfioPciMmapOps(vdev: VfioPciCoreDevice): VmOperations {
   };
 }
 
-/** drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_mmap() — every check in order (KERNEL.md §1.2). */
-export function* vfioPciCoreMmap(dev: VfioDevice, vma: Vma): Thread<number> {
-  const vdev = vfioPciCore(dev);
-  const index = pgoffToIndex(vma.pgoff);
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_mmap() — every check in order (KERNEL.md §1.2),
+ * then the BAR claimed once. Returns the BAR, or -errno. The proposal keeps all of them (§6.1).
+ */
+export function* vfioPciMmapChecks(
+  vdev: VfioPciCoreDevice,
+  pgoff: number,
+  start: number,
+  end: number,
+  flags: number,
+): Thread<PciBar | number> {
+  const index = pgoffToIndex(pgoff);
   // 1. index beyond the regions (the model's devices have no device-specific regions).
   if (index >= VFIO_PCI_NUM_REGIONS) return EINVAL;
   // 2. vm_end < vm_start.
-  if (vma.end < vma.start) return EINVAL;
+  if (end < start) return EINVAL;
   // 3. MAP_SHARED only.
-  if (!hasFlag(vma.flags, VM_SHARED)) return EINVAL;
+  if (!hasFlag(flags, VM_SHARED)) return EINVAL;
   // 4. (device-specific regions: none) 5. ROM, config and VGA cannot be mapped.
   if (index >= VFIO_PCI_ROM_REGION_INDEX) return EINVAL;
   // 6. vdev->bar_mmap_supported[index].
   if (!vdev.barMmapSupported[index]) return EINVAL;
   // 7. req_start + req_len > PAGE_ALIGN(pci_resource_len).
   const bar = vdev.pdev.bars[index]!;
-  const reqStart = pgoffInRegion(vma.pgoff) * PAGE_SIZE;
-  const reqLen = vma.end - vma.start;
+  const reqStart = pgoffInRegion(pgoff) * PAGE_SIZE;
+  const reqLen = end - start;
   if (reqStart + reqLen > Math.ceil(bar.size / PAGE_SIZE) * PAGE_SIZE) return EINVAL;
   // 8. Claim the BAR once.
   const err = yield* setupBarmap(vdev, index);
   if (err !== 0) return err;
+  return bar;
+}
+
+/** drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_mmap() — the checks, then §1.3's VMA setup. */
+export function* vfioPciCoreMmap(dev: VfioDevice, vma: Vma): Thread<number> {
+  const vdev = vfioPciCore(dev);
+  const bar = yield* vfioPciMmapChecks(vdev, vma.pgoff, vma.start, vma.end, vma.flags);
+  if (typeof bar === 'number') return bar;
   // §1.3: VMA setup. No PTE now: every page is populated by a fault.
   vma.privateData = vdev;
   vma.pageProt = 'uc';
@@ -275,6 +293,11 @@ export function* vfioPciCoreMmap(dev: VfioDevice, vma: Vma): Thread<number> {
     // That era's vfio_pci_mmap() rewrote vm_pgoff to the first pfn, for io_remap_pfn_range().
     vma.pgoff = vmaListPgoff(bar.phys, pgoffInRegion(vma.pgoff));
     vma.ops = vfioPciMmapOpsVmaList();
+  } else if (scheme === 'shared-base') {
+    // Christian König's alternative: the device file's private data is a dummy base object over
+    // the whole region, pointing to itself; the one vm_ops serves device and dma-buf VMAs alike.
+    vma.privateData = sharedBaseDummy(vdev, bar.index);
+    vma.ops = vfioPciDmaBufMmapOps(vdev);
   } else {
     vma.ops = vfioPciMmapOps(vdev);
   }
@@ -305,6 +328,17 @@ export function* vfioPciZapAndDownWriteMemoryLock(vdev: VfioPciCoreDevice): Thre
     return;
   }
   yield* vdev.memoryLock.downWrite();
+  yield* vfioPciZapBarsOfDesign(vdev);
+}
+
+/**
+ * The device-wide CPU zap where the design has one: vfio_pci_zap_bars() on the device inode —
+ * always in v7.1 and shared-base, and in the dmabuf-backed progression until step 4 moves the zap
+ * into each buffer's revoke (then only a variant driver's `zap_bars_on_revoke` keeps it).
+ */
+export function* vfioPciZapBarsOfDesign(vdev: VfioPciCoreDevice): Thread<void> {
+  const o = vdev.machine.design.options;
+  if (o.mmapScheme === 'dmabuf' && o.step >= 4 && !o.zapBarsOnRevoke) return;
   yield* vfioPciZapBars(vdev);
 }
 
@@ -319,10 +353,14 @@ function* vfioPciSetPowerState(vdev: VfioPciCoreDevice, state: PowerState): Thre
  */
 export function* vfioPciIoctlReset(vdev: VfioPciCoreDevice): Thread<number> {
   if (!vdev.pdev.resetCapable) return EINVAL;
-  yield* vfioPciZapAndDownWriteMemoryLock(vdev);
+  const zapAfterD0 = vdev.machine.design.options.resetZap === 'after-d0';
+  if (zapAfterD0) yield* vdev.memoryLock.downWrite();
+  else yield* vfioPciZapAndDownWriteMemoryLock(vdev);
   // "This function can be invoked while the power state is non-D0": D0 first; the dma-bufs are
-  // revoked after the transition (the CPU zap came before it).
+  // revoked after the transition. v7.1 zapped the CPU mappings before it; the proposal (v3 on)
+  // zaps after it, with the revoke.
   yield* vfioPciSetPowerState(vdev, 'D0');
+  if (zapAfterD0) yield* vfioPciZapBarsOfDesign(vdev);
   yield* vfioPciDmaBufMove(vdev, true);
   const ret = yield* pciTryResetFunction(vdev.pdev);
   if (yield* vfioPciMemoryEnabled(vdev)) yield* vfioPciDmaBufMove(vdev, false);
@@ -363,7 +401,7 @@ export function* vfioPciHotReset(
     }
     locked.push(v);
     yield* vfioPciDmaBufMove(v, true);
-    yield* vfioPciZapBars(v);
+    yield* vfioPciZapBarsOfDesign(v);
   }
   if (ret === 0) {
     for (const v of vdevs) yield* vfioPciSetPowerState(v, 'D0');
@@ -475,6 +513,10 @@ export const vfioPciCoreOps = {
   openDevice: vfioPciCoreEnable,
   closeDevice: vfioPciCoreCloseDevice,
   mmap: vfioPciCoreMmap,
+  // The proposal converts the device fd to f_op->mmap_prepare (the dma-buf is made before the VMA).
+  usesMmapPrepare: (dev: VfioDevice): boolean =>
+    vfioPciCore(dev).machine.design.options.mmapScheme === 'dmabuf',
+  mmapPrepare: vfioPciCoreMmapPrepare,
 };
 
 /** Region offset for mmap(2) and pread/pwrite: index << 40, plus the offset inside the region. */

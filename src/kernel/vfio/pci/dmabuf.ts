@@ -24,6 +24,7 @@ import { fput, getFileActive } from '../../fs/file.js';
 import { PAGE_SIZE } from '../../mm/arch.js';
 import { vfioDevicePutRegistration, vfioDeviceTryGetRegistration } from '../vfio_main.js';
 import { VFIO_PCI_ROM_REGION_INDEX, type VfioPciCoreDevice, vfioPciMemoryEnabled } from './core.js';
+import { dmabufBacked, dmabufMmapOp, ownAddressSpace, vfioPciDmaBufZap } from './dmabuf_mmap.js';
 
 export const EINVAL = -22;
 export const EOVERFLOW = -75;
@@ -55,6 +56,14 @@ export class VfioPciDmaBuf {
   comp: Completion;
   /** The design options in force (the device's machine's). */
   readonly design: DesignOptions;
+  /** The proposal's PERM_REVOKED (absorbing; `revoked` is then true too). */
+  perm = false;
+  /** vma_pgoff_adjust: the vm_pgoff an mmap-made buffer's VMA keeps (0 when it is normalised). */
+  vmaPgoffAdjust = 0;
+  /** priv->vfile: the VFIO device file an mmap-made buffer keeps open (put at release). */
+  vfile: File | null = null;
+  /** The mapping attribute for future mmaps of the buffer (VFIO_DEVICE_FEATURE_DMA_BUF_MEMATTR). */
+  memattr: 'uc' | 'wc' = 'uc';
   constructor(
     vdev: VfioPciCoreDevice,
     readonly physVec: PhysVec[],
@@ -124,6 +133,18 @@ export const vfioPciDmabufOps: DmaBufOps = {
       yield* vdev.memoryLock.upWrite();
       yield* vfioDevicePutRegistration(vdev.vdev);
     }
+    // An mmap-made buffer (the proposal) held the device file: its last reference goes now.
+    if (priv.vfile) {
+      const f = priv.vfile;
+      priv.vfile = null;
+      yield* fput(f);
+    }
+  },
+  // dma_buf_ops.mmap: the proposal's vfio_pci_dma_buf_mmap() (step 5); elsewhere there is none.
+  *mmap(buf, vma): Thread<number> {
+    const priv = buf.priv as VfioPciDmaBuf;
+    const op = priv.vdev ? dmabufMmapOp(priv.vdev) : undefined;
+    return op ? yield* op(buf, vma) : EINVAL;
   },
 };
 
@@ -159,8 +180,28 @@ export function* vfioPciCoreFeatureDmaBuf(
     if (end > bar.phys + bar.size) return EINVAL;
     physVec.push({ paddr, len: r.length });
   }
+  const priv = yield* vfioPciDmaBufCreate(vdev, physVec, total, `${vdev.pdev.name}.dmabuf`, {
+    ownMapping: !dmabufBacked(vdev) || ownAddressSpace(vdev),
+  });
+  if (typeof priv === 'number') return priv;
+  // dma_buf_fd() consumes the reference: the file's one reference is the new fd's.
+  return priv.dmabuf.file;
+}
+
+/**
+ * vfio_pci_dmabuf_export() (the series' helper, the tail of the export ioctl in v7.1): take a
+ * registration, export the buffer, and list it on the device under memory_lock (write) and resv
+ * with `revoked = !memory_enabled`. Where the design shares one address_space between the device
+ * and its buffers, the buffer's file maps through the device inode's.
+ */
+export function* vfioPciDmaBufCreate(
+  vdev: VfioPciCoreDevice,
+  physVec: PhysVec[],
+  total: number,
+  name: string,
+  o: { ownMapping: boolean },
+): Thread<VfioPciDmaBuf | number> {
   if (!(yield* vfioDeviceTryGetRegistration(vdev.vdev))) return ENODEV;
-  const name = `${vdev.pdev.name}.dmabuf`;
   const priv = new VfioPciDmaBuf(vdev, physVec, total, name);
   const buf = dmaBufExport(name, total, vfioPciDmabufOps, priv);
   if (typeof buf === 'number') {
@@ -168,6 +209,7 @@ export function* vfioPciCoreFeatureDmaBuf(
     return buf;
   }
   priv.dmabuf = buf;
+  if (!o.ownMapping) buf.file.mapping = vdev.vdev.inode.mapping;
   // Under memory_lock (write) and resv: a buffer created while decode is off starts revoked.
   yield* vdev.memoryLock.downWrite();
   yield* buf.resv.lock.lock();
@@ -175,8 +217,7 @@ export function* vfioPciCoreFeatureDmaBuf(
   vdev.dmabufs.push(priv);
   yield* buf.resv.lock.unlock();
   yield* vdev.memoryLock.upWrite();
-  // dma_buf_fd() consumes the reference: the file's one reference is the new fd's.
-  return buf.file;
+  return priv;
 }
 
 /**
@@ -199,20 +240,19 @@ export function* vfioPciDmaBufMove(vdev: VfioPciCoreDevice, revoked: boolean): T
       priv.revoked = revoked;
       yield* dmaBufInvalidateMappings(buf);
       yield* buf.resv.lock.unlock();
-    } else if (priv.revoked !== revoked) {
-      const buf = priv.dmabuf;
-      yield* buf.resv.lock.lock();
-      if (revoked) priv.revoked = true;
-      yield* dmaBufInvalidateMappings(buf);
-      yield* dmaResvWait(buf);
-      yield* buf.resv.lock.unlock();
-      if (revoked) {
-        yield* krefPut(priv);
-        yield* priv.comp.wait();
-        // kref_init() and reinit_completion(): re-arm for the next revoke.
-        yield* priv.kref.write(1);
-        priv.comp = new Completion(`${buf.name}.comp`);
-      } else {
+    } else if (priv.revoked !== revoked && !(priv.perm && !revoked)) {
+      // A permanently revoked buffer (the proposal) is never unrevoked.
+      if (revoked) yield* vfioPciDmaBufRevokeOne(priv);
+      else {
+        const buf = priv.dmabuf;
+        // v7.1 invalidates and waits first (under resv, released in between); the series (v4)
+        // unrevokes without either.
+        if (!dmabufBacked(vdev)) {
+          yield* buf.resv.lock.lock();
+          yield* dmaBufInvalidateMappings(buf);
+          yield* dmaResvWait(buf);
+          yield* buf.resv.lock.unlock();
+        }
         yield* buf.resv.lock.lock();
         priv.revoked = false;
         yield* buf.resv.lock.unlock();
@@ -220,6 +260,26 @@ export function* vfioPciDmaBufMove(vdev: VfioPciCoreDevice, revoked: boolean): T
     }
     yield* fput(file);
   }
+}
+
+/**
+ * One buffer's revoke (G3), memory_lock held for write: under resv set revoked, invalidate the
+ * importers' mappings and wait for every fence; drop the base kref, wait until every importer has
+ * unmapped, re-arm; then (the proposal, step 4) zap the CPU mappings of the buffer.
+ */
+export function* vfioPciDmaBufRevokeOne(priv: VfioPciDmaBuf): Thread<void> {
+  const buf = priv.dmabuf;
+  yield* buf.resv.lock.lock();
+  priv.revoked = true;
+  yield* dmaBufInvalidateMappings(buf);
+  yield* dmaResvWait(buf);
+  yield* buf.resv.lock.unlock();
+  yield* krefPut(priv);
+  yield* priv.comp.wait();
+  // kref_init() and reinit_completion(): re-arm for the next revoke.
+  yield* priv.kref.write(1);
+  priv.comp = new Completion(`${buf.name}.comp`);
+  yield* vfioPciDmaBufZap(priv);
 }
 
 /**
