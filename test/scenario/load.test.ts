@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { DESIGN_NAMES } from '../../src/designs/design.js';
 import { ScenarioError, type ScenarioIssue } from '../../src/scenario/errors.js';
 import { loadScenarioFile, MAX_SCENARIO_BYTES, parseScenario } from '../../src/scenario/load.js';
 import { WAITS } from '../../src/scenario/resolve.js';
@@ -313,7 +314,7 @@ describe('errors name file, line, column and field', () => {
       1,
       9,
       'design',
-      'unknown design "upstreem": expected one of upstream, v6.19, v6.12, v6.10, v6.9, v5.13, v5.8, v5.7',
+      `unknown design "upstreem": expected one of ${DESIGN_NAMES.join(', ')}`,
       'upstream',
     ]);
     const inMap = issueOf(`design: { name: v6-19 }\n${src('threads: { a: [] }')}`);
