@@ -175,9 +175,10 @@ function recordText(rec: RunRecord, functions: boolean): string {
 }
 
 function compareText(c: CompareReport, file: string): string {
-  const ids = c.invariants.filter((id) => c.results.some((r) => r.violations.includes(id)));
+  const all = c.own ? [c.own, ...c.results] : c.results;
+  const ids = c.invariants.filter((id) => all.some((r) => r.violations.includes(id)));
   const head = ['design', 'executions', ...ids, 'verdict'];
-  const rows = c.results.map((r) => [
+  const rows = all.map((r) => [
     r.design,
     `${r.executions}${r.complete ? '' : '+'}`,
     ...ids.map((id) => (r.counts[id] ? String(r.counts[id]) : '—')),
@@ -188,11 +189,12 @@ function compareText(c: CompareReport, file: string): string {
   const lines = [`${c.scenario}: invariants violated per design (counts are executions; + = incomplete)`, ''];
   lines.push(fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt));
   if (ids.length === 0) lines.push('', 'no design violates any invariant in this scenario');
-  for (const r of c.results) {
+  if (c.own) lines.push('', `first row: the file's own design options; the others: each design's defaults`);
+  for (const r of all) {
     for (const [id, s] of Object.entries(r.shortest)) {
       lines.push('', `${r.design} ${id} (shortest, ${s.events} events): ${s.message}`);
       lines.push(
-        `  replay: vdm replay ${shellQuote(file)} --design ${r.design} --schedule ${shellQuote(s.schedule)}`,
+        `  replay: vdm replay ${shellQuote(file)}${r === c.own ? '' : ` --design ${r.design}`} --schedule ${shellQuote(s.schedule)}`,
       );
     }
   }
@@ -411,7 +413,15 @@ export function addScenarioCommands(program: Command): void {
             check,
             record,
             designArgs: designArgs(o),
-            ...(compare ? { compare } : {}),
+            // The file's own design options (when it sets any) as the matrix's first row.
+            ...(compare
+              ? {
+                  compare: {
+                    ...compare,
+                    results: compare.own ? [compare.own, ...compare.results] : compare.results,
+                  },
+                }
+              : {}),
           });
           writeAtomically(o.output, html);
           print(

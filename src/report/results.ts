@@ -59,6 +59,11 @@ export interface CompareResult {
 export interface CompareReport {
   scenario: string;
   results: CompareResult[];
+  /**
+   * Extension: the scenario's own design with the options its file sets, when it sets any (the
+   * `results` rows use each design's defaults). `design` is then `name {option: value, ...}`.
+   */
+  own?: CompareResult;
   /** Extension: the ids that make up the matrix's columns, in a stable order. */
   invariants: string[];
 }

@@ -124,9 +124,20 @@ export function compareScenario(
   o: Omit<CheckOptions, 'design'> & { designs?: readonly string[]; onDesign?: (name: string) => void } = {},
 ): CompareReport {
   const results: CompareResult[] = [];
-  for (const name of o.designs ?? DESIGN_NAMES) {
+  const own =
+    Object.keys(sc.design.options).length > 0 ? designOf(sc.design.name, sc.design.options) : undefined;
+  const runs: { label: string; design: Design }[] = (o.designs ?? DESIGN_NAMES).map((name) => ({
+    label: name,
+    design: designOf(name),
+  }));
+  if (own) {
+    const opts = Object.entries(sc.design.options)
+      .map(([k, v]) => `${k}: ${String(v)}`)
+      .join(', ');
+    runs.unshift({ label: `${own.name} {${opts}}`, design: own });
+  }
+  for (const { label: name, design } of runs) {
     o.onDesign?.(name);
-    const design = designOf(name);
     const started = Date.now();
     const eo = exploreOptions(sc, o);
     eo.maxExecutions ??= COMPARE_DEFAULT_MAX_EXECUTIONS;
@@ -153,7 +164,12 @@ export function compareScenario(
     });
   }
   const seen = new Set(results.flatMap((r) => r.violations));
-  return { scenario: sc.name, results, invariants: ALL_IDS.filter((id) => seen.has(id) || isInvariant(id)) };
+  const invariants = ALL_IDS.filter((id) => seen.has(id) || isInvariant(id));
+  if (own) {
+    const [first, ...rest] = results;
+    return { scenario: sc.name, results: rest, own: first!, invariants };
+  }
+  return { scenario: sc.name, results, invariants };
 }
 
 const isInvariant = (id: string): boolean => !['DEADLOCK', 'LOCK_ORDER', 'ERROR', 'EXPECT'].includes(id);
