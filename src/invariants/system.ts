@@ -88,7 +88,11 @@ export function checkSystem(sys: System, enabled?: ReadonlySet<string>): void {
   const g = sys.machine.gupThroughPfnmap[0];
   if (g) raise('GUP_CONSISTENCY', g);
   const arch = sys.machine.arch;
+  const leavesByMm = new Map<Mm, { base: number }[]>();
   for (const l of leavesOf(sys)) {
+    let list = leavesByMm.get(l.mm);
+    if (!list) leavesByMm.set(l.mm, (list = []));
+    list.push(l);
     const size = l.level === 'pud' ? PUD_SIZE : l.level === 'pmd' ? PMD_SIZE : PAGE_SIZE;
     const vma = l.vma;
     // HUGE_LEAF: inside its VMA, pfn aligned, on a level the arch can mark special.
@@ -185,7 +189,7 @@ export function checkSystem(sys: System, enabled?: ReadonlySet<string>): void {
         }
         if (sys.machine.design.options.mmapScheme === 'vma-list') {
           // vma_list era: a VMA with PTEs must be on vdev->vma_list, once its mm is not being changed.
-          const hasLeaves = p.mm.pt.leaves().some((t) => t.base >= vma.start && t.base < vma.end);
+          const hasLeaves = (leavesByMm.get(p.mm) ?? []).some((t) => t.base >= vma.start && t.base < vma.end);
           if (
             hasLeaves &&
             !vdev.vmaList.includes(vma) &&
