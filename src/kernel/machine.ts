@@ -47,12 +47,17 @@ export class Machine {
 
   /**
    * An access to physical memory. An access to a BAR reads its device's state (an event: the
-   * explorer orders it against every change of that state), then the observers check it.
+   * explorer orders it against every change of that state), then the observers check it. A DMA is
+   * also checked against the revoke state of the buffers it may reach, which is plain data changed
+   * under memory_lock and the reservation lock: it counts as a (value-preserving) write of the
+   * device state, so the explorer orders it against every change the invariants observe — the
+   * revoke's lock release included — and finds a DMA landing after a revoke returned.
    */
   *access(a: Access): Thread<void> {
     for (const p of this.pciDevices) {
       if (p.barOf(a.pfn)) {
-        yield* p.hw.read();
+        if (a.by === 'dma') yield* p.hw.rmw((v) => [v, undefined]);
+        else yield* p.hw.read();
         break;
       }
     }

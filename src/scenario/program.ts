@@ -140,7 +140,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
  * interpreter's own handle and process completions.
  */
 const UNREAD =
-  /(\.refcount|\.f_count|\.kref|\.comp|\.freed|\.open_count|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+)$|^(handle|proc) /;
+  /(\.refcount|\.fdtable|\.f_count|\.kref|\.comp|\.freed|\.open_count|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+)$|^(handle|proc) /;
 export function invariantReads(p: Prim): boolean {
   return !UNREAD.test(p.name);
 }
@@ -302,7 +302,7 @@ function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: st
     case 'revoke':
       return yield* sys.sysRevoke(p, fd(a.fd), fd(a.dmabuf));
     case 'memattr':
-      return sys.sysMemattr(p, fd(a.fd), fd(a.dmabuf), a.attr);
+      return yield* sys.sysMemattr(p, fd(a.fd), fd(a.dmabuf), a.attr);
     case 'unbind':
       return yield* sys.sysUnbind(p, a.device);
     case 'iommufd': {
@@ -331,7 +331,7 @@ function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: st
       return ioas ? yield* sys.sysUnmapIova(ioas.v, a.iova, a.length) : EBADF;
     }
     case 'container': {
-      const r = sys.sysContainer(
+      const r = yield* sys.sysContainer(
         p,
         `${processName(w, pr)}.${a.as}`,
         (a.fds as string[]).map((h) => fd(h)),

@@ -52,9 +52,9 @@ const ENODEV = -19;
 const EINVAL = -22;
 const ENOTTY = -25;
 
-/** The vfio-pci device behind a device fd, or null. */
-function deviceOf(p: Process, fd: number): VfioPciCoreDevice | null {
-  const f = p.fds.get(fd);
+/** The vfio-pci device behind a device fd, or null (fdget: an event on the fd table). */
+function* deviceOf(p: Process, fd: number): Thread<VfioPciCoreDevice | null> {
+  const f = yield* p.fdget(fd);
   const dev = f?.privateData as VfioDevice | undefined;
   return f?.fop.name === 'vfio_device_fops' && dev ? vfioPciCore(dev) : null;
 }
@@ -65,32 +65,31 @@ export function* sysOpen(p: Process, device: string): Thread<number> {
   if (!vdev) return ENODEV;
   const f = yield* vfioDeviceOpenFile(vdev.vdev);
   if (typeof f === 'number') return f;
-  return p.install(f);
+  return yield* p.install(f);
 }
 
 // close(2)
 export function* sysClose(p: Process, fd: number): Thread<number> {
-  const f = p.fds.get(fd);
+  const f = yield* p.closeFd(fd);
   if (!f) return EBADF;
-  p.fds.delete(fd);
   yield* closeFile(f);
   return 0;
 }
 
 // dup(2)
 export function* sysDup(p: Process, fd: number): Thread<number> {
-  const f = p.fds.get(fd);
+  const f = yield* p.fdget(fd);
   if (!f) return EBADF;
   yield* getFile(f);
-  return p.install(f);
+  return yield* p.install(f);
 }
 
 // sendmsg(SCM_RIGHTS) + recvmsg: the file reaches the other process as a new fd there.
 export function* sysSend(p: Process, fd: number, to: Process): Thread<number> {
-  const f = p.fds.get(fd);
+  const f = yield* p.fdget(fd);
   if (!f) return EBADF;
   yield* getFile(f);
-  return to.install(f);
+  return yield* to.install(f);
 }
 
 /** mmap(2) of a device fd (region index + offset in the region) or a dma-buf fd (offset). */
@@ -99,7 +98,7 @@ export function* sysMmap(
   fd: number,
   o: { region?: number; offset: number; length: number; at?: number },
 ): Thread<Vma | number> {
-  const f = p.fds.get(fd);
+  const f = yield* p.fdget(fd);
   if (!f) return EBADF;
   const offset = isDmaBufFile(f) ? o.offset : regionOffset(o.region ?? 0, o.offset);
   return yield* doMmap(p.mm, { file: f, len: o.length, offset, ...(o.at !== undefined ? { at: o.at } : {}) });
@@ -147,8 +146,8 @@ export function* sysRw(
   o: { region: number; offset: number; length: number; write: boolean; buffer?: number },
   thread: string,
 ): Thread<number> {
-  const vdev = deviceOf(p, fd);
-  if (!vdev) return p.fds.has(fd) ? EINVAL : EBADF;
+  const vdev = yield* deviceOf(p, fd);
+  if (!vdev) return p.fds.has(fd) ? EINVAL : EBADF; // (the lookup above was the event)
   if (o.region >= 6) return EINVAL;
   if (o.buffer === undefined) return yield* vfioPciBarRw(vdev, o.region, o.offset, o.length, o.write, thread);
   // Before bc93b9ae0151 (v5.13), memory_lock was held for read across the copy to user space too.
@@ -218,28 +217,28 @@ export function* sysDirectIo(p: Process, addr: number, length: number, thread: s
 
 /** A write to PCI_COMMAND through the config region (vfio_pci_config_rw). */
 export function* sysCommand(p: Process, fd: number, memory: boolean): Thread<number> {
-  const vdev = deviceOf(p, fd);
+  const vdev = yield* deviceOf(p, fd);
   if (!vdev) return EBADF;
   return yield* vfioPciCommandWrite(vdev, memory ? PCI_COMMAND_MEMORY : 0);
 }
 
 /** A write to the PM capability's power state. */
 export function* sysPower(p: Process, fd: number, state: PowerState): Thread<number> {
-  const vdev = deviceOf(p, fd);
+  const vdev = yield* deviceOf(p, fd);
   if (!vdev) return EBADF;
   return yield* vfioPciPowerStateWrite(vdev, state);
 }
 
 /** FLR through PCIe DEVCTL. */
 export function* sysFlr(p: Process, fd: number): Thread<number> {
-  const vdev = deviceOf(p, fd);
+  const vdev = yield* deviceOf(p, fd);
   if (!vdev) return EBADF;
   return yield* vfioPciFlrWrite(vdev);
 }
 
 /** VFIO_DEVICE_RESET. */
 export function* sysReset(p: Process, fd: number): Thread<number> {
-  const vdev = deviceOf(p, fd);
+  const vdev = yield* deviceOf(p, fd);
   if (!vdev) return EBADF;
   return yield* vfioPciIoctlReset(vdev);
 }
@@ -248,7 +247,7 @@ export function* sysReset(p: Process, fd: number): Thread<number> {
 export function* sysHotReset(p: Process, fds: number[]): Thread<number> {
   const vdevs: VfioPciCoreDevice[] = [];
   for (const fd of fds) {
-    const v = deviceOf(p, fd);
+    const v = yield* deviceOf(p, fd);
     if (!v) return EBADF;
     if (!vdevs.includes(v)) vdevs.push(v);
   }
@@ -257,18 +256,18 @@ export function* sysHotReset(p: Process, fds: number[]): Thread<number> {
 
 /** VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY / _EXIT. */
 export function* sysPm(p: Process, fd: number, entry: boolean): Thread<number> {
-  const vdev = deviceOf(p, fd);
+  const vdev = yield* deviceOf(p, fd);
   if (!vdev) return EBADF;
   return entry ? yield* vfioPciRuntimePmEntry(vdev) : yield* vfioPciRuntimePmExit(vdev);
 }
 
 /** VFIO_DEVICE_FEATURE_DMA_BUF: a new dma-buf fd, or -errno. */
 export function* sysExport(p: Process, fd: number, region: number, ranges: DmaRange[]): Thread<number> {
-  const vdev = deviceOf(p, fd);
+  const vdev = yield* deviceOf(p, fd);
   if (!vdev) return EBADF;
   const f = yield* vfioPciCoreFeatureDmaBuf(vdev, { regionIndex: region, ranges });
   if (typeof f === 'number') return f;
-  return p.install(f);
+  return yield* p.install(f);
 }
 
 /**
@@ -276,19 +275,19 @@ export function* sysExport(p: Process, fd: number, region: number, ranges: DmaRa
  * history the feature is unknown: -ENOTTY.
  */
 export function* sysRevoke(p: Process, fd: number, dmabuf: number): Thread<number> {
-  const vdev = deviceOf(p, fd);
+  const vdev = yield* deviceOf(p, fd);
   if (!vdev) return EBADF;
   if (!vdev.machine.design.options.permanentRevoke) return ENOTTY;
-  const f = p.fds.get(dmabuf);
+  const f = yield* p.fdget(dmabuf);
   if (!f) return EBADF;
   return yield* vfioPciCoreFeatureDmaBufRevoke(vdev, f);
 }
 
 /** VFIO_DEVICE_FEATURE_DMA_BUF_MEMATTR (the proposal): UC or WC for future mmaps of a dma-buf. */
-export function sysMemattr(p: Process, fd: number, dmabuf: number, attr: 'uc' | 'wc'): number {
-  const vdev = deviceOf(p, fd);
+export function* sysMemattr(p: Process, fd: number, dmabuf: number, attr: 'uc' | 'wc'): Thread<number> {
+  const vdev = yield* deviceOf(p, fd);
   if (!vdev) return EBADF;
-  const f = p.fds.get(dmabuf);
+  const f = yield* p.fdget(dmabuf);
   if (!f) return EBADF;
   return vfioPciCoreFeatureDmaBufMemattr(vdev, f, attr);
 }
@@ -318,7 +317,7 @@ export function sysIoasAlloc(ictx: Iommufd, name: string): Ioas {
 
 /** VFIO_DEVICE_ATTACH_IOMMUFD_PT: the device's DMA now goes through the IOAS's translations. */
 export function* sysAttach(p: Process, fd: number, ioas: Ioas): Thread<number> {
-  const vdev = deviceOf(p, fd);
+  const vdev = yield* deviceOf(p, fd);
   if (!vdev) return EBADF;
   return yield* iommufdAttach(ioas, p.system.domainOf(vdev.pdev.name));
 }
@@ -332,7 +331,7 @@ export function* sysMapFile(
   length: number,
   offset = 0,
 ): Thread<number> {
-  const f = p.fds.get(fd);
+  const f = yield* p.fdget(fd);
   if (!f) return EBADF;
   return yield* iommufdIoasMapFile(ioas, f, iova, length, offset);
 }
@@ -343,10 +342,10 @@ export function sysUnmapIova(ioas: Ioas, iova: number, length: number): Thread<n
 }
 
 /** A type1 container (VFIO_SET_IOMMU(VFIO_TYPE1v2_IOMMU)) with the devices' domains. */
-export function sysContainer(p: Process, name: string, fds: number[]): Type1Container | number {
+export function* sysContainer(p: Process, name: string, fds: number[]): Thread<Type1Container | number> {
   const c = new Type1Container(name);
   for (const fd of fds) {
-    const v = deviceOf(p, fd);
+    const v = yield* deviceOf(p, fd);
     if (!v) return EBADF;
     c.domains.push(p.system.domainOf(v.pdev.name));
   }
@@ -376,7 +375,7 @@ export function* sysImport(
   name: string,
   o: { revocable: boolean; pinned?: boolean },
 ): Thread<Importer | number> {
-  const f = p.fds.get(fd);
+  const f = yield* p.fdget(fd);
   if (!f) return EBADF;
   const buf = dmaBufGet(f);
   if (typeof buf === 'number') return buf;

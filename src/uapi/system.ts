@@ -13,6 +13,8 @@ import { Mm } from '../kernel/mm/mm.js';
 import { type BarSpec, PciDev } from '../kernel/pci/pci.js';
 import { VfioPciCoreDevice } from '../kernel/vfio/pci/core.js';
 import type { Type1Container } from '../kernel/vfio/vfio_iommu_type1.js';
+import { Cell } from '../sched/cell.js';
+import type { Thread } from '../sched/program.js';
 
 export interface DeviceSpec {
   name: string;
@@ -37,20 +39,42 @@ export interface Iommufd {
 }
 
 export class Process {
-  /** fd -> file (plain data: only this process's threads change it, in the model's scenarios). */
+  /**
+   * fd -> file. Changed and read only through fdget/install/closeFd, each an event on `fdtable`,
+   * so the explorer orders one thread's close against another thread's use of the same fd.
+   */
   readonly fds = new Map<number, File>();
+  /** files->fdt as published to RCU readers: written by install and close, read by fdget. */
+  readonly fdtable: Cell<number>;
   private nextFd = 3;
   constructor(
     readonly system: System,
     readonly name: string,
     readonly mm: Mm,
-  ) {}
+  ) {
+    this.fdtable = new Cell(`${name}.fdtable`, 0);
+  }
 
-  // fs/file.c: fd_install() at the lowest free fd (the model counts up).
-  install(file: File): number {
+  // fs/file.c: fdget() — an RCU lookup in the fd table.
+  *fdget(fd: number): Thread<File | undefined> {
+    yield* this.fdtable.read();
+    return this.fds.get(fd);
+  }
+
+  // fs/file.c: fd_install() at the lowest free fd (the model counts up), under files->file_lock.
+  *install(file: File): Thread<number> {
     const fd = this.nextFd++;
+    yield* this.fdtable.rmw((g) => [g + 1, undefined]);
     this.fds.set(fd, file);
     return fd;
+  }
+
+  // fs/file.c: file_close_fd() — take the file out of the table under files->file_lock.
+  *closeFd(fd: number): Thread<File | undefined> {
+    yield* this.fdtable.rmw((g) => [g + 1, undefined]);
+    const f = this.fds.get(fd);
+    this.fds.delete(fd);
+    return f;
   }
 
   /** After fork: continue numbering where the parent was. */

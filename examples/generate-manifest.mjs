@@ -1,0 +1,120 @@
+// Regenerates examples/manifest.json: every example scenario checked on every design.
+//
+// Usage:  npm run build && node examples/generate-manifest.mjs
+//         (VDM_DIST=/other/build node examples/generate-manifest.mjs to use another build of dist/)
+//
+// For each examples/*.yaml and each design of DESIGN_NAMES it records what
+// checkScenario(sc, { design: designOf(name) }) reports: the verdict on the file's `expect` (written
+// for the file's own design, so a `fail` on another design is data, not an error), the distinct
+// violation ids, the number of executions and whether the exploration was complete. A file whose
+// design carries options also gets `own`: the check on its design with those options. The file's
+// own `check` settings (strategy, maxExecutions, preemptionBound) apply to every design; dpor and
+// exhaustive are deterministic, so test/examples/manifest.test.ts asserts the same numbers.
+// Read the summary it prints before accepting a new manifest: every `own` verdict should be pass.
+
+import { readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = resolve(process.env.VDM_DIST ?? join(here, '..', 'dist'));
+const load = async (p) => import(pathToFileURL(join(dist, p)).href);
+const { loadScenarioFile } = await load('src/scenario/load.js');
+const { checkScenario } = await load('src/scenario/check.js');
+const { DESIGN_NAMES, designOf } = await load('src/designs/design.js');
+
+/** One line per example: the story it tells (docs/examples.md has the longer version). */
+const STORIES = {
+  'client-dmabuf-subrange.yaml':
+    'a client holding only a dma-buf of a BAR slice cannot mmap it upstream (EINVAL); its importer DMA races a memory disable',
+  'importer-rules.yaml':
+    'upstream refuses a non-revocable importer and accepts a pinned one; v6.19 did the reverse',
+  'iommufd-map-file-revoke.yaml':
+    "a NIC's DMA through an iommufd MAP_FILE of a GPU dma-buf races the GPU's memory disable: revoked synchronously",
+  'mmap-bounds.yaml':
+    'BAR mappings stay inside their BAR and translate by vma_to_pfn(); one page too many is EINVAL',
+  'proposal-client-dmabuf.yaml':
+    'the proposal: a client maps only a dma-buf of a BAR sub-range and touches it while the primary resets',
+  'proposal-compat-p2p.yaml':
+    "the proposal: compat MAP_DMA of a VFIO mmap imports its dma-buf, so a NIC's P2P DMA is revoked by the GPU's reset",
+  'proposal-fault-without-device-pin.yaml':
+    'the proposal with faultPinsDevice: false: a fault takes memory_lock of a device that close + unbind freed',
+  'proposal-huge-gup-nospecial.yaml':
+    'on an arch without PMD special bits no design maps a 2 MiB BAR with a huge leaf, so fast and slow GUP agree (EFAULT)',
+  'proposal-permanent-revoke.yaml':
+    "the proposal: a permanent revoke races the client's first touch of its dma-buf mapping",
+  'proposal-unbind-vs-fault.yaml':
+    "the proposal: a client's fault races the close of the device fd and the driver's unbind",
+  'proposal-zap-coverage-gap.yaml':
+    "the proposal's v4 as posted: a BAR1 device-fd mmap is out of the revoke zap's range and survives memory off",
+  'reset-races-fault.yaml':
+    'a fault races VFIO_DEVICE_RESET: no leaf after the zap, no access while in reset',
+  'type1-map-dma-of-vfio-mmap.yaml':
+    'MAP_DMA of a VFIO BAR mmap: EFAULT through iommufd compat; type1 maps it and never revokes it',
+  'v5.7-eager-remap.yaml':
+    'v5.7 populates BAR mappings at mmap and never zaps them: a load after memory off reaches the BAR',
+  'v5.7-read-ignores-decode.yaml': 'v5.7 read() through the device fd does the I/O with memory decode off',
+  'v5.8-concurrent-faults-bug.yaml':
+    "v5.8: two faults on one VMA both io_remap_pfn_range() it; the second BUG()s on the first's PTEs",
+  'v5.8-fault-vs-disable.yaml': 'v5.8: a fault fills a VMA that a concurrent zap already took off vma_list',
+  'v5.8-pread-lock-order.yaml':
+    "v5.8: pread into the device's own mapping holds memory_lock across the copy: lock-order cycle and deadlock",
+  'v6.10-address-space.yaml':
+    'v6.10: one address_space per device reaches parent and forked child mappings while memory is disabled',
+  'v6.12-huge-fault-misaligned-pfn.yaml':
+    "v6.12's huge_fault builds a PMD leaf from a pfn that is not 2 MiB-aligned",
+  'v6.19-close-disables-before-cleanup.yaml':
+    "v6.19's close disables the device before revoking its dma-bufs: importer DMA reaches a disabled BAR",
+  'v6.19-command-off-vs-importer.yaml':
+    "v6.19's revoke only notifies: after a memory disable the importer keeps its mapping and DMAs with decode off",
+  'v6.19-revoke-only-notifies.yaml':
+    "v6.19's revoke only notifies: importer DMA after a low-power entry's revoke returned",
+  'v6.9-fork-unlisted-ptes.yaml':
+    "v6.9's fork opens the child VMA before copying PTEs: the child maps the BAR off vma_list",
+};
+
+const summary = (r) => ({
+  verdict: r.verdict,
+  violations: [...new Set(r.violations.map((v) => v.invariant))].sort(),
+  executions: r.executions,
+  complete: r.complete,
+});
+
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+const examples = {};
+const rows = [];
+for (const file of files) {
+  const sc = loadScenarioFile(join(here, file));
+  const story = STORIES[file];
+  if (!story) console.warn(`${file}: no story in STORIES, using its name`);
+  const entry = {
+    name: sc.name,
+    design: sc.design.name,
+    story: story ?? sc.name,
+    expected: [...sc.expect.violations],
+    results: {},
+  };
+  if (Object.keys(sc.design.options).length > 0) entry.options = { ...sc.design.options };
+  const t0 = Date.now();
+  for (const d of DESIGN_NAMES) entry.results[d] = summary(checkScenario(sc, { design: designOf(d) }));
+  if (entry.options) entry.own = summary(checkScenario(sc));
+  examples[file] = entry;
+  const own = entry.own ?? entry.results[sc.design.name];
+  rows.push(
+    `${own.verdict === 'pass' ? ' ' : '!'} ${file.padEnd(44)} ${String(Date.now() - t0).padStart(6)} ms  ` +
+      DESIGN_NAMES.map((d) => `${d}:${entry.results[d].verdict === 'pass' ? 'P' : 'F'}`).join(' '),
+  );
+}
+const manifest = {
+  generatedBy: 'examples/generate-manifest.mjs',
+  designs: [...DESIGN_NAMES],
+  examples,
+};
+writeFileSync(join(here, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+console.log(rows.join('\n'));
+const bad = rows.filter((r) => r.startsWith('!'));
+console.log(
+  `${files.length} examples; ${bad.length} fail on their own design${bad.length ? ' (marked !)' : ''}`,
+);
