@@ -207,6 +207,28 @@ test('vdm list designs | invariants | examples; a typo is exit 2', () => {
   assert.match(bad.err, /did you mean `invariants`/);
 });
 
+test('off a terminal, a long exploration prints no progress (stderr stays empty)', () => {
+  const env = { ...process.env };
+  delete env.CI;
+  const r = spawnSync(process.execPath, [main, 'check', RESET, '--design', 'dmabuf-backed'], {
+    encoding: 'utf8',
+    env,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
+});
+
+test('on a terminal, a long exploration shows a progress line (executions, rate, depth, violations, time)', () => {
+  // script(1) gives the command a pseudo-terminal, as a user's shell would.
+  const env = { ...process.env };
+  delete env.CI;
+  const cmd = `${process.execPath} ${main} check ${RESET} --design v5.8 --max-executions 200 > /dev/null`;
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env });
+  assert.equal(r.error, undefined, 'script(1) from util-linux is needed for this test');
+  const screen = r.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u001b[78]/g, '');
+  assert.match(screen, /exploring \| \d+ executions \| \d+\/s \| depth \d+ \| violations \d+ \| [\d.]+s/);
+});
+
 test('vdm schema prints the JSON Schema of scenario files', () => {
   const r = vdm('schema');
   assert.equal(r.code, 0, r.err);

@@ -14,7 +14,7 @@ import type { VfioPciDmaBuf } from '../../src/kernel/vfio/pci/dmabuf.js';
 import { type MmapBase, vfioPciDmaBufFindPfn } from '../../src/kernel/vfio/pci/dmabuf_mmap.js';
 import { checkScenario, runScenario } from '../../src/scenario/check.js';
 import { parseScenario } from '../../src/scenario/load.js';
-import { sysAccess, sysOpen } from '../../src/uapi/syscalls.js';
+import { sysAccess, sysExport, sysMemattr, sysMmap, sysOpen } from '../../src/uapi/syscalls.js';
 import { System } from '../../src/uapi/system.js';
 import { runOnce } from '../kernel/helpers/run.js';
 
@@ -175,6 +175,40 @@ describe('dmabuf-backed, step by step', () => {
     assert.deepEqual(outcomes(5), ['ok', 'ok']);
     assert.deepEqual(outcomes(4), ['EINVAL', 'sigsegv']);
   });
+});
+
+test('memattr: WC applies to future mmaps of the buffer, not to existing ones; ENOTTY upstream', () => {
+  const src = (design: string) =>
+    `name: memattr\n${DEV}design: ${design}\nsetup:\n  - open: { device: gpu0, as: dev }\n  - export: { fd: dev, region: 0, ranges: [ { offset: 0, length: 8K } ], as: buf }\n  - mmap: { fd: buf, offset: 0, length: 8K, as: before }\nthreads:\n  t:\n    - memattr: { fd: dev, dmabuf: buf, attr: wc }\n    - mmap: { fd: buf, offset: 0, length: 8K, as: after }\n`;
+  const rec = runScenario(parseScenario(src('dmabuf-backed'), 'm.yaml'));
+  const outcomes = rec.marks
+    .filter((m) => m.kind === 'op-end' && m.thread === 't')
+    .map((m) => m.data.outcome);
+  assert.deepEqual(outcomes, ['ok', 'ok']);
+  const vmas = rec.memory.processes[0]!.vmas;
+  assert.equal(vmas.length, 2);
+  const up = runScenario(parseScenario(src('upstream'), 'm.yaml'));
+  assert.equal(up.marks.find((m) => m.kind === 'op-end' && m.data.op === 'memattr')?.data.outcome, 'ENOTTY');
+});
+
+test('memattr sets the page protection of later mappings only', () => {
+  const { result } = runOnce(
+    () =>
+      new System({
+        design: dmabuf(),
+        devices: [{ name: 'gpu0', bars: [{ index: 0, size: 16 * KiB, phys: 0x3800000000 }] }],
+      }),
+    function* (s) {
+      const p = s.spawn('p');
+      const dev = yield* sysOpen(p, 'gpu0');
+      const buf = (yield* sysExport(p, dev, 0, [{ offset: 0, length: 8 * KiB }])) as number;
+      const a = (yield* sysMmap(p, buf, { offset: 0, length: 8 * KiB })) as Vma;
+      const r = yield* sysMemattr(p, dev, buf, 'wc');
+      const b = (yield* sysMmap(p, buf, { offset: 0, length: 8 * KiB })) as Vma;
+      return [r, a.pageProt, b.pageProt];
+    },
+  );
+  assert.deepEqual(result, [0, 'uc', 'wc']);
 });
 
 describe('revoke states', () => {

@@ -133,7 +133,7 @@ describe('negative controls: each invariant catches what breaks its rule', () =>
       threads: {
         vmm: function* (s) {
           const nic = yield* sysOpen(s.p, 'nic0');
-          const c = sysContainer(s.p, 'c0', [nic]);
+          const c = yield* sysContainer(s.p, 'c0', [nic]);
           if (typeof c === 'number') throw new Error('container');
           if ((yield* sysMapDma(s.p, c, VA, 0x100000, 4096)) !== 0) throw new Error('MAP_DMA');
           yield* sysPm(s.p, s.fd, true);

@@ -118,7 +118,7 @@ test('P2P through iommufd MAP_FILE and through type1 MAP_DMA; iommufd compat ref
     out.push(outcomeOf(yield* sysDma(p, 'nic0', 0x100000)));
     yield* sysMmap(p, gpu, { region: 0, offset: 0, length: 4 * MiB, at: VA });
     out.push(outcomeOf(yield* sysMapDma(p, ioas, VA, 0x400000, 4096)));
-    const c = sysContainer(p, 'container0', [nic]);
+    const c = yield* sysContainer(p, 'container0', [nic]);
     if (typeof c === 'number') throw new Error('container');
     // struct-page BAR: type1's is_invalid_reserved_pfn() refuses it.
     out.push(outcomeOf(yield* sysMapDma(p, c, VA, 0x800000, 4096)));
