@@ -24,7 +24,12 @@ const SHORT = {
 };
 const cell = (r, own) => {
   if (!r) return '';
-  const ids = r.violations.length ? r.violations.map((v) => SHORT[v] ?? v).sort().join(' ') : '—';
+  const ids = r.violations.length
+    ? r.violations
+        .map((v) => SHORT[v] ?? v)
+        .sort()
+        .join(' ')
+    : '—';
   const s = `${r.verdict === 'pass' ? 'P' : 'F'} ${ids}${r.complete ? '' : '\\*'}`;
   return own ? `**${s}**` : s;
 };
