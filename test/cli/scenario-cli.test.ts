@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const vdm = (...args: string[]) => {
@@ -225,7 +226,7 @@ test('on a terminal, a long exploration shows a progress line (executions, rate,
   const cmd = `${process.execPath} ${main} check ${RESET} --design v5.8 --max-executions 200 > /dev/null`;
   const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env });
   assert.equal(r.error, undefined, 'script(1) from util-linux is needed for this test');
-  const screen = r.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u001b[78]/g, '');
+  const screen = stripVTControlCharacters(r.stdout);
   assert.match(screen, /exploring \| \d+ executions \| \d+\/s \| depth \d+ \| violations \d+ \| [\d.]+s/);
 });
 
