@@ -159,7 +159,11 @@ function* ioptMapDmabuf(pages: IoptDmabufPages): Thread<number> {
   if (typeof at === 'number') return at;
   pages.at = at;
   yield* buf.resv.lock.lock();
-  let err = yield* dmaBufPin(at);
+  // dma_buf_pin() came with the revoke series (8c5f9645c, G3: the designs whose VFIO accepts pinned
+  // revocable importers); v6.19's iommufd mapped without pinning (KERNEL.md §5.1).
+  const pins =
+    (buf.priv as { design?: { importers?: string } } | undefined)?.design?.importers !== 'any-no-pin';
+  let err = pins ? yield* dmaBufPin(at) : 0;
   if (err === 0) {
     const phys = vfioPciDmaBufIommufdMap(at);
     if (typeof phys === 'number') err = phys;
