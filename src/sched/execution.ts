@@ -6,6 +6,7 @@
 import type { Cell } from './cell.js';
 import { violationKey } from './collector.js';
 import type { Completion } from './completion.js';
+import { encodeValue, foldHash, hash64 } from './fingerprint.js';
 import type { Lockdep, LockMode } from './lockdep.js';
 import type { Mutex } from './mutex.js';
 import { isReadLike, K, OP_NAME, Op, QUEUED, VOID } from './op.js';
@@ -35,6 +36,8 @@ export interface ExecutionOptions {
   lockdep: Lockdep | null;
   maxSteps: number;
   recordTrace?: boolean;
+  /** Keep what fingerprint() needs (per-thread result hashes, the live objects). */
+  fingerprints?: boolean;
   captureSites?: boolean;
 }
 
@@ -129,6 +132,10 @@ export class Execution<S> implements Host {
    */
   replaying = false;
   private lastThread = -1;
+  /** Per thread, a running hash of the results its events returned (its local state). */
+  private readonly thrHash: Uint32Array;
+  /** The objects registered in this execution, in order (for fingerprints). */
+  private readonly liveIds: number[] = [];
 
   constructor(
     readonly program: Program<S>,
@@ -152,6 +159,7 @@ export class Execution<S> implements Host {
     this.objIds = Array.from({ length: this.n + 1 }, () => []);
     this.thrLast = new Int32Array(this.n);
     this.thrSeq = new Int32Array(this.n);
+    this.thrHash = new Uint32Array(this.n);
     this.grow(256);
   }
 
@@ -159,6 +167,17 @@ export class Execution<S> implements Host {
 
   get currentThread(): number {
     return this.current;
+  }
+
+  /**
+   * The state's fingerprint: every live object's state and every thread's status and local state
+   * (see fingerprint.ts). Needs the `fingerprints` option.
+   */
+  fingerprint(): string {
+    const parts: string[] = [];
+    for (const id of this.liveIds) parts.push(this.objs[id]!.fingerprint());
+    for (let t = 0; t < this.n; t++) parts.push(`${this.status[t]}:${this.thrHash[t]}:${this.opKind[t]}`);
+    return hash64(parts.join('|'));
   }
 
   get eventCount(): number {
@@ -194,6 +213,7 @@ export class Execution<S> implements Host {
     this.objLastW[id] = -1;
     this.objReadsHead[id] = -1;
     this.objLastEv[id] = -1;
+    if (this.options.fingerprints) this.liveIds.push(id);
     const pred = this.program.observesObject;
     if (pred) {
       if (id >= this.visibleIds.length) {
@@ -233,6 +253,10 @@ export class Execution<S> implements Host {
     if (this.keysUsed.size > 0) this.keysUsed.clear();
     this.thrLast.fill(-1);
     this.thrSeq.fill(0);
+    if (this.options.fingerprints) {
+      this.thrHash.fill(0);
+      this.liveIds.length = 0;
+    }
     this.status.fill(RUNNING);
     for (const h of this.held) if (h.length > 0) h.length = 0;
     setHost(this);
@@ -372,6 +396,8 @@ export class Execution<S> implements Host {
     }
     this.evAfter[i] = o.stateCode();
     if (this.options.lockdep || this.options.recordTrace) this.afterOp(t, i, o, k, result);
+    if (this.options.fingerprints)
+      this.thrHash[t] = foldHash(this.thrHash[t]!, `${k}:${encodeValue(result)}`);
     this.resume(t, result);
     this.current = -1;
     setHost(null);

@@ -27,7 +27,16 @@ export function exhaustive<S>(
   beforeEach?: () => void,
 ): Collector {
   const col = new Collector('exhaustive', options);
-  const ex = new Execution(program, { clocks: false, lockdep, maxSteps: options.maxSteps ?? 20000 });
+  const cache = options.stateCache === true;
+  const ex = new Execution(program, {
+    clocks: false,
+    lockdep,
+    maxSteps: options.maxSteps ?? 20000,
+    fingerprints: cache,
+  });
+  /** Fingerprints of the states explored (stateCache). */
+  const visited = new Set<string>();
+  let pruned = false;
   const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
   // Only positions with more than one choice are kept: a replay runs the single choice at every
   // other position, which is the same thread again since the model is deterministic.
@@ -58,8 +67,23 @@ export function exhaustive<S>(
       }
       ex.step(c.threads[c.next]!);
     }
+    pruned = false;
     for (;;) {
       if (ex.stepLimitHit) break;
+      if (cache) {
+        // A state explored before: everything reachable from it has been (or is being) explored.
+        // The preemption count is part of the state when a bound limits what follows.
+        const fp =
+          ex.fingerprint() +
+          (bound !== Number.POSITIVE_INFINITY
+            ? `:${ex.preemptions}:${ex.len > 0 ? ex.evThread[ex.len - 1] : -1}`
+            : '');
+        if (visited.has(fp)) {
+          pruned = true;
+          break;
+        }
+        visited.add(fp);
+      }
       if (accept) {
         const len = accept(ex);
         if (len >= 0) {
@@ -77,7 +101,12 @@ export function exhaustive<S>(
       ex.step(buf[0]!);
     }
     col.events += ex.len;
-    const cut = ex.stepLimitHit || col.stopped;
+    if (pruned) {
+      col.take(ex);
+      col.blocked++;
+      col.tick(ex.len);
+    }
+    const cut = ex.stepLimitHit || col.stopped || pruned;
     const deadlocked = !cut && ex.isOver() && ex.finish();
     if (accept && !col.stopped) {
       const len = accept(ex);
@@ -86,7 +115,7 @@ export function exhaustive<S>(
         col.stopped = true;
       }
     }
-    col.executed(ex, deadlocked);
+    if (!pruned) col.executed(ex, deadlocked);
     if (col.stopped) {
       col.complete = false;
       break;

@@ -209,6 +209,9 @@ function checkOptions(o: ExploreOptions): void {
   if (o.strategy !== undefined && !STRATEGIES.includes(o.strategy)) {
     throw new TypeError(`unknown strategy "${o.strategy}": expected one of ${STRATEGIES.join(', ')}`);
   }
+  if (o.stateCache && (o.strategy ?? 'dpor') !== 'exhaustive') {
+    throw new TypeError('option stateCache needs strategy "exhaustive"');
+  }
   for (const k of ['preemptionBound', 'maxExecutions', 'maxSteps', 'seed', 'pctDepth'] as const) {
     const v = o[k];
     if (v !== undefined && (!Number.isInteger(v) || v < 0)) {

@@ -1,6 +1,7 @@
 // The base of every shared object (Cell, Mutex, RwSem, Completion) and the hook through which a
 // primitive learns which execution created it.
 
+import { encodeValue } from './fingerprint.js';
 import { capture, K, type Op } from './op.js';
 import { captureSite, captureStack } from './site.js';
 
@@ -38,6 +39,9 @@ export function currentHost(): Host | null {
 export function currentThread(): number {
   return host ? host.currentThread : -2;
 }
+
+/** Prim fields that are identity or configuration, not state. */
+const SKIP = new Set(['name', 'key', 'id', 'host', 'type', 'lockClass']);
 
 export type PrimType = 'cell' | 'mutex' | 'rwsem' | 'completion';
 
@@ -78,6 +82,21 @@ export abstract class Prim {
    */
   stateCode(): number {
     return 0;
+  }
+
+  /** This object's state, for state fingerprints: its data fields (a Cell's value, a lock's holders). */
+  fingerprint(): string {
+    const o = this as unknown as Record<string, unknown>;
+    const parts: string[] = [];
+    for (const k of Object.keys(o)) {
+      if (SKIP.has(k)) continue;
+      const v = o[k];
+      // Cached operation objects (RwSem's down_write ops) are not state.
+      if (typeof v === 'function' || (v !== null && typeof v === 'object' && 'kind' in v && 'obj' in v))
+        continue;
+      parts.push(`${k}=${encodeValue(v)}`);
+    }
+    return parts.join(';');
   }
 
   /** One line on who holds this object, for deadlock reports. */

@@ -52,6 +52,16 @@ export interface ExploreOptions {
    * the fewest preemptions found (CHESS). Default true.
    */
   minimizePreemptions?: boolean;
+  /**
+   * exhaustive only: remember a fingerprint of every state reached (the shared objects' values and
+   * lock states, and each thread's local state as the hash of the results its events returned)
+   * and cut an execution when it reaches a state already explored — a stateful search, as Spin's.
+   * Sound only when all shared state lives in sched objects: model code that keeps shared plain
+   * data (as the kernel model does, under locks) must not use it. Fingerprints are 64-bit hashes
+   * (hash compaction): a collision could hide a state, with odds of about n^2 / 2^65 for n states.
+   * Executions cut this way are counted in `blocked`.
+   */
+  stateCache?: boolean;
   /** Called every so often during a long search (the CLI draws its progress bar from this). */
   onProgress?(p: Progress): void;
 }

@@ -92,3 +92,47 @@ test('invariants over intermediate states: dpor finds what exhaustive finds (vis
     { numRuns: Math.ceil(RUNS / 2), seed: Number(process.env.VDM_PROPERTY_SEED ?? 11) },
   );
 });
+
+test('the state cache (exhaustive, stateCache) finds the same violations and final states as exhaustive', () => {
+  const invariants = [
+    undefined,
+    (w: { cells: { value: number }[] }) => (w.cells[0]!.value === 2 ? 'x0 reached 2' : undefined),
+    (w: { cells: { value: number }[] }) =>
+      w.cells.reduce((a, c) => a + c.value, 0) === 3 ? 'sum is 3' : undefined,
+  ];
+  fc.assert(
+    fc.property(specArb, fc.nat(invariants.length - 1), (spec, which) => {
+      const base = build(spec);
+      const inv = invariants[which];
+      const finalsOf = (stateCache: boolean) => {
+        const finals = new Set<string>();
+        const program = {
+          ...base,
+          ...(inv ? { invariant: inv } : {}),
+          final: (w: never) => {
+            finals.add(describe(w));
+            return base.final?.(w);
+          },
+        } as typeof base;
+        const r = explore(program, {
+          strategy: 'exhaustive',
+          maxExecutions: 20000,
+          minimizePreemptions: false,
+          stateCache,
+        });
+        return { r, finals };
+      };
+      const plain = finalsOf(false);
+      fc.pre(plain.r.complete);
+      const cached = finalsOf(true);
+      const kinds = (r: typeof plain.r) =>
+        [...new Set(r.violations.map((v) => `${v.kind}:${v.message}`))].sort();
+      assert.ok(cached.r.complete);
+      assert.deepEqual(kinds(cached.r), kinds(plain.r));
+      assert.deepEqual([...cached.finals].sort(), [...plain.finals].sort());
+      assert.equal(cached.r.deadlocks > 0, plain.r.deadlocks > 0);
+      assert.ok(cached.r.executions <= plain.r.executions);
+    }),
+    { numRuns: Math.ceil(RUNS / 2), seed: Number(process.env.VDM_PROPERTY_SEED ?? 5) },
+  );
+});

@@ -1,0 +1,64 @@
+// Fingerprints of an execution's state, for the explorer's optional state cache: the shared state
+// (every object's value or lock state) and each thread's local state. Model code is deterministic,
+// so a thread's local state is a function of the results its events returned: a running hash of
+// them stands for it. Two states with the same fingerprint are the same state — provided all
+// shared state lives in sched objects (see ExploreOptions.stateCache).
+
+/** 64-bit FNV-1a over a string, as two 32-bit lanes; 16 hex digits. */
+export function hash64(s: string, seedLo = 0x811c9dc5, seedHi = 0x01000193): string {
+  let lo = seedLo >>> 0;
+  let hi = seedHi >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    lo = Math.imul(lo ^ c, 0x01000193) >>> 0;
+    hi = Math.imul(hi ^ c ^ (lo >>> 13), 0x01000193) >>> 0;
+  }
+  return lo.toString(16).padStart(8, '0') + hi.toString(16).padStart(8, '0');
+}
+
+/** A 32-bit running hash: folds `s` into `h`. */
+export function foldHash(h: number, s: string): number {
+  let x = (h ^ 0x9e3779b9) >>> 0;
+  for (let i = 0; i < s.length; i++) x = Math.imul(x ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return x;
+}
+
+/**
+ * A stable encoding of a value: primitives as themselves, arrays and plain objects by content
+ * (keys sorted), Maps and Sets by entries, other objects by their own enumerable data fields.
+ * Depth-limited (objects deeper than 6 levels are encoded by their constructor name only).
+ */
+export function encodeValue(v: unknown, depth = 0): string {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'undefined':
+      return 'u';
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(v);
+    case 'string':
+      return JSON.stringify(v);
+    case 'function':
+      return 'fn';
+    case 'symbol':
+      return v.toString();
+  }
+  if (depth > 6) return `<${(v as object).constructor?.name ?? 'object'}>`;
+  if (Array.isArray(v)) return `[${v.map((x) => encodeValue(x, depth + 1)).join(',')}]`;
+  if (v instanceof Map) {
+    const parts = [...v.entries()].map(
+      ([k, x]) => `${encodeValue(k, depth + 1)}:${encodeValue(x, depth + 1)}`,
+    );
+    parts.sort();
+    return `M{${parts.join(',')}}`;
+  }
+  if (v instanceof Set) {
+    const parts = [...v].map((x) => encodeValue(x, depth + 1));
+    parts.sort();
+    return `S{${parts.join(',')}}`;
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o).sort();
+  return `{${keys.map((k) => `${k}:${encodeValue(o[k], depth + 1)}`).join(',')}}`;
+}
