@@ -3,7 +3,7 @@
 // schedule) prints a clear message and exits 2; `check` exits 0 when the scenario's `expect`
 // holds and 1 when it does not.
 
-import { readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -25,7 +25,7 @@ import { checkScenario, compareScenario, recordScenario, runScenario } from '../
 import { formatIssue, ScenarioError, suggest } from '../scenario/errors.js';
 import { loadScenarioFile, type Scenario } from '../scenario/load.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
-import type { Strategy } from '../sched/program.js';
+import type { ExplorationCheckpoint, Strategy } from '../sched/program.js';
 import { decodeSchedule, ScheduleError } from '../sched/schedule.js';
 import { progressBar } from './progress.js';
 
@@ -122,6 +122,27 @@ function replayCommand(file: string, schedule: string, f: DesignFlags): string {
   return ['vdm replay', shellQuote(file), designArgs(f), '--schedule', shellQuote(schedule)]
     .filter(Boolean)
     .join(' ');
+}
+
+/** A --checkpoint file, checked against the run it is to continue. */
+function readCheckpoint(file: string, identity: Record<string, unknown>): ExplorationCheckpoint {
+  let data: Record<string, unknown>;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`--resume ${file}: cannot read it as a checkpoint (${(e as Error).message})`);
+  }
+  for (const [k, v] of Object.entries(identity)) {
+    if (JSON.stringify(data[k]) !== JSON.stringify(v)) {
+      throw new UsageError(
+        `--resume ${file}: it was saved for ${k} ${JSON.stringify(data[k])}, this run has ${JSON.stringify(v)}`,
+      );
+    }
+  }
+  const c = data.checkpoint as ExplorationCheckpoint | undefined;
+  if (c?.version !== 1 || !Array.isArray(c.stack))
+    throw new UsageError(`--resume ${file}: not a vdm checkpoint`);
+  return c;
 }
 
 function print(s: string): void {
@@ -247,14 +268,39 @@ export function addScenarioCommands(program: Command): void {
     .option('--json', 'print the result as JSON (the CLI contract)')
     .option('--functions', 'show kernel function entry/exit in counterexample traces')
     .option('--perfetto <file>', 'write the first counterexample as a Perfetto / Chrome trace')
+    .option('--checkpoint <file>', 'save the search frontier to this file as it goes (exhaustive strategy)')
+    .option(
+      '--checkpoint-every <n>',
+      'executions between checkpoints (default 1000; also every 10 s)',
+      count('--checkpoint-every'),
+    )
+    .option('--resume <file>', 'continue the search a --checkpoint file saved')
     .action(
       guarded(
         (
           file: string,
-          o: DesignFlags & SearchFlags & { json?: boolean; functions?: boolean; perfetto?: string },
+          o: DesignFlags &
+            SearchFlags & {
+              json?: boolean;
+              functions?: boolean;
+              perfetto?: string;
+              checkpoint?: string;
+              checkpointEvery?: number;
+              resume?: string;
+            },
         ) => {
           const sc = loadScenarioFile(file);
           const design = designFromFlags(sc, o);
+          const used = design ?? designOf(sc.design.name, sc.design.options);
+          const strategy = o.strategy ?? sc.check.strategy ?? 'dpor';
+          if ((o.checkpoint || o.resume) && strategy !== 'exhaustive') {
+            throw new UsageError(
+              '--checkpoint and --resume need --strategy exhaustive (dpor cannot save its frontier yet)',
+            );
+          }
+          const identity = { scenario: sc.name, design: used.name, options: used.options, strategy };
+          const resume = o.resume ? readCheckpoint(o.resume, identity) : undefined;
+          const checkpoint = o.checkpoint;
           const bar = progressBar();
           let r: CheckReport;
           try {
@@ -264,6 +310,17 @@ export function addScenarioCommands(program: Command): void {
               ...(o.seed !== undefined ? { seed: o.seed } : {}),
               ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
               ...(o.preemptionBound !== undefined ? { preemptionBound: o.preemptionBound } : {}),
+              ...(resume ? { resume } : {}),
+              ...(checkpoint
+                ? {
+                    checkpoint: {
+                      everyExecutions: o.checkpointEvery ?? 1000,
+                      everyMs: 10_000,
+                      save: (c: ExplorationCheckpoint) =>
+                        writeAtomically(checkpoint, `${JSON.stringify({ ...identity, checkpoint: c })}\n`),
+                    },
+                  }
+                : {}),
               onProgress: (p) => bar.update(p),
             });
           } finally {

@@ -20,6 +20,9 @@ export interface CheckOptions {
   preemptionBound?: number;
   seed?: number;
   onProgress?: (p: Progress) => void;
+  /** Save the frontier (exhaustive) every so often / continue from one. */
+  checkpoint?: ExploreOptions['checkpoint'];
+  resume?: ExploreOptions['resume'];
 }
 
 /** The id a violation is reported under: the invariant's, or the explorer's own. */
@@ -50,6 +53,8 @@ function exploreOptions(sc: Scenario, o: CheckOptions): ExploreOptions {
   if (seed !== undefined) e.seed = seed;
   if (c.maxSteps !== undefined) e.maxSteps = c.maxSteps;
   if (o.onProgress) e.onProgress = o.onProgress;
+  if (o.checkpoint) e.checkpoint = o.checkpoint;
+  if (o.resume) e.resume = o.resume;
   return e;
 }
 

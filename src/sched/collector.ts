@@ -2,7 +2,13 @@
 // shows it and the fewest preemptions seen), progress, and limits.
 
 import type { Execution } from './execution.js';
-import type { ExploreOptions, ExploreResult, Strategy, ViolationReport } from './program.js';
+import type {
+  ExplorationCheckpoint,
+  ExploreOptions,
+  ExploreResult,
+  Strategy,
+  ViolationReport,
+} from './program.js';
 import { encodeSchedule, opsChecksum } from './schedule.js';
 
 const PROGRESS_EVERY_MS = 200;
@@ -84,6 +90,27 @@ export class Collector {
       violations: this.found.size,
       elapsedMs: now - this.started,
     });
+  }
+
+  /** The counts and findings, for a checkpoint. */
+  snapshot(): Pick<ExplorationCheckpoint, 'counts' | 'found'> {
+    return {
+      counts: {
+        executions: this.executions,
+        blocked: this.blocked,
+        deadlocks: this.deadlocks,
+        events: this.events,
+        maxDepth: this.maxDepth,
+        complete: this.complete,
+      },
+      found: [...this.found.entries()].map(([k, v]) => [k, { ...v }]),
+    };
+  }
+
+  /** Continues from a checkpoint's counts and findings. */
+  restore(c: Pick<ExplorationCheckpoint, 'counts' | 'found'>): void {
+    Object.assign(this, c.counts);
+    for (const [k, v] of c.found) this.found.set(k, v);
   }
 
   addViolation(key: string, v: ViolationReport): void {

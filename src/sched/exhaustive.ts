@@ -3,7 +3,7 @@
 
 import { Collector } from './collector.js';
 import { Execution } from './execution.js';
-import type { Lockdep } from './lockdep.js';
+import type { Edge, Lockdep } from './lockdep.js';
 import type { ExploreOptions, Program } from './program.js';
 import { opsChecksum } from './schedule.js';
 
@@ -41,6 +41,37 @@ export function exhaustive<S>(
   // Only positions with more than one choice are kept: a replay runs the single choice at every
   // other position, which is the same thread again since the model is deterministic.
   const stack: Choice[] = [];
+  if (options.resume) {
+    const c = options.resume;
+    for (const e of c.stack) stack.push({ pos: e.pos, threads: [...e.threads], next: e.next });
+    col.restore(c);
+    for (const e of c.lockdep) {
+      lockdep.add({
+        ...e,
+        fromMode: e.fromMode as Edge['fromMode'],
+        toMode: e.toMode as Edge['toMode'],
+        schedule: Int32Array.from(e.schedule),
+      });
+    }
+    for (const f of c.visited ?? []) visited.add(f);
+  }
+  const ck = options.checkpoint;
+  let lastSaved = Date.now();
+  let savedAt = col.executions;
+  const save = (): void => {
+    if (!ck) return;
+    ck.save({
+      version: 1,
+      strategy: 'exhaustive',
+      program: program.name ?? '',
+      stack: stack.map((c) => ({ pos: c.pos, threads: [...c.threads], next: c.next })),
+      ...col.snapshot(),
+      lockdep: lockdep.edges().map((e) => ({ ...e, schedule: [...e.schedule] })),
+      ...(cache ? { visited: [...visited] } : {}),
+    });
+    lastSaved = Date.now();
+    savedAt = col.executions;
+  };
   const buf = new Int32Array(ex.n);
   /** Fills buf with the threads that may run next (the last one first); returns how many. */
   const choices = (): number => {
@@ -128,6 +159,13 @@ export function exhaustive<S>(
       break;
     }
     stack[stack.length - 1]!.next++;
+    // The frontier is consistent here: the next execution takes the branch just advanced to.
+    if (
+      ck &&
+      ((ck.everyExecutions !== undefined && col.executions - savedAt >= ck.everyExecutions) ||
+        (ck.everyMs !== undefined && Date.now() - lastSaved >= ck.everyMs))
+    )
+      save();
   }
   return col;
 }

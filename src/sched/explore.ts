@@ -209,6 +209,11 @@ function checkOptions(o: ExploreOptions): void {
   if (o.strategy !== undefined && !STRATEGIES.includes(o.strategy)) {
     throw new TypeError(`unknown strategy "${o.strategy}": expected one of ${STRATEGIES.join(', ')}`);
   }
+  if ((o.checkpoint || o.resume) && (o.strategy ?? 'dpor') !== 'exhaustive') {
+    throw new TypeError(
+      'checkpoint and resume need strategy "exhaustive" (dpor cannot save its frontier yet)',
+    );
+  }
   if (o.stateCache && (o.strategy ?? 'dpor') !== 'exhaustive') {
     throw new TypeError('option stateCache needs strategy "exhaustive"');
   }

@@ -9,6 +9,7 @@ export { type LockOptions, Mutex } from './mutex.js';
 export type { Op } from './op.js';
 export { currentThread, type Prim, type PrimOptions } from './prim.js';
 export type {
+  ExplorationCheckpoint,
   ExploreOptions,
   ExploreResult,
   Program,

@@ -51,6 +51,13 @@ export class Lockdep {
     this.edgeCount++;
   }
 
+  /** Every edge, for a checkpoint. */
+  edges(): Edge[] {
+    const out: Edge[] = [];
+    for (const m of this.out.values()) for (const e of m.values()) out.push(e);
+    return out;
+  }
+
   get(from: string, to: string): Edge | undefined {
     return this.out.get(from)?.get(to);
   }

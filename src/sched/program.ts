@@ -48,6 +48,13 @@ export interface ExploreOptions {
   /** Stop at the first violation. */
   stopAtFirst?: boolean;
   /**
+   * exhaustive only (for now): save the search's frontier every so often, so a long run can be
+   * resumed (`resume`) after it was stopped or killed. `save` gets plain JSON-able data.
+   */
+  checkpoint?: { everyExecutions?: number; everyMs?: number; save(c: ExplorationCheckpoint): void };
+  /** Continue the search a checkpoint describes (same program and options). */
+  resume?: ExplorationCheckpoint;
+  /**
    * Search again for each violation with rising preemption bounds and report the schedule with
    * the fewest preemptions found (CHESS). Default true.
    */
@@ -127,4 +134,35 @@ export interface ReplayResult<S> {
   violation?: ViolationReport;
   /** Every violation seen during the replay, in order. */
   violations: ViolationReport[];
+}
+
+/** The frontier of an exhaustive search: where it is, what it found, and lockdep's graph. */
+export interface ExplorationCheckpoint {
+  version: 1;
+  strategy: 'exhaustive';
+  program: string;
+  /** The branching points of the path being explored, and which branch is next at each. */
+  stack: { pos: number; threads: number[]; next: number }[];
+  counts: {
+    executions: number;
+    blocked: number;
+    deadlocks: number;
+    events: number;
+    maxDepth: number;
+    complete: boolean;
+  };
+  found: [string, ViolationReport][];
+  lockdep: {
+    from: string;
+    to: string;
+    fromMode: string;
+    toMode: string;
+    thread: string;
+    event: number;
+    schedule: number[];
+    holdSite?: string;
+    acquireSite?: string;
+  }[];
+  /** State-cache fingerprints, when the search uses the cache. */
+  visited?: string[];
 }

@@ -3,7 +3,7 @@
 // file:line:column and no stack trace.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -235,4 +235,47 @@ test('vdm schema prints the JSON Schema of scenario files', () => {
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
   assert.ok(j.properties.threads);
+});
+
+test('a long check killed with SIGKILL resumes from its checkpoint and ends as an uninterrupted run', async () => {
+  const scenarioFile = fileURLToPath(
+    new URL('../../../examples/v6.19-command-off-vs-importer.yaml', import.meta.url),
+  );
+  const args = ['check', scenarioFile, '--strategy', 'exhaustive', '--max-executions', '1000000', '--json'];
+  const whole = JSON.parse(vdm(...args).out);
+  assert.equal(whole.complete, true);
+  const ck = join(dir, 'run.ckpt');
+  const child = spawn(process.execPath, [main, ...args, '--checkpoint', ck, '--checkpoint-every', '2000'], {
+    stdio: 'ignore',
+    env: { ...process.env, CI: 'true' },
+  });
+  // Wait for a checkpoint some way into the search, then kill -9.
+  let saved = 0;
+  for (let i = 0; i < 600 && saved < 6000; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    try {
+      saved = JSON.parse(readFileSync(ck, 'utf8')).checkpoint.counts.executions;
+    } catch {
+      // not written yet (the file appears whole: written to a temporary name, then renamed)
+    }
+  }
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  assert.ok(
+    saved > 0 && saved < whole.executions,
+    `killed mid-search (checkpoint at ${saved} of ${whole.executions})`,
+  );
+  const resumed = vdm(...args, '--resume', ck);
+  assert.equal(resumed.code, whole.verdict === 'pass' ? 0 : 1, resumed.err);
+  const r = JSON.parse(resumed.out);
+  assert.equal(r.executions, whole.executions);
+  assert.equal(r.complete, true);
+  const ids = (x: { violations: { invariant: string; message: string }[] }) =>
+    x.violations.map((v) => `${v.invariant}:${v.message}`).sort();
+  assert.deepEqual(ids(r), ids(whole));
+  // A checkpoint belongs to its scenario, design and strategy.
+  const other = vdm(...args.slice(0, 2), '--design', 'upstream', '--strategy', 'exhaustive', '--resume', ck);
+  assert.equal(other.code, 2);
+  assert.match(other.err, /it was saved for design "v6.19"/);
+  assert.equal(vdm('check', scenarioFile, '--resume', ck).code, 2, 'dpor cannot resume');
 });
