@@ -1,24 +1,17 @@
 // vdm: the command-line interface (commands and their options).
 
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command } from 'commander';
 import { faultVsZap } from '../demo/fault-vs-zap.js';
 import { formatTrace } from '../report/trace-text.js';
 import { explore, replay } from '../sched/explore.js';
 import type { ExploreResult, Strategy } from '../sched/program.js';
 import { ScheduleError } from '../sched/schedule.js';
-import { addScenarioCommands } from './scenario-commands.js';
+import { addScenarioCommands, searchFlags, searchOptions } from './scenario-commands.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
-
-function count(name: string) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-    return Number(v);
-  };
-}
 
 const program = new Command()
   .name('vdm')
@@ -28,23 +21,14 @@ const program = new Command()
   // Bad command-line input exits 2, as the CLI contract says (commander's own default is 1).
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
-program
-  .command('demo')
-  .description(
-    'explore the built-in example: a page fault racing a memory-disable under memory_lock (see docs/explorer.md)',
-  )
-  .option('--buggy', 'check memory decode before taking memory_lock (the explorer finds the race)')
-  .addOption(
-    new Option('--strategy <s>', 'dpor | exhaustive | random | pct').choices([
-      'dpor',
-      'exhaustive',
-      'random',
-      'pct',
-    ]),
-  )
-  .option('--seed <n>', 'seed for random and pct', count('--seed'))
-  .option('--max-executions <n>', 'stop after this many executions', count('--max-executions'))
-  .option('--preemption-bound <n>', 'most preemptions per execution', count('--preemption-bound'))
+searchFlags(
+  program
+    .command('demo')
+    .description(
+      'explore the built-in example: a page fault racing a memory-disable under memory_lock (see docs/explorer.md)',
+    )
+    .option('--buggy', 'check memory decode before taking memory_lock (the explorer finds the race)'),
+)
   .option('--schedule <s>', 'replay this schedule and print its trace instead of exploring')
   .option('--json', 'print the result as JSON')
   .action(
@@ -76,12 +60,7 @@ program
         process.exitCode = r.violations.length > 0 ? 1 : 0;
         return;
       }
-      const result = explore(prog, {
-        ...(o.strategy ? { strategy: o.strategy } : {}),
-        ...(o.seed !== undefined ? { seed: o.seed } : {}),
-        ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
-        ...(o.preemptionBound !== undefined ? { preemptionBound: o.preemptionBound } : {}),
-      });
+      const result = explore(prog, searchOptions(o));
       if (o.json) print(JSON.stringify({ program: prog.name, ...result }, null, 2));
       else print(summary(prog.name ?? 'demo', result, (v) => `${again} --schedule '${v}'`, prog));
       process.exitCode = result.violations.length > 0 ? 1 : 0;

@@ -25,7 +25,7 @@ import { checkScenario, compareScenario, recordScenario, runScenario } from '../
 import { formatIssue, ScenarioError, suggest } from '../scenario/errors.js';
 import { loadScenarioFile, type Scenario } from '../scenario/load.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
-import type { ExplorationCheckpoint, Strategy } from '../sched/program.js';
+import type { ExplorationCheckpoint, ExploreOptions, Strategy } from '../sched/program.js';
 import { decodeSchedule, ScheduleError } from '../sched/schedule.js';
 import { progressBar } from './progress.js';
 
@@ -45,7 +45,7 @@ interface DesignFlags {
   design?: string;
   option?: string[];
 }
-interface SearchFlags {
+export interface SearchFlags {
   strategy?: Strategy;
   seed?: number;
   maxExecutions?: number;
@@ -62,7 +62,7 @@ function designFlags(c: Command): Command {
     );
 }
 
-function searchFlags(c: Command): Command {
+export function searchFlags(c: Command): Command {
   return c
     .addOption(
       new Option('--strategy <s>', 'dpor | exhaustive | random | pct').choices([
@@ -75,6 +75,18 @@ function searchFlags(c: Command): Command {
     .option('--seed <n>', 'seed for random and pct', count('--seed'))
     .option('--max-executions <n>', 'stop after this many executions', count('--max-executions'))
     .option('--preemption-bound <n>', 'most preemptions per execution', count('--preemption-bound'));
+}
+
+/** The search flags as explore options (only those given). */
+export function searchOptions(
+  o: SearchFlags,
+): Pick<ExploreOptions, 'strategy' | 'seed' | 'maxExecutions' | 'preemptionBound'> {
+  return {
+    ...(o.strategy ? { strategy: o.strategy } : {}),
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
+    ...(o.preemptionBound !== undefined ? { preemptionBound: o.preemptionBound } : {}),
+  };
 }
 
 /** The design the flags ask for, or undefined to use the file's. */
@@ -306,10 +318,7 @@ export function addScenarioCommands(program: Command): void {
           try {
             r = checkScenario(sc, {
               ...(design ? { design } : {}),
-              ...(o.strategy ? { strategy: o.strategy } : {}),
-              ...(o.seed !== undefined ? { seed: o.seed } : {}),
-              ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
-              ...(o.preemptionBound !== undefined ? { preemptionBound: o.preemptionBound } : {}),
+              ...searchOptions(o),
               ...(resume ? { resume } : {}),
               ...(checkpoint
                 ? {
@@ -400,10 +409,7 @@ export function addScenarioCommands(program: Command): void {
         let c: CompareReport;
         try {
           c = compareScenario(sc, {
-            ...(o.strategy ? { strategy: o.strategy } : {}),
-            ...(o.seed !== undefined ? { seed: o.seed } : {}),
-            ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
-            ...(o.preemptionBound !== undefined ? { preemptionBound: o.preemptionBound } : {}),
+            ...searchOptions(o),
             onDesign: (d) => bar.phase(d),
             onProgress: (p) => bar.update(p),
           });
@@ -433,12 +439,7 @@ export function addScenarioCommands(program: Command): void {
         ) => {
           const sc = loadScenarioFile(file);
           const design = designFromFlags(sc, o);
-          const search = {
-            ...(o.strategy ? { strategy: o.strategy } : {}),
-            ...(o.seed !== undefined ? { seed: o.seed } : {}),
-            ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
-            ...(o.preemptionBound !== undefined ? { preemptionBound: o.preemptionBound } : {}),
-          };
+          const search = searchOptions(o);
           const bar = progressBar();
           let check: CheckReport;
           let compare: CompareReport | undefined;
