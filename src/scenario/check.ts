@@ -93,7 +93,21 @@ export function checkScenario(sc: Scenario, o: CheckOptions = {}): CheckReport {
   const design = scenarioDesign(sc, o.design ? { design: o.design } : {});
   const started = Date.now();
   const r = explore(scenarioProgram(sc, { design }), exploreOptions(sc, o));
-  const elapsedMs = Date.now() - started;
+  return checkReportOf(sc, design, r, Date.now() - started);
+}
+
+/** The explore options a check uses (the scenario's `check:` block, overridden by `o`). */
+export function checkExploreOptions(sc: Scenario, o: CheckOptions = {}): ExploreOptions {
+  return exploreOptions(sc, o);
+}
+
+/** The CLI contract's report of an exploration of `sc` on `design`. */
+export function checkReportOf(
+  sc: Scenario,
+  design: Design,
+  r: ExploreResult,
+  elapsedMs: number,
+): CheckReport {
   const { verdict, reasons } = judge(sc, distinctIds(r));
   return {
     scenario: sc.name,

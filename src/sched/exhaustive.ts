@@ -14,6 +14,25 @@ interface Choice {
   next: number;
 }
 
+/**
+ * Fills buf with the threads that may run next, the last one first (so a thread goes on while it
+ * can); returns how many. A thread a preemption bound keeps out is reported through `cut`.
+ */
+export function choicesOf<S>(ex: Execution<S>, buf: Int32Array, bound: number, cut?: () => void): number {
+  let k = 0;
+  const last = ex.len > 0 ? ex.evThread[ex.len - 1]! : -1;
+  if (last >= 0 && ex.enabled(last)) buf[k++] = last;
+  for (let t = 0; t < ex.n; t++) {
+    if (t === last || !ex.enabled(t)) continue;
+    if (ex.wouldPreempt(t) && ex.preemptions >= bound) {
+      cut?.();
+      continue;
+    }
+    buf[k++] = t;
+  }
+  return k;
+}
+
 export function exhaustive<S>(
   program: Program<S>,
   options: ExploreOptions,
@@ -73,21 +92,10 @@ export function exhaustive<S>(
     savedAt = col.executions;
   };
   const buf = new Int32Array(ex.n);
-  /** Fills buf with the threads that may run next (the last one first); returns how many. */
-  const choices = (): number => {
-    let k = 0;
-    const last = ex.len > 0 ? ex.evThread[ex.len - 1]! : -1;
-    if (last >= 0 && ex.enabled(last)) buf[k++] = last;
-    for (let t = 0; t < ex.n; t++) {
-      if (t === last || !ex.enabled(t)) continue;
-      if (ex.wouldPreempt(t) && ex.preemptions >= bound) {
-        col.complete = false;
-        continue;
-      }
-      buf[k++] = t;
-    }
-    return k;
-  };
+  const choices = (): number =>
+    choicesOf(ex, buf, bound, () => {
+      col.complete = false;
+    });
   for (;;) {
     beforeEach?.();
     ex.begin();

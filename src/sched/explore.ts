@@ -28,6 +28,19 @@ export function explore<S>(program: Program<S>, options: ExploreOptions = {}): E
     default:
       col = randomized(program, options, lockdep, strategy);
   }
+  return completeExploration(program, options, col, lockdep);
+}
+
+/**
+ * The end of every search: lock-order cycles from lockdep's graph become violations (with a
+ * schedule that shows them), and counterexamples are searched again for fewer preemptions.
+ */
+export function completeExploration<S>(
+  program: Program<S>,
+  options: ExploreOptions,
+  col: Collector,
+  lockdep: Lockdep,
+): ExploreResult {
   if (!(options.stopAtFirst && col.violations.length > 0)) {
     for (const cycle of lockdep.cycles()) {
       const edges = cycle.edges.map((e) => withSites(program, e, options.maxSteps));

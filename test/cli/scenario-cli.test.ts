@@ -279,3 +279,21 @@ test('a long check killed with SIGKILL resumes from its checkpoint and ends as a
   assert.match(other.err, /it was saved for design "v6.19"/);
   assert.equal(vdm('check', scenarioFile, '--resume', ck).code, 2, 'dpor cannot resume');
 });
+
+test('--workers 2 splits the exhaustive search over worker threads and reports what one worker reports', () => {
+  const scenarioFile = fileURLToPath(
+    new URL('../../../examples/v6.19-revoke-only-notifies.yaml', import.meta.url),
+  );
+  const args = ['check', scenarioFile, '--strategy', 'exhaustive', '--max-executions', '1000000', '--json'];
+  const one = JSON.parse(vdm(...args).out);
+  const two = vdm(...args, '--workers', '2');
+  assert.equal(two.code, one.verdict === 'pass' ? 0 : 1, two.err);
+  const r = JSON.parse(two.out);
+  assert.equal(r.executions, one.executions);
+  assert.equal(r.complete, true);
+  assert.equal(r.deadlocks, one.deadlocks);
+  const ids = (x: { violations: { invariant: string; message: string; count: number }[] }) =>
+    x.violations.map((v) => `${v.invariant}:${v.message}:${v.count}`).sort();
+  assert.deepEqual(ids(r), ids(one));
+  assert.equal(vdm('check', scenarioFile, '--workers', '2').code, 2, 'dpor is not split yet');
+});
