@@ -22,7 +22,7 @@ export function progressBar(enabled = process.stderr.isTTY === true && !process.
     {
       stream: process.stderr,
       format:
-        '{label} | {executions} executions | {rate}/s | depth {depth} | violations {violations} | {elapsed}s',
+        '{label} | {done}{executions} executions | {rate}/s | depth {depth} | violations {violations} | {elapsed}s',
       hideCursor: true,
       clearOnComplete: true,
       fps: 5,
@@ -33,6 +33,7 @@ export function progressBar(enabled = process.stderr.isTTY === true && !process.
     update(p) {
       const payload = {
         label,
+        done: p.fractionDone !== undefined ? `~${(p.fractionDone * 100).toFixed(1)}% done | ` : '',
         executions: p.executions,
         rate: Math.round(p.executions / Math.max(0.001, p.elapsedMs / 1000)),
         depth: p.depth,

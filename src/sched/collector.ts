@@ -27,6 +27,8 @@ export class Collector {
   private readonly started = Date.now();
   private lastProgress = Date.now();
   readonly maxExecutions: number;
+  /** Set by a strategy that can estimate how much of its space is done (0..1). */
+  estimate: (() => number) | undefined = undefined;
 
   constructor(
     readonly strategy: Strategy,
@@ -84,6 +86,7 @@ export class Collector {
     if (now - this.lastProgress < PROGRESS_EVERY_MS) return;
     this.lastProgress = now;
     cb({
+      ...(this.estimate ? { fractionDone: this.estimate() } : {}),
       executions: this.executions,
       events: this.events,
       depth,

@@ -33,6 +33,21 @@ export function choicesOf<S>(ex: Execution<S>, buf: Int32Array, bound: number, c
   return k;
 }
 
+/**
+ * Knuth's estimate of the fraction of a depth-first search done: at each branching point of the
+ * current path, the branches before the one being explored are done, each worth 1/k of the
+ * subtree there (as if siblings were the same size). Non-decreasing as the search goes on.
+ */
+export function fractionDone(stack: readonly { next: number; threads: readonly number[] }[]): number {
+  let done = 0;
+  let weight = 1;
+  for (const c of stack) {
+    done += (weight * c.next) / c.threads.length;
+    weight /= c.threads.length;
+  }
+  return Math.min(1, done);
+}
+
 export function exhaustive<S>(
   program: Program<S>,
   options: ExploreOptions,
@@ -74,6 +89,7 @@ export function exhaustive<S>(
     }
     for (const f of c.visited ?? []) visited.add(f);
   }
+  col.estimate = () => fractionDone(stack);
   const ck = options.checkpoint;
   let lastSaved = Date.now();
   let savedAt = col.executions;

@@ -74,6 +74,12 @@ export interface ExploreOptions {
 }
 
 export interface Progress {
+  /**
+   * exhaustive: the estimated fraction of the tree already explored (0..1), from the branch being
+   * explored at each branching point of the current path, as if sibling subtrees were the same
+   * size (Knuth's estimator); absent for the other strategies.
+   */
+  fractionDone?: number;
   executions: number;
   events: number;
   depth: number;

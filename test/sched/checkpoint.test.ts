@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as L from '../../src/demo/litmus.js';
+import { fractionDone } from '../../src/sched/exhaustive.js';
 import { type ExplorationCheckpoint, explore, type Program } from '../../src/sched/index.js';
 
 function roundTrip(program: Program<unknown>, every: number, stateCache = false): void {
@@ -39,4 +40,28 @@ test('resume with the state cache', () => {
 
 test('checkpoint and resume are refused for dpor', () => {
   assert.throws(() => explore(L.readers(2), { checkpoint: { save() {} } }), /exhaustive/);
+});
+
+test('the progress estimate: the share of the tree before the current path, by branch', () => {
+  assert.equal(fractionDone([]), 0);
+  assert.equal(fractionDone([{ next: 1, threads: [0, 1] }]), 0.5);
+  assert.equal(
+    fractionDone([
+      { next: 1, threads: [0, 1] },
+      { next: 2, threads: [0, 1, 2] },
+    ]),
+    0.5 + 0.5 * (2 / 3),
+  );
+  // Along a whole search the estimate never goes back (it is what the progress bar shows).
+  const seen: number[] = [];
+  const saved: ExplorationCheckpoint[] = [];
+  explore(L.racyIncrements(3) as Program<unknown>, {
+    strategy: 'exhaustive',
+    minimizePreemptions: false,
+    checkpoint: { everyExecutions: 1, save: (c) => saved.push(c) },
+  });
+  for (const c of saved) seen.push(fractionDone(c.stack));
+  for (let i = 1; i < seen.length; i++)
+    assert.ok(seen[i]! >= seen[i - 1]!, `${seen[i]} after ${seen[i - 1]}`);
+  assert.ok(seen[seen.length - 1]! > 0.9);
 });
