@@ -10,6 +10,17 @@ import { size } from './size.js';
 /** What a handle names: an fd (device or dma-buf), a mapping, an iommufd context, ... */
 export type HandleKind = 'fd' | 'map' | 'iommufd' | 'ioas' | 'importer' | 'container' | 'process';
 
+/** Each handle kind with its article, for messages and the reference. */
+export const HANDLE_NAMES: Record<HandleKind, string> = {
+  fd: 'an fd',
+  map: 'a mapping',
+  iommufd: 'an iommufd',
+  ioas: 'an IOAS',
+  importer: 'an importer',
+  container: 'a container',
+  process: 'a process',
+};
+
 /** What an operation's outcome may be expected to be. */
 export const OUTCOMES = ['ok', 'sigbus', 'sigsegv', 'any', ...Object.keys(ERRNO)] as const;
 

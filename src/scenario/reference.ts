@@ -6,7 +6,7 @@
 
 import { DESIGN_NAMES, DESIGNS, OPTION_VALUES } from '../designs/design.js';
 import { INVARIANT_IDS } from '../invariants/system.js';
-import { type HandleKind, OP_NAMES, OPS, OUTCOMES } from './ops.js';
+import { HANDLE_NAMES, type HandleKind, OP_NAMES, OPS, OUTCOMES } from './ops.js';
 import { ALL_IDS, EXPLORER_IDS, scenarioJsonSchema } from './schema.js';
 import { SIZE_PATTERN } from './size.js';
 
@@ -132,16 +132,6 @@ const ARG_TYPES: Record<string, string> = { device: 'device name', to: 'process 
 
 /** The keys of `design: { name, ... }` beside its options. */
 const DESIGN_KEYS = new Set(['name']);
-
-const HANDLE_NAME: Record<HandleKind, string> = {
-  fd: 'an fd',
-  map: 'a mapping',
-  iommufd: 'an iommufd',
-  ioas: 'an IOAS',
-  importer: 'an importer',
-  container: 'a container',
-  process: 'a process',
-};
 
 const EXAMPLE = `name: reset races a fault
 machine: { arch: x86_64, thp: always }
@@ -326,7 +316,7 @@ export function scenarioReference(): string {
   const variants = opSchemas.items?.anyOf ?? [];
   for (const name of OP_NAMES) {
     const spec = OPS[name];
-    const creates = spec.creates ? HANDLE_NAME[spec.creates] : '';
+    const creates = spec.creates ? HANDLE_NAMES[spec.creates] : '';
     p(`| [\`${name}\`](#${name}) | ${creates} | ${cell(spec.kernel)} |`);
   }
   for (const name of OP_NAMES) {
@@ -345,8 +335,8 @@ export function scenarioReference(): string {
         if (uses)
           type =
             s.type === 'array'
-              ? `list of handles (${HANDLE_NAME[uses]} each)`
-              : `handle (${HANDLE_NAME[uses]})`;
+              ? `list of handles (${HANDLE_NAMES[uses]} each)`
+              : `handle (${HANDLE_NAMES[uses]})`;
         if (k === 'as' && spec.creates) {
           type = spec.creates === 'process' ? 'new process name' : 'new handle name';
         }
@@ -363,14 +353,14 @@ export function scenarioReference(): string {
       );
     } else if (spec.creates) {
       facts.push(
-        `Creates: ${HANDLE_NAME[spec.creates]}, named by \`as\` ${name === 'send' ? 'in the process `to`' : 'in its process'}.`,
+        `Creates: ${HANDLE_NAMES[spec.creates]}, named by \`as\` ${name === 'send' ? 'in the process `to`' : 'in its process'}.`,
       );
     }
     const named = Object.entries(spec.uses as Record<string, HandleKind>);
     const many = named.length > 1 || named.some(([k]) => args.properties?.[k]?.type === 'array');
     const handles = named.map(
       ([k, kind]) =>
-        `\`${k}\` (${HANDLE_NAME[kind]}${args.properties?.[k]?.type === 'array' ? ' each' : ''})`,
+        `\`${k}\` (${HANDLE_NAMES[kind]}${args.properties?.[k]?.type === 'array' ? ' each' : ''})`,
     );
     const waits: string[] = [];
     if (handles.length > 0)

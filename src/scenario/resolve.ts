@@ -9,7 +9,7 @@ import type { ThpSetting } from '../kernel/machine.js';
 import type { ArchName } from '../kernel/mm/arch.js';
 import type { DeviceSpec } from '../uapi/system.js';
 import { suggest } from './errors.js';
-import { type HandleKind, OPS, type ScenarioOp } from './ops.js';
+import { HANDLE_NAMES, type HandleKind, OPS, type ScenarioOp } from './ops.js';
 import type { RawScenario } from './schema.js';
 
 type Path = (string | number)[];
@@ -346,13 +346,4 @@ function parsePath(s: string): Path {
 
 const isPow2 = (n: number): boolean => n > 0 && Number.isInteger(Math.log2(n));
 const hex = (n: number): string => `0x${n.toString(16)}`;
-const article = (k: HandleKind): string =>
-  ({
-    fd: 'an fd',
-    map: 'a mapping',
-    iommufd: 'an iommufd',
-    ioas: 'an IOAS',
-    importer: 'an importer',
-    container: 'a container',
-    process: 'a process',
-  })[k];
+const article = (k: HandleKind): string => HANDLE_NAMES[k];

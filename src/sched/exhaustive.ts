@@ -3,7 +3,7 @@
 
 import { Collector } from './collector.js';
 import { Execution } from './execution.js';
-import type { Edge, Lockdep } from './lockdep.js';
+import type { Lockdep } from './lockdep.js';
 import type { ExploreOptions, Program } from './program.js';
 import { opsChecksum } from './schedule.js';
 
@@ -79,14 +79,7 @@ export function exhaustive<S>(
     const c = options.resume;
     for (const e of c.stack) stack.push({ pos: e.pos, threads: [...e.threads], next: e.next });
     col.restore(c);
-    for (const e of c.lockdep) {
-      lockdep.add({
-        ...e,
-        fromMode: e.fromMode as Edge['fromMode'],
-        toMode: e.toMode as Edge['toMode'],
-        schedule: Int32Array.from(e.schedule),
-      });
-    }
+    lockdep.restore(c.lockdep);
     for (const f of c.visited ?? []) visited.add(f);
   }
   col.estimate = () => fractionDone(stack);
@@ -101,7 +94,7 @@ export function exhaustive<S>(
       program: program.name ?? '',
       stack: stack.map((c) => ({ pos: c.pos, threads: [...c.threads], next: c.next })),
       ...col.snapshot(),
-      lockdep: lockdep.edges().map((e) => ({ ...e, schedule: [...e.schedule] })),
+      lockdep: lockdep.save(),
       ...(cache ? { visited: [...visited] } : {}),
     });
     lastSaved = Date.now();

@@ -22,6 +22,13 @@ export interface Edge {
   acquireSite?: string;
 }
 
+/** An edge as plain data. */
+export type SavedEdge = Omit<Edge, 'schedule' | 'fromMode' | 'toMode'> & {
+  schedule: number[];
+  fromMode: string;
+  toMode: string;
+};
+
 export interface LockCycle {
   /** The edges of the cycle, in order: edges[i].to === edges[i+1].from. */
   edges: Edge[];
@@ -56,6 +63,23 @@ export class Lockdep {
     const out: Edge[] = [];
     for (const m of this.out.values()) for (const e of m.values()) out.push(e);
     return out;
+  }
+
+  /** The edges as plain data (schedules as arrays), for checkpoints and worker results. */
+  save(): SavedEdge[] {
+    return this.edges().map((e) => ({ ...e, schedule: [...e.schedule] }));
+  }
+
+  /** Adds edges saved by save(). */
+  restore(edges: readonly SavedEdge[]): void {
+    for (const e of edges) {
+      this.add({
+        ...e,
+        fromMode: e.fromMode as LockMode,
+        toMode: e.toMode as LockMode,
+        schedule: Int32Array.from(e.schedule),
+      });
+    }
   }
 
   get(from: string, to: string): Edge | undefined {

@@ -7,7 +7,7 @@ import { Collector, violationKey } from './collector.js';
 import { Execution } from './execution.js';
 import { choicesOf, exhaustive } from './exhaustive.js';
 import { completeExploration } from './explore.js';
-import { type Edge, Lockdep } from './lockdep.js';
+import { Lockdep } from './lockdep.js';
 import type { ExplorationCheckpoint, ExploreOptions, ExploreResult, Program } from './program.js';
 
 export type Subtree = ExplorationCheckpoint['stack'];
@@ -83,7 +83,7 @@ export function exploreSubtree<S>(
   );
   return {
     snapshot: col.snapshot(),
-    lockdep: lockdep.edges().map((e) => ({ ...e, schedule: [...e.schedule] })),
+    lockdep: lockdep.save(),
   };
 }
 
@@ -113,14 +113,7 @@ export function mergeSubtrees<S>(
       if (!old || better(v, old)) found.set(key, { ...v, count: total });
       else old.count = total;
     }
-    for (const e of p.lockdep) {
-      lockdep.add({
-        ...e,
-        fromMode: e.fromMode as Edge['fromMode'],
-        toMode: e.toMode as Edge['toMode'],
-        schedule: Int32Array.from(e.schedule),
-      });
-    }
+    lockdep.restore(p.lockdep);
   }
   const ordered = [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   col.restore({ counts, found: ordered });

@@ -1,5 +1,6 @@
 // The public types of the explorer (the sched contract in DESIGN.md).
 
+import type { SavedEdge } from './lockdep.js';
 import type { Op } from './op.js';
 import type { Prim } from './prim.js';
 
@@ -158,17 +159,7 @@ export interface ExplorationCheckpoint {
     complete: boolean;
   };
   found: [string, ViolationReport][];
-  lockdep: {
-    from: string;
-    to: string;
-    fromMode: string;
-    toMode: string;
-    thread: string;
-    event: number;
-    schedule: number[];
-    holdSite?: string;
-    acquireSite?: string;
-  }[];
+  lockdep: SavedEdge[];
   /** State-cache fingerprints, when the search uses the cache. */
   visited?: string[];
 }
