@@ -6,12 +6,50 @@ import { Worker } from 'node:worker_threads';
 import type { Design } from '../designs/design.js';
 import { scenarioProgram } from '../scenario/program.js';
 import type { Scenario } from '../scenario/resolve.js';
+import { violationKey } from '../sched/collector.js';
 import { mergeSubtrees, type SubtreeResult, splitExhaustive } from '../sched/parallel.js';
 import type { ExploreOptions, ExploreResult, Progress } from '../sched/program.js';
-import type { WorkerSetup } from './worker.js';
+import type { WorkerSetup, WorkerTask } from './worker.js';
 
 /** Subtrees per worker: enough that an uneven split still keeps every worker busy. */
 const SUBTREES_PER_WORKER = 8;
+
+/**
+ * Runs `tasks` on up to `workers` worker threads, each taking the next task as it finishes one;
+ * the results come back in task order.
+ */
+async function runPool<R>(
+  setup: WorkerSetup,
+  tasks: WorkerTask[],
+  workers: number,
+  onResult?: (r: R, done: number) => void,
+): Promise<R[]> {
+  const results: R[] = new Array(tasks.length);
+  let next = 0;
+  let done = 0;
+  const pool = Array.from({ length: Math.min(workers, tasks.length) }, () => {
+    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
+    return new Promise<void>((resolve, reject) => {
+      const feed = (): void => {
+        if (next >= tasks.length) {
+          void w.terminate().then(() => resolve());
+          return;
+        }
+        const i = next++;
+        w.once('message', (r: R) => {
+          results[i] = r;
+          onResult?.(r, ++done);
+          feed();
+        });
+        w.postMessage(tasks[i]);
+      };
+      w.once('error', reject);
+      feed();
+    });
+  });
+  await Promise.all(pool);
+  return results;
+}
 
 export async function checkOnWorkers(
   sc: Scenario,
@@ -24,44 +62,93 @@ export async function checkOnWorkers(
   const { onProgress: _drop, ...plain } = options;
   const opts: ExploreOptions = { ...plain, strategy: 'exhaustive' };
   const subtrees = splitExhaustive(program, opts, workers * SUBTREES_PER_WORKER);
-  const results: SubtreeResult[] = new Array(subtrees.length);
   const setup: WorkerSetup = {
     file: sc.file,
     design: { name: design.name, options: { ...design.options } },
     options: opts,
   };
   const started = Date.now();
-  let next = 0;
-  let done = 0;
   let executions = 0;
-  const pool = Array.from({ length: Math.min(workers, subtrees.length) }, () => {
-    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
-    return new Promise<void>((resolve, reject) => {
-      const feed = (): void => {
-        if (next >= subtrees.length) {
-          void w.terminate().then(() => resolve());
-          return;
-        }
-        const i = next++;
-        w.once('message', (r: SubtreeResult) => {
-          results[i] = r;
-          done++;
-          executions += r.snapshot.counts.executions;
-          onProgress?.({
-            executions,
-            events: 0,
-            depth: done,
-            violations: 0,
-            elapsedMs: Date.now() - started,
-          });
-          feed();
-        });
-        w.postMessage(subtrees[i]);
-      };
-      w.once('error', reject);
-      feed();
-    });
-  });
-  await Promise.all(pool);
+  const results = await runPool<SubtreeResult>(
+    setup,
+    subtrees.map((subtree) => ({ kind: 'subtree', subtree })),
+    workers,
+    (r, done) => {
+      executions += r.snapshot.counts.executions;
+      onProgress?.({ executions, events: 0, depth: done, violations: 0, elapsedMs: Date.now() - started });
+    },
+  );
   return mergeSubtrees(program, opts, results);
+}
+
+/**
+ * A swarm: `runs` randomized explorations (the options' strategy, random by default; seeds
+ * seed, seed+1, ...) spread over worker threads, merged: executions added up, each violation once
+ * with its fewest-preemption counterexample, and the distinct executions seen across all runs.
+ */
+export async function swarmOnWorkers(
+  sc: Scenario,
+  design: Design,
+  options: ExploreOptions,
+  runs: number,
+  workers: number,
+  onProgress?: (p: Progress) => void,
+): Promise<ExploreResult> {
+  const { onProgress: _drop, ...plain } = options;
+  const strategy = plain.strategy === 'pct' ? 'pct' : 'random';
+  const first = plain.seed ?? 1;
+  const setup: WorkerSetup = {
+    file: sc.file,
+    design: { name: design.name, options: { ...design.options } },
+    options: { ...plain, strategy },
+  };
+  const started = Date.now();
+  let executions = 0;
+  const results = await runPool<ExploreResult>(
+    setup,
+    Array.from({ length: runs }, (_, i) => ({ kind: 'swarm', seed: first + i })),
+    workers,
+    (r, done) => {
+      executions += r.executions;
+      onProgress?.({ executions, events: 0, depth: done, violations: 0, elapsedMs: Date.now() - started });
+    },
+  );
+  return mergeSwarm(strategy, results);
+}
+
+/** The union of a swarm's results (independent of the order the runs finished in). */
+export function mergeSwarm(strategy: ExploreResult['strategy'], results: ExploreResult[]): ExploreResult {
+  const found = new Map<string, ExploreResult['violations'][number]>();
+  const seen = new Set<string>();
+  const out: ExploreResult = {
+    executions: 0,
+    blocked: 0,
+    deadlocks: 0,
+    complete: false,
+    violations: [],
+    events: 0,
+    maxDepth: 0,
+    strategy,
+  };
+  for (const r of results) {
+    out.executions += r.executions;
+    out.blocked += r.blocked;
+    out.deadlocks += r.deadlocks;
+    out.events += r.events;
+    out.maxDepth = Math.max(out.maxDepth, r.maxDepth);
+    for (const f of r.coverage?.fingerprints ?? []) seen.add(f);
+    for (const v of r.violations) {
+      const key = violationKey(v.kind, v.id, v.message);
+      const old = found.get(key);
+      const count = (old?.count ?? 0) + (v.count ?? 1);
+      const pv = v.preemptions ?? 0;
+      const po = old?.preemptions ?? 0;
+      if (!old || pv < po || (pv === po && v.schedule.length < old.schedule.length))
+        found.set(key, { ...v, count });
+      else old.count = count;
+    }
+  }
+  out.violations = [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+  out.coverage = { distinct: seen.size, fingerprints: [...seen] };
+  return out;
 }

@@ -4,6 +4,7 @@
 // holds and 1 when it does not.
 
 import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -32,9 +33,9 @@ import {
 import { formatIssue, ScenarioError, suggest } from '../scenario/errors.js';
 import { loadScenarioFile, type Scenario } from '../scenario/load.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
-import type { ExplorationCheckpoint, ExploreOptions, Strategy } from '../sched/program.js';
+import type { ExplorationCheckpoint, ExploreOptions, ExploreResult, Strategy } from '../sched/program.js';
 import { decodeSchedule, ScheduleError } from '../sched/schedule.js';
-import { checkOnWorkers } from './parallel-check.js';
+import { checkOnWorkers, swarmOnWorkers } from './parallel-check.js';
 import { progressBar } from './progress.js';
 
 /** Raised for bad command-line input: printed, exit 2. */
@@ -308,7 +309,16 @@ export function addScenarioCommands(program: Command): void {
       count('--checkpoint-every'),
     )
     .option('--resume <file>', 'continue the search a --checkpoint file saved')
-    .option('--workers <n>', 'explore on this many worker threads (exhaustive strategy)', count('--workers'))
+    .option(
+      '--workers <n>',
+      'explore on this many worker threads (exhaustive strategy, or a swarm)',
+      count('--workers'),
+    )
+    .option(
+      '--swarm <runs>',
+      'run this many seeded random (or pct) explorations over the workers',
+      count('--swarm'),
+    )
     .action(
       guardedAsync(
         async (
@@ -322,6 +332,7 @@ export function addScenarioCommands(program: Command): void {
               checkpointEvery?: number;
               resume?: string;
               workers?: number;
+              swarm?: number;
             },
         ) => {
           const sc = loadScenarioFile(file);
@@ -336,6 +347,36 @@ export function addScenarioCommands(program: Command): void {
           const identity = { scenario: sc.name, design: used.name, options: used.options, strategy };
           const resume = o.resume ? readCheckpoint(o.resume, identity) : undefined;
           const checkpoint = o.checkpoint;
+          if (o.swarm !== undefined) {
+            if (strategy !== 'random' && strategy !== 'pct' && o.strategy !== undefined) {
+              throw new UsageError('--swarm runs random or pct explorations (--strategy random|pct)');
+            }
+            if (o.swarm < 1) throw new UsageError('--swarm needs at least one run');
+            const workersN = o.workers ?? Math.max(1, availableParallelism());
+            const bar = progressBar();
+            const started = Date.now();
+            let result: ExploreResult;
+            try {
+              const opts = checkExploreOptions(sc, {
+                ...searchOptions(o),
+                strategy: strategy === 'pct' ? 'pct' : 'random',
+              });
+              result = await swarmOnWorkers(sc, used, opts, o.swarm, workersN, (p) => bar.update(p));
+            } finally {
+              bar.stop();
+            }
+            const rep: CheckReport = {
+              ...checkReportOf(sc, used, result, Date.now() - started),
+              coverage: { runs: o.swarm, distinct: result.coverage?.distinct ?? 0 },
+            };
+            print(
+              o.json
+                ? JSON.stringify(rep, null, 2)
+                : `${checkText(rep, sc, o, design)}\nswarm: ${o.swarm} runs on ${workersN} workers, ${rep.coverage!.distinct} distinct executions of ${rep.executions}`,
+            );
+            process.exitCode = rep.verdict === 'pass' ? 0 : 1;
+            return;
+          }
           const workers = o.workers ?? 1;
           if (workers > 1 && strategy !== 'exhaustive') {
             throw new UsageError('--workers needs --strategy exhaustive (dpor subtrees are not split yet)');

@@ -39,6 +39,8 @@ export interface CheckReport {
   expected: string[];
   /** One line per reason the verdict is `fail` (an expected id not found, an unexpected one found). */
   reasons: string[];
+  /** Extension, for a swarm (`--swarm K`): the runs and the distinct executions they saw. */
+  coverage?: { runs: number; distinct: number };
 }
 
 export interface CompareResult {

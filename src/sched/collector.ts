@@ -2,6 +2,7 @@
 // shows it and the fewest preemptions seen), progress, and limits.
 
 import type { Execution } from './execution.js';
+import { hash64 } from './fingerprint.js';
 import type {
   ExplorationCheckpoint,
   ExploreOptions,
@@ -24,6 +25,8 @@ export class Collector {
   /** What a search with an `accept` predicate found: the schedule's threads and checksum. */
   hit: { threads: Int32Array; checksum: string } | undefined = undefined;
   private readonly found = new Map<string, ViolationReport>();
+  /** Fingerprints of the executions run (the `coverage` option). */
+  private readonly seen = new Set<string>();
   private readonly started = Date.now();
   private lastProgress = Date.now();
   readonly maxExecutions: number;
@@ -72,6 +75,7 @@ export class Collector {
   /** One finished execution. */
   executed<S>(ex: Execution<S>, deadlocked: boolean): void {
     this.executions++;
+    if (this.options.coverage) this.seen.add(hash64(ex.evThread.subarray(0, ex.len).join(',')));
     if (deadlocked) this.deadlocks++;
     if (ex.len > this.maxDepth) this.maxDepth = ex.len;
     if (ex.stepLimitHit || ex.boundHit) this.complete = false;
@@ -134,6 +138,9 @@ export class Collector {
       events: this.events,
       maxDepth: this.maxDepth,
       strategy: this.strategy,
+      ...(this.options.coverage
+        ? { coverage: { distinct: this.seen.size, fingerprints: [...this.seen] } }
+        : {}),
     };
   }
 }

@@ -53,6 +53,11 @@ export interface ExploreOptions {
    * resumed (`resume`) after it was stopped or killed. `save` gets plain JSON-able data.
    */
   checkpoint?: { everyExecutions?: number; everyMs?: number; save(c: ExplorationCheckpoint): void };
+  /**
+   * Count distinct executions (by their schedules) and return their fingerprints in the result's
+   * `coverage`: how much of the space a sampling search (random, pct, a swarm of them) has seen.
+   */
+  coverage?: boolean;
   /** Continue the search a checkpoint describes (same program and options). */
   resume?: ExplorationCheckpoint;
   /**
@@ -120,6 +125,8 @@ export interface ExploreResult {
   /** Longest execution, in events. */
   maxDepth: number;
   strategy: Strategy;
+  /** With the `coverage` option: the distinct executions seen, as 64-bit schedule fingerprints. */
+  coverage?: { distinct: number; fingerprints: string[] };
 }
 
 export interface TraceEvent {

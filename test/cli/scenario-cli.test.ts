@@ -10,6 +10,11 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
+import { mergeSwarm } from '../../src/cli/parallel-check.js';
+import { designOf } from '../../src/designs/design.js';
+import { loadScenarioFile } from '../../src/scenario/load.js';
+import { scenarioProgram } from '../../src/scenario/program.js';
+import { explore } from '../../src/sched/index.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const vdm = (...args: string[]) => {
@@ -296,4 +301,39 @@ test('--workers 2 splits the exhaustive search over worker threads and reports w
     x.violations.map((v) => `${v.invariant}:${v.message}:${v.count}`).sort();
   assert.deepEqual(ids(r), ids(one));
   assert.equal(vdm('check', scenarioFile, '--workers', '2').code, 2, 'dpor is not split yet');
+});
+
+test('--swarm K: seeded random runs over worker threads, merged with their coverage, as the same runs in one thread', () => {
+  const r = vdm(
+    'check',
+    RESET,
+    '--design',
+    'v5.7',
+    '--swarm',
+    '4',
+    '--workers',
+    '2',
+    '--max-executions',
+    '50',
+    '--json',
+  );
+  assert.equal(r.code, 1, r.err);
+  const j = JSON.parse(r.out);
+  // The same four runs, one after another in this process.
+  const sc = loadScenarioFile(RESET);
+  const program = scenarioProgram(sc, { design: designOf('v5.7') });
+  const runs = [1, 2, 3, 4].map((seed) =>
+    explore(program, { strategy: 'random', seed, maxExecutions: 50, coverage: true }),
+  );
+  const merged = mergeSwarm('random', runs);
+  assert.equal(j.executions, 200);
+  assert.equal(j.executions, merged.executions);
+  assert.equal(j.complete, false);
+  assert.deepEqual(j.coverage, { runs: 4, distinct: merged.coverage!.distinct });
+  assert.ok(j.coverage.distinct > 1 && j.coverage.distinct <= 200);
+  assert.deepEqual(
+    j.violations.map((v: { invariant: string; count: number }) => `${v.invariant}:${v.count}`).sort(),
+    merged.violations.map((v) => `${v.id}:${v.count}`).sort(),
+  );
+  assert.equal(vdm('check', RESET, '--swarm', '2', '--strategy', 'exhaustive').code, 2);
 });
