@@ -9,6 +9,7 @@ import type { Scenario } from '../scenario/resolve.js';
 import { violationKey } from '../sched/collector.js';
 import { mergeSubtrees, type SubtreeResult, splitExhaustive } from '../sched/parallel.js';
 import type { ExploreOptions, ExploreResult, Progress } from '../sched/program.js';
+import { runOnQueue } from './queue.js';
 import type { WorkerSetup, WorkerTask } from './worker.js';
 
 /** Subtrees per worker: enough that an uneven split still keeps every worker busy. */
@@ -51,17 +52,34 @@ async function runPool<R>(
   return results;
 }
 
+/** Where tasks run: N local worker threads, or the jobs of a Redis queue (`vdm worker` processes). */
+export type Runners = { workers: number } | { queue: string; subtrees: number };
+
+function run<R>(
+  runners: Runners,
+  sc: Scenario,
+  setup: WorkerSetup,
+  design: Design,
+  tasks: WorkerTask[],
+  onResult: (r: R, done: number) => void,
+): Promise<R[]> {
+  return 'queue' in runners
+    ? runOnQueue<R>(runners.queue, sc, design, setup.options, tasks, onResult)
+    : runPool<R>(setup, tasks, runners.workers, onResult);
+}
+
 export async function checkOnWorkers(
   sc: Scenario,
   design: Design,
   options: ExploreOptions,
-  workers: number,
+  runners: Runners,
   onProgress?: (p: Progress) => void,
 ): Promise<ExploreResult> {
   const program = scenarioProgram(sc, { design });
   const { onProgress: _drop, ...plain } = options;
   const opts: ExploreOptions = { ...plain, strategy: 'exhaustive' };
-  const subtrees = splitExhaustive(program, opts, workers * SUBTREES_PER_WORKER);
+  const target = 'queue' in runners ? runners.subtrees : runners.workers * SUBTREES_PER_WORKER;
+  const subtrees = splitExhaustive(program, opts, target);
   const setup: WorkerSetup = {
     file: sc.file,
     design: { name: design.name, options: { ...design.options } },
@@ -69,10 +87,12 @@ export async function checkOnWorkers(
   };
   const started = Date.now();
   let executions = 0;
-  const results = await runPool<SubtreeResult>(
+  const results = await run<SubtreeResult>(
+    runners,
+    sc,
     setup,
+    design,
     subtrees.map((subtree) => ({ kind: 'subtree', subtree })),
-    workers,
     (r, done) => {
       executions += r.snapshot.counts.executions;
       onProgress?.({ executions, events: 0, depth: done, violations: 0, elapsedMs: Date.now() - started });
@@ -91,7 +111,7 @@ export async function swarmOnWorkers(
   design: Design,
   options: ExploreOptions,
   runs: number,
-  workers: number,
+  runners: Runners,
   onProgress?: (p: Progress) => void,
 ): Promise<ExploreResult> {
   const { onProgress: _drop, ...plain } = options;
@@ -104,10 +124,12 @@ export async function swarmOnWorkers(
   };
   const started = Date.now();
   let executions = 0;
-  const results = await runPool<ExploreResult>(
+  const results = await run<ExploreResult>(
+    runners,
+    sc,
     setup,
+    design,
     Array.from({ length: runs }, (_, i) => ({ kind: 'swarm', seed: first + i })),
-    workers,
     (r, done) => {
       executions += r.executions;
       onProgress?.({ executions, events: 0, depth: done, violations: 0, elapsedMs: Date.now() - started });

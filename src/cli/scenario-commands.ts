@@ -37,6 +37,7 @@ import type { ExplorationCheckpoint, ExploreOptions, ExploreResult, Strategy } f
 import { decodeSchedule, ScheduleError } from '../sched/schedule.js';
 import { checkOnWorkers, swarmOnWorkers } from './parallel-check.js';
 import { progressBar } from './progress.js';
+import { redisConnection, startQueueWorker } from './queue.js';
 
 /** Raised for bad command-line input: printed, exit 2. */
 export class UsageError extends Error {}
@@ -143,6 +144,16 @@ function replayCommand(file: string, schedule: string, f: DesignFlags): string {
   return ['vdm replay', shellQuote(file), designArgs(f), '--schedule', shellQuote(schedule)]
     .filter(Boolean)
     .join(' ');
+}
+
+/** A --queue address, or exit 2. */
+function checkedQueue(url: string): string {
+  try {
+    redisConnection(url);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return url;
 }
 
 /** A --checkpoint file, checked against the run it is to continue. */
@@ -315,6 +326,15 @@ export function addScenarioCommands(program: Command): void {
       count('--workers'),
     )
     .option(
+      '--queue <url>',
+      'spread the tasks as jobs on a Redis queue (redis://HOST:PORT) for `vdm worker`s',
+    )
+    .option(
+      '--queue-split <n>',
+      'subtrees to split an exhaustive search into for --queue (default 32)',
+      count('--queue-split'),
+    )
+    .option(
       '--swarm <runs>',
       'run this many seeded random (or pct) explorations over the workers',
       count('--swarm'),
@@ -333,6 +353,8 @@ export function addScenarioCommands(program: Command): void {
               resume?: string;
               workers?: number;
               swarm?: number;
+              queue?: string;
+              queueSplit?: number;
             },
         ) => {
           const sc = loadScenarioFile(file);
@@ -353,6 +375,9 @@ export function addScenarioCommands(program: Command): void {
             }
             if (o.swarm < 1) throw new UsageError('--swarm needs at least one run');
             const workersN = o.workers ?? Math.max(1, availableParallelism());
+            const runners = o.queue
+              ? { queue: checkedQueue(o.queue), subtrees: o.queueSplit ?? 32 }
+              : { workers: workersN };
             const bar = progressBar();
             const started = Date.now();
             let result: ExploreResult;
@@ -361,7 +386,7 @@ export function addScenarioCommands(program: Command): void {
                 ...searchOptions(o),
                 strategy: strategy === 'pct' ? 'pct' : 'random',
               });
-              result = await swarmOnWorkers(sc, used, opts, o.swarm, workersN, (p) => bar.update(p));
+              result = await swarmOnWorkers(sc, used, opts, o.swarm, runners, (p) => bar.update(p));
             } finally {
               bar.stop();
             }
@@ -372,25 +397,31 @@ export function addScenarioCommands(program: Command): void {
             print(
               o.json
                 ? JSON.stringify(rep, null, 2)
-                : `${checkText(rep, sc, o, design)}\nswarm: ${o.swarm} runs on ${workersN} workers, ${rep.coverage!.distinct} distinct executions of ${rep.executions}`,
+                : `${checkText(rep, sc, o, design)}\nswarm: ${o.swarm} runs on ${o.queue ? `the queue ${o.queue}` : `${workersN} workers`}, ${rep.coverage!.distinct} distinct executions of ${rep.executions}`,
             );
             process.exitCode = rep.verdict === 'pass' ? 0 : 1;
             return;
           }
           const workers = o.workers ?? 1;
-          if (workers > 1 && strategy !== 'exhaustive') {
-            throw new UsageError('--workers needs --strategy exhaustive (dpor subtrees are not split yet)');
+          const parallel = workers > 1 || o.queue !== undefined;
+          if (parallel && strategy !== 'exhaustive') {
+            throw new UsageError(
+              '--workers and --queue need --strategy exhaustive (dpor subtrees are not split yet)',
+            );
           }
-          if (workers > 1 && (checkpoint || resume)) {
+          if (parallel && (checkpoint || resume)) {
             throw new UsageError('--workers does not combine with --checkpoint or --resume yet');
           }
           const bar = progressBar();
           let r: CheckReport;
           try {
-            if (workers > 1) {
+            if (parallel) {
               const started = Date.now();
               const opts = checkExploreOptions(sc, { ...searchOptions(o) });
-              const result = await checkOnWorkers(sc, used, opts, workers, (p) => bar.update(p));
+              const runners = o.queue
+                ? { queue: checkedQueue(o.queue), subtrees: o.queueSplit ?? 32 }
+                : { workers };
+              const result = await checkOnWorkers(sc, used, opts, runners, (p) => bar.update(p));
               r = checkReportOf(sc, used, result, Date.now() - started);
             } else
               r = checkScenario(sc, {
@@ -633,6 +664,23 @@ export function addScenarioCommands(program: Command): void {
               print(`${x.file}  [${x.design}; expects ${exp}]  ${x.name}`);
             }
         }
+      }),
+    );
+
+  program
+    .command('worker')
+    .description('take exploration jobs from a Redis queue (what `vdm check --queue` adds) until stopped')
+    .requiredOption('--queue <url>', 'the queue: redis://HOST:PORT')
+    .option('--concurrency <n>', 'jobs at once (default 1)', count('--concurrency'))
+    .action(
+      guarded((o: { queue: string; concurrency?: number }) => {
+        const w = startQueueWorker(checkedQueue(o.queue), o.concurrency ?? 1);
+        process.stderr.write(`vdm worker: taking jobs from ${o.queue} (stop with Ctrl-C)\n`);
+        const stop = (): void => {
+          void w.close().then(() => process.exit(0));
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
       }),
     );
 
