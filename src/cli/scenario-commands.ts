@@ -220,6 +220,21 @@ function checkText(
   return lines.join('\n');
 }
 
+/** The output flags of the commands that print one execution (run, replay). */
+function traceFlags(c: Command): Command {
+  return c
+    .option('--json', 'print the execution as JSON')
+    .option('--no-functions', 'one line per event, without function entry/exit lines')
+    .option('--perfetto <file>', 'also write the execution as a Perfetto / Chrome trace');
+}
+
+/** Prints one execution as the trace flags ask; exit 1 when it shows a violation. */
+function printRecord(rec: RunRecord, o: { json?: boolean; functions: boolean; perfetto?: string }): void {
+  if (o.perfetto) writePerfetto(rec, o.perfetto);
+  print(o.json ? JSON.stringify(rec, null, 2) : recordText(rec, o.functions));
+  process.exitCode = rec.violations.length > 0 ? 1 : 0;
+}
+
 function recordText(rec: RunRecord, functions: boolean): string {
   const out = [formatFtrace(rec, { functions })];
   for (const v of rec.violations) out.push('', `${v.id} (${v.kind}): ${v.message}`);
@@ -452,36 +467,31 @@ export function addScenarioCommands(program: Command): void {
       ),
     );
 
-  designFlags(
-    program
-      .command('run')
-      .description('run one execution (threads one after another, as written) and print its trace')
-      .argument('<file>', 'scenario file (YAML)'),
-  )
-    .option('--json', 'print the execution as JSON')
-    .option('--no-functions', 'one line per event, without function entry/exit lines')
-    .option('--perfetto <file>', 'also write the execution as a Perfetto / Chrome trace')
-    .action(
-      guarded((file: string, o: DesignFlags & { json?: boolean; functions: boolean; perfetto?: string }) => {
-        const sc = loadScenarioFile(file);
-        const design = designFromFlags(sc, o);
-        const rec = runScenario(sc, design ? { design } : {});
-        if (o.perfetto) writePerfetto(rec, o.perfetto);
-        print(o.json ? JSON.stringify(rec, null, 2) : recordText(rec, o.functions));
-        process.exitCode = rec.violations.length > 0 ? 1 : 0;
-      }),
-    );
+  traceFlags(
+    designFlags(
+      program
+        .command('run')
+        .description('run one execution (threads one after another, as written) and print its trace')
+        .argument('<file>', 'scenario file (YAML)'),
+    ),
+  ).action(
+    guarded((file: string, o: DesignFlags & { json?: boolean; functions: boolean; perfetto?: string }) => {
+      const sc = loadScenarioFile(file);
+      const design = designFromFlags(sc, o);
+      const rec = runScenario(sc, design ? { design } : {});
+      printRecord(rec, o);
+    }),
+  );
 
-  designFlags(
-    program
-      .command('replay')
-      .description('replay one schedule (from check, compare or a report) and print its trace')
-      .argument('<file>', 'scenario file (YAML)'),
+  traceFlags(
+    designFlags(
+      program
+        .command('replay')
+        .description('replay one schedule (from check, compare or a report) and print its trace')
+        .argument('<file>', 'scenario file (YAML)'),
+    ),
   )
     .requiredOption('--schedule <s>', 'the schedule to replay')
-    .option('--json', 'print the execution as JSON')
-    .option('--no-functions', 'one line per event, without function entry/exit lines')
-    .option('--perfetto <file>', 'also write the execution as a Perfetto / Chrome trace')
     .action(
       guarded(
         (
@@ -496,9 +506,7 @@ export function addScenarioCommands(program: Command): void {
               `--schedule does not fit ${file} on ${rec.design.name}: ${rec.replayError} (made with another --design, or before the file changed?)`,
             );
           }
-          if (o.perfetto) writePerfetto(rec, o.perfetto);
-          print(o.json ? JSON.stringify(rec, null, 2) : recordText(rec, o.functions));
-          process.exitCode = rec.violations.length > 0 ? 1 : 0;
+          printRecord(rec, o);
         },
       ),
     );

@@ -11,7 +11,8 @@ import { ALL_IDS, EXPLORER_IDS, scenarioJsonSchema } from './schema.js';
 import { SIZE_PATTERN } from './size.js';
 
 /** The part of JSON Schema that zod writes for scenarios. */
-interface JsonSchema {
+export interface JsonSchema {
+  $schema?: string;
   type?: string;
   enum?: unknown[];
   const?: unknown;
@@ -20,6 +21,7 @@ interface JsonSchema {
   properties?: Record<string, JsonSchema>;
   required?: string[];
   additionalProperties?: JsonSchema | boolean;
+  propertyNames?: JsonSchema;
   minimum?: number;
   maximum?: number;
   minItems?: number;

@@ -9,32 +9,13 @@ import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { parseScenario } from '../../src/scenario/load.js';
 import { OP_NAMES, OPS } from '../../src/scenario/ops.js';
-import { REFERENCE_EXAMPLE, scenarioReference } from '../../src/scenario/reference.js';
+import { type JsonSchema, REFERENCE_EXAMPLE, scenarioReference } from '../../src/scenario/reference.js';
 import { scenarioJsonSchema } from '../../src/scenario/schema.js';
 
 const REGENERATE =
   'run `npx tsc -p tsconfig.json && node scripts/gen-schema.mjs && node scripts/gen-scenario-docs.mjs`';
 const SCHEMA_FILE = 'schema/scenario.schema.json';
 const DOCS_FILE = 'docs/scenarios.md';
-
-interface JsonSchema {
-  $schema?: string;
-  type?: string;
-  enum?: unknown[];
-  const?: unknown;
-  anyOf?: JsonSchema[];
-  items?: JsonSchema;
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  additionalProperties?: JsonSchema | boolean;
-  propertyNames?: JsonSchema;
-  minimum?: number;
-  maximum?: number;
-  minItems?: number;
-  minLength?: number;
-  pattern?: string;
-  description?: string;
-}
 
 /**
  * A small validator for the keywords zod writes (no ajv): the paths where `v` breaks `s`.
