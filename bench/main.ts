@@ -119,4 +119,4 @@ console.log(
 
 console.log('');
 for (const l of mmBench()) console.log(l);
-spinBench(8);
+spinBench();

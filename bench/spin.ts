@@ -1,7 +1,9 @@
 // Side by side with Spin (issue: "beat Spin on the same model"): the revoke-vs-faults scenario of
 // bench/spin/revoke.pml as a vdm program, explored by dpor, and — when `spin` and `gcc` are on the
 // PATH (Debian's `spin` package; `npm run bench` installs nothing) — by Spin with partial-order
-// reduction, for N = 2..8 fault threads. Prints states/executions, seconds and the ratio.
+// reduction, for N = 2..8 fault threads. Prints states/executions, seconds and the ratio, for dpor
+// with the invariant checked at cuts (the program declares observedOnly), dpor ordering every
+// observed write (the rule for invariants that read anything), and the state cache.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -48,6 +50,8 @@ export function revokeVsFaults(n: number): Program<World> {
     threads,
     // The property reads `done` and the PTEs, as the Promela ltl reads `done` and `npte`.
     observes: (w) => [w.done, ...w.pte],
+    // ... and nothing else: dpor then checks it at every cut instead of ordering the PTE writes.
+    observedOnly: true,
     invariant: (w) => (w.done.value && w.pte.some((p) => p.value) ? 'a PTE survived the revoke' : undefined),
   };
 }
@@ -80,57 +84,120 @@ function runSpin(n: number, dir: string): SpinRun | string {
   return { states, seconds, errors };
 }
 
-export function spinBench(maxN = 8): void {
+/** One size of the side-by-side: each column is absent when it was skipped or unavailable. */
+export interface SpinRow {
+  n: number;
+  /** dpor checking the invariant at every cut (observedOnly): executions, states checked, s. */
+  cuts?: { executions: number; states: number; seconds: number };
+  /** dpor ordering every observed write instead (the general rule for any invariant). */
+  ordered?: { executions: number; seconds: number };
+  /** exhaustive search with the state cache: executions completed or cut, s. */
+  cache?: { runs: number; seconds: number };
+  spin?: SpinRun;
+  /** Why Spin did not run at this size. */
+  spinError?: string;
+}
+
+function timed<T>(f: () => T): [T, number] {
+  const t0 = process.hrtime.bigint();
+  const r = f();
+  return [r, Number(process.hrtime.bigint() - t0) / 1e9];
+}
+
+/** Runs every column for N = 2..maxN; a column that took over VDM_BUDGET_S stops growing. */
+export function spinRows(maxN = 8): { rows: SpinRow[]; withSpin: boolean } {
   const withSpin = have('spin') && have('gcc');
-  console.log('\nSide by side with Spin: revoke vs N faults under memory_lock (bench/spin/revoke.pml)');
-  if (!withSpin) console.log('(spin or gcc not on PATH: vdm only; `apt-get install spin` to compare)');
   const dir = mkdtempSync(join(tmpdir(), 'vdm-spin-'));
-  const head = withSpin
-    ? ' N   vdm executions   vdm s  cache runs  cache s    spin states   spin s   vdm/spin time'
-    : ' N   vdm executions   vdm s  cache runs  cache s';
-  console.log(head);
-  let last = 0;
-  let lastCached = 0;
+  const rows: SpinRow[] = [];
+  let lastCuts = 0;
+  let lastOrdered = 0;
+  let lastCache = 0;
   try {
     for (let n = 2; n <= maxN; n++) {
-      let ours = Number.NaN;
-      let line: string;
-      if (last > VDM_BUDGET_S) {
-        // Executions grow about N-fold per step here: the next size would take minutes.
-        line = `${String(n).padStart(2)}  ${'(skipped)'.padStart(15)}  ${'>'.padStart(1)}${(last * n).toFixed(0).padStart(5)}`;
-      } else {
-        const t0 = process.hrtime.bigint();
-        const r = explore(revokeVsFaults(n), { minimizePreemptions: false });
-        ours = Number(process.hrtime.bigint() - t0) / 1e9;
-        last = ours;
+      const row: SpinRow = { n };
+      if (lastCuts <= VDM_BUDGET_S) {
+        const [r, s] = timed(() => explore(revokeVsFaults(n), { minimizePreemptions: false }));
         if (r.violations.length > 0 || !r.complete) throw new Error(`vdm: unexpected result at N=${n}`);
-        line = `${String(n).padStart(2)}  ${String(r.executions).padStart(15)}  ${ours.toFixed(3).padStart(6)}`;
+        row.cuts = { executions: r.executions, states: r.cutStates ?? 0, seconds: s };
+        lastCuts = s;
+      }
+      if (lastOrdered <= VDM_BUDGET_S) {
+        const p = { ...revokeVsFaults(n), observedOnly: false };
+        const [r, s] = timed(() => explore(p, { minimizePreemptions: false }));
+        if (r.violations.length > 0 || !r.complete) throw new Error(`vdm: unexpected result at N=${n}`);
+        row.ordered = { executions: r.executions, seconds: s };
+        lastOrdered = s;
       }
       // The state cache (stateful exhaustive search; sound here: all shared state is in Cells).
-      if (lastCached <= VDM_BUDGET_S) {
-        const t1 = process.hrtime.bigint();
-        const c = explore(revokeVsFaults(n), {
-          strategy: 'exhaustive',
-          stateCache: true,
-          minimizePreemptions: false,
-        });
-        lastCached = Number(process.hrtime.bigint() - t1) / 1e9;
+      if (lastCache <= VDM_BUDGET_S) {
+        const [c, s] = timed(() =>
+          explore(revokeVsFaults(n), {
+            strategy: 'exhaustive',
+            stateCache: true,
+            minimizePreemptions: false,
+          }),
+        );
         if (c.violations.length > 0 || !c.complete)
           throw new Error(`vdm (state cache): unexpected result at N=${n}`);
-        line += `  ${String(c.blocked + c.executions).padStart(11)}  ${lastCached.toFixed(3).padStart(7)}`;
-      } else line += `  ${'(skipped)'.padStart(11)}  ${''.padStart(7)}`;
+        row.cache = { runs: c.blocked + c.executions, seconds: s };
+        lastCache = s;
+      }
       if (withSpin) {
         const s = runSpin(n, dir);
-        if (typeof s === 'string') line += `   ${s.split('\n')[0]}`;
+        if (typeof s === 'string') row.spinError = s.split('\n')[0]!;
         else {
           if (s.errors !== 0) throw new Error(`spin found ${s.errors} errors at N=${n}`);
-          const ratio = Number.isNaN(ours) ? '—' : (ours / s.seconds).toFixed(2);
-          line += `  ${String(s.states).padStart(12)}  ${s.seconds.toFixed(3).padStart(7)}  ${ratio.padStart(14)}`;
+          row.spin = s;
         }
       }
-      console.log(line);
+      rows.push(row);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  return { rows, withSpin };
+}
+
+const num = (v: number | undefined, w: number, d = 0): string =>
+  (v === undefined ? '—' : d > 0 ? v.toFixed(d) : String(v)).padStart(w);
+
+/** The side-by-side table, one line per N (and the growth of each time per added thread). */
+export function spinTable(rows: SpinRow[], withSpin: boolean): string[] {
+  const out: string[] = [];
+  out.push('Side by side with Spin: revoke vs N faults under memory_lock (bench/spin/revoke.pml)');
+  if (!withSpin) out.push('(spin or gcc not on PATH: vdm only; `apt-get install spin` to compare)');
+  out.push(
+    ' N  dpor+cuts: executions     states        s  |  dpor ordered: executions        s  |  cache runs        s' +
+      (withSpin ? '  |  spin states   spin s  |  vdm/spin time' : ''),
+  );
+  for (const r of rows) {
+    let line =
+      `${String(r.n).padStart(2)}  ${num(r.cuts?.executions, 21)}  ${num(r.cuts?.states, 9)}  ${num(r.cuts?.seconds, 7, 3)}` +
+      `  |  ${num(r.ordered?.executions, 23)}  ${num(r.ordered?.seconds, 7, 3)}` +
+      `  |  ${num(r.cache?.runs, 10)}  ${num(r.cache?.seconds, 7, 3)}`;
+    if (withSpin) {
+      if (r.spin) {
+        const ratio = r.cuts ? (r.cuts.seconds / r.spin.seconds).toFixed(2) : '—';
+        line += `  |  ${num(r.spin.states, 11)}  ${num(r.spin.seconds, 7, 3)}  |  ${ratio.padStart(13)}`;
+      } else line += `  |  ${r.spinError ?? ''}`;
+    }
+    out.push(line);
+  }
+  const grow = (f: (r: SpinRow) => number | undefined): string => {
+    const last = rows.filter((r) => f(r) !== undefined).slice(-3);
+    if (last.length < 2) return '—';
+    const ratios = last.slice(1).map((r, i) => f(r)! / f(last[i]!)!);
+    return ratios.map((x) => `${x.toFixed(1)}×`).join(', ');
+  };
+  out.push(
+    `time per added thread (last sizes): dpor+cuts ${grow((r) => r.cuts?.seconds)}` +
+      (withSpin ? `; spin ${grow((r) => r.spin?.seconds)}` : ''),
+  );
+  return out;
+}
+
+export function spinBench(maxN = Number(process.env.VDM_BENCH_SPIN_MAX ?? 8)): void {
+  const { rows, withSpin } = spinRows(maxN);
+  console.log('');
+  for (const l of spinTable(rows, withSpin)) console.log(l);
 }

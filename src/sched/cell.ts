@@ -34,6 +34,16 @@ export class Cell<T> extends Prim {
     return this.v;
   }
 
+  /** @internal the value a state check at a cut sees (observedOnly programs). */
+  cutValue(): unknown {
+    return this.v;
+  }
+
+  /** @internal sets the value for a state check at a cut; the explorer restores it after. */
+  setCutValue(v: unknown): void {
+    this.v = v as T;
+  }
+
   /** @internal executed by the explorer. */
   apply(kind: number, _t: number, arg: unknown): unknown {
     if (kind === K.READ) return this.v;

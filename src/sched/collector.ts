@@ -20,6 +20,8 @@ export class Collector {
   deadlocks = 0;
   events = 0;
   maxDepth = 0;
+  /** States checked at cuts (Program.observedOnly), -1 when the search does not check cuts. */
+  cutStates = -1;
   complete = true;
   stopped = false;
   /** What a search with an `accept` predicate found: the schedule's threads and checksum. */
@@ -138,6 +140,7 @@ export class Collector {
       events: this.events,
       maxDepth: this.maxDepth,
       strategy: this.strategy,
+      ...(this.cutStates >= 0 ? { cutStates: this.cutStates } : {}),
       ...(this.options.coverage
         ? { coverage: { distinct: this.seen.size, fingerprints: [...this.seen] } }
         : {}),

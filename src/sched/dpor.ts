@@ -15,6 +15,7 @@
 // operation could have run, and races with that one instead.
 
 import { Collector } from './collector.js';
+import { CutChecker } from './cuts.js';
 import { Execution, RUNNING } from './execution.js';
 import type { Lockdep } from './lockdep.js';
 import { conflicts, isBlockable, isReadLike } from './op.js';
@@ -146,11 +147,11 @@ export function dpor<S>(
   observe?: (ex: Execution<S>) => void,
 ): Collector {
   const col = new Collector('dpor', options);
-  const ex = new Execution(program, {
-    clocks: true,
-    lockdep,
-    maxSteps: options.maxSteps ?? 20000,
-  });
+  const cuts = usesCuts(program, options);
+  const maxSteps = options.maxSteps ?? 20000;
+  const ex = new Execution(program, { clocks: true, lockdep, maxSteps, cuts });
+  const cutChecker = cuts ? new CutChecker(ex, program, col, maxSteps) : null;
+  if (cuts) col.cutStates = 0;
   const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
   const nodes: Node[] = [new Node(ex.n)];
   /** Dependence: same object and not both read-like, or write-like on two visible objects. */
@@ -366,6 +367,7 @@ export function dpor<S>(
 
   for (;;) {
     ex.begin();
+    const fresh = replayTo;
     let ok = true;
     // Replay the shared prefix; its events, clocks and nodes are those of the previous execution.
     ex.replaying = true;
@@ -445,6 +447,7 @@ export function dpor<S>(
       pos++;
     }
     col.events += ex.len;
+    cutChecker?.check(fresh);
     if (ex.stepLimitHit) col.executed(ex, false);
     else if (ok && !col.stopped) {
       if (ex.anyUnfinished()) detectBlockedRaces();
@@ -474,6 +477,14 @@ export function dpor<S>(
     replayTo = next;
   }
   return col;
+}
+
+/** Does dpor check this program's invariant at cuts (Program.observedOnly)? */
+export function usesCuts<S>(program: Program<S>, options: ExploreOptions): boolean {
+  if (!program.observedOnly || !program.invariant) return false;
+  if (!program.observes || program.observesObject)
+    throw new TypeError('observedOnly needs observes(): the Cells the invariant reads');
+  return options.preemptionBound === undefined;
 }
 
 function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {

@@ -39,6 +39,12 @@ export interface ExecutionOptions {
   /** Keep what fingerprint() needs (per-thread result hashes, the live objects). */
   fingerprints?: boolean;
   captureSites?: boolean;
+  /**
+   * Cut checking (Program.observedOnly): the observed objects are not visible (no ordering of
+   * their writes), each write to one records the value it left for cuts.ts, and the invariant is
+   * checked on the initial state only; cuts.ts checks every other state.
+   */
+  cuts?: boolean;
 }
 
 interface Held {
@@ -118,6 +124,13 @@ export class Execution<S> implements Host {
   evPrevVis = new Int32Array(0);
   /** The last write-like event on a visible object in this execution. */
   lastVisW = -1;
+  /** Cut checking: 1 for observed objects (by id); their ids, and their values after setup. */
+  private cutObs = new Uint8Array(16);
+  readonly cutIds: number[] = [];
+  readonly cutInit: unknown[] = [];
+  /** Cut checking: 1 for a write-like event on an observed object, and the value it left. */
+  evCutW = new Uint8Array(0);
+  readonly evValue: unknown[] = [];
 
   /** Violations of this execution (cleared by begin()). */
   readonly violations: RawViolation[] = [];
@@ -288,6 +301,10 @@ export class Execution<S> implements Host {
 
   private markVisible(): void {
     const p = this.program;
+    if (this.options.cuts) {
+      this.markCuts();
+      return;
+    }
     if (!p.invariant || p.observesObject) return;
     if (!p.observes) {
       this.allVisible = true;
@@ -303,6 +320,33 @@ export class Execution<S> implements Host {
       }
       this.visibleIds[id] = 1;
     }
+  }
+
+  private markCuts(): void {
+    this.cutIds.length = 0;
+    this.cutInit.length = 0;
+    for (const o of this.program.observes?.(this.state) ?? []) {
+      const id = (o as Prim).id;
+      if (id < 0 || this.cutIds.includes(id)) continue;
+      const prim = this.objs[id] as unknown as Partial<Cell<unknown>> & Prim;
+      if (typeof prim.cutValue !== 'function')
+        throw new Error(
+          `observedOnly: the invariant observes ${prim.type} ${prim.name}; only Cells can be observed this way`,
+        );
+      if (id >= this.cutObs.length) {
+        const b = new Uint8Array(Math.max(id + 1, this.cutObs.length * 2));
+        b.set(this.cutObs);
+        this.cutObs = b;
+      }
+      this.cutObs[id] = 1;
+      this.cutIds.push(id);
+      this.cutInit.push(prim.cutValue());
+    }
+  }
+
+  /** The object with a stable id (live in this execution). */
+  objectOf(id: number): Prim {
+    return this.objs[id]!;
   }
 
   /** Is the object visible to the invariant? */
@@ -388,20 +432,25 @@ export class Execution<S> implements Host {
       result = o.apply(k, t, this.opArg[t]);
     } catch (e) {
       this.evAfter[i] = o.stateCode();
+      this.evCutW[i] = 0;
       this.current = -1;
       setHost(null);
       this.threadFailed(t, e);
-      this.checkInvariant();
+      if (!this.options.cuts) this.checkInvariant();
       return;
     }
     this.evAfter[i] = o.stateCode();
+    if (!readLike && id < this.cutObs.length && this.cutObs[id] === 1) {
+      this.evCutW[i] = 1;
+      this.evValue[i] = (o as Cell<unknown>).cutValue();
+    } else this.evCutW[i] = 0;
     if (this.options.lockdep || this.options.recordTrace) this.afterOp(t, i, o, k, result);
     if (this.options.fingerprints)
       this.thrHash[t] = foldHash(this.thrHash[t]!, `${k}:${encodeValue(result)}`);
     this.resume(t, result);
     this.current = -1;
     setHost(null);
-    this.checkInvariant();
+    if (!this.options.cuts) this.checkInvariant();
   }
 
   /** Ends the execution: deadlock and final checks. Returns true if it deadlocked. */
@@ -633,6 +682,11 @@ export class Execution<S> implements Host {
     this.evPreempt = grown(this.evPreempt, cap);
     this.evPrevRead = grown(this.evPrevRead, cap);
     this.evPrevVis = grown(this.evPrevVis, cap);
+    if (this.evCutW.length < cap) {
+      const b = new Uint8Array(cap);
+      b.set(this.evCutW);
+      this.evCutW = b;
+    }
     if (this.options.clocks) this.clocks = grown(this.clocks, cap * this.n);
   }
 

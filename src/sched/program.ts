@@ -27,6 +27,16 @@ export interface Program<S> {
    * depend only on the object (its name, its type).
    */
   observesObject?(p: Prim): boolean;
+  /**
+   * A promise that `invariant` is a function of the values of the `observes` objects alone (Cells,
+   * whose values are never changed in place) and reads nothing else. dpor then stops ordering
+   * writes to different observed objects against each other: it explores each trace once, and
+   * checks the invariant at every state any interleaving of that trace passes through (every
+   * consistent cut of its happens-before order), evaluated by setting the observed Cells to the
+   * values of the cut. Needs `observes`; ignored under a preemption bound (the cuts of a trace
+   * could need more preemptions than the bound allows).
+   */
+  observedOnly?: boolean;
   /** Checked once every thread has returned. */
   final?(s: S): string | undefined | void;
 }
@@ -125,6 +135,12 @@ export interface ExploreResult {
   /** Longest execution, in events. */
   maxDepth: number;
   strategy: Strategy;
+  /**
+   * dpor on an observedOnly program: the states the invariant was checked at (each down-closed
+   * set of observed writes of each trace, counted once), the figure to set beside a stateful
+   * checker's state count.
+   */
+  cutStates?: number;
   /** With the `coverage` option: the distinct executions seen, as 64-bit schedule fingerprints. */
   coverage?: { distinct: number; fingerprints: string[] };
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { dpor } from '../../src/sched/dpor.js';
-import { explore } from '../../src/sched/index.js';
+import { explore, replay } from '../../src/sched/index.js';
 import { Lockdep } from '../../src/sched/lockdep.js';
 import { build, describe, specArb } from './helpers/random-program.js';
 import { census, fingerprint } from './helpers/traces.js';
@@ -135,4 +135,59 @@ test('the state cache (exhaustive, stateCache) finds the same violations and fin
     }),
     { numRuns: Math.ceil(RUNS / 2), seed: Number(process.env.VDM_PROPERTY_SEED ?? 5) },
   );
+});
+
+test('observedOnly: dpor checking the invariant at every cut finds what exhaustive finds, and its counterexamples replay', () => {
+  const invariants = [
+    (w: { cells: { value: number }[] }) => (w.cells[0]!.value === 2 ? 'x0 reached 2' : undefined),
+    (w: { cells: { value: number }[] }) =>
+      w.cells.length > 1 && w.cells[0]!.value === 1 && w.cells[1]!.value === 0
+        ? 'x0 set while x1 is not'
+        : undefined,
+    (w: { cells: { value: number }[] }) =>
+      w.cells.reduce((a, c) => a + c.value, 0) === 3 ? 'sum is 3' : undefined,
+    (w: { cells: { value: number }[] }) =>
+      w.cells.length > 1 && w.cells[1]!.value > w.cells[0]!.value + 1 ? 'x1 ran ahead of x0' : undefined,
+  ];
+  let cutsChecked = 0;
+  let violationsSeen = 0;
+  fc.assert(
+    fc.property(specArb, fc.nat(invariants.length - 1), (spec, which) => {
+      const base = build(spec);
+      const program = {
+        ...base,
+        invariant: invariants[which]!,
+        observes: (w: { cells: never[] }) => w.cells,
+        observedOnly: true,
+      } as unknown as typeof base;
+      const e = explore(program, {
+        strategy: 'exhaustive',
+        maxExecutions: 20000,
+        minimizePreemptions: false,
+      });
+      fc.pre(e.complete);
+      const d = explore(program, { minimizePreemptions: false });
+      const kinds = (r: typeof d) => [...new Set(r.violations.map((v) => `${v.kind}:${v.message}`))].sort();
+      assert.deepEqual(kinds(d), kinds(e));
+      assert.ok(d.complete);
+      assert.ok((d.cutStates ?? -1) >= 0, 'cutStates reported');
+      cutsChecked += d.cutStates ?? 0;
+      // Fewer or as many executions as ordering every observed write (the visibility rule).
+      const ordered = explore({ ...program, observedOnly: false }, { minimizePreemptions: false });
+      assert.ok(d.executions <= ordered.executions);
+      for (const v of d.violations) {
+        if (v.kind !== 'invariant') continue;
+        violationsSeen++;
+        const r = replay(program, v.schedule);
+        assert.ok(
+          r.violations.some(
+            (x) => x.message === v.message && x.schedule.split(':')[0] === v.schedule.split(':')[0],
+          ),
+          `schedule ${v.schedule} replays to the violation`,
+        );
+      }
+    }),
+    { numRuns: RUNS, seed: Number(process.env.VDM_PROPERTY_SEED ?? 13) },
+  );
+  assert.ok(cutsChecked > 0 && violationsSeen > 0, 'the property saw cuts and violations');
 });
