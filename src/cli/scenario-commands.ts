@@ -172,8 +172,12 @@ function readCheckpoint(file: string, identity: Record<string, unknown>): Explor
     }
   }
   const c = data.checkpoint as ExplorationCheckpoint | undefined;
-  if (c?.version !== 1 || !Array.isArray(c.stack))
-    throw new UsageError(`--resume ${file}: not a vdm checkpoint`);
+  const shaped =
+    c?.version === 1 &&
+    (c.strategy === 'exhaustive'
+      ? Array.isArray(c.stack)
+      : c.strategy === 'dpor' && Array.isArray(c.prefix) && Array.isArray(c.nodes) && Array.isArray(c.next));
+  if (!shaped) throw new UsageError(`--resume ${file}: not a vdm checkpoint`);
   return c;
 }
 
@@ -328,7 +332,7 @@ export function addScenarioCommands(program: Command): void {
     .option('--json', 'print the result as JSON (the CLI contract)')
     .option('--functions', 'show kernel function entry/exit in counterexample traces')
     .option('--perfetto <file>', 'write the first counterexample as a Perfetto / Chrome trace')
-    .option('--checkpoint <file>', 'save the search frontier to this file as it goes (exhaustive strategy)')
+    .option('--checkpoint <file>', 'save the search frontier to this file as it goes (dpor or exhaustive)')
     .option(
       '--checkpoint-every <n>',
       'executions between checkpoints (default 1000; also every 10 s)',
@@ -376,9 +380,9 @@ export function addScenarioCommands(program: Command): void {
           const design = designFromFlags(sc, o);
           const used = design ?? designOf(sc.design.name, sc.design.options);
           const strategy = o.strategy ?? sc.check.strategy ?? 'dpor';
-          if ((o.checkpoint || o.resume) && strategy !== 'exhaustive') {
+          if ((o.checkpoint || o.resume) && strategy !== 'exhaustive' && strategy !== 'dpor') {
             throw new UsageError(
-              '--checkpoint and --resume need --strategy exhaustive (dpor cannot save its frontier yet)',
+              '--checkpoint and --resume need --strategy dpor or exhaustive (random and pct runs are cheap to repeat with their seed)',
             );
           }
           const identity = { scenario: sc.name, design: used.name, options: used.options, strategy };

@@ -111,6 +111,7 @@ export class Collector {
         events: this.events,
         maxDepth: this.maxDepth,
         complete: this.complete,
+        ...(this.cutStates >= 0 ? { cutStates: this.cutStates } : {}),
       },
       found: [...this.found.entries()].map(([k, v]) => [k, { ...v }]),
     };

@@ -56,6 +56,15 @@ export class CutChecker<S> {
     this.replayer = new Execution(program, { clocks: false, lockdep, maxSteps });
   }
 
+  /** The violations already turned into counterexamples (a checkpoint keeps them). */
+  get reportedKeys(): string[] {
+    return [...this.reported];
+  }
+
+  restoreReported(keys: readonly string[]): void {
+    for (const k of keys) this.reported.add(k);
+  }
+
   /**
    * Checks the invariant at every down-closed set of the execution's observed writes that holds a
    * write at or after event `fresh` (the first event not replayed from the previous execution).

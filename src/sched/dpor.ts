@@ -20,7 +20,7 @@ import { Execution, RUNNING } from './execution.js';
 import type { Lockdep } from './lockdep.js';
 import { conflicts, isBlockable, isReadLike } from './op.js';
 import { enabledIn } from './prim.js';
-import type { ExploreOptions, Program } from './program.js';
+import type { ExploreOptions, Program, SavedBranch } from './program.js';
 
 /** A pending branch: run `thread` (whose next operation touches obj with kind), then children. */
 interface WuNode {
@@ -163,6 +163,58 @@ export function dpor<S>(
   let depth = 0;
   let forced: WuNode | null = null;
   const n = ex.n;
+  // Resuming: the frontier a checkpoint saved. The first execution replays its prefix computing
+  // the clocks afresh (the executions that computed them are gone).
+  let recompute = false;
+  if (options.resume) {
+    const c = options.resume;
+    if (c.strategy !== 'dpor') throw new TypeError(`cannot resume a ${c.strategy} checkpoint with dpor`);
+    ex.restoreIds(c.ids);
+    for (let i = 0; i < c.nodes.length; i++) {
+      const node = new Node(ex.n);
+      const sn = c.nodes[i]!;
+      for (let j = 0; j + 2 < sn.sleep.length; j += 3)
+        node.sleep(sn.sleep[j]!, sn.sleep[j + 1]!, sn.sleep[j + 2]!);
+      node.wut = sn.wut.map(loadBranch);
+      nodes[i] = node;
+    }
+    ex.presetThreads(c.prefix);
+    replayTo = c.prefix.length;
+    forced = loadBranch(c.next);
+    col.restore(c);
+    if (c.counts.cutStates !== undefined && cuts) col.cutStates = c.counts.cutStates;
+    lockdep.restore(c.lockdep);
+    cutChecker?.restoreReported(c.cutReported ?? []);
+    recompute = true;
+  }
+  const ck = options.checkpoint;
+  let lastSaved = Date.now();
+  let savedAt = col.executions;
+  const save = (branch: WuNode): void => {
+    if (!ck) return;
+    const saved: { sleep: number[]; wut: SavedBranch[] }[] = [];
+    for (let i = 0; i <= replayTo; i++) {
+      const node = nodes[i]!;
+      const sleep: number[] = [];
+      for (let j = 0; j < node.sleepN; j++)
+        sleep.push(node.sleepThread[j]!, node.sleepObj[j]!, node.sleepKind[j]!);
+      saved.push({ sleep, wut: node.wut.slice(node.wutHead).map(saveBranch) });
+    }
+    ck.save({
+      version: 1,
+      strategy: 'dpor',
+      program: program.name ?? '',
+      prefix: Array.from(ex.evThread.subarray(0, replayTo)),
+      nodes: saved,
+      next: saveBranch(branch),
+      ids: ex.saveIds(),
+      ...col.snapshot(),
+      lockdep: lockdep.save(),
+      ...(cutChecker ? { cutReported: cutChecker.reportedKeys } : {}),
+    });
+    lastSaved = Date.now();
+    savedAt = col.executions;
+  };
   let partners = new Int32Array(16);
   let partnersN = 0;
   let cands = new Int32Array(16);
@@ -370,14 +422,20 @@ export function dpor<S>(
     const fresh = replayTo;
     let ok = true;
     // Replay the shared prefix; its events, clocks and nodes are those of the previous execution.
-    ex.replaying = true;
+    const resuming = recompute;
+    ex.replaying = !recompute;
+    recompute = false;
     for (let i = 0; i < replayTo; i++) {
       const t = ex.evThread[i]!;
       const o = ex.evObj[i]!;
       const k = ex.evKind[i]!;
-      if (!ex.enabled(t)) throw nondeterminism(program, i, ex.names[t]!);
+      if (t >= n || !ex.enabled(t)) {
+        if (resuming) throw new Error(`checkpoint: its path does not fit this program (event ${i})`);
+        throw nondeterminism(program, i, ex.names[t]!);
+      }
       ex.step(t);
-      if (ex.evObj[i] !== o || ex.evKind[i] !== k) throw nondeterminism(program, i, ex.names[t]!);
+      if (!resuming && (ex.evObj[i] !== o || ex.evKind[i] !== k))
+        throw nondeterminism(program, i, ex.names[t]!);
     }
     ex.replaying = false;
     depth = replayTo;
@@ -475,6 +533,13 @@ export function dpor<S>(
     }
     forced = nodes[next]!.take();
     replayTo = next;
+    // The frontier is consistent here: the next execution replays up to `next` and takes `forced`.
+    if (
+      ck &&
+      ((ck.everyExecutions !== undefined && col.executions - savedAt >= ck.everyExecutions) ||
+        (ck.everyMs !== undefined && Date.now() - lastSaved >= ck.everyMs))
+    )
+      save(forced);
   }
   return col;
 }
@@ -485,6 +550,14 @@ export function usesCuts<S>(program: Program<S>, options: ExploreOptions): boole
   if (!program.observes || program.observesObject)
     throw new TypeError('observedOnly needs observes(): the Cells the invariant reads');
   return options.preemptionBound === undefined;
+}
+
+function saveBranch(w: WuNode): SavedBranch {
+  return [w.thread, w.obj, w.kind, w.children.map(saveBranch)];
+}
+
+function loadBranch(b: SavedBranch): WuNode {
+  return { thread: b[0], obj: b[1], kind: b[2], children: b[3].map(loadBranch) };
 }
 
 function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {

@@ -11,7 +11,7 @@ import type { Lockdep, LockMode } from './lockdep.js';
 import type { Mutex } from './mutex.js';
 import { isReadLike, K, OP_NAME, Op, QUEUED, VOID } from './op.js';
 import { type Host, type Prim, setHost } from './prim.js';
-import type { Program, Thread, TraceEvent, ViolationKind } from './program.js';
+import type { Program, SavedIds, Thread, TraceEvent, ViolationKind } from './program.js';
 import type { RwSem } from './rwsem.js';
 import { SearchBound, Violation } from './violation.js';
 
@@ -100,7 +100,7 @@ export class Execution<S> implements Host {
 
   // Objects, by stable id.
   /** Stable object ids by creator (setup = 0, thread t = t + 1) and creation count. */
-  private readonly objIds: number[][];
+  private objIds: number[][];
   private objCount = 0;
   /** Stable object ids of keyed objects, and the keys created in this execution. */
   private readonly keyIds = new Map<string, number>();
@@ -237,6 +237,34 @@ export class Execution<S> implements Host {
       this.visibleIds[id] = pred(p) ? 1 : 0;
     }
     return id;
+  }
+
+  /** Puts a schedule in the event log for a strategy to replay (resuming from a checkpoint). */
+  presetThreads(threads: readonly number[]): void {
+    if (threads.length > this.cap) this.grow(Math.max(threads.length, this.cap * 2));
+    this.evThread.set(threads);
+  }
+
+  /** The object numbering so far (a checkpoint saves it: branches name objects by number). */
+  saveIds(): SavedIds {
+    return {
+      count: this.objCount,
+      byCreator: this.objIds.map((a) => [...a]),
+      byKey: [...this.keyIds.entries()],
+    };
+  }
+
+  /** Continues a saved numbering (before the first execution of a resumed search). */
+  restoreIds(s: SavedIds): void {
+    if (s.byCreator.length !== this.objIds.length)
+      throw new Error(
+        `checkpoint: object numbering for ${s.byCreator.length - 1} threads, the program has ${this.n}`,
+      );
+    this.objCount = 0;
+    for (let c = 0; c < s.byCreator.length; c++) this.objIds[c] = [...s.byCreator[c]!];
+    this.keyIds.clear();
+    for (const [k, id] of s.byKey) this.keyIds.set(k, id);
+    while (this.objCount < s.count) this.newObjId();
   }
 
   private newObjId(): number {

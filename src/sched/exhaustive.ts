@@ -77,6 +77,8 @@ export function exhaustive<S>(
   const stack: Choice[] = [];
   if (options.resume) {
     const c = options.resume;
+    if (c.strategy !== 'exhaustive')
+      throw new TypeError(`cannot resume a ${c.strategy} checkpoint with exhaustive search`);
     for (const e of c.stack) stack.push({ pos: e.pos, threads: [...e.threads], next: e.next });
     col.restore(c);
     lockdep.restore(c.lockdep);

@@ -222,10 +222,12 @@ function checkOptions(o: ExploreOptions): void {
   if (o.strategy !== undefined && !STRATEGIES.includes(o.strategy)) {
     throw new TypeError(`unknown strategy "${o.strategy}": expected one of ${STRATEGIES.join(', ')}`);
   }
-  if ((o.checkpoint || o.resume) && (o.strategy ?? 'dpor') !== 'exhaustive') {
-    throw new TypeError(
-      'checkpoint and resume need strategy "exhaustive" (dpor cannot save its frontier yet)',
-    );
+  const s = o.strategy ?? 'dpor';
+  if ((o.checkpoint || o.resume) && s !== 'exhaustive' && s !== 'dpor') {
+    throw new TypeError('checkpoint and resume need strategy "dpor" or "exhaustive"');
+  }
+  if (o.resume && o.resume.strategy !== s) {
+    throw new TypeError(`cannot resume a ${o.resume.strategy} checkpoint with strategy "${s}"`);
   }
   if (o.stateCache && (o.strategy ?? 'dpor') !== 'exhaustive') {
     throw new TypeError('option stateCache needs strategy "exhaustive"');

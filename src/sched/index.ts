@@ -9,12 +9,17 @@ export { type LockOptions, Mutex } from './mutex.js';
 export type { Op } from './op.js';
 export { currentThread, type Prim, type PrimOptions } from './prim.js';
 export type {
+  CheckpointBase,
+  DporCheckpoint,
+  ExhaustiveCheckpoint,
   ExplorationCheckpoint,
   ExploreOptions,
   ExploreResult,
   Program,
   Progress,
   ReplayResult,
+  SavedBranch,
+  SavedIds,
   Strategy,
   Thread,
   TraceEvent,

@@ -8,9 +8,15 @@ import { Execution } from './execution.js';
 import { choicesOf, exhaustive } from './exhaustive.js';
 import { completeExploration } from './explore.js';
 import { Lockdep } from './lockdep.js';
-import type { ExplorationCheckpoint, ExploreOptions, ExploreResult, Program } from './program.js';
+import type {
+  ExhaustiveCheckpoint,
+  ExplorationCheckpoint,
+  ExploreOptions,
+  ExploreResult,
+  Program,
+} from './program.js';
 
-export type Subtree = ExplorationCheckpoint['stack'];
+export type Subtree = ExhaustiveCheckpoint['stack'];
 
 /** What one subtree's search leaves to merge (plain data: it crosses a worker boundary). */
 export interface SubtreeResult {

@@ -166,13 +166,10 @@ export interface ReplayResult<S> {
   violations: ViolationReport[];
 }
 
-/** The frontier of an exhaustive search: where it is, what it found, and lockdep's graph. */
-export interface ExplorationCheckpoint {
+/** What every checkpoint holds: what the search found so far, and lockdep's graph. */
+export interface CheckpointBase {
   version: 1;
-  strategy: 'exhaustive';
   program: string;
-  /** The branching points of the path being explored, and which branch is next at each. */
-  stack: { pos: number; threads: number[]; next: number }[];
   counts: {
     executions: number;
     blocked: number;
@@ -180,9 +177,48 @@ export interface ExplorationCheckpoint {
     events: number;
     maxDepth: number;
     complete: boolean;
+    /** dpor with the cut check: states checked so far. */
+    cutStates?: number;
   };
   found: [string, ViolationReport][];
   lockdep: SavedEdge[];
+}
+
+/** The frontier of an exhaustive search: where it is, what it found, and lockdep's graph. */
+export interface ExhaustiveCheckpoint extends CheckpointBase {
+  strategy: 'exhaustive';
+  /** The branching points of the path being explored, and which branch is next at each. */
+  stack: { pos: number; threads: number[]; next: number }[];
   /** State-cache fingerprints, when the search uses the cache. */
   visited?: string[];
 }
+
+/** A pending dpor branch: [thread, object id, operation kind, the branches to take after it]. */
+export type SavedBranch = [number, number, number, SavedBranch[]];
+
+/**
+ * The frontier of a dpor search: the path to the next branch and, at each point of it, the sleep
+ * set and the branches still to explore (the wakeup tree); nothing of the executions already run.
+ */
+export interface DporCheckpoint extends CheckpointBase {
+  strategy: 'dpor';
+  /** The threads of the events before the next branch point (replayed to resume). */
+  prefix: number[];
+  /** Per point of the prefix and the branch point: sleep set as [thread, object, kind] triples, pending branches. */
+  nodes: { sleep: number[]; wut: SavedBranch[] }[];
+  /** The branch the next execution takes at the branch point. */
+  next: SavedBranch;
+  /** How objects were numbered (branches name objects by these numbers). */
+  ids: SavedIds;
+  /** Cut check: violation keys already turned into counterexamples. */
+  cutReported?: string[];
+}
+
+/** The object numbering of a search: per creator (setup, then each thread) the ids in creation order, and keyed ids. */
+export interface SavedIds {
+  count: number;
+  byCreator: number[][];
+  byKey: [string, number][];
+}
+
+export type ExplorationCheckpoint = ExhaustiveCheckpoint | DporCheckpoint;

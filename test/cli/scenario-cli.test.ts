@@ -282,7 +282,47 @@ test('a long check killed with SIGKILL resumes from its checkpoint and ends as a
   const other = vdm(...args.slice(0, 2), '--design', 'upstream', '--strategy', 'exhaustive', '--resume', ck);
   assert.equal(other.code, 2);
   assert.match(other.err, /it was saved for design "v6.19"/);
-  assert.equal(vdm('check', scenarioFile, '--resume', ck).code, 2, 'dpor cannot resume');
+  const wrong = vdm('check', scenarioFile, '--resume', ck);
+  assert.equal(wrong.code, 2, 'an exhaustive checkpoint does not resume a dpor run');
+  assert.match(wrong.err, /it was saved for strategy "exhaustive", this run has "dpor"/);
+});
+
+test('dpor (the default search) killed with SIGKILL resumes from its checkpoint and ends as an uninterrupted run', async () => {
+  const scenarioFile = fileURLToPath(
+    new URL('../../../examples/v5.8-concurrent-faults-bug.yaml', import.meta.url),
+  );
+  // The proposal's design on this scenario: tens of thousands of traces; the first 12,000 will do.
+  const args = ['check', scenarioFile, '--design', 'dmabuf-backed', '--max-executions', '12000', '--json'];
+  const whole = JSON.parse(vdm(...args).out);
+  assert.equal(whole.executions, 12000);
+  const ck = join(dir, 'dpor.ckpt');
+  const child = spawn(process.execPath, [main, ...args, '--checkpoint', ck, '--checkpoint-every', '1000'], {
+    stdio: 'ignore',
+    env: { ...process.env, CI: 'true' },
+  });
+  let saved = 0;
+  for (let i = 0; i < 800 && saved < 4000; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    try {
+      const c = JSON.parse(readFileSync(ck, 'utf8')).checkpoint;
+      assert.equal(c.strategy, 'dpor');
+      saved = c.counts.executions;
+    } catch (e) {
+      if (e instanceof assert.AssertionError) throw e;
+      // not written yet (written to a temporary name, then renamed)
+    }
+  }
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  assert.ok(saved > 0 && saved < 12000, `killed mid-search (checkpoint at ${saved})`);
+  const resumed = vdm(...args, '--resume', ck);
+  assert.equal(resumed.code, whole.verdict === 'pass' ? 0 : 1, resumed.err);
+  const r = JSON.parse(resumed.out);
+  assert.equal(r.executions, whole.executions);
+  assert.equal(r.complete, whole.complete);
+  const ids = (x: { violations: { invariant: string; message: string; count: number }[] }) =>
+    x.violations.map((v) => `${v.invariant}:${v.message}:${v.count}`).sort();
+  assert.deepEqual(ids(r), ids(whole));
 });
 
 test('--workers 2 splits the exhaustive search over worker threads and reports what one worker reports', () => {
