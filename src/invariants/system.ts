@@ -6,7 +6,7 @@
 import type { Access } from '../kernel/machine.js';
 import { PAGE_SIZE, PMD_SIZE, PUD_SIZE, specialAt } from '../kernel/mm/arch.js';
 import type { Mm } from '../kernel/mm/mm.js';
-import { anyFlag, VM_PFNMAP, type Vma } from '../kernel/mm/mm_types.js';
+import { anyFlag, type Translation, VM_PFNMAP, type Vma } from '../kernel/mm/mm_types.js';
 import { decodes, PCI_COMMAND_MEMORY } from '../kernel/pci/pci.js';
 import {
   indexToOffset,
@@ -51,24 +51,6 @@ function baseOfVma(vma: Vma): MmapBase | undefined {
   return d && typeof d === 'object' && 'physVec' in d && 'vmaPgoffAdjust' in d ? d : undefined;
 }
 
-/** Every mm of the system, with every VMA and leaf: plain data (an invariant). */
-function* leavesOf(
-  sys: System,
-): Generator<{ mm: Mm; vma: Vma | undefined; level: string; base: number; pfn: number; special: boolean }> {
-  for (const p of sys.processes.values()) {
-    for (const t of p.mm.pt.leaves()) {
-      yield {
-        mm: p.mm,
-        vma: p.mm.vmaLookup(t.base),
-        level: t.level,
-        base: t.base,
-        pfn: t.pfn,
-        special: t.special,
-      };
-    }
-  }
-}
-
 /** A device's memory is off for the CPU side (what faults check), and no transition is running. */
 function offAndSettled(vdev: VfioPciCoreDevice): boolean {
   if (vdev.memoryLock.writer !== -1 || vdev.memoryLock.queue.length > 0) return false;
@@ -88,77 +70,85 @@ export function checkSystem(sys: System, enabled?: ReadonlySet<string>): void {
   const g = sys.machine.gupThroughPfnmap[0];
   if (g) raise('GUP_CONSISTENCY', g);
   const arch = sys.machine.arch;
-  const leavesByMm = new Map<Mm, { base: number }[]>();
-  for (const l of leavesOf(sys)) {
-    let list = leavesByMm.get(l.mm);
-    if (!list) leavesByMm.set(l.mm, (list = []));
-    list.push(l);
-    const size = l.level === 'pud' ? PUD_SIZE : l.level === 'pmd' ? PMD_SIZE : PAGE_SIZE;
-    const vma = l.vma;
-    // HUGE_LEAF: inside its VMA, pfn aligned, on a level the arch can mark special.
-    if (l.level !== 'pte') {
-      if (!vma || l.base < vma.start || l.base + size > vma.end) {
-        raise('HUGE_LEAF', `${l.level} leaf at ${hex(l.base)} reaches outside its VMA`);
-      }
-      if (l.pfn % (size / PAGE_SIZE) !== 0) {
-        raise('HUGE_LEAF', `${l.level} leaf at ${hex(l.base)} maps unaligned pfn ${hex(l.pfn)}`);
-      }
-      if (vma && anyFlag(vma.flags, VM_PFNMAP) && !specialAt(arch, l.level as 'pmd' | 'pud')) {
-        raise(
-          'HUGE_LEAF',
-          `${l.level} pfnmap leaf at ${hex(l.base)} on ${arch.name}, which cannot mark it special: gup-fast will treat it as a page`,
-        );
-      }
+  for (const p of sys.processes.values()) {
+    for (const l of p.mm.pt.leaves()) checkLeaf(sys, raise, arch, l, p.mm.vmaLookup(l.base));
+  }
+  checkDevices(sys, raise);
+}
+
+/** The per-leaf rules: HUGE_LEAF, TRANSLATION, MAPPING_AFTER_REVOKE. */
+function checkLeaf(
+  sys: System,
+  raise: (id: InvariantId, message: string) => void,
+  arch: System['machine']['arch'],
+  l: Translation,
+  vma: Vma | undefined,
+): void {
+  const size = l.level === 'pud' ? PUD_SIZE : l.level === 'pmd' ? PMD_SIZE : PAGE_SIZE;
+  // HUGE_LEAF: inside its VMA, pfn aligned, on a level the arch can mark special.
+  if (l.level !== 'pte') {
+    if (!vma || l.base < vma.start || l.base + size > vma.end) {
+      raise('HUGE_LEAF', `${l.level} leaf at ${hex(l.base)} reaches outside its VMA`);
     }
-    const vdev = vma ? deviceOfVma(vma) : undefined;
-    if (!vma || !vdev) continue;
-    const base = baseOfVma(vma);
-    if (base) {
-      // TRANSLATION through the buffer's ranges (vfio_pci_dma_buf_find_pfn at the leaf's first page).
-      const want = vfioPciDmaBufFindPfn(base, vma, l.base, 0);
-      if (want < 0 || l.pfn !== want) {
-        raise(
-          'TRANSLATION',
-          `${l.level} leaf at ${hex(l.base)} maps pfn ${hex(l.pfn)}, expected ${want < 0 ? 'nothing' : hex(want)} (${base.dmabuf?.name ?? 'device file'})`,
-        );
-      }
-      // MAPPING_AFTER_REVOKE: a buffer whose revoke returned keeps no CPU mapping.
-      if (base.revoked && base.dmabuf && vdev.memoryLock.writer === -1) {
-        raise(
-          'MAPPING_AFTER_REVOKE',
-          `${l.level} leaf at ${hex(l.base)} still maps ${base.dmabuf.name} after its revoke returned`,
-        );
-      }
-      if (offAndSettled(vdev)) {
-        raise(
-          'MAPPING_AFTER_REVOKE',
-          `${l.level} leaf at ${hex(l.base)} still maps ${vdev.pdev.name} after its memory was disabled`,
-        );
-      }
-      continue;
+    if (l.pfn % (size / PAGE_SIZE) !== 0) {
+      raise('HUGE_LEAF', `${l.level} leaf at ${hex(l.base)} maps unaligned pfn ${hex(l.pfn)}`);
     }
-    // TRANSLATION: the design's offset arithmetic: vma_to_pfn() plus the page offset; in the
-    // vma_list era vm_pgoff holds the first pfn itself.
-    const vmaList = sys.machine.design.options.mmapScheme !== 'inode';
-    const bar = vmaList ? vdev.pdev.barOf(vma.pgoff) : vdev.pdev.bars[pgoffToIndex(vma.pgoff)];
-    if (bar) {
-      const first = vmaList ? vma.pgoff : Math.floor(bar.phys / PAGE_SIZE) + pgoffInRegion(vma.pgoff);
-      const want = first + (l.base - vma.start) / PAGE_SIZE;
-      if (l.pfn !== want) {
-        raise(
-          'TRANSLATION',
-          `${l.level} leaf at ${hex(l.base)} maps pfn ${hex(l.pfn)}, expected ${hex(want)}`,
-        );
-      }
-    }
-    // MAPPING_AFTER_REVOKE: once a disable has finished, no leaf maps the device's BARs.
-    if (offAndSettled(vdev)) {
+    if (vma && anyFlag(vma.flags, VM_PFNMAP) && !specialAt(arch, l.level as 'pmd' | 'pud')) {
       raise(
-        'MAPPING_AFTER_REVOKE',
-        `${l.level} leaf at ${hex(l.base)} still maps ${vdev.pdev.name} BAR${bar?.index ?? '?'} after its memory was disabled`,
+        'HUGE_LEAF',
+        `${l.level} pfnmap leaf at ${hex(l.base)} on ${arch.name}, which cannot mark it special: gup-fast will treat it as a page`,
       );
     }
   }
+  const vdev = vma ? deviceOfVma(vma) : undefined;
+  if (!vma || !vdev) return;
+  const base = baseOfVma(vma);
+  if (base) {
+    // TRANSLATION through the buffer's ranges (vfio_pci_dma_buf_find_pfn at the leaf's first page).
+    const want = vfioPciDmaBufFindPfn(base, vma, l.base, 0);
+    if (want < 0 || l.pfn !== want) {
+      raise(
+        'TRANSLATION',
+        `${l.level} leaf at ${hex(l.base)} maps pfn ${hex(l.pfn)}, expected ${want < 0 ? 'nothing' : hex(want)} (${base.dmabuf?.name ?? 'device file'})`,
+      );
+    }
+    // MAPPING_AFTER_REVOKE: a buffer whose revoke returned keeps no CPU mapping.
+    if (base.revoked && base.dmabuf && vdev.memoryLock.writer === -1) {
+      raise(
+        'MAPPING_AFTER_REVOKE',
+        `${l.level} leaf at ${hex(l.base)} still maps ${base.dmabuf.name} after its revoke returned`,
+      );
+    }
+    if (offAndSettled(vdev)) {
+      raise(
+        'MAPPING_AFTER_REVOKE',
+        `${l.level} leaf at ${hex(l.base)} still maps ${vdev.pdev.name} after its memory was disabled`,
+      );
+    }
+    return;
+  }
+  // TRANSLATION: the design's offset arithmetic: vma_to_pfn() plus the page offset; in the
+  // vma_list era vm_pgoff holds the first pfn itself.
+  const vmaList = sys.machine.design.options.mmapScheme !== 'inode';
+  const bar = vmaList ? vdev.pdev.barOf(vma.pgoff) : vdev.pdev.bars[pgoffToIndex(vma.pgoff)];
+  if (bar) {
+    const first = vmaList ? vma.pgoff : Math.floor(bar.phys / PAGE_SIZE) + pgoffInRegion(vma.pgoff);
+    const want = first + (l.base - vma.start) / PAGE_SIZE;
+    if (l.pfn !== want) {
+      raise('TRANSLATION', `${l.level} leaf at ${hex(l.base)} maps pfn ${hex(l.pfn)}, expected ${hex(want)}`);
+    }
+  }
+  // MAPPING_AFTER_REVOKE: once a disable has finished, no leaf maps the device's BARs.
+  if (offAndSettled(vdev)) {
+    raise(
+      'MAPPING_AFTER_REVOKE',
+      `${l.level} leaf at ${hex(l.base)} still maps ${vdev.pdev.name} BAR${bar?.index ?? '?'} after its memory was disabled`,
+    );
+  }
+}
+
+/** ZAP_COVERAGE and importer MAPPING_AFTER_REVOKE, per device. */
+function checkDevices(sys: System, raise: (id: InvariantId, message: string) => void): void {
   for (const vdev of sys.devices.values()) {
     // ZAP_COVERAGE: every VMA that maps this device's BARs is reachable by vfio_pci_zap_bars():
     // linked into the device inode's address_space, inside the BAR region offsets.
@@ -189,7 +179,7 @@ export function checkSystem(sys: System, enabled?: ReadonlySet<string>): void {
         }
         if (sys.machine.design.options.mmapScheme === 'vma-list') {
           // vma_list era: a VMA with PTEs must be on vdev->vma_list, once its mm is not being changed.
-          const hasLeaves = (leavesByMm.get(p.mm) ?? []).some((t) => t.base >= vma.start && t.base < vma.end);
+          const hasLeaves = p.mm.pt.leaves().some((t) => t.base >= vma.start && t.base < vma.end);
           if (
             hasLeaves &&
             !vdev.vmaList.includes(vma) &&

@@ -27,7 +27,14 @@ export class Table<E> {
   dead = false;
   readonly cell: Cell<ReadonlyMap<number, E>>;
   readonly lock: Mutex;
-  constructor(name: string, key: string, lockName: string, lockClass: string) {
+  constructor(
+    name: string,
+    key: string,
+    lockName: string,
+    lockClass: string,
+    /** Told of every change to the entries (the page table's cache of its leaves). */
+    private readonly changed: () => void = () => {},
+  ) {
     this.cell = new Cell<ReadonlyMap<number, E>>(name, new Map(), { key });
     this.lock = new Mutex(lockName, { key: `${key}:lock`, lockClass });
   }
@@ -36,6 +43,7 @@ export class Table<E> {
   set(entries: Iterable<readonly [number, E]>): Thread<void> {
     return this.cell.rmw((m) => {
       for (const [k, v] of entries) (m as Map<number, E>).set(k, v);
+      this.changed();
       return [m, undefined];
     });
   }
@@ -47,6 +55,7 @@ export class Table<E> {
         const e = m.get(k);
         if (e !== undefined && onlyIf(e)) (m as Map<number, E>).delete(k);
       }
+      this.changed();
       return [m, undefined];
     });
   }
@@ -69,9 +78,20 @@ export class PageTable {
   private readonly pmdTables = new Map<number, Table<Entry>>();
   private readonly pteTables = new Map<number, Table<Leaf>>();
   private readonly generation = new Map<string, number>();
+  /** leaves() as of the last change (invariants ask after every event; most events change nothing here). */
+  private leafCache: readonly Translation[] | null = null;
+  private readonly changed = (): void => {
+    this.leafCache = null;
+  };
 
   constructor(readonly mmName: string) {
-    this.pud = new Table(`${mmName}.pud`, `${mmName}:pud`, `${mmName}.page_table_lock`, 'page_table_lock');
+    this.pud = new Table(
+      `${mmName}.pud`,
+      `${mmName}:pud`,
+      `${mmName}.page_table_lock`,
+      'page_table_lock',
+      this.changed,
+    );
   }
 
   /** The PMD table under a PUD entry that reads 'table' (plain lookup: read the entry first). */
@@ -96,7 +116,13 @@ export class PageTable {
       level === 'pmd'
         ? `${this.mmName}.pmd_lock@${idx.toString(16)}`
         : `${this.mmName}.ptl@${idx.toString(16)}`;
-    return new Table<E>(`${this.mmName}.${id}`, key, lockName, level === 'pmd' ? 'pmd_lock' : 'ptl');
+    return new Table<E>(
+      `${this.mmName}.${id}`,
+      key,
+      lockName,
+      level === 'pmd' ? 'pmd_lock' : 'ptl',
+      this.changed,
+    );
   }
 
   // mm/memory.c: __pmd_alloc() — under page_table_lock, populate an empty PUD entry with a new PMD
@@ -165,8 +191,12 @@ export class PageTable {
     return leaf ? { ...leaf, level: 'pte', base: va - (va % PAGE_SIZE) } : null;
   }
 
-  /** Every present leaf, without events, in address order. */
-  leaves(): Translation[] {
+  /**
+   * Every present leaf, without events, in address order. The array is shared until the tables
+   * change: callers must not modify it.
+   */
+  leaves(): readonly Translation[] {
+    if (this.leafCache) return this.leafCache;
     const out: Translation[] = [];
     for (const [pi, pe] of this.pud.entries) {
       if (pe.t === 'leaf') {
@@ -183,7 +213,8 @@ export class PageTable {
         }
       }
     }
-    return out.sort((a, b) => a.base - b.base);
+    this.leafCache = out.sort((a, b) => a.base - b.base);
+    return this.leafCache;
   }
 
   /** What kind of entry covers `va` at a level, without events (for tests). */
@@ -208,11 +239,13 @@ export class PageTable {
     const t = this.pmdTables.get(pudIndex(va));
     if (t) t.dead = true;
     this.pmdTables.delete(pudIndex(va));
+    this.leafCache = null;
   }
   forgetPteTable(va: number): void {
     const t = this.pteTables.get(pmdIndex(va));
     if (t) t.dead = true;
     this.pteTables.delete(pmdIndex(va));
+    this.leafCache = null;
   }
   /** PTE tables under a PMD index range (plain data). */
   pteTablesIn(fromVa: number, toVa: number): number[] {

@@ -262,7 +262,7 @@ describe('munmap, fork, mremap', () => {
       },
     );
     const { w, child } = result;
-    const show = (ls: { level: string; base: number; pfn: number }[]) =>
+    const show = (ls: readonly { level: string; base: number; pfn: number }[]) =>
       ls.map((l) => `${l.level}@${(l.base - VA).toString(16)}:${l.pfn.toString(16)}`);
     assert.deepEqual(show(child.pt.leaves()), show(w.mm.pt.leaves()));
     assert.equal(w.file.count.value, 7, 'fd + 3 parent VMAs + 3 child VMAs');
