@@ -141,8 +141,15 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
  */
 const UNREAD =
   /(\.refcount|\.fdtable|\.f_count|\.kref|\.comp|\.freed|\.open_count|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+)$|^(handle|proc) /;
+const readsByName = new Map<string, boolean>();
 export function invariantReads(p: Prim): boolean {
-  return !UNREAD.test(p.name);
+  // Asked for every object every execution: the answer for a name never changes.
+  let r = readsByName.get(p.name);
+  if (r === undefined) {
+    r = !UNREAD.test(p.name);
+    if (readsByName.size < 100_000) readsByName.set(p.name, r);
+  }
+  return r;
 }
 
 function mark(w: World, m: Omit<Mark, 'after'>): void {
@@ -155,7 +162,7 @@ function* runOp(w: World, pname: string, o: ScenarioOp, thread: string): Thread<
   const pr = w.procs.get(pname)!;
   const p = pr.proc!;
   const a = o.args as Record<string, unknown>;
-  const text = `${o.op} ${argsText(a)}`;
+  const text = opText(o);
   if (w.marks) mark(w, { thread, kind: 'op-begin', text, data: { op: o.op, args: argsText(a) } });
   const ret = yield* call(w, pr, p, o, thread);
   yield* sys.sysExit();
@@ -178,87 +185,112 @@ function* runOp(w: World, pname: string, o: ScenarioOp, thread: string): Thread<
 }
 
 /** The syscall behind an operation; creates its handle. Returns what the kernel returned. */
+/** A handle of the process that is an fd (-1 otherwise: the syscall then fails with EBADF). */
+function fdOf(pr: ScenarioProc, h: string): number {
+  const x = pr.handles.get(h);
+  return x?.kind === 'fd' ? x.fd : -1;
+}
+
+function mapOf(pr: ScenarioProc, h: string): { addr: number; length: number } {
+  const x = pr.handles.get(h);
+  return x?.kind === 'map' ? x : { addr: 0, length: 0 };
+}
+
+function objOf<K extends Handle['kind']>(
+  pr: ScenarioProc,
+  h: string,
+  kind: K,
+): Extract<Handle, { kind: K }> | undefined {
+  const x = pr.handles.get(h);
+  return x?.kind === kind ? (x as Extract<Handle, { kind: K }>) : undefined;
+}
+
+/** Names a handle, and wakes the threads waiting for it. */
+function* createHandle(
+  w: World,
+  pr: ScenarioProc,
+  name: string,
+  h: Handle,
+  proc = pr,
+  pname?: string,
+): Thread<void> {
+  proc.handles.set(name, h);
+  const key = `${pname ?? processName(w, proc)}/${name}`;
+  const c = w.waits.get(key);
+  if (c) yield* c.completeAll();
+}
+
+/** The handle an operation creates: what `make` gives, or a failed one when the call failed. */
+function createdHandle(
+  w: World,
+  pr: ScenarioProc,
+  name: string,
+  ret: number | object,
+  make: () => Handle,
+): Thread<void> {
+  const failed = typeof ret === 'number' && ret < 0;
+  return createHandle(w, pr, name, failed ? { kind: 'failed', outcome: outcomeOf(ret) } : make());
+}
+
 function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: string): Thread<unknown> {
   const a = o.args as Record<string, never>;
-  const fd = (h: string): number => {
-    const x = pr.handles.get(h);
-    return x?.kind === 'fd' ? x.fd : -1;
-  };
-  const map = (h: string): { addr: number; length: number } => {
-    const x = pr.handles.get(h);
-    return x?.kind === 'map' ? x : { addr: 0, length: 0 };
-  };
-  const obj = <K extends Handle['kind']>(h: string, kind: K): Extract<Handle, { kind: K }> | undefined => {
-    const x = pr.handles.get(h);
-    return x?.kind === kind ? (x as Extract<Handle, { kind: K }>) : undefined;
-  };
   const EBADF = -9;
-  const create = function* (name: string, h: Handle, proc = pr, pname?: string): Thread<void> {
-    proc.handles.set(name, h);
-    const key = `${pname ?? processName(w, proc)}/${name}`;
-    const c = w.waits.get(key);
-    if (c) yield* c.completeAll();
-  };
-  const created = function* (ret: number | object, make: () => Handle): Thread<void> {
-    const failed = typeof ret === 'number' && ret < 0;
-    yield* create(a.as, failed ? { kind: 'failed', outcome: outcomeOf(ret) } : make());
-  };
   switch (o.op) {
     case 'open': {
       const r = yield* sys.sysOpen(p, a.device);
-      yield* created(r, () => ({ kind: 'fd', fd: r }));
+      yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'fd', fd: r }));
       return r;
     }
     case 'close':
-      return yield* sys.sysClose(p, fd(a.fd));
+      return yield* sys.sysClose(p, fdOf(pr, a.fd));
     case 'dup': {
-      const r = yield* sys.sysDup(p, fd(a.fd));
-      yield* created(r, () => ({ kind: 'fd', fd: r }));
+      const r = yield* sys.sysDup(p, fdOf(pr, a.fd));
+      yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'fd', fd: r }));
       return r;
     }
     case 'send': {
       const to = w.procs.get(a.to)!;
-      const r = to.proc ? yield* sys.sysSend(p, fd(a.fd), to.proc) : -3; // ESRCH
+      const r = to.proc ? yield* sys.sysSend(p, fdOf(pr, a.fd), to.proc) : -3; // ESRCH
       const h: Handle = r < 0 ? { kind: 'failed', outcome: outcomeOf(r) } : { kind: 'fd', fd: r };
-      yield* create(a.as, h, to, a.to);
+      yield* createHandle(w, pr, a.as, h, to, a.to);
       return r;
     }
     case 'mmap': {
-      const r = yield* sys.sysMmap(p, fd(a.fd), {
+      const r = yield* sys.sysMmap(p, fdOf(pr, a.fd), {
         offset: a.offset,
         length: a.length,
         ...(a.region !== undefined ? { region: a.region } : {}),
         ...(a.at !== undefined ? { at: a.at } : {}),
       });
-      yield* created(r, () => ({ kind: 'map', addr: (r as Vma).start, length: a.length }));
+      yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'map', addr: (r as Vma).start, length: a.length }));
       return r;
     }
     case 'munmap': {
-      const m = map(a.map);
+      const m = mapOf(pr, a.map);
       return yield* sys.sysMunmap(p, m.addr, m.length);
     }
     case 'madvise': {
-      const m = map(a.map);
+      const m = mapOf(pr, a.map);
       return yield* sys.sysMadvise(p, m.addr, m.length, a.advice);
     }
     case 'fork': {
       const child = yield* sys.sysFork(p, a.as);
       const c = w.procs.get(a.as)!;
       c.proc = child;
-      for (const [h, v] of pr.handles) yield* create(h, v, c, a.as);
+      for (const [h, v] of pr.handles) yield* createHandle(w, pr, h, v, c, a.as);
       const done = w.waits.get(`proc:${a.as}`);
       if (done) yield* done.completeAll();
       return 0;
     }
     case 'load':
     case 'store':
-      return yield* sys.sysAccess(p, map(a.map).addr + a.offset, o.op === 'store', thread);
+      return yield* sys.sysAccess(p, mapOf(pr, a.map).addr + a.offset, o.op === 'store', thread);
     case 'pread':
     case 'pwrite': {
-      const buffer = a.map !== undefined ? map(a.map).addr + a.mapOffset : undefined;
+      const buffer = a.map !== undefined ? mapOf(pr, a.map).addr + a.mapOffset : undefined;
       return yield* sys.sysRw(
         p,
-        fd(a.fd),
+        fdOf(pr, a.fd),
         {
           region: a.region,
           offset: a.offset,
@@ -271,93 +303,97 @@ function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: st
     }
     case 'gup': {
       const pages = Math.max(1, Math.ceil(((a.length as number | undefined) ?? PAGE_SIZE) / PAGE_SIZE));
-      return yield* sys.sysGup(p, map(a.map).addr + a.offset, pages, {
+      return yield* sys.sysGup(p, mapOf(pr, a.map).addr + a.offset, pages, {
         fast: a.fast,
         ...(a.longterm !== undefined ? { longterm: a.longterm } : {}),
       });
     }
     case 'direct_io':
-      return yield* sys.sysDirectIo(p, map(a.map).addr + a.offset, a.length, thread);
+      return yield* sys.sysDirectIo(p, mapOf(pr, a.map).addr + a.offset, a.length, thread);
     case 'command':
-      return yield* sys.sysCommand(p, fd(a.fd), a.memory);
+      return yield* sys.sysCommand(p, fdOf(pr, a.fd), a.memory);
     case 'power':
-      return yield* sys.sysPower(p, fd(a.fd), a.state as PowerState);
+      return yield* sys.sysPower(p, fdOf(pr, a.fd), a.state as PowerState);
     case 'flr':
-      return yield* sys.sysFlr(p, fd(a.fd));
+      return yield* sys.sysFlr(p, fdOf(pr, a.fd));
     case 'reset':
-      return yield* sys.sysReset(p, fd(a.fd));
+      return yield* sys.sysReset(p, fdOf(pr, a.fd));
     case 'hot_reset':
       return yield* sys.sysHotReset(
         p,
-        (a.fds as string[]).map((h) => fd(h)),
+        (a.fds as string[]).map((h) => fdOf(pr, h)),
       );
     case 'pm_entry':
     case 'pm_exit':
-      return yield* sys.sysPm(p, fd(a.fd), o.op === 'pm_entry');
+      return yield* sys.sysPm(p, fdOf(pr, a.fd), o.op === 'pm_entry');
     case 'export': {
-      const r = yield* sys.sysExport(p, fd(a.fd), a.region, a.ranges);
-      yield* created(r, () => ({ kind: 'fd', fd: r }));
+      const r = yield* sys.sysExport(p, fdOf(pr, a.fd), a.region, a.ranges);
+      yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'fd', fd: r }));
       return r;
     }
     case 'revoke':
-      return yield* sys.sysRevoke(p, fd(a.fd), fd(a.dmabuf));
+      return yield* sys.sysRevoke(p, fdOf(pr, a.fd), fdOf(pr, a.dmabuf));
     case 'memattr':
-      return yield* sys.sysMemattr(p, fd(a.fd), fd(a.dmabuf), a.attr);
+      return yield* sys.sysMemattr(p, fdOf(pr, a.fd), fdOf(pr, a.dmabuf), a.attr);
     case 'unbind':
       return yield* sys.sysUnbind(p, a.device);
     case 'iommufd': {
-      yield* create(a.as, { kind: 'iommufd', v: sys.sysIommufd(`${processName(w, pr)}.${a.as}`) });
+      yield* createHandle(w, pr, a.as, {
+        kind: 'iommufd',
+        v: sys.sysIommufd(`${processName(w, pr)}.${a.as}`),
+      });
       return 0;
     }
     case 'ioas': {
-      const ictx = obj(a.iommufd, 'iommufd');
+      const ictx = objOf(pr, a.iommufd, 'iommufd');
       if (!ictx) {
-        yield* create(a.as, { kind: 'failed', outcome: 'EBADF' });
+        yield* createHandle(w, pr, a.as, { kind: 'failed', outcome: 'EBADF' });
         return EBADF;
       }
-      yield* create(a.as, { kind: 'ioas', v: sys.sysIoasAlloc(ictx.v, a.as) });
+      yield* createHandle(w, pr, a.as, { kind: 'ioas', v: sys.sysIoasAlloc(ictx.v, a.as) });
       return 0;
     }
     case 'attach': {
-      const ioas = obj(a.ioas, 'ioas');
-      return ioas ? yield* sys.sysAttach(p, fd(a.fd), ioas.v) : EBADF;
+      const ioas = objOf(pr, a.ioas, 'ioas');
+      return ioas ? yield* sys.sysAttach(p, fdOf(pr, a.fd), ioas.v) : EBADF;
     }
     case 'map_file': {
-      const ioas = obj(a.ioas, 'ioas');
-      return ioas ? yield* sys.sysMapFile(p, ioas.v, fd(a.fd), a.iova, a.length, a.offset) : EBADF;
+      const ioas = objOf(pr, a.ioas, 'ioas');
+      return ioas ? yield* sys.sysMapFile(p, ioas.v, fdOf(pr, a.fd), a.iova, a.length, a.offset) : EBADF;
     }
     case 'unmap_iova': {
-      const ioas = obj(a.ioas, 'ioas');
+      const ioas = objOf(pr, a.ioas, 'ioas');
       return ioas ? yield* sys.sysUnmapIova(ioas.v, a.iova, a.length) : EBADF;
     }
     case 'container': {
       const r = yield* sys.sysContainer(
         p,
         `${processName(w, pr)}.${a.as}`,
-        (a.fds as string[]).map((h) => fd(h)),
+        (a.fds as string[]).map((h) => fdOf(pr, h)),
       );
-      yield* created(r, () => ({ kind: 'container', v: r as Type1Container }));
+      yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'container', v: r as Type1Container }));
       return r;
     }
     case 'map_dma': {
-      const target = a.container !== undefined ? obj(a.container, 'container')?.v : obj(a.ioas, 'ioas')?.v;
+      const target =
+        a.container !== undefined ? objOf(pr, a.container, 'container')?.v : objOf(pr, a.ioas, 'ioas')?.v;
       if (!target) return EBADF;
-      return yield* sys.sysMapDma(p, target, map(a.map).addr + a.offset, a.iova, a.length);
+      return yield* sys.sysMapDma(p, target, mapOf(pr, a.map).addr + a.offset, a.iova, a.length);
     }
     case 'import': {
-      const r = yield* sys.sysImport(p, fd(a.fd), `${processName(w, pr)}.${a.as}`, {
+      const r = yield* sys.sysImport(p, fdOf(pr, a.fd), `${processName(w, pr)}.${a.as}`, {
         revocable: a.revocable,
         ...(a.pinned !== undefined ? { pinned: a.pinned } : {}),
       });
-      yield* created(r, () => ({ kind: 'importer', v: r as Importer }));
+      yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'importer', v: r as Importer }));
       return r;
     }
     case 'importer_dma': {
-      const imp = obj(a.importer, 'importer');
+      const imp = objOf(pr, a.importer, 'importer');
       return imp ? yield* sys.sysImporterDma(p, imp.v) : EBADF;
     }
     case 'importer_unmap': {
-      const imp = obj(a.importer, 'importer');
+      const imp = objOf(pr, a.importer, 'importer');
       return imp ? yield* sys.sysImporterUnmap(imp.v) : EBADF;
     }
     case 'dma':
@@ -371,6 +407,17 @@ function processName(w: World, pr: ScenarioProc): string {
 }
 
 /** `fd=dev offset=0x1000` for traces: sizes in hex, lists joined. */
+const texts = new WeakMap<ScenarioOp, string>();
+/** `op args` of an operation, for marks and messages (operations are immutable: made once). */
+function opText(o: ScenarioOp): string {
+  let t = texts.get(o);
+  if (t === undefined) {
+    t = `${o.op} ${argsText(o.args as Record<string, unknown>)}`;
+    texts.set(o, t);
+  }
+  return t;
+}
+
 export function argsText(a: Record<string, unknown>): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(a)) {
