@@ -4,6 +4,7 @@ import os from 'node:os';
 import * as L from '../src/demo/litmus.js';
 import { explore, type Program, type Strategy } from '../src/sched/index.js';
 import { mmBench } from './mm.js';
+import { scaleBench } from './scale.js';
 import { spinBench } from './spin.js';
 
 interface Row {
@@ -119,4 +120,4 @@ console.log(
 
 console.log('');
 for (const l of mmBench()) console.log(l);
-spinBench();
+await scaleBench(spinBench());

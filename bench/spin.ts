@@ -196,8 +196,9 @@ export function spinTable(rows: SpinRow[], withSpin: boolean): string[] {
   return out;
 }
 
-export function spinBench(maxN = Number(process.env.VDM_BENCH_SPIN_MAX ?? 8)): void {
+export function spinBench(maxN = Number(process.env.VDM_BENCH_SPIN_MAX ?? 8)): SpinRow[] {
   const { rows, withSpin } = spinRows(maxN);
   console.log('');
   for (const l of spinTable(rows, withSpin)) console.log(l);
+  return rows;
 }

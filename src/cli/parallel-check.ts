@@ -1,8 +1,9 @@
 // `vdm check --workers N`: the exhaustive search split into subtrees (src/sched/parallel.ts),
-// explored on N worker threads that take the next subtree as they finish one (so a slow subtree
+// explored on N worker processes that take the next subtree as they finish one (so a slow subtree
 // does not hold the others up), and merged into the result one search would give.
 
-import { Worker } from 'node:worker_threads';
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Design } from '../designs/design.js';
 import { scenarioProgram } from '../scenario/program.js';
 import type { Scenario } from '../scenario/resolve.js';
@@ -16,8 +17,10 @@ import type { WorkerSetup, WorkerTask } from './worker.js';
 const SUBTREES_PER_WORKER = 8;
 
 /**
- * Runs `tasks` on up to `workers` worker threads, each taking the next task as it finishes one;
- * the results come back in task order.
+ * Runs `tasks` on up to `workers` worker processes (node's child_process.fork of worker.js), each
+ * taking the next task as it finishes one; the results come back in task order. Processes, not
+ * worker_threads: on this project's 2-core machine two busy isolates in one process each ran at
+ * about 70 % of a lone one's speed, two processes at about 90 % (docs/performance.md).
  */
 async function runPool<R>(
   setup: WorkerSetup,
@@ -28,12 +31,18 @@ async function runPool<R>(
   const results: R[] = new Array(tasks.length);
   let next = 0;
   let done = 0;
+  const entry = fileURLToPath(new URL('./worker.js', import.meta.url));
+  const children: ChildProcess[] = [];
   const pool = Array.from({ length: Math.min(workers, tasks.length) }, () => {
-    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
+    const w = fork(entry, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    children.push(w);
     return new Promise<void>((resolve, reject) => {
+      let finished = false;
       const feed = (): void => {
         if (next >= tasks.length) {
-          void w.terminate().then(() => resolve());
+          finished = true;
+          w.disconnect();
+          resolve();
           return;
         }
         const i = next++;
@@ -42,13 +51,21 @@ async function runPool<R>(
           onResult?.(r, ++done);
           feed();
         });
-        w.postMessage(tasks[i]);
+        w.send({ task: tasks[i] });
       };
       w.once('error', reject);
+      w.once('exit', (code) => {
+        if (!finished) reject(new Error(`a worker process exited (code ${code}) before its work was done`));
+      });
+      w.send({ setup });
       feed();
     });
   });
-  await Promise.all(pool);
+  try {
+    await Promise.all(pool);
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill();
+  }
   return results;
 }
 

@@ -3,7 +3,7 @@
 // schedule) prints a clear message and exits 2; `check` exits 0 when the scenario's `expect`
 // holds and 1 when it does not.
 
-import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,7 @@ import { decodeSchedule, ScheduleError } from '../sched/schedule.js';
 import { checkOnWorkers, swarmOnWorkers } from './parallel-check.js';
 import { progressBar } from './progress.js';
 import { redisConnection, startQueueWorker } from './queue.js';
+import { writeAtomically } from './write-atomically.js';
 
 /** Raised for bad command-line input: printed, exit 2. */
 export class UsageError extends Error {}
@@ -183,12 +184,6 @@ function readCheckpoint(file: string, identity: Record<string, unknown>): Explor
 
 function print(s: string): void {
   process.stdout.write(`${s}\n`);
-}
-
-function writeAtomically(file: string, text: string): void {
-  const tmp = join(dirname(file), `.${process.pid}.${Date.now()}.tmp`);
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
 }
 
 function checkText(

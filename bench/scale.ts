@@ -1,0 +1,242 @@
+// The speed-and-scale summary of `npm run bench`: one table with the side by side with Spin, the
+// state cache, checkpoints, worker processes, a swarm and (when redis-server is installed) the
+// Redis queue, each measured here and now. Prints figures; asserts only that the parallel and
+// resumed runs found what the plain ones found.
+
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkOnWorkers, swarmOnWorkers } from '../src/cli/parallel-check.js';
+import { writeAtomically } from '../src/cli/write-atomically.js';
+import { designOf } from '../src/designs/design.js';
+import { loadScenarioFile } from '../src/scenario/load.js';
+import { scenarioProgram } from '../src/scenario/program.js';
+import { type ExplorationCheckpoint, type ExploreResult, explore } from '../src/sched/index.js';
+import { revokeVsFaults, type SpinRow } from './spin.js';
+
+interface Line {
+  what: string;
+  setup: string;
+  figure: string;
+  seconds: string;
+  note: string;
+}
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const file = (rel: string): string => join(root, rel);
+
+function timed<T>(f: () => T): [T, number] {
+  const t0 = process.hrtime.bigint();
+  const r = f();
+  return [r, Number(process.hrtime.bigint() - t0) / 1e9];
+}
+
+async function timedAsync<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t0 = process.hrtime.bigint();
+  const r = await f();
+  return [r, Number(process.hrtime.bigint() - t0) / 1e9];
+}
+
+const same = (a: ExploreResult, b: ExploreResult): boolean =>
+  a.executions === b.executions &&
+  JSON.stringify(a.violations.map((v) => v.id).sort()) ===
+    JSON.stringify(b.violations.map((v) => v.id).sort());
+
+const s = (x: number): string => x.toFixed(2);
+const n = (x: number): string => x.toLocaleString('en-US');
+
+function spinLines(rows: SpinRow[]): Line[] {
+  const out: Line[] = [];
+  const last = [...rows].reverse().find((r) => r.cuts && r.spin);
+  if (last?.cuts && last.spin) {
+    out.push({
+      what: 'Spin side by side',
+      setup: `revoke vs ${last.n} faults, dpor + cut check`,
+      figure: `${n(last.cuts.states)} states vs Spin's ${n(last.spin.states)}`,
+      seconds: `${s(last.cuts.seconds)} / ${s(last.spin.seconds)}`,
+      note: `vdm/Spin time ${(last.cuts.seconds / last.spin.seconds).toFixed(2)}`,
+    });
+  } else {
+    const top = [...rows].reverse().find((r) => r.cuts);
+    if (top?.cuts)
+      out.push({
+        what: 'Spin side by side',
+        setup: `revoke vs ${top.n} faults, dpor + cut check`,
+        figure: `${n(top.cuts.states)} states`,
+        seconds: s(top.cuts.seconds),
+        note: 'spin not installed',
+      });
+  }
+  return out;
+}
+
+function cacheLine(): Line {
+  // N = 3: plain exhaustive search of N = 4 runs past 2 million interleavings.
+  const p = revokeVsFaults(3);
+  const [plain, tp] = timed(() => explore(p, { strategy: 'exhaustive', minimizePreemptions: false }));
+  const [cached, tc] = timed(() =>
+    explore(p, { strategy: 'exhaustive', stateCache: true, minimizePreemptions: false }),
+  );
+  return {
+    what: 'state cache',
+    setup: 'revoke vs 3 faults, exhaustive',
+    figure: `${n(cached.executions + cached.blocked)} runs vs ${n(plain.executions)}`,
+    seconds: `${s(tc)} / ${s(tp)}`,
+    note: `${(tp / tc).toFixed(2)}x`,
+  };
+}
+
+function checkpointLine(dir: string): Line {
+  const sc = loadScenarioFile(file('examples/v5.8-concurrent-faults-bug.yaml'));
+  const program = scenarioProgram(sc, { design: designOf('dmabuf-backed', {}) });
+  const base = { minimizePreemptions: false, maxExecutions: 15000 } as const;
+  const path = join(dir, 'bench.ckpt');
+  let saves = 0;
+  const checkpointed = () =>
+    explore(program, {
+      ...base,
+      checkpoint: {
+        everyExecutions: 1000,
+        save: (c: ExplorationCheckpoint) => {
+          writeAtomically(path, JSON.stringify(c));
+          saves++;
+        },
+      },
+    });
+  // Each twice, alternating, keeping the faster run: the first runs also warm the JIT up.
+  const [plain, tp1] = timed(() => explore(program, base));
+  const [withCk, tc1] = timed(checkpointed);
+  const [, tp2] = timed(() => explore(program, base));
+  saves = 0;
+  const [, tc2] = timed(checkpointed);
+  const tp = Math.min(tp1, tp2);
+  const tc = Math.min(tc1, tc2);
+  if (!same(plain, withCk)) throw new Error('bench: a checkpointed run differs from a plain one');
+  const bytes = statSync(path).size;
+  const saved = JSON.parse(readFileSync(path, 'utf8')) as ExplorationCheckpoint;
+  const [resumed, tr] = timed(() => explore(program, { ...base, resume: saved }));
+  if (!same(plain, resumed)) throw new Error('bench: a resumed run differs from a plain one');
+  return {
+    what: 'checkpoint (dpor)',
+    setup: `v5.8-concurrent-faults-bug on dmabuf-backed, ${n(plain.executions)} executions`,
+    figure: `${saves} saves of ${(bytes / 1024).toFixed(1)} KiB`,
+    seconds: `${s(tc)} / ${s(tp)}`,
+    note: `overhead ${(((tc - tp) / tp) * 100).toFixed(0)} %; resume from the last ${s(tr)} s`,
+  };
+}
+
+async function workerLines(): Promise<Line[]> {
+  const sc = loadScenarioFile(file('bench/scenarios/workers.yaml'));
+  const design = designOf(sc.design.name, sc.design.options);
+  const opts = { strategy: 'exhaustive' as const, maxExecutions: 5_000_000, minimizePreemptions: false };
+  const program = scenarioProgram(sc, { design });
+  const [one, t1] = timed(() => explore(program, opts));
+  const [two, t2] = await timedAsync(() => checkOnWorkers(sc, design, opts, { workers: 2 }));
+  if (!same(one, two)) throw new Error('bench: --workers 2 differs from one search');
+  const swarmSc = loadScenarioFile(file('examples/reset-races-fault.yaml'));
+  const v57 = designOf('v5.7', {});
+  const [swarm, ts] = await timedAsync(() =>
+    swarmOnWorkers(swarmSc, v57, { strategy: 'random', maxExecutions: 200, seed: 1 }, 8, { workers: 2 }),
+  );
+  return [
+    {
+      what: '--workers 2',
+      setup: `bench/scenarios/workers.yaml, exhaustive, ${n(one.executions)} executions`,
+      figure: 'same executions and violations',
+      seconds: `${s(t2)} / ${s(t1)}`,
+      note: `${(t1 / t2).toFixed(2)}x on ${2} processes`,
+    },
+    {
+      what: '--swarm 8',
+      setup: 'reset-races-fault on v5.7, random, 200 each',
+      figure: `${n(swarm.coverage?.distinct ?? 0)} distinct of ${n(swarm.executions)}`,
+      seconds: s(ts),
+      note: `violations: ${swarm.violations.map((v) => v.id).join(', ') || 'none'}`,
+    },
+  ];
+}
+
+function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
+}
+
+async function queueLine(): Promise<Line> {
+  const what = '--queue (Redis)';
+  const setup = 'v6.19-revoke-only-notifies, exhaustive, 2 vdm workers';
+  if (!have('redis-server') || !have('redis-cli'))
+    return { what, setup, figure: '—', seconds: '—', note: 'redis-server not installed' };
+  const port = 21000 + (process.pid % 20000);
+  const url = `redis://127.0.0.1:${port}`;
+  const children: ChildProcess[] = [];
+  try {
+    children.push(
+      spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        {
+          stdio: 'ignore',
+        },
+      ),
+    );
+    for (let i = 0; i < 100; i++) {
+      if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG')
+        break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const main = file('dist/src/cli/main.js');
+    for (let i = 0; i < 2; i++)
+      children.push(spawn(process.execPath, [main, 'worker', '--queue', url], { stdio: 'ignore' }));
+    const sc = loadScenarioFile(file('examples/v6.19-revoke-only-notifies.yaml'));
+    const design = designOf(sc.design.name, sc.design.options);
+    const opts = { strategy: 'exhaustive' as const, maxExecutions: 1_000_000, minimizePreemptions: false };
+    const [local, tl] = timed(() => explore(scenarioProgram(sc, { design }), opts));
+    const [remote, tr] = await timedAsync(() =>
+      checkOnWorkers(sc, design, opts, { queue: url, subtrees: 16 }),
+    );
+    if (!same(local, remote)) throw new Error('bench: the queue run differs from one search');
+    return {
+      what,
+      setup,
+      figure: `${n(remote.executions)} executions, as local`,
+      seconds: `${s(tr)} / ${s(tl)}`,
+      note: 'Redis on loopback, 16 jobs',
+    };
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
+  }
+}
+
+/** Measures and prints the summary table. */
+export async function scaleBench(spin: SpinRow[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'vdm-scale-'));
+  const lines: Line[] = [];
+  try {
+    lines.push(...spinLines(spin));
+    lines.push(cacheLine());
+    lines.push(checkpointLine(dir));
+    lines.push(...(await workerLines()));
+    lines.push(await queueLine());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const head: Line = {
+    what: 'speed and scale',
+    setup: 'workload',
+    figure: 'figure',
+    seconds: 's (vs plain)',
+    note: 'note',
+  };
+  const cols = ['what', 'setup', 'figure', 'seconds', 'note'] as const;
+  const widths = cols.map((c) => Math.max(...[head, ...lines].map((l) => l[c].length)));
+  const fmt = (l: Line): string =>
+    cols
+      .map((c, i) => l[c].padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  console.log('');
+  console.log(fmt(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(fmt(l));
+}
