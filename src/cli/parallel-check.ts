@@ -18,9 +18,10 @@ const SUBTREES_PER_WORKER = 8;
 
 /**
  * Runs `tasks` on up to `workers` worker processes (node's child_process.fork of worker.js), each
- * taking the next task as it finishes one; the results come back in task order. Processes, not
- * worker_threads: on this project's 2-core machine two busy isolates in one process each ran at
- * about 70 % of a lone one's speed, two processes at about 90 % (docs/performance.md).
+ * taking the next task as it finishes one; the results come back in task order. Processes rather
+ * than worker_threads: on this project's 2-core machine the same work split in two ran in 6.5 s as
+ * two processes and 6.7-7.0 s as two threads of one process (docs/performance.md), and a worker
+ * that crashes cannot take the coordinator with it.
  */
 async function runPool<R>(
   setup: WorkerSetup,
@@ -69,7 +70,7 @@ async function runPool<R>(
   return results;
 }
 
-/** Where tasks run: N local worker threads, or the jobs of a Redis queue (`vdm worker` processes). */
+/** Where tasks run: N local worker processes, or the jobs of a Redis queue (`vdm worker` processes). */
 export type Runners = { workers: number } | { queue: string; subtrees: number };
 
 function run<R>(
@@ -120,7 +121,7 @@ export async function checkOnWorkers(
 
 /**
  * A swarm: `runs` randomized explorations (the options' strategy, random by default; seeds
- * seed, seed+1, ...) spread over worker threads, merged: executions added up, each violation once
+ * seed, seed+1, ...) spread over worker processes, merged: executions added up, each violation once
  * with its fewest-preemption counterexample, and the distinct executions seen across all runs.
  */
 export async function swarmOnWorkers(

@@ -336,7 +336,7 @@ export function addScenarioCommands(program: Command): void {
     .option('--resume <file>', 'continue the search a --checkpoint file saved')
     .option(
       '--workers <n>',
-      'explore on this many worker threads (exhaustive strategy, or a swarm)',
+      'explore on this many worker processes (exhaustive strategy, or a swarm)',
       count('--workers'),
     )
     .option(

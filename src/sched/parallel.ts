@@ -1,5 +1,5 @@
 // Splitting an exhaustive search into independent subtrees and merging their results: the pieces
-// `vdm check --workers N` runs on worker threads. A subtree is a fixed prefix of branch choices;
+// `vdm check --workers N` runs on worker processes. A subtree is a fixed prefix of branch choices;
 // the subtrees of a split cover every execution exactly once, so the merged counts, violations,
 // deadlocks and lock-order cycles equal those of one search over the whole tree.
 

@@ -228,7 +228,9 @@ test('on a terminal, a long exploration shows a progress line (executions, rate,
   // script(1) gives the command a pseudo-terminal, as a user's shell would.
   const env = { ...process.env };
   delete env.CI;
-  const cmd = `${process.execPath} ${main} check ${RESET} --design v5.8 --max-executions 200 > /dev/null`;
+  // A search of about a second (progress first shows after 200 ms, so a short one never draws).
+  const long = fileURLToPath(new URL('../../../examples/v5.8-concurrent-faults-bug.yaml', import.meta.url));
+  const cmd = `${process.execPath} ${main} check ${long} --design dmabuf-backed --max-executions 10000 > /dev/null`;
   const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env });
   assert.equal(r.error, undefined, 'script(1) from util-linux is needed for this test');
   const screen = stripVTControlCharacters(r.stdout);
@@ -325,7 +327,7 @@ test('dpor (the default search) killed with SIGKILL resumes from its checkpoint 
   assert.deepEqual(ids(r), ids(whole));
 });
 
-test('--workers 2 splits the exhaustive search over worker threads and reports what one worker reports', () => {
+test('--workers 2 splits the exhaustive search over worker processes and reports what one worker reports', () => {
   const scenarioFile = fileURLToPath(
     new URL('../../../examples/v6.19-revoke-only-notifies.yaml', import.meta.url),
   );
@@ -343,7 +345,7 @@ test('--workers 2 splits the exhaustive search over worker threads and reports w
   assert.equal(vdm('check', scenarioFile, '--workers', '2').code, 2, 'dpor is not split yet');
 });
 
-test('--swarm K: seeded random runs over worker threads, merged with their coverage, as the same runs in one thread', () => {
+test('--swarm K: seeded random runs over worker processes, merged with their coverage, as the same runs in one thread', () => {
   const r = vdm(
     'check',
     RESET,
