@@ -75,10 +75,15 @@ function runSpin(n: number, dir: string): SpinRun | string {
   if (gen.status !== 0) return `spin -a failed: ${gen.stderr || gen.stdout}`;
   const cc = spawnSync('gcc', ['-O2', '-DMEMLIM=8192', '-o', 'pan', 'pan.c'], { cwd: dir, encoding: 'utf8' });
   if (cc.status !== 0) return `gcc failed: ${cc.stderr}`;
-  const t0 = process.hrtime.bigint();
-  const pan = spawnSync('./pan', ['-a', '-m1000000'], { cwd: dir, encoding: 'utf8' });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const out = pan.stdout;
+  // Best of three: a lone run on this VM varies by up to 2x.
+  let seconds = Number.POSITIVE_INFINITY;
+  let out = '';
+  for (let i = 0; i < 3; i++) {
+    const t0 = process.hrtime.bigint();
+    const pan = spawnSync('./pan', ['-a', '-m1000000'], { cwd: dir, encoding: 'utf8' });
+    seconds = Math.min(seconds, Number(process.hrtime.bigint() - t0) / 1e9);
+    out = pan.stdout;
+  }
   const states = Number(/(\d+) states, stored/.exec(out)?.[1] ?? Number.NaN);
   const errors = Number(/errors: (\d+)/.exec(out)?.[1] ?? Number.NaN);
   return { states, seconds, errors };
@@ -116,7 +121,12 @@ export function spinRows(maxN = 8): { rows: SpinRow[]; withSpin: boolean } {
     for (let n = 2; n <= maxN; n++) {
       const row: SpinRow = { n };
       if (lastCuts <= VDM_BUDGET_S) {
-        const [r, s] = timed(() => explore(revokeVsFaults(n), { minimizePreemptions: false }));
+        // Best of three, as for Spin.
+        let [r, s] = timed(() => explore(revokeVsFaults(n), { minimizePreemptions: false }));
+        for (let i = 0; i < 2 && s < VDM_BUDGET_S / 5; i++) {
+          const [r2, s2] = timed(() => explore(revokeVsFaults(n), { minimizePreemptions: false }));
+          if (s2 < s) [r, s] = [r2, s2];
+        }
         if (r.violations.length > 0 || !r.complete) throw new Error(`vdm: unexpected result at N=${n}`);
         row.cuts = { executions: r.executions, states: r.cutStates ?? 0, seconds: s };
         lastCuts = s;
@@ -190,8 +200,8 @@ export function spinTable(rows: SpinRow[], withSpin: boolean): string[] {
     return ratios.map((x) => `${x.toFixed(1)}×`).join(', ');
   };
   out.push(
-    `time per added thread (last sizes): dpor+cuts ${grow((r) => r.cuts?.seconds)}` +
-      (withSpin ? `; spin ${grow((r) => r.spin?.seconds)}` : ''),
+    `per added thread (last sizes): dpor+cuts time ${grow((r) => r.cuts?.seconds)}, states ${grow((r) => r.cuts?.states)}` +
+      (withSpin ? `; spin time ${grow((r) => r.spin?.seconds)}, states ${grow((r) => r.spin?.states)}` : ''),
   );
   return out;
 }
