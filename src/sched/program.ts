@@ -59,7 +59,7 @@ export interface ExploreOptions {
   /** Stop at the first violation. */
   stopAtFirst?: boolean;
   /**
-   * exhaustive only (for now): save the search's frontier every so often, so a long run can be
+   * dpor and exhaustive: save the search's frontier every so often, so a long run can be
    * resumed (`resume`) after it was stopped or killed. `save` gets plain JSON-able data.
    */
   checkpoint?: { everyExecutions?: number; everyMs?: number; save(c: ExplorationCheckpoint): void };
