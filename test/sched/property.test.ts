@@ -13,6 +13,17 @@ import { census, fingerprint } from './helpers/traces.js';
 
 const RUNS = Number(process.env.VDM_PROPERTY_RUNS ?? 300);
 
+/** Invariants over the random programs' cells, true of some intermediate states only. */
+type CellWorld = { cells: { value: number }[] };
+const CELL_INVARIANTS = [
+  (w: CellWorld) => (w.cells[0]!.value === 2 ? 'x0 reached 2' : undefined),
+  (w: CellWorld) =>
+    w.cells.length > 1 && w.cells[0]!.value === 1 && w.cells[1]!.value === 0
+      ? 'x0 set while x1 is not'
+      : undefined,
+  (w: CellWorld) => (w.cells.reduce((a, c) => a + c.value, 0) === 3 ? 'sum is 3' : undefined),
+];
+
 test('dpor explores each Mazurkiewicz trace exactly once on random programs', () => {
   fc.assert(
     fc.property(specArb, (spec) => {
@@ -61,15 +72,7 @@ test('dpor and exhaustive report the same violation kinds on random programs', (
 });
 
 test('invariants over intermediate states: dpor finds what exhaustive finds (visibility)', () => {
-  const invariants = [
-    (w: { cells: { value: number }[] }) => (w.cells[0]!.value === 2 ? 'x0 reached 2' : undefined),
-    (w: { cells: { value: number }[] }) =>
-      w.cells.length > 1 && w.cells[0]!.value === 1 && w.cells[1]!.value === 0
-        ? 'x0 set while x1 is not'
-        : undefined,
-    (w: { cells: { value: number }[] }) =>
-      w.cells.reduce((a, c) => a + c.value, 0) === 3 ? 'sum is 3' : undefined,
-  ];
+  const invariants = CELL_INVARIANTS;
   fc.assert(
     fc.property(specArb, fc.nat(invariants.length - 1), fc.boolean(), (spec, which, declare) => {
       const base = build(spec);
@@ -139,13 +142,7 @@ test('the state cache (exhaustive, stateCache) finds the same violations and fin
 
 test('observedOnly: dpor checking the invariant at every cut finds what exhaustive finds, and its counterexamples replay', () => {
   const invariants = [
-    (w: { cells: { value: number }[] }) => (w.cells[0]!.value === 2 ? 'x0 reached 2' : undefined),
-    (w: { cells: { value: number }[] }) =>
-      w.cells.length > 1 && w.cells[0]!.value === 1 && w.cells[1]!.value === 0
-        ? 'x0 set while x1 is not'
-        : undefined,
-    (w: { cells: { value: number }[] }) =>
-      w.cells.reduce((a, c) => a + c.value, 0) === 3 ? 'sum is 3' : undefined,
+    ...CELL_INVARIANTS,
     (w: { cells: { value: number }[] }) =>
       w.cells.length > 1 && w.cells[1]!.value > w.cells[0]!.value + 1 ? 'x1 ran ahead of x0' : undefined,
   ];
