@@ -6,12 +6,22 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { dpor } from '../../src/sched/dpor.js';
-import { explore, replay } from '../../src/sched/index.js';
+import { type ExploreResult, explore, type Program, replay } from '../../src/sched/index.js';
 import { Lockdep } from '../../src/sched/lockdep.js';
 import { build, describe, specArb } from './helpers/random-program.js';
 import { census, fingerprint } from './helpers/traces.js';
 
 const RUNS = Number(process.env.VDM_PROPERTY_RUNS ?? 300);
+
+/**
+ * The program explored exhaustively (property cases whose space is too big are skipped) and by
+ * dpor, for the two results to be compared.
+ */
+function exhaustiveThenDpor<S>(program: Program<S>): [ExploreResult, ExploreResult] {
+  const e = explore(program, { strategy: 'exhaustive', maxExecutions: 20000, minimizePreemptions: false });
+  fc.pre(e.complete);
+  return [e, explore(program, { minimizePreemptions: false })];
+}
 
 /** Invariants over the random programs' cells, true of some intermediate states only. */
 type CellWorld = { cells: { value: number }[] };
@@ -56,13 +66,7 @@ test('dpor and exhaustive report the same violation kinds on random programs', (
   fc.assert(
     fc.property(specArb, (spec) => {
       const program = build(spec);
-      const e = explore(program, {
-        strategy: 'exhaustive',
-        maxExecutions: 20000,
-        minimizePreemptions: false,
-      });
-      fc.pre(e.complete);
-      const d = explore(program, { minimizePreemptions: false });
+      const [e, d] = exhaustiveThenDpor(program);
       const kinds = (r: typeof d) => [...new Set(r.violations.map((v) => `${v.kind}:${v.id}`))].sort();
       assert.deepEqual(kinds(d), kinds(e));
       assert.ok(d.complete);
@@ -81,13 +85,7 @@ test('invariants over intermediate states: dpor finds what exhaustive finds (vis
         invariant: invariants[which]!,
         ...(declare ? { observes: (w: { cells: never[] }) => w.cells } : {}),
       } as typeof base;
-      const e = explore(program, {
-        strategy: 'exhaustive',
-        maxExecutions: 20000,
-        minimizePreemptions: false,
-      });
-      fc.pre(e.complete);
-      const d = explore(program, { minimizePreemptions: false });
+      const [e, d] = exhaustiveThenDpor(program);
       const kinds = (r: typeof d) => [...new Set(r.violations.map((v) => `${v.kind}:${v.message}`))].sort();
       assert.deepEqual(kinds(d), kinds(e));
       assert.equal(d.blocked, 0);
@@ -157,13 +155,7 @@ test('observedOnly: dpor checking the invariant at every cut finds what exhausti
         observes: (w: { cells: never[] }) => w.cells,
         observedOnly: true,
       } as unknown as typeof base;
-      const e = explore(program, {
-        strategy: 'exhaustive',
-        maxExecutions: 20000,
-        minimizePreemptions: false,
-      });
-      fc.pre(e.complete);
-      const d = explore(program, { minimizePreemptions: false });
+      const [e, d] = exhaustiveThenDpor(program);
       const kinds = (r: typeof d) => [...new Set(r.violations.map((v) => `${v.kind}:${v.message}`))].sort();
       assert.deepEqual(kinds(d), kinds(e));
       assert.ok(d.complete);
