@@ -6,138 +6,16 @@
 // with the previous one. After each new event e2 the explorer finds the events e1 it is in an
 // immediate race with, builds the sequence v = notdep(e1).e2 that reverses the race, and inserts v
 // into the wakeup tree at the point before e1 unless a sleeping thread already covers it.
-//
-// Blocking operations need one more step. A lock acquire that follows an unlock cannot simply be
-// moved before the unlock: it would be blocked there. What can be reversed is its order with the
-// event that started the busy period it waited out (the other thread's acquire, or the first
-// queued writer of a rw_semaphore). The event log keeps each object's state before every event, so
-// the explorer walks back along the object's events to the latest one before which the blocked
-// operation could have run, and races with that one instead.
+// Race detection is in races.ts, wakeup trees and sleep sets in wakeup.ts; dpor-parallel.ts runs
+// the same search over worker processes with the same result.
 
 import { Collector } from './collector.js';
 import { CutChecker } from './cuts.js';
-import { Execution, RUNNING } from './execution.js';
+import { Execution } from './execution.js';
 import type { Lockdep } from './lockdep.js';
-import { conflicts, isBlockable, isReadLike } from './op.js';
-import { enabledIn } from './prim.js';
 import type { ExploreOptions, Program, SavedBranch } from './program.js';
-
-/** A pending branch: run `thread` (whose next operation touches obj with kind), then children. */
-interface WuNode {
-  thread: number;
-  obj: number;
-  kind: number;
-  children: WuNode[];
-}
-
-const TAKEN: WuNode = { thread: -1, obj: -1, kind: -1, children: [] };
-
-/**
- * A point of the current execution: the threads that must not run here (their branches are done),
- * each with its pending operation, and the wakeup tree of branches still to explore from here.
- * A thread is in a sleep set at most once, so n slots suffice. Nodes are reused across executions.
- */
-class Node {
-  sleepN = 0;
-  readonly sleepThread: Int32Array;
-  readonly sleepObj: Int32Array;
-  readonly sleepKind: Int32Array;
-  /** Branches to explore from here; those before wutHead are taken (taking is O(1), not a shift). */
-  wut: WuNode[] = [];
-  wutHead = 0;
-  constructor(n: number) {
-    this.sleepThread = new Int32Array(n);
-    this.sleepObj = new Int32Array(n);
-    this.sleepKind = new Int32Array(n);
-  }
-  sleep(t: number, o: number, k: number): void {
-    const i = this.sleepN++;
-    this.sleepThread[i] = t;
-    this.sleepObj[i] = o;
-    this.sleepKind[i] = k;
-  }
-  get pending(): boolean {
-    return this.wutHead < this.wut.length;
-  }
-  /** Takes the next branch, dropping the tree's reference to it so explored subtrees can be freed. */
-  take(): WuNode {
-    const c = this.wut[this.wutHead]!;
-    this.wut[this.wutHead++] = TAKEN;
-    return c;
-  }
-  sleeps(t: number): boolean {
-    for (let i = 0; i < this.sleepN; i++) if (this.sleepThread[i] === t) return true;
-    return false;
-  }
-}
-
-/**
- * The sequence v being inserted into a wakeup tree, in preallocated buffers. Events taken out of it
- * (as the insertion walks down the tree) are marked gone rather than spliced.
- */
-class Seq {
-  constructor(private readonly conflicts: (oa: number, ka: number, ob: number, kb: number) => boolean) {}
-  thread = new Int32Array(64);
-  obj = new Int32Array(64);
-  kind = new Int32Array(64);
-  gone = new Uint8Array(64);
-  length = 0;
-  live = 0;
-
-  reset(): void {
-    this.length = 0;
-    this.live = 0;
-  }
-
-  push(t: number, o: number, k: number): void {
-    if (this.length === this.thread.length) {
-      const n = this.length * 2;
-      const grow = <A extends Int32Array | Uint8Array>(a: A, b: A): A => {
-        b.set(a);
-        return b;
-      };
-      this.thread = grow(this.thread, new Int32Array(n));
-      this.obj = grow(this.obj, new Int32Array(n));
-      this.kind = grow(this.kind, new Int32Array(n));
-      this.gone = grow(this.gone, new Uint8Array(n));
-    }
-    const i = this.length++;
-    this.thread[i] = t;
-    this.obj[i] = o;
-    this.kind[i] = k;
-    this.gone[i] = 0;
-    this.live++;
-  }
-
-  remove(i: number): void {
-    this.gone[i] = 1;
-    this.live--;
-  }
-
-  /**
-   * Is thread p a weak initial of the sequence, given p's next operation (obj, kind)? Returns the
-   * index of p's first event when p is in it and nothing before that event conflicts with it; -1
-   * when p is not in it and its operation commutes with every event of it; -2 when p is not a weak
-   * initial.
-   */
-  weakInitial(p: number, obj: number, kind: number): number {
-    const n = this.length;
-    let idx = -1;
-    for (let i = 0; i < n; i++) {
-      if (this.gone[i] === 0 && this.thread[i] === p) {
-        idx = i;
-        break;
-      }
-    }
-    const end = idx >= 0 ? idx : n;
-    const o = idx >= 0 ? this.obj[idx]! : obj;
-    const k = idx >= 0 ? this.kind[idx]! : kind;
-    for (let i = 0; i < end; i++) {
-      if (this.gone[i] === 0 && this.conflicts(this.obj[i]!, this.kind[i]!, o, k)) return -2;
-    }
-    return idx;
-  }
-}
+import { RaceFinder } from './races.js';
+import { insertBranch, loadBranch, Node, propagateSleep, Seq, saveBranch, type WuNode } from './wakeup.js';
 
 export function dpor<S>(
   program: Program<S>,
@@ -154,9 +32,11 @@ export function dpor<S>(
   if (cuts) col.cutStates = 0;
   const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
   const nodes: Node[] = [new Node(ex.n)];
-  /** Dependence: same object and not both read-like, or write-like on two visible objects. */
-  const dependent = (oa: number, ka: number, ob: number, kb: number): boolean =>
-    conflicts(oa, ka, ob, kb) || (!isReadLike(ka) && !isReadLike(kb) && ex.isVisible(oa) && ex.isVisible(ob));
+  const races: RaceFinder<S> = new RaceFinder(ex, (b, j, t, o, k) => {
+    races.reversal(b, j, t, o, k, v);
+    insertBranch(nodes[b]!, v);
+  });
+  const dependent = races.dependent;
   const v = new Seq(dependent);
   let replayTo = 0;
   /** Index of the last node of the current execution (nodes beyond it are stale, kept for reuse). */
@@ -215,175 +95,6 @@ export function dpor<S>(
     lastSaved = Date.now();
     savedAt = col.executions;
   };
-  let partners = new Int32Array(16);
-  let partnersN = 0;
-  let cands = new Int32Array(16);
-  let candsN = 0;
-  let partnerOf = new Int32Array(16);
-  let remappedOf = new Uint8Array(16);
-
-  /** Is event x happens-before-or-equal event y? */
-  const hb = (x: number, y: number): boolean => y >= 0 && ex.clocks[y * n + ex.evThread[x]!]! >= ex.evSeq[x]!;
-
-  /**
-   * Reverses the race between event b and (t, o, k) at position j (j may be the end of the log, for
-   * a thread still blocked there): v = the events after b that do not happen after it, then (t, o, k).
-   */
-  const insertRace = (b: number, j: number, t: number, o: number, k: number): void => {
-    v.reset();
-    for (let x = b + 1; x < j; x++) if (!hb(b, x)) v.push(ex.evThread[x]!, ex.evObj[x]!, ex.evKind[x]!);
-    v.push(t, o, k);
-    const node = nodes[b]!;
-    for (let i = 0; i < node.sleepN; i++) {
-      if (v.weakInitial(node.sleepThread[i]!, node.sleepObj[i]!, node.sleepKind[i]!) !== -2) return;
-    }
-    let level = node.wut;
-    let from = node.wutHead;
-    for (;;) {
-      let matched: WuNode | null = null;
-      for (let li = from; li < level.length; li++) {
-        const c = level[li]!;
-        const w = v.weakInitial(c.thread, c.obj, c.kind);
-        if (w === -2) continue;
-        if (w >= 0) v.remove(w);
-        matched = c;
-        break;
-      }
-      if (!matched) {
-        let chain = level;
-        for (let i = 0; i < v.length; i++) {
-          if (v.gone[i] === 1) continue;
-          const node: WuNode = { thread: v.thread[i]!, obj: v.obj[i]!, kind: v.kind[i]!, children: [] };
-          chain.push(node);
-          chain = node.children;
-        }
-        return;
-      }
-      if (matched.children.length === 0 || v.live === 0) return;
-      level = matched.children;
-      from = 0;
-    }
-  };
-
-  /**
-   * Could (t, k) run right after pre(c).notdep(c)? The object's state there is its state before c
-   * plus the effects of the read-like events on it that do not happen after c (they move along).
-   */
-  const feasible = (c: number, first: number, t: number, k: number): boolean => {
-    let code = ex.evState[c]!;
-    if (isReadLike(ex.evKind[c]!)) {
-      for (let x = first; x > c; x = ex.evPrevObj[x]!) if (!hb(c, x)) code += ex.evAfter[x]! - ex.evState[x]!;
-    }
-    return enabledIn(k, t, code);
-  };
-
-  /**
-   * The same question when c is on another object (a visibility race): the operation's own object
-   * is as it was before its first event after c, plus the read-like events on it that do not
-   * happen after c. `now` is its state right before the operation.
-   */
-  const feasibleAcross = (c: number, first: number, now: number, t: number, k: number): boolean => {
-    let base = now;
-    let delta = 0;
-    for (let x = first; x > c; x = ex.evPrevObj[x]!) {
-      base = ex.evState[x]!;
-      if (!hb(c, x)) delta += ex.evAfter[x]! - ex.evState[x]!;
-    }
-    return enabledIn(k, t, base + delta);
-  };
-
-  /**
-   * Finds the events that (t, o, k) at position j is in an immediate race with and reverses each.
-   * `first` is the last event on o before j; `pred` is t's event before j.
-   */
-  const detectRaces = (
-    j: number,
-    t: number,
-    o: number,
-    k: number,
-    first: number,
-    pred: number,
-    /** The last write-like event on a visible object before j, when j is one too; else -1. */
-    prevVis: number,
-    /** The object's state code right before the operation. */
-    now: number,
-  ): void => {
-    candsN = 0;
-    // Conflicting predecessors on the object: the last write-like event, and (for a write-like
-    // operation) the read-like events since it.
-    const readLike = isReadLike(k);
-    for (let x = first; x >= 0; x = ex.evPrevObj[x]!) {
-      const xr = isReadLike(ex.evKind[x]!);
-      if (xr && readLike) continue;
-      if (candsN === cands.length) cands = grown(cands);
-      cands[candsN++] = x;
-      if (!xr) break;
-    }
-    if (prevVis >= 0 && (candsN === 0 || cands[candsN - 1] !== prevVis)) {
-      if (candsN === cands.length) cands = grown(cands);
-      cands[candsN++] = prevVis;
-    }
-    partnersN = 0;
-    const blockable = isBlockable(k);
-    // First pass: the event each candidate races with (itself, or for a blocked operation the
-    // start of the busy period), or -1 when the race cannot be reversed.
-    if (partnerOf.length < candsN) {
-      partnerOf = new Int32Array(candsN * 2);
-      remappedOf = new Uint8Array(candsN * 2);
-    }
-    for (let ci = 0; ci < candsN; ci++) {
-      const c = cands[ci]!;
-      partnerOf[ci] = c;
-      remappedOf[ci] = 0;
-      if (ex.evThread[c] === t) {
-        partnerOf[ci] = -1;
-      } else if (blockable && ex.evObj[c] !== o) {
-        // A visibility race: reversible only if the operation could run there.
-        if (!feasibleAcross(c, first, now, t, k)) partnerOf[ci] = -1;
-      } else if (blockable && !feasible(c, first, t, k)) {
-        // Blocked there: race instead with the event that began the busy period it waited out.
-        let b = ex.evPrevObj[c]!;
-        while (b >= 0 && !feasible(b, first, t, k)) b = ex.evPrevObj[b]!;
-        partnerOf[ci] = b < 0 || ex.evThread[b] === t ? -1 : b;
-        remappedOf[ci] = 1;
-      }
-    }
-    // Second pass: keep immediate races — a candidate that happens before another reversible one
-    // is reached through that one instead.
-    for (let ci = 0; ci < candsN; ci++) {
-      const partner = partnerOf[ci]!;
-      if (partner < 0 || hb(partner, pred)) continue;
-      if (remappedOf[ci] === 0) {
-        const c = cands[ci]!;
-        let covered = false;
-        for (let c2 = 0; c2 < candsN; c2++) {
-          if (c2 !== ci && partnerOf[c2]! >= 0 && hb(c, cands[c2]!)) {
-            covered = true;
-            break;
-          }
-        }
-        if (covered) continue;
-      }
-      let dup = false;
-      for (let pi = 0; pi < partnersN; pi++) if (partners[pi] === partner) dup = true;
-      if (dup) continue;
-      if (partnersN === partners.length) partners = grown(partners);
-      partners[partnersN++] = partner;
-      insertRace(partner, j, t, o, k);
-    }
-  };
-
-  /** Races of the threads still blocked when an execution ends, as if their operation ran last. */
-  const detectBlockedRaces = (): void => {
-    for (let t = 0; t < n; t++) {
-      if (ex.status[t] !== RUNNING) continue;
-      const o = ex.opObj[t]!.id;
-      const k = ex.opKind[t]!;
-      const vis = !isReadLike(k) && ex.isVisible(o) ? ex.lastVisW : -1;
-      detectRaces(ex.len, t, o, k, ex.lastEventOn(o), ex.thrLast[t]!, vis, ex.opObj[t]!.stateCode());
-    }
-  };
-
   /**
    * Executes thread t at position pos and opens the node after it, whose pending branches are
    * `children` (null: none yet).
@@ -399,13 +110,7 @@ export function dpor<S>(
       to = new Node(n);
       nodes[pos + 1] = to;
     }
-    to.sleepN = 0;
-    for (let i = 0; i < from.sleepN; i++) {
-      const st = from.sleepThread[i]!;
-      const so = from.sleepObj[i]!;
-      const sk = from.sleepKind[i]!;
-      if (st !== t && !dependent(so, sk, o, k)) to.sleep(st, so, sk);
-    }
+    propagateSleep(from, to, t, o, k, dependent);
     if (children !== null) {
       to.wut = children;
       to.wutHead = 0;
@@ -414,7 +119,7 @@ export function dpor<S>(
       to.wutHead = 0;
     }
     depth = pos + 1;
-    detectRaces(pos, t, o, k, ex.evPrevObj[pos]!, ex.evPrevThr[pos]!, ex.evPrevVis[pos]!, ex.evState[pos]!);
+    races.detectAt(pos);
   };
 
   for (;;) {
@@ -508,7 +213,7 @@ export function dpor<S>(
     cutChecker?.check(fresh);
     if (ex.stepLimitHit) col.executed(ex, false);
     else if (ok && !col.stopped) {
-      if (ex.anyUnfinished()) detectBlockedRaces();
+      if (ex.anyUnfinished()) races.detectBlocked();
       observe?.(ex);
       col.executed(ex, ex.finish());
     } else col.take(ex);
@@ -550,20 +255,6 @@ export function usesCuts<S>(program: Program<S>, options: ExploreOptions): boole
   if (!program.observes || program.observesObject)
     throw new TypeError('observedOnly needs observes(): the Cells the invariant reads');
   return options.preemptionBound === undefined;
-}
-
-function saveBranch(w: WuNode): SavedBranch {
-  return [w.thread, w.obj, w.kind, w.children.map(saveBranch)];
-}
-
-function loadBranch(b: SavedBranch): WuNode {
-  return { thread: b[0], obj: b[1], kind: b[2], children: b[3].map(loadBranch) };
-}
-
-function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(a.length * 2);
-  b.set(a);
-  return b;
 }
 
 function nondeterminism<S>(program: Program<S>, event: number, thread: string): Error {

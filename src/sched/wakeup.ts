@@ -1,0 +1,187 @@
+// Wakeup trees and sleep sets, the two structures of optimal DPOR (Abdulla, Aronis, Jonsson,
+// Sagonas, JACM 2017): a node of the search holds the branches still to explore from it (a tree of
+// sequences, explored first child first) and the threads that must not run there. Shared by the
+// sequential search (dpor.ts) and the parallel one (dpor-parallel.ts).
+
+import type { SavedBranch } from './program.js';
+
+/** A pending branch: run `thread` (whose next operation touches obj with kind), then children. */
+export interface WuNode {
+  thread: number;
+  obj: number;
+  kind: number;
+  children: WuNode[];
+}
+
+export const TAKEN: WuNode = { thread: -1, obj: -1, kind: -1, children: [] };
+
+/**
+ * A point of the current execution: the threads that must not run here (their branches are done),
+ * each with its pending operation, and the wakeup tree of branches still to explore from here.
+ * A thread is in a sleep set at most once, so n slots suffice. Nodes are reused across executions.
+ */
+export class Node {
+  sleepN = 0;
+  readonly sleepThread: Int32Array;
+  readonly sleepObj: Int32Array;
+  readonly sleepKind: Int32Array;
+  /** Branches to explore from here; those before wutHead are taken (taking is O(1), not a shift). */
+  wut: WuNode[] = [];
+  wutHead = 0;
+  constructor(n: number) {
+    this.sleepThread = new Int32Array(n);
+    this.sleepObj = new Int32Array(n);
+    this.sleepKind = new Int32Array(n);
+  }
+  sleep(t: number, o: number, k: number): void {
+    const i = this.sleepN++;
+    this.sleepThread[i] = t;
+    this.sleepObj[i] = o;
+    this.sleepKind[i] = k;
+  }
+  get pending(): boolean {
+    return this.wutHead < this.wut.length;
+  }
+  /** Takes the next branch, dropping the tree's reference to it so explored subtrees can be freed. */
+  take(): WuNode {
+    const c = this.wut[this.wutHead]!;
+    this.wut[this.wutHead++] = TAKEN;
+    return c;
+  }
+  sleeps(t: number): boolean {
+    for (let i = 0; i < this.sleepN; i++) if (this.sleepThread[i] === t) return true;
+    return false;
+  }
+}
+
+/**
+ * The sequence v being inserted into a wakeup tree, in preallocated buffers. Events taken out of it
+ * (as the insertion walks down the tree) are marked gone rather than spliced.
+ */
+export class Seq {
+  constructor(private readonly conflicts: (oa: number, ka: number, ob: number, kb: number) => boolean) {}
+  thread = new Int32Array(64);
+  obj = new Int32Array(64);
+  kind = new Int32Array(64);
+  gone = new Uint8Array(64);
+  length = 0;
+  live = 0;
+
+  reset(): void {
+    this.length = 0;
+    this.live = 0;
+  }
+
+  push(t: number, o: number, k: number): void {
+    if (this.length === this.thread.length) {
+      const n = this.length * 2;
+      const grow = <A extends Int32Array | Uint8Array>(a: A, b: A): A => {
+        b.set(a);
+        return b;
+      };
+      this.thread = grow(this.thread, new Int32Array(n));
+      this.obj = grow(this.obj, new Int32Array(n));
+      this.kind = grow(this.kind, new Int32Array(n));
+      this.gone = grow(this.gone, new Uint8Array(n));
+    }
+    const i = this.length++;
+    this.thread[i] = t;
+    this.obj[i] = o;
+    this.kind[i] = k;
+    this.gone[i] = 0;
+    this.live++;
+  }
+
+  remove(i: number): void {
+    this.gone[i] = 1;
+    this.live--;
+  }
+
+  /**
+   * Is thread p a weak initial of the sequence, given p's next operation (obj, kind)? Returns the
+   * index of p's first event when p is in it and nothing before that event conflicts with it; -1
+   * when p is not in it and its operation commutes with every event of it; -2 when p is not a weak
+   * initial.
+   */
+  weakInitial(p: number, obj: number, kind: number): number {
+    const n = this.length;
+    let idx = -1;
+    for (let i = 0; i < n; i++) {
+      if (this.gone[i] === 0 && this.thread[i] === p) {
+        idx = i;
+        break;
+      }
+    }
+    const end = idx >= 0 ? idx : n;
+    const o = idx >= 0 ? this.obj[idx]! : obj;
+    const k = idx >= 0 ? this.kind[idx]! : kind;
+    for (let i = 0; i < end; i++) {
+      if (this.gone[i] === 0 && this.conflicts(this.obj[i]!, this.kind[i]!, o, k)) return -2;
+    }
+    return idx;
+  }
+}
+
+/**
+ * Inserts the sequence v into node's wakeup tree (the tree's insertion of the JACM paper): nothing
+ * when a sleeping thread is a weak initial of v (that branch is covered), else v is walked down the
+ * branches whose first event is a weak initial of it and the rest hangs below the last one reached,
+ * unless a leaf already covers it.
+ */
+export function insertBranch(node: Node, v: Seq): void {
+  for (let i = 0; i < node.sleepN; i++) {
+    if (v.weakInitial(node.sleepThread[i]!, node.sleepObj[i]!, node.sleepKind[i]!) !== -2) return;
+  }
+  let level = node.wut;
+  let from = node.wutHead;
+  for (;;) {
+    let matched: WuNode | null = null;
+    for (let li = from; li < level.length; li++) {
+      const c = level[li]!;
+      const w = v.weakInitial(c.thread, c.obj, c.kind);
+      if (w === -2) continue;
+      if (w >= 0) v.remove(w);
+      matched = c;
+      break;
+    }
+    if (!matched) {
+      let chain = level;
+      for (let i = 0; i < v.length; i++) {
+        if (v.gone[i] === 1) continue;
+        const w: WuNode = { thread: v.thread[i]!, obj: v.obj[i]!, kind: v.kind[i]!, children: [] };
+        chain.push(w);
+        chain = w.children;
+      }
+      return;
+    }
+    if (matched.children.length === 0 || v.live === 0) return;
+    level = matched.children;
+    from = 0;
+  }
+}
+
+/** The sleep set of the node after event (t, o, k): the sleepers of `from` it does not wake. */
+export function propagateSleep(
+  from: Node,
+  to: Node,
+  t: number,
+  o: number,
+  k: number,
+  dependent: (oa: number, ka: number, ob: number, kb: number) => boolean,
+): void {
+  to.sleepN = 0;
+  for (let i = 0; i < from.sleepN; i++) {
+    const st = from.sleepThread[i]!;
+    const so = from.sleepObj[i]!;
+    const sk = from.sleepKind[i]!;
+    if (st !== t && !dependent(so, sk, o, k)) to.sleep(st, so, sk);
+  }
+}
+
+export function saveBranch(w: WuNode): SavedBranch {
+  return [w.thread, w.obj, w.kind, w.children.map(saveBranch)];
+}
+
+export function loadBranch(b: SavedBranch): WuNode {
+  return { thread: b[0], obj: b[1], kind: b[2], children: b[3].map(loadBranch) };
+}
