@@ -51,38 +51,69 @@ export class Collector {
   /** Records the violations an execution raised so far (call at its end, or at each step). */
   take<S>(ex: Execution<S>): void {
     for (const v of ex.violations) {
-      const key = violationKey(v.kind, v.id, v.message);
       const pre = v.length > 0 ? ex.evPreempt[v.length - 1]! : 0;
-      const old = this.found.get(key);
-      if (old) {
-        old.count = (old.count ?? 1) + 1;
-        if ((old.preemptions ?? 0) <= pre) continue;
-      }
-      const report: ViolationReport = {
-        kind: v.kind,
-        id: v.id,
-        message: v.message,
-        schedule: encodeSchedule(ex.evThread, v.length, opsChecksum(ex.opStrings(v.length))),
-        preemptions: pre,
-        count: old?.count ?? 1,
-      };
-      if (v.thread !== undefined) report.thread = v.thread;
-      if (v.stack !== undefined) report.stack = v.stack;
-      this.found.set(key, report);
-      if (this.options.stopAtFirst) this.stopped = true;
+      this.offer(violationKey(v.kind, v.id, v.message), pre, () => {
+        const report: ViolationReport = {
+          kind: v.kind,
+          id: v.id,
+          message: v.message,
+          schedule: encodeSchedule(ex.evThread, v.length, opsChecksum(ex.opStrings(v.length))),
+          preemptions: pre,
+          count: 1,
+        };
+        if (v.thread !== undefined) report.thread = v.thread;
+        if (v.stack !== undefined) report.stack = v.stack;
+        return report;
+      });
     }
     ex.violations.length = 0;
   }
 
+  /**
+   * One occurrence of a violation (key, seen after `pre` preemptions): counted, and its report
+   * (built only then) kept when it is the first of its key or needs fewer preemptions.
+   */
+  offer(key: string, pre: number, build: () => ViolationReport): void {
+    const old = this.found.get(key);
+    if (old) {
+      old.count = (old.count ?? 1) + 1;
+      if ((old.preemptions ?? 0) <= pre) return;
+    }
+    const report = build();
+    report.count = old?.count ?? 1;
+    this.found.set(key, report);
+    if (this.options.stopAtFirst) this.stopped = true;
+  }
+
+  /** The report kept for a violation key, if any. */
+  recorded(key: string): ViolationReport | undefined {
+    return this.found.get(key);
+  }
+
+  /** Runs `report`, which reports the counterexample of the cut violation `key` (cuts.ts). */
+  underCut(_key: string, report: () => void): void {
+    report();
+  }
+
   /** One finished execution. */
   executed<S>(ex: Execution<S>, deadlocked: boolean): void {
-    this.executions++;
-    if (this.options.coverage) this.seen.add(hash64(ex.evThread.subarray(0, ex.len).join(',')));
-    if (deadlocked) this.deadlocks++;
-    if (ex.len > this.maxDepth) this.maxDepth = ex.len;
-    if (ex.stepLimitHit || ex.boundHit) this.complete = false;
+    this.counted(
+      ex.len,
+      deadlocked,
+      ex.stepLimitHit || ex.boundHit,
+      this.options.coverage ? hash64(ex.evThread.subarray(0, ex.len).join(',')) : undefined,
+    );
     this.take(ex);
     this.tick(ex.len);
+  }
+
+  /** The counts of one finished execution of `len` events (`cut`: stopped by a bound). */
+  counted(len: number, deadlocked: boolean, cut: boolean, fingerprint: string | undefined): void {
+    this.executions++;
+    if (fingerprint !== undefined) this.seen.add(fingerprint);
+    if (deadlocked) this.deadlocks++;
+    if (len > this.maxDepth) this.maxDepth = len;
+    if (cut) this.complete = false;
   }
 
   tick(depth: number): void {

@@ -65,6 +65,12 @@ export class CutChecker<S> {
     for (const k of keys) this.reported.add(k);
   }
 
+  /** Replaces the reported set (a parallel search's worker: what the coordinator has reported). */
+  setReported(keys: Iterable<string>): void {
+    this.reported.clear();
+    for (const k of keys) this.reported.add(k);
+  }
+
   /**
    * Checks the invariant at every down-closed set of the execution's observed writes that holds a
    * write at or after event `fresh` (the first event not replayed from the previous execution).
@@ -169,7 +175,7 @@ export class CutChecker<S> {
     const key = `${id}\0${id === 'INVARIANT' ? message : ''}`;
     if (this.reported.has(key)) return;
     this.reported.add(key);
-    this.counterexample(at);
+    this.col.underCut(key, () => this.counterexample(at));
   }
 
   /** Replays the cut's events first, then the rest, with the invariant checked at every step. */

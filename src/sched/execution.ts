@@ -12,6 +12,10 @@ import type { Mutex } from './mutex.js';
 import { isReadLike, K, OP_NAME, Op, QUEUED, VOID } from './op.js';
 import { type Host, type Prim, setHost } from './prim.js';
 import type { Program, SavedIds, Thread, TraceEvent, ViolationKind } from './program.js';
+
+/** An object a worker numbered: [id, creator, index, visible] or [id, key, visible]. */
+export type NewId = [number, number, number, number] | [number, string, number];
+
 import type { RwSem } from './rwsem.js';
 import { SearchBound, Violation } from './violation.js';
 
@@ -265,6 +269,35 @@ export class Execution<S> implements Host {
     this.keyIds.clear();
     for (const [k, id] of s.byKey) this.keyIds.set(k, id);
     while (this.objCount < s.count) this.newObjId();
+  }
+
+  /**
+   * A parallel search's worker: takes the coordinator's numbering (ids) and which of its objects
+   * are visible, dropping what this process numbered on its own since.
+   */
+  adoptIds(s: SavedIds, visible: Uint8Array): void {
+    this.restoreIds(s);
+    if (this.visibleIds.length < visible.length) this.visibleIds = new Uint8Array(visible.length * 2);
+    this.visibleIds.fill(0);
+    this.visibleIds.set(visible);
+    this.cutObs.fill(0);
+  }
+
+  /**
+   * The objects numbered from id `from` on, as [id, creator, index] (creator: setup 0, thread t is
+   * t + 1) or [id, key], each with 1 when it is visible.
+   */
+  idsSince(from: number): NewId[] {
+    const out: NewId[] = [];
+    for (let c = 0; c < this.objIds.length; c++) {
+      const ids = this.objIds[c]!;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i];
+        if (id !== undefined && id >= from) out.push([id, c, i, this.isVisible(id) ? 1 : 0]);
+      }
+    }
+    for (const [k, id] of this.keyIds) if (id >= from) out.push([id, k, this.isVisible(id) ? 1 : 0]);
+    return out;
   }
 
   private newObjId(): number {

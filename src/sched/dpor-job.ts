@@ -1,0 +1,348 @@
+// One execution of a parallel dpor search, run by a worker (dpor-parallel.ts is the coordinator).
+// A job names the execution exactly as the sequential search would run it: the prefix of threads
+// to replay, the sleep set of the node where its branch is taken, and the branch itself with the
+// first child below it down to a leaf. The worker runs it, choosing freely past the branch as
+// dpor.ts does, finds its races, and sends back the events, the reversals of its races (not
+// inserted: the coordinator inserts them in the sequential order) and what the collector and
+// lockdep would have recorded. Nothing in the result depends on which worker ran the job or on
+// what it ran before.
+
+import { Collector, violationKey } from './collector.js';
+import { CutChecker } from './cuts.js';
+import { Execution, type NewId } from './execution.js';
+import { hash64 } from './fingerprint.js';
+import { Lockdep, type SavedEdge } from './lockdep.js';
+import type { ExploreOptions, Program, SavedIds, ViolationReport } from './program.js';
+import { RaceFinder } from './races.js';
+import { Node, propagateSleep, Seq } from './wakeup.js';
+
+/** What the coordinator has learnt since it last wrote to this worker (every job carries it). */
+export interface SyncDelta {
+  /** Object numbering: [id, creator, index] or [id, key]. */
+  ids: ([number, number, number] | [number, string])[];
+  /** Ids of visible objects. */
+  visible: number[];
+  /** Violations recorded, with their fewest preemptions: a worker need not build their reports again. */
+  violations: [string, number][];
+  /** Lock-order edges recorded ("from\0to"). */
+  edges: string[];
+  /** Cut violations already turned into counterexamples. */
+  cutKeys: string[];
+}
+
+export interface DporJob {
+  id: number;
+  /** Threads of the events to replay. */
+  prefix: Int32Array;
+  /** Sleep set of the node after the prefix, as (thread, object, kind) triples. */
+  sleep: Int32Array;
+  /** The branch, then its first child, down to a leaf, as triples (empty for the first execution). */
+  chain: Int32Array;
+  sync: SyncDelta;
+}
+
+/** One occurrence of a violation, as Collector.offer saw it (report only when it may be needed). */
+export interface Offer {
+  key: string;
+  pre: number;
+  report?: ViolationReport;
+  /** Set when the offer reports the counterexample of a cut violation with this key. */
+  cut?: string;
+}
+
+export interface DporJobResult {
+  id: number;
+  /** Events after the prefix as (thread, object, kind) triples, in the worker's numbering. */
+  events: Int32Array;
+  /** Number of nodes the execution opened past the prefix's: the last node is prefix + nodes. */
+  nodes: number;
+  /** Chain entries taken (the last may not have run: blocked or cut by the bound). */
+  taken: number;
+  /** Position of the first free choice (nodes from here on are the execution's own), -1 if none. */
+  free: number;
+  /** Race reversals in the order found: event b, length m, then m triples. */
+  races: Int32Array;
+  /** 0: a finished execution (counted); 1: aborted (its violations are taken, it is not counted). */
+  outcome: 0 | 1;
+  deadlocked: boolean;
+  /** Stopped by the step limit or the preemption bound (counted executions only). */
+  cut: boolean;
+  blocked: number;
+  /** The preemption bound pruned a branch. */
+  incomplete: boolean;
+  offers: Offer[];
+  cutStates: number;
+  edges: SavedEdge[];
+  fingerprint?: string;
+  newIds: NewId[];
+}
+
+/** A collector that logs each violation occurrence for the coordinator instead of keeping it. */
+class RecordingCollector extends Collector {
+  log: Offer[] = [];
+  known = new Map<string, number>();
+  private cutKey: string | undefined = undefined;
+
+  override offer(key: string, pre: number, build: () => ViolationReport): void {
+    const k = this.known.get(key);
+    const o: Offer = { key, pre };
+    // The coordinator's record only improves, so a report it had with as few preemptions at
+    // dispatch will not be replaced: no need to build (and send) this one.
+    if (k === undefined || k > pre) o.report = build();
+    if (this.cutKey !== undefined) o.cut = this.cutKey;
+    this.log.push(o);
+    if (this.options.stopAtFirst) this.stopped = true;
+  }
+
+  override underCut(key: string, report: () => void): void {
+    this.cutKey = key;
+    try {
+      report();
+    } finally {
+      this.cutKey = undefined;
+    }
+  }
+}
+
+/** Runs jobs on one program (one per worker process). */
+export class DporJobRunner<S> {
+  private readonly ex: Execution<S>;
+  private readonly lockdep = new Lockdep();
+  private readonly col: RecordingCollector;
+  private readonly cutChecker: CutChecker<S> | null;
+  private readonly races: RaceFinder<S>;
+  private readonly v: Seq;
+  private readonly bound: number;
+  private nodes: Node[] = [];
+  private raceBuf = new Int32Array(256);
+  private raceLen = 0;
+  private readonly ids: SavedIds;
+  private visible = new Uint8Array(16);
+  private readonly knownEdges = new Set<string>();
+  private readonly cutKeys = new Set<string>();
+
+  constructor(
+    program: Program<S>,
+    private readonly options: ExploreOptions,
+    cuts: boolean,
+  ) {
+    const maxSteps = options.maxSteps ?? 20000;
+    this.ex = new Execution(program, { clocks: true, lockdep: this.lockdep, maxSteps, cuts });
+    this.col = new RecordingCollector('dpor', options);
+    this.cutChecker = cuts ? new CutChecker(this.ex, program, this.col, maxSteps) : null;
+    this.bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
+    this.races = new RaceFinder(this.ex, (b, j, t, o, k) => this.record(b, j, t, o, k));
+    this.v = new Seq(this.races.dependent);
+    this.ids = this.ex.saveIds();
+  }
+
+  private record(b: number, j: number, t: number, o: number, k: number): void {
+    const v = this.v;
+    this.races.reversal(b, j, t, o, k, v);
+    const need = this.raceLen + 2 + v.length * 3;
+    if (need > this.raceBuf.length) {
+      const g = new Int32Array(Math.max(need, this.raceBuf.length * 2));
+      g.set(this.raceBuf.subarray(0, this.raceLen));
+      this.raceBuf = g;
+    }
+    const r = this.raceBuf;
+    let p = this.raceLen;
+    r[p++] = b;
+    r[p++] = v.length;
+    for (let i = 0; i < v.length; i++) {
+      r[p++] = v.thread[i]!;
+      r[p++] = v.obj[i]!;
+      r[p++] = v.kind[i]!;
+    }
+    this.raceLen = p;
+  }
+
+  private applySync(s: SyncDelta): void {
+    for (const e of s.ids) {
+      const id = e[0];
+      if (e.length === 2) this.ids.byKey.push([e[1], id]);
+      else this.ids.byCreator[e[1]]![e[2]] = id;
+      if (id >= this.ids.count) this.ids.count = id + 1;
+    }
+    for (const id of s.visible) {
+      if (id >= this.visible.length) {
+        const b = new Uint8Array(Math.max(id + 1, this.visible.length * 2));
+        b.set(this.visible);
+        this.visible = b;
+      }
+      this.visible[id] = 1;
+    }
+    for (const [k, pre] of s.violations) {
+      const old = this.col.known.get(k);
+      if (old === undefined || pre < old) this.col.known.set(k, pre);
+    }
+    for (const e of s.edges) this.knownEdges.add(e);
+    for (const k of s.cutKeys) this.cutKeys.add(k);
+  }
+
+  private node(i: number): Node {
+    let nd = this.nodes[i];
+    if (nd === undefined) {
+      nd = new Node(this.ex.n);
+      this.nodes[i] = nd;
+    }
+    return nd;
+  }
+
+  run(job: DporJob): DporJobResult {
+    this.applySync(job.sync);
+    const ex = this.ex;
+    const col = this.col;
+    const bound = this.bound;
+    const options = this.options;
+    ex.adoptIds(this.ids, this.visible);
+    this.lockdep.clear();
+    col.log = [];
+    col.stopped = false;
+    col.blocked = 0;
+    col.complete = true;
+    col.cutStates = 0;
+    this.cutChecker?.setReported(this.cutKeys);
+    this.raceLen = 0;
+    const x = job.prefix.length;
+    const first = this.node(x);
+    first.sleepN = 0;
+    for (let i = 0; i + 2 < job.sleep.length; i += 3)
+      first.sleep(job.sleep[i]!, job.sleep[i + 1]!, job.sleep[i + 2]!);
+    const chainN = job.chain.length / 3;
+
+    ex.begin();
+    for (let i = 0; i < x; i++) {
+      const t = job.prefix[i]!;
+      if (t >= ex.n || !ex.enabled(t))
+        throw new Error(`parallel dpor: a job's prefix does not fit the program (event ${i})`);
+      ex.step(t);
+    }
+    let depth = x;
+    const advance = (pos: number, t: number): void => {
+      ex.step(t);
+      if (ex.stepLimitHit) return;
+      propagateSleep(
+        this.node(pos),
+        this.node(pos + 1),
+        t,
+        ex.evObj[pos]!,
+        ex.evKind[pos]!,
+        this.races.dependent,
+      );
+      depth = pos + 1;
+      this.races.detectAt(pos);
+    };
+    let ok = true;
+    let pos = x;
+    let taken = 0;
+    let free = -1;
+    if (chainN > 0) {
+      const t = job.chain[0]!;
+      taken = 1;
+      if (!ex.enabled(t) || (ex.wouldPreempt(t) && ex.preemptions >= bound)) {
+        if (ex.enabled(t)) col.complete = false;
+        else col.blocked++;
+        ok = false;
+      } else {
+        advance(pos, t);
+        pos++;
+      }
+    }
+    while (ok && !ex.stepLimitHit) {
+      if (options.stopAtFirst) {
+        col.take(ex);
+        if (col.stopped) break;
+      }
+      if (taken > 0 && taken < chainN) {
+        const t = job.chain[taken * 3]!;
+        taken++;
+        if (!ex.enabled(t)) {
+          col.blocked++;
+          ok = false;
+          break;
+        }
+        if (ex.wouldPreempt(t) && ex.preemptions >= bound) {
+          col.complete = false;
+          ok = false;
+          break;
+        }
+        advance(pos, t);
+        pos++;
+        continue;
+      }
+      // Free choice, as in dpor.ts: the last thread if it can run, else the lowest-numbered one.
+      const node = this.node(pos);
+      const last = pos > 0 ? ex.evThread[pos - 1]! : -1;
+      let choice = -1;
+      let anyEnabled = false;
+      let cut = false;
+      for (let i = -1; i < ex.n; i++) {
+        const t = i < 0 ? last : i;
+        if (t < 0 || (i >= 0 && t === last) || !ex.enabled(t)) continue;
+        anyEnabled = true;
+        if (node.sleeps(t)) continue;
+        if (ex.wouldPreempt(t) && ex.preemptions >= bound) {
+          cut = true;
+          continue;
+        }
+        choice = t;
+        break;
+      }
+      if (choice < 0) {
+        if (anyEnabled) {
+          ok = false;
+          if (cut) col.complete = false;
+          else col.blocked++;
+        }
+        break;
+      }
+      if (free < 0) free = pos;
+      advance(pos, choice);
+      pos++;
+    }
+    this.cutChecker?.check(x);
+    let outcome: 0 | 1 = 1;
+    let deadlocked = false;
+    let cut = false;
+    let fingerprint: string | undefined;
+    if (ex.stepLimitHit || (ok && !col.stopped)) {
+      if (!ex.stepLimitHit && ex.anyUnfinished()) this.races.detectBlocked();
+      deadlocked = ex.stepLimitHit ? false : ex.finish();
+      outcome = 0;
+      cut = ex.stepLimitHit || ex.boundHit;
+      if (options.coverage) fingerprint = hash64(ex.evThread.subarray(0, ex.len).join(','));
+    }
+    col.take(ex);
+    const len = ex.len;
+    const events = new Int32Array((len - x) * 3);
+    for (let i = x, p = 0; i < len; i++) {
+      events[p++] = ex.evThread[i]!;
+      events[p++] = ex.evObj[i]!;
+      events[p++] = ex.evKind[i]!;
+    }
+    const edges: SavedEdge[] = [];
+    for (const e of this.lockdep.save()) if (!this.knownEdges.has(`${e.from}\0${e.to}`)) edges.push(e);
+    const out: DporJobResult = {
+      id: job.id,
+      events,
+      nodes: depth - x,
+      taken,
+      free,
+      races: this.raceBuf.slice(0, this.raceLen),
+      outcome,
+      deadlocked,
+      cut,
+      blocked: col.blocked,
+      incomplete: !col.complete,
+      offers: col.log,
+      cutStates: col.cutStates,
+      edges,
+      newIds: ex.idsSince(this.ids.count),
+    };
+    if (fingerprint !== undefined) out.fingerprint = fingerprint;
+    return out;
+  }
+}
+
+export { violationKey };

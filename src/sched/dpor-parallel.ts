@@ -1,0 +1,617 @@
+// Optimal DPOR over several workers, with exactly the result of the sequential search (dpor.ts):
+// the same executions in the same order, the same counts, violations and counterexamples.
+//
+// Sibling branches of a DPOR tree are not independent: races found under one branch are inserted
+// into the wakeup trees of nodes above it, and may pass down into a later sibling's subtree, so a
+// later sibling explored early would see a different tree. Instead the coordinator keeps the one
+// tree and commits executions strictly in the sequential order, while workers run executions ahead
+// of it (speculation). What makes this exact:
+//
+// - An execution is a function of its inputs: the prefix to replay, the sleep set of the node where
+//   its branch is taken, and the branch's first-child chain down to a leaf (dpor-job.ts). Wakeup
+//   trees only grow by appending after existing branches and never below a leaf, so a pending
+//   branch keeps its chain, and its sleep set at the time it is taken is the node's sleep set plus
+//   the branches before it: both are known as soon as the branch is. The coordinator checks them
+//   again when the execution's turn comes, and runs it again if they differ.
+// - A worker only finds an execution's races; inserting them is the coordinator's. Races reversed
+//   at nodes the execution itself opened by free choice (their wakeup trees start empty and only
+//   this execution and those below it touch them) are inserted when the result arrives, so the
+//   branches they create can be run ahead too. Races at older nodes are inserted when the
+//   execution is committed, in the sequential order.
+// - Collector and lockdep effects travel as data (the violation occurrences, new edges) and are
+//   applied at commit, in order; a limit or a stop leaves later speculative results unused.
+//
+// Which speculative executions to run: the pending branches nearest in the sequential order,
+// found by walking the tree depth first from the execution to commit next.
+
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { Collector } from './collector.js';
+import { usesCuts } from './dpor.js';
+import { type DporJob, type DporJobResult, DporJobRunner, type SyncDelta } from './dpor-job.js';
+import type { Lockdep } from './lockdep.js';
+import { conflicts, isReadLike } from './op.js';
+import type { ExploreOptions, Program } from './program.js';
+import { insertBranch, Node, propagateSleep, Seq, type WuNode } from './wakeup.js';
+
+/** A node of the coordinator's tree: which execution opened it, and where. */
+class PNode extends Node {
+  /** The branch in progress here (its subtree not done), as a triple; thread -1 when none. */
+  curT = -1;
+  curO = -1;
+  curK = -1;
+  /** 1 while the first pending entry is the chain step of an uncommitted execution through here. */
+  skip = 0;
+  constructor(
+    n: number,
+    readonly run: Run,
+    readonly pos: number,
+  ) {
+    super(n);
+  }
+}
+
+interface Run {
+  id: number;
+  job: DporJob;
+  /** The branch (null for the first execution) and its chain of wakeup-tree entries. */
+  branch: WuNode | null;
+  chain: WuNode[];
+  /** Prefix length. */
+  x: number;
+  /** Ids below this were numbered when the job was sent: the worker's own start here. */
+  idBase: number;
+  arrived: boolean;
+  committed: boolean;
+  dead: boolean;
+  res?: DporJobResult;
+  /** Threads of the whole execution. */
+  threads?: Int32Array;
+  len: number;
+  depth: number;
+  /** The nodes the execution opened: positions base..depth. */
+  base: number;
+  nodes: PNode[];
+}
+
+interface SyncState {
+  ids: number;
+  visible: number;
+  violations: number;
+  edges: number;
+  cutKeys: number;
+}
+
+/** Uncommitted executions (running or waiting for their turn) allowed per worker. */
+const AHEAD_PER_WORKER = 24;
+
+export class ParallelDpor<S> {
+  readonly col: Collector;
+  readonly cuts: boolean;
+  private readonly n: number;
+  private readonly allVisible: boolean;
+  private visible = new Uint8Array(64);
+  private readonly dependent: (oa: number, ka: number, ob: number, kb: number) => boolean;
+  private readonly v: Seq;
+  // The object numbering (the coordinator's is the one every worker adopts).
+  private idCount = 0;
+  private readonly byCreator: number[][];
+  private readonly byKey = new Map<string, number>();
+  // What workers must learn, in order (each worker has read a prefix of each log).
+  private readonly idLog: ([number, number, number] | [number, string])[] = [];
+  private readonly visLog: number[] = [];
+  private readonly violationLog: [string, number][] = [];
+  private readonly edgeLog: string[] = [];
+  private readonly cutLog: string[] = [];
+  private readonly syncs: SyncState[] = [];
+  private readonly cutReported = new Set<string>();
+  /** The preemptions last sent to workers per violation key. */
+  private readonly logged = new Map<string, number>();
+  // The search.
+  private readonly runOf = new Map<WuNode, Run>();
+  private readonly runs = new Map<number, Run>();
+  private nextId = 0;
+  private rootRun: Run | null = null;
+  private started = false;
+  private path: PNode[] = [];
+  private pathT = new Int32Array(256);
+  private pathO = new Int32Array(256);
+  private pathK = new Int32Array(256);
+  private next = 0;
+  private forced: WuNode | null = null;
+  private outstanding = 0;
+  private readonly ahead: number;
+  done = false;
+  /** Executions run again because their inputs had changed by their turn (expected: none). */
+  rerun = 0;
+  /** Executions whose result arrived before their turn. */
+  speculated = 0;
+
+  constructor(
+    private readonly program: Program<S>,
+    private readonly options: ExploreOptions,
+    private readonly lockdep: Lockdep,
+    workers: number,
+    /** Sees the threads of every committed complete execution, in order (tests). */
+    private readonly observe?: (threads: Int32Array) => void,
+  ) {
+    if (options.resume || options.checkpoint)
+      throw new TypeError('parallel dpor does not checkpoint or resume (yet): run it on one worker');
+    this.col = new Collector('dpor', options);
+    this.cuts = usesCuts(program, options);
+    if (this.cuts) this.col.cutStates = 0;
+    this.n = Object.keys(program.threads).length;
+    this.allVisible = !this.cuts && !!program.invariant && !program.observesObject && !program.observes;
+    this.byCreator = Array.from({ length: this.n + 1 }, () => []);
+    this.dependent = (oa, ka, ob, kb) =>
+      conflicts(oa, ka, ob, kb) ||
+      (!isReadLike(ka) && !isReadLike(kb) && this.isVisible(oa) && this.isVisible(ob));
+    this.v = new Seq(this.dependent);
+    this.ahead = Math.max(2, workers) * AHEAD_PER_WORKER;
+    for (let w = 0; w < workers; w++)
+      this.syncs.push({ ids: 0, visible: 0, violations: 0, edges: 0, cutKeys: 0 });
+  }
+
+  private isVisible(o: number): boolean {
+    return this.allVisible || (o < this.visible.length && this.visible[o] === 1);
+  }
+
+  /** Executions sent to workers and not yet committed. */
+  get inFlight(): number {
+    return this.outstanding;
+  }
+
+  // ---- dispatch ----
+
+  /** Up to `max` jobs for worker w, nearest first in the sequential order. */
+  jobsFor(w: number, max: number): DporJob[] {
+    const out: DporJob[] = [];
+    if (this.done || max <= 0) return out;
+    if (!this.started) {
+      if (this.rootRun === null) {
+        this.rootRun = this.newRun(null, null, []);
+        out.push(this.send(this.rootRun, w));
+      }
+      return out;
+    }
+    const found: { node: PNode | null; i: number }[] = [];
+    const want = Math.min(max, this.ahead - this.outstanding);
+    if (want <= 0) {
+      // At the limit, only the execution the commit waits for may go.
+      const f = this.forced;
+      if (f && !this.runOf.has(f)) found.push({ node: null, i: -1 });
+    } else this.walk(found, want);
+    for (const c of found) {
+      let run: Run;
+      if (c.node === null) run = this.newRun(this.path[this.next]!, this.forced!, []);
+      else run = this.newRun(c.node, c.node.wut[c.i]!, this.inProgressBefore(c.node, c.i));
+      out.push(this.send(run, w));
+    }
+    return out;
+  }
+
+  /** Collects pending branches without a run, depth first from the execution committed next. */
+  private walk(found: { node: PNode | null; i: number }[], want: number): void {
+    const f = this.forced!;
+    const fr = this.runOf.get(f);
+    if (!fr) found.push({ node: null, i: -1 });
+    else if (fr.arrived && this.visitRun(fr, found, want)) return;
+    if (found.length >= want) return;
+    for (let p = this.next; p >= 0; p--) if (this.visitNode(this.path[p]!, found, want)) return;
+  }
+
+  private visitRun(r: Run, found: { node: PNode | null; i: number }[], want: number): boolean {
+    for (let p = r.depth; p >= r.base; p--)
+      if (this.visitNode(r.nodes[p - r.base]!, found, want)) return true;
+    return false;
+  }
+
+  private visitNode(node: PNode, found: { node: PNode | null; i: number }[], want: number): boolean {
+    const wut = node.wut;
+    for (let i = node.wutHead + node.skip; i < wut.length; i++) {
+      const y = wut[i]!;
+      const r = this.runOf.get(y);
+      if (!r) {
+        found.push({ node, i });
+        if (found.length >= want) return true;
+      } else if (r.arrived && !r.dead && this.visitRun(r, found, want)) return true;
+    }
+    return false;
+  }
+
+  /** Sleep set entries a branch at wut[i] will meet besides the node's: the branches before it. */
+  private inProgressBefore(node: PNode, i: number): WuNode[] {
+    const extra: WuNode[] = [];
+    if (node.curT >= 0) extra.push({ thread: node.curT, obj: node.curO, kind: node.curK, children: [] });
+    for (let j = node.wutHead + node.skip; j < i; j++) extra.push(node.wut[j]!);
+    return extra;
+  }
+
+  private newRun(node: PNode | null, branch: WuNode | null, before: WuNode[]): Run {
+    const chain: WuNode[] = [];
+    for (let c = branch; c !== null; c = c.children.length > 0 ? c.children[0]! : null) chain.push(c);
+    const x = node === null ? 0 : node.pos;
+    const sleep: number[] = [];
+    if (node !== null) {
+      for (let i = 0; i < node.sleepN; i++)
+        sleep.push(node.sleepThread[i]!, node.sleepObj[i]!, node.sleepKind[i]!);
+      for (const b of before) sleep.push(b.thread, b.obj, b.kind);
+    }
+    const ch = new Int32Array(chain.length * 3);
+    for (let i = 0; i < chain.length; i++) {
+      ch[i * 3] = chain[i]!.thread;
+      ch[i * 3 + 1] = chain[i]!.obj;
+      ch[i * 3 + 2] = chain[i]!.kind;
+    }
+    const run: Run = {
+      id: this.nextId++,
+      job: {
+        id: 0,
+        prefix: node === null ? new Int32Array(0) : node.run.threads!.slice(0, x),
+        sleep: Int32Array.from(sleep),
+        chain: ch,
+        sync: EMPTY_SYNC,
+      },
+      branch,
+      chain,
+      x,
+      idBase: 0,
+      arrived: false,
+      committed: false,
+      dead: false,
+      len: 0,
+      depth: 0,
+      base: 0,
+      nodes: [],
+    };
+    run.job.id = run.id;
+    if (branch !== null) this.runOf.set(branch, run);
+    this.runs.set(run.id, run);
+    this.outstanding++;
+    return run;
+  }
+
+  private send(run: Run, w: number): DporJob {
+    run.idBase = this.idCount;
+    return { ...run.job, sync: this.syncFor(w) };
+  }
+
+  private syncFor(w: number): SyncDelta {
+    const s = this.syncs[w]!;
+    const out: SyncDelta = {
+      ids: this.idLog.slice(s.ids),
+      visible: this.visLog.slice(s.visible),
+      violations: this.violationLog.slice(s.violations),
+      edges: this.edgeLog.slice(s.edges),
+      cutKeys: this.cutLog.slice(s.cutKeys),
+    };
+    s.ids = this.idLog.length;
+    s.visible = this.visLog.length;
+    s.violations = this.violationLog.length;
+    s.edges = this.edgeLog.length;
+    s.cutKeys = this.cutLog.length;
+    return out;
+  }
+
+  // ---- results ----
+
+  /** A worker's result: builds what it opened, then commits every execution whose turn has come. */
+  accept(res: DporJobResult): void {
+    const r = this.runs.get(res.id);
+    if (!r || r.dead || this.done) return;
+    this.translate(r, res);
+    this.build(r, res);
+    this.pump();
+    if (!r.committed && !r.dead) this.speculated++;
+  }
+
+  /** The worker's own object ids (from idBase on) in the coordinator's numbering. */
+  private translate(r: Run, res: DporJobResult): void {
+    if (res.newIds.length === 0) return;
+    const map = new Int32Array(
+      res.newIds.length === 0 ? 0 : Math.max(...res.newIds.map((e) => e[0])) - r.idBase + 1,
+    );
+    for (const e of res.newIds) {
+      let g: number | undefined;
+      let vis: number;
+      if (e.length === 3) {
+        const key = e[1];
+        vis = e[2];
+        g = this.byKey.get(key);
+        if (g === undefined) {
+          g = this.idCount++;
+          this.byKey.set(key, g);
+          this.idLog.push([g, key]);
+          this.markVisible(g, vis);
+        }
+      } else {
+        const [, c, i] = e;
+        vis = e[3];
+        g = this.byCreator[c]![i];
+        if (g === undefined) {
+          g = this.idCount++;
+          this.byCreator[c]![i] = g;
+          this.idLog.push([g, c, i]);
+          this.markVisible(g, vis);
+        }
+      }
+      map[e[0] - r.idBase] = g;
+    }
+    const ev = res.events;
+    for (let i = 1; i < ev.length; i += 3) if (ev[i]! >= r.idBase) ev[i] = map[ev[i]! - r.idBase]!;
+    const rc = res.races;
+    for (let p = 0; p < rc.length; ) {
+      const m = rc[p + 1]!;
+      p += 2;
+      for (let j = 0; j < m; j++, p += 3) if (rc[p + 1]! >= r.idBase) rc[p + 1] = map[rc[p + 1]! - r.idBase]!;
+    }
+  }
+
+  private markVisible(g: number, vis: number): void {
+    if (vis !== 1) return;
+    if (g >= this.visible.length) {
+      const b = new Uint8Array(Math.max(g + 1, this.visible.length * 2));
+      b.set(this.visible);
+      this.visible = b;
+    }
+    this.visible[g] = 1;
+    this.visLog.push(g);
+  }
+
+  /** The nodes the execution opened, with their sleep sets and the races local to them. */
+  private build(r: Run, res: DporJobResult): void {
+    const x = r.x;
+    const evN = res.events.length / 3;
+    const len = x + evN;
+    const threads = new Int32Array(len);
+    threads.set(r.job.prefix);
+    for (let i = 0; i < evN; i++) threads[x + i] = res.events[i * 3]!;
+    r.threads = threads;
+    r.len = len;
+    r.depth = x + res.nodes;
+    r.base = r.branch === null ? 0 : x + 1;
+    r.res = res;
+    const ev = res.events;
+    const chainLen = r.chain.length;
+    let prev: Node;
+    if (r.branch === null) prev = new Node(this.n);
+    else {
+      prev = new Node(this.n);
+      const s = r.job.sleep;
+      for (let i = 0; i + 2 < s.length; i += 3) prev.sleep(s[i]!, s[i + 1]!, s[i + 2]!);
+    }
+    for (let p = r.base; p <= r.depth; p++) {
+      const node = new PNode(this.n, r, p);
+      if (p > 0 && (r.branch !== null || p > r.base)) {
+        const e = (p - 1 - x) * 3;
+        propagateSleep(prev, node, ev[e]!, ev[e + 1]!, ev[e + 2]!, this.dependent);
+      }
+      // Node x+j (j >= 1) follows chain step j-1: its pending branches are that step's children.
+      const j = p - x;
+      if (r.branch !== null && j >= 1 && j - 1 < chainLen && r.chain[j - 1]!.children.length > 0) {
+        node.wut = r.chain[j - 1]!.children;
+        if (j < res.taken) node.skip = 1;
+      }
+      if (p < len) {
+        const e = (p - x) * 3;
+        node.curT = ev[e]!;
+        node.curO = ev[e + 1]!;
+        node.curK = ev[e + 2]!;
+      }
+      r.nodes.push(node);
+      prev = node;
+    }
+    if (res.free >= 0) this.insertRaces(res, (b) => (b >= res.free ? r.nodes[b - r.base]! : null));
+    r.arrived = true;
+  }
+
+  /** Inserts the result's races at the nodes `at` gives (null: not now). */
+  private insertRaces(res: DporJobResult, at: (b: number) => Node | null): void {
+    const rc = res.races;
+    const v = this.v;
+    for (let p = 0; p < rc.length; ) {
+      const b = rc[p]!;
+      const m = rc[p + 1]!;
+      p += 2;
+      const node = at(b);
+      if (node === null) {
+        p += m * 3;
+        continue;
+      }
+      v.reset();
+      for (let j = 0; j < m; j++, p += 3) v.push(rc[p]!, rc[p + 1]!, rc[p + 2]!);
+      insertBranch(node, v);
+    }
+  }
+
+  // ---- commit ----
+
+  /** Commits executions for as long as the next one's result is in. */
+  private pump(): void {
+    while (!this.done) {
+      const r = this.started ? this.runOf.get(this.forced!) : this.rootRun;
+      if (!r || !r.arrived) return;
+      if (this.started && !this.valid(r)) {
+        // Its inputs changed (not expected): run it again with the current ones.
+        this.rerun++;
+        r.dead = true;
+        this.runOf.delete(this.forced!);
+        this.runs.delete(r.id);
+        this.outstanding--;
+        return;
+      }
+      this.commit(r);
+    }
+  }
+
+  private valid(r: Run): boolean {
+    const node = this.path[this.next]!;
+    if (r.x !== this.next || r.job.prefix.length !== node.pos) return false;
+    // The sleep set now, as a multiset of triples, against the job's.
+    const now: string[] = [];
+    for (let i = 0; i < node.sleepN; i++)
+      now.push(`${node.sleepThread[i]},${node.sleepObj[i]},${node.sleepKind[i]}`);
+    const then: string[] = [];
+    const s = r.job.sleep;
+    for (let i = 0; i + 2 < s.length; i += 3) then.push(`${s[i]},${s[i + 1]},${s[i + 2]}`);
+    if (now.length !== then.length) return false;
+    now.sort();
+    then.sort();
+    for (let i = 0; i < now.length; i++) if (now[i] !== then[i]) return false;
+    // The chain now.
+    let c: WuNode | null = this.forced;
+    for (let i = 0; i < r.chain.length; i++) {
+      if (c !== r.chain[i]) return false;
+      c = c!.children.length > 0 ? c!.children[0]! : null;
+    }
+    return c === null;
+  }
+
+  private commit(r: Run): void {
+    const res = r.res!;
+    const col = this.col;
+    const x = r.x;
+    const len = r.len;
+    if (this.pathT.length < len) {
+      const g = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+        const b = new Int32Array(Math.max(len, a.length * 2));
+        b.set(a);
+        return b;
+      };
+      this.pathT = g(this.pathT);
+      this.pathO = g(this.pathO);
+      this.pathK = g(this.pathK);
+    }
+    for (let p = r.base; p <= r.depth; p++) this.path[p] = r.nodes[p - r.base]!;
+    for (let i = x, e = 0; i < len; i++, e += 3) {
+      this.pathT[i] = res.events[e]!;
+      this.pathO[i] = res.events[e + 1]!;
+      this.pathK[i] = res.events[e + 2]!;
+    }
+    // The chain steps the execution took below its branch.
+    for (let j = 1; j < res.taken; j++) {
+      const node = this.path[x + j]!;
+      const c = node.take();
+      node.skip = 0;
+      if (c !== r.chain[j]) throw new Error('parallel dpor: a chain step is not where its execution took it');
+    }
+    // Races at nodes older than the execution, in the order the sequential search inserts them.
+    this.insertRaces(res, (b) => (res.free < 0 || b < res.free ? this.path[b]! : null));
+    // Collector and lockdep, as the sequential search records them.
+    col.blocked += res.blocked;
+    if (res.incomplete) col.complete = false;
+    col.events += len;
+    if (this.cuts) col.cutStates += res.cutStates;
+    const cutNow = new Set<string>();
+    for (const o of res.offers) {
+      if (o.cut !== undefined) {
+        if (this.cutReported.has(o.cut) && !cutNow.has(o.cut)) continue;
+        if (!this.cutReported.has(o.cut)) {
+          this.cutReported.add(o.cut);
+          cutNow.add(o.cut);
+          this.cutLog.push(o.cut);
+        }
+      }
+      col.offer(o.key, o.pre, () => {
+        if (!o.report)
+          throw new Error(`parallel dpor: violation ${o.key} needs a report its worker did not send`);
+        return { ...o.report };
+      });
+      const pre = col.recorded(o.key)?.preemptions ?? 0;
+      if (this.logged.get(o.key) !== pre) {
+        this.logged.set(o.key, pre);
+        this.violationLog.push([o.key, pre]);
+      }
+    }
+    for (const e of res.edges) {
+      if (this.lockdep.has(e.from, e.to)) continue;
+      this.lockdep.restore([e]);
+      this.edgeLog.push(`${e.from}\0${e.to}`);
+    }
+    if (res.outcome === 0) {
+      col.counted(len, res.deadlocked, res.cut, res.fingerprint);
+      this.observe?.(r.threads!);
+      col.tick(len);
+    }
+    r.committed = true;
+    if (r.branch !== null) this.runOf.delete(r.branch);
+    this.runs.delete(r.id);
+    this.outstanding--;
+    this.started = true;
+    if (col.stopped) {
+      col.complete = false;
+      this.finish();
+      return;
+    }
+    // Backtrack to the deepest node with a pending branch, as dpor.ts does.
+    let next = -1;
+    for (let i = r.depth; i >= 0; i--) {
+      const node = this.path[i]!;
+      if (i < len) {
+        node.sleep(this.pathT[i]!, this.pathO[i]!, this.pathK[i]!);
+        node.curT = -1;
+      }
+      if (node.pending) {
+        next = i;
+        break;
+      }
+    }
+    if (next < 0 || col.exhausted) {
+      if (next >= 0) col.complete = false;
+      this.finish();
+      return;
+    }
+    const node = this.path[next]!;
+    const f = node.take();
+    node.curT = f.thread;
+    node.curO = f.obj;
+    node.curK = f.kind;
+    this.forced = f;
+    this.next = next;
+    this.path.length = next + 1;
+  }
+
+  private finish(): void {
+    this.done = true;
+    for (const r of this.runs.values()) r.dead = true;
+    this.runs.clear();
+    this.runOf.clear();
+  }
+}
+
+const EMPTY_SYNC: SyncDelta = { ids: [], visible: [], violations: [], edges: [], cutKeys: [] };
+
+/**
+ * The parallel search with its workers in this process: `workers` job runners, each with its own
+ * queue of jobs, and results delivered in an order drawn from `seed` (so the coordinator meets
+ * results out of order, as it does with worker processes). The result equals dpor()'s.
+ */
+export function dporInProcess<S>(
+  program: Program<S>,
+  options: ExploreOptions,
+  lockdep: Lockdep,
+  workers: number,
+  seed = 1,
+  observe?: (threads: Int32Array) => void,
+): ParallelDpor<S> {
+  const coord = new ParallelDpor(program, options, lockdep, workers, observe);
+  const runners = Array.from({ length: workers }, () => new DporJobRunner(program, options, coord.cuts));
+  const queues: DporJob[][] = runners.map(() => []);
+  const rng = xoroshiro128plus(seed);
+  const busy: number[] = [];
+  while (!coord.done) {
+    for (let w = 0; w < workers; w++) {
+      const q = queues[w]!;
+      if (q.length < IN_PROCESS_QUEUE) q.push(...coord.jobsFor(w, IN_PROCESS_QUEUE - q.length));
+    }
+    busy.length = 0;
+    for (let w = 0; w < workers; w++) if (queues[w]!.length > 0) busy.push(w);
+    if (busy.length === 0) throw new Error('parallel dpor: nothing to run and the search is not done');
+    const w = busy[uniformInt(rng, 0, busy.length - 1)]!;
+    coord.accept(runners[w]!.run(queues[w]!.shift()!));
+  }
+  return coord;
+}
+
+/** Jobs queued per in-process worker. */
+const IN_PROCESS_QUEUE = 3;
