@@ -1,13 +1,21 @@
-// `vdm check --workers N`: the exhaustive search split into subtrees (src/sched/parallel.ts),
-// explored on N worker processes that take the next subtree as they finish one (so a slow subtree
-// does not hold the others up), and merged into the result one search would give.
+// `vdm check --workers N`: the search on N worker processes, with the result one search gives.
+// dpor (the default): the coordinator here commits executions in the sequential order while the
+// workers run them ahead (src/sched/dpor-parallel.ts). exhaustive: the tree split into subtrees
+// (src/sched/parallel.ts) that the workers take as they finish one (so a slow subtree does not
+// hold the others up), merged at the end. The same subtrees go to `vdm worker` processes over a
+// Redis queue with --queue.
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Design } from '../designs/design.js';
 import { scenarioProgram } from '../scenario/program.js';
 import type { Scenario } from '../scenario/resolve.js';
 import { violationKey } from '../sched/collector.js';
+import type { DporJobResult } from '../sched/dpor-job.js';
+import { ParallelDpor } from '../sched/dpor-parallel.js';
+import { completeExploration } from '../sched/explore.js';
+import { Lockdep } from '../sched/lockdep.js';
 import { mergeSubtrees, type SubtreeResult, splitExhaustive } from '../sched/parallel.js';
 import type { ExploreOptions, ExploreResult, Progress } from '../sched/program.js';
 import { runOnQueue } from './queue.js';
@@ -32,10 +40,9 @@ async function runPool<R>(
   const results: R[] = new Array(tasks.length);
   let next = 0;
   let done = 0;
-  const entry = fileURLToPath(new URL('./worker.js', import.meta.url));
   const children: ChildProcess[] = [];
   const pool = Array.from({ length: Math.min(workers, tasks.length) }, () => {
-    const w = fork(entry, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const w = forkWorker();
     children.push(w);
     return new Promise<void>((resolve, reject) => {
       let finished = false;
@@ -68,6 +75,92 @@ async function runPool<R>(
     for (const c of children) if (c.exitCode === null) c.kill();
   }
   return results;
+}
+
+function forkWorker(): ChildProcess {
+  const entry = fileURLToPath(new URL('./worker.js', import.meta.url));
+  return fork(entry, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+}
+
+/** Jobs sent ahead to each worker process, so that it never waits for the coordinator. */
+const DPOR_PIPELINE = 3;
+
+/**
+ * dpor on `workers` worker processes: each keeps up to DPOR_PIPELINE executions queued; every
+ * result goes to the coordinator, which commits what it can and hands out the next executions.
+ */
+export async function dporOnWorkers(
+  sc: Scenario,
+  design: Design,
+  options: ExploreOptions,
+  workers: number,
+): Promise<ExploreResult> {
+  const program = scenarioProgram(sc, { design });
+  const { onProgress, ...plain } = options;
+  const lockdep = new Lockdep();
+  const coord = new ParallelDpor(program, options, lockdep, workers);
+  const setup: WorkerSetup = {
+    file: sc.file,
+    design: { name: design.name, options: { ...design.options } },
+    options: plain,
+  };
+  const children = Array.from(
+    { length: workers },
+    () => new Worker(new URL('./worker.js', import.meta.url), { workerData: { vdmWorker: true } }),
+  );
+  const queued = new Array<number>(workers).fill(0);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let over = false;
+      const fill = (): void => {
+        if (over) return;
+        if (coord.done) {
+          over = true;
+          resolve();
+          return;
+        }
+        for (let w = 0; w < workers; w++) {
+          for (const job of coord.jobsFor(w, DPOR_PIPELINE - queued[w]!)) {
+            queued[w]!++;
+            children[w]!.postMessage({ task: { kind: 'dpor', job } satisfies WorkerTask });
+          }
+        }
+        if (queued.every((q) => q === 0)) {
+          over = true;
+          reject(new Error(`parallel dpor: nothing to run and the search is not done (${coord.describe()})`));
+        }
+      };
+      children.forEach((c, w) => {
+        c.on('message', (r: DporJobResult) => {
+          // A job's last result is the one the worker does not go on from.
+          if (!r.cont) queued[w]!--;
+          try {
+            coord.accept(r);
+          } catch (e) {
+            over = true;
+            reject(e);
+            return;
+          }
+          fill();
+        });
+        c.once('error', (e) => {
+          over = true;
+          reject(e);
+        });
+        c.once('exit', (code) => {
+          if (!over) {
+            over = true;
+            reject(new Error(`a worker thread exited (code ${code}) before the search was done`));
+          }
+        });
+        c.postMessage({ setup });
+      });
+      fill();
+    });
+  } finally {
+    await Promise.all(children.map((c) => c.terminate()));
+  }
+  return completeExploration(program, options, coord.col, lockdep);
 }
 
 /** Where tasks run: N local worker processes, or the jobs of a Redis queue (`vdm worker` processes). */

@@ -103,6 +103,7 @@ export function startQueueWorker(url: string, concurrency: number): { close(): P
       const data = job.data as QueueJob;
       const program = programOf(data);
       if (data.task.kind === 'subtree') return exploreSubtree(program, data.options, data.task.subtree);
+      if (data.task.kind === 'dpor') throw new Error('dpor executions do not go over the queue');
       return explore(program, { ...data.options, seed: data.task.seed, coverage: true });
     },
     { connection: redisConnection(url), concurrency },

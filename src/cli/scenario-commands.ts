@@ -35,7 +35,7 @@ import { loadScenarioFile, type Scenario } from '../scenario/load.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import type { ExplorationCheckpoint, ExploreOptions, ExploreResult, Strategy } from '../sched/program.js';
 import { decodeSchedule, ScheduleError } from '../sched/schedule.js';
-import { checkOnWorkers, swarmOnWorkers } from './parallel-check.js';
+import { checkOnWorkers, dporOnWorkers, swarmOnWorkers } from './parallel-check.js';
 import { progressBar } from './progress.js';
 import { redisConnection, startQueueWorker } from './queue.js';
 import { writeAtomically } from './write-atomically.js';
@@ -418,9 +418,14 @@ export function addScenarioCommands(program: Command): void {
           }
           const workers = o.workers ?? 1;
           const parallel = workers > 1 || o.queue !== undefined;
-          if (parallel && strategy !== 'exhaustive') {
+          if (parallel && strategy !== 'exhaustive' && strategy !== 'dpor') {
             throw new UsageError(
-              '--workers and --queue need --strategy exhaustive (dpor subtrees are not split yet)',
+              `--workers and --queue share out a dpor or exhaustive search; ${strategy} runs spread over workers with --swarm`,
+            );
+          }
+          if (o.queue !== undefined && strategy !== 'exhaustive') {
+            throw new UsageError(
+              '--queue needs --strategy exhaustive: a dpor search hands out one execution at a time, too fine for a queue (use --workers)',
             );
           }
           if (parallel && (checkpoint || resume)) {
@@ -431,11 +436,14 @@ export function addScenarioCommands(program: Command): void {
           try {
             if (parallel) {
               const started = Date.now();
-              const opts = checkExploreOptions(sc, { ...searchOptions(o) });
+              const opts = checkExploreOptions(sc, { ...searchOptions(o), strategy });
               const runners = o.queue
                 ? { queue: checkedQueue(o.queue), subtrees: o.queueSplit ?? 32 }
                 : { workers };
-              const result = await checkOnWorkers(sc, used, opts, runners, (p) => bar.update(p));
+              const result =
+                strategy === 'dpor'
+                  ? await dporOnWorkers(sc, used, { ...opts, onProgress: (p) => bar.update(p) }, workers)
+                  : await checkOnWorkers(sc, used, opts, runners, (p) => bar.update(p));
               r = checkReportOf(sc, used, result, Date.now() - started);
             } else
               r = checkScenario(sc, {

@@ -14,7 +14,7 @@ import { hash64 } from './fingerprint.js';
 import { Lockdep, type SavedEdge } from './lockdep.js';
 import type { ExploreOptions, Program, SavedIds, ViolationReport } from './program.js';
 import { RaceFinder } from './races.js';
-import { Node, propagateSleep, Seq } from './wakeup.js';
+import { insertBranch, Node, propagateSleep, Seq, type WuNode } from './wakeup.js';
 
 /** What the coordinator has learnt since it last wrote to this worker (every job carries it). */
 export interface SyncDelta {
@@ -75,7 +75,15 @@ export interface DporJobResult {
   edges: SavedEdge[];
   fingerprint?: string;
   newIds: NewId[];
+  /** The worker goes on with the execution that follows this one (see DporJobRunner.runAll). */
+  cont?: boolean;
+  /** A continuation: the job it went on from, how many executions after it, and its inputs. */
+  head?: number;
+  step?: number;
+  job?: Pick<DporJob, 'prefix' | 'sleep' | 'chain'>;
 }
+
+const NO_SYNC: SyncDelta = { ids: [], visible: [], violations: [], edges: [], cutKeys: [] };
 
 /** A collector that logs each violation occurrence for the coordinator instead of keeping it. */
 class RecordingCollector extends Collector {
@@ -120,6 +128,8 @@ export class DporJobRunner<S> {
   private visible = new Uint8Array(16);
   private readonly knownEdges = new Set<string>();
   private readonly cutKeys = new Set<string>();
+  private lastFree = -1;
+  private lastDepth = 0;
 
   constructor(
     program: Program<S>,
@@ -189,13 +199,89 @@ export class DporJobRunner<S> {
     return nd;
   }
 
-  run(job: DporJob): DporJobResult {
-    this.applySync(job.sync);
+  /**
+   * Runs a job, then (with `continueUpTo` > 0) as many of the executions that follow it in the
+   * sequential order as are its own to decide, up to that many: each time the execution just run
+   * opened nodes by free choice and its races left pending branches there, the next execution of
+   * the sequential search is the first of them at the deepest such node. Its inputs are known here
+   * without the coordinator, so it runs at once (no round trip). Each result goes to `send`.
+   */
+  runAll(job: DporJob, continueUpTo: number, send: (r: DporJobResult) => void): void {
+    let r = this.run(job, true);
+    for (let k = 1; k <= continueUpTo; k++) {
+      const next = this.continuation();
+      if (next === null) break;
+      r.cont = true;
+      send(r);
+      r = this.run(next, false);
+      r.head = job.id;
+      r.step = k;
+      r.job = { prefix: next.prefix, sleep: next.sleep, chain: next.chain };
+    }
+    send(r);
+  }
+
+  /**
+   * The next execution when it lies in the nodes the last one opened by free choice: their wakeup
+   * trees hold only that execution's own races, inserted here as the coordinator inserts them.
+   */
+  private continuation(): DporJob | null {
+    const free = this.lastFree;
+    if (free < 0) return null;
+    for (let p = free; p <= this.lastDepth; p++) {
+      const nd = this.nodes[p]!;
+      if (nd.wut.length !== 0) nd.wut = [];
+      nd.wutHead = 0;
+    }
+    const rc = this.raceBuf;
+    const v = this.v;
+    let any = false;
+    for (let p = 0; p < this.raceLen; ) {
+      const b = rc[p]!;
+      const m = rc[p + 1]!;
+      p += 2;
+      if (b < free) {
+        p += m * 3;
+        continue;
+      }
+      v.reset();
+      for (let j = 0; j < m; j++, p += 3) v.push(rc[p]!, rc[p + 1]!, rc[p + 2]!);
+      insertBranch(this.nodes[b]!, v);
+      any = true;
+    }
+    if (!any) return null;
+    const ex = this.ex;
+    for (let q = this.lastDepth; q >= free; q--) {
+      const nd = this.nodes[q]!;
+      if (nd.wut.length === 0) continue;
+      const sleep: number[] = [];
+      for (let i = 0; i < nd.sleepN; i++) sleep.push(nd.sleepThread[i]!, nd.sleepObj[i]!, nd.sleepKind[i]!);
+      sleep.push(ex.evThread[q]!, ex.evObj[q]!, ex.evKind[q]!);
+      const chain: number[] = [];
+      for (let c: WuNode | null = nd.wut[0]!; c !== null; c = c.children.length > 0 ? c.children[0]! : null)
+        chain.push(c.thread, c.obj, c.kind);
+      return {
+        id: -1,
+        prefix: ex.evThread.slice(0, q),
+        sleep: Int32Array.from(sleep),
+        chain: Int32Array.from(chain),
+        sync: NO_SYNC,
+      };
+    }
+    return null;
+  }
+
+  /** Runs one job; `fresh`: a job from the coordinator (else a continuation of the last one). */
+  run(job: DporJob, fresh = true): DporJobResult {
     const ex = this.ex;
     const col = this.col;
     const bound = this.bound;
     const options = this.options;
-    ex.adoptIds(this.ids, this.visible);
+    // A continuation keeps the numbering of the execution it continues: its inputs use it.
+    if (fresh) {
+      this.applySync(job.sync);
+      ex.adoptIds(this.ids, this.visible);
+    }
     this.lockdep.clear();
     col.log = [];
     col.stopped = false;
@@ -323,6 +409,8 @@ export class DporJobRunner<S> {
     }
     const edges: SavedEdge[] = [];
     for (const e of this.lockdep.save()) if (!this.knownEdges.has(`${e.from}\0${e.to}`)) edges.push(e);
+    this.lastFree = free;
+    this.lastDepth = depth;
     const out: DporJobResult = {
       id: job.id,
       events,

@@ -83,7 +83,7 @@ interface SyncState {
 }
 
 /** Uncommitted executions (running or waiting for their turn) allowed per worker. */
-const AHEAD_PER_WORKER = 24;
+const AHEAD_PER_WORKER = 256;
 
 export class ParallelDpor<S> {
   readonly col: Collector;
@@ -110,6 +110,8 @@ export class ParallelDpor<S> {
   // The search.
   private readonly runOf = new Map<WuNode, Run>();
   private readonly runs = new Map<number, Run>();
+  /** Runs a worker went on to by itself, by "job/step" (the job it went on from, how far). */
+  private readonly contRun = new Map<string, Run>();
   private nextId = 0;
   private rootRun: Run | null = null;
   private started = false;
@@ -128,8 +130,8 @@ export class ParallelDpor<S> {
   speculated = 0;
 
   constructor(
-    private readonly program: Program<S>,
-    private readonly options: ExploreOptions,
+    program: Program<S>,
+    options: ExploreOptions,
     private readonly lockdep: Lockdep,
     workers: number,
     /** Sees the threads of every committed complete execution, in order (tests). */
@@ -154,6 +156,13 @@ export class ParallelDpor<S> {
 
   private isVisible(o: number): boolean {
     return this.allVisible || (o < this.visible.length && this.visible[o] === 1);
+  }
+
+  /** Where the search stands (for an error report when it cannot go on). */
+  describe(): string {
+    const f = this.forced;
+    const r = f ? this.runOf.get(f) : undefined;
+    return `started ${this.started}, next ${this.next}, outstanding ${this.outstanding}, runs ${this.runs.size}, continuations ${this.contRun.size}, forced run ${r ? `${r.id} arrived ${r.arrived} dead ${r.dead}` : 'none'}`;
   }
 
   /** Executions sent to workers and not yet committed. */
@@ -297,10 +306,30 @@ export class ParallelDpor<S> {
 
   /** A worker's result: builds what it opened, then commits every execution whose turn has come. */
   accept(res: DporJobResult): void {
-    const r = this.runs.get(res.id);
-    if (!r || r.dead || this.done) return;
-    this.translate(r, res);
+    if (this.done) return;
+    let r: Run | undefined;
+    const head = res.head ?? res.id;
+    const step = res.step ?? 0;
+    if (res.step !== undefined) {
+      // A continuation: the run created when the result before it said the worker went on.
+      const key = `${head}/${step}`;
+      r = this.contRun.get(key);
+      this.contRun.delete(key);
+      if (!r || r.dead) return;
+      this.translate(r, res);
+      if (!sameInputs(r.job, res.job!)) {
+        this.rerun++;
+        this.drop(r);
+        return;
+      }
+      res.id = r.id;
+    } else {
+      r = this.runs.get(res.id);
+      if (!r || r.dead) return;
+      this.translate(r, res);
+    }
     this.build(r, res);
+    if (res.cont) this.continued(r, `${head}/${step + 1}`);
     this.pump();
     if (!r.committed && !r.dead) this.speculated++;
   }
@@ -344,6 +373,10 @@ export class ParallelDpor<S> {
       const m = rc[p + 1]!;
       p += 2;
       for (let j = 0; j < m; j++, p += 3) if (rc[p + 1]! >= r.idBase) rc[p + 1] = map[rc[p + 1]! - r.idBase]!;
+    }
+    if (res.job) {
+      for (const a of [res.job.sleep, res.job.chain])
+        for (let i = 1; i < a.length; i += 3) if (a[i]! >= r.idBase) a[i] = map[a[i]! - r.idBase]!;
     }
   }
 
@@ -424,20 +457,37 @@ export class ParallelDpor<S> {
     }
   }
 
+  /** The worker went on with the next execution in r's own nodes: the same one, found here. */
+  private continued(r: Run, key: string): void {
+    const free = r.res!.free;
+    for (let q = r.depth; free >= 0 && q >= free; q--) {
+      const node = r.nodes[q - r.base]!;
+      if (!node.pending) continue;
+      const c = this.newRun(node, node.wut[node.wutHead]!, this.inProgressBefore(node, node.wutHead));
+      c.idBase = r.idBase;
+      this.contRun.set(key, c);
+      return;
+    }
+  }
+
+  private drop(r: Run): void {
+    r.dead = true;
+    if (r.branch !== null && this.runOf.get(r.branch) === r) this.runOf.delete(r.branch);
+    this.runs.delete(r.id);
+    this.outstanding--;
+  }
+
   // ---- commit ----
 
   /** Commits executions for as long as the next one's result is in. */
   private pump(): void {
     while (!this.done) {
       const r = this.started ? this.runOf.get(this.forced!) : this.rootRun;
-      if (!r || !r.arrived) return;
+      if (!r?.arrived) return;
       if (this.started && !this.valid(r)) {
         // Its inputs changed (not expected): run it again with the current ones.
         this.rerun++;
-        r.dead = true;
-        this.runOf.delete(this.forced!);
-        this.runs.delete(r.id);
-        this.outstanding--;
+        this.drop(r);
         return;
       }
       this.commit(r);
@@ -448,16 +498,10 @@ export class ParallelDpor<S> {
     const node = this.path[this.next]!;
     if (r.x !== this.next || r.job.prefix.length !== node.pos) return false;
     // The sleep set now, as a multiset of triples, against the job's.
-    const now: string[] = [];
+    const now: number[] = [];
     for (let i = 0; i < node.sleepN; i++)
-      now.push(`${node.sleepThread[i]},${node.sleepObj[i]},${node.sleepKind[i]}`);
-    const then: string[] = [];
-    const s = r.job.sleep;
-    for (let i = 0; i + 2 < s.length; i += 3) then.push(`${s[i]},${s[i + 1]},${s[i + 2]}`);
-    if (now.length !== then.length) return false;
-    now.sort();
-    then.sort();
-    for (let i = 0; i < now.length; i++) if (now[i] !== then[i]) return false;
+      now.push(node.sleepThread[i]!, node.sleepObj[i]!, node.sleepKind[i]!);
+    if (!sameTriples(now, r.job.sleep)) return false;
     // The chain now.
     let c: WuNode | null = this.forced;
     for (let i = 0; i < r.chain.length; i++) {
@@ -576,7 +620,31 @@ export class ParallelDpor<S> {
     for (const r of this.runs.values()) r.dead = true;
     this.runs.clear();
     this.runOf.clear();
+    this.contRun.clear();
   }
+}
+
+/** The same multiset of (thread, object, kind) triples? */
+function sameTriples(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  const key = (x: ArrayLike<number>): string[] => {
+    const out: string[] = [];
+    for (let i = 0; i + 2 < x.length; i += 3) out.push(`${x[i]},${x[i + 1]},${x[i + 2]}`);
+    return out.sort();
+  };
+  const ka = key(a);
+  const kb = key(b);
+  return ka.every((k, i) => k === kb[i]);
+}
+
+function sameInputs(
+  a: Pick<DporJob, 'prefix' | 'sleep' | 'chain'>,
+  b: Pick<DporJob, 'prefix' | 'sleep' | 'chain'>,
+): boolean {
+  if (a.prefix.length !== b.prefix.length || a.chain.length !== b.chain.length) return false;
+  for (let i = 0; i < a.prefix.length; i++) if (a.prefix[i] !== b.prefix[i]) return false;
+  for (let i = 0; i < a.chain.length; i++) if (a.chain[i] !== b.chain[i]) return false;
+  return sameTriples(a.sleep, b.sleep);
 }
 
 const EMPTY_SYNC: SyncDelta = { ids: [], visible: [], violations: [], edges: [], cutKeys: [] };
@@ -593,6 +661,7 @@ export function dporInProcess<S>(
   workers: number,
   seed = 1,
   observe?: (threads: Int32Array) => void,
+  continueUpTo = CONTINUE_UP_TO,
 ): ParallelDpor<S> {
   const coord = new ParallelDpor(program, options, lockdep, workers, observe);
   const runners = Array.from({ length: workers }, () => new DporJobRunner(program, options, coord.cuts));
@@ -608,10 +677,13 @@ export function dporInProcess<S>(
     for (let w = 0; w < workers; w++) if (queues[w]!.length > 0) busy.push(w);
     if (busy.length === 0) throw new Error('parallel dpor: nothing to run and the search is not done');
     const w = busy[uniformInt(rng, 0, busy.length - 1)]!;
-    coord.accept(runners[w]!.run(queues[w]!.shift()!));
+    runners[w]!.runAll(queues[w]!.shift()!, continueUpTo, (r) => coord.accept(r));
   }
   return coord;
 }
+
+/** Executions a worker runs on by itself after a job (DporJobRunner.runAll). */
+export const CONTINUE_UP_TO = 64;
 
 /** Jobs queued per in-process worker. */
 const IN_PROCESS_QUEUE = 3;
