@@ -7,13 +7,13 @@
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { Design } from '../designs/design.js';
 import { scenarioProgram } from '../scenario/program.js';
 import type { Scenario } from '../scenario/resolve.js';
 import { violationKey } from '../sched/collector.js';
-import type { DporJobResult } from '../sched/dpor-job.js';
-import { ParallelDpor } from '../sched/dpor-parallel.js';
+import { type DporJob, type DporJobResult, DporJobRunner } from '../sched/dpor-job.js';
+import { CONTINUE_UP_TO, ParallelDpor } from '../sched/dpor-parallel.js';
 import { completeExploration } from '../sched/explore.js';
 import { Lockdep } from '../sched/lockdep.js';
 import { mergeSubtrees, type SubtreeResult, splitExhaustive } from '../sched/parallel.js';
@@ -82,12 +82,20 @@ function forkWorker(): ChildProcess {
   return fork(entry, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
 }
 
-/** Jobs sent ahead to each worker process, so that it never waits for the coordinator. */
-const DPOR_PIPELINE = 3;
+/** Jobs sent ahead to each worker thread, so that it does not wait for the coordinator. */
+const DPOR_PIPELINE = 2;
+/** How long the coordinator blocks waiting for a result before it lets thread events through. */
+const WAIT_MS = 20;
 
 /**
- * dpor on `workers` worker processes: each keeps up to DPOR_PIPELINE executions queued; every
- * result goes to the coordinator, which commits what it can and hands out the next executions.
+ * dpor on `workers` executors: this thread, which is also the coordinator, and workers - 1 worker
+ * threads. An execution takes a fraction of a millisecond, about what a message takes to cross
+ * threads and be answered, so the coordinator does not wait on its event loop: it runs executions
+ * itself (their results are committed without a crossing) and between them collects the worker
+ * threads' results synchronously (receiveMessageOnPort). When it has nothing nearer to run it runs
+ * the execution the commit waits for as well (ParallelDpor.hedge), and blocks on a shared counter
+ * the workers bump (Atomics.wait) only when even that is out. Each worker keeps DPOR_PIPELINE jobs
+ * queued.
  */
 export async function dporOnWorkers(
   sc: Scenario,
@@ -96,69 +104,92 @@ export async function dporOnWorkers(
   workers: number,
 ): Promise<ExploreResult> {
   const program = scenarioProgram(sc, { design });
-  const { onProgress, ...plain } = options;
+  const { onProgress: _drop, ...plain } = options;
   const lockdep = new Lockdep();
   const coord = new ParallelDpor(program, options, lockdep, workers);
+  const own = new DporJobRunner(program, options, coord.cuts);
   const setup: WorkerSetup = {
     file: sc.file,
     design: { name: design.name, options: { ...design.options } },
     options: plain,
   };
-  const children = Array.from(
-    { length: workers },
-    () => new Worker(new URL('./worker.js', import.meta.url), { workerData: { vdmWorker: true } }),
-  );
-  const queued = new Array<number>(workers).fill(0);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let over = false;
-      const fill = (): void => {
-        if (over) return;
-        if (coord.done) {
-          over = true;
-          resolve();
-          return;
-        }
-        for (let w = 0; w < workers; w++) {
-          for (const job of coord.jobsFor(w, DPOR_PIPELINE - queued[w]!)) {
-            queued[w]!++;
-            children[w]!.postMessage({ task: { kind: 'dpor', job } satisfies WorkerTask });
-          }
-        }
-        if (queued.every((q) => q === 0)) {
-          over = true;
-          reject(new Error(`parallel dpor: nothing to run and the search is not done (${coord.describe()})`));
-        }
-      };
-      children.forEach((c, w) => {
-        c.on('message', (r: DporJobResult) => {
-          // A job's last result is the one the worker does not go on from.
-          if (!r.cont) queued[w]!--;
-          try {
-            coord.accept(r);
-          } catch (e) {
-            over = true;
-            reject(e);
-            return;
-          }
-          fill();
-        });
-        c.once('error', (e) => {
-          over = true;
-          reject(e);
-        });
-        c.once('exit', (code) => {
-          if (!over) {
-            over = true;
-            reject(new Error(`a worker thread exited (code ${code}) before the search was done`));
-          }
-        });
-        c.postMessage({ setup });
-      });
-      fill();
+  const signal = new Int32Array(new SharedArrayBuffer(4));
+  const threads: { worker: Worker; results: MessagePort; queued: number; failed?: unknown }[] = [];
+  for (let w = 1; w < workers; w++) {
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { vdmWorker: true } });
+    const t = { worker, results: port1, queued: 0 } as (typeof threads)[number];
+    worker.once('error', (e) => {
+      t.failed = e;
     });
+    worker.once('exit', (code) => {
+      t.failed ??= new Error(`a worker thread exited (code ${code}) before the search was done`);
+    });
+    worker.postMessage({ setup, results: port2, signal }, [port2]);
+    threads.push(t);
+  }
+  const mine: DporJob[] = [];
+  /** Collects the worker threads' results and tops up their queues. */
+  const service = (): void => {
+    for (const t of threads) {
+      for (let m = receiveMessageOnPort(t.results); m; m = receiveMessageOnPort(t.results)) {
+        const r = m.message as DporJobResult | { error: string };
+        if ('error' in r) throw new Error(r.error);
+        if (!r.cont) t.queued--;
+        coord.accept(r);
+      }
+      if (t.failed && !coord.done) throw t.failed;
+    }
+    if (coord.done) return;
+    // The nearest execution for this thread (it runs without a crossing), then fill the queues.
+    if (mine.length === 0) mine.push(...coord.jobsFor(0, 1));
+    for (let w = 0; w < threads.length; w++) {
+      const t = threads[w]!;
+      for (const job of coord.jobsFor(w + 1, DPOR_PIPELINE - t.queued)) {
+        t.queued++;
+        t.worker.postMessage({ task: { kind: 'dpor', job } satisfies WorkerTask });
+      }
+    }
+  };
+  let sent: DporJobResult | undefined;
+  try {
+    for (;;) {
+      // Read before collecting: a result sent after this wakes the wait below at once.
+      const seen = Atomics.load(signal, 0);
+      service();
+      if (coord.done) break;
+      // Nothing nearer to do: run the execution the commit waits for too, rather than wait for it.
+      const job = mine.shift() ?? coord.hedge(0) ?? undefined;
+      if (job) {
+        // This thread goes on with its own next execution only while it is the one the commit
+        // waits for; between executions it keeps serving the worker threads.
+        own.runAll(
+          job,
+          CONTINUE_UP_TO,
+          (r) => {
+            sent = r;
+            coord.accept(r);
+          },
+          () => {
+            const r = sent!;
+            if (coord.lastCommitted === r.id && !coord.done) {
+              service();
+              return true;
+            }
+            coord.withdraw(r);
+            return false;
+          },
+        );
+        continue;
+      }
+      if (threads.every((t) => t.queued === 0))
+        throw new Error(`parallel dpor: nothing to run and the search is not done (${coord.describe()})`);
+      // Nothing to run here: wait for a result, letting thread events (errors, exits) through now and then.
+      if (Atomics.wait(signal, 0, seen, WAIT_MS) === 'timed-out') await new Promise((r) => setImmediate(r));
+      coord.col.tick(0);
+    }
   } finally {
-    await Promise.all(children.map((c) => c.terminate()));
+    await Promise.all(threads.map((t) => t.worker.terminate()));
   }
   return completeExploration(program, options, coord.col, lockdep);
 }

@@ -3,7 +3,7 @@
 // exploration of a swarm, or one execution of a parallel dpor search — and sends back the result.
 
 import { fileURLToPath } from 'node:url';
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { designOf } from '../designs/design.js';
 import { loadScenarioFile } from '../scenario/load.js';
 import { scenarioProgram } from '../scenario/program.js';
@@ -71,9 +71,32 @@ if (process.send && process.argv[1] === fileURLToPath(import.meta.url)) {
   );
   process.on('disconnect', () => process.exit(0));
 } else if (!isMainThread && parentPort && (workerData as { vdmWorker?: boolean } | null)?.vdmWorker) {
+  // dpor's worker threads: results go to a port the coordinator reads synchronously, and a shared
+  // counter wakes it when it waits (dporOnWorkers).
   const port = parentPort;
+  let results: MessagePort | undefined;
+  let signal: Int32Array | undefined;
+  const send = (r: unknown): void => {
+    results!.postMessage(r);
+    Atomics.add(signal!, 0, 1);
+    Atomics.notify(signal!, 0);
+  };
   serve(
-    (f) => port.on('message', f),
-    (r) => port.postMessage(r),
+    (f) =>
+      port.on(
+        'message',
+        (m: { setup?: WorkerSetup; task?: WorkerTask; results?: MessagePort; signal?: Int32Array }) => {
+          if (m.results) {
+            results = m.results;
+            signal = m.signal;
+          }
+          try {
+            f(m);
+          } catch (e) {
+            send({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+          }
+        },
+      ),
+    send,
   );
 }

@@ -112,10 +112,21 @@ class RecordingCollector extends Collector {
   }
 }
 
-/** Runs jobs on one program (one per worker process). */
+/**
+ * Lockdep for one job: it records only edges the coordinator does not know, so an execution does
+ * not copy a schedule for every edge it makes again.
+ */
+class JobLockdep extends Lockdep {
+  readonly known = new Set<string>();
+  override has(from: string, to: string): boolean {
+    return this.known.has(`${from}\0${to}`) || super.has(from, to);
+  }
+}
+
+/** Runs jobs on one program (one per worker). */
 export class DporJobRunner<S> {
   private readonly ex: Execution<S>;
-  private readonly lockdep = new Lockdep();
+  private readonly lockdep = new JobLockdep();
   private readonly col: RecordingCollector;
   private readonly cutChecker: CutChecker<S> | null;
   private readonly races: RaceFinder<S>;
@@ -126,7 +137,6 @@ export class DporJobRunner<S> {
   private raceLen = 0;
   private readonly ids: SavedIds;
   private visible = new Uint8Array(16);
-  private readonly knownEdges = new Set<string>();
   private readonly cutKeys = new Set<string>();
   private lastFree = -1;
   private lastDepth = 0;
@@ -186,14 +196,14 @@ export class DporJobRunner<S> {
       const old = this.col.known.get(k);
       if (old === undefined || pre < old) this.col.known.set(k, pre);
     }
-    for (const e of s.edges) this.knownEdges.add(e);
+    for (const e of s.edges) this.lockdep.known.add(e);
     for (const k of s.cutKeys) this.cutKeys.add(k);
   }
 
   private node(i: number): Node {
     let nd = this.nodes[i];
     if (nd === undefined) {
-      nd = new Node(this.ex.n);
+      nd = new Node();
       this.nodes[i] = nd;
     }
     return nd;
@@ -206,13 +216,20 @@ export class DporJobRunner<S> {
    * the sequential search is the first of them at the deepest such node. Its inputs are known here
    * without the coordinator, so it runs at once (no round trip). Each result goes to `send`.
    */
-  runAll(job: DporJob, continueUpTo: number, send: (r: DporJobResult) => void): void {
+  runAll(
+    job: DporJob,
+    continueUpTo: number,
+    send: (r: DporJobResult) => void,
+    /** Asked after each result sent with cont set: false withdraws the continuation (see ParallelDpor.withdraw). */
+    keepGoing: () => boolean = () => true,
+  ): void {
     let r = this.run(job, true);
     for (let k = 1; k <= continueUpTo; k++) {
       const next = this.continuation();
       if (next === null) break;
       r.cont = true;
       send(r);
+      if (!keepGoing()) return;
       r = this.run(next, false);
       r.head = job.id;
       r.step = k;
@@ -255,7 +272,7 @@ export class DporJobRunner<S> {
       const nd = this.nodes[q]!;
       if (nd.wut.length === 0) continue;
       const sleep: number[] = [];
-      for (let i = 0; i < nd.sleepN; i++) sleep.push(nd.sleepThread[i]!, nd.sleepObj[i]!, nd.sleepKind[i]!);
+      sleep.push(...nd.sl);
       sleep.push(ex.evThread[q]!, ex.evObj[q]!, ex.evKind[q]!);
       const chain: number[] = [];
       for (let c: WuNode | null = nd.wut[0]!; c !== null; c = c.children.length > 0 ? c.children[0]! : null)
@@ -292,7 +309,7 @@ export class DporJobRunner<S> {
     this.raceLen = 0;
     const x = job.prefix.length;
     const first = this.node(x);
-    first.sleepN = 0;
+    first.clearSleep();
     for (let i = 0; i + 2 < job.sleep.length; i += 3)
       first.sleep(job.sleep[i]!, job.sleep[i + 1]!, job.sleep[i + 2]!);
     const chainN = job.chain.length / 3;
@@ -407,8 +424,7 @@ export class DporJobRunner<S> {
       events[p++] = ex.evObj[i]!;
       events[p++] = ex.evKind[i]!;
     }
-    const edges: SavedEdge[] = [];
-    for (const e of this.lockdep.save()) if (!this.knownEdges.has(`${e.from}\0${e.to}`)) edges.push(e);
+    const edges: SavedEdge[] = this.lockdep.edgeCount > 0 ? this.lockdep.save() : [];
     this.lastFree = free;
     this.lastDepth = depth;
     const out: DporJobResult = {

@@ -43,11 +43,10 @@ class PNode extends Node {
   /** 1 while the first pending entry is the chain step of an uncommitted execution through here. */
   skip = 0;
   constructor(
-    n: number,
     readonly run: Run,
     readonly pos: number,
   ) {
-    super(n);
+    super();
   }
 }
 
@@ -62,6 +61,8 @@ interface Run {
   /** Ids below this were numbered when the job was sent: the worker's own start here. */
   idBase: number;
   arrived: boolean;
+  /** Also sent to a second executor (hedge). */
+  hedged?: boolean;
   committed: boolean;
   dead: boolean;
   res?: DporJobResult;
@@ -158,6 +159,26 @@ export class ParallelDpor<S> {
     return this.allVisible || (o < this.visible.length && this.visible[o] === 1);
   }
 
+  /** Is the execution the commit waits for out on an executor (sent, result not in)? */
+  get waitingOnForced(): boolean {
+    const f = this.forced;
+    const r = f ? this.runOf.get(f) : undefined;
+    return !!r && !r.arrived;
+  }
+
+  /**
+   * The execution the commit waits for, again, for executor w to run as well: the first of the two
+   * results to arrive is used, the other ignored (both are the same execution). Null when the
+   * commit does not wait on a sent execution.
+   */
+  hedge(w: number): DporJob | null {
+    const f = this.forced;
+    const r = f ? this.runOf.get(f) : undefined;
+    if (!r || r.arrived || r.hedged) return null;
+    r.hedged = true;
+    return { ...r.job, sync: this.syncFor(w) };
+  }
+
   /** Where the search stands (for an error report when it cannot go on). */
   describe(): string {
     const f = this.forced;
@@ -242,8 +263,7 @@ export class ParallelDpor<S> {
     const x = node === null ? 0 : node.pos;
     const sleep: number[] = [];
     if (node !== null) {
-      for (let i = 0; i < node.sleepN; i++)
-        sleep.push(node.sleepThread[i]!, node.sleepObj[i]!, node.sleepKind[i]!);
+      sleep.push(...node.sl);
       for (const b of before) sleep.push(b.thread, b.obj, b.kind);
     }
     const ch = new Int32Array(chain.length * 3);
@@ -315,7 +335,7 @@ export class ParallelDpor<S> {
       const key = `${head}/${step}`;
       r = this.contRun.get(key);
       this.contRun.delete(key);
-      if (!r || r.dead) return;
+      if (!r || r.dead || r.arrived) return;
       this.translate(r, res);
       if (!sameInputs(r.job, res.job!)) {
         this.rerun++;
@@ -325,7 +345,8 @@ export class ParallelDpor<S> {
       res.id = r.id;
     } else {
       r = this.runs.get(res.id);
-      if (!r || r.dead) return;
+      // Gone or in already: the other copy of a hedged execution.
+      if (!r || r.dead || r.arrived) return;
       this.translate(r, res);
     }
     this.build(r, res);
@@ -407,14 +428,14 @@ export class ParallelDpor<S> {
     const ev = res.events;
     const chainLen = r.chain.length;
     let prev: Node;
-    if (r.branch === null) prev = new Node(this.n);
+    if (r.branch === null) prev = new Node();
     else {
-      prev = new Node(this.n);
+      prev = new Node();
       const s = r.job.sleep;
       for (let i = 0; i + 2 < s.length; i += 3) prev.sleep(s[i]!, s[i + 1]!, s[i + 2]!);
     }
     for (let p = r.base; p <= r.depth; p++) {
-      const node = new PNode(this.n, r, p);
+      const node = new PNode(r, p);
       if (p > 0 && (r.branch !== null || p > r.base)) {
         const e = (p - 1 - x) * 3;
         propagateSleep(prev, node, ev[e]!, ev[e + 1]!, ev[e + 2]!, this.dependent);
@@ -470,6 +491,21 @@ export class ParallelDpor<S> {
     }
   }
 
+  /**
+   * The executor that sent `res` with cont set will not go on after all: the continuation run is
+   * dropped and its branch goes back to the pool.
+   */
+  withdraw(res: DporJobResult): void {
+    const key = `${res.head ?? res.id}/${(res.step ?? 0) + 1}`;
+    const c = this.contRun.get(key);
+    if (!c) return;
+    this.contRun.delete(key);
+    this.drop(c);
+  }
+
+  /** Was the run with this id the last one committed? */
+  lastCommitted = -1;
+
   private drop(r: Run): void {
     r.dead = true;
     if (r.branch !== null && this.runOf.get(r.branch) === r) this.runOf.delete(r.branch);
@@ -499,8 +535,7 @@ export class ParallelDpor<S> {
     if (r.x !== this.next || r.job.prefix.length !== node.pos) return false;
     // The sleep set now, as a multiset of triples, against the job's.
     const now: number[] = [];
-    for (let i = 0; i < node.sleepN; i++)
-      now.push(node.sleepThread[i]!, node.sleepObj[i]!, node.sleepKind[i]!);
+    now.push(...node.sl);
     if (!sameTriples(now, r.job.sleep)) return false;
     // The chain now.
     let c: WuNode | null = this.forced;
@@ -578,6 +613,7 @@ export class ParallelDpor<S> {
       col.tick(len);
     }
     r.committed = true;
+    this.lastCommitted = r.id;
     if (r.branch !== null) this.runOf.delete(r.branch);
     this.runs.delete(r.id);
     this.outstanding--;

@@ -31,7 +31,7 @@ export function dpor<S>(
   const cutChecker = cuts ? new CutChecker(ex, program, col, maxSteps) : null;
   if (cuts) col.cutStates = 0;
   const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
-  const nodes: Node[] = [new Node(ex.n)];
+  const nodes: Node[] = [new Node()];
   const races: RaceFinder<S> = new RaceFinder(ex, (b, j, t, o, k) => {
     races.reversal(b, j, t, o, k, v);
     insertBranch(nodes[b]!, v);
@@ -51,7 +51,7 @@ export function dpor<S>(
     if (c.strategy !== 'dpor') throw new TypeError(`cannot resume a ${c.strategy} checkpoint with dpor`);
     ex.restoreIds(c.ids);
     for (let i = 0; i < c.nodes.length; i++) {
-      const node = new Node(ex.n);
+      const node = new Node();
       const sn = c.nodes[i]!;
       for (let j = 0; j + 2 < sn.sleep.length; j += 3)
         node.sleep(sn.sleep[j]!, sn.sleep[j + 1]!, sn.sleep[j + 2]!);
@@ -76,8 +76,7 @@ export function dpor<S>(
     for (let i = 0; i <= replayTo; i++) {
       const node = nodes[i]!;
       const sleep: number[] = [];
-      for (let j = 0; j < node.sleepN; j++)
-        sleep.push(node.sleepThread[j]!, node.sleepObj[j]!, node.sleepKind[j]!);
+      sleep.push(...node.sl);
       saved.push({ sleep, wut: node.wut.slice(node.wutHead).map(saveBranch) });
     }
     ck.save({
@@ -107,7 +106,7 @@ export function dpor<S>(
     const from = nodes[pos]!;
     let to = nodes[pos + 1];
     if (to === undefined) {
-      to = new Node(n);
+      to = new Node();
       nodes[pos + 1] = to;
     }
     propagateSleep(from, to, t, o, k, dependent);

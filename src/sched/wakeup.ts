@@ -18,26 +18,23 @@ export const TAKEN: WuNode = { thread: -1, obj: -1, kind: -1, children: [] };
 /**
  * A point of the current execution: the threads that must not run here (their branches are done),
  * each with its pending operation, and the wakeup tree of branches still to explore from here.
- * A thread is in a sleep set at most once, so n slots suffice. Nodes are reused across executions.
+ * The sleep set is a flat list of (thread, object, kind) triples (a thread is in it at most once);
+ * the sequential search reuses nodes across executions.
  */
 export class Node {
-  sleepN = 0;
-  readonly sleepThread: Int32Array;
-  readonly sleepObj: Int32Array;
-  readonly sleepKind: Int32Array;
+  /** Sleep set: triples thread, object, kind. */
+  readonly sl: number[] = [];
   /** Branches to explore from here; those before wutHead are taken (taking is O(1), not a shift). */
   wut: WuNode[] = [];
   wutHead = 0;
-  constructor(n: number) {
-    this.sleepThread = new Int32Array(n);
-    this.sleepObj = new Int32Array(n);
-    this.sleepKind = new Int32Array(n);
+  get sleepN(): number {
+    return this.sl.length / 3;
   }
   sleep(t: number, o: number, k: number): void {
-    const i = this.sleepN++;
-    this.sleepThread[i] = t;
-    this.sleepObj[i] = o;
-    this.sleepKind[i] = k;
+    this.sl.push(t, o, k);
+  }
+  clearSleep(): void {
+    if (this.sl.length !== 0) this.sl.length = 0;
   }
   get pending(): boolean {
     return this.wutHead < this.wut.length;
@@ -49,7 +46,8 @@ export class Node {
     return c;
   }
   sleeps(t: number): boolean {
-    for (let i = 0; i < this.sleepN; i++) if (this.sleepThread[i] === t) return true;
+    const sl = this.sl;
+    for (let i = 0; i < sl.length; i += 3) if (sl[i] === t) return true;
     return false;
   }
 }
@@ -129,9 +127,8 @@ export class Seq {
  * unless a leaf already covers it.
  */
 export function insertBranch(node: Node, v: Seq): void {
-  for (let i = 0; i < node.sleepN; i++) {
-    if (v.weakInitial(node.sleepThread[i]!, node.sleepObj[i]!, node.sleepKind[i]!) !== -2) return;
-  }
+  const sl = node.sl;
+  for (let i = 0; i < sl.length; i += 3) if (v.weakInitial(sl[i]!, sl[i + 1]!, sl[i + 2]!) !== -2) return;
   let level = node.wut;
   let from = node.wutHead;
   for (;;) {
@@ -169,12 +166,13 @@ export function propagateSleep(
   k: number,
   dependent: (oa: number, ka: number, ob: number, kb: number) => boolean,
 ): void {
-  to.sleepN = 0;
-  for (let i = 0; i < from.sleepN; i++) {
-    const st = from.sleepThread[i]!;
-    const so = from.sleepObj[i]!;
-    const sk = from.sleepKind[i]!;
-    if (st !== t && !dependent(so, sk, o, k)) to.sleep(st, so, sk);
+  to.clearSleep();
+  const sl = from.sl;
+  for (let i = 0; i < sl.length; i += 3) {
+    const st = sl[i]!;
+    const so = sl[i + 1]!;
+    const sk = sl[i + 2]!;
+    if (st !== t && !dependent(so, sk, o, k)) to.sl.push(st, so, sk);
   }
 }
 
