@@ -8,12 +8,21 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkOnWorkers, swarmOnWorkers } from '../src/cli/parallel-check.js';
+import { checkOnWorkers, dporOnWorkers, swarmOnWorkers } from '../src/cli/parallel-check.js';
 import { writeAtomically } from '../src/cli/write-atomically.js';
 import { designOf } from '../src/designs/design.js';
 import { loadScenarioFile } from '../src/scenario/load.js';
 import { scenarioProgram } from '../src/scenario/program.js';
-import { type ExplorationCheckpoint, type ExploreResult, explore } from '../src/sched/index.js';
+import { type DporJobResult, DporJobRunner } from '../src/sched/dpor-job.js';
+import { ParallelDpor } from '../src/sched/dpor-parallel.js';
+import {
+  type ExplorationCheckpoint,
+  type ExploreOptions,
+  type ExploreResult,
+  explore,
+  type Program,
+} from '../src/sched/index.js';
+import { Lockdep } from '../src/sched/lockdep.js';
 import { revokeVsFaults, type SpinRow } from './spin.js';
 
 interface Line {
@@ -127,6 +136,31 @@ function checkpointLine(dir: string): Line {
   };
 }
 
+/** Executions of the dpor figures (v5.8-concurrent-faults-bug on dmabuf-backed). */
+const DPOR_EXECUTIONS = 20_000;
+
+/**
+ * How parallel the dpor search is, apart from this machine: the parallel search with p executors
+ * in lock step, each running one execution per round, every result in before the next round (and
+ * no executor going on by itself). Executions committed per round: p at best.
+ */
+function dporRounds<S>(program: Program<S>, options: ExploreOptions, p: number): number {
+  const coord = new ParallelDpor(program, options, new Lockdep(), p);
+  const runners = Array.from({ length: p }, () => new DporJobRunner(program, options, coord.cuts));
+  let rounds = 0;
+  while (!coord.done) {
+    rounds++;
+    const results: DporJobResult[] = [];
+    for (let w = 0; w < p; w++) {
+      const job = coord.jobsFor(w, 1)[0];
+      if (job) runners[w]!.runAll(job, 0, (r) => results.push(r));
+    }
+    if (results.length === 0) throw new Error('bench: the parallel search has nothing to run');
+    for (const r of results) coord.accept(r);
+  }
+  return coord.col.executions / rounds;
+}
+
 async function workerLines(): Promise<Line[]> {
   const sc = loadScenarioFile(file('bench/scenarios/workers.yaml'));
   const design = designOf(sc.design.name, sc.design.options);
@@ -140,7 +174,35 @@ async function workerLines(): Promise<Line[]> {
   const [swarm, ts] = await timedAsync(() =>
     swarmOnWorkers(swarmSc, v57, { strategy: 'random', maxExecutions: 200, seed: 1 }, 8, { workers: 2 }),
   );
+  // dpor: the coordinator commits in the sequential order, so the result must equal one search's.
+  const cf = loadScenarioFile(file('examples/v5.8-concurrent-faults-bug.yaml'));
+  const dmabuf = designOf('dmabuf-backed', {});
+  const dopts: ExploreOptions = {
+    strategy: 'dpor',
+    maxExecutions: DPOR_EXECUTIONS,
+    minimizePreemptions: false,
+  };
+  const cfProgram = scenarioProgram(cf, { design: dmabuf });
+  const [seq, td1] = timed(() => explore(cfProgram, dopts));
+  const [par, td2] = await timedAsync(() => dporOnWorkers(cf, dmabuf, dopts, 2));
+  if (JSON.stringify(seq) !== JSON.stringify(par))
+    throw new Error('bench: dpor --workers 2 differs from one search');
+  const rounds = [2, 4, 8].map((p) => `${p}: ${dporRounds(cfProgram, dopts, p).toFixed(2)}`).join(', ');
   return [
+    {
+      what: 'dpor --workers 2',
+      setup: `v5.8-concurrent-faults-bug, dmabuf-backed, ${n(seq.executions)} executions`,
+      figure: 'same executions, in order',
+      seconds: `${s(td2)} / ${s(td1)}`,
+      note: `${(td1 / td2).toFixed(2)}x on 2 threads`,
+    },
+    {
+      what: 'dpor parallelism',
+      setup: 'same search, unit-time executions',
+      figure: `executions per round with P executors: ${rounds}`,
+      seconds: '-',
+      note: 'what the commit order leaves to run at once',
+    },
     {
       what: '--workers 2',
       setup: `bench/scenarios/workers.yaml, exhaustive, ${n(one.executions)} executions`,

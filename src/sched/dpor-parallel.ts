@@ -129,6 +129,8 @@ export class ParallelDpor<S> {
   rerun = 0;
   /** Executions whose result arrived before their turn. */
   speculated = 0;
+  /** Results received, used or not (a hedged execution's second copy, a withdrawn continuation's...). */
+  received = 0;
 
   constructor(
     program: Program<S>,
@@ -326,6 +328,7 @@ export class ParallelDpor<S> {
 
   /** A worker's result: builds what it opened, then commits every execution whose turn has come. */
   accept(res: DporJobResult): void {
+    this.received++;
     if (this.done) return;
     let r: Run | undefined;
     const head = res.head ?? res.id;
