@@ -102,6 +102,7 @@ export async function dporOnWorkers(
   design: Design,
   options: ExploreOptions,
   workers: number,
+  onStats?: (s: ParallelDporStats) => void,
 ): Promise<ExploreResult> {
   const program = scenarioProgram(sc, { design });
   const { onProgress: _drop, ...plain } = options;
@@ -191,7 +192,29 @@ export async function dporOnWorkers(
   } finally {
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
+  onStats?.({
+    executors: workers,
+    ahead: coord.speculated,
+    unused: coord.received - coord.committed,
+    rerun: coord.rerun,
+  });
   return completeExploration(program, options, coord.col, lockdep);
+}
+
+/** How a parallel dpor search went (the text report prints it). */
+export interface ParallelDporStats {
+  executors: number;
+  /** Executions whose result was in before their turn came. */
+  ahead: number;
+  /** Executions run but not used: the second copy of one run twice, or past the end. */
+  unused: number;
+  /** Executions run again because their inputs had changed by their turn. */
+  rerun: number;
+}
+
+/** The line the text report adds for a parallel dpor search. */
+export function parallelDporText(s: ParallelDporStats): string {
+  return `dpor on ${s.executors} threads: ${s.ahead.toLocaleString('en-US')} executions ran ahead of their turn, ${s.unused.toLocaleString('en-US')} were run but not used${s.rerun > 0 ? `, ${s.rerun} ran again` : ''}`;
 }
 
 /** Where tasks run: N local worker processes, or the jobs of a Redis queue (`vdm worker` processes). */

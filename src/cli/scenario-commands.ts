@@ -35,7 +35,13 @@ import { loadScenarioFile, type Scenario } from '../scenario/load.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import type { ExplorationCheckpoint, ExploreOptions, ExploreResult, Strategy } from '../sched/program.js';
 import { decodeSchedule, ScheduleError } from '../sched/schedule.js';
-import { checkOnWorkers, dporOnWorkers, swarmOnWorkers } from './parallel-check.js';
+import {
+  checkOnWorkers,
+  dporOnWorkers,
+  type ParallelDporStats,
+  parallelDporText,
+  swarmOnWorkers,
+} from './parallel-check.js';
 import { progressBar } from './progress.js';
 import { redisConnection, startQueueWorker } from './queue.js';
 import { writeAtomically } from './write-atomically.js';
@@ -433,6 +439,7 @@ export function addScenarioCommands(program: Command): void {
           }
           const bar = progressBar();
           let r: CheckReport;
+          let stats: ParallelDporStats | undefined;
           try {
             if (parallel) {
               const started = Date.now();
@@ -442,7 +449,15 @@ export function addScenarioCommands(program: Command): void {
                 : { workers };
               const result =
                 strategy === 'dpor'
-                  ? await dporOnWorkers(sc, used, { ...opts, onProgress: (p) => bar.update(p) }, workers)
+                  ? await dporOnWorkers(
+                      sc,
+                      used,
+                      { ...opts, onProgress: (p) => bar.update(p) },
+                      workers,
+                      (st) => {
+                        stats = st;
+                      },
+                    )
                   : await checkOnWorkers(sc, used, opts, runners, (p) => bar.update(p));
               r = checkReportOf(sc, used, result, Date.now() - started);
             } else
@@ -468,7 +483,11 @@ export function addScenarioCommands(program: Command): void {
           if (o.perfetto && r.violations[0]) {
             writePerfetto(recordScenario(sc, r.violations[0].schedule, design ? { design } : {}), o.perfetto);
           }
-          print(o.json ? JSON.stringify(r, null, 2) : checkText(r, sc, o, design));
+          print(
+            o.json
+              ? JSON.stringify(r, null, 2)
+              : `${checkText(r, sc, o, design)}${stats ? `\n${parallelDporText(stats)}` : ''}`,
+          );
           process.exitCode = r.verdict === 'pass' ? 0 : 1;
         },
       ),

@@ -131,6 +131,8 @@ export class ParallelDpor<S> {
   speculated = 0;
   /** Results received, used or not (a hedged execution's second copy, a withdrawn continuation's...). */
   received = 0;
+  /** Results committed. */
+  committed = 0;
 
   constructor(
     program: Program<S>,
@@ -159,13 +161,6 @@ export class ParallelDpor<S> {
 
   private isVisible(o: number): boolean {
     return this.allVisible || (o < this.visible.length && this.visible[o] === 1);
-  }
-
-  /** Is the execution the commit waits for out on an executor (sent, result not in)? */
-  get waitingOnForced(): boolean {
-    const f = this.forced;
-    const r = f ? this.runOf.get(f) : undefined;
-    return !!r && !r.arrived;
   }
 
   /**
@@ -616,6 +611,7 @@ export class ParallelDpor<S> {
       col.tick(len);
     }
     r.committed = true;
+    this.committed++;
     this.lastCommitted = r.id;
     if (r.branch !== null) this.runOf.delete(r.branch);
     this.runs.delete(r.id);

@@ -365,6 +365,11 @@ test('--workers 2 with dpor: the report of one worker, counterexamples included'
   delete r.elapsedMs;
   delete one.elapsedMs;
   assert.deepEqual(r, one);
+  const text = vdm(...args.filter((a) => a !== '--json'), '--workers', '2');
+  assert.match(
+    text.out,
+    /dpor on 2 threads: [\d,]+ executions ran ahead of their turn, [\d,]+ were run but not used/,
+  );
   const q = vdm('check', CONCURRENT_FAULTS, '--workers', '2', '--queue', 'redis://127.0.0.1:1');
   assert.equal(q.code, 2);
   assert.match(q.err, /--queue needs --strategy exhaustive/);
