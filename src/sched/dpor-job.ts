@@ -75,6 +75,8 @@ export interface DporJobResult {
   edges: SavedEdge[];
   fingerprint?: string;
   newIds: NewId[];
+  /** Ids from here on are the worker's own (newIds renumbers them); below, the coordinator's. */
+  idBase: number;
   /** The worker goes on with the execution that follows this one (see DporJobRunner.runAll). */
   cont?: boolean;
   /** A continuation: the job it went on from, how many executions after it, and its inputs. */
@@ -443,6 +445,7 @@ export class DporJobRunner<S> {
       cutStates: col.cutStates,
       edges,
       newIds: ex.idsSince(this.ids.count),
+      idBase: this.ids.count,
     };
     if (fingerprint !== undefined) out.fingerprint = fingerprint;
     return out;

@@ -58,8 +58,6 @@ interface Run {
   chain: WuNode[];
   /** Prefix length. */
   x: number;
-  /** Ids below this were numbered when the job was sent: the worker's own start here. */
-  idBase: number;
   arrived: boolean;
   /** Also sent to a second executor (hedge). */
   hedged?: boolean;
@@ -281,7 +279,6 @@ export class ParallelDpor<S> {
       branch,
       chain,
       x,
-      idBase: 0,
       arrived: false,
       committed: false,
       dead: false,
@@ -298,7 +295,6 @@ export class ParallelDpor<S> {
   }
 
   private send(run: Run, w: number): DporJob {
-    run.idBase = this.idCount;
     return { ...run.job, sync: this.syncFor(w) };
   }
 
@@ -334,7 +330,7 @@ export class ParallelDpor<S> {
       r = this.contRun.get(key);
       this.contRun.delete(key);
       if (!r || r.dead || r.arrived) return;
-      this.translate(r, res);
+      this.translate(res);
       if (!sameInputs(r.job, res.job!)) {
         this.rerun++;
         this.drop(r);
@@ -345,7 +341,7 @@ export class ParallelDpor<S> {
       r = this.runs.get(res.id);
       // Gone or in already: the other copy of a hedged execution.
       if (!r || r.dead || r.arrived) return;
-      this.translate(r, res);
+      this.translate(res);
     }
     this.build(r, res);
     if (res.cont) this.continued(r, `${head}/${step + 1}`);
@@ -353,11 +349,12 @@ export class ParallelDpor<S> {
     if (!r.committed && !r.dead) this.speculated++;
   }
 
-  /** The worker's own object ids (from idBase on) in the coordinator's numbering. */
-  private translate(r: Run, res: DporJobResult): void {
+  /** The worker's own object ids (from res.idBase on) in the coordinator's numbering. */
+  private translate(res: DporJobResult): void {
+    const base = res.idBase;
     if (res.newIds.length === 0) return;
     const map = new Int32Array(
-      res.newIds.length === 0 ? 0 : Math.max(...res.newIds.map((e) => e[0])) - r.idBase + 1,
+      res.newIds.length === 0 ? 0 : Math.max(...res.newIds.map((e) => e[0])) - base + 1,
     );
     for (const e of res.newIds) {
       let g: number | undefined;
@@ -383,19 +380,19 @@ export class ParallelDpor<S> {
           this.markVisible(g, vis);
         }
       }
-      map[e[0] - r.idBase] = g;
+      map[e[0] - base] = g;
     }
     const ev = res.events;
-    for (let i = 1; i < ev.length; i += 3) if (ev[i]! >= r.idBase) ev[i] = map[ev[i]! - r.idBase]!;
+    for (let i = 1; i < ev.length; i += 3) if (ev[i]! >= base) ev[i] = map[ev[i]! - base]!;
     const rc = res.races;
     for (let p = 0; p < rc.length; ) {
       const m = rc[p + 1]!;
       p += 2;
-      for (let j = 0; j < m; j++, p += 3) if (rc[p + 1]! >= r.idBase) rc[p + 1] = map[rc[p + 1]! - r.idBase]!;
+      for (let j = 0; j < m; j++, p += 3) if (rc[p + 1]! >= base) rc[p + 1] = map[rc[p + 1]! - base]!;
     }
     if (res.job) {
       for (const a of [res.job.sleep, res.job.chain])
-        for (let i = 1; i < a.length; i += 3) if (a[i]! >= r.idBase) a[i] = map[a[i]! - r.idBase]!;
+        for (let i = 1; i < a.length; i += 3) if (a[i]! >= base) a[i] = map[a[i]! - base]!;
     }
   }
 
@@ -483,7 +480,6 @@ export class ParallelDpor<S> {
       const node = r.nodes[q - r.base]!;
       if (!node.pending) continue;
       const c = this.newRun(node, node.wut[node.wutHead]!, this.inProgressBefore(node, node.wutHead));
-      c.idBase = r.idBase;
       this.contRun.set(key, c);
       return;
     }
