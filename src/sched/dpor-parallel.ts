@@ -682,8 +682,9 @@ const EMPTY_SYNC: SyncDelta = { ids: [], visible: [], violations: [], edges: [],
 
 /**
  * The parallel search with its workers in this process: `workers` job runners, each with its own
- * queue of jobs, and results delivered in an order drawn from `seed` (so the coordinator meets
- * results out of order, as it does with worker processes). The result equals dpor()'s.
+ * queue of jobs, run in an order drawn from `seed` (so the coordinator meets results out of order,
+ * as it does with worker threads), executor 0 behaving as dporOnWorkers' coordinating thread does.
+ * The result equals dpor()'s; tests compare the two.
  */
 export function dporInProcess<S>(
   program: Program<S>,
@@ -708,7 +709,24 @@ export function dporInProcess<S>(
     for (let w = 0; w < workers; w++) if (queues[w]!.length > 0) busy.push(w);
     if (busy.length === 0) throw new Error('parallel dpor: nothing to run and the search is not done');
     const w = busy[uniformInt(rng, 0, busy.length - 1)]!;
-    runners[w]!.runAll(queues[w]!.shift()!, continueUpTo, (r) => coord.accept(r));
+    let sent: DporJobResult | undefined;
+    const accept = (r: DporJobResult): void => {
+      sent = r;
+      coord.accept(r);
+    };
+    // Executor 0 plays the coordinating thread of dporOnWorkers: it goes on by itself only while
+    // its execution was the one the commit waited for, and now and then it runs the execution the
+    // commit waits for although another executor has it (the first result is used).
+    const keepGoing =
+      w === 0
+        ? (): boolean => {
+            if (coord.lastCommitted === sent!.id && !coord.done) return true;
+            coord.withdraw(sent!);
+            return false;
+          }
+        : undefined;
+    const hedged = w === 0 && uniformInt(rng, 0, 3) === 0 ? coord.hedge(0) : null;
+    runners[w]!.runAll(hedged ?? queues[w]!.shift()!, continueUpTo, accept, keepGoing);
   }
   return coord;
 }

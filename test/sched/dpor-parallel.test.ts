@@ -22,6 +22,8 @@ const RUNS = Number(process.env.VDM_PROPERTY_RUNS ?? 300);
 interface Run {
   result: ExploreResult;
   order: string[];
+  /** Results run but not used (hedged copies, withdrawn continuations). */
+  unused?: number;
 }
 
 function sequential<S>(program: Program<S>, options: ExploreOptions): Run {
@@ -42,7 +44,11 @@ function parallel<S>(
   const order: string[] = [];
   const coord = dporInProcess(program, options, lockdep, workers, seed, (t) => order.push(t.join(',')), cont);
   assert.equal(coord.rerun, 0, 'no execution had to run again');
-  return { result: completeExploration(program, options, coord.col, lockdep), order };
+  return {
+    result: completeExploration(program, options, coord.col, lockdep),
+    order,
+    unused: coord.received - coord.committed,
+  };
 }
 
 /** Parallel runs with several worker counts, result orders and continuation limits, against one sequential run. */
@@ -124,6 +130,7 @@ test('random programs: the parallel search equals the sequential one', () => {
 });
 
 test('kernel scenarios: object numbering, visibility and keyed objects travel between workers', () => {
+  let unused = 0;
   for (const [file, design, max] of [
     ['examples/v5.8-concurrent-faults-bug.yaml', 'dmabuf-backed', 600],
     ['examples/v5.8-pread-lock-order.yaml', 'v5.8', 400],
@@ -135,7 +142,9 @@ test('kernel scenarios: object numbering, visibility and keyed objects travel be
     const got = parallel(program, o, 3, 11);
     assert.deepEqual(got.result, want.result, file);
     assert.deepEqual(got.order, want.order, file);
+    unused += got.unused ?? 0;
   }
+  assert.ok(unused > 0, 'some executions were run twice (hedged) or withdrawn, and their copies ignored');
 });
 
 test('checkpoints are refused: the parallel search does not save a frontier', () => {
