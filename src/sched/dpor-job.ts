@@ -9,6 +9,7 @@
 
 import { Collector, violationKey } from './collector.js';
 import { CutChecker } from './cuts.js';
+import { CUT, freeChoice, NONE_ENABLED } from './dpor.js';
 import { Execution, type NewId } from './execution.js';
 import { hash64 } from './fingerprint.js';
 import { Lockdep, type SavedEdge } from './lockdep.js';
@@ -378,26 +379,11 @@ export class DporJobRunner<S> {
       }
       // Free choice, as in dpor.ts: the last thread if it can run, else the lowest-numbered one.
       const node = this.node(pos);
-      const last = pos > 0 ? ex.evThread[pos - 1]! : -1;
-      let choice = -1;
-      let anyEnabled = false;
-      let cut = false;
-      for (let i = -1; i < ex.n; i++) {
-        const t = i < 0 ? last : i;
-        if (t < 0 || (i >= 0 && t === last) || !ex.enabled(t)) continue;
-        anyEnabled = true;
-        if (node.sleeps(t)) continue;
-        if (ex.wouldPreempt(t) && ex.preemptions >= bound) {
-          cut = true;
-          continue;
-        }
-        choice = t;
-        break;
-      }
+      const choice = freeChoice(ex, node, pos, bound);
       if (choice < 0) {
-        if (anyEnabled) {
+        if (choice !== NONE_ENABLED) {
           ok = false;
-          if (cut) col.complete = false;
+          if (choice === CUT) col.complete = false;
           else col.blocked++;
         }
         break;

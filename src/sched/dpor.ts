@@ -180,27 +180,12 @@ export function dpor<S>(
         continue;
       }
       // Free choice: keep running the last thread if it can, else the lowest-numbered one.
-      const last = pos > 0 ? ex.evThread[pos - 1]! : -1;
-      let choice = -1;
-      let anyEnabled = false;
-      let cut = false;
-      for (let i = -1; i < n; i++) {
-        const t = i < 0 ? last : i;
-        if (t < 0 || (i >= 0 && t === last) || !ex.enabled(t)) continue;
-        anyEnabled = true;
-        if (node.sleeps(t)) continue;
-        if (ex.wouldPreempt(t) && ex.preemptions >= bound) {
-          cut = true;
-          continue;
-        }
-        choice = t;
-        break;
-      }
+      const choice = freeChoice(ex, node, pos, bound);
       if (choice < 0) {
-        if (anyEnabled) {
+        if (choice !== NONE_ENABLED) {
           // Every enabled thread sleeps (a redundant execution) or is cut by the preemption bound.
           ok = false;
-          if (cut) col.complete = false;
+          if (choice === CUT) col.complete = false;
           else col.blocked++;
         }
         break;
@@ -246,6 +231,36 @@ export function dpor<S>(
       save(forced);
   }
   return col;
+}
+
+/** freeChoice(): no thread can run (the execution is over). */
+export const NONE_ENABLED = -1;
+/** freeChoice(): every thread that can run sleeps here (a redundant execution). */
+export const ALL_ASLEEP = -2;
+/** freeChoice(): the preemption bound cut a thread that could run and no other is left. */
+export const CUT = -3;
+
+/**
+ * The thread dpor runs at a node with no pending branch: the last thread if it can run, else the
+ * lowest-numbered one — never a sleeping thread, nor one the preemption bound rules out. A
+ * negative result says why there is none (NONE_ENABLED, ALL_ASLEEP, CUT).
+ */
+export function freeChoice<S>(ex: Execution<S>, node: Node, pos: number, bound: number): number {
+  const last = pos > 0 ? ex.evThread[pos - 1]! : -1;
+  let anyEnabled = false;
+  let cut = false;
+  for (let i = -1; i < ex.n; i++) {
+    const t = i < 0 ? last : i;
+    if (t < 0 || (i >= 0 && t === last) || !ex.enabled(t)) continue;
+    anyEnabled = true;
+    if (node.sleeps(t)) continue;
+    if (ex.wouldPreempt(t) && ex.preemptions >= bound) {
+      cut = true;
+      continue;
+    }
+    return t;
+  }
+  return !anyEnabled ? NONE_ENABLED : cut ? CUT : ALL_ASLEEP;
 }
 
 /** Does dpor check this program's invariant at cuts (Program.observedOnly)? */
