@@ -9,7 +9,7 @@
 
 import { Collector, violationKey } from './collector.js';
 import { CutChecker } from './cuts.js';
-import { CUT, freeChoice, NONE_ENABLED } from './dpor.js';
+import { freeChoice, noChoice } from './dpor.js';
 import { Execution, type NewId } from './execution.js';
 import { hash64 } from './fingerprint.js';
 import { Lockdep, type SavedEdge } from './lockdep.js';
@@ -381,11 +381,7 @@ export class DporJobRunner<S> {
       const node = this.node(pos);
       const choice = freeChoice(ex, node, pos, bound);
       if (choice < 0) {
-        if (choice !== NONE_ENABLED) {
-          ok = false;
-          if (choice === CUT) col.complete = false;
-          else col.blocked++;
-        }
+        ok = noChoice(col, choice);
         break;
       }
       if (free < 0) free = pos;

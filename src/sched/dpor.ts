@@ -182,12 +182,7 @@ export function dpor<S>(
       // Free choice: keep running the last thread if it can, else the lowest-numbered one.
       const choice = freeChoice(ex, node, pos, bound);
       if (choice < 0) {
-        if (choice !== NONE_ENABLED) {
-          // Every enabled thread sleeps (a redundant execution) or is cut by the preemption bound.
-          ok = false;
-          if (choice === CUT) col.complete = false;
-          else col.blocked++;
-        }
+        ok = noChoice(col, choice);
         break;
       }
       advance(pos, choice, null);
@@ -234,11 +229,11 @@ export function dpor<S>(
 }
 
 /** freeChoice(): no thread can run (the execution is over). */
-export const NONE_ENABLED = -1;
+const NONE_ENABLED = -1;
 /** freeChoice(): every thread that can run sleeps here (a redundant execution). */
-export const ALL_ASLEEP = -2;
+const ALL_ASLEEP = -2;
 /** freeChoice(): the preemption bound cut a thread that could run and no other is left. */
-export const CUT = -3;
+const CUT = -3;
 
 /**
  * The thread dpor runs at a node with no pending branch: the last thread if it can run, else the
@@ -261,6 +256,18 @@ export function freeChoice<S>(ex: Execution<S>, node: Node, pos: number, bound: 
     return t;
   }
   return !anyEnabled ? NONE_ENABLED : cut ? CUT : ALL_ASLEEP;
+}
+
+/**
+ * Records why freeChoice found no thread to run: every enabled thread asleep (a redundant
+ * execution, counted as blocked) or cut by the preemption bound (the search is not complete).
+ * True when the execution simply ended.
+ */
+export function noChoice(col: Collector, why: number): boolean {
+  if (why === NONE_ENABLED) return true;
+  if (why === CUT) col.complete = false;
+  else col.blocked++;
+  return false;
 }
 
 /** Does dpor check this program's invariant at cuts (Program.observedOnly)? */
