@@ -187,7 +187,6 @@ export async function dporOnWorkers(
         throw new Error(`parallel dpor: nothing to run and the search is not done (${coord.describe()})`);
       // Nothing to run here: wait for a result, letting thread events (errors, exits) through now and then.
       if (Atomics.wait(signal, 0, seen, WAIT_MS) === 'timed-out') await new Promise((r) => setImmediate(r));
-      coord.col.tick(0);
     }
   } finally {
     await Promise.all(threads.map((t) => t.worker.terminate()));

@@ -120,7 +120,7 @@ export class Collector {
     const cb = this.options.onProgress;
     if (!cb) return;
     const now = Date.now();
-    if (now - this.lastProgress < PROGRESS_EVERY_MS) return;
+    if (now - this.lastProgress < (this.options.progressEveryMs ?? PROGRESS_EVERY_MS)) return;
     this.lastProgress = now;
     cb({
       ...(this.estimate ? { fractionDone: this.estimate() } : {}),

@@ -32,7 +32,7 @@ import { type DporJob, type DporJobResult, DporJobRunner, type SyncDelta } from 
 import type { Lockdep } from './lockdep.js';
 import { conflicts, isReadLike } from './op.js';
 import type { ExploreOptions, Program } from './program.js';
-import { insertBranch, Node, propagateSleep, Seq, type WuNode } from './wakeup.js';
+import { dporFractionDone, insertBranch, Node, propagateSleep, Seq, type WuNode } from './wakeup.js';
 
 /** A node of the coordinator's tree: which execution opened it, and where. */
 class PNode extends Node {
@@ -143,6 +143,7 @@ export class ParallelDpor<S> {
     if (options.resume || options.checkpoint)
       throw new TypeError('parallel dpor does not checkpoint or resume (yet): run it on one worker');
     this.col = new Collector('dpor', options);
+    this.col.estimate = () => dporFractionDone(this.path, this.path.length - 1);
     this.cuts = usesCuts(program, options);
     if (this.cuts) this.col.cutStates = 0;
     this.n = Object.keys(program.threads).length;
@@ -624,6 +625,7 @@ export class ParallelDpor<S> {
       const node = this.path[i]!;
       if (i < len) {
         node.sleep(this.pathT[i]!, this.pathO[i]!, this.pathK[i]!);
+        node.done++;
         node.curT = -1;
       }
       if (node.pending) {

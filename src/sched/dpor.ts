@@ -15,7 +15,16 @@ import { Execution } from './execution.js';
 import type { Lockdep } from './lockdep.js';
 import type { ExploreOptions, Program, SavedBranch } from './program.js';
 import { RaceFinder } from './races.js';
-import { insertBranch, loadBranch, Node, propagateSleep, Seq, saveBranch, type WuNode } from './wakeup.js';
+import {
+  dporFractionDone,
+  insertBranch,
+  loadBranch,
+  Node,
+  propagateSleep,
+  Seq,
+  saveBranch,
+  type WuNode,
+} from './wakeup.js';
 
 export function dpor<S>(
   program: Program<S>,
@@ -32,6 +41,7 @@ export function dpor<S>(
   if (cuts) col.cutStates = 0;
   const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
   const nodes: Node[] = [new Node()];
+  col.estimate = () => dporFractionDone(nodes, depth);
   const races: RaceFinder<S> = new RaceFinder(ex, (b, j, t, o, k) => {
     races.reversal(b, j, t, o, k, v);
     insertBranch(nodes[b]!, v);
@@ -110,6 +120,7 @@ export function dpor<S>(
       nodes[pos + 1] = to;
     }
     propagateSleep(from, to, t, o, k, dependent);
+    to.done = 0;
     if (children !== null) {
       to.wut = children;
       to.wutHead = 0;
@@ -204,7 +215,10 @@ export function dpor<S>(
     let next = -1;
     for (let i = depth; i >= 0; i--) {
       const node = nodes[i]!;
-      if (i < ex.len) node.sleep(ex.evThread[i]!, ex.evObj[i]!, ex.evKind[i]!);
+      if (i < ex.len) {
+        node.sleep(ex.evThread[i]!, ex.evObj[i]!, ex.evKind[i]!);
+        node.done++;
+      }
       if (node.pending) {
         next = i;
         break;

@@ -87,6 +87,8 @@ export interface ExploreOptions {
   stateCache?: boolean;
   /** Called every so often during a long search (the CLI draws its progress bar from this). */
   onProgress?(p: Progress): void;
+  /** Least time between two onProgress calls, in ms (default 200; 0: after every execution). */
+  progressEveryMs?: number;
 }
 
 export interface Progress {

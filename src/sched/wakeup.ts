@@ -27,6 +27,8 @@ export class Node {
   /** Branches to explore from here; those before wutHead are taken (taking is O(1), not a shift). */
   wut: WuNode[] = [];
   wutHead = 0;
+  /** Branches from here whose subtrees are done (for the progress estimate). */
+  done = 0;
   get sleepN(): number {
     return this.sl.length / 3;
   }
@@ -174,6 +176,27 @@ export function propagateSleep(
     const sk = sl[i + 2]!;
     if (st !== t && !dependent(so, sk, o, k)) to.sl.push(st, so, sk);
   }
+}
+
+/**
+ * The fraction of a dpor search done when the execution along `nodes` has just ended, Knuth's way:
+ * at each node the branches whose subtrees are done count as a share of the branches known there
+ * (done, the one in progress, and those pending), each worth its part of the subtree as if siblings
+ * were the same size, and the execution itself is the last share. 1 after the last execution.
+ * dpor learns of branches as it goes, so unlike exhaustive search's estimate this one can go down.
+ */
+export function dporFractionDone(nodes: readonly Node[], depth: number): number {
+  let done = 0;
+  let weight = 1;
+  for (let i = 0; i <= depth && i < nodes.length; i++) {
+    const nd = nodes[i]!;
+    const pending = nd.wut.length - nd.wutHead;
+    const total = nd.done + 1 + pending;
+    if (total === 1) continue;
+    done += (weight * nd.done) / total;
+    weight /= total;
+  }
+  return Math.min(1, done + weight);
 }
 
 export function saveBranch(w: WuNode): SavedBranch {

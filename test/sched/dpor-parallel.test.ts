@@ -22,15 +22,29 @@ const RUNS = Number(process.env.VDM_PROPERTY_RUNS ?? 300);
 interface Run {
   result: ExploreResult;
   order: string[];
+  /** The progress estimate after each execution. */
+  progress: string[];
   /** Results run but not used (hedged copies, withdrawn continuations). */
   unused?: number;
+}
+
+/** The options with an onProgress after every execution, recording the estimate. */
+function watched(options: ExploreOptions, progress: string[]): ExploreOptions {
+  return {
+    ...options,
+    progressEveryMs: 0,
+    onProgress: (p) => progress.push(`${p.executions}:${p.fractionDone?.toFixed(12)}`),
+  };
 }
 
 function sequential<S>(program: Program<S>, options: ExploreOptions): Run {
   const lockdep = new Lockdep();
   const order: string[] = [];
-  const col = dpor(program, options, lockdep, (ex) => order.push(ex.evThread.subarray(0, ex.len).join(',')));
-  return { result: completeExploration(program, options, col, lockdep), order };
+  const progress: string[] = [];
+  const col = dpor(program, watched(options, progress), lockdep, (ex) =>
+    order.push(ex.evThread.subarray(0, ex.len).join(',')),
+  );
+  return { result: completeExploration(program, options, col, lockdep), order, progress };
 }
 
 function parallel<S>(
@@ -42,11 +56,21 @@ function parallel<S>(
 ): Run {
   const lockdep = new Lockdep();
   const order: string[] = [];
-  const coord = dporInProcess(program, options, lockdep, workers, seed, (t) => order.push(t.join(',')), cont);
+  const progress: string[] = [];
+  const coord = dporInProcess(
+    program,
+    watched(options, progress),
+    lockdep,
+    workers,
+    seed,
+    (t) => order.push(t.join(',')),
+    cont,
+  );
   assert.equal(coord.rerun, 0, 'no execution had to run again');
   return {
     result: completeExploration(program, options, coord.col, lockdep),
     order,
+    progress,
     unused: coord.received - coord.committed,
   };
 }
@@ -65,6 +89,7 @@ function same<S>(program: Program<S>, options: ExploreOptions = {}): ExploreResu
     const got = parallel(program, o, workers, seed, cont);
     assert.deepEqual(got.result, want.result, `workers ${workers}, seed ${seed}, continuations ${cont}`);
     assert.deepEqual(got.order, want.order, `the same executions in the same order (workers ${workers})`);
+    assert.deepEqual(got.progress, want.progress, 'the same progress estimates');
   }
   return want.result;
 }
@@ -145,6 +170,23 @@ test('kernel scenarios: object numbering, visibility and keyed objects travel be
     unused += got.unused ?? 0;
   }
   assert.ok(unused > 0, 'some executions were run twice (hedged) or withdrawn, and their copies ignored');
+});
+
+test('the progress estimate: within (0, 1] after every execution, 1 after the last', () => {
+  for (const program of [
+    L.lastzero(5),
+    L.readers(4),
+    L.philosophers(3),
+    L.writers(3, 2),
+  ] as Program<unknown>[]) {
+    const { progress, result } = sequential(program, { minimizePreemptions: false });
+    assert.equal(progress.length, result.executions);
+    const f = progress.map((x) => Number(x.split(':')[1]));
+    assert.ok(f.every((x) => x > 0 && x <= 1));
+    assert.equal(f.at(-1), 1);
+  }
+});
+  assert.ok(Math.abs(Number(progress[31]!.split(':')[1]) - 0.5) < 0.1);
 });
 
 test('checkpoints are refused: the parallel search does not save a frontier', () => {
