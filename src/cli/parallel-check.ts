@@ -105,7 +105,8 @@ export async function dporOnWorkers(
   onStats?: (s: ParallelDporStats) => void,
 ): Promise<ExploreResult> {
   const program = scenarioProgram(sc, { design });
-  const { onProgress: _drop, ...plain } = options;
+  // Workers need the search's bounds only: progress, checkpoints and the resumed frontier stay here.
+  const { onProgress: _p, checkpoint: _c, resume: _r, ...plain } = options;
   const lockdep = new Lockdep();
   const coord = new ParallelDpor(program, options, lockdep, workers);
   const own = new DporJobRunner(program, options, coord.cuts);

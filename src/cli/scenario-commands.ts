@@ -434,9 +434,25 @@ export function addScenarioCommands(program: Command): void {
               '--queue needs --strategy exhaustive: a dpor search hands out one execution at a time, too fine for a queue (use --workers)',
             );
           }
-          if (parallel && (checkpoint || resume)) {
-            throw new UsageError('--workers does not combine with --checkpoint or --resume yet');
+          if (parallel && (checkpoint || resume) && strategy !== 'dpor') {
+            throw new UsageError(
+              '--checkpoint and --resume combine with --workers for dpor only (exhaustive subtrees are not saved yet)',
+            );
           }
+          // The frontier saved as it goes, or the one to go on from: the same file for one worker or many.
+          const durable = {
+            ...(resume ? { resume } : {}),
+            ...(checkpoint
+              ? {
+                  checkpoint: {
+                    everyExecutions: o.checkpointEvery ?? 1000,
+                    everyMs: 10_000,
+                    save: (c: ExplorationCheckpoint) =>
+                      writeAtomically(checkpoint, `${JSON.stringify({ ...identity, checkpoint: c })}\n`),
+                  },
+                }
+              : {}),
+          };
           const bar = progressBar();
           let r: CheckReport;
           let stats: ParallelDporStats | undefined;
@@ -452,7 +468,7 @@ export function addScenarioCommands(program: Command): void {
                   ? await dporOnWorkers(
                       sc,
                       used,
-                      { ...opts, onProgress: (p) => bar.update(p) },
+                      { ...opts, ...durable, onProgress: (p) => bar.update(p) },
                       workers,
                       (st) => {
                         stats = st;
@@ -464,17 +480,7 @@ export function addScenarioCommands(program: Command): void {
               r = checkScenario(sc, {
                 ...(design ? { design } : {}),
                 ...searchOptions(o),
-                ...(resume ? { resume } : {}),
-                ...(checkpoint
-                  ? {
-                      checkpoint: {
-                        everyExecutions: o.checkpointEvery ?? 1000,
-                        everyMs: 10_000,
-                        save: (c: ExplorationCheckpoint) =>
-                          writeAtomically(checkpoint, `${JSON.stringify({ ...identity, checkpoint: c })}\n`),
-                      },
-                    }
-                  : {}),
+                ...durable,
                 onProgress: (p) => bar.update(p),
               });
           } finally {

@@ -31,8 +31,17 @@ import { usesCuts } from './dpor.js';
 import { type DporJob, type DporJobResult, DporJobRunner, type SyncDelta } from './dpor-job.js';
 import type { Lockdep } from './lockdep.js';
 import { conflicts, isReadLike } from './op.js';
-import type { ExploreOptions, Program } from './program.js';
-import { dporFractionDone, insertBranch, Node, propagateSleep, Seq, type WuNode } from './wakeup.js';
+import type { DporCheckpoint, ExplorationCheckpoint, ExploreOptions, Program } from './program.js';
+import {
+  dporFractionDone,
+  insertBranch,
+  loadBranch,
+  Node,
+  propagateSleep,
+  Seq,
+  saveBranch,
+  type WuNode,
+} from './wakeup.js';
 
 /** A node of the coordinator's tree: which execution opened it, and where. */
 class PNode extends Node {
@@ -122,6 +131,9 @@ export class ParallelDpor<S> {
   private forced: WuNode | null = null;
   private outstanding = 0;
   private readonly ahead: number;
+  private readonly programName: string;
+  private lastSaved = Date.now();
+  private savedAt = 0;
   done = false;
   /** Executions run again because their inputs had changed by their turn (expected: none). */
   rerun = 0;
@@ -134,14 +146,12 @@ export class ParallelDpor<S> {
 
   constructor(
     program: Program<S>,
-    options: ExploreOptions,
+    private readonly options: ExploreOptions,
     private readonly lockdep: Lockdep,
     workers: number,
     /** Sees the threads of every committed complete execution, in order (tests). */
     private readonly observe?: (threads: Int32Array) => void,
   ) {
-    if (options.resume || options.checkpoint)
-      throw new TypeError('parallel dpor does not checkpoint or resume (yet): run it on one worker');
     this.col = new Collector('dpor', options);
     this.col.estimate = () => dporFractionDone(this.path, this.path.length - 1);
     this.cuts = usesCuts(program, options);
@@ -156,6 +166,8 @@ export class ParallelDpor<S> {
     this.ahead = Math.max(2, workers) * AHEAD_PER_WORKER;
     for (let w = 0; w < workers; w++)
       this.syncs.push({ ids: 0, visible: 0, violations: 0, edges: 0, cutKeys: 0 });
+    this.programName = program.name ?? '';
+    if (options.resume) this.resumeFrom(options.resume);
   }
 
   private isVisible(o: number): boolean {
@@ -646,6 +658,139 @@ export class ParallelDpor<S> {
     this.forced = f;
     this.next = next;
     this.path.length = next + 1;
+    const ck = this.options.checkpoint;
+    if (
+      ck &&
+      ((ck.everyExecutions !== undefined && col.executions - this.savedAt >= ck.everyExecutions) ||
+        (ck.everyMs !== undefined && Date.now() - this.lastSaved >= ck.everyMs))
+    )
+      this.save(ck);
+  }
+
+  /**
+   * The frontier, as dpor.ts saves it: between two commits the search's state is the sequential
+   * search's, so either search resumes from it (this one needs prefixEvents).
+   */
+  private save(ck: NonNullable<ExploreOptions['checkpoint']>): void {
+    const nodes: DporCheckpoint['nodes'] = [];
+    for (let i = 0; i <= this.next; i++) {
+      const node = this.path[i]!;
+      nodes.push({ sleep: [...node.sl], wut: node.wut.slice(node.wutHead).map(saveBranch) });
+    }
+    const prefixEvents: number[] = [];
+    for (let i = 0; i < this.next; i++) prefixEvents.push(this.pathT[i]!, this.pathO[i]!, this.pathK[i]!);
+    const visible: number[] = [];
+    for (let id = 0; id < this.idCount; id++) if (this.visible[id] === 1) visible.push(id);
+    ck.save({
+      version: 1,
+      strategy: 'dpor',
+      program: this.programName,
+      prefix: Array.from(this.pathT.subarray(0, this.next)),
+      prefixEvents,
+      nodes,
+      next: saveBranch(this.forced!),
+      ids: {
+        count: this.idCount,
+        byCreator: this.byCreator.map((a) => [...a]),
+        byKey: [...this.byKey.entries()],
+        visible,
+      },
+      ...this.col.snapshot(),
+      lockdep: this.lockdep.save(),
+      ...(this.cuts ? { cutReported: [...this.cutReported] } : {}),
+    });
+    this.lastSaved = Date.now();
+    this.savedAt = this.col.executions;
+  }
+
+  /** Takes up a search from a checkpoint (of either dpor search): its frontier becomes the tree. */
+  private resumeFrom(c: ExplorationCheckpoint): void {
+    if (c.strategy !== 'dpor') throw new TypeError(`cannot resume a ${c.strategy} checkpoint with dpor`);
+    if (!c.prefixEvents)
+      throw new TypeError(
+        'this checkpoint does not list its prefix events (an older one): resume it on one worker',
+      );
+    if (c.ids.byCreator.length !== this.byCreator.length)
+      throw new Error(
+        `checkpoint: object numbering for ${c.ids.byCreator.length - 1} threads, the program has ${this.n}`,
+      );
+    const x = c.prefix.length;
+    if (c.nodes.length !== x + 1 || c.prefixEvents.length !== x * 3)
+      throw new Error('checkpoint: its nodes or prefix events do not match its prefix');
+    // The numbering, and the logs that teach it to the workers.
+    this.idCount = c.ids.count;
+    for (let cr = 0; cr < c.ids.byCreator.length; cr++) {
+      const ids = c.ids.byCreator[cr]!;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i];
+        if (id === undefined || id === null) continue;
+        this.byCreator[cr]![i] = id;
+        this.idLog.push([id, cr, i]);
+      }
+    }
+    for (const [k, id] of c.ids.byKey) {
+      this.byKey.set(k, id);
+      this.idLog.push([id, k]);
+    }
+    for (const id of c.ids.visible ?? []) this.markVisible(id, 1);
+    // The path: a node per point of the prefix, and the branch point.
+    const threads = Int32Array.from(c.prefix);
+    const run: Run = {
+      id: this.nextId++,
+      job: { id: -1, prefix: threads, sleep: new Int32Array(0), chain: new Int32Array(0), sync: EMPTY_SYNC },
+      branch: null,
+      chain: [],
+      x,
+      arrived: true,
+      committed: true,
+      dead: false,
+      threads,
+      len: x,
+      depth: x,
+      base: 0,
+      nodes: [],
+    };
+    if (this.pathT.length < x + 1) {
+      this.pathT = new Int32Array(x * 2 + 2);
+      this.pathO = new Int32Array(x * 2 + 2);
+      this.pathK = new Int32Array(x * 2 + 2);
+    }
+    const ev = c.prefixEvents;
+    for (let i = 0; i <= x; i++) {
+      const node = new PNode(run, i);
+      const saved = c.nodes[i]!;
+      node.sl.push(...saved.sleep);
+      node.wut = saved.wut.map(loadBranch);
+      if (i < x) {
+        node.curT = this.pathT[i] = ev[i * 3]!;
+        node.curO = this.pathO[i] = ev[i * 3 + 1]!;
+        node.curK = this.pathK[i] = ev[i * 3 + 2]!;
+      }
+      run.nodes.push(node);
+      this.path[i] = node;
+    }
+    const f = loadBranch(c.next);
+    const last = this.path[x]!;
+    last.curT = f.thread;
+    last.curO = f.obj;
+    last.curK = f.kind;
+    this.forced = f;
+    this.next = x;
+    // What the collector, lockdep and the cut check had recorded.
+    this.col.restore(c);
+    if (c.counts.cutStates !== undefined && this.cuts) this.col.cutStates = c.counts.cutStates;
+    for (const [key, v] of c.found) {
+      this.logged.set(key, v.preemptions ?? 0);
+      this.violationLog.push([key, v.preemptions ?? 0]);
+    }
+    this.lockdep.restore(c.lockdep);
+    for (const e of c.lockdep) this.edgeLog.push(`${e.from}\0${e.to}`);
+    for (const k of c.cutReported ?? []) {
+      this.cutReported.add(k);
+      this.cutLog.push(k);
+    }
+    this.savedAt = this.col.executions;
+    this.started = true;
   }
 
   private finish(): void {

@@ -94,6 +94,7 @@ export function dpor<S>(
       strategy: 'dpor',
       program: program.name ?? '',
       prefix: Array.from(ex.evThread.subarray(0, replayTo)),
+      prefixEvents: prefixEvents(ex, replayTo),
       nodes: saved,
       next: saveBranch(branch),
       ids: ex.saveIds(),
@@ -240,6 +241,13 @@ export function dpor<S>(
       save(forced);
   }
   return col;
+}
+
+/** The first `len` events of the execution as [thread, object, kind] triples. */
+export function prefixEvents<S>(ex: Execution<S>, len: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < len; i++) out.push(ex.evThread[i]!, ex.evObj[i]!, ex.evKind[i]!);
+  return out;
 }
 
 /** freeChoice(): no thread can run (the execution is over). */

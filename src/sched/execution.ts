@@ -251,10 +251,14 @@ export class Execution<S> implements Host {
 
   /** The object numbering so far (a checkpoint saves it: branches name objects by number). */
   saveIds(): SavedIds {
+    const visible: number[] = [];
+    for (let id = 0; id < this.objCount && id < this.visibleIds.length; id++)
+      if (this.visibleIds[id] === 1) visible.push(id);
     return {
       count: this.objCount,
       byCreator: this.objIds.map((a) => [...a]),
       byKey: [...this.keyIds.entries()],
+      visible,
     };
   }
 
@@ -269,6 +273,15 @@ export class Execution<S> implements Host {
     this.keyIds.clear();
     for (const [k, id] of s.byKey) this.keyIds.set(k, id);
     while (this.objCount < s.count) this.newObjId();
+    if (s.visible) {
+      const top = Math.max(-1, ...s.visible);
+      if (top >= this.visibleIds.length) {
+        const b = new Uint8Array(top + 1);
+        b.set(this.visibleIds);
+        this.visibleIds = b;
+      }
+      for (const id of s.visible) this.visibleIds[id] = 1;
+    }
   }
 
   /**

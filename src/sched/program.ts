@@ -214,6 +214,11 @@ export interface DporCheckpoint extends CheckpointBase {
   ids: SavedIds;
   /** Cut check: violation keys already turned into counterexamples. */
   cutReported?: string[];
+  /**
+   * The prefix's events as [thread, object, kind] triples (a parallel search resumes from them;
+   * the sequential one replays the prefix instead).
+   */
+  prefixEvents?: number[];
 }
 
 /** The object numbering of a search: per creator (setup, then each thread) the ids in creation order, and keyed ids. */
@@ -221,6 +226,11 @@ export interface SavedIds {
   count: number;
   byCreator: number[][];
   byKey: [string, number][];
+  /**
+   * Ids of the objects the invariant looks at (visibility is learnt as objects are created, and
+   * branches may name objects the first executions after a resume do not create).
+   */
+  visible?: number[];
 }
 
 export type ExplorationCheckpoint = ExhaustiveCheckpoint | DporCheckpoint;

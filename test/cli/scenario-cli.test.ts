@@ -335,6 +335,57 @@ test('dpor (the default search) killed with SIGKILL resumes from its checkpoint 
   assert.deepEqual(ids(r), ids(whole));
 });
 
+test('dpor on two workers killed with SIGKILL resumes, on two workers or one, to the uninterrupted report', async () => {
+  const args = [
+    'check',
+    CONCURRENT_FAULTS,
+    '--design',
+    'dmabuf-backed',
+    '--max-executions',
+    '8000',
+    '--json',
+  ];
+  const whole = JSON.parse(vdm(...args).out);
+  delete whole.elapsedMs;
+  const ck = join(dir, 'parallel.ckpt');
+  const child = spawn(
+    process.execPath,
+    [main, ...args, '--workers', '2', '--checkpoint', ck, '--checkpoint-every', '500'],
+    { stdio: 'ignore', env: { ...process.env, CI: 'true' } },
+  );
+  let saved = 0;
+  for (let i = 0; i < 800 && saved < 2000; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    try {
+      saved = JSON.parse(readFileSync(ck, 'utf8')).checkpoint.counts.executions;
+    } catch {
+      // not written yet
+    }
+  }
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  assert.ok(saved > 0 && saved < 8000, `killed mid-search (checkpoint at ${saved})`);
+  for (const more of [['--workers', '2'], []]) {
+    const resumed = vdm(...args, ...more, '--resume', ck);
+    assert.equal(resumed.code, whole.verdict === 'pass' ? 0 : 1, resumed.err);
+    const r = JSON.parse(resumed.out);
+    delete r.elapsedMs;
+    assert.deepEqual(r, whole, `resumed ${more.join(' ') || 'on one worker'}`);
+  }
+  const ex = vdm(
+    'check',
+    CONCURRENT_FAULTS,
+    '--strategy',
+    'exhaustive',
+    '--workers',
+    '2',
+    '--checkpoint',
+    ck,
+  );
+  assert.equal(ex.code, 2);
+  assert.match(ex.err, /combine with --workers for dpor only/);
+});
+
 test('--workers 2 splits the exhaustive search over worker processes and reports what one worker reports', () => {
   const scenarioFile = fileURLToPath(
     new URL('../../../examples/v6.19-revoke-only-notifies.yaml', import.meta.url),

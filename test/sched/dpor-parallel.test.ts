@@ -15,6 +15,7 @@ import { dporInProcess } from '../../src/sched/dpor-parallel.js';
 import { completeExploration } from '../../src/sched/explore.js';
 import type { ExploreOptions, ExploreResult, Program } from '../../src/sched/index.js';
 import { Lockdep } from '../../src/sched/lockdep.js';
+import type { DporCheckpoint, ExplorationCheckpoint } from '../../src/sched/program.js';
 import { build, specArb } from './helpers/random-program.js';
 
 const RUNS = Number(process.env.VDM_PROPERTY_RUNS ?? 300);
@@ -187,10 +188,46 @@ test('the progress estimate: within (0, 1] after every execution, 1 after the la
   }
 });
 
-test('checkpoints are refused: the parallel search does not save a frontier', () => {
-  assert.throws(
-    () =>
-      dporInProcess(L.readers(2), { checkpoint: { save: () => {}, everyExecutions: 1 } }, new Lockdep(), 2),
-    /does not checkpoint/,
-  );
+test('checkpoints: the parallel search saves what the sequential one saves, and either resumes from either', () => {
+  const programs: [string, Program<unknown>][] = [
+    ['lastzero(5)', L.lastzero(5) as Program<unknown>],
+    ['philosophers(3)', L.philosophers(3) as Program<unknown>],
+    [
+      'v5.8-concurrent-faults-bug',
+      scenarioProgram(loadScenarioFile('examples/v5.8-concurrent-faults-bug.yaml'), {
+        design: designOf('dmabuf-backed', {}),
+      }) as Program<unknown>,
+    ],
+  ];
+  for (const [name, program] of programs) {
+    const o: ExploreOptions = { minimizePreemptions: false, maxExecutions: 400 };
+    const whole = sequential(program, o);
+    const saves = (run: (ck: ExploreOptions) => void): ExplorationCheckpoint[] => {
+      const out: ExplorationCheckpoint[] = [];
+      const every = Math.max(2, Math.floor(whole.result.executions / 8));
+      run({
+        ...o,
+        checkpoint: { everyExecutions: every, save: (c) => out.push(JSON.parse(JSON.stringify(c))) },
+      });
+      return out;
+    };
+    const bySeq = saves((opts) => dpor(program, opts, new Lockdep()));
+    const byPar = saves((opts) => dporInProcess(program, opts, new Lockdep(), 3, 5));
+    assert.ok(bySeq.length >= 2, name);
+    assert.equal(byPar.length, bySeq.length, `${name}: a checkpoint at the same executions`);
+    // The same frontier, up to how objects are numbered.
+    const shape = (c: ExplorationCheckpoint) => {
+      const d = c as DporCheckpoint;
+      return [d.prefix, d.counts, d.nodes.map((n) => [n.sleep.length, n.wut.length])];
+    };
+    assert.deepEqual(byPar.map(shape), bySeq.map(shape), name);
+    for (const c of [bySeq[Math.floor(bySeq.length / 2)]!, byPar[Math.floor(byPar.length / 2)]!]) {
+      const sq = sequential(program, { ...o, resume: c });
+      assert.deepEqual(sq.result, whole.result, `${name}: resumed on one worker`);
+      assert.deepEqual(sq.order, whole.order.slice(whole.order.length - sq.order.length), name);
+      const par = parallel(program, { ...o, resume: c }, 2, 9);
+      assert.deepEqual(par.result, whole.result, `${name}: resumed on two workers`);
+      assert.deepEqual(par.order, sq.order, name);
+    }
+  }
 });
