@@ -16,7 +16,7 @@ import { type DporJob, type DporJobResult, DporJobRunner } from '../sched/dpor-j
 import { CONTINUE_UP_TO, ParallelDpor } from '../sched/dpor-parallel.js';
 import { completeExploration } from '../sched/explore.js';
 import { Lockdep } from '../sched/lockdep.js';
-import { mergeSubtrees, type SubtreeResult, splitExhaustive } from '../sched/parallel.js';
+import { mergeSubtrees, type Subtree, type SubtreeResult, splitExhaustive } from '../sched/parallel.js';
 import type { ExploreOptions, ExploreResult, Progress } from '../sched/program.js';
 import { runOnQueue } from './queue.js';
 import type { WorkerSetup, WorkerTask } from './worker.js';
@@ -35,7 +35,7 @@ async function runPool<R>(
   setup: WorkerSetup,
   tasks: WorkerTask[],
   workers: number,
-  onResult?: (r: R, done: number) => void,
+  onResult?: (r: R, done: number, index: number) => void,
 ): Promise<R[]> {
   const results: R[] = new Array(tasks.length);
   let next = 0;
@@ -56,7 +56,7 @@ async function runPool<R>(
         const i = next++;
         w.once('message', (r: R) => {
           results[i] = r;
-          onResult?.(r, ++done);
+          onResult?.(r, ++done, i);
           feed();
         });
         w.send({ task: tasks[i] });
@@ -226,11 +226,28 @@ function run<R>(
   setup: WorkerSetup,
   design: Design,
   tasks: WorkerTask[],
-  onResult: (r: R, done: number) => void,
+  onResult: (r: R, done: number, index: number) => void,
 ): Promise<R[]> {
   return 'queue' in runners
     ? runOnQueue<R>(runners.queue, sc, design, setup.options, tasks, onResult)
     : runPool<R>(setup, tasks, runners.workers, onResult);
+}
+
+/**
+ * A split exhaustive search's frontier: its subtrees and the results of those done (a subtree
+ * being explored when the run stopped is explored again from its start on resume; the merge does
+ * not depend on the order subtrees finish in, so the result is the uninterrupted one).
+ */
+export interface SplitCheckpoint {
+  version: 1;
+  strategy: 'exhaustive';
+  split: { subtrees: Subtree[]; results: (SubtreeResult | null)[] };
+}
+
+/** Saving and resuming a split search (`vdm check --workers N --strategy exhaustive --checkpoint`). */
+export interface SplitDurability {
+  checkpoint?: { everyExecutions?: number; everyMs?: number; save(c: SplitCheckpoint): void };
+  resume?: SplitCheckpoint;
 }
 
 export async function checkOnWorkers(
@@ -239,12 +256,15 @@ export async function checkOnWorkers(
   options: ExploreOptions,
   runners: Runners,
   onProgress?: (p: Progress) => void,
+  durable: SplitDurability = {},
 ): Promise<ExploreResult> {
   const program = scenarioProgram(sc, { design });
-  const { onProgress: _drop, ...plain } = options;
+  const { onProgress: _drop, checkpoint: _c, resume: _r, ...plain } = options;
   const opts: ExploreOptions = { ...plain, strategy: 'exhaustive' };
   const target = 'queue' in runners ? runners.subtrees : runners.workers * SUBTREES_PER_WORKER;
-  const subtrees = splitExhaustive(program, opts, target);
+  const subtrees = durable.resume?.split.subtrees ?? splitExhaustive(program, opts, target);
+  const results: (SubtreeResult | null)[] = durable.resume?.split.results ?? subtrees.map(() => null);
+  const pending = subtrees.flatMap((_, i) => (results[i] === null ? [i] : []));
   const setup: WorkerSetup = {
     file: sc.file,
     design: { name: design.name, options: { ...design.options } },
@@ -252,18 +272,32 @@ export async function checkOnWorkers(
   };
   const started = Date.now();
   let executions = 0;
-  const results = await run<SubtreeResult>(
+  for (const r of results) if (r) executions += r.snapshot.counts.executions;
+  const ck = durable.checkpoint;
+  let lastSaved = Date.now();
+  let savedAt = executions;
+  await run<SubtreeResult>(
     runners,
     sc,
     setup,
     design,
-    subtrees.map((subtree) => ({ kind: 'subtree', subtree })),
-    (r, done) => {
+    pending.map((i) => ({ kind: 'subtree', subtree: subtrees[i]! })),
+    (r, done, k) => {
+      results[pending[k]!] = r;
       executions += r.snapshot.counts.executions;
       onProgress?.({ executions, events: 0, depth: done, violations: 0, elapsedMs: Date.now() - started });
+      if (
+        ck &&
+        ((ck.everyExecutions !== undefined && executions - savedAt >= ck.everyExecutions) ||
+          (ck.everyMs !== undefined && Date.now() - lastSaved >= ck.everyMs))
+      ) {
+        ck.save({ version: 1, strategy: 'exhaustive', split: { subtrees, results } });
+        lastSaved = Date.now();
+        savedAt = executions;
+      }
     },
   );
-  return mergeSubtrees(program, opts, results);
+  return mergeSubtrees(program, opts, results as SubtreeResult[]);
 }
 
 /**

@@ -44,7 +44,7 @@ export async function runOnQueue<R>(
   design: Design,
   options: ExploreOptions,
   tasks: WorkerTask[],
-  onResult?: (r: R, done: number) => void,
+  onResult?: (r: R, done: number, index: number) => void,
 ): Promise<R[]> {
   const connection = redisConnection(url);
   const queue = new Queue(QUEUE, { connection });
@@ -70,9 +70,9 @@ export async function runOnQueue<R>(
     );
     let done = 0;
     return await Promise.all(
-      jobs.map(async (j) => {
+      jobs.map(async (j, i) => {
         const r = (await j.waitUntilFinished(events)) as R;
-        onResult?.(r, ++done);
+        onResult?.(r, ++done, i);
         return r;
       }),
     );

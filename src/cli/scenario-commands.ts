@@ -40,6 +40,8 @@ import {
   dporOnWorkers,
   type ParallelDporStats,
   parallelDporText,
+  type SplitCheckpoint,
+  type SplitDurability,
   swarmOnWorkers,
 } from './parallel-check.js';
 import { progressBar } from './progress.js';
@@ -164,7 +166,10 @@ function checkedQueue(url: string): string {
 }
 
 /** A --checkpoint file, checked against the run it is to continue. */
-function readCheckpoint(file: string, identity: Record<string, unknown>): ExplorationCheckpoint {
+function readCheckpoint(
+  file: string,
+  identity: Record<string, unknown>,
+): ExplorationCheckpoint | SplitCheckpoint {
   let data: Record<string, unknown>;
   try {
     data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -178,12 +183,17 @@ function readCheckpoint(file: string, identity: Record<string, unknown>): Explor
       );
     }
   }
-  const c = data.checkpoint as ExplorationCheckpoint | undefined;
+  const c = data.checkpoint as ExplorationCheckpoint | SplitCheckpoint | undefined;
   const shaped =
     c?.version === 1 &&
-    (c.strategy === 'exhaustive'
-      ? Array.isArray(c.stack)
-      : c.strategy === 'dpor' && Array.isArray(c.prefix) && Array.isArray(c.nodes) && Array.isArray(c.next));
+    ('split' in c
+      ? Array.isArray(c.split?.subtrees) && Array.isArray(c.split.results)
+      : c.strategy === 'exhaustive'
+        ? Array.isArray(c.stack)
+        : c.strategy === 'dpor' &&
+          Array.isArray(c.prefix) &&
+          Array.isArray(c.nodes) &&
+          Array.isArray(c.next));
   if (!shaped) throw new UsageError(`--resume ${file}: not a vdm checkpoint`);
   return c;
 }
@@ -434,24 +444,28 @@ export function addScenarioCommands(program: Command): void {
               '--queue needs --strategy exhaustive: a dpor search hands out one execution at a time, too fine for a queue (use --workers)',
             );
           }
-          if (parallel && (checkpoint || resume) && strategy !== 'dpor') {
+          if (o.queue !== undefined && (checkpoint || resume)) {
+            throw new UsageError('--checkpoint and --resume do not combine with --queue yet');
+          }
+          // An exhaustive search split over workers saves its subtrees; one search (and dpor on any
+          // number of workers) its frontier. Each resumes its own kind.
+          const split = parallel && strategy === 'exhaustive';
+          if (resume && 'split' in resume !== split) {
             throw new UsageError(
-              '--checkpoint and --resume combine with --workers for dpor only (exhaustive subtrees are not saved yet)',
+              `--resume ${o.resume}: ${'split' in resume ? 'saved by an exhaustive search split over workers: resume it with --workers N' : 'saved by a search on one worker: resume it without --workers'}`,
             );
           }
+          const save = (c: ExplorationCheckpoint | SplitCheckpoint) =>
+            writeAtomically(checkpoint!, `${JSON.stringify({ ...identity, checkpoint: c })}\n`);
+          const every = { everyExecutions: o.checkpointEvery ?? 1000, everyMs: 10_000 };
           // The frontier saved as it goes, or the one to go on from: the same file for one worker or many.
           const durable = {
-            ...(resume ? { resume } : {}),
-            ...(checkpoint
-              ? {
-                  checkpoint: {
-                    everyExecutions: o.checkpointEvery ?? 1000,
-                    everyMs: 10_000,
-                    save: (c: ExplorationCheckpoint) =>
-                      writeAtomically(checkpoint, `${JSON.stringify({ ...identity, checkpoint: c })}\n`),
-                  },
-                }
-              : {}),
+            ...(resume && !('split' in resume) ? { resume } : {}),
+            ...(checkpoint ? { checkpoint: { ...every, save } } : {}),
+          };
+          const durableSplit: SplitDurability = {
+            ...(resume && 'split' in resume ? { resume } : {}),
+            ...(checkpoint ? { checkpoint: { ...every, save } } : {}),
           };
           const bar = progressBar();
           let r: CheckReport;
@@ -474,7 +488,7 @@ export function addScenarioCommands(program: Command): void {
                         stats = st;
                       },
                     )
-                  : await checkOnWorkers(sc, used, opts, runners, (p) => bar.update(p));
+                  : await checkOnWorkers(sc, used, opts, runners, (p) => bar.update(p), durableSplit);
               r = checkReportOf(sc, used, result, Date.now() - started);
             } else
               r = checkScenario(sc, {

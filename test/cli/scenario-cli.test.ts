@@ -372,18 +372,56 @@ test('dpor on two workers killed with SIGKILL resumes, on two workers or one, to
     delete r.elapsedMs;
     assert.deepEqual(r, whole, `resumed ${more.join(' ') || 'on one worker'}`);
   }
-  const ex = vdm(
+  // A dpor checkpoint is not an exhaustive split's.
+  const ex = vdm(...args, '--strategy', 'exhaustive', '--workers', '2', '--resume', ck);
+  assert.equal(ex.code, 2);
+  assert.match(ex.err, /strategy/);
+});
+
+test('an exhaustive search split over workers, killed with SIGKILL, resumes its subtrees to the uninterrupted report', async () => {
+  const workload = fileURLToPath(new URL('../../../bench/scenarios/workers.yaml', import.meta.url));
+  const args = [
     'check',
-    CONCURRENT_FAULTS,
+    workload,
     '--strategy',
     'exhaustive',
+    '--max-executions',
+    '1000000',
     '--workers',
     '2',
-    '--checkpoint',
-    ck,
-  );
-  assert.equal(ex.code, 2);
-  assert.match(ex.err, /combine with --workers for dpor only/);
+    '--json',
+  ];
+  const whole = JSON.parse(vdm(...args).out);
+  delete whole.elapsedMs;
+  const ck = join(dir, 'split.ckpt');
+  const child = spawn(process.execPath, [main, ...args, '--checkpoint', ck, '--checkpoint-every', '1'], {
+    stdio: 'ignore',
+    env: { ...process.env, CI: 'true' },
+  });
+  let done = 0;
+  for (let i = 0; i < 1200 && done < 2; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    try {
+      const c = JSON.parse(readFileSync(ck, 'utf8')).checkpoint;
+      done = c.split.results.filter((x: unknown) => x !== null).length;
+    } catch {
+      // not written yet
+    }
+  }
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const c = JSON.parse(readFileSync(ck, 'utf8')).checkpoint;
+  const left = c.split.results.filter((x: unknown) => x === null).length;
+  assert.ok(done >= 2 && left > 0, `killed with ${left} of ${c.split.results.length} subtrees left`);
+  const resumed = vdm(...args, '--resume', ck);
+  assert.equal(resumed.code, whole.verdict === 'pass' ? 0 : 1, resumed.err);
+  const r = JSON.parse(resumed.out);
+  delete r.elapsedMs;
+  assert.deepEqual(r, whole);
+  // A split's checkpoint needs workers to resume.
+  const one = vdm(...args.filter((a) => a !== '--workers' && a !== '2'), '--resume', ck);
+  assert.equal(one.code, 2);
+  assert.match(one.err, /resume it with --workers N/);
 });
 
 test('--workers 2 splits the exhaustive search over worker processes and reports what one worker reports', () => {
