@@ -252,6 +252,33 @@ test('vdm schema prints the JSON Schema of scenario files', () => {
   assert.ok(j.properties.threads);
 });
 
+/**
+ * Runs vdm with `args` in the background, waits until the checkpoint file `ck` holds a checkpoint
+ * for which `far` is true (giving up after 30 s), kills the run with SIGKILL, and returns that
+ * checkpoint (the last one written before the kill).
+ */
+async function killAtCheckpoint(
+  args: string[],
+  ck: string,
+  far: (c: { counts?: { executions: number }; split?: { results: unknown[] } }) => boolean,
+): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, [main, ...args], {
+    stdio: 'ignore',
+    env: { ...process.env, CI: 'true' },
+  });
+  for (let i = 0; i < 1200; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    try {
+      if (far(JSON.parse(readFileSync(ck, 'utf8')).checkpoint)) break;
+    } catch {
+      // not written yet (the file appears whole: written to a temporary name, then renamed)
+    }
+  }
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  return JSON.parse(readFileSync(ck, 'utf8')).checkpoint;
+}
+
 test('a long check killed with SIGKILL resumes from its checkpoint and ends as an uninterrupted run', async () => {
   const scenarioFile = fileURLToPath(
     new URL('../../../examples/v6.19-command-off-vs-importer.yaml', import.meta.url),
@@ -260,22 +287,13 @@ test('a long check killed with SIGKILL resumes from its checkpoint and ends as a
   const whole = JSON.parse(vdm(...args).out);
   assert.equal(whole.complete, true);
   const ck = join(dir, 'run.ckpt');
-  const child = spawn(process.execPath, [main, ...args, '--checkpoint', ck, '--checkpoint-every', '2000'], {
-    stdio: 'ignore',
-    env: { ...process.env, CI: 'true' },
-  });
-  // Wait for a checkpoint some way into the search, then kill -9.
-  let saved = 0;
-  for (let i = 0; i < 600 && saved < 6000; i++) {
-    await new Promise((r) => setTimeout(r, 25));
-    try {
-      saved = JSON.parse(readFileSync(ck, 'utf8')).checkpoint.counts.executions;
-    } catch {
-      // not written yet (the file appears whole: written to a temporary name, then renamed)
-    }
-  }
-  child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
+  // Kill -9 once a checkpoint is some way into the search.
+  const c = await killAtCheckpoint(
+    [...args, '--checkpoint', ck, '--checkpoint-every', '2000'],
+    ck,
+    (c) => (c.counts?.executions ?? 0) >= 6000,
+  );
+  const saved = (c.counts as { executions: number }).executions;
   assert.ok(
     saved > 0 && saved < whole.executions,
     `killed mid-search (checkpoint at ${saved} of ${whole.executions})`,
@@ -306,24 +324,13 @@ test('dpor (the default search) killed with SIGKILL resumes from its checkpoint 
   const whole = JSON.parse(vdm(...args).out);
   assert.equal(whole.executions, 12000);
   const ck = join(dir, 'dpor.ckpt');
-  const child = spawn(process.execPath, [main, ...args, '--checkpoint', ck, '--checkpoint-every', '1000'], {
-    stdio: 'ignore',
-    env: { ...process.env, CI: 'true' },
-  });
-  let saved = 0;
-  for (let i = 0; i < 800 && saved < 4000; i++) {
-    await new Promise((r) => setTimeout(r, 25));
-    try {
-      const c = JSON.parse(readFileSync(ck, 'utf8')).checkpoint;
-      assert.equal(c.strategy, 'dpor');
-      saved = c.counts.executions;
-    } catch (e) {
-      if (e instanceof assert.AssertionError) throw e;
-      // not written yet (written to a temporary name, then renamed)
-    }
-  }
-  child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
+  const c = await killAtCheckpoint(
+    [...args, '--checkpoint', ck, '--checkpoint-every', '1000'],
+    ck,
+    (c) => (c.counts?.executions ?? 0) >= 4000,
+  );
+  assert.equal(c.strategy, 'dpor');
+  const saved = (c.counts as { executions: number }).executions;
   assert.ok(saved > 0 && saved < 12000, `killed mid-search (checkpoint at ${saved})`);
   const resumed = vdm(...args, '--resume', ck);
   assert.equal(resumed.code, whole.verdict === 'pass' ? 0 : 1, resumed.err);
@@ -348,22 +355,12 @@ test('dpor on two workers killed with SIGKILL resumes, on two workers or one, to
   const whole = JSON.parse(vdm(...args).out);
   delete whole.elapsedMs;
   const ck = join(dir, 'parallel.ckpt');
-  const child = spawn(
-    process.execPath,
-    [main, ...args, '--workers', '2', '--checkpoint', ck, '--checkpoint-every', '500'],
-    { stdio: 'ignore', env: { ...process.env, CI: 'true' } },
+  const c = await killAtCheckpoint(
+    [...args, '--workers', '2', '--checkpoint', ck, '--checkpoint-every', '500'],
+    ck,
+    (c) => (c.counts?.executions ?? 0) >= 2000,
   );
-  let saved = 0;
-  for (let i = 0; i < 800 && saved < 2000; i++) {
-    await new Promise((r) => setTimeout(r, 25));
-    try {
-      saved = JSON.parse(readFileSync(ck, 'utf8')).checkpoint.counts.executions;
-    } catch {
-      // not written yet
-    }
-  }
-  child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
+  const saved = (c.counts as { executions: number }).executions;
   assert.ok(saved > 0 && saved < 8000, `killed mid-search (checkpoint at ${saved})`);
   for (const more of [['--workers', '2'], []]) {
     const resumed = vdm(...args, ...more, '--resume', ck);
@@ -394,24 +391,17 @@ test('an exhaustive search split over workers, killed with SIGKILL, resumes its 
   const whole = JSON.parse(vdm(...args).out);
   delete whole.elapsedMs;
   const ck = join(dir, 'split.ckpt');
-  const child = spawn(process.execPath, [main, ...args, '--checkpoint', ck, '--checkpoint-every', '1'], {
-    stdio: 'ignore',
-    env: { ...process.env, CI: 'true' },
-  });
-  let done = 0;
-  for (let i = 0; i < 1200 && done < 2; i++) {
-    await new Promise((r) => setTimeout(r, 25));
-    try {
-      const c = JSON.parse(readFileSync(ck, 'utf8')).checkpoint;
-      done = c.split.results.filter((x: unknown) => x !== null).length;
-    } catch {
-      // not written yet
-    }
-  }
-  child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
-  const c = JSON.parse(readFileSync(ck, 'utf8')).checkpoint;
-  const left = c.split.results.filter((x: unknown) => x === null).length;
+  const finished = (c: { split?: { results: unknown[] } }) =>
+    (c.split?.results ?? []).filter((x) => x !== null).length;
+  const c = (await killAtCheckpoint(
+    [...args, '--checkpoint', ck, '--checkpoint-every', '1'],
+    ck,
+    (c) => finished(c) >= 2,
+  )) as {
+    split: { results: unknown[] };
+  };
+  const done = finished(c);
+  const left = c.split.results.length - done;
   assert.ok(done >= 2 && left > 0, `killed with ${left} of ${c.split.results.length} subtrees left`);
   const resumed = vdm(...args, '--resume', ck);
   assert.equal(resumed.code, whole.verdict === 'pass' ? 0 : 1, resumed.err);
