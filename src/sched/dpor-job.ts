@@ -275,7 +275,7 @@ export class DporJobRunner<S> {
       const nd = this.nodes[q]!;
       if (nd.wut.length === 0) continue;
       const sleep: number[] = [];
-      sleep.push(...nd.sl);
+      sleep.push(...nd.sleepTriples());
       sleep.push(ex.evThread[q]!, ex.evObj[q]!, ex.evKind[q]!);
       const chain: number[] = [];
       for (let c: WuNode | null = nd.wut[0]!; c !== null; c = c.children.length > 0 ? c.children[0]! : null)

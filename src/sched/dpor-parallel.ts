@@ -271,7 +271,7 @@ export class ParallelDpor<S> {
     const x = node === null ? 0 : node.pos;
     const sleep: number[] = [];
     if (node !== null) {
-      sleep.push(...node.sl);
+      sleep.push(...node.sleepTriples());
       for (const b of before) sleep.push(b.thread, b.obj, b.kind);
     }
     const ch = new Int32Array(chain.length * 3);
@@ -542,7 +542,7 @@ export class ParallelDpor<S> {
     if (r.x !== this.next || r.job.prefix.length !== node.pos) return false;
     // The sleep set now, as a multiset of triples, against the job's.
     const now: number[] = [];
-    now.push(...node.sl);
+    now.push(...node.sleepTriples());
     if (!sameTriples(now, r.job.sleep)) return false;
     // The chain now.
     let c: WuNode | null = this.forced;
@@ -675,7 +675,7 @@ export class ParallelDpor<S> {
     const nodes: DporCheckpoint['nodes'] = [];
     for (let i = 0; i <= this.next; i++) {
       const node = this.path[i]!;
-      nodes.push({ sleep: [...node.sl], wut: node.wut.slice(node.wutHead).map(saveBranch) });
+      nodes.push({ sleep: node.sleepTriples(), wut: node.wut.slice(node.wutHead).map(saveBranch) });
     }
     const prefixEvents: number[] = [];
     for (let i = 0; i < this.next; i++) prefixEvents.push(this.pathT[i]!, this.pathO[i]!, this.pathK[i]!);
@@ -759,7 +759,8 @@ export class ParallelDpor<S> {
     for (let i = 0; i <= x; i++) {
       const node = new PNode(run, i);
       const saved = c.nodes[i]!;
-      node.sl.push(...saved.sleep);
+      for (let j = 0; j + 2 < saved.sleep.length; j += 3)
+        node.sleep(saved.sleep[j]!, saved.sleep[j + 1]!, saved.sleep[j + 2]!);
       node.wut = saved.wut.map(loadBranch);
       if (i < x) {
         node.curT = this.pathT[i] = ev[i * 3]!;

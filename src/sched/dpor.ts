@@ -86,7 +86,7 @@ export function dpor<S>(
     for (let i = 0; i <= replayTo; i++) {
       const node = nodes[i]!;
       const sleep: number[] = [];
-      sleep.push(...node.sl);
+      sleep.push(...node.sleepTriples());
       saved.push({ sleep, wut: node.wut.slice(node.wutHead).map(saveBranch) });
     }
     ck.save({

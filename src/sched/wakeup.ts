@@ -18,25 +18,38 @@ export const TAKEN: WuNode = { thread: -1, obj: -1, kind: -1, children: [] };
 /**
  * A point of the current execution: the threads that must not run here (their branches are done),
  * each with its pending operation, and the wakeup tree of branches still to explore from here.
- * The sleep set is a flat list of (thread, object, kind) triples (a thread is in it at most once);
+ * The sleep set is a flat array of (thread, object, kind) triples (a thread is in it at most once);
  * the sequential search reuses nodes across executions.
  */
 export class Node {
-  /** Sleep set: triples thread, object, kind. */
-  readonly sl: number[] = [];
+  /** Sleep set: triples thread, object, kind in sl[0 .. slN) (a typed array: the hot path reads it). */
+  sl = new Int32Array(6);
+  slN = 0;
   /** Branches to explore from here; those before wutHead are taken (taking is O(1), not a shift). */
   wut: WuNode[] = [];
   wutHead = 0;
   /** Branches from here whose subtrees are done (for the progress estimate). */
   done = 0;
   get sleepN(): number {
-    return this.sl.length / 3;
+    return this.slN / 3;
   }
   sleep(t: number, o: number, k: number): void {
-    this.sl.push(t, o, k);
+    let sl = this.sl;
+    if (this.slN + 3 > sl.length) {
+      sl = new Int32Array(sl.length * 2);
+      sl.set(this.sl);
+      this.sl = sl;
+    }
+    sl[this.slN++] = t;
+    sl[this.slN++] = o;
+    sl[this.slN++] = k;
   }
   clearSleep(): void {
-    if (this.sl.length !== 0) this.sl.length = 0;
+    this.slN = 0;
+  }
+  /** The sleep set's triples, as a plain array (checkpoints, jobs). */
+  sleepTriples(): number[] {
+    return Array.from(this.sl.subarray(0, this.slN));
   }
   get pending(): boolean {
     return this.wutHead < this.wut.length;
@@ -49,7 +62,7 @@ export class Node {
   }
   sleeps(t: number): boolean {
     const sl = this.sl;
-    for (let i = 0; i < sl.length; i += 3) if (sl[i] === t) return true;
+    for (let i = 0; i < this.slN; i += 3) if (sl[i] === t) return true;
     return false;
   }
 }
@@ -130,7 +143,7 @@ export class Seq {
  */
 export function insertBranch(node: Node, v: Seq): void {
   const sl = node.sl;
-  for (let i = 0; i < sl.length; i += 3) if (v.weakInitial(sl[i]!, sl[i + 1]!, sl[i + 2]!) !== -2) return;
+  for (let i = 0; i < node.slN; i += 3) if (v.weakInitial(sl[i]!, sl[i + 1]!, sl[i + 2]!) !== -2) return;
   let level = node.wut;
   let from = node.wutHead;
   for (;;) {
@@ -170,11 +183,12 @@ export function propagateSleep(
 ): void {
   to.clearSleep();
   const sl = from.sl;
-  for (let i = 0; i < sl.length; i += 3) {
+  const n = from.slN;
+  for (let i = 0; i < n; i += 3) {
     const st = sl[i]!;
     const so = sl[i + 1]!;
     const sk = sl[i + 2]!;
-    if (st !== t && !dependent(so, sk, o, k)) to.sl.push(st, so, sk);
+    if (st !== t && !dependent(so, sk, o, k)) to.sleep(st, so, sk);
   }
 }
 
