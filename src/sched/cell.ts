@@ -1,7 +1,7 @@
 // One shared memory location. Reads are read-like; writes and read-modify-writes conflict with
 // everything on the same cell.
 
-import { K, shared } from './op.js';
+import { ALL_HI, K, shared } from './op.js';
 import { Prim, type PrimOptions } from './prim.js';
 import type { Thread } from './program.js';
 
@@ -27,6 +27,27 @@ export class Cell<T> extends Prim {
   /** One atomic event: `f` maps the old value to [new value, result] (xchg, cmpxchg, inc, ...). */
   rmw<R>(f: (v: T) => [T, R]): Thread<R> {
     return shared(K.RMW, this, f) as unknown as Thread<R>;
+  }
+
+  /**
+   * One event that reads only the slots [lo, hi) of a Cell made with the `slots` option: it
+   * returns the whole value, and the caller must look only at those slots. Events on disjoint
+   * slots do not conflict.
+   */
+  readSlots(lo: number, hi: number): Thread<T> {
+    return shared(K.READ, this, undefined, lo, this.slotEnd(lo, hi)) as unknown as Thread<T>;
+  }
+
+  /** One atomic event that changes only the slots [lo, hi) (see readSlots). */
+  rmwSlots<R>(lo: number, hi: number, f: (v: T) => [T, R]): Thread<R> {
+    return shared(K.RMW, this, f, lo, this.slotEnd(lo, hi)) as unknown as Thread<R>;
+  }
+
+  private slotEnd(lo: number, hi: number): number {
+    if (!this.slots) throw new Error(`cell ${this.name} has no slots (create it with the slots option)`);
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi <= lo || hi > ALL_HI)
+      throw new Error(`cell ${this.name}: bad slot range [${lo}, ${hi})`);
+    return hi;
   }
 
   /** The current value, without an event: for setup, invariants and final checks only. */

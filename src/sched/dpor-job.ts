@@ -15,14 +15,14 @@ import { hash64 } from './fingerprint.js';
 import { Lockdep, type SavedEdge } from './lockdep.js';
 import type { ExploreOptions, Program, SavedIds, ViolationReport } from './program.js';
 import { RaceFinder } from './races.js';
-import { insertBranch, Node, propagateSleep, Seq, type WuNode } from './wakeup.js';
+import { insertBranch, Node, OPW, propagateSleep, Seq, type WuNode } from './wakeup.js';
 
 /** What the coordinator has learnt since it last wrote to this worker (every job carries it). */
 export interface SyncDelta {
   /** Object numbering: [id, creator, index] or [id, key]. */
   ids: ([number, number, number] | [number, string])[];
-  /** Ids of visible objects. */
-  visible: number[];
+  /** Visible objects: [id, scope]. */
+  visible: [number, string][];
   /** Violations recorded, with their fewest preemptions: a worker need not build their reports again. */
   violations: [string, number][];
   /** Lock-order edges recorded ("from\0to"). */
@@ -35,9 +35,9 @@ export interface DporJob {
   id: number;
   /** Threads of the events to replay. */
   prefix: Int32Array;
-  /** Sleep set of the node after the prefix, as (thread, object, kind) triples. */
+  /** Sleep set of the node after the prefix, as operations (OPW numbers each: thread, object, kind, lo, hi). */
   sleep: Int32Array;
-  /** The branch, then its first child, down to a leaf, as triples (empty for the first execution). */
+  /** The branch, then its first child, down to a leaf, as operations (empty for the first execution). */
   chain: Int32Array;
   sync: SyncDelta;
 }
@@ -53,7 +53,7 @@ export interface Offer {
 
 export interface DporJobResult {
   id: number;
-  /** Events after the prefix as (thread, object, kind) triples, in the worker's numbering. */
+  /** Events after the prefix as operations (OPW numbers each), in the worker's numbering. */
   events: Int32Array;
   /** Number of nodes the execution opened past the prefix's: the last node is prefix + nodes. */
   nodes: number;
@@ -61,7 +61,7 @@ export interface DporJobResult {
   taken: number;
   /** Position of the first free choice (nodes from here on are the execution's own), -1 if none. */
   free: number;
-  /** Race reversals in the order found: event b, length m, then m triples. */
+  /** Race reversals in the order found: event b, length m, then m operations. */
   races: Int32Array;
   /** 0: a finished execution (counted); 1: aborted (its violations are taken, it is not counted). */
   outcome: 0 | 1;
@@ -139,7 +139,8 @@ export class DporJobRunner<S> {
   private raceBuf = new Int32Array(256);
   private raceLen = 0;
   private readonly ids: SavedIds;
-  private visible = new Uint8Array(16);
+  /** The coordinator's visible objects and their scopes. */
+  private readonly scopes = new Map<number, string>();
   private readonly cutKeys = new Set<string>();
   private lastFree = -1;
   private lastDepth = 0;
@@ -150,19 +151,20 @@ export class DporJobRunner<S> {
     cuts: boolean,
   ) {
     const maxSteps = options.maxSteps ?? 20000;
-    this.ex = new Execution(program, { clocks: true, lockdep: this.lockdep, maxSteps, cuts });
+    const lazy = options.lazyLocks === true && !cuts;
+    this.ex = new Execution(program, { clocks: true, lockdep: this.lockdep, maxSteps, cuts, lazy });
     this.col = new RecordingCollector('dpor', options);
     this.cutChecker = cuts ? new CutChecker(this.ex, program, this.col, maxSteps) : null;
     this.bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
-    this.races = new RaceFinder(this.ex, (b, j, t, o, k) => this.record(b, j, t, o, k));
+    this.races = new RaceFinder(this.ex, (b, j, t, o, k, lo, hi) => this.record(b, j, t, o, k, lo, hi));
     this.v = new Seq(this.races.dependent);
     this.ids = this.ex.saveIds();
   }
 
-  private record(b: number, j: number, t: number, o: number, k: number): void {
+  private record(b: number, j: number, t: number, o: number, k: number, lo: number, hi: number): void {
     const v = this.v;
-    this.races.reversal(b, j, t, o, k, v);
-    const need = this.raceLen + 2 + v.length * 3;
+    this.races.reversal(b, j, t, o, k, lo, hi, v);
+    const need = this.raceLen + 2 + v.length * OPW;
     if (need > this.raceBuf.length) {
       const g = new Int32Array(Math.max(need, this.raceBuf.length * 2));
       g.set(this.raceBuf.subarray(0, this.raceLen));
@@ -176,6 +178,8 @@ export class DporJobRunner<S> {
       r[p++] = v.thread[i]!;
       r[p++] = v.obj[i]!;
       r[p++] = v.kind[i]!;
+      r[p++] = v.lo[i]!;
+      r[p++] = v.hi[i]!;
     }
     this.raceLen = p;
   }
@@ -187,14 +191,7 @@ export class DporJobRunner<S> {
       else this.ids.byCreator[e[1]]![e[2]] = id;
       if (id >= this.ids.count) this.ids.count = id + 1;
     }
-    for (const id of s.visible) {
-      if (id >= this.visible.length) {
-        const b = new Uint8Array(Math.max(id + 1, this.visible.length * 2));
-        b.set(this.visible);
-        this.visible = b;
-      }
-      this.visible[id] = 1;
-    }
+    for (const [id, scope] of s.visible) this.scopes.set(id, scope);
     for (const [k, pre] of s.violations) {
       const old = this.col.known.get(k);
       if (old === undefined || pre < old) this.col.known.set(k, pre);
@@ -261,11 +258,11 @@ export class DporJobRunner<S> {
       const m = rc[p + 1]!;
       p += 2;
       if (b < free) {
-        p += m * 3;
+        p += m * OPW;
         continue;
       }
       v.reset();
-      for (let j = 0; j < m; j++, p += 3) v.push(rc[p]!, rc[p + 1]!, rc[p + 2]!);
+      for (let j = 0; j < m; j++, p += OPW) v.push(rc[p]!, rc[p + 1]!, rc[p + 2]!, rc[p + 3]!, rc[p + 4]!);
       insertBranch(this.nodes[b]!, v);
       any = true;
     }
@@ -274,12 +271,11 @@ export class DporJobRunner<S> {
     for (let q = this.lastDepth; q >= free; q--) {
       const nd = this.nodes[q]!;
       if (nd.wut.length === 0) continue;
-      const sleep: number[] = [];
-      sleep.push(...nd.sleepTriples());
-      sleep.push(ex.evThread[q]!, ex.evObj[q]!, ex.evKind[q]!);
+      const sleep: number[] = nd.sleepOps();
+      sleep.push(ex.evThread[q]!, ex.evObj[q]!, ex.evKind[q]!, ex.evLo[q]!, ex.evHi[q]!);
       const chain: number[] = [];
       for (let c: WuNode | null = nd.wut[0]!; c !== null; c = c.children.length > 0 ? c.children[0]! : null)
-        chain.push(c.thread, c.obj, c.kind);
+        chain.push(c.thread, c.obj, c.kind, c.lo, c.hi);
       return {
         id: -1,
         prefix: ex.evThread.slice(0, q),
@@ -300,7 +296,7 @@ export class DporJobRunner<S> {
     // A continuation keeps the numbering of the execution it continues: its inputs use it.
     if (fresh) {
       this.applySync(job.sync);
-      ex.adoptIds(this.ids, this.visible);
+      ex.adoptIds(this.ids, this.scopes);
     }
     this.lockdep.clear();
     col.log = [];
@@ -310,12 +306,12 @@ export class DporJobRunner<S> {
     col.cutStates = 0;
     this.cutChecker?.setReported(this.cutKeys);
     this.raceLen = 0;
+    this.races.reset();
     const x = job.prefix.length;
     const first = this.node(x);
     first.clearSleep();
-    for (let i = 0; i + 2 < job.sleep.length; i += 3)
-      first.sleep(job.sleep[i]!, job.sleep[i + 1]!, job.sleep[i + 2]!);
-    const chainN = job.chain.length / 3;
+    first.sleepAll(job.sleep);
+    const chainN = job.chain.length / OPW;
 
     ex.begin();
     for (let i = 0; i < x; i++) {
@@ -323,6 +319,8 @@ export class DporJobRunner<S> {
       if (t >= ex.n || !ex.enabled(t))
         throw new Error(`parallel dpor: a job's prefix does not fit the program (event ${i})`);
       ex.step(t);
+      // The prefix's clocks are computed afresh here: its deferred lock races too.
+      this.races.rebuild(i);
     }
     let depth = x;
     const advance = (pos: number, t: number): void => {
@@ -334,6 +332,8 @@ export class DporJobRunner<S> {
         t,
         ex.evObj[pos]!,
         ex.evKind[pos]!,
+        ex.evLo[pos]!,
+        ex.evHi[pos]!,
         this.races.dependent,
       );
       depth = pos + 1;
@@ -361,7 +361,7 @@ export class DporJobRunner<S> {
         if (col.stopped) break;
       }
       if (taken > 0 && taken < chainN) {
-        const t = job.chain[taken * 3]!;
+        const t = job.chain[taken * OPW]!;
         taken++;
         if (!ex.enabled(t)) {
           col.blocked++;
@@ -402,11 +402,13 @@ export class DporJobRunner<S> {
     }
     col.take(ex);
     const len = ex.len;
-    const events = new Int32Array((len - x) * 3);
+    const events = new Int32Array((len - x) * OPW);
     for (let i = x, p = 0; i < len; i++) {
       events[p++] = ex.evThread[i]!;
       events[p++] = ex.evObj[i]!;
       events[p++] = ex.evKind[i]!;
+      events[p++] = ex.evLo[i]!;
+      events[p++] = ex.evHi[i]!;
     }
     const edges: SavedEdge[] = this.lockdep.edgeCount > 0 ? this.lockdep.save() : [];
     this.lastFree = free;

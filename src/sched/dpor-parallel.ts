@@ -27,28 +27,32 @@
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { Collector } from './collector.js';
+import { Dependence } from './dependence.js';
 import { usesCuts } from './dpor.js';
 import { type DporJob, type DporJobResult, DporJobRunner, type SyncDelta } from './dpor-job.js';
 import type { Lockdep } from './lockdep.js';
-import { conflicts, isReadLike } from './op.js';
 import type { DporCheckpoint, ExplorationCheckpoint, ExploreOptions, Program } from './program.js';
 import {
   dporFractionDone,
   insertBranch,
   loadBranch,
   Node,
+  OPW,
   propagateSleep,
   Seq,
   saveBranch,
+  savedOps,
   type WuNode,
 } from './wakeup.js';
 
 /** A node of the coordinator's tree: which execution opened it, and where. */
 class PNode extends Node {
-  /** The branch in progress here (its subtree not done), as a triple; thread -1 when none. */
+  /** The branch in progress here (its subtree not done), as an operation; thread -1 when none. */
   curT = -1;
   curO = -1;
   curK = -1;
+  curL = 0;
+  curH = 0;
   /** 1 while the first pending entry is the chain step of an uncommitted execution through here. */
   skip = 0;
   constructor(
@@ -97,9 +101,10 @@ export class ParallelDpor<S> {
   readonly col: Collector;
   readonly cuts: boolean;
   private readonly n: number;
+  /** Every object visible in one scope (an invariant without observes). */
   private readonly allVisible: boolean;
-  private visible = new Uint8Array(64);
-  private readonly dependent: (oa: number, ka: number, ob: number, kb: number) => boolean;
+  /** Scopes of the visible objects, learnt from the workers. */
+  private readonly dep: Dependence;
   private readonly v: Seq;
   // The object numbering (the coordinator's is the one every worker adopts).
   private idCount = 0;
@@ -107,7 +112,7 @@ export class ParallelDpor<S> {
   private readonly byKey = new Map<string, number>();
   // What workers must learn, in order (each worker has read a prefix of each log).
   private readonly idLog: ([number, number, number] | [number, string])[] = [];
-  private readonly visLog: number[] = [];
+  private readonly visLog: [number, string][] = [];
   private readonly violationLog: [string, number][] = [];
   private readonly edgeLog: string[] = [];
   private readonly cutLog: string[] = [];
@@ -127,6 +132,8 @@ export class ParallelDpor<S> {
   private pathT = new Int32Array(256);
   private pathO = new Int32Array(256);
   private pathK = new Int32Array(256);
+  private pathL = new Int32Array(256);
+  private pathH = new Int32Array(256);
   private next = 0;
   private forced: WuNode | null = null;
   private outstanding = 0;
@@ -159,10 +166,8 @@ export class ParallelDpor<S> {
     this.n = Object.keys(program.threads).length;
     this.allVisible = !this.cuts && !!program.invariant && !program.observesObject && !program.observes;
     this.byCreator = Array.from({ length: this.n + 1 }, () => []);
-    this.dependent = (oa, ka, ob, kb) =>
-      conflicts(oa, ka, ob, kb) ||
-      (!isReadLike(ka) && !isReadLike(kb) && this.isVisible(oa) && this.isVisible(ob));
-    this.v = new Seq(this.dependent);
+    this.dep = new Dependence(program.scopesRelated?.bind(program));
+    this.v = new Seq(this.dep.dependent);
     this.ahead = Math.max(2, workers) * AHEAD_PER_WORKER;
     for (let w = 0; w < workers; w++)
       this.syncs.push({ ids: 0, visible: 0, violations: 0, edges: 0, cutKeys: 0 });
@@ -170,8 +175,8 @@ export class ParallelDpor<S> {
     if (options.resume) this.resumeFrom(options.resume);
   }
 
-  private isVisible(o: number): boolean {
-    return this.allVisible || (o < this.visible.length && this.visible[o] === 1);
+  private get dependent(): Dependence['dependent'] {
+    return this.dep.dependent;
   }
 
   /**
@@ -260,7 +265,8 @@ export class ParallelDpor<S> {
   /** Sleep set entries a branch at wut[i] will meet besides the node's: the branches before it. */
   private inProgressBefore(node: PNode, i: number): WuNode[] {
     const extra: WuNode[] = [];
-    if (node.curT >= 0) extra.push({ thread: node.curT, obj: node.curO, kind: node.curK, children: [] });
+    if (node.curT >= 0)
+      extra.push({ thread: node.curT, obj: node.curO, kind: node.curK, lo: node.curL, hi: node.curH, children: [] });
     for (let j = node.wutHead + node.skip; j < i; j++) extra.push(node.wut[j]!);
     return extra;
   }
@@ -271,14 +277,13 @@ export class ParallelDpor<S> {
     const x = node === null ? 0 : node.pos;
     const sleep: number[] = [];
     if (node !== null) {
-      sleep.push(...node.sleepTriples());
-      for (const b of before) sleep.push(b.thread, b.obj, b.kind);
+      sleep.push(...node.sleepOps());
+      for (const b of before) sleep.push(b.thread, b.obj, b.kind, b.lo, b.hi);
     }
-    const ch = new Int32Array(chain.length * 3);
+    const ch = new Int32Array(chain.length * OPW);
     for (let i = 0; i < chain.length; i++) {
-      ch[i * 3] = chain[i]!.thread;
-      ch[i * 3 + 1] = chain[i]!.obj;
-      ch[i * 3 + 2] = chain[i]!.kind;
+      const c = chain[i]!;
+      ch.set([c.thread, c.obj, c.kind, c.lo, c.hi], i * OPW);
     }
     const run: Run = {
       id: this.nextId++,
@@ -371,63 +376,57 @@ export class ParallelDpor<S> {
     );
     for (const e of res.newIds) {
       let g: number | undefined;
-      let vis: number;
       if (e.length === 3) {
         const key = e[1];
-        vis = e[2];
         g = this.byKey.get(key);
         if (g === undefined) {
           g = this.idCount++;
           this.byKey.set(key, g);
           this.idLog.push([g, key]);
-          this.markVisible(g, vis);
+          this.markVisible(g, e[2]);
         }
       } else {
         const [, c, i] = e;
-        vis = e[3];
         g = this.byCreator[c]![i];
         if (g === undefined) {
           g = this.idCount++;
           this.byCreator[c]![i] = g;
           this.idLog.push([g, c, i]);
-          this.markVisible(g, vis);
+          this.markVisible(g, e[3]);
         }
       }
       map[e[0] - base] = g;
     }
     const ev = res.events;
-    for (let i = 1; i < ev.length; i += 3) if (ev[i]! >= base) ev[i] = map[ev[i]! - base]!;
+    for (let i = 1; i < ev.length; i += OPW) if (ev[i]! >= base) ev[i] = map[ev[i]! - base]!;
     const rc = res.races;
     for (let p = 0; p < rc.length; ) {
       const m = rc[p + 1]!;
       p += 2;
-      for (let j = 0; j < m; j++, p += 3) if (rc[p + 1]! >= base) rc[p + 1] = map[rc[p + 1]! - base]!;
+      for (let j = 0; j < m; j++, p += OPW) if (rc[p + 1]! >= base) rc[p + 1] = map[rc[p + 1]! - base]!;
     }
     if (res.job) {
       for (const a of [res.job.sleep, res.job.chain])
-        for (let i = 1; i < a.length; i += 3) if (a[i]! >= base) a[i] = map[a[i]! - base]!;
+        for (let i = 1; i < a.length; i += OPW) if (a[i]! >= base) a[i] = map[a[i]! - base]!;
     }
   }
 
-  private markVisible(g: number, vis: number): void {
-    if (vis !== 1) return;
-    if (g >= this.visible.length) {
-      const b = new Uint8Array(Math.max(g + 1, this.visible.length * 2));
-      b.set(this.visible);
-      this.visible = b;
-    }
-    this.visible[g] = 1;
-    this.visLog.push(g);
+  /** Object g is visible in the named scope (null: not visible; every object when all are). */
+  private markVisible(g: number, scope: string | null): void {
+    if (this.allVisible) scope ??= '';
+    if (scope === null) return;
+    this.dep.setScope(g, this.dep.scopeId(scope));
+    this.visLog.push([g, scope]);
   }
 
   /** The nodes the execution opened, with their sleep sets and the races local to them. */
   private build(r: Run, res: DporJobResult): void {
     const x = r.x;
-    const evN = res.events.length / 3;
+    const evN = res.events.length / OPW;
     const len = x + evN;
     const threads = new Int32Array(len);
     threads.set(r.job.prefix);
-    for (let i = 0; i < evN; i++) threads[x + i] = res.events[i * 3]!;
+    for (let i = 0; i < evN; i++) threads[x + i] = res.events[i * OPW]!;
     r.threads = threads;
     r.len = len;
     r.depth = x + res.nodes;
@@ -439,14 +438,13 @@ export class ParallelDpor<S> {
     if (r.branch === null) prev = new Node();
     else {
       prev = new Node();
-      const s = r.job.sleep;
-      for (let i = 0; i + 2 < s.length; i += 3) prev.sleep(s[i]!, s[i + 1]!, s[i + 2]!);
+      prev.sleepAll(r.job.sleep);
     }
     for (let p = r.base; p <= r.depth; p++) {
       const node = new PNode(r, p);
       if (p > 0 && (r.branch !== null || p > r.base)) {
-        const e = (p - 1 - x) * 3;
-        propagateSleep(prev, node, ev[e]!, ev[e + 1]!, ev[e + 2]!, this.dependent);
+        const e = (p - 1 - x) * OPW;
+        propagateSleep(prev, node, ev[e]!, ev[e + 1]!, ev[e + 2]!, ev[e + 3]!, ev[e + 4]!, this.dependent);
       }
       // Node x+j (j >= 1) follows chain step j-1: its pending branches are that step's children.
       const j = p - x;
@@ -455,10 +453,12 @@ export class ParallelDpor<S> {
         if (j < res.taken) node.skip = 1;
       }
       if (p < len) {
-        const e = (p - x) * 3;
+        const e = (p - x) * OPW;
         node.curT = ev[e]!;
         node.curO = ev[e + 1]!;
         node.curK = ev[e + 2]!;
+        node.curL = ev[e + 3]!;
+        node.curH = ev[e + 4]!;
       }
       r.nodes.push(node);
       prev = node;
@@ -477,11 +477,11 @@ export class ParallelDpor<S> {
       p += 2;
       const node = at(b);
       if (node === null) {
-        p += m * 3;
+        p += m * OPW;
         continue;
       }
       v.reset();
-      for (let j = 0; j < m; j++, p += 3) v.push(rc[p]!, rc[p + 1]!, rc[p + 2]!);
+      for (let j = 0; j < m; j++, p += OPW) v.push(rc[p]!, rc[p + 1]!, rc[p + 2]!, rc[p + 3]!, rc[p + 4]!);
       insertBranch(node, v);
     }
   }
@@ -540,10 +540,8 @@ export class ParallelDpor<S> {
   private valid(r: Run): boolean {
     const node = this.path[this.next]!;
     if (r.x !== this.next || r.job.prefix.length !== node.pos) return false;
-    // The sleep set now, as a multiset of triples, against the job's.
-    const now: number[] = [];
-    now.push(...node.sleepTriples());
-    if (!sameTriples(now, r.job.sleep)) return false;
+    // The sleep set now, as a multiset of operations, against the job's.
+    if (!sameOps(node.sleepOps(), r.job.sleep)) return false;
     // The chain now.
     let c: WuNode | null = this.forced;
     for (let i = 0; i < r.chain.length; i++) {
@@ -567,12 +565,16 @@ export class ParallelDpor<S> {
       this.pathT = g(this.pathT);
       this.pathO = g(this.pathO);
       this.pathK = g(this.pathK);
+      this.pathL = g(this.pathL);
+      this.pathH = g(this.pathH);
     }
     for (let p = r.base; p <= r.depth; p++) this.path[p] = r.nodes[p - r.base]!;
-    for (let i = x, e = 0; i < len; i++, e += 3) {
+    for (let i = x, e = 0; i < len; i++, e += OPW) {
       this.pathT[i] = res.events[e]!;
       this.pathO[i] = res.events[e + 1]!;
       this.pathK[i] = res.events[e + 2]!;
+      this.pathL[i] = res.events[e + 3]!;
+      this.pathH[i] = res.events[e + 4]!;
     }
     // The chain steps the execution took below its branch.
     for (let j = 1; j < res.taken; j++) {
@@ -636,7 +638,7 @@ export class ParallelDpor<S> {
     for (let i = r.depth; i >= 0; i--) {
       const node = this.path[i]!;
       if (i < len) {
-        node.sleep(this.pathT[i]!, this.pathO[i]!, this.pathK[i]!);
+        node.sleep(this.pathT[i]!, this.pathO[i]!, this.pathK[i]!, this.pathL[i]!, this.pathH[i]!);
         node.done++;
         node.curT = -1;
       }
@@ -655,6 +657,8 @@ export class ParallelDpor<S> {
     node.curT = f.thread;
     node.curO = f.obj;
     node.curK = f.kind;
+    node.curL = f.lo;
+    node.curH = f.hi;
     this.forced = f;
     this.next = next;
     this.path.length = next + 1;
@@ -675,12 +679,19 @@ export class ParallelDpor<S> {
     const nodes: DporCheckpoint['nodes'] = [];
     for (let i = 0; i <= this.next; i++) {
       const node = this.path[i]!;
-      nodes.push({ sleep: node.sleepTriples(), wut: node.wut.slice(node.wutHead).map(saveBranch) });
+      nodes.push({ sleep: node.sleepOps(), wut: node.wut.slice(node.wutHead).map(saveBranch) });
     }
     const prefixEvents: number[] = [];
-    for (let i = 0; i < this.next; i++) prefixEvents.push(this.pathT[i]!, this.pathO[i]!, this.pathK[i]!);
+    for (let i = 0; i < this.next; i++)
+      prefixEvents.push(this.pathT[i]!, this.pathO[i]!, this.pathK[i]!, this.pathL[i]!, this.pathH[i]!);
     const visible: number[] = [];
-    for (let id = 0; id < this.idCount; id++) if (this.visible[id] === 1) visible.push(id);
+    const scopes: string[] = [];
+    for (let id = 0; id < this.idCount; id++) {
+      const sc = this.dep.scopeOf(id);
+      if (sc < 0) continue;
+      visible.push(id);
+      scopes.push(this.dep.scopeNames[sc]!);
+    }
     ck.save({
       version: 1,
       strategy: 'dpor',
@@ -688,12 +699,14 @@ export class ParallelDpor<S> {
       prefix: Array.from(this.pathT.subarray(0, this.next)),
       prefixEvents,
       nodes,
+      opWidth: 5,
       next: saveBranch(this.forced!),
       ids: {
         count: this.idCount,
         byCreator: this.byCreator.map((a) => [...a]),
         byKey: [...this.byKey.entries()],
         visible,
+        scopes,
       },
       ...this.col.snapshot(),
       lockdep: this.lockdep.save(),
@@ -715,7 +728,8 @@ export class ParallelDpor<S> {
         `checkpoint: object numbering for ${c.ids.byCreator.length - 1} threads, the program has ${this.n}`,
       );
     const x = c.prefix.length;
-    if (c.nodes.length !== x + 1 || c.prefixEvents.length !== x * 3)
+    const ev = savedOps(c.prefixEvents, c.opWidth);
+    if (c.nodes.length !== x + 1 || ev.length !== x * OPW)
       throw new Error('checkpoint: its nodes or prefix events do not match its prefix');
     // The numbering, and the logs that teach it to the workers.
     this.idCount = c.ids.count;
@@ -732,7 +746,8 @@ export class ParallelDpor<S> {
       this.byKey.set(k, id);
       this.idLog.push([id, k]);
     }
-    for (const id of c.ids.visible ?? []) this.markVisible(id, 1);
+    const vis = c.ids.visible ?? [];
+    for (let j = 0; j < vis.length; j++) this.markVisible(vis[j]!, c.ids.scopes?.[j] ?? '');
     // The path: a node per point of the prefix, and the branch point.
     const threads = Int32Array.from(c.prefix);
     const run: Run = {
@@ -754,18 +769,21 @@ export class ParallelDpor<S> {
       this.pathT = new Int32Array(x * 2 + 2);
       this.pathO = new Int32Array(x * 2 + 2);
       this.pathK = new Int32Array(x * 2 + 2);
+      this.pathL = new Int32Array(x * 2 + 2);
+      this.pathH = new Int32Array(x * 2 + 2);
     }
-    const ev = c.prefixEvents;
     for (let i = 0; i <= x; i++) {
       const node = new PNode(run, i);
       const saved = c.nodes[i]!;
-      for (let j = 0; j + 2 < saved.sleep.length; j += 3)
-        node.sleep(saved.sleep[j]!, saved.sleep[j + 1]!, saved.sleep[j + 2]!);
+      node.sleepAll(savedOps(saved.sleep, c.opWidth));
       node.wut = saved.wut.map(loadBranch);
       if (i < x) {
-        node.curT = this.pathT[i] = ev[i * 3]!;
-        node.curO = this.pathO[i] = ev[i * 3 + 1]!;
-        node.curK = this.pathK[i] = ev[i * 3 + 2]!;
+        const e = i * OPW;
+        node.curT = this.pathT[i] = ev[e]!;
+        node.curO = this.pathO[i] = ev[e + 1]!;
+        node.curK = this.pathK[i] = ev[e + 2]!;
+        node.curL = this.pathL[i] = ev[e + 3]!;
+        node.curH = this.pathH[i] = ev[e + 4]!;
       }
       run.nodes.push(node);
       this.path[i] = node;
@@ -775,6 +793,8 @@ export class ParallelDpor<S> {
     last.curT = f.thread;
     last.curO = f.obj;
     last.curK = f.kind;
+    last.curL = f.lo;
+    last.curH = f.hi;
     this.forced = f;
     this.next = x;
     // What the collector, lockdep and the cut check had recorded.
@@ -803,12 +823,13 @@ export class ParallelDpor<S> {
   }
 }
 
-/** The same multiset of (thread, object, kind) triples? */
-function sameTriples(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+/** The same multiset of operations (OPW numbers each)? */
+function sameOps(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
   const key = (x: ArrayLike<number>): string[] => {
     const out: string[] = [];
-    for (let i = 0; i + 2 < x.length; i += 3) out.push(`${x[i]},${x[i + 1]},${x[i + 2]}`);
+    for (let i = 0; i + OPW - 1 < x.length; i += OPW)
+      out.push(`${x[i]},${x[i + 1]},${x[i + 2]},${x[i + 3]},${x[i + 4]}`);
     return out.sort();
   };
   const ka = key(a);
@@ -823,7 +844,7 @@ function sameInputs(
   if (a.prefix.length !== b.prefix.length || a.chain.length !== b.chain.length) return false;
   for (let i = 0; i < a.prefix.length; i++) if (a.prefix[i] !== b.prefix[i]) return false;
   for (let i = 0; i < a.chain.length; i++) if (a.chain[i] !== b.chain[i]) return false;
-  return sameTriples(a.sleep, b.sleep);
+  return sameOps(a.sleep, b.sleep);
 }
 
 const EMPTY_SYNC: SyncDelta = { ids: [], visible: [], violations: [], edges: [], cutKeys: [] };

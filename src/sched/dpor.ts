@@ -23,6 +23,7 @@ import {
   propagateSleep,
   Seq,
   saveBranch,
+  savedOps,
   type WuNode,
 } from './wakeup.js';
 
@@ -36,14 +37,15 @@ export function dpor<S>(
   const col = new Collector('dpor', options);
   const cuts = usesCuts(program, options);
   const maxSteps = options.maxSteps ?? 20000;
-  const ex = new Execution(program, { clocks: true, lockdep, maxSteps, cuts });
+  const lazy = options.lazyLocks === true && !cuts;
+  const ex = new Execution(program, { clocks: true, lockdep, maxSteps, cuts, lazy });
   const cutChecker = cuts ? new CutChecker(ex, program, col, maxSteps) : null;
   if (cuts) col.cutStates = 0;
   const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
   const nodes: Node[] = [new Node()];
   col.estimate = () => dporFractionDone(nodes, depth);
-  const races: RaceFinder<S> = new RaceFinder(ex, (b, j, t, o, k) => {
-    races.reversal(b, j, t, o, k, v);
+  const races: RaceFinder<S> = new RaceFinder(ex, (b, j, t, o, k, lo, hi) => {
+    races.reversal(b, j, t, o, k, lo, hi, v);
     insertBranch(nodes[b]!, v);
   });
   const dependent = races.dependent;
@@ -63,8 +65,7 @@ export function dpor<S>(
     for (let i = 0; i < c.nodes.length; i++) {
       const node = new Node();
       const sn = c.nodes[i]!;
-      for (let j = 0; j + 2 < sn.sleep.length; j += 3)
-        node.sleep(sn.sleep[j]!, sn.sleep[j + 1]!, sn.sleep[j + 2]!);
+      node.sleepAll(savedOps(sn.sleep, c.opWidth));
       node.wut = sn.wut.map(loadBranch);
       nodes[i] = node;
     }
@@ -85,9 +86,7 @@ export function dpor<S>(
     const saved: { sleep: number[]; wut: SavedBranch[] }[] = [];
     for (let i = 0; i <= replayTo; i++) {
       const node = nodes[i]!;
-      const sleep: number[] = [];
-      sleep.push(...node.sleepTriples());
-      saved.push({ sleep, wut: node.wut.slice(node.wutHead).map(saveBranch) });
+      saved.push({ sleep: node.sleepOps(), wut: node.wut.slice(node.wutHead).map(saveBranch) });
     }
     ck.save({
       version: 1,
@@ -96,6 +95,7 @@ export function dpor<S>(
       prefix: Array.from(ex.evThread.subarray(0, replayTo)),
       prefixEvents: prefixEvents(ex, replayTo),
       nodes: saved,
+      opWidth: 5,
       next: saveBranch(branch),
       ids: ex.saveIds(),
       ...col.snapshot(),
@@ -112,15 +112,13 @@ export function dpor<S>(
   const advance = (pos: number, t: number, children: WuNode[] | null): void => {
     ex.step(t);
     if (ex.stepLimitHit) return;
-    const o = ex.evObj[pos]!;
-    const k = ex.evKind[pos]!;
     const from = nodes[pos]!;
     let to = nodes[pos + 1];
     if (to === undefined) {
       to = new Node();
       nodes[pos + 1] = to;
     }
-    propagateSleep(from, to, t, o, k, dependent);
+    propagateSleep(from, to, t, ex.evObj[pos]!, ex.evKind[pos]!, ex.evLo[pos]!, ex.evHi[pos]!, dependent);
     to.done = 0;
     if (children !== null) {
       to.wut = children;
@@ -152,6 +150,8 @@ export function dpor<S>(
       ex.step(t);
       if (!resuming && (ex.evObj[i] !== o || ex.evKind[i] !== k))
         throw nondeterminism(program, i, ex.names[t]!);
+      // A resumed search computed this prefix's clocks afresh: its deferred lock races too.
+      if (resuming) races.rebuild(i);
     }
     ex.replaying = false;
     depth = replayTo;
@@ -217,7 +217,7 @@ export function dpor<S>(
     for (let i = depth; i >= 0; i--) {
       const node = nodes[i]!;
       if (i < ex.len) {
-        node.sleep(ex.evThread[i]!, ex.evObj[i]!, ex.evKind[i]!);
+        node.sleep(ex.evThread[i]!, ex.evObj[i]!, ex.evKind[i]!, ex.evLo[i]!, ex.evHi[i]!);
         node.done++;
       }
       if (node.pending) {
@@ -232,6 +232,7 @@ export function dpor<S>(
     }
     forced = nodes[next]!.take();
     replayTo = next;
+    races.truncate(next);
     // The frontier is consistent here: the next execution replays up to `next` and takes `forced`.
     if (
       ck &&
@@ -243,10 +244,10 @@ export function dpor<S>(
   return col;
 }
 
-/** The first `len` events of the execution as [thread, object, kind] triples. */
+/** The first `len` events of the execution as operations (thread, object, kind, lo, hi). */
 export function prefixEvents<S>(ex: Execution<S>, len: number): number[] {
   const out: number[] = [];
-  for (let i = 0; i < len; i++) out.push(ex.evThread[i]!, ex.evObj[i]!, ex.evKind[i]!);
+  for (let i = 0; i < len; i++) out.push(ex.evThread[i]!, ex.evObj[i]!, ex.evKind[i]!, ex.evLo[i]!, ex.evHi[i]!);
   return out;
 }
 

@@ -2,6 +2,12 @@
 // the event log (with vector clocks when the strategy needs happens-before), feeds lockdep, and
 // reports violations. Strategies reuse one Execution for all their runs; per-run arrays are reset,
 // never reallocated, so the hot path allocates nothing of its own.
+//
+// Happens-before is kept as two vector clocks per event when locks are handled lazily
+// (ExploreOptions.lazyLocks): `clocks`, the real order of the execution, and `dclocks`, the same
+// order without the edges a lazily handled lock adds between two critical sections (an
+// acquisition that follows a release of the same lock). Race detection compares the two to find
+// conflicts that only a lock order keeps apart (races.ts).
 
 import type { Cell } from './cell.js';
 import { violationKey } from './collector.js';
@@ -9,12 +15,13 @@ import type { Completion } from './completion.js';
 import { encodeValue, foldHash, hash64 } from './fingerprint.js';
 import type { Lockdep, LockMode } from './lockdep.js';
 import type { Mutex } from './mutex.js';
-import { isReadLike, K, OP_NAME, Op, QUEUED, VOID } from './op.js';
+import { Dependence } from './dependence.js';
+import { isAcquire, isReadLike, isRelease, isTry, K, OP_NAME, Op, QUEUED, VOID } from './op.js';
 import { type Host, type Prim, setHost } from './prim.js';
 import type { Program, SavedIds, Thread, TraceEvent, ViolationKind } from './program.js';
 
-/** An object a worker numbered: [id, creator, index, visible] or [id, key, visible]. */
-export type NewId = [number, number, number, number] | [number, string, number];
+/** An object a worker numbered: [id, creator, index, scope] or [id, key, scope] (scope null: not visible). */
+export type NewId = [number, number, number, string | null] | [number, string, string | null];
 
 import type { RwSem } from './rwsem.js';
 import { SearchBound, Violation } from './violation.js';
@@ -49,6 +56,8 @@ export interface ExecutionOptions {
    * checked on the initial state only; cuts.ts checks every other state.
    */
   cuts?: boolean;
+  /** Handle the locks the invariant does not see lazily (ExploreOptions.lazyLocks): keep dclocks. */
+  lazy?: boolean;
 }
 
 interface Held {
@@ -70,6 +79,11 @@ export class Execution<S> implements Host {
   private readonly gens: (Thread<unknown> | null)[];
   readonly opKind: Int32Array;
   readonly opObj: AnyPrim[];
+  /** Slots of the pending operation (whole objects: ALL_LO..ALL_HI). */
+  readonly opLo: Int32Array;
+  readonly opHi: Int32Array;
+  /** Lazily handled locks each thread holds (a second one makes its acquisitions eager). */
+  private readonly lazyHeld: Int32Array;
   private readonly opArg: unknown[];
   private readonly opSite: (string | undefined)[];
   private readonly opStack: (string[] | undefined)[];
@@ -84,6 +98,15 @@ export class Execution<S> implements Host {
   evThread = new Int32Array(0);
   evObj = new Int32Array(0);
   evKind = new Int32Array(0);
+  /** Slots the event touched, [evLo, evHi). */
+  evLo = new Int32Array(0);
+  evHi = new Int32Array(0);
+  /**
+   * 1 for an event on a lazily handled lock whose order against the lock's other critical sections
+   * need not be explored unless something they do conflicts (see races.ts): an acquisition or
+   * release, not a trylock, by a thread that holds no other lazy lock.
+   */
+  evDefer = new Uint8Array(0);
   /** Object state code before the event (see Prim.stateCode). */
   evState = new Int32Array(0);
   /** Object state code after the event. */
@@ -98,6 +121,8 @@ export class Execution<S> implements Host {
   evPreempt = new Int32Array(0);
   /** Vector clocks, n entries per event (only with options.clocks). */
   clocks = new Int32Array(0);
+  /** Vector clocks without deferred lock edges (only with options.clocks and options.lazy). */
+  dclocks = new Int32Array(0);
   readonly thrLast: Int32Array;
   private readonly thrSeq: Int32Array;
   readonly trace: TraceEvent[] = [];
@@ -116,18 +141,21 @@ export class Execution<S> implements Host {
   private objLastEv = new Int32Array(16);
   /** Previous read-like event since the object's last write, -1 if none (per event). */
   evPrevRead = new Int32Array(0);
+  /** Per object id: 1 when its events name slots (PrimOptions.slots). */
+  private objSlots = new Uint8Array(16);
   /**
    * Visibility (partial-order reduction's rule for checked states): objects the program's
-   * invariant looks at. Two write-like events on visible objects are dependent even on different
-   * objects, so every order of them that could change the invariant's verdict is explored. With an
-   * invariant and no `observes`, every object is visible.
+   * invariant looks at, each in a scope (dependence.ts). Two write-like events on visible objects
+   * in related scopes are dependent even on different objects, so every order of them that could
+   * change the invariant's verdict is explored. With an invariant and no `observes`, every object
+   * is visible, in one scope.
    */
-  private visibleIds = new Uint8Array(16);
-  allVisible = false;
-  /** Previous write-like event on a visible object, -1 if none (per visible write-like event). */
-  evPrevVis = new Int32Array(0);
-  /** The last write-like event on a visible object in this execution. */
-  lastVisW = -1;
+  readonly dep: Dependence;
+  /** How objects become visible: by a predicate, by the observes() list, all of them, or none. */
+  private readonly visibility: 'pred' | 'list' | 'all' | 'none';
+  /** Per scope and thread (scope * n + thread): the thread's last visible write in the scope. */
+  scopeLast = new Int32Array(0);
+  readonly cover = new Coverage();
   /** Cut checking: 1 for observed objects (by id); their ids, and their values after setup. */
   private cutObs = new Uint8Array(16);
   readonly cutIds: number[] = [];
@@ -168,6 +196,9 @@ export class Execution<S> implements Host {
     this.gens = new Array(this.n).fill(null);
     this.opKind = new Int32Array(this.n);
     this.opObj = new Array(this.n);
+    this.opLo = new Int32Array(this.n);
+    this.opHi = new Int32Array(this.n);
+    this.lazyHeld = new Int32Array(this.n);
     this.opArg = new Array(this.n);
     this.opSite = new Array(this.n);
     this.opStack = new Array(this.n);
@@ -177,6 +208,16 @@ export class Execution<S> implements Host {
     this.thrLast = new Int32Array(this.n);
     this.thrSeq = new Int32Array(this.n);
     this.thrHash = new Uint32Array(this.n);
+    this.dep = new Dependence(program.scopesRelated?.bind(program));
+    this.visibility = options.cuts
+      ? 'none'
+      : !program.invariant
+        ? 'none'
+        : program.observesObject
+          ? 'pred'
+          : program.observes
+            ? 'list'
+            : 'all';
     this.grow(256);
   }
 
@@ -230,17 +271,27 @@ export class Execution<S> implements Host {
     this.objLastW[id] = -1;
     this.objReadsHead[id] = -1;
     this.objLastEv[id] = -1;
+    this.objSlots[id] = p.slots ? 1 : 0;
     if (this.options.fingerprints) this.liveIds.push(id);
-    const pred = this.program.observesObject;
-    if (pred) {
-      if (id >= this.visibleIds.length) {
-        const b = new Uint8Array(Math.max(id + 1, this.visibleIds.length * 2));
-        b.set(this.visibleIds);
-        this.visibleIds = b;
-      }
-      this.visibleIds[id] = pred(p) ? 1 : 0;
+    const dep = this.dep;
+    if (this.visibility === 'pred' || this.visibility === 'all') {
+      const visible = this.visibility === 'all' || this.program.observesObject!(p);
+      dep.setScope(id, visible ? this.scopeFor(p) : -1);
     }
+    if (this.options.lazy) dep.setLazy(id, (p.type === 'mutex' || p.type === 'rwsem') && !dep.isVisible(id));
     return id;
+  }
+
+  /** The visibility scope of a visible object (Program.scopeOf; one scope without it). */
+  private scopeFor(p: Prim): number {
+    const f = this.program.scopeOf;
+    const s = this.dep.scopeId(f ? f.call(this.program, p) : '');
+    if ((s + 1) * this.n > this.scopeLast.length) {
+      const b = new Int32Array(Math.max((s + 1) * this.n, this.scopeLast.length * 2)).fill(-1);
+      b.set(this.scopeLast);
+      this.scopeLast = b;
+    }
+    return s;
   }
 
   /** Puts a schedule in the event log for a strategy to replay (resuming from a checkpoint). */
@@ -252,13 +303,19 @@ export class Execution<S> implements Host {
   /** The object numbering so far (a checkpoint saves it: branches name objects by number). */
   saveIds(): SavedIds {
     const visible: number[] = [];
-    for (let id = 0; id < this.objCount && id < this.visibleIds.length; id++)
-      if (this.visibleIds[id] === 1) visible.push(id);
+    const scopes: string[] = [];
+    for (let id = 0; id < this.objCount; id++) {
+      const sc = this.dep.scopeOf(id);
+      if (sc < 0) continue;
+      visible.push(id);
+      scopes.push(this.dep.scopeNames[sc]!);
+    }
     return {
       count: this.objCount,
       byCreator: this.objIds.map((a) => [...a]),
       byKey: [...this.keyIds.entries()],
       visible,
+      scopes,
     };
   }
 
@@ -274,25 +331,30 @@ export class Execution<S> implements Host {
     for (const [k, id] of s.byKey) this.keyIds.set(k, id);
     while (this.objCount < s.count) this.newObjId();
     if (s.visible) {
-      const top = Math.max(-1, ...s.visible);
-      if (top >= this.visibleIds.length) {
-        const b = new Uint8Array(top + 1);
-        b.set(this.visibleIds);
-        this.visibleIds = b;
-      }
-      for (const id of s.visible) this.visibleIds[id] = 1;
+      for (let j = 0; j < s.visible.length; j++) this.setVisible(s.visible[j]!, s.scopes?.[j] ?? '');
     }
   }
 
+  /** Makes object `id` visible in the scope named `scope`. */
+  private setVisible(id: number, scope: string): void {
+    const s = this.dep.scopeId(scope);
+    if ((s + 1) * this.n > this.scopeLast.length) {
+      const b = new Int32Array(Math.max((s + 1) * this.n, this.scopeLast.length * 2)).fill(-1);
+      b.set(this.scopeLast);
+      this.scopeLast = b;
+    }
+    this.dep.setScope(id, s);
+    this.dep.setLazy(id, false);
+  }
+
   /**
-   * A parallel search's worker: takes the coordinator's numbering (ids) and which of its objects
-   * are visible, dropping what this process numbered on its own since.
+   * A parallel search's worker: takes the coordinator's numbering (ids) and the scopes of its
+   * visible objects, dropping what this process numbered on its own since.
    */
-  adoptIds(s: SavedIds, visible: Uint8Array): void {
+  adoptIds(s: SavedIds, scopes: ReadonlyMap<number, string>): void {
+    this.dep.clearObjects();
     this.restoreIds(s);
-    if (this.visibleIds.length < visible.length) this.visibleIds = new Uint8Array(visible.length * 2);
-    this.visibleIds.fill(0);
-    this.visibleIds.set(visible);
+    for (const [id, scope] of scopes) this.setVisible(id, scope);
     this.cutObs.fill(0);
   }
 
@@ -306,11 +368,17 @@ export class Execution<S> implements Host {
       const ids = this.objIds[c]!;
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i];
-        if (id !== undefined && id >= from) out.push([id, c, i, this.isVisible(id) ? 1 : 0]);
+        if (id !== undefined && id >= from) out.push([id, c, i, this.scopeName(id)]);
       }
     }
-    for (const [k, id] of this.keyIds) if (id >= from) out.push([id, k, this.isVisible(id) ? 1 : 0]);
+    for (const [k, id] of this.keyIds) if (id >= from) out.push([id, k, this.scopeName(id)]);
     return out;
+  }
+
+  /** The name of an object's visibility scope, null when it is not visible. */
+  scopeName(id: number): string | null {
+    const s = this.dep.scopeOf(id);
+    return s < 0 ? null : this.dep.scopeNames[s]!;
   }
 
   private newObjId(): number {
@@ -320,6 +388,9 @@ export class Execution<S> implements Host {
       this.objLastW = grown(this.objLastW, n);
       this.objReadsHead = grown(this.objReadsHead, n);
       this.objLastEv = grown(this.objLastEv, n);
+      const b = new Uint8Array(n);
+      b.set(this.objSlots);
+      this.objSlots = b;
     }
     return id;
   }
@@ -345,10 +416,11 @@ export class Execution<S> implements Host {
       this.liveIds.length = 0;
     }
     this.status.fill(RUNNING);
+    this.lazyHeld.fill(0);
     for (const h of this.held) if (h.length > 0) h.length = 0;
+    this.scopeLast.fill(-1);
     setHost(this);
     this.current = -1;
-    this.lastVisW = -1;
     try {
       this.state = this.program.setup();
       this.markVisible();
@@ -379,20 +451,11 @@ export class Execution<S> implements Host {
       this.markCuts();
       return;
     }
-    if (!p.invariant || p.observesObject) return;
-    if (!p.observes) {
-      this.allVisible = true;
-      return;
-    }
-    for (const o of p.observes(this.state)) {
+    if (this.visibility !== 'list') return;
+    for (const o of p.observes!(this.state)) {
       const id = (o as Prim).id;
       if (id < 0) continue;
-      if (id >= this.visibleIds.length) {
-        const b = new Uint8Array(Math.max(id + 1, this.visibleIds.length * 2));
-        b.set(this.visibleIds);
-        this.visibleIds = b;
-      }
-      this.visibleIds[id] = 1;
+      this.setVisible(id, p.scopeOf ? p.scopeOf(o as Prim) : '');
     }
   }
 
@@ -425,7 +488,12 @@ export class Execution<S> implements Host {
 
   /** Is the object visible to the invariant? */
   isVisible(obj: number): boolean {
-    return this.allVisible || (obj < this.visibleIds.length && this.visibleIds[obj] === 1);
+    return this.dep.isVisible(obj);
+  }
+
+  /** Does the object name slots in its events? */
+  hasSlots(obj: number): boolean {
+    return this.objSlots[obj] === 1;
   }
 
   enabled(t: number): boolean {
@@ -470,10 +538,14 @@ export class Execution<S> implements Host {
     const o = this.opObj[t]!;
     const k = this.opKind[t]!;
     const id = o.id;
+    const lo = this.opLo[t]!;
+    const hi = this.opHi[t]!;
     this.len = i + 1;
     this.evThread[i] = t;
     this.evObj[i] = id;
     this.evKind[i] = k;
+    this.evLo[i] = lo;
+    this.evHi[i] = hi;
     this.evState[i] = o.stateCode();
     this.evSeq[i] = ++this.thrSeq[t]!;
     this.evPrevObj[i] = this.objLastEv[id]!;
@@ -481,14 +553,15 @@ export class Execution<S> implements Host {
     this.evPreempt[i] = this.preemptions;
     this.objLastEv[id] = i;
     const readLike = isReadLike(k);
-    const visW = !readLike && this.isVisible(id);
-    if (this.options.clocks && !this.replaying) this.computeClock(i, t, id, readLike, visW);
-    if (visW) {
-      this.evPrevVis[i] = this.lastVisW;
-      this.lastVisW = i;
-    } else {
-      this.evPrevVis[i] = -1;
-    }
+    const dep = this.dep;
+    const sc = id < dep.scope.length ? dep.scope[id]! : -1;
+    const visW = !readLike && sc >= 0;
+    const lazyLock = id < dep.lazy.length && dep.lazy[id] === 1;
+    const defer =
+      lazyLock && !isTry(k) && this.lazyHeld[t]! - (isRelease(k) ? 1 : 0) === 0 ? 1 : 0;
+    this.evDefer[i] = defer;
+    if (this.options.clocks && !this.replaying) this.computeClock(i, t, id, readLike, sc, visW, defer, lo, hi);
+    if (visW) this.scopeLast[sc * this.n + t] = i;
     if (readLike) {
       this.evPrevRead[i] = this.objReadsHead[id]!;
       this.objReadsHead[id] = i;
@@ -514,6 +587,7 @@ export class Execution<S> implements Host {
       return;
     }
     this.evAfter[i] = o.stateCode();
+    if (lazyLock) this.countLazy(t, k, result);
     if (!readLike && id < this.cutObs.length && this.cutObs[id] === 1) {
       this.evCutW[i] = 1;
       this.evValue[i] = (o as Cell<unknown>).cutValue();
@@ -525,6 +599,12 @@ export class Execution<S> implements Host {
     this.current = -1;
     setHost(null);
     if (!this.options.cuts) this.checkInvariant();
+  }
+
+  /** Keeps count of the lazily handled locks thread t holds, after its event of kind k. */
+  private countLazy(t: number, k: number, result: unknown): void {
+    if (isRelease(k)) this.lazyHeld[t]!--;
+    else if (isTry(k) ? result === true : isAcquire(k) && result !== QUEUED) this.lazyHeld[t]!++;
   }
 
   /** Ends the execution: deadlock and final checks. Returns true if it deadlocked. */
@@ -592,6 +672,8 @@ export class Execution<S> implements Host {
     }
     this.opKind[t] = op.kind;
     this.opObj[t] = op.obj as AnyPrim;
+    this.opLo[t] = op.lo;
+    this.opHi[t] = op.hi;
     this.opArg[t] = op.arg;
     this.opSite[t] = op.site;
     this.opStack[t] = op.stack;
@@ -642,20 +724,78 @@ export class Execution<S> implements Host {
     this.violations.push(v);
   }
 
-  private computeClock(i: number, t: number, id: number, readLike: boolean, visW: boolean): void {
+  private computeClock(
+    i: number,
+    t: number,
+    id: number,
+    readLike: boolean,
+    sc: number,
+    visW: boolean,
+    defer: number,
+    lo: number,
+    hi: number,
+  ): void {
+    this.clockInto(this.clocks, i, t, id, readLike, sc, visW, false, lo, hi);
+    if (this.options.lazy) this.clockInto(this.dclocks, i, t, id, readLike, sc, visW, defer === 1, lo, hi);
+  }
+
+  /**
+   * Event i's clock in c: its thread's previous event, the conflicting events before it on its
+   * object (unless `skipObject`: a deferred lock event in dclocks), and with visW the last visible
+   * writes of every thread in the scopes related to its own.
+   */
+  private clockInto(
+    c: Int32Array,
+    i: number,
+    t: number,
+    id: number,
+    readLike: boolean,
+    sc: number,
+    visW: boolean,
+    skipObject: boolean,
+    lo: number,
+    hi: number,
+  ): void {
     const n = this.n;
-    const c = this.clocks;
     const base = i * n;
     const prev = this.thrLast[t]!;
     if (prev >= 0) c.copyWithin(base, prev * n, prev * n + n);
     else c.fill(0, base, base + n);
     c[base + t] = this.evSeq[i]!;
-    const w = this.objLastW[id]!;
-    if (w >= 0) join(c, base, w * n, n);
-    if (!readLike) {
-      for (let r = this.objReadsHead[id]!; r >= 0; r = this.evPrevRead[r]!) join(c, base, r * n, n);
+    if (!skipObject) {
+      if (this.objSlots[id] === 1) {
+        // Slots: every earlier conflicting event on overlapping slots, back to writes that cover
+        // [lo, hi) (anything earlier on those slots conflicts with, so happens before, one of them).
+        const cover = this.cover;
+        cover.reset(lo, hi);
+        for (let x = this.evPrevObj[i]!; x >= 0; x = this.evPrevObj[x]!) {
+          const xl = this.evLo[x]!;
+          const xh = this.evHi[x]!;
+          if (xl >= hi || lo >= xh) continue;
+          const xr = isReadLike(this.evKind[x]!);
+          if (xr && readLike) continue;
+          join(c, base, x * n, n);
+          if (!xr && cover.add(xl, xh)) break;
+        }
+      } else {
+        const w = this.objLastW[id]!;
+        if (w >= 0) join(c, base, w * n, n);
+        if (!readLike) {
+          for (let r = this.objReadsHead[id]!; r >= 0; r = this.evPrevRead[r]!) join(c, base, r * n, n);
+        }
+      }
     }
-    if (visW && this.lastVisW >= 0) join(c, base, this.lastVisW * n, n);
+    if (visW) {
+      const rel = this.dep.relatedTo[sc]!;
+      const last = this.scopeLast;
+      for (let q = 0; q < rel.length; q++) {
+        const row = rel[q]! * n;
+        for (let u = 0; u < n; u++) {
+          const w = last[row + u]!;
+          if (w >= 0) join(c, base, w * n, n);
+        }
+      }
+    }
   }
 
   private afterOp(t: number, i: number, o: AnyPrim, k: number, result: unknown): void {
@@ -755,13 +895,12 @@ export class Execution<S> implements Host {
     this.evPrevThr = grown(this.evPrevThr, cap);
     this.evPreempt = grown(this.evPreempt, cap);
     this.evPrevRead = grown(this.evPrevRead, cap);
-    this.evPrevVis = grown(this.evPrevVis, cap);
-    if (this.evCutW.length < cap) {
-      const b = new Uint8Array(cap);
-      b.set(this.evCutW);
-      this.evCutW = b;
-    }
+    this.evLo = grown(this.evLo, cap);
+    this.evHi = grown(this.evHi, cap);
+    this.evCutW = grownBytes(this.evCutW, cap);
+    this.evDefer = grownBytes(this.evDefer, cap);
     if (this.options.clocks) this.clocks = grown(this.clocks, cap * this.n);
+    if (this.options.clocks && this.options.lazy) this.dclocks = grown(this.dclocks, cap * this.n);
   }
 
   /** The last event on an object in this execution, -1 if none. */
@@ -798,6 +937,52 @@ function grown(a: Int32Array<ArrayBuffer>, cap: number): Int32Array<ArrayBuffer>
   const b = new Int32Array(cap);
   b.set(a);
   return b;
+}
+
+function grownBytes(a: Uint8Array<ArrayBuffer>, cap: number): Uint8Array<ArrayBuffer> {
+  if (a.length >= cap) return a;
+  const b = new Uint8Array(cap);
+  b.set(a);
+  return b;
+}
+
+/**
+ * Which slots of a range [lo, hi) a walk back over an object's writes has covered so far: a few
+ * disjoint sorted intervals (walks stop as soon as the range is covered, so there are few).
+ */
+export class Coverage {
+  private from: number[] = [];
+  private to: number[] = [];
+  private lo = 0;
+  private hi = 0;
+
+  reset(lo: number, hi: number): void {
+    this.lo = lo;
+    this.hi = hi;
+    this.from.length = 0;
+    this.to.length = 0;
+  }
+
+  /** Adds [a, b) (clipped to the range); true when the whole range is covered. */
+  add(a: number, b: number): boolean {
+    if (a < this.lo) a = this.lo;
+    if (b > this.hi) b = this.hi;
+    if (a >= b) return false;
+    const from = this.from;
+    const to = this.to;
+    // Merge with every interval that touches [a, b).
+    let j = 0;
+    while (j < from.length && to[j]! < a) j++;
+    let k = j;
+    while (k < from.length && from[k]! <= b) {
+      if (from[k]! < a) a = from[k]!;
+      if (to[k]! > b) b = to[k]!;
+      k++;
+    }
+    from.splice(j, k - j, a);
+    to.splice(j, k - j, b);
+    return from.length === 1 && from[0]! <= this.lo && to[0]! >= this.hi;
+  }
 }
 
 function errMsg(e: unknown): string {

@@ -76,9 +76,40 @@ export function isReadLike(kind: number): boolean {
   return READ_LIKE[kind]!;
 }
 
-/** Two operations conflict when they touch the same object and at least one is not read-like. */
-export function conflicts(objA: number, kindA: number, objB: number, kindB: number): boolean {
-  return objA === objB && !(READ_LIKE[kindA]! && READ_LIKE[kindB]!);
+/** The slot range of an operation that touches a whole object (every operation on an object that has no slots). */
+export const ALL_LO = 0;
+export const ALL_HI = 0x7fffffff;
+
+/**
+ * Two operations conflict when they touch the same object, in overlapping slot ranges, and at
+ * least one is not read-like. Objects without slots are touched whole ([ALL_LO, ALL_HI)).
+ */
+export function conflicts(
+  objA: number,
+  kindA: number,
+  loA: number,
+  hiA: number,
+  objB: number,
+  kindB: number,
+  loB: number,
+  hiB: number,
+): boolean {
+  return objA === objB && loA < hiB && loB < hiA && !(READ_LIKE[kindA]! && READ_LIKE[kindB]!);
+}
+
+/** Kinds that acquire a lock (lock, down_read, down_write and its wait half), trylocks excluded. */
+export function isAcquire(kind: number): boolean {
+  return kind === K.LOCK || kind === K.DOWN_READ || kind === K.DOWN_WRITE || kind === K.DOWN_WRITE_WAIT;
+}
+
+/** Kinds that release a lock. */
+export function isRelease(kind: number): boolean {
+  return kind === K.UNLOCK || kind === K.UP_READ || kind === K.UP_WRITE;
+}
+
+/** Trylocks: they read the lock's state (their outcome depends on who holds it). */
+export function isTry(kind: number): boolean {
+  return kind === K.TRYLOCK || kind === K.TRY_DOWN_READ || kind === K.TRY_DOWN_WRITE;
 }
 
 /** Kinds that can be disabled (the thread blocks until another thread changes the object). */
@@ -102,6 +133,9 @@ export const QUEUED: unique symbol = Symbol('queued');
  */
 export class Op<R = unknown> implements Iterator<Op, R, unknown> {
   arg: unknown = undefined;
+  /** The slots of the object the operation touches, [lo, hi) (whole objects: ALL_LO, ALL_HI). */
+  lo = ALL_LO;
+  hi = ALL_HI;
   /** Acquisition site (file:line of the caller), filled only while sites are being captured. */
   site: string | undefined = undefined;
   /** The model functions active at the operation, outermost first (captured with the site). */
@@ -148,7 +182,7 @@ const sharedOps: Op[] = [];
 /** Set while the running execution records sites and stacks (replays for people). */
 export const capture = { on: false };
 
-export function shared(kind: OpKind, obj: Prim, arg?: unknown): Op {
+export function shared(kind: OpKind, obj: Prim, arg?: unknown, lo = ALL_LO, hi = ALL_HI): Op {
   let op = sharedOps[kind];
   if (op === undefined) {
     op = new Op(kind, obj);
@@ -156,6 +190,8 @@ export function shared(kind: OpKind, obj: Prim, arg?: unknown): Op {
   }
   op.obj = obj;
   op.arg = arg;
+  op.lo = lo;
+  op.hi = hi;
   if (capture.on) {
     op.site = captureSite();
     op.stack = captureStack();

@@ -41,7 +41,7 @@ export function currentThread(): number {
 }
 
 /** Prim fields that are identity or configuration, not state. */
-const SKIP = new Set(['name', 'key', 'id', 'host', 'type', 'lockClass']);
+const SKIP = new Set(['name', 'key', 'id', 'host', 'type', 'lockClass', 'slots']);
 
 export type PrimType = 'cell' | 'mutex' | 'rwsem' | 'completion';
 
@@ -53,6 +53,11 @@ export interface PrimOptions {
    * and how many it had created before. A key must be unique within an execution.
    */
   key?: string;
+  /**
+   * The object is an array of slots (the entries of a page table): each event on it names the
+   * slots [lo, hi) it touches, and events on disjoint slots do not conflict. Cells only.
+   */
+  slots?: boolean;
 }
 
 export abstract class Prim {
@@ -63,12 +68,15 @@ export abstract class Prim {
   abstract readonly type: PrimType;
 
   readonly key: string | undefined;
+  /** Events name the slots they touch (PrimOptions.slots). */
+  readonly slots: boolean;
 
   constructor(
     readonly name: string,
     options: PrimOptions = {},
   ) {
     this.key = options.key;
+    this.slots = options.slots === true;
     this.host = host;
     this.id = host ? host.register(this) : -1;
   }

@@ -28,6 +28,21 @@ export interface Program<S> {
    */
   observesObject?(p: Prim): boolean;
   /**
+   * Finer visibility, for an invariant that is a conjunction of parts each reading the objects of
+   * a few scopes: the scope of a visible object (asked once per object, like observesObject; the
+   * answer must depend only on the object). dpor then orders two writes to visible objects only
+   * when their scopes are related (scopesRelated), instead of every two. Sound when every part of
+   * the invariant reads objects of pairwise related scopes only, and plain data it reads changes
+   * only in events on objects of those scopes. Default: one scope for every visible object.
+   */
+  scopeOf?(p: Prim): string;
+  /**
+   * Whether writes in scopes a and b must be ordered (a part of the invariant reads both). Default:
+   * a === b. A scope need not be related to itself: writes to different objects of a scope whose
+   * objects no part reads together (the page tables of one mm, read entry by entry) stay unordered.
+   */
+  scopesRelated?(a: string, b: string): boolean;
+  /**
    * A promise that `invariant` is a function of the values of the `observes` objects alone (Cells,
    * whose values are never changed in place) and reads nothing else. dpor then stops ordering
    * writes to different observed objects against each other: it explores each trace once, and
@@ -58,6 +73,15 @@ export interface ExploreOptions {
   pctDepth?: number;
   /** Stop at the first violation. */
   stopAtFirst?: boolean;
+  /**
+   * dpor: handle the locks the invariant does not look at lazily (lock-aware partial-order
+   * reduction, after LAPOR): two critical sections of one lock are explored in both orders only
+   * when something in them (or after them) conflicts, not merely because both took the lock. The
+   * search then runs one execution per class of traces that differ only in the order of
+   * non-conflicting critical sections, and still finds every final state, violation and deadlock
+   * (an acquisition made while holding another lazy lock, and every trylock, stay eager).
+   */
+  lazyLocks?: boolean;
   /**
    * dpor and exhaustive: save the search's frontier every so often, so a long run can be
    * resumed (`resume`) after it was stopped or killed. `save` gets plain JSON-able data.
@@ -195,8 +219,13 @@ export interface ExhaustiveCheckpoint extends CheckpointBase {
   visited?: string[];
 }
 
-/** A pending dpor branch: [thread, object id, operation kind, the branches to take after it]. */
-export type SavedBranch = [number, number, number, SavedBranch[]];
+/**
+ * A pending dpor branch: [thread, object id, operation kind, the branches to take after it], and
+ * the slots [lo, hi) the operation touches when it does not touch the whole object.
+ */
+export type SavedBranch =
+  | [number, number, number, SavedBranch[]]
+  | [number, number, number, SavedBranch[], number, number];
 
 /**
  * The frontier of a dpor search: the path to the next branch and, at each point of it, the sleep
@@ -206,8 +235,13 @@ export interface DporCheckpoint extends CheckpointBase {
   strategy: 'dpor';
   /** The threads of the events before the next branch point (replayed to resume). */
   prefix: number[];
-  /** Per point of the prefix and the branch point: sleep set as [thread, object, kind] triples, pending branches. */
+  /**
+   * Per point of the prefix and the branch point: the sleep set (operations as [thread, object,
+   * kind] triples, or [thread, object, kind, lo, hi] when `opWidth` is 5) and pending branches.
+   */
   nodes: { sleep: number[]; wut: SavedBranch[] }[];
+  /** Numbers per operation in `nodes[].sleep` and `prefixEvents`: 5 (with slots); absent: 3. */
+  opWidth?: 5;
   /** The branch the next execution takes at the branch point. */
   next: SavedBranch;
   /** How objects were numbered (branches name objects by these numbers). */
@@ -215,8 +249,8 @@ export interface DporCheckpoint extends CheckpointBase {
   /** Cut check: violation keys already turned into counterexamples. */
   cutReported?: string[];
   /**
-   * The prefix's events as [thread, object, kind] triples (a parallel search resumes from them;
-   * the sequential one replays the prefix instead).
+   * The prefix's events as operations (see opWidth; a parallel search resumes from them; the
+   * sequential one replays the prefix instead).
    */
   prefixEvents?: number[];
 }
@@ -231,6 +265,8 @@ export interface SavedIds {
    * branches may name objects the first executions after a resume do not create).
    */
   visible?: number[];
+  /** The visibility scope of each of `visible` (Program.scopeOf), in the same order; absent: all "". */
+  scopes?: string[];
 }
 
 export type ExplorationCheckpoint = ExhaustiveCheckpoint | DporCheckpoint;

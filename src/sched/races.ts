@@ -10,11 +10,27 @@
 // queued writer of a rw_semaphore). The event log keeps each object's state before every event, so
 // the finder walks back along the object's events to the latest one before which the blocked
 // operation could have run, and races with that one instead.
+//
+// Lazy locks (ExploreOptions.lazyLocks, after Kokologiannakis, Raad, Vafeiadis: "Effective lock
+// handling in stateless model checking", OOPSLA 2019). Two critical sections of one lock that touch
+// nothing in common need not be explored in both orders. So a race between two acquisitions of a
+// lazily handled lock (execution.ts: evDefer) is not reversed when found: it is deferred. It is
+// reversed later, in this execution or one that shares the prefix, when it turns out to matter: a
+// new event y conflicts with an earlier event x that happens before y only through deferred lock
+// edges (x happens before y in `clocks` but not in `dclocks`, which leave those edges out). Every
+// deferred race whose lock edge could lie between them (x before the release the acquisition
+// waited for, the acquisition before y) is then reversed, as the eager search would have done. A
+// trylock reads the lock's state, and an acquisition made while holding another lazy lock can
+// take part in a deadlock: races of those are never deferred.
 
-import { type Execution, RUNNING } from './execution.js';
-import { conflicts, isBlockable, isReadLike } from './op.js';
+import type { Execution } from './execution.js';
+import { RUNNING } from './execution.js';
+import { isBlockable, isReadLike } from './op.js';
 import { enabledIn } from './prim.js';
 import type { Seq } from './wakeup.js';
+
+/** Called for each race to reverse: event b, and the operation (t, o, k, slots) at position j. */
+export type OnRace = (b: number, j: number, t: number, o: number, k: number, lo: number, hi: number) => void;
 
 export class RaceFinder<S> {
   private partners = new Int32Array(16);
@@ -24,18 +40,38 @@ export class RaceFinder<S> {
   private partnerOf = new Int32Array(16);
   private remappedOf = new Uint8Array(16);
   private readonly n: number;
-  /** Dependence: same object and not both read-like, or write-like on two visible objects. */
-  readonly dependent: (oa: number, ka: number, ob: number, kb: number) => boolean;
+  private readonly lazy: boolean;
+  /** Dependence: same object, overlapping slots and not both read-like, or writes in related visible scopes. */
+  readonly dependent: (
+    oa: number,
+    ka: number,
+    la: number,
+    ha: number,
+    ob: number,
+    kb: number,
+    lb: number,
+    hb: number,
+  ) => boolean;
+  // Deferred lock races, in the order of their acquisition's position: the race of the acquisition
+  // (t, o, k, slots) at position j with event b, and the events on the lock it waited for (the
+  // releases its clock joined) in srcBuf[srcAt .. srcAt + srcN).
+  private dJ = new Int32Array(16);
+  private dB = new Int32Array(16);
+  private dSrcAt = new Int32Array(16);
+  private dSrcN = new Int32Array(16);
+  private dN = 0;
+  private srcBuf = new Int32Array(64);
+  private srcN = 0;
+  /** While rebuilding the deferred races of a replayed prefix: record, do not reverse. */
+  private rebuilding = false;
 
   constructor(
     private readonly ex: Execution<S>,
-    /** Called for each race to reverse: event b, and the operation (t, o, k) at position j. */
-    private readonly onRace: (b: number, j: number, t: number, o: number, k: number) => void,
+    private readonly onRace: OnRace,
   ) {
     this.n = ex.n;
-    this.dependent = (oa, ka, ob, kb) =>
-      conflicts(oa, ka, ob, kb) ||
-      (!isReadLike(ka) && !isReadLike(kb) && ex.isVisible(oa) && ex.isVisible(ob));
+    this.lazy = ex.options.lazy === true;
+    this.dependent = ex.dep.dependent;
   }
 
   /** Is event x happens-before-or-equal event y? */
@@ -44,12 +80,19 @@ export class RaceFinder<S> {
     return y >= 0 && ex.clocks[y * this.n + ex.evThread[x]!]! >= ex.evSeq[x]!;
   }
 
-  /** Fills v with the reversal of the race between event b and (t, o, k) at position j. */
-  reversal(b: number, j: number, t: number, o: number, k: number, v: Seq): void {
+  /** The same without deferred lock edges. */
+  private hbD(x: number, y: number): boolean {
+    const ex = this.ex;
+    return y >= 0 && ex.dclocks[y * this.n + ex.evThread[x]!]! >= ex.evSeq[x]!;
+  }
+
+  /** Fills v with the reversal of the race between event b and (t, o, k, slots) at position j. */
+  reversal(b: number, j: number, t: number, o: number, k: number, lo: number, hi: number, v: Seq): void {
     const ex = this.ex;
     v.reset();
-    for (let x = b + 1; x < j; x++) if (!this.hb(b, x)) v.push(ex.evThread[x]!, ex.evObj[x]!, ex.evKind[x]!);
-    v.push(t, o, k);
+    for (let x = b + 1; x < j; x++)
+      if (!this.hb(b, x)) v.push(ex.evThread[x]!, ex.evObj[x]!, ex.evKind[x]!, ex.evLo[x]!, ex.evHi[x]!);
+    v.push(t, o, k, lo, hi);
   }
 
   /**
@@ -82,38 +125,78 @@ export class RaceFinder<S> {
     return enabledIn(k, t, base + delta);
   }
 
+  private addCand(x: number): void {
+    for (let i = 0; i < this.candsN; i++) if (this.cands[i] === x) return;
+    if (this.candsN === this.cands.length) this.cands = grown(this.cands);
+    this.cands[this.candsN++] = x;
+  }
+
   /**
-   * Finds the events that (t, o, k) at position j is in an immediate race with and reverses each.
-   * `first` is the last event on o before j; `pred` is t's event before j.
+   * The conflicting predecessors of (t, o, k, slots) at j: on the object, the last write-like event
+   * on each slot and (for a write-like operation) the read-like events since; with `vis` (a write
+   * on a visible object), each other thread's last visible write in every related scope.
+   */
+  private gather(j: number, t: number, o: number, k: number, lo: number, hi: number, first: number): void {
+    const ex = this.ex;
+    this.candsN = 0;
+    const readLike = isReadLike(k);
+    if (ex.hasSlots(o)) {
+      const cover = ex.cover;
+      cover.reset(lo, hi);
+      for (let x = first; x >= 0; x = ex.evPrevObj[x]!) {
+        const xl = ex.evLo[x]!;
+        const xh = ex.evHi[x]!;
+        if (xl >= hi || lo >= xh) continue;
+        const xr = isReadLike(ex.evKind[x]!);
+        if (xr && readLike) continue;
+        this.addCand(x);
+        if (!xr && cover.add(xl, xh)) break;
+      }
+    } else {
+      for (let x = first; x >= 0; x = ex.evPrevObj[x]!) {
+        const xr = isReadLike(ex.evKind[x]!);
+        if (xr && readLike) continue;
+        this.addCand(x);
+        if (!xr) break;
+      }
+    }
+    const sc = ex.dep.scopeOf(o);
+    if (!readLike && sc >= 0) {
+      const rel = ex.dep.relatedTo[sc]!;
+      const last = ex.scopeLast;
+      const n = this.n;
+      for (let q = 0; q < rel.length; q++) {
+        const row = rel[q]! * n;
+        for (let u = 0; u < n; u++) {
+          if (u === t) continue;
+          const w = last[row + u]!;
+          // At j itself (detectAt) the table already holds j for t only; older entries are < j.
+          if (w >= 0 && w < j) this.addCand(w);
+        }
+      }
+    }
+  }
+
+  /**
+   * Finds the events that (t, o, k, slots) at position j is in an immediate race with and reverses
+   * each. `first` is the last event on o before j; `pred` is t's event before j; `now` is the
+   * object's state code right before the operation. `eager`: never defer (threads still blocked at
+   * the end of an execution).
    */
   detect(
     j: number,
     t: number,
     o: number,
     k: number,
+    lo: number,
+    hi: number,
     first: number,
     pred: number,
-    /** The last write-like event on a visible object before j, when j is one too; else -1. */
-    prevVis: number,
-    /** The object's state code right before the operation. */
     now: number,
+    defer: boolean,
   ): void {
     const ex = this.ex;
-    this.candsN = 0;
-    // Conflicting predecessors on the object: the last write-like event, and (for a write-like
-    // operation) the read-like events since it.
-    const readLike = isReadLike(k);
-    for (let x = first; x >= 0; x = ex.evPrevObj[x]!) {
-      const xr = isReadLike(ex.evKind[x]!);
-      if (xr && readLike) continue;
-      if (this.candsN === this.cands.length) this.cands = grown(this.cands);
-      this.cands[this.candsN++] = x;
-      if (!xr) break;
-    }
-    if (prevVis >= 0 && (this.candsN === 0 || this.cands[this.candsN - 1] !== prevVis)) {
-      if (this.candsN === this.cands.length) this.cands = grown(this.cands);
-      this.cands[this.candsN++] = prevVis;
-    }
+    this.gather(j, t, o, k, lo, hi, first);
     const candsN = this.candsN;
     const cands = this.cands;
     this.partnersN = 0;
@@ -145,6 +228,7 @@ export class RaceFinder<S> {
     }
     // Second pass: keep immediate races — a candidate that happens before another reversible one
     // is reached through that one instead.
+    let recorded = false;
     for (let ci = 0; ci < candsN; ci++) {
       const partner = partnerOf[ci]!;
       if (partner < 0 || this.hb(partner, pred)) continue;
@@ -164,8 +248,102 @@ export class RaceFinder<S> {
       if (dup) continue;
       if (this.partnersN === this.partners.length) this.partners = grown(this.partners);
       this.partners[this.partnersN++] = partner;
-      this.onRace(partner, j, t, o, k);
+      if (defer && ex.evObj[partner] === o && ex.evDefer[partner] === 1) {
+        // Two critical sections of a lazy lock: reversed only if something comes to need it.
+        this.deferRace(partner, j, recorded);
+        recorded = true;
+      } else if (!this.rebuilding) this.onRace(partner, j, t, o, k, lo, hi);
     }
+    if (this.lazy && !defer && this.dN > 0 && !this.rebuilding) this.hidden(j, t, pred);
+  }
+
+  /** Records the deferred race of the acquisition at j with b (its sources once per j). */
+  private deferRace(b: number, j: number, sameJ: boolean): void {
+    if (this.dN === this.dJ.length) {
+      this.dJ = grown(this.dJ);
+      this.dB = grown(this.dB);
+      this.dSrcAt = grown(this.dSrcAt);
+      this.dSrcN = grown(this.dSrcN);
+    }
+    const d = this.dN++;
+    this.dJ[d] = j;
+    this.dB[d] = b;
+    if (sameJ) {
+      this.dSrcAt[d] = this.dSrcAt[d - 1]!;
+      this.dSrcN[d] = this.dSrcN[d - 1]!;
+      return;
+    }
+    // The sources: the events on the lock that j's clock joined (the candidates on its object).
+    const ex = this.ex;
+    const o = ex.evObj[j]!;
+    this.dSrcAt[d] = this.srcN;
+    let m = 0;
+    for (let ci = 0; ci < this.candsN; ci++) {
+      const c = this.cands[ci]!;
+      if (ex.evObj[c] !== o) continue;
+      if (this.srcN === this.srcBuf.length) this.srcBuf = grown(this.srcBuf);
+      this.srcBuf[this.srcN++] = c;
+      m++;
+    }
+    this.dSrcN[d] = m;
+  }
+
+  /**
+   * The conflicts of the operation at j with events that happen before it only through deferred
+   * lock edges: each makes the deferred races that may lie between them reversed now.
+   */
+  private hidden(j: number, t: number, pred: number): void {
+    const candsN = this.candsN;
+    const cands = this.cands;
+    const ex = this.ex;
+    for (let ci = 0; ci < candsN; ci++) {
+      const x = cands[ci]!;
+      if (ex.evThread[x] === t || !this.hb(x, pred) || this.hbD(x, pred)) continue;
+      let covered = false;
+      for (let c2 = 0; c2 < candsN; c2++) {
+        if (c2 !== ci && ex.evThread[cands[c2]!] !== t && this.hbD(x, cands[c2]!)) {
+          covered = true;
+          break;
+        }
+      }
+      if (!covered) this.trigger(x, j);
+    }
+  }
+
+  /** Reverses the deferred races whose lock edge may order x before the operation at y. */
+  private trigger(x: number, y: number): void {
+    const ex = this.ex;
+    // Records are in the order of their acquisitions; the first with an acquisition after x.
+    let lo = 0;
+    let hi = this.dN;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.dJ[mid]! <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let d = lo; d < this.dN; d++) {
+      const j = this.dJ[d]!;
+      if (j >= y) break;
+      // The acquisition must happen before y: y is at the end of the log (or a pending operation
+      // after it), so its thread's clock says so through y's predecessor or y's own clock.
+      if (!(y < ex.len ? this.hb(j, y) : this.hbPending(j, y))) continue;
+      const at = this.dSrcAt[d]!;
+      let reaches = false;
+      for (let s = at; s < at + this.dSrcN[d]!; s++) {
+        if (this.hb(x, this.srcBuf[s]!)) {
+          reaches = true;
+          break;
+        }
+      }
+      if (!reaches) continue;
+      this.onRace(this.dB[d]!, j, ex.evThread[j]!, ex.evObj[j]!, ex.evKind[j]!, ex.evLo[j]!, ex.evHi[j]!);
+    }
+  }
+
+  /** For a pending operation (detectBlocked): j happens before the blocked thread's last event. */
+  private pendingPred = -1;
+  private hbPending(j: number, _y: number): boolean {
+    return this.hb(j, this.pendingPred);
   }
 
   /** Races of the event just logged at position pos. */
@@ -176,10 +354,12 @@ export class RaceFinder<S> {
       ex.evThread[pos]!,
       ex.evObj[pos]!,
       ex.evKind[pos]!,
+      ex.evLo[pos]!,
+      ex.evHi[pos]!,
       ex.evPrevObj[pos]!,
       ex.evPrevThr[pos]!,
-      ex.evPrevVis[pos]!,
       ex.evState[pos]!,
+      ex.evDefer[pos] === 1,
     );
   }
 
@@ -189,10 +369,50 @@ export class RaceFinder<S> {
     for (let t = 0; t < this.n; t++) {
       if (ex.status[t] !== RUNNING) continue;
       const o = ex.opObj[t]!.id;
-      const k = ex.opKind[t]!;
-      const vis = !isReadLike(k) && ex.isVisible(o) ? ex.lastVisW : -1;
-      this.detect(ex.len, t, o, k, ex.lastEventOn(o), ex.thrLast[t]!, vis, ex.opObj[t]!.stateCode());
+      this.pendingPred = ex.thrLast[t]!;
+      this.detect(
+        ex.len,
+        t,
+        o,
+        ex.opKind[t]!,
+        ex.opLo[t]!,
+        ex.opHi[t]!,
+        ex.lastEventOn(o),
+        ex.thrLast[t]!,
+        ex.opObj[t]!.stateCode(),
+        false,
+      );
     }
+  }
+
+  /**
+   * Forgets deferred races of acquisitions at positions >= pos (the next execution replays only
+   * the events before pos; the rest are gone).
+   */
+  truncate(pos: number): void {
+    while (this.dN > 0 && this.dJ[this.dN - 1]! >= pos) this.dN--;
+    this.srcN = this.dN > 0 ? this.dSrcAt[this.dN - 1]! + this.dSrcN[this.dN - 1]! : 0;
+  }
+
+  /**
+   * Records the deferred races of a prefix replayed with fresh clocks (a resumed search, or a
+   * parallel search's worker), without reversing anything: those races were handled when the
+   * prefix first ran.
+   */
+  rebuild(pos: number): void {
+    if (!this.lazy) return;
+    this.rebuilding = true;
+    try {
+      this.detectAt(pos);
+    } finally {
+      this.rebuilding = false;
+    }
+  }
+
+  /** Forgets every deferred race (a new search, or a worker's next job). */
+  reset(): void {
+    this.dN = 0;
+    this.srcN = 0;
   }
 }
 

@@ -2,28 +2,48 @@
 // Sagonas, JACM 2017): a node of the search holds the branches still to explore from it (a tree of
 // sequences, explored first child first) and the threads that must not run there. Shared by the
 // sequential search (dpor.ts) and the parallel one (dpor-parallel.ts).
+//
+// An operation is named by five numbers everywhere here: thread, object, kind and the slots [lo,
+// hi) it touches (whole objects: ALL_LO, ALL_HI; see op.ts).
 
+import { ALL_HI, ALL_LO } from './op.js';
 import type { SavedBranch } from './program.js';
 
-/** A pending branch: run `thread` (whose next operation touches obj with kind), then children. */
+/** Numbers per operation in flat arrays (thread, object, kind, lo, hi). */
+export const OPW = 5;
+
+export type Dependent = (
+  oa: number,
+  ka: number,
+  la: number,
+  ha: number,
+  ob: number,
+  kb: number,
+  lb: number,
+  hb: number,
+) => boolean;
+
+/** A pending branch: run `thread` (whose next operation touches obj's slots [lo, hi) with kind), then children. */
 export interface WuNode {
   thread: number;
   obj: number;
   kind: number;
+  lo: number;
+  hi: number;
   children: WuNode[];
 }
 
-export const TAKEN: WuNode = { thread: -1, obj: -1, kind: -1, children: [] };
+export const TAKEN: WuNode = { thread: -1, obj: -1, kind: -1, lo: 0, hi: 0, children: [] };
 
 /**
  * A point of the current execution: the threads that must not run here (their branches are done),
  * each with its pending operation, and the wakeup tree of branches still to explore from here.
- * The sleep set is a flat array of (thread, object, kind) triples (a thread is in it at most once);
+ * The sleep set is a flat array of operations, OPW numbers each (a thread is in it at most once);
  * the sequential search reuses nodes across executions.
  */
 export class Node {
-  /** Sleep set: triples thread, object, kind in sl[0 .. slN) (a typed array: the hot path reads it). */
-  sl = new Int32Array(6);
+  /** Sleep set: operations in sl[0 .. slN) (a typed array: the hot path reads it). */
+  sl = new Int32Array(OPW * 2);
   slN = 0;
   /** Branches to explore from here; those before wutHead are taken (taking is O(1), not a shift). */
   wut: WuNode[] = [];
@@ -31,11 +51,11 @@ export class Node {
   /** Branches from here whose subtrees are done (for the progress estimate). */
   done = 0;
   get sleepN(): number {
-    return this.slN / 3;
+    return this.slN / OPW;
   }
-  sleep(t: number, o: number, k: number): void {
+  sleep(t: number, o: number, k: number, lo: number, hi: number): void {
     let sl = this.sl;
-    if (this.slN + 3 > sl.length) {
+    if (this.slN + OPW > sl.length) {
       sl = new Int32Array(sl.length * 2);
       sl.set(this.sl);
       this.sl = sl;
@@ -43,12 +63,19 @@ export class Node {
     sl[this.slN++] = t;
     sl[this.slN++] = o;
     sl[this.slN++] = k;
+    sl[this.slN++] = lo;
+    sl[this.slN++] = hi;
+  }
+  /** Adds the sleepers of a flat array of operations. */
+  sleepAll(ops: ArrayLike<number>): void {
+    for (let i = 0; i + OPW - 1 < ops.length; i += OPW)
+      this.sleep(ops[i]!, ops[i + 1]!, ops[i + 2]!, ops[i + 3]!, ops[i + 4]!);
   }
   clearSleep(): void {
     this.slN = 0;
   }
-  /** The sleep set's triples, as a plain array (checkpoints, jobs). */
-  sleepTriples(): number[] {
+  /** The sleep set's operations, as a plain array (checkpoints, jobs). */
+  sleepOps(): number[] {
     return Array.from(this.sl.subarray(0, this.slN));
   }
   get pending(): boolean {
@@ -62,7 +89,7 @@ export class Node {
   }
   sleeps(t: number): boolean {
     const sl = this.sl;
-    for (let i = 0; i < this.slN; i += 3) if (sl[i] === t) return true;
+    for (let i = 0; i < this.slN; i += OPW) if (sl[i] === t) return true;
     return false;
   }
 }
@@ -72,10 +99,12 @@ export class Node {
  * (as the insertion walks down the tree) are marked gone rather than spliced.
  */
 export class Seq {
-  constructor(private readonly conflicts: (oa: number, ka: number, ob: number, kb: number) => boolean) {}
+  constructor(private readonly conflicts: Dependent) {}
   thread = new Int32Array(64);
   obj = new Int32Array(64);
   kind = new Int32Array(64);
+  lo = new Int32Array(64);
+  hi = new Int32Array(64);
   gone = new Uint8Array(64);
   length = 0;
   live = 0;
@@ -85,7 +114,7 @@ export class Seq {
     this.live = 0;
   }
 
-  push(t: number, o: number, k: number): void {
+  push(t: number, o: number, k: number, lo: number, hi: number): void {
     if (this.length === this.thread.length) {
       const n = this.length * 2;
       const grow = <A extends Int32Array | Uint8Array>(a: A, b: A): A => {
@@ -95,12 +124,16 @@ export class Seq {
       this.thread = grow(this.thread, new Int32Array(n));
       this.obj = grow(this.obj, new Int32Array(n));
       this.kind = grow(this.kind, new Int32Array(n));
+      this.lo = grow(this.lo, new Int32Array(n));
+      this.hi = grow(this.hi, new Int32Array(n));
       this.gone = grow(this.gone, new Uint8Array(n));
     }
     const i = this.length++;
     this.thread[i] = t;
     this.obj[i] = o;
     this.kind[i] = k;
+    this.lo[i] = lo;
+    this.hi[i] = hi;
     this.gone[i] = 0;
     this.live++;
   }
@@ -111,12 +144,11 @@ export class Seq {
   }
 
   /**
-   * Is thread p a weak initial of the sequence, given p's next operation (obj, kind)? Returns the
-   * index of p's first event when p is in it and nothing before that event conflicts with it; -1
-   * when p is not in it and its operation commutes with every event of it; -2 when p is not a weak
-   * initial.
+   * Is thread p a weak initial of the sequence, given p's next operation? Returns the index of p's
+   * first event when p is in it and nothing before that event conflicts with it; -1 when p is not
+   * in it and its operation commutes with every event of it; -2 when p is not a weak initial.
    */
-  weakInitial(p: number, obj: number, kind: number): number {
+  weakInitial(p: number, obj: number, kind: number, lo: number, hi: number): number {
     const n = this.length;
     let idx = -1;
     for (let i = 0; i < n; i++) {
@@ -128,8 +160,11 @@ export class Seq {
     const end = idx >= 0 ? idx : n;
     const o = idx >= 0 ? this.obj[idx]! : obj;
     const k = idx >= 0 ? this.kind[idx]! : kind;
+    const l = idx >= 0 ? this.lo[idx]! : lo;
+    const h = idx >= 0 ? this.hi[idx]! : hi;
     for (let i = 0; i < end; i++) {
-      if (this.gone[i] === 0 && this.conflicts(this.obj[i]!, this.kind[i]!, o, k)) return -2;
+      if (this.gone[i] === 0 && this.conflicts(this.obj[i]!, this.kind[i]!, this.lo[i]!, this.hi[i]!, o, k, l, h))
+        return -2;
     }
     return idx;
   }
@@ -143,14 +178,15 @@ export class Seq {
  */
 export function insertBranch(node: Node, v: Seq): void {
   const sl = node.sl;
-  for (let i = 0; i < node.slN; i += 3) if (v.weakInitial(sl[i]!, sl[i + 1]!, sl[i + 2]!) !== -2) return;
+  for (let i = 0; i < node.slN; i += OPW)
+    if (v.weakInitial(sl[i]!, sl[i + 1]!, sl[i + 2]!, sl[i + 3]!, sl[i + 4]!) !== -2) return;
   let level = node.wut;
   let from = node.wutHead;
   for (;;) {
     let matched: WuNode | null = null;
     for (let li = from; li < level.length; li++) {
       const c = level[li]!;
-      const w = v.weakInitial(c.thread, c.obj, c.kind);
+      const w = v.weakInitial(c.thread, c.obj, c.kind, c.lo, c.hi);
       if (w === -2) continue;
       if (w >= 0) v.remove(w);
       matched = c;
@@ -160,7 +196,14 @@ export function insertBranch(node: Node, v: Seq): void {
       let chain = level;
       for (let i = 0; i < v.length; i++) {
         if (v.gone[i] === 1) continue;
-        const w: WuNode = { thread: v.thread[i]!, obj: v.obj[i]!, kind: v.kind[i]!, children: [] };
+        const w: WuNode = {
+          thread: v.thread[i]!,
+          obj: v.obj[i]!,
+          kind: v.kind[i]!,
+          lo: v.lo[i]!,
+          hi: v.hi[i]!,
+          children: [],
+        };
         chain.push(w);
         chain = w.children;
       }
@@ -172,23 +215,28 @@ export function insertBranch(node: Node, v: Seq): void {
   }
 }
 
-/** The sleep set of the node after event (t, o, k): the sleepers of `from` it does not wake. */
+/** The sleep set of the node after event (t, o, k, slots): the sleepers of `from` it does not wake. */
 export function propagateSleep(
   from: Node,
   to: Node,
   t: number,
   o: number,
   k: number,
-  dependent: (oa: number, ka: number, ob: number, kb: number) => boolean,
+  lo: number,
+  hi: number,
+  dependent: Dependent,
 ): void {
   to.clearSleep();
   const sl = from.sl;
   const n = from.slN;
-  for (let i = 0; i < n; i += 3) {
+  for (let i = 0; i < n; i += OPW) {
     const st = sl[i]!;
+    if (st === t) continue;
     const so = sl[i + 1]!;
     const sk = sl[i + 2]!;
-    if (st !== t && !dependent(so, sk, o, k)) to.sleep(st, so, sk);
+    const slo = sl[i + 3]!;
+    const shi = sl[i + 4]!;
+    if (!dependent(so, sk, slo, shi, o, k, lo, hi)) to.sleep(st, so, sk, slo, shi);
   }
 }
 
@@ -214,9 +262,29 @@ export function dporFractionDone(nodes: readonly Node[], depth: number): number 
 }
 
 export function saveBranch(w: WuNode): SavedBranch {
-  return [w.thread, w.obj, w.kind, w.children.map(saveBranch)];
+  const children = w.children.map(saveBranch);
+  if (w.lo !== ALL_LO || w.hi !== ALL_HI) return [w.thread, w.obj, w.kind, children, w.lo, w.hi];
+  return [w.thread, w.obj, w.kind, children];
 }
 
 export function loadBranch(b: SavedBranch): WuNode {
-  return { thread: b[0], obj: b[1], kind: b[2], children: b[3].map(loadBranch) };
+  return {
+    thread: b[0],
+    obj: b[1],
+    kind: b[2],
+    lo: b[4] ?? ALL_LO,
+    hi: b[5] ?? ALL_HI,
+    children: b[3].map(loadBranch),
+  };
+}
+
+/**
+ * A checkpoint's operations as OPW-wide ones: older checkpoints saved (thread, object, kind)
+ * triples, operations on whole objects.
+ */
+export function savedOps(ops: ArrayLike<number>, width: number | undefined): number[] {
+  if (width === OPW) return Array.from(ops);
+  const out: number[] = [];
+  for (let i = 0; i + 2 < ops.length; i += 3) out.push(ops[i]!, ops[i + 1]!, ops[i + 2]!, ALL_LO, ALL_HI);
+  return out;
 }
