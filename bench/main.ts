@@ -3,6 +3,7 @@
 import os from 'node:os';
 import * as L from '../src/demo/litmus.js';
 import { explore, type Program, type Strategy } from '../src/sched/index.js';
+import { kernelBench } from './kernel.js';
 import { mmBench } from './mm.js';
 import { scaleBench } from './scale.js';
 import { spinBench } from './spin.js';
@@ -121,3 +122,5 @@ console.log(
 console.log('');
 for (const l of mmBench()) console.log(l);
 await scaleBench(spinBench());
+console.log('');
+await kernelBench();
