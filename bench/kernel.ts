@@ -32,7 +32,8 @@ export interface KernelBenchOptions {
   memoryMiB?: number;
 }
 
-export type CellStatus = 'complete' | 'limit' | 'oom' | 'error' | 'crash';
+/** finished: the search ran to its end (complete or cut by a bound of the file); limit: killed at the time limit. */
+export type CellStatus = 'finished' | 'limit' | 'oom' | 'error' | 'crash';
 
 export interface KernelRow {
   /** File name without .yaml. */
@@ -182,7 +183,7 @@ function rowOf(scenario: string, file: string, design: string, run: CellRun): Ke
   if (d) {
     return {
       ...base,
-      status: 'complete',
+      status: 'finished',
       executions: d.executions,
       events: d.events,
       complete: d.complete,
@@ -228,7 +229,7 @@ function table(header: string[], rows: string[][], left: Set<number>): string[] 
 
 function timeCell(r: KernelRow, limitSeconds: number): string {
   switch (r.status) {
-    case 'complete':
+    case 'finished':
       return fmt(r.ms / 1000, 2);
     case 'limit':
       return `>${limitSeconds} s`;
@@ -242,7 +243,7 @@ function timeCell(r: KernelRow, limitSeconds: number): string {
 }
 
 function violationsCell(r: KernelRow): string {
-  if (r.status === 'complete') return r.violations.join(', ') || '-';
+  if (r.status === 'finished') return r.violations.join(', ') || '-';
   if (r.status === 'error') return '';
   return r.violationsSoFar ? `${r.violationsSoFar} found so far` : '';
 }
@@ -280,7 +281,7 @@ function mainTable(rows: KernelRow[], limitSeconds: number): string[] {
 }
 
 function summary(rows: KernelRow[], limitSeconds: number, allDesigns: readonly string[]): string[] {
-  const done = rows.filter((r) => r.status === 'complete');
+  const done = rows.filter((r) => r.status === 'finished');
   const events = done.reduce((a, r) => a + r.events, 0);
   const seconds = done.reduce((a, r) => a + r.ms, 0) / 1000;
   const stopped = rows.filter((r) => r.status === 'limit');
@@ -321,7 +322,7 @@ function summary(rows: KernelRow[], limitSeconds: number, allDesigns: readonly s
   const body = slowest.map((r) => [
     `  ${r.scenario}`,
     r.design,
-    r.status === 'complete' ? `${fmt(r.ms / 1000, 2)} s` : timeCell(r, limitSeconds),
+    r.status === 'finished' ? `${fmt(r.ms / 1000, 2)} s` : timeCell(r, limitSeconds),
     `${r.complete ? '' : '>='}${fmt(r.executions)} executions`,
   ]);
   if (body.length > 0) {
@@ -372,7 +373,7 @@ function growthTable(rows: KernelRow[], limitSeconds: number): string[] {
       }
       cells.push(
         `${r.complete ? '' : '>='}${fmt(r.executions)}`,
-        r.status === 'complete' ? fmt(r.ms / 1000, 2) : timeCell(r, limitSeconds),
+        r.status === 'finished' ? fmt(r.ms / 1000, 2) : timeCell(r, limitSeconds),
         prev && prev.status !== 'error' && prev.executions > 0 ? ratio(r, prev) : '',
       );
     }
