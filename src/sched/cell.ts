@@ -6,7 +6,10 @@ import { Prim, type PrimOptions } from './prim.js';
 import type { Thread } from './program.js';
 
 export class Cell<T> extends Prim {
-  readonly type = 'cell' as const;
+  // A getter, not a field: the executor reads it while the base constructor registers the object.
+  get type(): 'cell' {
+    return 'cell';
+  }
   private v: T;
 
   constructor(name: string, initial: T, options: PrimOptions = {}) {

@@ -8,7 +8,10 @@ import type { Thread } from './program.js';
 const ALL = Number.MAX_SAFE_INTEGER;
 
 export class Completion extends Prim {
-  readonly type = 'completion' as const;
+  // A getter, not a field: the executor reads it while the base constructor registers the object.
+  get type(): 'completion' {
+    return 'completion';
+  }
 
   constructor(name: string, options: PrimOptions = {}) {
     super(name, options);

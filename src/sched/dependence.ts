@@ -36,7 +36,8 @@ export class Dependence {
     if (s >= this.cap) {
       const cap = Math.max(8, this.cap * 2);
       const rel = new Uint8Array(cap * cap);
-      for (let a = 0; a < this.cap; a++) rel.set(this.rel.subarray(a * this.cap, a * this.cap + this.cap), a * cap);
+      for (let a = 0; a < this.cap; a++)
+        rel.set(this.rel.subarray(a * this.cap, a * this.cap + this.cap), a * cap);
       this.rel = rel;
       this.cap = cap;
     }

@@ -266,7 +266,14 @@ export class ParallelDpor<S> {
   private inProgressBefore(node: PNode, i: number): WuNode[] {
     const extra: WuNode[] = [];
     if (node.curT >= 0)
-      extra.push({ thread: node.curT, obj: node.curO, kind: node.curK, lo: node.curL, hi: node.curH, children: [] });
+      extra.push({
+        thread: node.curT,
+        obj: node.curO,
+        kind: node.curK,
+        lo: node.curL,
+        hi: node.curH,
+        children: [],
+      });
     for (let j = node.wutHead + node.skip; j < i; j++) extra.push(node.wut[j]!);
     return extra;
   }

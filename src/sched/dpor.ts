@@ -247,7 +247,8 @@ export function dpor<S>(
 /** The first `len` events of the execution as operations (thread, object, kind, lo, hi). */
 export function prefixEvents<S>(ex: Execution<S>, len: number): number[] {
   const out: number[] = [];
-  for (let i = 0; i < len; i++) out.push(ex.evThread[i]!, ex.evObj[i]!, ex.evKind[i]!, ex.evLo[i]!, ex.evHi[i]!);
+  for (let i = 0; i < len; i++)
+    out.push(ex.evThread[i]!, ex.evObj[i]!, ex.evKind[i]!, ex.evLo[i]!, ex.evHi[i]!);
   return out;
 }
 

@@ -12,11 +12,11 @@
 import type { Cell } from './cell.js';
 import { violationKey } from './collector.js';
 import type { Completion } from './completion.js';
+import { Dependence } from './dependence.js';
 import { encodeValue, foldHash, hash64 } from './fingerprint.js';
 import type { Lockdep, LockMode } from './lockdep.js';
 import type { Mutex } from './mutex.js';
-import { Dependence } from './dependence.js';
-import { isAcquire, isReadLike, isRelease, isTry, K, OP_NAME, Op, QUEUED, VOID } from './op.js';
+import { isAcquire, isBlockable, isReadLike, isRelease, isTry, K, OP_NAME, Op, QUEUED, VOID } from './op.js';
 import { type Host, type Prim, setHost } from './prim.js';
 import type { Program, SavedIds, Thread, TraceEvent, ViolationKind } from './program.js';
 
@@ -82,8 +82,16 @@ export class Execution<S> implements Host {
   /** Slots of the pending operation (whole objects: ALL_LO..ALL_HI). */
   readonly opLo: Int32Array;
   readonly opHi: Int32Array;
-  /** Lazily handled locks each thread holds (a second one makes its acquisitions eager). */
-  private readonly lazyHeld: Int32Array;
+  /** The lazily handled locks each thread holds (object ids, in acquisition order). */
+  private readonly lazyHeld: number[][];
+  /**
+   * Lazy locks in whose critical sections a thread has taken another lazy lock in this execution,
+   * as obj * 256 + thread: their critical sections can take part in a deadlock, so races of that
+   * thread on that lock are not deferred (races.ts).
+   */
+  private readonly nestMarks = new Set<number>();
+  /** The (obj * 256 + thread) marks the last event added to nestMarks. */
+  readonly newNest: number[] = [];
   private readonly opArg: unknown[];
   private readonly opSite: (string | undefined)[];
   private readonly opStack: (string[] | undefined)[];
@@ -198,7 +206,7 @@ export class Execution<S> implements Host {
     this.opObj = new Array(this.n);
     this.opLo = new Int32Array(this.n);
     this.opHi = new Int32Array(this.n);
-    this.lazyHeld = new Int32Array(this.n);
+    this.lazyHeld = this.names.map(() => []);
     this.opArg = new Array(this.n);
     this.opSite = new Array(this.n);
     this.opStack = new Array(this.n);
@@ -278,7 +286,10 @@ export class Execution<S> implements Host {
       const visible = this.visibility === 'all' || this.program.observesObject!(p);
       dep.setScope(id, visible ? this.scopeFor(p) : -1);
     }
-    if (this.options.lazy) dep.setLazy(id, (p.type === 'mutex' || p.type === 'rwsem') && !dep.isVisible(id));
+    // Lazy: mutexes (and spinlocks) only. A rw_semaphore's readers share it and its queued writers
+    // block new readers, so who waits where in a deadlock depends on orders of sections that touch
+    // nothing in common: its races stay eager.
+    if (this.options.lazy) dep.setLazy(id, p.type === 'mutex' && !dep.isVisible(id));
     return id;
   }
 
@@ -416,7 +427,8 @@ export class Execution<S> implements Host {
       this.liveIds.length = 0;
     }
     this.status.fill(RUNNING);
-    this.lazyHeld.fill(0);
+    for (const h of this.lazyHeld) if (h.length > 0) h.length = 0;
+    if (this.nestMarks.size > 0) this.nestMarks.clear();
     for (const h of this.held) if (h.length > 0) h.length = 0;
     this.scopeLast.fill(-1);
     setHost(this);
@@ -557,10 +569,10 @@ export class Execution<S> implements Host {
     const sc = id < dep.scope.length ? dep.scope[id]! : -1;
     const visW = !readLike && sc >= 0;
     const lazyLock = id < dep.lazy.length && dep.lazy[id] === 1;
-    const defer =
-      lazyLock && !isTry(k) && this.lazyHeld[t]! - (isRelease(k) ? 1 : 0) === 0 ? 1 : 0;
+    const defer = lazyLock && !isTry(k) && this.lazyHeld[t]!.length - (isRelease(k) ? 1 : 0) === 0 ? 1 : 0;
     this.evDefer[i] = defer;
-    if (this.options.clocks && !this.replaying) this.computeClock(i, t, id, readLike, sc, visW, defer, lo, hi);
+    if (this.options.clocks && !this.replaying)
+      this.computeClock(i, t, id, readLike, sc, visW, defer, lo, hi);
     if (visW) this.scopeLast[sc * this.n + t] = i;
     if (readLike) {
       this.evPrevRead[i] = this.objReadsHead[id]!;
@@ -587,7 +599,9 @@ export class Execution<S> implements Host {
       return;
     }
     this.evAfter[i] = o.stateCode();
-    if (lazyLock) this.countLazy(t, k, result);
+    if (this.newNest.length > 0) this.newNest.length = 0;
+    if (this.lazyHeld[t]!.length > 0 && (isBlockable(k) || k === K.DOWN_WRITE)) this.markNesting(t);
+    if (lazyLock) this.countLazy(t, id, k, result);
     if (!readLike && id < this.cutObs.length && this.cutObs[id] === 1) {
       this.evCutW[i] = 1;
       this.evValue[i] = (o as Cell<unknown>).cutValue();
@@ -601,10 +615,31 @@ export class Execution<S> implements Host {
     if (!this.options.cuts) this.checkInvariant();
   }
 
-  /** Keeps count of the lazily handled locks thread t holds, after its event of kind k. */
-  private countLazy(t: number, k: number, result: unknown): void {
-    if (isRelease(k)) this.lazyHeld[t]!--;
-    else if (isTry(k) ? result === true : isAcquire(k) && result !== QUEUED) this.lazyHeld[t]!++;
+  /** Keeps the lazily handled locks thread t holds, after its event of kind k on lock `id`. */
+  private countLazy(t: number, id: number, k: number, result: unknown): void {
+    const held = this.lazyHeld[t]!;
+    if (isRelease(k)) {
+      const at = held.lastIndexOf(id);
+      if (at >= 0) held.splice(at, 1);
+    } else if (isTry(k) ? result === true : isAcquire(k) && result !== QUEUED) held.push(id);
+  }
+
+  /**
+   * Thread t could wait (took a lock, waited for a completion) inside critical sections of lazy
+   * locks: those sections can take part in a deadlock (nestMarks, newNest).
+   */
+  private markNesting(t: number): void {
+    for (const o of this.lazyHeld[t]!) {
+      const mark = o * 256 + t;
+      if (this.nestMarks.has(mark)) continue;
+      this.nestMarks.add(mark);
+      this.newNest.push(mark);
+    }
+  }
+
+  /** Has thread t done something that could wait inside a critical section of lazy lock `obj` in this execution? */
+  nesting(t: number, obj: number): boolean {
+    return this.nestMarks.size > 0 && this.nestMarks.has(obj * 256 + t);
   }
 
   /** Ends the execution: deadlock and final checks. Returns true if it deadlocked. */

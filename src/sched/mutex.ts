@@ -11,7 +11,10 @@ export interface LockOptions extends PrimOptions {
 }
 
 export class Mutex extends Prim {
-  readonly type = 'mutex' as const;
+  // A getter, not a field: the executor reads it while the base constructor registers the object.
+  get type(): 'mutex' {
+    return 'mutex';
+  }
   readonly lockClass: string;
   /** Holding thread index, -1 when free. */
   owner = -1;
@@ -40,6 +43,11 @@ export class Mutex extends Prim {
 
   get locked(): boolean {
     return this.owner !== -1;
+  }
+
+  /** Does thread t hold it? */
+  heldBy(t: number): boolean {
+    return this.owner === t;
   }
 
   override stateCode(): number {

@@ -74,12 +74,14 @@ export interface ExploreOptions {
   /** Stop at the first violation. */
   stopAtFirst?: boolean;
   /**
-   * dpor: handle the locks the invariant does not look at lazily (lock-aware partial-order
-   * reduction, after LAPOR): two critical sections of one lock are explored in both orders only
+   * dpor: handle the mutexes the invariant does not look at lazily (lock-aware partial-order
+   * reduction, after LAPOR): two critical sections of one mutex are explored in both orders only
    * when something in them (or after them) conflicts, not merely because both took the lock. The
    * search then runs one execution per class of traces that differ only in the order of
-   * non-conflicting critical sections, and still finds every final state, violation and deadlock
-   * (an acquisition made while holding another lazy lock, and every trylock, stay eager).
+   * non-conflicting critical sections, and still finds every final state, violation and deadlock:
+   * trylocks, sections in which their thread could wait (takes a lock, waits for a completion),
+   * and the sections of threads that end an execution blocked are explored in every order (a
+   * spinlock's section never waits, so these cost nothing there). rw_semaphores stay eager.
    */
   lazyLocks?: boolean;
   /**

@@ -17,11 +17,12 @@
 // lazily handled lock (execution.ts: evDefer) is not reversed when found: it is deferred. It is
 // reversed later, in this execution or one that shares the prefix, when it turns out to matter: a
 // new event y conflicts with an earlier event x that happens before y only through deferred lock
-// edges (x happens before y in `clocks` but not in `dclocks`, which leave those edges out). Every
-// deferred race whose lock edge could lie between them (x before the release the acquisition
-// waited for, the acquisition before y) is then reversed, as the eager search would have done. A
-// trylock reads the lock's state, and an acquisition made while holding another lazy lock can
-// take part in a deadlock: races of those are never deferred.
+// edges (x happens before y in `clocks` but not in `dclocks`, which leave those edges out). For
+// every such edge between them (x before its source, its target before y) the deferred race of
+// the target's thread on that lock with the source's thread is then reversed, as the eager search
+// would have done. A trylock reads the lock's state, and a critical section in which its thread
+// takes another lazy lock, or that never ends (its thread blocked inside it), can take part in a
+// deadlock: races of those are reversed at once, or as soon as that is known.
 
 import type { Execution } from './execution.js';
 import { RUNNING } from './execution.js';
@@ -52,16 +53,16 @@ export class RaceFinder<S> {
     lb: number,
     hb: number,
   ) => boolean;
-  // Deferred lock races, in the order of their acquisition's position: the race of the acquisition
-  // (t, o, k, slots) at position j with event b, and the events on the lock it waited for (the
-  // releases its clock joined) in srcBuf[srcAt .. srcAt + srcN).
+  // Deferred lock races, in the order of their later event's position: the race of the event at
+  // position j (on a lazy lock) with event b.
   private dJ = new Int32Array(16);
   private dB = new Int32Array(16);
-  private dSrcAt = new Int32Array(16);
-  private dSrcN = new Int32Array(16);
   private dN = 0;
-  private srcBuf = new Int32Array(64);
-  private srcN = 0;
+  // The lock edges dclocks leave out, in the order of their targets: an event on a lazy lock at
+  // eDst did not join the clock of the earlier event eSrc on it.
+  private eSrc = new Int32Array(16);
+  private eDst = new Int32Array(16);
+  private eN = 0;
   /** While rebuilding the deferred races of a replayed prefix: record, do not reverse. */
   private rebuilding = false;
 
@@ -196,6 +197,9 @@ export class RaceFinder<S> {
     defer: boolean,
   ): void {
     const ex = this.ex;
+    // A trylock (or another eager event) of another thread on the lock that only deferred edges
+    // put before this acquisition read the lock's state: its order with this one matters.
+    if (defer && this.lazy && this.eagerBefore(t, first, pred)) defer = false;
     this.gather(j, t, o, k, lo, hi, first);
     const candsN = this.candsN;
     const cands = this.cands;
@@ -226,9 +230,15 @@ export class RaceFinder<S> {
         remappedOf[ci] = 1;
       }
     }
+    if (ex.evDefer[j] === 1 && j < ex.len) {
+      // The lock edges into this event that dclocks leave out: from each earlier event on the lock.
+      for (let ci = 0; ci < candsN; ci++) {
+        const c = cands[ci]!;
+        if (ex.evObj[c] === o && ex.evThread[c] !== t) this.dropEdge(c, j);
+      }
+    }
     // Second pass: keep immediate races — a candidate that happens before another reversible one
     // is reached through that one instead.
-    let recorded = false;
     for (let ci = 0; ci < candsN; ci++) {
       const partner = partnerOf[ci]!;
       if (partner < 0 || this.hb(partner, pred)) continue;
@@ -248,44 +258,100 @@ export class RaceFinder<S> {
       if (dup) continue;
       if (this.partnersN === this.partners.length) this.partners = grown(this.partners);
       this.partners[this.partnersN++] = partner;
-      if (defer && ex.evObj[partner] === o && ex.evDefer[partner] === 1) {
+      if (
+        defer &&
+        ex.evObj[partner] === o &&
+        ex.evDefer[partner] === 1 &&
+        !ex.nesting(t, o) &&
+        !ex.nesting(ex.evThread[partner]!, o)
+      ) {
         // Two critical sections of a lazy lock: reversed only if something comes to need it.
-        this.deferRace(partner, j, recorded);
-        recorded = true;
+        this.deferRace(partner, j);
       } else if (!this.rebuilding) this.onRace(partner, j, t, o, k, lo, hi);
     }
-    if (this.lazy && !defer && this.dN > 0 && !this.rebuilding) this.hidden(j, t, pred);
+    if (this.lazy && !defer && this.eN > 0 && !this.rebuilding) {
+      if (this.ex.dep.isLazy(o)) this.lockChain(t, first, pred);
+      this.hidden(j, t, pred);
+    }
   }
 
-  /** Records the deferred race of the acquisition at j with b (its sources once per j). */
-  private deferRace(b: number, j: number, sameJ: boolean): void {
+  /**
+   * The candidates of an eager event on a lazy lock (a trylock, a nested acquisition): every
+   * earlier event of the other threads on the lock, back to one that happens before it without
+   * deferred edges (the events on a lock are ordered by those edges only, so the last one does
+   * not stand for the others as it does on data).
+   */
+  private lockChain(t: number, first: number, pred: number): void {
+    const ex = this.ex;
+    this.candsN = 0;
+    const n = this.n;
+    if (this.doneThr.length < n) this.doneThr = new Uint8Array(n);
+    const done = this.doneThr;
+    done.fill(0);
+    done[t] = 1;
+    let open = n - 1;
+    for (let x = first; x >= 0 && open > 0; x = ex.evPrevObj[x]!) {
+      const u = ex.evThread[x]!;
+      if (done[u] === 1) continue;
+      this.addCand(x);
+      // Earlier events of u happen before this one: if it needs no deferred edge, neither do they.
+      if (this.hbD(x, pred)) {
+        done[u] = 1;
+        open--;
+      }
+    }
+  }
+  private doneThr = new Uint8Array(0);
+
+  /**
+   * Is there an eager event (a trylock, an event of a section that could wait) of another thread
+   * on this lock that happens before the operation only through deferred edges?
+   */
+  private eagerBefore(t: number, first: number, pred: number): boolean {
+    const ex = this.ex;
+    const n = this.n;
+    if (this.doneThr.length < n) this.doneThr = new Uint8Array(n);
+    const done = this.doneThr;
+    done.fill(0);
+    done[t] = 1;
+    let open = n - 1;
+    for (let x = first; x >= 0 && open > 0; x = ex.evPrevObj[x]!) {
+      const u = ex.evThread[x]!;
+      if (done[u] === 1) continue;
+      if (this.hbD(x, pred)) {
+        done[u] = 1;
+        open--;
+        continue;
+      }
+      if (ex.evDefer[x] === 0) return true;
+    }
+    return false;
+  }
+
+  /** Records the deferred race of the event at j with b. */
+  private deferRace(b: number, j: number): void {
     if (this.dN === this.dJ.length) {
       this.dJ = grown(this.dJ);
       this.dB = grown(this.dB);
-      this.dSrcAt = grown(this.dSrcAt);
-      this.dSrcN = grown(this.dSrcN);
     }
-    const d = this.dN++;
-    this.dJ[d] = j;
-    this.dB[d] = b;
-    if (sameJ) {
-      this.dSrcAt[d] = this.dSrcAt[d - 1]!;
-      this.dSrcN[d] = this.dSrcN[d - 1]!;
-      return;
+    this.dJ[this.dN] = j;
+    this.dB[this.dN++] = b;
+  }
+
+  private dropEdge(src: number, dst: number): void {
+    if (this.eN === this.eSrc.length) {
+      this.eSrc = grown(this.eSrc);
+      this.eDst = grown(this.eDst);
     }
-    // The sources: the events on the lock that j's clock joined (the candidates on its object).
+    this.eSrc[this.eN] = src;
+    this.eDst[this.eN++] = dst;
+  }
+
+  /** Reverses deferred race d. */
+  private reverse(d: number): void {
     const ex = this.ex;
-    const o = ex.evObj[j]!;
-    this.dSrcAt[d] = this.srcN;
-    let m = 0;
-    for (let ci = 0; ci < this.candsN; ci++) {
-      const c = this.cands[ci]!;
-      if (ex.evObj[c] !== o) continue;
-      if (this.srcN === this.srcBuf.length) this.srcBuf = grown(this.srcBuf);
-      this.srcBuf[this.srcN++] = c;
-      m++;
-    }
-    this.dSrcN[d] = m;
+    const j = this.dJ[d]!;
+    this.onRace(this.dB[d]!, j, ex.evThread[j]!, ex.evObj[j]!, ex.evKind[j]!, ex.evLo[j]!, ex.evHi[j]!);
   }
 
   /**
@@ -306,49 +372,68 @@ export class RaceFinder<S> {
           break;
         }
       }
-      if (!covered) this.trigger(x, j);
+      if (!covered) this.trigger(x, j, pred);
     }
   }
 
-  /** Reverses the deferred races whose lock edge may order x before the operation at y. */
-  private trigger(x: number, y: number): void {
+  /**
+   * Reverses, for every lock edge left out of dclocks that may order x before the operation at
+   * y (x happens before its source, its target before y), the deferred race of the target's thread
+   * on that lock with the source's thread: the last one recorded at or before the target.
+   */
+  private trigger(x: number, y: number, pred: number): void {
     const ex = this.ex;
-    // Records are in the order of their acquisitions; the first with an acquisition after x.
+    // Edges are in the order of their targets; the first with a target after x.
     let lo = 0;
-    let hi = this.dN;
+    let hi = this.eN;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.dJ[mid]! <= x) lo = mid + 1;
+      if (this.eDst[mid]! <= x) lo = mid + 1;
       else hi = mid;
     }
-    for (let d = lo; d < this.dN; d++) {
-      const j = this.dJ[d]!;
-      if (j >= y) break;
-      // The acquisition must happen before y: y is at the end of the log (or a pending operation
-      // after it), so its thread's clock says so through y's predecessor or y's own clock.
-      if (!(y < ex.len ? this.hb(j, y) : this.hbPending(j, y))) continue;
-      const at = this.dSrcAt[d]!;
-      let reaches = false;
-      for (let s = at; s < at + this.dSrcN[d]!; s++) {
-        if (this.hb(x, this.srcBuf[s]!)) {
-          reaches = true;
-          break;
-        }
+    for (let e = lo; e < this.eN; e++) {
+      const dst = this.eDst[e]!;
+      if (dst >= y) break;
+      const src = this.eSrc[e]!;
+      if (!this.hb(x, src)) continue;
+      // The target must happen before y: through y's thread's previous event, or y itself.
+      if (!(ex.evThread[dst] === ex.evThread[pred] ? dst <= pred : this.hb(dst, pred))) continue;
+      const tb = ex.evThread[src]!;
+      const tj = ex.evThread[dst]!;
+      const o = ex.evObj[dst]!;
+      for (let d = this.dN - 1; d >= 0; d--) {
+        const j = this.dJ[d]!;
+        if (j > dst || ex.evThread[j] !== tj || ex.evObj[j] !== o || ex.evThread[this.dB[d]!] !== tb)
+          continue;
+        this.reverse(d);
+        break;
       }
-      if (!reaches) continue;
-      this.onRace(this.dB[d]!, j, ex.evThread[j]!, ex.evObj[j]!, ex.evKind[j]!, ex.evLo[j]!, ex.evHi[j]!);
     }
   }
 
-  /** For a pending operation (detectBlocked): j happens before the blocked thread's last event. */
-  private pendingPred = -1;
-  private hbPending(j: number, _y: number): boolean {
-    return this.hb(j, this.pendingPred);
+  /**
+   * A thread took a lazy lock inside critical sections of others (ex.newNest): those sections can
+   * take part in a deadlock, so the deferred races of that thread on those locks are reversed.
+   */
+  private nested(marks: readonly number[]): void {
+    const ex = this.ex;
+    for (let d = 0; d < this.dN; d++) {
+      const j = this.dJ[d]!;
+      const b = this.dB[d]!;
+      const o = ex.evObj[j]!;
+      for (const m of marks) {
+        const t = m & 255;
+        if ((m - t) / 256 !== o || (ex.evThread[j] !== t && ex.evThread[b] !== t)) continue;
+        this.reverse(d);
+        break;
+      }
+    }
   }
 
   /** Races of the event just logged at position pos. */
   detectAt(pos: number): void {
     const ex = this.ex;
+    if (ex.newNest.length > 0 && !this.rebuilding && this.dN > 0) this.nested(ex.newNest);
     this.detect(
       pos,
       ex.evThread[pos]!,
@@ -363,13 +448,25 @@ export class RaceFinder<S> {
     );
   }
 
-  /** Races of the threads still blocked when an execution ends, as if their operation ran last. */
+  /**
+   * Races of the threads still blocked when an execution ends, as if their operation ran last.
+   * And the lock order of a thread that never finishes (blocked inside a critical section, or
+   * waiting for one) is itself observable: with the other order, another thread could have been
+   * the one left waiting, or waiting in another place. So the deferred races of the threads still
+   * blocked are reversed.
+   */
   detectBlocked(): void {
     const ex = this.ex;
+    for (let d = 0; d < this.dN; d++) {
+      const j = this.dJ[d]!;
+      const tj = ex.evThread[j]!;
+      const tb = ex.evThread[this.dB[d]!]!;
+      if (ex.status[tj] !== RUNNING && ex.status[tb] !== RUNNING) continue;
+      this.reverse(d);
+    }
     for (let t = 0; t < this.n; t++) {
       if (ex.status[t] !== RUNNING) continue;
       const o = ex.opObj[t]!.id;
-      this.pendingPred = ex.thrLast[t]!;
       this.detect(
         ex.len,
         t,
@@ -391,7 +488,7 @@ export class RaceFinder<S> {
    */
   truncate(pos: number): void {
     while (this.dN > 0 && this.dJ[this.dN - 1]! >= pos) this.dN--;
-    this.srcN = this.dN > 0 ? this.dSrcAt[this.dN - 1]! + this.dSrcN[this.dN - 1]! : 0;
+    while (this.eN > 0 && this.eDst[this.eN - 1]! >= pos) this.eN--;
   }
 
   /**
@@ -412,7 +509,7 @@ export class RaceFinder<S> {
   /** Forgets every deferred race (a new search, or a worker's next job). */
   reset(): void {
     this.dN = 0;
-    this.srcN = 0;
+    this.eN = 0;
   }
 }
 

@@ -10,7 +10,10 @@ import { Prim } from './prim.js';
 import type { Thread } from './program.js';
 
 export class RwSem extends Prim {
-  readonly type = 'rwsem' as const;
+  // A getter, not a field: the executor reads it while the base constructor registers the object.
+  get type(): 'rwsem' {
+    return 'rwsem';
+  }
   readonly lockClass: string;
   /** Reader count by thread (a thread may hold it for read more than once). */
   readonly readers: number[] = [];
@@ -71,6 +74,11 @@ export class RwSem extends Prim {
   /** Held for read by `t`. */
   heldRead(t: number): boolean {
     return (this.readers[t] ?? 0) > 0;
+  }
+
+  /** Held by `t`, for read or write. */
+  heldBy(t: number): boolean {
+    return this.writer === t || this.heldRead(t);
   }
 
   /**

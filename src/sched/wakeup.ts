@@ -163,7 +163,10 @@ export class Seq {
     const l = idx >= 0 ? this.lo[idx]! : lo;
     const h = idx >= 0 ? this.hi[idx]! : hi;
     for (let i = 0; i < end; i++) {
-      if (this.gone[i] === 0 && this.conflicts(this.obj[i]!, this.kind[i]!, this.lo[i]!, this.hi[i]!, o, k, l, h))
+      if (
+        this.gone[i] === 0 &&
+        this.conflicts(this.obj[i]!, this.kind[i]!, this.lo[i]!, this.hi[i]!, o, k, l, h)
+      )
         return -2;
     }
     return idx;

@@ -1,5 +1,6 @@
 // Random small programs for property tests: threads of reads, writes and read-modify-writes on a
-// few cells, with branches on the values read, properly nested critical sections under mutexes and
+// few cells and on slots of a table (a Cell with slots: events on disjoint slots do not conflict),
+// with branches on the values read, properly nested critical sections under mutexes and
 // rw_semaphores (in any order, so deadlocks happen), trylocks and completions.
 
 import fc from 'fast-check';
@@ -9,6 +10,8 @@ export type Instr =
   | { op: 'read'; cell: number }
   | { op: 'write'; cell: number; add: number }
   | { op: 'inc'; cell: number }
+  | { op: 'slot-read'; slot: number; width: number }
+  | { op: 'slot-write'; slot: number; width: number; add: number }
   | { op: 'if-even'; body: Instr[] }
   | { op: 'locked'; lock: number; body: Instr[] }
   | { op: 'trylocked'; lock: number; body: Instr[] }
@@ -34,6 +37,17 @@ const leaf = (cells: number, comps: number): fc.Arbitrary<Instr> => {
       add: fc.integer({ min: 0, max: 2 }),
     }),
     fc.record({ op: fc.constant('inc' as const), cell: fc.nat(cells - 1) }),
+    fc.record({
+      op: fc.constant('slot-read' as const),
+      slot: fc.nat(SLOTS - 1),
+      width: fc.integer({ min: 1, max: 2 }),
+    }),
+    fc.record({
+      op: fc.constant('slot-write' as const),
+      slot: fc.nat(SLOTS - 1),
+      width: fc.integer({ min: 1, max: 2 }),
+      add: fc.integer({ min: 0, max: 2 }),
+    }),
   ];
   if (comps > 0) {
     options.push(fc.record({ op: fc.constant('complete' as const), c: fc.nat(comps - 1) }));
@@ -64,25 +78,48 @@ const instr = (
   return fc.oneof(...options);
 };
 
-export const specArb: fc.Arbitrary<Spec> = fc
-  .record({
-    cells: fc.integer({ min: 1, max: 2 }),
-    locks: fc.integer({ min: 0, max: 2 }),
-    sems: fc.integer({ min: 0, max: 1 }),
-    comps: fc.integer({ min: 0, max: 1 }),
-    nThreads: fc.integer({ min: 2, max: 3 }),
-  })
-  .chain((s) =>
+const programs = (sizes: {
+  cells: fc.Arbitrary<number>;
+  locks: fc.Arbitrary<number>;
+  sems: fc.Arbitrary<number>;
+  comps: fc.Arbitrary<number>;
+  nThreads: fc.Arbitrary<number>;
+  length: fc.Arbitrary<number>;
+}): fc.Arbitrary<Spec> =>
+  fc.record(sizes).chain((s) =>
     fc
-      .array(fc.array(instr(s, 2), { minLength: 1, maxLength: 3 }), {
+      .array(fc.array(instr(s, 2), { minLength: 1, maxLength: s.length }), {
         minLength: s.nThreads,
         maxLength: s.nThreads,
       })
       .map((threads) => ({ cells: s.cells, locks: s.locks, sems: s.sems, comps: s.comps, threads })),
   );
 
+export const specArb: fc.Arbitrary<Spec> = programs({
+  cells: fc.integer({ min: 1, max: 2 }),
+  locks: fc.integer({ min: 0, max: 2 }),
+  sems: fc.integer({ min: 0, max: 1 }),
+  comps: fc.integer({ min: 0, max: 1 }),
+  nThreads: fc.integer({ min: 2, max: 3 }),
+  length: fc.constant(3),
+});
+
+/** Programs of up to four threads around one or two mutexes (for lock-aware reductions). */
+export const lockSpecArb: fc.Arbitrary<Spec> = programs({
+  cells: fc.integer({ min: 1, max: 2 }),
+  locks: fc.integer({ min: 1, max: 2 }),
+  sems: fc.constant(0),
+  comps: fc.integer({ min: 0, max: 1 }),
+  nThreads: fc.integer({ min: 2, max: 4 }),
+  length: fc.constant(2),
+});
+
+/** Slots of the table every random program has. */
+export const SLOTS = 4;
+
 interface World {
   cells: Cell<number>[];
+  table: Cell<number[]>;
   locks: Mutex[];
   sems: RwSem[];
   comps: Completion[];
@@ -100,6 +137,7 @@ export function build(spec: Spec): Program<World> {
     name: 'random',
     setup: () => ({
       cells: Array.from({ length: spec.cells }, (_, i) => new Cell(`x${i}`, 0)),
+      table: new Cell('table', new Array<number>(SLOTS).fill(0), { slots: true }),
       locks: Array.from({ length: spec.locks }, (_, i) => new Mutex(`m${i}`)),
       sems: Array.from({ length: spec.sems }, (_, i) => new RwSem(`s${i}`)),
       comps: Array.from({ length: spec.comps }, (_, i) => new Completion(`c${i}`)),
@@ -121,6 +159,21 @@ function* run(w: World, t: number, code: Instr[]): Thread<void> {
       case 'inc':
         w.locals[t] = yield* w.cells[i.cell]!.rmw((v) => [(v + 1) % 4, v]);
         break;
+      case 'slot-read': {
+        const hi = Math.min(SLOTS, i.slot + i.width);
+        const v = yield* w.table.readSlots(i.slot, hi);
+        for (let k = i.slot; k < hi; k++) w.locals[t] = w.locals[t]! + v[k]!;
+        break;
+      }
+      case 'slot-write': {
+        const hi = Math.min(SLOTS, i.slot + i.width);
+        const value = (w.locals[t]! + i.add) % 4;
+        yield* w.table.rmwSlots(i.slot, hi, (a) => {
+          for (let k = i.slot; k < hi; k++) a[k] = value;
+          return [a, undefined];
+        });
+        break;
+      }
       case 'if-even':
         if (w.locals[t]! % 2 === 0) yield* run(w, t, i.body);
         break;
@@ -156,5 +209,5 @@ function* run(w: World, t: number, code: Instr[]): Thread<void> {
 }
 
 export function describe(w: World): string {
-  return `${w.cells.map((c) => c.value).join(',')}/${w.locals.join(',')}`;
+  return `${w.cells.map((c) => c.value).join(',')}/${w.table.value.join(',')}/${w.locals.join(',')}`;
 }

@@ -1,6 +1,8 @@
 // Test oracle: runs every interleaving of a program and counts its Mazurkiewicz traces, by
-// fingerprinting each execution's dependency graph (per object: the order of its write-like events
-// and the set of read-like events between them, each event named by thread and position).
+// fingerprinting each execution's dependency graph (per object, and per slot of an object with
+// slots: the order of its write-like events and the set of read-like events between them, each
+// event named by thread and position). Two events conflict exactly when they share a slot, so
+// these sequences fix the order of every conflicting pair.
 
 import { Execution } from '../../../src/sched/execution.js';
 import type { Program } from '../../../src/sched/index.js';
@@ -52,24 +54,34 @@ export function census<S>(
 }
 
 export function fingerprint<S>(ex: Execution<S>): string {
-  const perObj = new Map<number, string[]>();
-  const reads = new Map<number, string[]>();
+  const perObj = new Map<string, string[]>();
+  const reads = new Map<string, string[]>();
   for (let i = 0; i < ex.len; i++) {
     const o = ex.evObj[i]!;
     const name = `${ex.evThread[i]}.${ex.evSeq[i]}`;
-    if (!perObj.has(o)) perObj.set(o, []);
-    if (!reads.has(o)) reads.set(o, []);
-    if (isReadLike(ex.evKind[i]!)) reads.get(o)!.push(name);
-    else {
-      const rs = reads.get(o)!;
-      if (rs.length > 0) perObj.get(o)!.push(`{${rs.sort().join(',')}}`);
-      reads.set(o, []);
-      perObj.get(o)!.push(name);
+    const slots = ex.hasSlots(o) ? range(ex.evLo[i]!, ex.evHi[i]!) : [0];
+    for (const slot of slots) {
+      const key = `${o}.${slot}`;
+      if (!perObj.has(key)) perObj.set(key, []);
+      if (!reads.has(key)) reads.set(key, []);
+      if (isReadLike(ex.evKind[i]!)) reads.get(key)!.push(name);
+      else {
+        const rs = reads.get(key)!;
+        if (rs.length > 0) perObj.get(key)!.push(`{${rs.sort().join(',')}}`);
+        reads.set(key, []);
+        perObj.get(key)!.push(name);
+      }
     }
   }
   for (const [o, rs] of reads) if (rs.length > 0) perObj.get(o)!.push(`{${rs.sort().join(',')}}`);
   return [...perObj.entries()]
-    .sort(([a], [b]) => a - b)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([o, seq]) => `${o}:${seq.join(' ')}`)
     .join('|');
+}
+
+function range(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let k = lo; k < hi; k++) out.push(k);
+  return out;
 }
