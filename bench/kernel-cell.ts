@@ -29,6 +29,8 @@ interface ScenarioLike {
   check: { preemptionBound?: number; maxSteps?: number };
 }
 interface Modules {
+  /** The options `vdm check` explores a scenario with (its `check:` block; lazy locks where the build has them). */
+  checkExploreOptions(sc: ScenarioLike): Record<string, unknown>;
   loadScenarioFile(file: string): ScenarioLike;
   scenarioProgram(sc: ScenarioLike, o: { design: unknown }): unknown;
   explore(program: unknown, options: Record<string, unknown>): Result;
@@ -84,13 +86,15 @@ function idOf(v: Violation): string {
 async function load(dist: string): Promise<Modules> {
   const mod = (rel: string): Promise<Record<string, unknown>> =>
     import(pathToFileURL(`${dist}/src/${rel}`).href) as Promise<Record<string, unknown>>;
-  const [l, p, e, d] = await Promise.all([
+  const [l, p, e, d, c] = await Promise.all([
     mod('scenario/load.js'),
     mod('scenario/program.js'),
     mod('sched/explore.js'),
     mod('designs/design.js'),
+    mod('scenario/check.js'),
   ]);
   return {
+    checkExploreOptions: c.checkExploreOptions as Modules['checkExploreOptions'],
     loadScenarioFile: l.loadScenarioFile as Modules['loadScenarioFile'],
     scenarioProgram: p.scenarioProgram as Modules['scenarioProgram'],
     explore: e.explore as Modules['explore'],
@@ -122,7 +126,9 @@ async function main(): Promise<void> {
   let lastSample = 0;
   let lastPrint = 0;
   const t0 = performance.now();
+  // As `vdm check` explores it, but complete: no execution limit, dpor.
   const options: Record<string, unknown> = {
+    ...m.checkExploreOptions(sc),
     strategy: 'dpor',
     minimizePreemptions: false,
     progressEveryMs: 0,
@@ -146,8 +152,7 @@ async function main(): Promise<void> {
       });
     },
   };
-  if (sc.check.preemptionBound !== undefined) options.preemptionBound = sc.check.preemptionBound;
-  if (sc.check.maxSteps !== undefined) options.maxSteps = sc.check.maxSteps;
+  delete options.maxExecutions;
 
   print({ type: 'start' });
   let r: Result;

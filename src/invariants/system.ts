@@ -59,32 +59,183 @@ function offAndSettled(vdev: VfioPciCoreDevice): boolean {
   return !(hw.power === 'D0' && memOn) || vdev.pmRuntimeEngaged.value;
 }
 
+/** Where a state check records what it found (one line per violated rule instance). */
+type Raise = (id: InvariantId, message: string) => void;
+
+/**
+ * The part of the system an object belongs to (src/scenario/scopes.ts): a page table or the VMAs
+ * and mmap_lock of an mm, a device, or something else (global).
+ */
+export type Owner =
+  | { kind: 'pt'; mm: string }
+  | { kind: 'mm'; mm: string }
+  | { kind: 'dev'; dev: string }
+  | { kind: 'global' };
+
 /**
  * After every event: TRANSLATION, HUGE_LEAF, MAPPING_AFTER_REVOKE, ZAP_COVERAGE and
- * GUP_CONSISTENCY over the whole system.
+ * GUP_CONSISTENCY over the whole system. Throws the first violation found.
  */
 export function checkSystem(sys: System, enabled?: ReadonlySet<string>): void {
-  const raise = raiser(enabled);
-  // One violation per call: the records of single events first, so a persistent state violation
-  // (a leaf that stays wrong) does not hide them.
-  const g = sys.machine.gupThroughPfnmap[0];
-  if (g) raise('GUP_CONSISTENCY', g);
-  const arch = sys.machine.arch;
-  for (const p of sys.processes.values()) {
-    for (const l of p.mm.pt.leaves()) checkLeaf(sys, raise, arch, l, p.mm.vmaLookup(l.base));
-  }
-  checkDevices(sys, raise);
+  const found = new StateCheck(sys, enabled, false).all();
+  if (found.length > 0) throw found[0]!;
 }
 
-/** The per-leaf rules: HUGE_LEAF, TRANSLATION, MAPPING_AFTER_REVOKE. */
+/**
+ * The state rules of the system, checked whole (all()) or only where an event can have changed
+ * what they read (after()). The rules are a conjunction of parts (src/scenario/scopes.ts): one per
+ * page-table leaf (its entries, its mm's VMAs and mmap_lock, its device's state) and one per
+ * device (the VMAs that map it, its address_space, its importers). A change to a page table
+ * touches the leaves of the range it changed; a change to an mm's VMAs or mmap_lock, the leaves of
+ * that mm and the device parts; a change to a device, the leaves of the mms and the part of that
+ * device. Page tables report the ranges they change (PageTable.onChange) and mms their VMA
+ * changes (Mm.onVmasChange); what an event changed is known from the object it wrote.
+ */
+export class StateCheck {
+  private readonly raise: Raise;
+  private found: Violation[] = [];
+  /** Per mm: virtual ranges whose leaves changed since the last check, as from, to pairs. */
+  private readonly dirty = new Map<Mm, number[]>();
+  /** Mms whose VMAs changed since the last check. */
+  private readonly vmasChanged = new Set<Mm>();
+  private readonly hooked = new WeakSet<Mm>();
+
+  constructor(
+    private readonly sys: System,
+    private readonly enabled?: ReadonlySet<string>,
+    /** Watch the page tables and VMA lists (after() needs it; a one-off all() does not). */
+    private readonly watch = true,
+  ) {
+    this.raise = (id, message) => {
+      if (!this.enabled || this.enabled.has(id)) this.found.push(new Violation(id, message));
+    };
+    this.hook();
+  }
+
+  /** Watches the page tables and VMA lists of every mm (new mms appear with fork). */
+  private hook(): void {
+    if (!this.watch) return;
+    for (const p of this.sys.processes.values()) {
+      const mm = p.mm;
+      if (this.hooked.has(mm)) continue;
+      this.hooked.add(mm);
+      mm.pt.onChange = (from, to) => {
+        let d = this.dirty.get(mm);
+        if (!d) {
+          d = [];
+          this.dirty.set(mm, d);
+        }
+        d.push(from, to);
+      };
+      mm.onVmasChange = () => this.vmasChanged.add(mm);
+    }
+  }
+
+  /** Every rule over the whole system. */
+  all(): Violation[] {
+    this.found = [];
+    this.hook();
+    this.dirty.clear();
+    this.vmasChanged.clear();
+    this.records();
+    for (const p of this.sys.processes.values()) this.leavesOf(p.mm, 0, Number.POSITIVE_INFINITY);
+    for (const vdev of this.sys.devices.values()) checkDevice(this.sys, this.raise, vdev);
+    return this.found;
+  }
+
+  /**
+   * The rules an event can have broken: `owner` is the owner of the object it wrote (null: it wrote
+   * nothing the invariants read, or it only read).
+   */
+  after(owner: Owner | null): Violation[] {
+    this.found = [];
+    this.hook();
+    this.records();
+    const sys = this.sys;
+    if (owner?.kind === 'global') {
+      this.dirty.clear();
+      this.vmasChanged.clear();
+      return this.all();
+    }
+    const whole = new Set<Mm>(this.vmasChanged);
+    let devices: Iterable<VfioPciCoreDevice> = [];
+    if (owner?.kind === 'mm') {
+      for (const p of sys.processes.values()) if (p.mm.name === owner.mm) whole.add(p.mm);
+      devices = sys.devices.values();
+    } else if (owner?.kind === 'dev') {
+      for (const p of sys.processes.values()) whole.add(p.mm);
+      const d = [...sys.devices.values()].filter((v) => v.pdev.name === owner.dev);
+      devices = d.length > 0 ? d : sys.devices.values();
+    }
+    if (this.vmasChanged.size > 0) devices = sys.devices.values();
+    for (const mm of whole) this.leavesOf(mm, 0, Number.POSITIVE_INFINITY);
+    for (const [mm, ranges] of this.dirty) {
+      if (whole.has(mm)) continue;
+      for (let i = 0; i < ranges.length; i += 2) this.leavesOf(mm, ranges[i]!, ranges[i + 1]!);
+    }
+    for (const vdev of devices) checkDevice(sys, this.raise, vdev);
+    this.dirty.clear();
+    this.vmasChanged.clear();
+    return this.found;
+  }
+
+  /** Records of single events (GUP through a pfnmap). */
+  private records(): void {
+    const g = this.sys.machine.gupThroughPfnmap[0];
+    if (g) this.raise('GUP_CONSISTENCY', g);
+  }
+
+  /** The leaf rules for the leaves of mm that meet [from, to). */
+  private leavesOf(mm: Mm, from: number, to: number): void {
+    const arch = this.sys.machine.arch;
+    for (const run of mm.pt.leaves()) {
+      const size = LEAF_SIZE[run.level];
+      const end = run.base + (run.count ?? 1) * size;
+      if (end <= from) continue;
+      if (run.base >= to) break;
+      for (const [piece, vma] of piecesByVma(mm, run, size))
+        checkLeaf(this.sys, this.raise, arch, piece, vma, mm);
+    }
+  }
+}
+
+const LEAF_SIZE = { pte: PAGE_SIZE, pmd: PMD_SIZE, pud: PUD_SIZE } as const;
+
+/**
+ * A run of leaves cut where VMAs start or end: runs of whole leaves inside one VMA, and single
+ * leaves that no VMA holds whole (with the VMA of their first byte, if any).
+ */
+function piecesByVma(mm: Mm, run: Translation, size: number): [Translation, Vma | undefined][] {
+  const out: [Translation, Vma | undefined][] = [];
+  const count = run.count ?? 1;
+  const step = size / PAGE_SIZE;
+  let k = 0;
+  while (k < count) {
+    const base = run.base + k * size;
+    const vma = mm.vmaLookup(base);
+    let n = 1;
+    if (vma && base + size <= vma.end) n = Math.min(count - k, Math.floor((vma.end - base) / size));
+    out.push([{ ...run, base, pfn: run.pfn + k * step, count: n }, vma]);
+    k += n;
+  }
+  return out;
+}
+
+/**
+ * The per-leaf rules, for a run of leaves inside one VMA (or one leaf no VMA holds whole): HUGE_LEAF,
+ * TRANSLATION, MAPPING_AFTER_REVOKE, and in the vma_list era ZAP_COVERAGE (a VMA with PTEs is on
+ * its device's vma_list).
+ */
 function checkLeaf(
   sys: System,
-  raise: (id: InvariantId, message: string) => void,
+  raise: Raise,
   arch: System['machine']['arch'],
   l: Translation,
   vma: Vma | undefined,
+  mm: Mm,
 ): void {
-  const size = l.level === 'pud' ? PUD_SIZE : l.level === 'pmd' ? PMD_SIZE : PAGE_SIZE;
+  const size = LEAF_SIZE[l.level];
+  const count = l.count ?? 1;
   // HUGE_LEAF: inside its VMA, pfn aligned, on a level the arch can mark special.
   if (l.level !== 'pte') {
     if (!vma || l.base < vma.start || l.base + size > vma.end) {
@@ -104,13 +255,18 @@ function checkLeaf(
   if (!vma || !vdev) return;
   const base = baseOfVma(vma);
   if (base) {
-    // TRANSLATION through the buffer's ranges (vfio_pci_dma_buf_find_pfn at the leaf's first page).
-    const want = vfioPciDmaBufFindPfn(base, vma, l.base, 0);
-    if (want < 0 || l.pfn !== want) {
-      raise(
-        'TRANSLATION',
-        `${l.level} leaf at ${hex(l.base)} maps pfn ${hex(l.pfn)}, expected ${want < 0 ? 'nothing' : hex(want)} (${base.dmabuf?.name ?? 'device file'})`,
-      );
+    // TRANSLATION through the buffer's ranges (vfio_pci_dma_buf_find_pfn at each leaf's first page).
+    for (let k = 0; k < count; k++) {
+      const at = l.base + k * size;
+      const pfn = l.pfn + (k * size) / PAGE_SIZE;
+      const want = vfioPciDmaBufFindPfn(base, vma, at, 0);
+      if (want < 0 || pfn !== want) {
+        raise(
+          'TRANSLATION',
+          `${l.level} leaf at ${hex(at)} maps pfn ${hex(pfn)}, expected ${want < 0 ? 'nothing' : hex(want)} (${base.dmabuf?.name ?? 'device file'})`,
+        );
+        break;
+      }
     }
     // MAPPING_AFTER_REVOKE: a buffer whose revoke returned keeps no CPU mapping.
     if (base.revoked && base.dmabuf && vdev.memoryLock.writer === -1) {
@@ -128,8 +284,10 @@ function checkLeaf(
     return;
   }
   // TRANSLATION: the design's offset arithmetic: vma_to_pfn() plus the page offset; in the
-  // vma_list era vm_pgoff holds the first pfn itself.
-  const vmaList = sys.machine.design.options.mmapScheme !== 'inode';
+  // vma_list era vm_pgoff holds the first pfn itself. Linear in the address, as a run of leaves
+  // is: the first leaf of the run answers for all.
+  const scheme = sys.machine.design.options.mmapScheme;
+  const vmaList = scheme !== 'inode';
   const bar = vmaList ? vdev.pdev.barOf(vma.pgoff) : vdev.pdev.bars[pgoffToIndex(vma.pgoff)];
   if (bar) {
     const first = vmaList ? vma.pgoff : Math.floor(bar.phys / PAGE_SIZE) + pgoffInRegion(vma.pgoff);
@@ -145,75 +303,72 @@ function checkLeaf(
       `${l.level} leaf at ${hex(l.base)} still maps ${vdev.pdev.name} BAR${bar?.index ?? '?'} after its memory was disabled`,
     );
   }
+  // ZAP_COVERAGE, vma_list era: a VMA with PTEs must be on vdev->vma_list, once its mm is not being
+  // changed and the device is not listing or zapping.
+  if (
+    scheme === 'vma-list' &&
+    !vdev.vmaList.includes(vma) &&
+    mm.mmapLock.writer === -1 &&
+    !vdev.vmaLock.locked
+  ) {
+    raise(
+      'ZAP_COVERAGE',
+      `VMA ${vma.describe()} has PTEs of ${vdev.pdev.name} but is not on its vma_list: no zap will find it`,
+    );
+  }
 }
 
-/** ZAP_COVERAGE and importer MAPPING_AFTER_REVOKE, per device. */
-function checkDevices(sys: System, raise: (id: InvariantId, message: string) => void): void {
-  for (const vdev of sys.devices.values()) {
-    // ZAP_COVERAGE: every VMA that maps this device's BARs is reachable by vfio_pci_zap_bars():
-    // linked into the device inode's address_space, inside the BAR region offsets.
-    for (const p of sys.processes.values()) {
-      for (const vma of p.mm.vmas) {
-        if (deviceOfVma(vma) !== vdev) continue;
-        // v5.7 has no zap at all: MAPPING_AFTER_REVOKE and MMIO_WHILE_DISABLED report what follows.
-        if (sys.machine.design.options.mmapScheme === 'eager') continue;
-        const base = baseOfVma(vma);
-        if (base) {
-          // The proposal: the buffer's revoke zaps buffer offsets [0, size) of its own
-          // address_space (step 4 on); otherwise the device inode's BAR range is zapped.
-          const own = base.dmabuf && ownAddressSpace(vdev) ? base.dmabuf.file.mapping : undefined;
-          const mapping = own ?? vdev.vdev.inode.mapping;
-          const first = vma.pgoff;
-          const last = vma.pgoff + vma.pages;
-          const limit = own
-            ? Math.ceil(base.size / PAGE_SIZE)
-            : indexToOffset(VFIO_PCI_ROM_REGION_INDEX) / PAGE_SIZE;
-          if (p.mm.mmapLock.writer !== -1) continue; // the VMA is being set up or torn down
-          if (!mapping.contains(vma) || first < 0 || last > limit) {
-            raise(
-              'ZAP_COVERAGE',
-              `VMA ${vma.describe()} maps ${vdev.pdev.name} but ${own ? `the revoke of ${base.dmabuf!.name} zaps pgoffs [0, ${hex(limit)})` : "the device's zap"}${mapping.contains(vma) ? '' : ' in an address_space it is not linked into'}: it cannot reach it`,
-            );
-          }
-          continue;
-        }
-        if (sys.machine.design.options.mmapScheme === 'vma-list') {
-          // vma_list era: a VMA with PTEs must be on vdev->vma_list, once its mm is not being changed.
-          const hasLeaves = p.mm.pt.leaves().some((t) => t.base >= vma.start && t.base < vma.end);
-          if (
-            hasLeaves &&
-            !vdev.vmaList.includes(vma) &&
-            p.mm.mmapLock.writer === -1 &&
-            !vdev.vmaLock.locked
-          ) {
-            raise(
-              'ZAP_COVERAGE',
-              `VMA ${vma.describe()} has PTEs of ${vdev.pdev.name} but is not on its vma_list: no zap will find it`,
-            );
-          }
-          continue;
-        }
-        const inRange = vma.pgoff * PAGE_SIZE < indexToOffset(VFIO_PCI_ROM_REGION_INDEX);
-        if (vma.file?.mapping !== vdev.vdev.inode.mapping || !inRange) {
+/** ZAP_COVERAGE and importer MAPPING_AFTER_REVOKE, for one device. */
+function checkDevice(sys: System, raise: Raise, vdev: VfioPciCoreDevice): void {
+  // ZAP_COVERAGE: every VMA that maps this device's BARs is reachable by vfio_pci_zap_bars():
+  // linked into the device inode's address_space, inside the BAR region offsets.
+  for (const p of sys.processes.values()) {
+    for (const vma of p.mm.vmas) {
+      if (deviceOfVma(vma) !== vdev) continue;
+      // v5.7 has no zap at all: MAPPING_AFTER_REVOKE and MMIO_WHILE_DISABLED report what follows.
+      if (sys.machine.design.options.mmapScheme === 'eager') continue;
+      const base = baseOfVma(vma);
+      if (base) {
+        // The proposal: the buffer's revoke zaps buffer offsets [0, size) of its own
+        // address_space (step 4 on); otherwise the device inode's BAR range is zapped.
+        const own = base.dmabuf && ownAddressSpace(vdev) ? base.dmabuf.file.mapping : undefined;
+        const mapping = own ?? vdev.vdev.inode.mapping;
+        const first = vma.pgoff;
+        const last = vma.pgoff + vma.pages;
+        const limit = own
+          ? Math.ceil(base.size / PAGE_SIZE)
+          : indexToOffset(VFIO_PCI_ROM_REGION_INDEX) / PAGE_SIZE;
+        if (p.mm.mmapLock.writer !== -1) continue; // the VMA is being set up or torn down
+        if (!mapping.contains(vma) || first < 0 || last > limit) {
           raise(
             'ZAP_COVERAGE',
-            `VMA ${vma.describe()} maps ${vdev.pdev.name} but the device's zap cannot reach it`,
+            `VMA ${vma.describe()} maps ${vdev.pdev.name} but ${own ? `the revoke of ${base.dmabuf!.name} zaps pgoffs [0, ${hex(limit)})` : "the device's zap"}${mapping.contains(vma) ? '' : ' in an address_space it is not linked into'}: it cannot reach it`,
           );
         }
+        continue;
+      }
+      // The vma_list era's coverage is a per-leaf rule (checkLeaf): a VMA is unlisted until it faults.
+      if (sys.machine.design.options.mmapScheme === 'vma-list') continue;
+      const inRange = vma.pgoff * PAGE_SIZE < indexToOffset(VFIO_PCI_ROM_REGION_INDEX);
+      if (vma.file?.mapping !== vdev.vdev.inode.mapping || !inRange) {
+        raise(
+          'ZAP_COVERAGE',
+          `VMA ${vma.describe()} maps ${vdev.pdev.name} but the device's zap cannot reach it`,
+        );
       }
     }
-    // MAPPING_AFTER_REVOKE for importers: a revoke that returned left no importer mapping.
-    if (vdev.memoryLock.writer === -1) {
-      for (const priv of vdev.dmabufs as VfioPciDmaBuf[]) {
-        if (!priv.revoked) continue;
-        for (const at of priv.dmabuf.attachments) {
-          const imp = at.importerPriv as { sgt?: unknown; name?: string } | undefined;
-          if (imp && 'sgt' in imp && imp.sgt) {
-            raise(
-              'MAPPING_AFTER_REVOKE',
-              `importer ${imp.name ?? '?'} still holds a mapping of a revoked ${priv.dmabuf.name}`,
-            );
-          }
+  }
+  // MAPPING_AFTER_REVOKE for importers: a revoke that returned left no importer mapping.
+  if (vdev.memoryLock.writer === -1) {
+    for (const priv of vdev.dmabufs as VfioPciDmaBuf[]) {
+      if (!priv.revoked) continue;
+      for (const at of priv.dmabuf.attachments) {
+        const imp = at.importerPriv as { sgt?: unknown; name?: string } | undefined;
+        if (imp && 'sgt' in imp && imp.sgt) {
+          raise(
+            'MAPPING_AFTER_REVOKE',
+            `importer ${imp.name ?? '?'} still holds a mapping of a revoked ${priv.dmabuf.name}`,
+          );
         }
       }
     }

@@ -4,8 +4,7 @@ import type { Thread } from '../sched/program.js';
 import { getFile } from './fs/file.js';
 import { PMD_SIZE, PUD_SIZE } from './mm/arch.js';
 import { Mm } from './mm/mm.js';
-import { type Leaf, Vma } from './mm/mm_types.js';
-import { pmdIndex, pteIndex, pudIndex } from './mm/pgtable.js';
+import { Vma } from './mm/mm_types.js';
 
 /**
  * dup_mmap(): with the parent's mmap_lock held for write and the child's taken nested, each VMA is
@@ -62,14 +61,15 @@ function* copyPageRange(dst: Vma, src: Vma): Thread<void> {
   const spt = src.mm.pt;
   const dpt = dst.mm.pt;
   for (let pudVa = src.start - (src.start % PUD_SIZE); pudVa < src.end; pudVa += PUD_SIZE) {
-    const pe = (yield* spt.pud.cell.read()).get(pudIndex(pudVa));
+    const ps = spt.pud.slot(pudVa);
+    const pe = yield* spt.pud.read(ps);
     if (pe === undefined) continue;
     if (pe.t === 'leaf') {
       // copy_huge_pud(): a huge PUD is copied whether or not it is special.
       yield* dpt.pud.lock.lock();
       yield* spt.pud.lock.lock(1);
-      const now = (yield* spt.pud.cell.read()).get(pudIndex(pudVa));
-      if (now?.t === 'leaf') yield* dpt.pud.set([[pudIndex(pudVa), now]]);
+      const now = yield* spt.pud.read(ps);
+      if (now?.t === 'leaf') yield* dpt.pud.set(ps, now);
       yield* spt.pud.lock.unlock();
       yield* dpt.pud.lock.unlock();
       continue;
@@ -78,7 +78,8 @@ function* copyPageRange(dst: Vma, src: Vma): Thread<void> {
     const lo = Math.max(src.start, pudVa);
     const hi = Math.min(src.end, pudVa + PUD_SIZE);
     for (let pmdVa = lo - (lo % PMD_SIZE); pmdVa < hi; pmdVa += PMD_SIZE) {
-      const me = (yield* spmd.cell.read()).get(pmdIndex(pmdVa));
+      const ms = spmd.slot(pmdVa);
+      const me = yield* spmd.read(ms);
       if (me === undefined) continue;
       const dpmd = yield* dpt.pmdAlloc(pmdVa);
       if (dpmd === null) continue;
@@ -87,23 +88,23 @@ function* copyPageRange(dst: Vma, src: Vma): Thread<void> {
         if (!me.leaf.special) continue;
         yield* dpmd.lock.lock();
         yield* spmd.lock.lock(1);
-        const now = (yield* spmd.cell.read()).get(pmdIndex(pmdVa));
-        if (now?.t === 'leaf') yield* dpmd.set([[pmdIndex(pmdVa), now]]);
+        const now = yield* spmd.read(ms);
+        if (now?.t === 'leaf') yield* dpmd.set(dpmd.slot(pmdVa), now);
         yield* spmd.lock.unlock();
         yield* dpmd.lock.unlock();
         continue;
       }
-      // copy_pte_range(): special PTEs are copied as they are.
+      // copy_pte_range(): special PTEs are copied as they are, the table's range in one hold of
+      // both locks.
       const dpte = yield* dpt.pteAlloc(dpmd, pmdVa);
       if (dpte === null) continue;
       const spte = spt.pteTable(pmdVa);
+      const from = spte.slot(Math.max(src.start, pmdVa));
+      const to = spte.slot(Math.min(src.end, pmdVa + PMD_SIZE) - 1) + 1;
       yield* dpte.lock.lock();
       yield* spte.lock.lock(1);
-      const entries = yield* spte.cell.read();
-      const from = Math.max(src.start, pmdVa);
-      const to = Math.min(src.end, pmdVa + PMD_SIZE);
-      const copied: [number, Leaf][] = [...entries].filter(([i]) => i >= pteIndex(from) && i < pteIndex(to));
-      if (copied.length > 0) yield* dpte.set(copied);
+      const copied = (yield* spte.readRange(from, to)).in(from, to);
+      if (copied.length > 0) yield* dpte.setRuns(from, to, copied);
       yield* spte.lock.unlock();
       yield* dpte.lock.unlock();
     }

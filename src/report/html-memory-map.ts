@@ -65,14 +65,15 @@ export function leafRuns(leaves: readonly Leaf[], zapped = false): LeafRun[] {
   const runs: LeafRun[] = [];
   let last: LeafRun | undefined;
   for (const l of sorted) {
+    const n = l.count ?? 1;
     const same = last !== undefined && last.level === l.level && last.leafSize === l.size;
     const lastPfn = last ? last.pfn + (last.end - last.va - last.leafSize) / PAGE_SIZE : 0;
-    const repeat = same && last!.end - last!.leafSize === l.va && lastPfn === l.pfn;
+    const repeat = same && n === 1 && last!.end - last!.leafSize === l.va && lastPfn === l.pfn;
     const next = same && last!.end === l.va && lastPfn + last!.leafSize / PAGE_SIZE === l.pfn;
     if (last && (repeat || next)) {
       if (next) {
-        last.end += l.size;
-        last.count++;
+        last.end += l.size * n;
+        last.count += n;
       }
       if (zapped && l.after !== undefined) {
         last.after = last.after
@@ -81,7 +82,15 @@ export function leafRuns(leaves: readonly Leaf[], zapped = false): LeafRun[] {
       }
       continue;
     }
-    last = { level: l.level, va: l.va, end: l.va + l.size, pfn: l.pfn, count: 1, leafSize: l.size, zapped };
+    last = {
+      level: l.level,
+      va: l.va,
+      end: l.va + l.size * n,
+      pfn: l.pfn,
+      count: n,
+      leafSize: l.size,
+      zapped,
+    };
     if (zapped && l.after !== undefined) last.after = [l.after, l.after];
     runs.push(last);
   }

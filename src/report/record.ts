@@ -51,6 +51,11 @@ export interface LeafView {
   /** Bytes it maps. */
   size: number;
   pfn: number;
+  /**
+   * A run of this many leaves, each `size` bytes mapping the pfns after the one before it (the
+   * page tables of a large mapping are reported as runs). Absent: one leaf.
+   */
+  count?: number;
 }
 
 export interface VmaView {

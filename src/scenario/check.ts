@@ -19,6 +19,8 @@ export interface CheckOptions {
   maxExecutions?: number;
   preemptionBound?: number;
   seed?: number;
+  /** dpor: lazy locks (default: the scenario's `check.lazyLocks`, else on). */
+  lazyLocks?: boolean;
   onProgress?: (p: Progress) => void;
   /** Save the frontier (exhaustive) every so often / continue from one. */
   checkpoint?: ExploreOptions['checkpoint'];
@@ -52,6 +54,7 @@ function exploreOptions(sc: Scenario, o: CheckOptions): ExploreOptions {
   const seed = o.seed ?? c.seed;
   if (seed !== undefined) e.seed = seed;
   if (c.maxSteps !== undefined) e.maxSteps = c.maxSteps;
+  e.lazyLocks = o.lazyLocks ?? c.lazyLocks ?? true;
   if (o.onProgress) e.onProgress = o.onProgress;
   if (o.checkpoint) e.checkpoint = o.checkpoint;
   if (o.resume) e.resume = o.resume;

@@ -5,7 +5,7 @@
 // The invariants of src/invariants/system.ts are checked after every event and at every access.
 
 import { type Design, designOf } from '../designs/design.js';
-import { checkSystem, INVARIANT_IDS, watchSystem } from '../invariants/system.js';
+import { INVARIANT_IDS, StateCheck, watchSystem } from '../invariants/system.js';
 import type { Importer } from '../kernel/dma-buf/importer.js';
 import type { Ioas } from '../kernel/iommufd/iommufd.js';
 import { PAGE_SIZE } from '../kernel/mm/arch.js';
@@ -16,14 +16,15 @@ import type { Mark } from '../report/record.js';
 import { runAtomically } from '../sched/atomic.js';
 import { Completion } from '../sched/completion.js';
 import { currentHost, type Prim } from '../sched/prim.js';
-import type { Program, Thread } from '../sched/program.js';
-import { Violation } from '../sched/violation.js';
+import type { CheckedEvent, Program, Thread } from '../sched/program.js';
+import { Violation, Violations } from '../sched/violation.js';
 import { outcomeOf } from '../uapi/errno.js';
 import * as sys from '../uapi/syscalls.js';
 import { type Iommufd, type Process, System } from '../uapi/system.js';
 import type { ScenarioOp } from './ops.js';
 import { PageTableRecorder } from './recorder.js';
 import { type Scenario, WAITS } from './resolve.js';
+import { ScenarioScopes } from './scopes.js';
 
 export type Handle =
   | { kind: 'fd'; fd: number }
@@ -53,6 +54,10 @@ export interface World {
   recorder: PageTableRecorder | null;
   /** Events run so far (counted by the invariant, which runs after each): where marks go. */
   events: number;
+  /** The state rules, checked where each event can have changed what they read. */
+  check: StateCheck;
+  /** Invariant ids raised in this execution (each is reported once). */
+  raised: Set<string>;
 }
 
 export interface ProgramOptions {
@@ -60,6 +65,11 @@ export interface ProgramOptions {
   design?: Design;
   /** Record marks for a report (op begin/end, leaf set/clear, revoke). */
   record?: boolean;
+  /**
+   * Check the whole system after every event too, and fail (an `error`) when it finds a violation
+   * the incremental check missed: for the tests of the incremental check.
+   */
+  verifyIncremental?: boolean;
 }
 
 /** The design a scenario runs on: its own, or the one given. */
@@ -76,6 +86,7 @@ export function checkedIds(sc: Scenario): Set<string> {
 export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<World> {
   const design = scenarioDesign(sc, o);
   const enabled = checkedIds(sc);
+  const scopes = new ScenarioScopes(sc);
   const threads: Program<World>['threads'] = {};
   for (const t of sc.threads) {
     const proc = sc.processes.find((p) => p.name === t.process)!;
@@ -97,6 +108,8 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
         marks: o.record ? [] : null,
         recorder: o.record ? new PageTableRecorder() : null,
         events: 0,
+        check: new StateCheck(s, enabled),
+        raised: new Set(),
       };
       for (const p of sc.processes) {
         w.procs.set(p.name, { proc: p.origin === 'start' ? s.spawn(p.name) : null, handles: new Map() });
@@ -118,7 +131,9 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
     },
     threads,
     observesObject: invariantReads,
-    invariant(w: World): void {
+    scopeOf: scopes.scopeOf,
+    scopesRelated: scopes.related,
+    invariant(w: World, after?: CheckedEvent): void {
       w.events++;
       if (w.pending) {
         const v = w.pending;
@@ -126,7 +141,25 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
         throw v;
       }
       w.recorder?.observe(w);
-      checkSystem(w.sys, enabled);
+      const owner = after?.write && invariantReads(after.obj) ? scopes.owner(after.obj.name) : null;
+      const found = after ? w.check.after(owner) : w.check.all();
+      if (o.verifyIncremental && after) {
+        const all = new StateCheck(w.sys, enabled, false).all();
+        const seen = new Set(found.map((v) => v.id));
+        const missed = all.find((v) => !seen.has(v.id) && !w.raised.has(v.id));
+        if (missed)
+          throw new Error(
+            `incremental check missed ${missed.id} after ${after.write ? 'a write to' : 'a read of'} ${after.obj.name}: ${missed.message}`,
+          );
+      }
+      const fresh: Violation[] = [];
+      for (const v of found) {
+        if (w.raised.has(v.id)) continue;
+        w.raised.add(v.id);
+        fresh.push(v);
+      }
+      if (fresh.length === 1) throw fresh[0]!;
+      if (fresh.length > 1) throw new Violations(fresh);
     },
   };
 }

@@ -3,13 +3,28 @@
 // end, the memory map (processes -> VMAs -> leaves, devices -> BARs -> dma-buf ranges).
 
 import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from '../kernel/mm/arch.js';
-import { flagNames } from '../kernel/mm/mm_types.js';
+import { flagNames, type Translation } from '../kernel/mm/mm_types.js';
 import { decodes } from '../kernel/pci/pci.js';
 import type { VfioPciDmaBuf } from '../kernel/vfio/pci/dmabuf.js';
 import type { LeafView, MemoryMap } from '../report/record.js';
 import type { World } from './program.js';
 
 const SIZE = { pte: PAGE_SIZE, pmd: PMD_SIZE, pud: PUD_SIZE } as const;
+
+/** Runs of up to this many leaves are recorded leaf by leaf (a larger one stays one view). */
+const EXPAND = 4096;
+
+/** The page table's leaves as views: one per leaf, or one per run for very long runs. */
+function leafViews(t: Translation): LeafView[] {
+  const level = t.level as LeafView['level'];
+  const size = SIZE[level];
+  const n = t.count ?? 1;
+  if (n > EXPAND) return [{ level, va: t.base, size, pfn: t.pfn, count: n }];
+  const out: LeafView[] = [];
+  for (let k = 0; k < n; k++)
+    out.push({ level, va: t.base + k * size, size, pfn: t.pfn + (k * size) / PAGE_SIZE });
+  return out;
+}
 const hex = (x: number): string => `0x${x.toString(16)}`;
 
 type Seen = LeafView & { process: string };
@@ -26,9 +41,10 @@ export class PageTableRecorder {
     for (const [pname, pr] of w.procs) {
       if (!pr.proc) continue;
       for (const t of pr.proc.mm.pt.leaves()) {
-        const level = t.level as LeafView['level'];
-        const leaf: Seen = { process: pname, level, va: t.base, size: SIZE[level], pfn: t.pfn };
-        now.set(`${pname}/${level}/${t.base}/${t.pfn}`, leaf);
+        for (const v of leafViews(t)) {
+          const leaf: Seen = { process: pname, ...v };
+          now.set(`${pname}/${v.level}/${v.va}/${v.pfn}/${v.count ?? 1}`, leaf);
+        }
       }
     }
     for (const [k, l] of now) {
@@ -82,12 +98,7 @@ export function memoryMap(w: World, zapped: MemoryMap['zapped'] = []): MemoryMap
         flags: flagNames(v.flags),
         file: v.file ? v.file.name : 'anon',
         offset: v.pgoff * PAGE_SIZE,
-        leaves: leaves
-          .filter((t) => t.base >= v.start && t.base < v.end)
-          .map((t) => {
-            const level = t.level as LeafView['level'];
-            return { level, va: t.base, size: SIZE[level], pfn: t.pfn };
-          }),
+        leaves: leaves.flatMap(leafViews).filter((l) => l.va >= v.start && l.va < v.end),
       })),
     });
   }

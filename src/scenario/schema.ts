@@ -77,6 +77,8 @@ export const scenarioSchema = z.strictObject({
       preemptionBound: z.number().int().min(0).optional(),
       seed: z.number().int().optional(),
       maxSteps: z.number().int().min(1).optional(),
+      /** dpor: critical sections of the locks no invariant reads, explored in both orders only when they conflict (default true). */
+      lazyLocks: z.boolean().optional(),
     })
     .optional(),
   expect: z

@@ -41,9 +41,14 @@ export class Cell<T> extends Prim {
     return shared(K.READ, this, undefined, lo, this.slotEnd(lo, hi)) as unknown as Thread<T>;
   }
 
-  /** One atomic event that changes only the slots [lo, hi) (see readSlots). */
-  rmwSlots<R>(lo: number, hi: number, f: (v: T) => [T, R]): Thread<R> {
-    return shared(K.RMW, this, f, lo, this.slotEnd(lo, hi)) as unknown as Thread<R>;
+  /**
+   * One atomic event that changes only the slots [lo, hi) (see readSlots). `unseen`: the change
+   * cannot alter anything the program's invariant reads (a page-table entry that points to a new,
+   * empty table), so the visibility rule does not order it against other writes; it still
+   * conflicts with every other event on those slots.
+   */
+  rmwSlots<R>(lo: number, hi: number, f: (v: T) => [T, R], unseen = false): Thread<R> {
+    return shared(unseen ? K.RMW_UNSEEN : K.RMW, this, f, lo, this.slotEnd(lo, hi)) as unknown as Thread<R>;
   }
 
   private slotEnd(lo: number, hi: number): number {

@@ -9,7 +9,7 @@
 // invariant that is a conjunction of parts, each reading the objects of some scopes, only needs
 // writes ordered within the scopes one part reads together (Program.scopeOf/scopesRelated).
 
-import { isReadLike } from './op.js';
+import { isReadLike, isSeenWrite } from './op.js';
 
 export class Dependence {
   /** Per object id: its visibility scope, -1 when the invariant does not look at it. */
@@ -111,10 +111,8 @@ export class Dependence {
     lb: number,
     hb: number,
   ): boolean => {
-    const ra = isReadLike(ka);
-    const rb = isReadLike(kb);
-    if (oa === ob && la < hb && lb < ha && !(ra && rb)) return true;
-    if (ra || rb) return false;
+    if (oa === ob && la < hb && lb < ha && !(isReadLike(ka) && isReadLike(kb))) return true;
+    if (!isSeenWrite(ka) || !isSeenWrite(kb)) return false;
     const sa = oa < this.scope.length ? this.scope[oa]! : -1;
     if (sa < 0) return false;
     const sb = ob < this.scope.length ? this.scope[ob]! : -1;

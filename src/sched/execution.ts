@@ -16,15 +16,27 @@ import { Dependence } from './dependence.js';
 import { encodeValue, foldHash, hash64 } from './fingerprint.js';
 import type { Lockdep, LockMode } from './lockdep.js';
 import type { Mutex } from './mutex.js';
-import { isAcquire, isBlockable, isReadLike, isRelease, isTry, K, OP_NAME, Op, QUEUED, VOID } from './op.js';
+import {
+  isAcquire,
+  isBlockable,
+  isReadLike,
+  isRelease,
+  isSeenWrite,
+  isTry,
+  K,
+  OP_NAME,
+  Op,
+  QUEUED,
+  VOID,
+} from './op.js';
 import { type Host, type Prim, setHost } from './prim.js';
-import type { Program, SavedIds, Thread, TraceEvent, ViolationKind } from './program.js';
+import type { CheckedEvent, Program, SavedIds, Thread, TraceEvent, ViolationKind } from './program.js';
 
 /** An object a worker numbered: [id, creator, index, scope] or [id, key, scope] (scope null: not visible). */
 export type NewId = [number, number, number, string | null] | [number, string, string | null];
 
 import type { RwSem } from './rwsem.js';
-import { SearchBound, Violation } from './violation.js';
+import { SearchBound, Violation, Violations } from './violation.js';
 
 type AnyPrim = (Cell<unknown> | Mutex | RwSem | Completion) & Prim;
 
@@ -185,6 +197,8 @@ export class Execution<S> implements Host {
    */
   replaying = false;
   private lastThread = -1;
+  /** The event the invariant is checked after (reused). */
+  private readonly checked: CheckedEvent = { obj: null as unknown as Prim, write: false, lo: 0, hi: 0 };
   /** Per thread, a running hash of the results its events returned (its local state). */
   private readonly thrHash: Uint32Array;
   /** The objects registered in this execution, in order (for fingerprints). */
@@ -286,10 +300,11 @@ export class Execution<S> implements Host {
       const visible = this.visibility === 'all' || this.program.observesObject!(p);
       dep.setScope(id, visible ? this.scopeFor(p) : -1);
     }
-    // Lazy: mutexes (and spinlocks) only. A rw_semaphore's readers share it and its queued writers
-    // block new readers, so who waits where in a deadlock depends on orders of sections that touch
-    // nothing in common: its races stay eager.
-    if (this.options.lazy) dep.setLazy(id, p.type === 'mutex' && !dep.isVisible(id));
+    // Lazy: mutexes (and spinlocks), and rw_semaphores whose sections never wait. Another
+    // rw_semaphore's readers share it and its queued writers block new readers, so who waits where
+    // in a deadlock depends on orders of sections that touch nothing in common: its races stay eager.
+    if (this.options.lazy)
+      dep.setLazy(id, (p.type === 'mutex' || (p.type === 'rwsem' && p.atomicSections)) && !dep.isVisible(id));
     return id;
   }
 
@@ -567,7 +582,7 @@ export class Execution<S> implements Host {
     const readLike = isReadLike(k);
     const dep = this.dep;
     const sc = id < dep.scope.length ? dep.scope[id]! : -1;
-    const visW = !readLike && sc >= 0;
+    const visW = sc >= 0 && isSeenWrite(k);
     const lazyLock = id < dep.lazy.length && dep.lazy[id] === 1;
     const defer = lazyLock && !isTry(k) && this.lazyHeld[t]!.length - (isRelease(k) ? 1 : 0) === 0 ? 1 : 0;
     this.evDefer[i] = defer;
@@ -595,12 +610,12 @@ export class Execution<S> implements Host {
       this.current = -1;
       setHost(null);
       this.threadFailed(t, e);
-      if (!this.options.cuts) this.checkInvariant();
+      if (!this.options.cuts) this.checkInvariant(this.event(o, k, lo, hi));
       return;
     }
     this.evAfter[i] = o.stateCode();
     if (this.newNest.length > 0) this.newNest.length = 0;
-    if (this.lazyHeld[t]!.length > 0 && (isBlockable(k) || k === K.DOWN_WRITE)) this.markNesting(t);
+    if (this.lazyHeld[t]!.length > 0 && (isBlockable(k) || k === K.DOWN_WRITE)) this.markNesting(t, o);
     if (lazyLock) this.countLazy(t, id, k, result);
     if (!readLike && id < this.cutObs.length && this.cutObs[id] === 1) {
       this.evCutW[i] = 1;
@@ -612,7 +627,16 @@ export class Execution<S> implements Host {
     this.resume(t, result);
     this.current = -1;
     setHost(null);
-    if (!this.options.cuts) this.checkInvariant();
+    if (!this.options.cuts) this.checkInvariant(this.event(o, k, lo, hi));
+  }
+
+  private event(o: Prim, k: number, lo: number, hi: number): CheckedEvent {
+    const c = this.checked;
+    c.obj = o;
+    c.write = isSeenWrite(k);
+    c.lo = lo;
+    c.hi = hi;
+    return c;
   }
 
   /** Keeps the lazily handled locks thread t holds, after its event of kind k on lock `id`. */
@@ -628,8 +652,17 @@ export class Execution<S> implements Host {
    * Thread t could wait (took a lock, waited for a completion) inside critical sections of lazy
    * locks: those sections can take part in a deadlock (nestMarks, newNest).
    */
-  private markNesting(t: number): void {
+  private markNesting(t: number, inner: AnyPrim): void {
     for (const o of this.lazyHeld[t]!) {
+      const held = this.objs[o]!;
+      if (held.type === 'rwsem' && held.atomicSections)
+        this.report(
+          'error',
+          'ERROR',
+          `${this.names[t]}: ${OP_NAME[this.opKind[t]!]} ${inner.name} could wait inside a critical section of ${held.name}, whose sections never wait (atomicSections)`,
+          this.len,
+          this.names[t],
+        );
       const mark = o * 256 + t;
       if (this.nestMarks.has(mark)) continue;
       this.nestMarks.add(mark);
@@ -728,14 +761,16 @@ export class Execution<S> implements Host {
     }
   }
 
-  private checkInvariant(): void {
+  private checkInvariant(after?: CheckedEvent): void {
     const inv = this.program.invariant;
     if (!inv) return;
     let r: string | undefined | void;
     try {
-      r = inv(this.state);
+      r = inv.call(this.program, this.state, after);
     } catch (e) {
       if (e instanceof Violation) this.report('invariant', e.id, e.message, this.len);
+      else if (e instanceof Violations)
+        for (const v of e.all) this.report('invariant', v.id, v.message, this.len);
       else this.report('error', 'ERROR', `invariant threw: ${errMsg(e)}`, this.len, undefined, errStack(e));
       return;
     }

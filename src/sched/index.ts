@@ -9,6 +9,7 @@ export { type LockOptions, Mutex } from './mutex.js';
 export type { Op } from './op.js';
 export { currentThread, type Prim, type PrimOptions } from './prim.js';
 export type {
+  CheckedEvent,
   CheckpointBase,
   DporCheckpoint,
   ExhaustiveCheckpoint,
@@ -28,4 +29,4 @@ export type {
 } from './program.js';
 export { RwSem } from './rwsem.js';
 export { decodeSchedule, encodeSchedule, ScheduleError } from './schedule.js';
-export { SearchBound, Violation } from './violation.js';
+export { SearchBound, Violation, Violations } from './violation.js';

@@ -8,6 +8,12 @@ import type { Thread } from './program.js';
 export interface LockOptions extends PrimOptions {
   /** lockdep class; locks of one class are one node in the lock-order graph. Default: the name. */
   lockClass?: string;
+  /**
+   * Its critical sections never wait (a spinlock's, or a CPU's TLB window): no thread blocks while
+   * holding it. With ExploreOptions.lazyLocks an rw_semaphore marked so is handled lazily too (it
+   * can then take no part in a deadlock); a thread that does block inside is an error.
+   */
+  atomicSections?: boolean;
 }
 
 export class Mutex extends Prim {

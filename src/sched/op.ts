@@ -26,6 +26,8 @@ export const K = {
   WAIT: 13,
   COMPLETE: 14,
   COMPLETE_ALL: 15,
+  /** A read-modify-write the program promises changes nothing its invariant reads (Cell.rmwSlots). */
+  RMW_UNSEEN: 16,
 } as const;
 export type OpKind = (typeof K)[keyof typeof K];
 
@@ -47,6 +49,7 @@ export const OP_NAME: readonly string[] = [
   'wait',
   'complete',
   'complete_all',
+  'rmw',
 ];
 
 /**
@@ -70,7 +73,16 @@ const READ_LIKE: readonly boolean[] = [
   false,
   true, // COMPLETE: completions only add, so they commute with each other
   true, // COMPLETE_ALL
+  false, // RMW_UNSEEN
 ];
+
+/**
+ * Write-like kinds that can change what an invariant reads: every write-like kind but RMW_UNSEEN.
+ * Only these are ordered by the visibility rule (dependence.ts).
+ */
+export function isSeenWrite(kind: number): boolean {
+  return !READ_LIKE[kind]! && kind !== K.RMW_UNSEEN;
+}
 
 export function isReadLike(kind: number): boolean {
   return READ_LIKE[kind]!;

@@ -41,7 +41,7 @@ export function currentThread(): number {
 }
 
 /** Prim fields that are identity or configuration, not state. */
-const SKIP = new Set(['name', 'key', 'id', 'host', 'type', 'lockClass', 'slots']);
+const SKIP = new Set(['name', 'key', 'id', 'host', 'type', 'lockClass', 'slots', 'atomicSections']);
 
 export type PrimType = 'cell' | 'mutex' | 'rwsem' | 'completion';
 
@@ -58,6 +58,8 @@ export interface PrimOptions {
    * slots [lo, hi) it touches, and events on disjoint slots do not conflict. Cells only.
    */
   slots?: boolean;
+  /** Locks: critical sections that never wait (LockOptions.atomicSections in mutex.ts). */
+  atomicSections?: boolean;
 }
 
 export abstract class Prim {
@@ -70,6 +72,8 @@ export abstract class Prim {
   readonly key: string | undefined;
   /** Events name the slots they touch (PrimOptions.slots). */
   readonly slots: boolean;
+  /** A lock whose critical sections never wait (PrimOptions.atomicSections). */
+  readonly atomicSections: boolean;
 
   constructor(
     readonly name: string,
@@ -77,6 +81,7 @@ export abstract class Prim {
   ) {
     this.key = options.key;
     this.slots = options.slots === true;
+    this.atomicSections = options.atomicSections === true;
     this.host = host;
     this.id = host ? host.register(this) : -1;
   }

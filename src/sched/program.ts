@@ -12,8 +12,13 @@ export interface Program<S> {
   /** Builds a fresh world; called once per execution. Create every shared object here. */
   setup(): S;
   threads: Record<string, (s: S) => Thread<unknown>>;
-  /** Checked after every event; a string (or a thrown Violation) is a violation. */
-  invariant?(s: S): string | undefined | void;
+  /**
+   * Checked after every event; a string (or a thrown Violation) is a violation. `after` says which
+   * event it is checked after (absent for the state before the first event, and when a whole check
+   * is wanted): an invariant that is a conjunction of parts can look only at the parts the event
+   * can have changed.
+   */
+  invariant?(s: S, after?: CheckedEvent): string | undefined | void;
   /**
    * The shared objects `invariant` reads. dpor then orders writes to these against each other
    * (and only these), which is what checking a property of every intermediate state needs.
@@ -54,6 +59,21 @@ export interface Program<S> {
   observedOnly?: boolean;
   /** Checked once every thread has returned. */
   final?(s: S): string | undefined | void;
+}
+
+/** The event an invariant is checked after (Program.invariant's second argument). */
+export interface CheckedEvent {
+  /** The object the event touched. */
+  obj: Prim;
+  /**
+   * The event can have changed what the invariant reads: a write-like event (a write, a
+   * read-modify-write, a lock operation that is not read-like), except an `unseen` one
+   * (Cell.rmwSlots).
+   */
+  write: boolean;
+  /** The slots it touched ([0, 0x7fffffff) for objects without slots). */
+  lo: number;
+  hi: number;
 }
 
 export type Strategy = 'dpor' | 'exhaustive' | 'random' | 'pct';

@@ -26,7 +26,7 @@
 
 import type { Execution } from './execution.js';
 import { RUNNING } from './execution.js';
-import { isBlockable, isReadLike } from './op.js';
+import { isBlockable, isReadLike, isSeenWrite } from './op.js';
 import { enabledIn } from './prim.js';
 import type { Seq } from './wakeup.js';
 
@@ -162,7 +162,7 @@ export class RaceFinder<S> {
       }
     }
     const sc = ex.dep.scopeOf(o);
-    if (!readLike && sc >= 0) {
+    if (isSeenWrite(k) && sc >= 0) {
       const rel = ex.dep.relatedTo[sc]!;
       const last = ex.scopeLast;
       const n = this.n;

@@ -11,6 +11,17 @@ export class Violation extends Error {
 }
 
 /**
+ * Several violations at once, thrown by an invariant that checks parts of the state and found more
+ * than one broken after the same event: each is reported.
+ */
+export class Violations extends Error {
+  constructor(readonly all: readonly Violation[]) {
+    super(all.map((v) => `${v.id}: ${v.message}`).join('; '));
+    this.name = 'Violations';
+  }
+}
+
+/**
  * Thrown by model code that gives up after a bounded number of retries it could otherwise repeat
  * for ever under an unfair schedule (a CPU re-faulting while another thread keeps zapping). The
  * thread stops, no violation is reported, and the exploration is marked incomplete: like any bound,

@@ -28,7 +28,7 @@ function world(design: DesignName, mapOffset: number): S {
 
 const leaves = (s: S) =>
   s.p.mm.pt
-    .leaves()
+    .leafList()
     .map((l) => `${l.level}@${(l.base - VA).toString(16)}`)
     .join(',');
 

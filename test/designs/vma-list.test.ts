@@ -35,7 +35,7 @@ const run = (design: DesignName, threads: Program<S>['threads']) =>
   );
 const kinds = (r: ReturnType<typeof run>) =>
   [...new Set(r.violations.map((v) => `${v.kind}:${v.id}`))].sort();
-const leaves = (s: S) => s.p.mm.pt.leaves().length;
+const leaves = (s: S) => s.p.mm.pt.leafList().length;
 
 describe('the vma_list era', () => {
   test('a fault populates the whole VMA and lists it; memory off zaps it through the list', () => {

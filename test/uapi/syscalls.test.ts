@@ -98,7 +98,7 @@ test('fork copies the fd table and the BAR mapping; both processes fault from th
     yield* sysAccess(p, VA, false, 'p');
     const c = yield* sysFork(p, 'c');
     const file = c.fds.get(dev)!;
-    return [c.mm.pt.leaves().length, file.count.value, yield* sysAccess(c, VA + MiB, true, 'c')];
+    return [c.mm.pt.leafList().length, file.count.value, yield* sysAccess(c, VA + MiB, true, 'c')];
   });
   assert.deepEqual(result, [1, 4, 'ok']);
 });

@@ -19,7 +19,6 @@ import {
   type Vma,
   type VmFault,
 } from './mm_types.js';
-import { pmdIndex, pudIndex } from './pgtable.js';
 
 /**
  * mm/huge_memory.c: __thp_vma_allowable_orders() for a page fault (TVA_PAGEFAULT), as it applies to
@@ -70,12 +69,17 @@ export function* vmfInsertPfnPmd(vmf: VmFault, pfn: number, _write: boolean): Th
   const pmd = yield* pt.pmdAlloc(addr);
   if (pmd === null) return VM_FAULT_OOM;
   yield* pmd.lock.lock();
-  const idx = pmdIndex(addr);
-  const cur = (yield* pmd.cell.read()).get(idx);
+  const idx = pmd.slot(addr);
+  const cur = yield* pmd.read(idx);
   if (cur === undefined) {
     // pmd_mkspecial(pmd_mkhuge(pfn_pmd(pfn, prot))): special only where the arch has the bit.
-    const leaf = { pfn, special: specialAt(vma.mm.machine.arch, 'pmd'), write: hasFlag(vma.flags, VM_WRITE) };
-    yield* pmd.set([[idx, { t: 'leaf', leaf }]]);
+    yield* pmd.setLeaves(
+      idx,
+      idx + 1,
+      pfn,
+      specialAt(vma.mm.machine.arch, 'pmd'),
+      hasFlag(vma.flags, VM_WRITE),
+    );
   }
   // Otherwise an entry is there already (a leaf or a PTE table): left as it is, still NOPAGE. With
   // write = true the kernel would refresh a matching leaf; VFIO always passes write = false.
@@ -91,11 +95,16 @@ export function* vmfInsertPfnPud(vmf: VmFault, pfn: number, _write: boolean): Th
   if (addr < vma.start || addr >= vma.end) return VM_FAULT_SIGBUS;
   const pud = vma.mm.pt.pud;
   yield* pud.lock.lock();
-  const idx = pudIndex(addr);
-  const cur = (yield* pud.cell.read()).get(idx);
+  const idx = pud.slot(addr);
+  const cur = yield* pud.read(idx);
   if (cur === undefined) {
-    const leaf = { pfn, special: specialAt(vma.mm.machine.arch, 'pud'), write: hasFlag(vma.flags, VM_WRITE) };
-    yield* pud.set([[idx, { t: 'leaf', leaf }]]);
+    yield* pud.setLeaves(
+      idx,
+      idx + 1,
+      pfn,
+      specialAt(vma.mm.machine.arch, 'pud'),
+      hasFlag(vma.flags, VM_WRITE),
+    );
   }
   yield* pud.lock.unlock();
   return VM_FAULT_NOPAGE;

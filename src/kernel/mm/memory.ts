@@ -1,6 +1,7 @@
 // Page faults, pfn insertion and zapping (mm/memory.c, KERNEL.md §4.1, §4.3, §4.5), and the CPU
 // access that drives them.
 
+import { currentHost } from '../../sched/prim.js';
 import type { Thread } from '../../sched/program.js';
 import { SearchBound } from '../../sched/violation.js';
 import type { AddressSpace } from '../fs/address-space.js';
@@ -9,7 +10,6 @@ import { checkPfnInsert, thpVmaAllowableOrder } from './huge_memory.js';
 import type { Mm } from './mm.js';
 import {
   hasFlag,
-  type Leaf,
   VM_FAULT_ERROR,
   VM_FAULT_FALLBACK,
   VM_FAULT_NOPAGE,
@@ -22,7 +22,7 @@ import {
   type Vma,
   type VmFault,
 } from './mm_types.js';
-import { type Entry, pfnAt, pmdIndex, pteIndex, pudIndex, type Table } from './pgtable.js';
+import { pfnAt, type Table } from './pgtable.js';
 
 // mm/memory.c: vmf_insert_pfn() -> vmf_insert_pfn_prot() -> insert_pfn(mkwrite = false)
 export function* vmfInsertPfn(vma: Vma, addr: number, pfn: number): Thread<number> {
@@ -37,16 +37,17 @@ export function* vmfInsertPfn(vma: Vma, addr: number, pfn: number): Thread<numbe
   const pte = yield* pt.pteAlloc(pmd, addr);
   if (pte === null) return VM_FAULT_OOM;
   yield* pte.lock.lock();
-  const idx = pteIndex(addr);
-  const cur = (yield* pte.cell.read()).get(idx);
+  const idx = pte.slot(addr);
+  const cur = yield* pte.readLeaf(idx);
   if (cur === undefined) {
     // pte_mkspecial(pfn_pte(pfn, prot)): unconditionally special since the 2025 pfn_t removal.
-    const leaf: Leaf = {
+    yield* pte.setLeaves(
+      idx,
+      idx + 1,
       pfn,
-      special: specialAt(vma.mm.machine.arch, 'pte'),
-      write: hasFlag(vma.flags, VM_WRITE),
-    };
-    yield* pte.set([[idx, leaf]]);
+      specialAt(vma.mm.machine.arch, 'pte'),
+      hasFlag(vma.flags, VM_WRITE),
+    );
   }
   // An existing entry is left unchanged (mkwrite is false), and the result is still NOPAGE.
   yield* pte.lock.unlock();
@@ -89,12 +90,14 @@ function* doFault(vmf: VmFault): Thread<number> {
 // mm/memory.c: handle_pte_fault() (the cases of a file VMA with no page behind the PTE)
 function* handlePteFault(vmf: VmFault): Thread<number> {
   const pt = vmf.vma.mm.pt;
-  const pmdE = (yield* pt.pmdTable(vmf.address).cell.read()).get(pmdIndex(vmf.address));
+  const pmd = pt.pmdTable(vmf.address);
+  const pmdE = yield* pmd.read(pmd.slot(vmf.address));
   if (pmdE !== undefined) {
     // pte_offset_map_rw_nolock() fails on a PMD that became a huge leaf: return and let the access
     // retry.
     if (pmdE.t === 'leaf') return 0;
-    const leaf = (yield* pt.pteTable(vmf.address).cell.read()).get(pteIndex(vmf.address));
+    const pte = pt.pteTable(vmf.address);
+    const leaf = yield* pte.readLeaf(pte.slot(vmf.address));
     // A present PTE: a spurious fault (another thread filled it), nothing to do.
     if (leaf !== undefined) return 0;
   }
@@ -108,7 +111,7 @@ export function* handleMmFault(vma: Vma, address: number, write: boolean): Threa
   const pt = vma.mm.pt;
   for (;;) {
     // retry_pud: the PUD level always exists (pgd/p4d are folded).
-    const pudE = (yield* pt.pud.cell.read()).get(pudIndex(vmf.address));
+    const pudE = yield* pt.pud.read(pt.pud.slot(vmf.address));
     if (pudE === undefined && thpVmaAllowableOrder(vma.mm, vma, PUD_ORDER)) {
       const ret = yield* createHugePud(vmf);
       if (!(ret & VM_FAULT_FALLBACK)) return ret;
@@ -120,7 +123,7 @@ export function* handleMmFault(vma: Vma, address: number, write: boolean): Threa
     const pmd = yield* pt.pmdAlloc(vmf.address);
     // "Huge pud page fault raced with pmd_alloc?": pud_trans_unstable() -> retry.
     if (pmd === null) continue;
-    const pmdE = (yield* pmd.cell.read()).get(pmdIndex(vmf.address));
+    const pmdE = yield* pmd.read(pmd.slot(vmf.address));
     if (pmdE === undefined && thpVmaAllowableOrder(vma.mm, vma, PMD_ORDER)) {
       const ret = yield* createHugePmd(vmf);
       if (!(ret & VM_FAULT_FALLBACK)) return ret;
@@ -206,13 +209,13 @@ export function* zapPageRangeSingle(vma: Vma, start: number, end: number): Threa
   const pt = mm.pt;
   for (const n of mm.notifiers) yield* n.invalidateStart(mm, start, end);
   for (let pudVa = start - (start % PUD_SIZE); pudVa < end; pudVa += PUD_SIZE) {
-    const pi = pudIndex(pudVa);
-    const pe = (yield* pt.pud.cell.read()).get(pi);
+    const pi = pt.pud.slot(pudVa);
+    const pe = yield* pt.pud.read(pi);
     if (pe === undefined) continue;
     if (pe.t === 'leaf') {
       // zap_huge_pud() / pudp_huge_clear_flush() under the PUD lock (page_table_lock).
       yield* pt.pud.lock.lock();
-      yield* pt.pud.clear([pi], (e) => e.t === 'leaf');
+      yield* pt.pud.clear(pi, pi + 1, true);
       yield* pt.pud.lock.unlock();
       continue;
     }
@@ -234,25 +237,26 @@ export function* flushTlbMm(mm: Mm): Thread<void> {
   yield* mm.tlb.upWrite();
 }
 
-// mm/memory.c: zap_pmd_range() for one PMD entry, and zap_pte_range() under the PTE lock.
-function* zapPmdEntry(vma: Vma, pmd: Table<Entry>, pmdVa: number, start: number, end: number): Thread<void> {
+// mm/memory.c: zap_pmd_range() for one PMD entry, and zap_pte_range() under the PTE lock: the
+// entries of [start, end) are read and cleared in one hold of the lock.
+function* zapPmdEntry(vma: Vma, pmd: Table, pmdVa: number, start: number, end: number): Thread<void> {
   const pt = vma.mm.pt;
-  const mi = pmdIndex(pmdVa);
-  const me = (yield* pmd.cell.read()).get(mi);
+  const mi = pmd.slot(pmdVa);
+  const me = yield* pmd.read(mi);
   if (me === undefined) return;
   if (me.t === 'leaf') {
     // zap_huge_pmd() (full cover) or __split_huge_pmd_locked() (partial): a special leaf goes whole.
     yield* pmd.lock.lock();
-    yield* pmd.clear([mi], (e) => e.t === 'leaf');
+    yield* pmd.clear(mi, mi + 1, true);
     yield* pmd.lock.unlock();
     return;
   }
   const pte = pt.pteTable(pmdVa);
+  const lo = pte.slot(start);
+  const hi = pte.slot(end - 1) + 1;
   yield* pte.lock.lock();
-  const present = yield* pte.cell.read();
-  const gone: number[] = [];
-  for (let va = start; va < end; va += PAGE_SIZE) if (present.has(pteIndex(va))) gone.push(pteIndex(va));
-  if (gone.length > 0) yield* pte.clear(gone);
+  const present = yield* pte.readRange(lo, hi);
+  if (present.in(lo, hi).length > 0) yield* pte.clear(lo, hi);
   yield* pte.lock.unlock();
 }
 
@@ -283,27 +287,42 @@ export function* unmapMappingRange(mapping: AddressSpace, holebegin: number, hol
 
 /**
  * mm/memory.c: remap_pfn_range() (io_remap_pfn_range() on x86) — every page of [addr, addr+size)
- * gets a special PTE for consecutive pfns; remap_pte_range() BUG()s on a PTE that is not none.
+ * gets a special PTE for consecutive pfns. remap_pud_range() allocates a PMD table per PUD entry
+ * (pmd_alloc), remap_pmd_range() a PTE table per PMD entry, and remap_pte_range() fills each PTE
+ * table in one hold of its lock (pte_alloc_map_lock ... pte_unmap_unlock), BUG()ing on a PTE that
+ * is not none. In a scenario's setup, where no other thread runs, whole empty PTE tables are
+ * described without being made (PageTable.remapFilled): the same state, at the cost of a few runs.
  */
 export function* remapPfnRange(vma: Vma, addr: number, pfn: number, size: number): Thread<number> {
   const pt = vma.mm.pt;
-  for (let off = 0; off < size; off += PAGE_SIZE) {
-    const va = addr + off;
+  const end = addr + size;
+  const special = specialAt(vma.mm.machine.arch, 'pte');
+  const write = hasFlag(vma.flags, VM_WRITE);
+  const atomic = currentHost()?.inSetup === true;
+  let va = addr;
+  while (va < end) {
+    const pudEnd = Math.min(end, va - (va % PUD_SIZE) + PUD_SIZE);
     const pmd = yield* pt.pmdAlloc(va);
     if (pmd === null) return -12;
-    const pte = yield* pt.pteAlloc(pmd, va);
-    if (pte === null) return -12;
-    yield* pte.lock.lock();
-    if ((yield* pte.cell.read()).has(pteIndex(va))) {
-      throw new Error(`BUG: remap_pfn_range() over a present PTE at 0x${va.toString(16)} (remap_pte_range)`);
+    if (atomic) va = pt.remapFilled(va, pudEnd, pfn + (va - addr) / PAGE_SIZE, special, write);
+    while (va < pudEnd) {
+      const next = Math.min(pudEnd, va - (va % PMD_SIZE) + PMD_SIZE);
+      const pte = yield* pt.pteAlloc(pmd, va);
+      if (pte === null) return -12;
+      const lo = pte.slot(va);
+      const hi = pte.slot(next - 1) + 1;
+      yield* pte.lock.lock();
+      const present = (yield* pte.readRange(lo, hi)).in(lo, hi)[0];
+      if (present) {
+        const at = pte.base + present.lo * PAGE_SIZE;
+        throw new Error(
+          `BUG: remap_pfn_range() over a present PTE at 0x${at.toString(16)} (remap_pte_range)`,
+        );
+      }
+      yield* pte.setLeaves(lo, hi, pfn + (va - addr) / PAGE_SIZE, special, write);
+      yield* pte.lock.unlock();
+      va = next;
     }
-    const leaf: Leaf = {
-      pfn: pfn + off / PAGE_SIZE,
-      special: specialAt(vma.mm.machine.arch, 'pte'),
-      write: hasFlag(vma.flags, VM_WRITE),
-    };
-    yield* pte.set([[pteIndex(va), leaf]]);
-    yield* pte.lock.unlock();
   }
   return 0;
 }

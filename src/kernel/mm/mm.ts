@@ -31,6 +31,8 @@ export class Mm {
   readonly tlb: RwSem;
   /** Registered MMU notifiers (include/linux/mmu_notifier.h), e.g. a secondary MMU. */
   readonly notifiers: MmuNotifier[] = [];
+  /** Told when a VMA is linked or unlinked (the invariants' incremental check). */
+  onVmasChange: (() => void) | undefined = undefined;
 
   constructor(
     readonly machine: Machine,
@@ -39,7 +41,12 @@ export class Mm {
   ) {
     this.mmapLock = new RwSem(`${name}.mmap_lock`, { lockClass: 'mmap_lock', key: `${name}:mmap_lock` });
     this.pt = new PageTable(name);
-    this.tlb = new RwSem(`${name}.tlb`, { lockClass: 'tlb_shootdown', key: `${name}:tlb` });
+    // A CPU's window (one translation and its access) never waits, nor does the flush's.
+    this.tlb = new RwSem(`${name}.tlb`, {
+      lockClass: 'tlb_shootdown',
+      key: `${name}:tlb`,
+      atomicSections: true,
+    });
   }
 
   // mm/mmap.c: find_vma() — the first VMA that ends above addr.
@@ -58,10 +65,12 @@ export class Mm {
     const i = this.vmas.findIndex((v) => v.start > vma.start);
     if (i < 0) this.vmas.push(vma);
     else this.vmas.splice(i, 0, vma);
+    this.onVmasChange?.();
   }
 
   removeVma(vma: Vma): void {
     const i = this.vmas.indexOf(vma);
     if (i >= 0) this.vmas.splice(i, 1);
+    this.onVmasChange?.();
   }
 }

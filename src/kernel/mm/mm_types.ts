@@ -165,4 +165,9 @@ export interface Translation extends Leaf {
   level: Level;
   /** Virtual address of the leaf's first page. */
   base: number;
+  /**
+   * A run of leaves (PageTable.leaves()): this many leaves of the level, each mapping the pfns
+   * after the one before it. Absent: one leaf.
+   */
+  count?: number;
 }

@@ -1,66 +1,131 @@
-// Page tables: a PUD level (PGD and P4D folded into it), PMD tables and PTE tables, each table one
-// Cell holding its entries, with the kernel's page-table locks: mm->page_table_lock for the PUD
-// level, one pmd_lock per PMD table and one PTE lock per PTE table (split ptlocks,
-// include/linux/mm.h: pmd_lock(), pte_lockptr()). Tables are allocated on demand and, as in the
-// kernel, zapping frees none: only munmap's free_pgtables() does.
+// Page tables: a PUD level (PGD and P4D folded into it), PMD tables and PTE tables, with the
+// kernel's page-table locks: mm->page_table_lock for the PUD level, one pmd_lock per PMD table and
+// one PTE lock per PTE table (split ptlocks, include/linux/mm.h: pmd_lock(), pte_lockptr()).
+// Tables are allocated on demand and, as in the kernel, zapping frees none: only munmap's
+// free_pgtables() does.
 //
-// A table is one Cell, so every access to an entry of a table conflicts with every write to the
-// table: coarser than the hardware, never less safe. Tables are keyed by mm, level, index and
-// generation, so a table is the same object whichever thread allocates it first.
+// Each table is one Cell whose slots are its entries: every event on it names the entries it
+// reads or writes (an entry read by a walk, a range a zap clears under the lock), and events on
+// different entries do not conflict, as on the hardware. Entries are stored as runs
+// (pte-runs.ts). Tables are keyed by mm, level, index and generation, so a table is the same
+// object whichever thread allocates it first.
 
 import { Cell } from '../../sched/cell.js';
 import { Mutex } from '../../sched/mutex.js';
 import type { Thread } from '../../sched/program.js';
 import { type Level, PAGE_SIZE, PMD_SIZE, PUD_SIZE } from './arch.js';
 import type { Leaf, Translation } from './mm_types.js';
+import { Entries, type Entry, type Fill, type Run, TABLE } from './pte-runs.js';
 
-/** An entry of the PUD level or of a PMD table: a lower table, or a huge leaf. */
-export type Entry = { t: 'table' } | { t: 'leaf'; leaf: Leaf };
+export type { Entry } from './pte-runs.js';
+
+/** Entries per PMD and PTE table. */
+export const PTRS_PER_TABLE = 512;
+
+/** A table's level, and what one of its slots maps. */
+const STEP = { pud: PUD_SIZE / PAGE_SIZE, pmd: PMD_SIZE / PAGE_SIZE, pte: 1 } as const;
+const SLOT_SIZE = { pud: PUD_SIZE, pmd: PMD_SIZE, pte: PAGE_SIZE } as const;
 
 /**
- * One page table. Its entries are a Map inside one Cell; `set` and `clear` change the Map in place
- * within a single read-modify-write event (copying a 512-entry table per write would dominate the
- * cost of a fault), so code must look entries up right after reading the table, never keep the Map
- * across an event.
+ * One page table: its entries (a Cell with slots), its lock, and the virtual address its slot 0
+ * maps. Entries change in place within a single event, so code looks at what an event returned
+ * right away and never keeps it across another event.
  */
-export class Table<E> {
+export class Table {
   dead = false;
-  readonly cell: Cell<ReadonlyMap<number, E>>;
+  readonly cell: Cell<Entries>;
   readonly lock: Mutex;
+  /** Bytes one slot maps. */
+  readonly slotSize: number;
   constructor(
     name: string,
     key: string,
     lockName: string,
     lockClass: string,
-    /** Told of every change to the entries (the page table's cache of its leaves). */
-    private readonly changed: () => void = () => {},
+    readonly level: Level,
+    /** Virtual address of slot 0's first byte. */
+    readonly base: number,
+    /** Told of every change to the entries, with the slots changed (the page table's leaf cache). */
+    private readonly changed: (t: Table, lo: number, hi: number) => void = () => {},
   ) {
-    this.cell = new Cell<ReadonlyMap<number, E>>(name, new Map(), { key });
+    this.cell = new Cell(name, new Entries(STEP[level]), { key, slots: true });
     this.lock = new Mutex(lockName, { key: `${key}:lock`, lockClass });
+    this.slotSize = SLOT_SIZE[level];
   }
 
-  /** One event: sets entries. */
-  set(entries: Iterable<readonly [number, E]>): Thread<void> {
-    return this.cell.rmw((m) => {
-      for (const [k, v] of entries) (m as Map<number, E>).set(k, v);
-      this.changed();
-      return [m, undefined];
+  /** The slot of a virtual address in this table. */
+  slot(va: number): number {
+    return Math.floor((va - this.base) / this.slotSize);
+  }
+
+  /** One event: the entry at slot i (a lockless look, or one under the lock: the caller's choice). */
+  *read(i: number): Thread<Entry | undefined> {
+    return (yield* this.cell.readSlots(i, i + 1)).get(i);
+  }
+
+  /** One event: the leaf at slot i (PTE tables). */
+  *readLeaf(i: number): Thread<Leaf | undefined> {
+    return (yield* this.cell.readSlots(i, i + 1)).leaf(i);
+  }
+
+  /** One event reading slots [lo, hi): the entries, to look at only there and right away. */
+  readRange(lo: number, hi: number): Thread<Entries> {
+    return this.cell.readSlots(lo, hi);
+  }
+
+  /** One event: sets the entry at slot i. */
+  set(i: number, e: Entry): Thread<void> {
+    return this.change(i, i + 1, (m) => m.set(i, e));
+  }
+
+  /** One event: leaves mapping pfn, pfn + step, ... in slots [lo, hi). */
+  setLeaves(lo: number, hi: number, pfn: number, special: boolean, write: boolean): Thread<void> {
+    return this.change(lo, hi, (m) => m.setLeaves(lo, hi, pfn, special, write));
+  }
+
+  /**
+   * One event: points slot i to a new, empty lower table. That changes no translation, so the
+   * write is unseen by the invariants (Cell.rmwSlots): not ordered against their other writes.
+   */
+  setTable(i: number): Thread<void> {
+    return this.change(i, i + 1, (m) => m.set(i, TABLE), true);
+  }
+
+  /**
+   * One event: unhooks the lower tables of slots [lo, hi) (free_pgtables). `empty`: they map
+   * nothing (the zap before emptied them), so no translation goes and the write is unseen.
+   */
+  clearTables(lo: number, hi: number, empty: boolean): Thread<void> {
+    return this.change(lo, hi, (m) => m.clear(lo, hi), empty);
+  }
+
+  /** One event: copies leaf runs (another table's, PTE tables) into slots [lo, hi). */
+  setRuns(lo: number, hi: number, runs: readonly Run[]): Thread<void> {
+    return this.change(lo, hi, (m) => {
+      for (const r of runs) m.setLeaves(r.lo, r.hi, r.pfn, r.special, r.write);
     });
   }
 
-  /** One event: clears the given entries (when `onlyIf` holds for the entry there). */
-  clear(keys: Iterable<number>, onlyIf: (e: E) => boolean = () => true): Thread<void> {
-    return this.cell.rmw((m) => {
-      for (const k of keys) {
-        const e = m.get(k);
-        if (e !== undefined && onlyIf(e)) (m as Map<number, E>).delete(k);
-      }
-      this.changed();
-      return [m, undefined];
-    });
+  /** One event: empties slots [lo, hi) (only the leaves among them with `leavesOnly`). */
+  clear(lo: number, hi: number, leavesOnly = false): Thread<void> {
+    return this.change(lo, hi, (m) => m.clear(lo, hi, leavesOnly));
   }
+
+  private change(lo: number, hi: number, f: (m: Entries) => void, unseen = false): Thread<void> {
+    return this.cell.rmwSlots(
+      lo,
+      hi,
+      (m) => {
+        f(m);
+        this.changed(this, lo, hi);
+        return [m, undefined];
+      },
+      unseen,
+    );
+  }
+
   /** Contents without an event: for invariants, tests and plain-data decisions under a lock. */
-  get entries(): ReadonlyMap<number, E> {
+  get entries(): Entries {
     return this.cell.value;
   }
 }
@@ -72,17 +137,22 @@ export const pudIndex = (va: number): number => Math.floor(va / PUD_SIZE);
 export const pmdIndex = (va: number): number => Math.floor(va / PMD_SIZE);
 export const pteIndex = (va: number): number => Math.floor(va / PAGE_SIZE);
 
+const SIZE_OF: Record<Level, number> = SLOT_SIZE;
+
 export class PageTable {
-  /** The PUD level; its lock is mm->page_table_lock. */
-  readonly pud: Table<Entry>;
-  private readonly pmdTables = new Map<number, Table<Entry>>();
-  private readonly pteTables = new Map<number, Table<Leaf>>();
+  /** The PUD level; its lock is mm->page_table_lock. Slot i maps [i * PUD_SIZE, (i + 1) * PUD_SIZE). */
+  readonly pud: Table;
+  private readonly pmdTables = new Map<number, Table>();
+  private readonly pteTables = new Map<number, Table>();
   private readonly generation = new Map<string, number>();
   /** leaves() as of the last change (invariants ask after every event; most events change nothing here). */
   private leafCache: readonly Translation[] | null = null;
-  private readonly changed = (): void => {
+  private readonly changed = (t: Table, lo: number, hi: number): void => {
     this.leafCache = null;
+    this.onChange?.(t.base + lo * t.slotSize, t.base + hi * t.slotSize);
   };
+  /** Told of the virtual range whose translations a change may have altered. */
+  onChange: ((from: number, to: number) => void) | undefined = undefined;
 
   constructor(readonly mmName: string) {
     this.pud = new Table(
@@ -90,24 +160,41 @@ export class PageTable {
       `${mmName}:pud`,
       `${mmName}.page_table_lock`,
       'page_table_lock',
+      'pud',
+      0,
       this.changed,
     );
   }
 
   /** The PMD table under a PUD entry that reads 'table' (plain lookup: read the entry first). */
-  pmdTable(va: number): Table<Entry> {
+  pmdTable(va: number): Table {
     const t = this.pmdTables.get(pudIndex(va));
     if (!t) throw new Error(`BUG: no PMD table at 0x${va.toString(16)}`);
     return t;
   }
 
-  pteTable(va: number): Table<Leaf> {
-    const t = this.pteTables.get(pmdIndex(va));
-    if (!t) throw new Error(`BUG: no PTE table at 0x${va.toString(16)}`);
+  /**
+   * The PTE table under a PMD entry that reads 'table' (plain lookup: read the entry first). A
+   * table that a filled run stands for (remapFilled) is made now, with the leaves it holds.
+   */
+  pteTable(va: number): Table {
+    let t = this.pteTables.get(pmdIndex(va));
+    if (!t) {
+      const pmd = this.pmdTables.get(pudIndex(va));
+      const s = pmd?.slot(va) ?? 0;
+      const r = pmd?.entries.run(s);
+      if (!pmd || !r?.fill) throw new Error(`BUG: no PTE table at 0x${va.toString(16)}`);
+      t = this.newTable('pte', pmdIndex(va));
+      const pfn = r.fill.pfn + (s - r.lo) * PTRS_PER_TABLE;
+      t.entries.setLeaves(0, PTRS_PER_TABLE, pfn, r.fill.special, r.fill.write);
+      // The PMD entry now points to a made table; its neighbours keep their fill.
+      pmd.entries.setTables(s, s + 1);
+      this.pteTables.set(pmdIndex(va), t);
+    }
     return t;
   }
 
-  private newTable<E>(level: 'pmd' | 'pte', idx: number): Table<E> {
+  private newTable(level: 'pmd' | 'pte', idx: number): Table {
     const id = `${level}@${idx.toString(16)}`;
     const gen = this.generation.get(id) ?? 0;
     this.generation.set(id, gen + 1);
@@ -116,30 +203,35 @@ export class PageTable {
       level === 'pmd'
         ? `${this.mmName}.pmd_lock@${idx.toString(16)}`
         : `${this.mmName}.ptl@${idx.toString(16)}`;
-    return new Table<E>(
+    const base = level === 'pmd' ? idx * PUD_SIZE : idx * PMD_SIZE;
+    return new Table(
       `${this.mmName}.${id}`,
       key,
       lockName,
       level === 'pmd' ? 'pmd_lock' : 'ptl',
+      level,
+      base,
       this.changed,
     );
   }
 
   // mm/memory.c: __pmd_alloc() — under page_table_lock, populate an empty PUD entry with a new PMD
   // table. Returns null when the PUD holds a huge leaf (the caller's "pud_trans_unstable" retry).
-  *pmdAlloc(va: number): Thread<Table<Entry> | null> {
+  *pmdAlloc(va: number): Thread<Table | null> {
     const idx = pudIndex(va);
-    const ok = yield* this.populate(this.pud, idx, () =>
-      this.pmdTables.set(idx, this.newTable<Entry>('pmd', idx)),
+    const ok = yield* this.populate(this.pud, this.pud.slot(va), () =>
+      this.pmdTables.set(idx, this.newTable('pmd', idx)),
     );
     return ok ? this.pmdTable(va) : null;
   }
 
   // mm/memory.c: __pte_alloc() — under the PMD table's pmd_lock, populate an empty PMD entry with a
   // new PTE table. Returns null when the PMD holds a huge leaf.
-  *pteAlloc(pmd: Table<Entry>, va: number): Thread<Table<Leaf> | null> {
+  *pteAlloc(pmd: Table, va: number): Thread<Table | null> {
     const idx = pmdIndex(va);
-    const ok = yield* this.populate(pmd, idx, () => this.pteTables.set(idx, this.newTable<Leaf>('pte', idx)));
+    const ok = yield* this.populate(pmd, pmd.slot(va), () =>
+      this.pteTables.set(idx, this.newTable('pte', idx)),
+    );
     return ok ? this.pteTable(va) : null;
   }
 
@@ -148,15 +240,15 @@ export class PageTable {
    * second look and, if still empty, the new table (pud_populate()/pmd_populate()). True when the
    * entry is a table afterwards, false when it is a huge leaf.
    */
-  private *populate(parent: Table<Entry>, idx: number, make: () => void): Thread<boolean> {
-    let e = (yield* parent.cell.read()).get(idx);
+  private *populate(parent: Table, slot: number, make: () => void): Thread<boolean> {
+    let e = yield* parent.read(slot);
     if (e === undefined) {
       yield* parent.lock.lock();
-      e = (yield* parent.cell.read()).get(idx);
+      e = yield* parent.read(slot);
       if (e === undefined) {
         make();
-        yield* parent.set([[idx, { t: 'table' }]]);
-        e = { t: 'table' };
+        yield* parent.setTable(slot);
+        e = TABLE;
       }
       yield* parent.lock.unlock();
     }
@@ -169,63 +261,176 @@ export class PageTable {
    * them off with IRQs disabled or RCU), so a walk only ever sees live or emptied tables.
    */
   *walk(va: number): Thread<Translation | null> {
-    const pe = (yield* this.pud.cell.read()).get(pudIndex(va));
+    const pe = yield* this.pud.read(this.pud.slot(va));
     if (pe === undefined) return null;
     if (pe.t === 'leaf') return { ...pe.leaf, level: 'pud', base: va - (va % PUD_SIZE) };
-    const me = (yield* this.pmdTable(va).cell.read()).get(pmdIndex(va));
+    const pmd = this.pmdTable(va);
+    const me = yield* pmd.read(pmd.slot(va));
     if (me === undefined) return null;
     if (me.t === 'leaf') return { ...me.leaf, level: 'pmd', base: va - (va % PMD_SIZE) };
-    const leaf = (yield* this.pteTable(va).cell.read()).get(pteIndex(va));
+    const pte = this.pteTable(va);
+    const leaf = yield* pte.readLeaf(pte.slot(va));
     return leaf ? { ...leaf, level: 'pte', base: va - (va % PAGE_SIZE) } : null;
   }
 
   /** The leaf that maps `va`, without events: for invariants and tests. */
   lookup(va: number): Translation | null {
-    const pe = this.pud.entries.get(pudIndex(va));
+    const pe = this.pud.entries.get(this.pud.slot(va));
     if (pe === undefined) return null;
     if (pe.t === 'leaf') return { ...pe.leaf, level: 'pud', base: va - (va % PUD_SIZE) };
-    const me = this.pmdTables.get(pudIndex(va))?.entries.get(pmdIndex(va));
-    if (me === undefined) return null;
-    if (me.t === 'leaf') return { ...me.leaf, level: 'pmd', base: va - (va % PMD_SIZE) };
-    const leaf = this.pteTables.get(pmdIndex(va))?.entries.get(pteIndex(va));
+    const pmd = this.pmdTables.get(pudIndex(va));
+    const r = pmd?.entries.run(pmd.slot(va));
+    if (!pmd || !r) return null;
+    if (!r.table) {
+      const me = pmd.entries.get(pmd.slot(va))! as { t: 'leaf'; leaf: Leaf };
+      return { ...me.leaf, level: 'pmd', base: va - (va % PMD_SIZE) };
+    }
+    if (r.fill) {
+      const pfn = r.fill.pfn + (pmd.slot(va) - r.lo) * PTRS_PER_TABLE + (pteIndex(va) % PTRS_PER_TABLE);
+      return { pfn, special: r.fill.special, write: r.fill.write, level: 'pte', base: va - (va % PAGE_SIZE) };
+    }
+    const pte = this.pteTables.get(pmdIndex(va));
+    const leaf = pte?.entries.leaf(pte.slot(va));
     return leaf ? { ...leaf, level: 'pte', base: va - (va % PAGE_SIZE) } : null;
   }
 
   /**
-   * Every present leaf, without events, in address order. The array is shared until the tables
-   * change: callers must not modify it.
+   * Every present leaf, without events, in address order, as runs: `count` leaves of one level,
+   * each mapping the pfns after the one before it. The array is shared until the tables change:
+   * callers must not modify it.
    */
   leaves(): readonly Translation[] {
     if (this.leafCache) return this.leafCache;
     const out: Translation[] = [];
-    for (const [pi, pe] of this.pud.entries) {
-      if (pe.t === 'leaf') {
-        out.push({ ...pe.leaf, level: 'pud', base: pi * PUD_SIZE });
+    const push = (t: Translation): void => {
+      const last = out[out.length - 1];
+      const size = SIZE_OF[t.level];
+      if (
+        last &&
+        last.level === t.level &&
+        last.special === t.special &&
+        last.write === t.write &&
+        last.base + (last.count ?? 1) * size === t.base &&
+        last.pfn + ((last.count ?? 1) * size) / PAGE_SIZE === t.pfn
+      ) {
+        last.count = (last.count ?? 1) + (t.count ?? 1);
+        return;
+      }
+      out.push(t);
+    };
+    for (const pr of this.pud.entries.runs) {
+      if (!pr.table) {
+        push({
+          pfn: pr.pfn,
+          special: pr.special,
+          write: pr.write,
+          level: 'pud',
+          base: pr.lo * PUD_SIZE,
+          count: pr.hi - pr.lo,
+        });
         continue;
       }
-      for (const [mi, me] of this.pmdTables.get(pi)?.entries ?? []) {
-        if (me.t === 'leaf') {
-          out.push({ ...me.leaf, level: 'pmd', base: mi * PMD_SIZE });
-          continue;
-        }
-        for (const [ti, leaf] of this.pteTables.get(mi)?.entries ?? []) {
-          out.push({ ...leaf, level: 'pte', base: ti * PAGE_SIZE });
+      for (let pi = pr.lo; pi < pr.hi; pi++) {
+        const pmd = this.pmdTables.get(pi);
+        if (!pmd) continue;
+        for (const mr of pmd.entries.runs) {
+          const va = pmd.base + mr.lo * PMD_SIZE;
+          if (!mr.table) {
+            push({
+              pfn: mr.pfn,
+              special: mr.special,
+              write: mr.write,
+              level: 'pmd',
+              base: va,
+              count: mr.hi - mr.lo,
+            });
+            continue;
+          }
+          if (mr.fill) {
+            const n = (mr.hi - mr.lo) * PTRS_PER_TABLE;
+            push({
+              pfn: mr.fill.pfn,
+              special: mr.fill.special,
+              write: mr.fill.write,
+              level: 'pte',
+              base: va,
+              count: n,
+            });
+            continue;
+          }
+          for (let s = mr.lo; s < mr.hi; s++) {
+            const pte = this.pteTables.get(pmdIndex(pmd.base + s * PMD_SIZE));
+            if (!pte) continue;
+            for (const tr of pte.entries.runs) {
+              push({
+                pfn: tr.pfn,
+                special: tr.special,
+                write: tr.write,
+                level: 'pte',
+                base: pte.base + tr.lo * PAGE_SIZE,
+                count: tr.hi - tr.lo,
+              });
+            }
+          }
         }
       }
     }
-    this.leafCache = out.sort((a, b) => a.base - b.base);
-    return this.leafCache;
+    this.leafCache = out;
+    return out;
+  }
+
+  /** Every present leaf one by one (runs expanded), in address order: for tests and small tables. */
+  leafList(): Translation[] {
+    const out: Translation[] = [];
+    for (const r of this.leaves()) {
+      const size = SIZE_OF[r.level];
+      for (let k = 0; k < (r.count ?? 1); k++)
+        out.push({
+          pfn: r.pfn + (k * size) / PAGE_SIZE,
+          special: r.special,
+          write: r.write,
+          level: r.level,
+          base: r.base + k * size,
+        });
+    }
+    return out;
   }
 
   /** What kind of entry covers `va` at a level, without events (for tests). */
   entryKind(level: Level, va: number): 'none' | 'table' | 'leaf' {
-    if (level === 'pud') return kind(this.pud.entries.get(pudIndex(va)));
+    if (level === 'pud') return kind(this.pud.entries.get(this.pud.slot(va)));
     if (level === 'pmd') {
       const t = this.pmdTables.get(pudIndex(va));
-      return t ? kind(t.entries.get(pmdIndex(va))) : 'none';
+      return t ? kind(t.entries.get(t.slot(va))) : 'none';
     }
-    const t = this.pteTables.get(pmdIndex(va));
-    return t?.entries.has(pteIndex(va)) ? 'leaf' : 'none';
+    return this.lookup(va)?.level === 'pte' ? 'leaf' : 'none';
+  }
+
+  /**
+   * remap_pfn_range() of [va, va + size) onto consecutive pfns from `pfn`, for whole empty PMD
+   * entries under existing PMD tables: the PTE tables are described by a filled run of the PMD
+   * table instead of being made (pteTable() makes one when something looks at it). Used only where
+   * no other thread can run (a scenario's setup), where it leaves exactly the state the kernel's
+   * loop over the tables would; returns the end of what it did (va when it did nothing).
+   */
+  remapFilled(va: number, end: number, pfn: number, special: boolean, write: boolean): number {
+    let at = va;
+    while (at < end && at % PMD_SIZE === 0 && end - at >= PMD_SIZE) {
+      const pmd = this.pmdTables.get(pudIndex(at));
+      if (!pmd) break;
+      const s = pmd.slot(at);
+      const last = Math.min(PTRS_PER_TABLE, s + Math.floor((end - at) / PMD_SIZE));
+      // Only empty slots (the kernel would BUG on a present PTE, and a huge leaf is not ours).
+      let k = s;
+      while (k < last && !pmd.entries.has(k)) k++;
+      if (k === s) break;
+      const fill: Fill = { pfn: pfn + (at - va) / PAGE_SIZE, special, write };
+      pmd.entries.setTables(s, k, fill);
+      this.leafCache = null;
+      this.onChange?.(at, at + (k - s) * PMD_SIZE);
+      at += (k - s) * PMD_SIZE;
+    }
+    return at;
   }
 
   /** Page tables the walk can reach, for munmap's free_pgtables (plain data under mmap_lock). */
@@ -247,9 +452,24 @@ export class PageTable {
     this.pteTables.delete(pmdIndex(va));
     this.leafCache = null;
   }
-  /** PTE tables under a PMD index range (plain data). */
+  /** PTE tables (made ones) under a PMD index range (plain data). */
   pteTablesIn(fromVa: number, toVa: number): number[] {
     return [...this.pteTables.keys()].filter((i) => i * PMD_SIZE >= fromVa && (i + 1) * PMD_SIZE <= toVa);
+  }
+  /** PMD entries in [fromVa, toVa) that stand for PTE tables not made yet (filled runs). */
+  filledIn(fromVa: number, toVa: number): number[] {
+    const out: number[] = [];
+    for (const pi of this.pmdTablesIn(fromVa - (fromVa % PUD_SIZE), toVa + PUD_SIZE)) {
+      const pmd = this.pmdTables.get(pi)!;
+      for (const r of pmd.entries.runs) {
+        if (!r.fill) continue;
+        for (let s = r.lo; s < r.hi; s++) {
+          const va = pmd.base + s * PMD_SIZE;
+          if (va >= fromVa && va + PMD_SIZE <= toVa) out.push(pmdIndex(va));
+        }
+      }
+    }
+    return out;
   }
   pmdTablesIn(fromVa: number, toVa: number): number[] {
     return [...this.pmdTables.keys()].filter((i) => i * PUD_SIZE >= fromVa && (i + 1) * PUD_SIZE <= toVa);

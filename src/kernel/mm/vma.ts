@@ -7,7 +7,6 @@ import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from './arch.js';
 import { zapPageRangeSingle } from './memory.js';
 import type { Mm } from './mm.js';
 import { anyFlag, type PageProt, VM_SPECIAL, type VmAreaDesc, Vma, type VmOperations } from './mm_types.js';
-import { pmdIndex, pudIndex } from './pgtable.js';
 
 export const ENOMEM = -12;
 export const EINVAL = -22;
@@ -213,15 +212,20 @@ function* unmapRegion(mm: Mm, vma: Vma, start: number, end: number): Thread<void
 // emptied them; gup-fast cannot be walking them (the kernel's RCU table free keeps it safe).
 function* freePgtables(mm: Mm, floor: number, ceiling: number): Thread<void> {
   const pt = mm.pt;
-  for (const mi of pt.pteTablesIn(floor, ceiling)) {
+  const filled = new Set(pt.filledIn(floor, ceiling));
+  for (const mi of [...pt.pteTablesIn(floor, ceiling), ...filled]) {
     const va = mi * PMD_SIZE;
     const pmd = pt.pmdTable(va);
-    yield* pmd.clear([pmdIndex(va)]);
+    const s = pmd.slot(va);
+    // A table the zap emptied maps nothing: unhooking it changes no translation.
+    const empty = !filled.has(mi) && pt.pteTable(va).entries.empty;
+    yield* pmd.clearTables(s, s + 1, empty);
     pt.forgetPteTable(va);
   }
   for (const pi of pt.pmdTablesIn(floor, ceiling)) {
     const va = pi * PUD_SIZE;
-    yield* pt.pud.clear([pudIndex(va)]);
+    const s = pt.pud.slot(va);
+    yield* pt.pud.clearTables(s, s + 1, pt.pmdTable(va).entries.empty);
     pt.forgetPmdTable(va);
   }
 }

@@ -33,7 +33,7 @@ function levels(wo: WorldOptions, o: { at?: number; len?: number; offset?: numbe
   return {
     w: state,
     ...result,
-    leaves: state.mm.pt.leaves().map((l) => `${l.level}@${(l.base - VA).toString(16)}`),
+    leaves: state.mm.pt.leafList().map((l) => `${l.level}@${(l.base - VA).toString(16)}`),
   };
 }
 
@@ -79,7 +79,7 @@ describe('fault order dispatch', () => {
       },
     );
     assert.deepEqual(
-      state.mm.pt.leaves().map((l) => l.level),
+      state.mm.pt.leafList().map((l) => l.level),
       ['pud'],
     );
   });
@@ -94,7 +94,7 @@ describe('fault order dispatch', () => {
       },
     );
     assert.deepEqual(
-      state.mm.pt.leaves().map((l) => l.level),
+      state.mm.pt.leafList().map((l) => l.level),
       ['pte'],
     );
   });
@@ -106,7 +106,7 @@ describe('fault order dispatch', () => {
         const seen: string[] = [];
         const show = () =>
           w.mm.pt
-            .leaves()
+            .leafList()
             .map((l) => `${l.level}@${(l.base - VA).toString(16)}`)
             .join(',');
         yield* doMmap(w.mm, { file: w.file, len: 4 * MiB, offset: 0, at: VA });

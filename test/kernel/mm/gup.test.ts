@@ -87,7 +87,7 @@ describe('GUP on pfnmap mappings', () => {
         yield* cpuAccess(w.mm, VA, false, 'main');
         const g = yield* getUserPagesFast(w.mm, VA, 1, { pin: true, longterm: true, p2pdma: true });
         yield* unmapMappingRange(w.file.mapping, 0, 0);
-        const afterZap = { leaves: w.mm.pt.leaves().length, ...w.machine.phys.countsOf(w.range.pfn) };
+        const afterZap = { leaves: w.mm.pt.leafList().length, ...w.machine.phys.countsOf(w.range.pfn) };
         yield* putPages(w.mm, g.pfns, { pin: true, longterm: true });
         return { afterZap, afterPut: w.machine.phys.countsOf(w.range.pfn) };
       },

@@ -223,7 +223,7 @@ describe('munmap, fork, mremap', () => {
     assert.equal(state.file.count.value, 3, 'the fd plus two VMAs');
     assert.equal(state.file.mapping.linked.length, 2);
     assert.deepEqual(
-      state.mm.pt.leaves().map((l) => (l.base - VA) / PAGE_SIZE),
+      state.mm.pt.leafList().map((l) => (l.base - VA) / PAGE_SIZE),
       [0, 2, 3],
     );
   });
@@ -264,7 +264,7 @@ describe('munmap, fork, mremap', () => {
     const { w, child } = result;
     const show = (ls: readonly { level: string; base: number; pfn: number }[]) =>
       ls.map((l) => `${l.level}@${(l.base - VA).toString(16)}:${l.pfn.toString(16)}`);
-    assert.deepEqual(show(child.pt.leaves()), show(w.mm.pt.leaves()));
+    assert.deepEqual(show(child.pt.leafList()), show(w.mm.pt.leafList()));
     assert.equal(w.file.count.value, 7, 'fd + 3 parent VMAs + 3 child VMAs');
     assert.equal(w.file.mapping.linked.length, 6);
   });
@@ -278,7 +278,7 @@ describe('munmap, fork, mremap', () => {
         yield* cpuAccess(w.mm, VA, false, 'main');
         yield* cpuAccess(w.mm, VA + GiB, false, 'main');
         const child = yield* dupMmap(w.mm);
-        const show = (m: typeof child) => m.pt.leaves().map((l) => `${l.level}:${l.special}`);
+        const show = (m: typeof child) => m.pt.leafList().map((l) => `${l.level}:${l.special}`);
         return { parent: show(w.mm), child: show(child) };
       },
     );

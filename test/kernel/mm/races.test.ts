@@ -27,7 +27,7 @@ const setup =
   };
 const leaves = (mm: Mm) =>
   mm.pt
-    .leaves()
+    .leafList()
     .map((l) => `${l.level}@${(l.base - VA).toString(16)}`)
     .join(',') || 'none';
 

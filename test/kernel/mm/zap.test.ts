@@ -67,7 +67,7 @@ describe('unmap_mapping_range', () => {
       },
     );
     assert.deepEqual(
-      state.mm.pt.leaves().map((l) => rel(l.base)),
+      state.mm.pt.leafList().map((l) => rel(l.base)),
       ['0', '1000', '102000', '103000'],
     );
   });
@@ -81,7 +81,7 @@ describe('unmap_mapping_range', () => {
         yield* unmapMappingRange(w.file.mapping, 5 * PAGE_SIZE, PAGE_SIZE);
       },
     );
-    assert.deepEqual(state.mm.pt.leaves(), []);
+    assert.deepEqual(state.mm.pt.leafList(), []);
   });
 
   test('a VMA of another address_space is untouched', () => {
@@ -99,7 +99,7 @@ describe('unmap_mapping_range', () => {
       },
     );
     assert.deepEqual(
-      state.mm.pt.leaves().map((l) => rel(l.base)),
+      state.mm.pt.leafList().map((l) => rel(l.base)),
       ['100000'],
     );
   });

@@ -30,7 +30,7 @@ import { MiB, type Rig, rig, VA } from './helpers.js';
 
 const leaves = (s: Rig) =>
   s.mm.pt
-    .leaves()
+    .leafList()
     .map((l) => `${l.level}@${(l.base - VA).toString(16)}`)
     .join(',') || 'none';
 
