@@ -346,6 +346,9 @@ export function mergeSwarm(strategy: ExploreResult['strategy'], results: Explore
     blocked: 0,
     deadlocks: 0,
     complete: false,
+    incomplete: [
+      { reason: 'sampling', detail: `a swarm of ${results.length} ${strategy} runs samples executions` },
+    ],
     violations: [],
     events: 0,
     maxDepth: 0,

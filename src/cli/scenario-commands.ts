@@ -5,7 +5,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
@@ -27,13 +27,20 @@ import {
   checkReportOf,
   checkScenario,
   compareScenario,
+  durationMs,
   recordScenario,
   runScenario,
 } from '../scenario/check.js';
 import { formatIssue, ScenarioError, suggest } from '../scenario/errors.js';
 import { loadScenarioFile, type Scenario } from '../scenario/load.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
-import type { ExplorationCheckpoint, ExploreOptions, ExploreResult, Strategy } from '../sched/program.js';
+import type {
+  ExplorationCheckpoint,
+  ExploreOptions,
+  ExploreResult,
+  Incompleteness,
+  Strategy,
+} from '../sched/program.js';
 import { decodeSchedule, ScheduleError } from '../sched/schedule.js';
 import {
   checkOnWorkers,
@@ -94,6 +101,60 @@ export function searchFlags(c: Command): Command {
     .option('--seed <n>', 'seed for random and pct', count('--seed'))
     .option('--max-executions <n>', 'stop after this many executions', count('--max-executions'))
     .option('--preemption-bound <n>', 'most preemptions per execution', count('--preemption-bound'));
+}
+
+/** Why a search is incomplete, in words, for the human output. */
+export function incompleteText(list: readonly Incompleteness[] | undefined): string {
+  if (!list || list.length === 0) return 'a bound or limit cut the search';
+  return list.map((i) => `${i.reason} (${i.detail})`).join('; ');
+}
+
+/** --stop-at-first, --time-limit and --memory-guard as check options. */
+function limitOptions(o: { stopAtFirst?: boolean; timeLimit?: string; memoryGuard?: string }): {
+  stopAtFirst?: boolean;
+  timeLimitMs?: number;
+  memoryGuard?: number;
+} {
+  const out: { stopAtFirst?: boolean; timeLimitMs?: number; memoryGuard?: number } = {};
+  if (o.stopAtFirst) out.stopAtFirst = true;
+  if (o.timeLimit !== undefined) {
+    try {
+      out.timeLimitMs = durationMs(/^\d+$/.test(o.timeLimit) ? Number(o.timeLimit) : o.timeLimit);
+    } catch {
+      throw new UsageError(`--time-limit ${o.timeLimit}: expected a duration such as 500ms, 30s, 2m or 1h`);
+    }
+  }
+  if (o.memoryGuard !== undefined) {
+    const f = Number(o.memoryGuard);
+    if (!Number.isFinite(f) || f < 0 || f >= 1)
+      throw new UsageError(
+        `--memory-guard ${o.memoryGuard}: expected a fraction of the heap limit, 0 (off) to below 1`,
+      );
+    out.memoryGuard = f;
+  }
+  return out;
+}
+
+/**
+ * A checkpoint written only if the search stops between executions (memory guard, time limit):
+ * .vdm-checkpoint-NAME.json in the working directory.
+ */
+function fallbackCheckpoint(
+  file: string,
+  identity: Record<string, unknown>,
+): { path: string; written: boolean; sink: NonNullable<ExploreOptions['checkpoint']> } {
+  const path = `.vdm-checkpoint-${basename(file).replace(/\.ya?ml$/, '')}.json`;
+  const out = {
+    path,
+    written: false,
+    sink: {
+      save(c: ExplorationCheckpoint) {
+        writeAtomically(path, `${JSON.stringify({ ...identity, checkpoint: c })}\n`);
+        out.written = true;
+      },
+    },
+  };
+  return out;
 }
 
 /** The search flags as explore options (only those given). */
@@ -209,7 +270,7 @@ function checkText(
   design?: Design,
 ): string {
   const lines: string[] = [];
-  const status = r.complete ? 'complete' : 'incomplete: a bound or limit cut the search';
+  const status = r.complete ? 'complete' : `incomplete: ${incompleteText(r.incomplete)}`;
   lines.push(
     `${r.scenario} on ${r.design}: ${r.executions} executions (${r.strategy}), ${r.events} events, ${status}`,
   );
@@ -351,6 +412,18 @@ export function addScenarioCommands(program: Command): void {
     )
     .option('--resume <file>', 'continue the search a --checkpoint file saved')
     .option(
+      '--stop-at-first',
+      'stop once every expected violation is found (none expected: at the first violation); the search is then incomplete',
+    )
+    .option(
+      '--time-limit <duration>',
+      'stop after this long (500ms, 30s, 2m, 1h); the search is then incomplete',
+    )
+    .option(
+      '--memory-guard <fraction>',
+      'stop, saving a checkpoint, once the heap passes this fraction of its limit (default 0.85; 0: off)',
+    )
+    .option(
       '--workers <n>',
       'explore on this many worker processes (exhaustive strategy, or a swarm)',
       count('--workers'),
@@ -385,8 +458,12 @@ export function addScenarioCommands(program: Command): void {
               swarm?: number;
               queue?: string;
               queueSplit?: number;
+              stopAtFirst?: boolean;
+              timeLimit?: string;
+              memoryGuard?: string;
             },
         ) => {
+          const limits = limitOptions(o);
           const sc = loadScenarioFile(file);
           const design = designFromFlags(sc, o);
           const used = design ?? designOf(sc.design.name, sc.design.options);
@@ -473,7 +550,7 @@ export function addScenarioCommands(program: Command): void {
           try {
             if (parallel) {
               const started = Date.now();
-              const opts = checkExploreOptions(sc, { ...searchOptions(o), strategy });
+              const opts = checkExploreOptions(sc, { ...searchOptions(o), ...limits, strategy });
               const runners = o.queue
                 ? { queue: checkedQueue(o.queue), subtrees: o.queueSplit ?? 32 }
                 : { workers };
@@ -490,13 +567,26 @@ export function addScenarioCommands(program: Command): void {
                     )
                   : await checkOnWorkers(sc, used, opts, runners, (p) => bar.update(p), durableSplit);
               r = checkReportOf(sc, used, result, Date.now() - started);
-            } else
+            } else {
+              // Without --checkpoint, a search the memory guard or time limit stops still leaves
+              // its frontier behind, so it can go on with --resume.
+              const fallback =
+                !checkpoint && (strategy === 'dpor' || strategy === 'exhaustive')
+                  ? fallbackCheckpoint(file, identity)
+                  : undefined;
               r = checkScenario(sc, {
                 ...(design ? { design } : {}),
                 ...searchOptions(o),
+                ...limits,
                 ...durable,
+                ...(fallback ? { checkpoint: fallback.sink } : {}),
                 onProgress: (p) => bar.update(p),
               });
+              if (fallback?.written && !o.json)
+                process.stderr.write(
+                  `vdm: the search stopped early; its frontier is in ${fallback.path}: go on with \`vdm check ${file} --resume ${fallback.path}\`\n`,
+                );
+            }
           } finally {
             bar.stop();
           }

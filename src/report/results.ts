@@ -18,6 +18,8 @@ export interface CheckViolation {
   thread?: string;
 }
 
+import type { Incompleteness } from '../sched/program.js';
+
 export interface CheckReport {
   scenario: string;
   design: string;
@@ -26,7 +28,8 @@ export interface CheckReport {
   executions: number;
   complete: boolean;
   violations: CheckViolation[];
-  /** Extensions. */
+  /** Extensions. Why the search is incomplete (empty when complete): reason and what it left out. */
+  incomplete?: Incompleteness[];
   file: string;
   designOptions: Record<string, unknown>;
   strategy: string;
@@ -49,6 +52,8 @@ export interface CompareResult {
   complete: boolean;
   /** Invariant ids found (distinct, in the order first reported). */
   violations: string[];
+  /** Extension: why the search of this design is incomplete (empty when complete). */
+  incomplete?: Incompleteness[];
   /** Extensions: per id, executions that showed it, and the shortest counterexample's schedule. */
   counts: Record<string, number>;
   shortest: Record<string, { schedule: string; events: number; message: string }>;

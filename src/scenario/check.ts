@@ -21,6 +21,14 @@ export interface CheckOptions {
   seed?: number;
   /** dpor: lazy locks (default: the scenario's `check.lazyLocks`, else on). */
   lazyLocks?: boolean;
+  /** Stop once every expected violation is found (none expected: at the first). Default: `check.stopAtFirst`. */
+  stopAtFirst?: boolean;
+  /** Stop after this many ms (default: `check.timeLimit`). */
+  timeLimitMs?: number;
+  /** The heap fraction at which the search stops (ExploreOptions.memoryGuard). */
+  memoryGuard?: number;
+  /** Stop at the end of the current execution once this is true (Ctrl-C). */
+  interrupted?: () => boolean;
   onProgress?: (p: Progress) => void;
   /** Save the frontier (exhaustive) every so often / continue from one. */
   checkpoint?: ExploreOptions['checkpoint'];
@@ -55,10 +63,31 @@ function exploreOptions(sc: Scenario, o: CheckOptions): ExploreOptions {
   if (seed !== undefined) e.seed = seed;
   if (c.maxSteps !== undefined) e.maxSteps = c.maxSteps;
   e.lazyLocks = o.lazyLocks ?? c.lazyLocks ?? true;
+  if (o.stopAtFirst ?? c.stopAtFirst) {
+    e.stopAtFirst = true;
+    const want = sc.expect.violations;
+    // Lock-order cycles are found from lockdep's graph at the end: not something to wait for.
+    const during = want.filter((id) => id !== 'LOCK_ORDER');
+    if (want.length > 0)
+      e.stopWhen = (found) => during.every((id) => found.some((v) => violationId(v) === id));
+  }
+  const limit = o.timeLimitMs ?? (c.timeLimit !== undefined ? durationMs(c.timeLimit) : undefined);
+  if (limit !== undefined) e.timeLimitMs = limit;
+  if (o.memoryGuard !== undefined) e.memoryGuard = o.memoryGuard;
+  if (o.interrupted) e.interrupted = o.interrupted;
   if (o.onProgress) e.onProgress = o.onProgress;
   if (o.checkpoint) e.checkpoint = o.checkpoint;
   if (o.resume) e.resume = o.resume;
   return e;
+}
+
+/** A duration from a scenario or the command line: milliseconds, or a number with ms, s, m or h. */
+export function durationMs(d: number | string): number {
+  if (typeof d === 'number') return d;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(d.trim());
+  if (!m) throw new RangeError(`not a duration: ${d} (say 500ms, 30s, 2m or 1h)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
 }
 
 /** The verdict on `expect`: every listed id found; none other (when `exactly`, or when none is listed). */
@@ -119,6 +148,7 @@ export function checkReportOf(
     executions: r.executions,
     complete: r.complete,
     violations: r.violations.map(toCheckViolation),
+    incomplete: r.incomplete ?? [],
     file: sc.file,
     designOptions: { ...design.options },
     strategy: r.strategy,
@@ -179,6 +209,7 @@ export function compareScenario(
       executions: r.executions,
       complete: r.complete,
       violations: ids,
+      incomplete: r.incomplete ?? [],
       counts,
       shortest,
       verdict: judge(sc, ids).verdict,

@@ -143,6 +143,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
       w.recorder?.observe(w);
       const owner = after?.write && invariantReads(after.obj) ? scopes.owner(after.obj.name) : null;
       const found = after ? w.check.after(owner) : w.check.all();
+      if (found.length === 0 && !o.verifyIncremental) return;
       if (o.verifyIncremental && after) {
         const all = new StateCheck(w.sys, enabled, false).all();
         const seen = new Set(found.map((v) => v.id));

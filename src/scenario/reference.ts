@@ -110,7 +110,19 @@ const FIELDS: Record<string, FieldDoc> = {
   'check.seed': { doc: 'The seed of `random` and `pct`.', default: '`1`' },
   'check.maxSteps': {
     doc: 'Most events in one execution; a thread that never stops is reported.',
-    default: '`20000`',
+    default: '`200000`',
+  },
+  'check.lazyLocks': {
+    doc: 'dpor only: explore two critical sections of a lock in both orders only when something in them conflicts (lazy locks, see docs/explorer.md). Off: every order of every acquisition, as an eager search does; the verdict is the same, the count of executions larger.',
+    default: '`true`',
+  },
+  'check.stopAtFirst': {
+    doc: 'Stop at the first execution that shows every expected violation (or, when none is expected, at the first violation): a quick answer; the search is reported incomplete (`stopAtFirst`).',
+    default: '`false`',
+  },
+  'check.timeLimit': {
+    doc: 'Stop after this long (`30s`, `2m`, or milliseconds); the search is reported incomplete (`timeLimit`).',
+    default: 'none',
   },
   expect: { doc: 'The verdict `vdm check` gives (see [expect](#expect)).', default: '`{ violations: [] }`' },
   'expect.violations': {

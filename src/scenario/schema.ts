@@ -79,6 +79,15 @@ export const scenarioSchema = z.strictObject({
       maxSteps: z.number().int().min(1).optional(),
       /** dpor: critical sections of the locks no invariant reads, explored in both orders only when they conflict (default true). */
       lazyLocks: z.boolean().optional(),
+      /** Stop once every expected violation is found (none expected: at the first violation). */
+      stopAtFirst: z.boolean().optional(),
+      /** Stop after this long: milliseconds, or a number with ms, s, m or h. */
+      timeLimit: z
+        .union([
+          z.number().int().min(1),
+          z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as 500ms, 30s, 2m or 1h'),
+        ])
+        .optional(),
     })
     .optional(),
   expect: z

@@ -1,18 +1,30 @@
 // What every strategy reports: counts, violations (one per kind and id, with the schedule that
 // shows it and the fewest preemptions seen), progress, and limits.
 
+import { getHeapStatistics } from 'node:v8';
 import type { Execution } from './execution.js';
 import { hash64 } from './fingerprint.js';
 import type {
   ExplorationCheckpoint,
   ExploreOptions,
   ExploreResult,
+  Incompleteness,
+  IncompleteReason,
   Strategy,
   ViolationReport,
 } from './program.js';
 import { encodeSchedule, opsChecksum } from './schedule.js';
 
 const PROGRESS_EVERY_MS = 200;
+/** Executions between two looks at the heap (memoryGuard). */
+const HEAP_EVERY = 64;
+const DEFAULT_MEMORY_GUARD = 0.85;
+
+/** Was the search stopped at the end of an execution (time, memory, interrupt), not inside one? */
+export function atExecutionEnd(col: Collector): boolean {
+  const r = col.stopReason?.reason;
+  return r === 'timeLimit' || r === 'memory' || r === 'interrupted';
+}
 
 export class Collector {
   executions = 0;
@@ -24,6 +36,13 @@ export class Collector {
   cutStates = -1;
   complete = true;
   stopped = false;
+  /** Why the search stopped before its end (stop()). */
+  stopReason: Incompleteness | undefined = undefined;
+  /** Every reason the search is incomplete, first detail kept per reason. */
+  private readonly cuts = new Map<IncompleteReason, string>();
+  private heapCheckIn = HEAP_EVERY;
+  private readonly heapLimit: number;
+  private readonly deadline: number;
   /** What a search with an `accept` predicate found: the schedule's threads and checksum. */
   hit: { threads: Int32Array; checksum: string } | undefined = undefined;
   private readonly found = new Map<string, ViolationReport>();
@@ -41,6 +60,94 @@ export class Collector {
     defaultMax = Number.POSITIVE_INFINITY,
   ) {
     this.maxExecutions = options.maxExecutions ?? defaultMax;
+    const guard = options.memoryGuard ?? DEFAULT_MEMORY_GUARD;
+    this.heapLimit = guard > 0 ? getHeapStatistics().heap_size_limit * guard : Number.POSITIVE_INFINITY;
+    this.deadline =
+      options.timeLimitMs !== undefined ? this.started + options.timeLimitMs : Number.POSITIVE_INFINITY;
+  }
+
+  /** Forgets stops and cuts (a parallel search's worker, between jobs). */
+  restart(): void {
+    this.stopped = false;
+    this.stopReason = undefined;
+    this.complete = true;
+    this.cuts.clear();
+  }
+
+  /** The search is not complete, for this reason (the first detail given for a reason is kept). */
+  cut(reason: IncompleteReason, detail: string): void {
+    this.complete = false;
+    if (!this.cuts.has(reason)) this.cuts.set(reason, detail);
+  }
+
+  /** Stops the search (at the strategy's next check) for this reason. */
+  stop(reason: IncompleteReason, detail: string): void {
+    this.stopped = true;
+    this.stopReason ??= { reason, detail };
+  }
+
+  /** The search stopped with work left: records why (stop()'s reason, else its own `accept`). */
+  cutStopped(): void {
+    const r = this.stopReason ?? {
+      reason: 'stopAtFirst' as const,
+      detail: 'stopped at what it searched for',
+    };
+    this.cut(r.reason, r.detail);
+  }
+
+  /** The search ran out of executions (or was stopped) with work left. */
+  cutExhausted(): void {
+    if (this.stopped) this.cutStopped();
+    else this.cut('maxExecutions', `stopped after maxExecutions = ${this.maxExecutions} executions`);
+  }
+
+  /** The preemption bound kept a thread from running somewhere. */
+  cutByBound(bound: number): void {
+    this.cut('preemptionBound', `preemptionBound = ${bound} left out executions with more preemptions`);
+  }
+
+  /** Why the search is incomplete, in the order the reasons first came up. */
+  incompleteness(): Incompleteness[] {
+    return [...this.cuts].map(([reason, detail]) => ({ reason, detail }));
+  }
+
+  /** Records the reasons another collector (a worker's) found. */
+  cutAll(list: readonly Incompleteness[] | undefined): void {
+    for (const c of list ?? []) this.cut(c.reason, c.detail);
+  }
+
+  /** The execution just run was cut short by the step limit or a model bound: why. */
+  cutExecution<S>(ex: Execution<S>): void {
+    if (ex.stepLimitHit)
+      this.cut(
+        'maxSteps',
+        `an execution ran past maxSteps = ${ex.options.maxSteps} events (STEP_BOUND); what follows it was not explored`,
+      );
+    if (ex.boundHit) this.cut('searchBound', `a model bound stopped a thread: ${ex.boundMessage}`);
+  }
+
+  /**
+   * After each finished execution: the time limit, the memory guard and an interruption stop the
+   * search here, where its frontier is consistent (a checkpoint saved now resumes it exactly).
+   */
+  private limits(): void {
+    if (this.stopped) return;
+    if (this.options.interrupted?.()) {
+      this.stop('interrupted', `interrupted after ${this.executions} executions`);
+      return;
+    }
+    if (Date.now() >= this.deadline) {
+      this.stop('timeLimit', `stopped by the time limit of ${this.options.timeLimitMs} ms`);
+      return;
+    }
+    if (--this.heapCheckIn > 0) return;
+    this.heapCheckIn = HEAP_EVERY;
+    const used = process.memoryUsage().heapUsed;
+    if (used >= this.heapLimit)
+      this.stop(
+        'memory',
+        `the heap reached ${mib(used)} MiB of its ${mib(getHeapStatistics().heap_size_limit)} MiB limit (memory guard at ${Math.round((this.options.memoryGuard ?? DEFAULT_MEMORY_GUARD) * 100)}%)`,
+      );
   }
 
   /** Has the search hit a limit? (Then the strategy stops; `complete` says whether work was left.) */
@@ -82,7 +189,16 @@ export class Collector {
     const report = build();
     report.count = old?.count ?? 1;
     this.found.set(key, report);
-    if (this.options.stopAtFirst) this.stopped = true;
+    if (
+      this.options.stopAtFirst &&
+      (this.options.stopWhen === undefined || this.options.stopWhen(this.violations))
+    )
+      this.stop(
+        'stopAtFirst',
+        this.options.stopWhen
+          ? 'stopped once every expected violation was found'
+          : 'stopped at the first violation',
+      );
   }
 
   /** The report kept for a violation key, if any. */
@@ -97,6 +213,7 @@ export class Collector {
 
   /** One finished execution. */
   executed<S>(ex: Execution<S>, deadlocked: boolean): void {
+    if (ex.stepLimitHit || ex.boundHit) this.cutExecution(ex);
     this.counted(
       ex.len,
       deadlocked,
@@ -113,7 +230,8 @@ export class Collector {
     if (fingerprint !== undefined) this.seen.add(fingerprint);
     if (deadlocked) this.deadlocks++;
     if (len > this.maxDepth) this.maxDepth = len;
-    if (cut) this.complete = false;
+    if (cut && this.cuts.size === 0) this.cut('maxSteps', 'an execution was cut short by a bound');
+    this.limits();
   }
 
   tick(depth: number): void {
@@ -142,6 +260,7 @@ export class Collector {
         events: this.events,
         maxDepth: this.maxDepth,
         complete: this.complete,
+        ...(this.cuts.size > 0 ? { incomplete: this.incompleteness() } : {}),
         ...(this.cutStates >= 0 ? { cutStates: this.cutStates } : {}),
       },
       found: [...this.found.entries()].map(([k, v]) => [k, { ...v }]),
@@ -150,7 +269,9 @@ export class Collector {
 
   /** Continues from a checkpoint's counts and findings. */
   restore(c: Pick<ExplorationCheckpoint, 'counts' | 'found'>): void {
-    Object.assign(this, c.counts);
+    const { incomplete, ...counts } = c.counts;
+    Object.assign(this, counts);
+    this.cutAll(incomplete);
     for (const [k, v] of c.found) this.found.set(k, v);
   }
 
@@ -168,6 +289,7 @@ export class Collector {
       blocked: this.blocked,
       deadlocks: this.deadlocks,
       complete: this.complete,
+      incomplete: this.complete ? [] : this.incompleteness(),
       violations: this.violations,
       events: this.events,
       maxDepth: this.maxDepth,
@@ -184,4 +306,8 @@ export class Collector {
 export function violationKey(kind: string, id: string | undefined, message: string): string {
   const specific = kind === 'invariant' && id !== undefined && id !== 'INVARIANT';
   return `${kind}\0${id ?? ''}\0${specific ? '' : message}`;
+}
+
+function mib(bytes: number): number {
+  return Math.round(bytes / 2 ** 20);
 }

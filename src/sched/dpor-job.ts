@@ -13,7 +13,8 @@ import { freeChoice, noChoice } from './dpor.js';
 import { Execution, type NewId } from './execution.js';
 import { hash64 } from './fingerprint.js';
 import { Lockdep, type SavedEdge } from './lockdep.js';
-import type { ExploreOptions, Program, SavedIds, ViolationReport } from './program.js';
+import type { ExploreOptions, Incompleteness, Program, SavedIds, ViolationReport } from './program.js';
+import { DEFAULT_MAX_STEPS } from './program.js';
 import { RaceFinder } from './races.js';
 import { insertBranch, Node, OPW, propagateSleep, Seq, type WuNode } from './wakeup.js';
 
@@ -71,6 +72,8 @@ export interface DporJobResult {
   blocked: number;
   /** The preemption bound pruned a branch. */
   incomplete: boolean;
+  /** Why, when incomplete (or cut). */
+  reasons?: Incompleteness[];
   offers: Offer[];
   cutStates: number;
   edges: SavedEdge[];
@@ -102,7 +105,7 @@ class RecordingCollector extends Collector {
     if (k === undefined || k > pre) o.report = build();
     if (this.cutKey !== undefined) o.cut = this.cutKey;
     this.log.push(o);
-    if (this.options.stopAtFirst) this.stopped = true;
+    if (this.options.stopAtFirst) this.stop('stopAtFirst', 'stopped at the first violation');
   }
 
   override underCut(key: string, report: () => void): void {
@@ -150,7 +153,7 @@ export class DporJobRunner<S> {
     private readonly options: ExploreOptions,
     cuts: boolean,
   ) {
-    const maxSteps = options.maxSteps ?? 20000;
+    const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
     const lazy = options.lazyLocks === true && !cuts;
     this.ex = new Execution(program, { clocks: true, lockdep: this.lockdep, maxSteps, cuts, lazy });
     this.col = new RecordingCollector('dpor', options);
@@ -300,9 +303,8 @@ export class DporJobRunner<S> {
     }
     this.lockdep.clear();
     col.log = [];
-    col.stopped = false;
+    col.restart();
     col.blocked = 0;
-    col.complete = true;
     col.cutStates = 0;
     this.cutChecker?.setReported(this.cutKeys);
     this.raceLen = 0;
@@ -347,7 +349,7 @@ export class DporJobRunner<S> {
       const t = job.chain[0]!;
       taken = 1;
       if (!ex.enabled(t) || (ex.wouldPreempt(t) && ex.preemptions >= bound)) {
-        if (ex.enabled(t)) col.complete = false;
+        if (ex.enabled(t)) col.cutByBound(bound);
         else col.blocked++;
         ok = false;
       } else {
@@ -369,7 +371,7 @@ export class DporJobRunner<S> {
           break;
         }
         if (ex.wouldPreempt(t) && ex.preemptions >= bound) {
-          col.complete = false;
+          col.cutByBound(bound);
           ok = false;
           break;
         }
@@ -398,6 +400,7 @@ export class DporJobRunner<S> {
       deadlocked = ex.stepLimitHit ? false : ex.finish();
       outcome = 0;
       cut = ex.stepLimitHit || ex.boundHit;
+      if (cut) col.cutExecution(ex);
       if (options.coverage) fingerprint = hash64(ex.evThread.subarray(0, ex.len).join(','));
     }
     col.take(ex);
@@ -425,6 +428,7 @@ export class DporJobRunner<S> {
       cut,
       blocked: col.blocked,
       incomplete: !col.complete,
+      ...(col.complete && !cut ? {} : { reasons: col.incompleteness() }),
       offers: col.log,
       cutStates: col.cutStates,
       edges,

@@ -594,7 +594,8 @@ export class ParallelDpor<S> {
     this.insertRaces(res, (b) => (res.free < 0 || b < res.free ? this.path[b]! : null));
     // Collector and lockdep, as the sequential search records them.
     col.blocked += res.blocked;
-    if (res.incomplete) col.complete = false;
+    if (res.incomplete || res.cut) col.cutAll(res.reasons);
+    if (res.incomplete && col.complete) col.cut('preemptionBound', 'a bound cut a branch');
     col.events += len;
     if (this.cuts) col.cutStates += res.cutStates;
     const cutNow = new Set<string>();
@@ -636,7 +637,7 @@ export class ParallelDpor<S> {
     this.outstanding--;
     this.started = true;
     if (col.stopped) {
-      col.complete = false;
+      col.cutStopped();
       this.finish();
       return;
     }
@@ -655,7 +656,7 @@ export class ParallelDpor<S> {
       }
     }
     if (next < 0 || col.exhausted) {
-      if (next >= 0) col.complete = false;
+      if (next >= 0) col.cutExhausted();
       this.finish();
       return;
     }

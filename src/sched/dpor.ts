@@ -9,11 +9,12 @@
 // Race detection is in races.ts, wakeup trees and sleep sets in wakeup.ts; dpor-parallel.ts runs
 // the same search over worker processes with the same result.
 
-import { Collector } from './collector.js';
+import { atExecutionEnd, Collector } from './collector.js';
 import { CutChecker } from './cuts.js';
 import { Execution } from './execution.js';
 import type { Lockdep } from './lockdep.js';
 import type { ExploreOptions, Program, SavedBranch } from './program.js';
+import { DEFAULT_MAX_STEPS } from './program.js';
 import { RaceFinder } from './races.js';
 import {
   dporFractionDone,
@@ -36,7 +37,7 @@ export function dpor<S>(
 ): Collector {
   const col = new Collector('dpor', options);
   const cuts = usesCuts(program, options);
-  const maxSteps = options.maxSteps ?? 20000;
+  const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
   const lazy = options.lazyLocks === true && !cuts;
   const ex = new Execution(program, { clocks: true, lockdep, maxSteps, cuts, lazy });
   const cutChecker = cuts ? new CutChecker(ex, program, col, maxSteps) : null;
@@ -161,7 +162,7 @@ export function dpor<S>(
       forced = null;
       if (!ex.enabled(f.thread) || (ex.wouldPreempt(f.thread) && ex.preemptions >= bound)) {
         // Cut by the preemption bound (or, never expected, a branch that cannot run).
-        if (ex.enabled(f.thread)) col.complete = false;
+        if (ex.enabled(f.thread)) col.cutByBound(bound);
         else col.blocked++;
         ok = false;
       } else {
@@ -183,7 +184,7 @@ export function dpor<S>(
           break;
         }
         if (ex.wouldPreempt(c.thread) && ex.preemptions >= bound) {
-          col.complete = false;
+          col.cutByBound(bound);
           ok = false;
           break;
         }
@@ -208,8 +209,10 @@ export function dpor<S>(
       observe?.(ex);
       col.executed(ex, ex.finish());
     } else col.take(ex);
-    if (col.stopped) {
-      col.complete = false;
+    // Stopped inside an execution (stopAtFirst): its frontier is not consistent, nothing to save.
+    const atBoundary = col.stopped && atExecutionEnd(col);
+    if (col.stopped && !atBoundary) {
+      col.cutStopped();
       break;
     }
     // Backtrack to the deepest node with a pending branch.
@@ -226,13 +229,19 @@ export function dpor<S>(
       }
     }
     if (next < 0) break;
-    if (col.exhausted) {
-      col.complete = false;
+    if (col.exhausted && !atBoundary) {
+      col.cutExhausted();
       break;
     }
     forced = nodes[next]!.take();
     replayTo = next;
     races.truncate(next);
+    if (atBoundary) {
+      // Stopped between executions (time, memory, interrupt): the frontier is saved to resume from.
+      if (ck) save(forced);
+      col.cutStopped();
+      break;
+    }
     // The frontier is consistent here: the next execution replays up to `next` and takes `forced`.
     if (
       ck &&
@@ -289,7 +298,7 @@ export function freeChoice<S>(ex: Execution<S>, node: Node, pos: number, bound: 
  */
 export function noChoice(col: Collector, why: number): boolean {
   if (why === NONE_ENABLED) return true;
-  if (why === CUT) col.complete = false;
+  if (why === CUT) col.cutByBound(col.options.preemptionBound ?? 0);
   else col.blocked++;
   return false;
 }

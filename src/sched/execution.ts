@@ -191,6 +191,8 @@ export class Execution<S> implements Host {
   stepLimitHit = false;
   /** A thread stopped at a model-level bound (SearchBound): the search is incomplete. */
   boundHit = false;
+  /** The message of the first SearchBound of this execution. */
+  boundMessage = '';
   /**
    * Set while a strategy replays a prefix it ran before: the clocks recorded then are still right,
    * so they are not computed again.
@@ -266,6 +268,12 @@ export class Execution<S> implements Host {
 
   get inSetup(): boolean {
     return this.current === -1;
+  }
+
+  get alone(): boolean {
+    if (this.current === -1) return true;
+    for (let t = 0; t < this.n; t++) if (t !== this.current && this.status[t] === RUNNING) return false;
+    return true;
   }
 
   register(p: Prim): number {
@@ -751,6 +759,7 @@ export class Execution<S> implements Host {
     this.status[t] = DEAD;
     this.gens[t] = null;
     if (e instanceof SearchBound) {
+      if (!this.boundHit) this.boundMessage = `${this.names[t]}: ${e.message}`;
       this.boundHit = true;
       return;
     }

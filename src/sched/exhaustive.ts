@@ -1,10 +1,11 @@
 // Exhaustive search: every interleaving of events, depth first. The reference the reductions are
 // tested against, and the strategy used to look for counterexamples with fewer preemptions.
 
-import { Collector } from './collector.js';
+import { atExecutionEnd, Collector } from './collector.js';
 import { Execution } from './execution.js';
 import type { Lockdep } from './lockdep.js';
 import type { ExploreOptions, Program } from './program.js';
+import { DEFAULT_MAX_STEPS } from './program.js';
 import { opsChecksum } from './schedule.js';
 
 /** A branching point: at event `pos` these threads could run; `next` is the one being explored. */
@@ -65,7 +66,7 @@ export function exhaustive<S>(
   const ex = new Execution(program, {
     clocks: false,
     lockdep,
-    maxSteps: options.maxSteps ?? 20000,
+    maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS,
     fingerprints: cache,
   });
   /** Fingerprints of the states explored (stateCache). */
@@ -105,7 +106,7 @@ export function exhaustive<S>(
   const buf = new Int32Array(ex.n);
   const choices = (): number =>
     choicesOf(ex, buf, bound, () => {
-      col.complete = false;
+      col.cutByBound(bound);
     });
   for (;;) {
     beforeEach?.();
@@ -138,7 +139,7 @@ export function exhaustive<S>(
         const len = accept(ex);
         if (len >= 0) {
           col.hit = { threads: ex.evThread.slice(0, len), checksum: opsChecksum(ex.opStrings(len)) };
-          col.stopped = true;
+          col.stop('stopAtFirst', 'found what it searched for');
           break;
         }
       } else if (options.stopAtFirst) {
@@ -162,22 +163,29 @@ export function exhaustive<S>(
       const len = accept(ex);
       if (len >= 0) {
         col.hit = { threads: ex.evThread.slice(0, len), checksum: opsChecksum(ex.opStrings(len)) };
-        col.stopped = true;
+        col.stop('stopAtFirst', 'found what it searched for');
       }
     }
     if (!pruned) col.executed(ex, deadlocked);
-    if (col.stopped) {
-      col.complete = false;
+    const atBoundary = col.stopped && atExecutionEnd(col);
+    if (col.stopped && !atBoundary) {
+      col.cutStopped();
       break;
     }
     while (stack.length > 0 && stack[stack.length - 1]!.next + 1 >= stack[stack.length - 1]!.threads.length)
       stack.pop();
     if (stack.length === 0) break;
-    if (col.exhausted) {
-      col.complete = false;
+    if (col.exhausted && !atBoundary) {
+      col.cutExhausted();
       break;
     }
     stack[stack.length - 1]!.next++;
+    if (atBoundary) {
+      // Stopped between executions (time, memory, interrupt): the frontier is saved to resume from.
+      if (ck) save();
+      col.cutStopped();
+      break;
+    }
     // The frontier is consistent here: the next execution takes the branch just advanced to.
     if (
       ck &&

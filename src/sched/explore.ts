@@ -6,6 +6,7 @@ import { Execution } from './execution.js';
 import { exhaustive } from './exhaustive.js';
 import { describeCycle, type Edge, Lockdep } from './lockdep.js';
 import type { ExploreOptions, ExploreResult, Program, ReplayResult, ViolationReport } from './program.js';
+import { DEFAULT_MAX_STEPS } from './program.js';
 import { randomized } from './randomized.js';
 import { decodeSchedule, encodeSchedule, opsChecksum } from './schedule.js';
 
@@ -41,7 +42,7 @@ export function completeExploration<S>(
   col: Collector,
   lockdep: Lockdep,
 ): ExploreResult {
-  if (!(options.stopAtFirst && col.violations.length > 0)) {
+  if (!(options.stopAtFirst && !options.stopWhen && col.violations.length > 0)) {
     for (const cycle of lockdep.cycles()) {
       const edges = cycle.edges.map((e) => withSites(program, e, options.maxSteps));
       const message = describeCycle({ edges });
@@ -67,7 +68,7 @@ function minimize<S>(program: Program<S>, v: ViolationReport, options: ExploreOp
   for (let b = 0; b < (v.preemptions ?? 0); b++) {
     const col = exhaustive(
       program,
-      { preemptionBound: b, maxExecutions: MINIMIZE_BUDGET, maxSteps: options.maxSteps ?? 20000 },
+      { preemptionBound: b, maxExecutions: MINIMIZE_BUDGET, maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS },
       new Lockdep(),
       (ex) => {
         for (const r of ex.violations) if (violationKey(r.kind, r.id, r.message) === target) return r.length;
@@ -91,7 +92,7 @@ function cycleSchedule<S>(program: Program<S>, edges: Edge[], maxSteps?: number)
   for (let b = 0; b <= 2; b++) {
     const col = exhaustive(
       program,
-      { preemptionBound: b, maxExecutions: MINIMIZE_BUDGET, maxSteps: maxSteps ?? 20000 },
+      { preemptionBound: b, maxExecutions: MINIMIZE_BUDGET, maxSteps: maxSteps ?? DEFAULT_MAX_STEPS },
       ld,
       (ex) => (edges.every((e) => ld.has(e.from, e.to)) ? ex.len : -1),
       () => ld.clear(),
@@ -128,7 +129,7 @@ function runSchedule<S>(program: Program<S>, threads: ArrayLike<number>, o: RunO
   const ex = new Execution(program, {
     clocks: false,
     lockdep: o.lockdep ?? null,
-    maxSteps: o.maxSteps ?? 20000,
+    maxSteps: o.maxSteps ?? DEFAULT_MAX_STEPS,
     captureSites: o.captureSites ?? false,
     recordTrace: o.recordTrace ?? false,
   });
@@ -152,7 +153,7 @@ export function replay<S>(program: Program<S>, schedule: string): ReplayResult<S
   const ex = new Execution(program, {
     clocks: false,
     lockdep: replayLockdep,
-    maxSteps: Math.max(20000, decoded.threads.length + 1),
+    maxSteps: Math.max(DEFAULT_MAX_STEPS, decoded.threads.length + 1),
     captureSites: true,
     recordTrace: true,
   });
@@ -244,7 +245,7 @@ function checkOptions(o: ExploreOptions): void {
  * The schedule of the plainest execution: the running thread goes on while it can, then the
  * lowest-numbered enabled thread takes over (threads run one after another, as written).
  */
-export function defaultSchedule<S>(program: Program<S>, maxSteps = 20000): string {
+export function defaultSchedule<S>(program: Program<S>, maxSteps = DEFAULT_MAX_STEPS): string {
   const ex = new Execution(program, { clocks: false, maxSteps, lockdep: null });
   ex.begin();
   let t = 0;

@@ -16,6 +16,8 @@ export type {
   ExplorationCheckpoint,
   ExploreOptions,
   ExploreResult,
+  Incompleteness,
+  IncompleteReason,
   Program,
   Progress,
   ReplayResult,
@@ -27,6 +29,7 @@ export type {
   ViolationKind,
   ViolationReport,
 } from './program.js';
+export { DEFAULT_MAX_STEPS } from './program.js';
 export { RwSem } from './rwsem.js';
 export { decodeSchedule, encodeSchedule, ScheduleError } from './schedule.js';
 export { SearchBound, Violation, Violations } from './violation.js';

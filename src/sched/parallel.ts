@@ -13,8 +13,10 @@ import type {
   ExplorationCheckpoint,
   ExploreOptions,
   ExploreResult,
+  Incompleteness,
   Program,
 } from './program.js';
+import { DEFAULT_MAX_STEPS } from './program.js';
 
 export type Subtree = ExhaustiveCheckpoint['stack'];
 
@@ -29,7 +31,11 @@ export interface SubtreeResult {
  * point of each subtree, breadth first, as exhaustive search would meet them.
  */
 export function splitExhaustive<S>(program: Program<S>, options: ExploreOptions, target: number): Subtree[] {
-  const ex = new Execution(program, { clocks: false, lockdep: null, maxSteps: options.maxSteps ?? 20000 });
+  const ex = new Execution(program, {
+    clocks: false,
+    lockdep: null,
+    maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS,
+  });
   const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
   const buf = new Int32Array(ex.n);
   let items: Subtree[] = [[]];
@@ -100,7 +106,15 @@ export function mergeSubtrees<S>(
   parts: SubtreeResult[],
 ): ExploreResult {
   const col = new Collector('exhaustive', options);
-  const counts = { executions: 0, blocked: 0, deadlocks: 0, events: 0, maxDepth: 0, complete: true };
+  const counts = {
+    executions: 0,
+    blocked: 0,
+    deadlocks: 0,
+    events: 0,
+    maxDepth: 0,
+    complete: true,
+    incomplete: [] as Incompleteness[],
+  };
   const found = new Map<string, ExplorationCheckpoint['found'][number][1]>();
   const lockdep = new Lockdep();
   for (const p of parts) {
@@ -111,6 +125,8 @@ export function mergeSubtrees<S>(
     counts.events += c.events;
     counts.maxDepth = Math.max(counts.maxDepth, c.maxDepth);
     counts.complete &&= c.complete;
+    for (const i of c.incomplete ?? [])
+      if (!counts.incomplete.some((x) => x.reason === i.reason)) counts.incomplete.push(i);
     for (const [key, v] of p.snapshot.found) {
       const old = found.get(key);
       const total = (old?.count ?? 0) + (v.count ?? 1);

@@ -15,6 +15,11 @@ export interface Host {
   captureSites: boolean;
   /** True while the program's setup() runs. */
   readonly inSetup: boolean;
+  /**
+   * True when no other thread can ever run again in this execution (setup, or every other thread
+   * has returned or died): what the running code does next cannot interleave with anything.
+   */
+  readonly alone: boolean;
   /** The index of the thread whose code is running; -1 during setup. */
   readonly currentThread: number;
   /** Events run so far in this execution (model layers mark what happened between events). */

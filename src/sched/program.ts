@@ -76,6 +76,9 @@ export interface CheckedEvent {
   hi: number;
 }
 
+/** Most events in one execution unless ExploreOptions.maxSteps says otherwise (a STEP_BOUND error past it). */
+export const DEFAULT_MAX_STEPS = 200_000;
+
 export type Strategy = 'dpor' | 'exhaustive' | 'random' | 'pct';
 
 export interface ExploreOptions {
@@ -85,14 +88,29 @@ export interface ExploreOptions {
   preemptionBound?: number;
   /** Most executions to run. Default: unlimited for dpor/exhaustive, 1000 for random/pct. */
   maxExecutions?: number;
-  /** Most events in one execution; a thread that never stops is reported. Default 20000. */
+  /** Most events in one execution; a thread that never stops is reported. Default 200,000. */
   maxSteps?: number;
   /** Seed for random and pct. Default 1. */
   seed?: number;
   /** pct: the bug depth d (d-1 priority change points). Default 3. */
   pctDepth?: number;
-  /** Stop at the first violation. */
+  /**
+   * Stop at the first violation, or with `stopWhen`, at the first point where it holds of the
+   * violations found. The search is then incomplete (reason `stopAtFirst`).
+   */
   stopAtFirst?: boolean;
+  /** With stopAtFirst: stop once this holds of the violations found so far (say, every expected id). */
+  stopWhen?(found: readonly ViolationReport[]): boolean;
+  /** Stop after this many milliseconds, at the end of an execution (reason `timeLimit`). */
+  timeLimitMs?: number;
+  /**
+   * Stop, at the end of an execution, once the V8 heap in use passes this fraction of its limit
+   * (reason `memory`); with `checkpoint`, the frontier is saved first so the search can resume.
+   * Default 0.85; 0 turns the guard off.
+   */
+  memoryGuard?: number;
+  /** Stop at the end of the current execution once this returns true (reason `interrupted`). */
+  interrupted?(): boolean;
   /**
    * dpor: handle the mutexes the invariant does not look at lazily (lock-aware partial-order
    * reduction, after LAPOR): two critical sections of one mutex are explored in both orders only
@@ -177,6 +195,8 @@ export interface ExploreResult {
   deadlocks: number;
   /** True only if the whole space was covered (no bound or limit cut it). */
   complete: boolean;
+  /** Why the search is not complete: every bound or limit that cut it (empty when complete). */
+  incomplete?: Incompleteness[];
   violations: ViolationReport[];
   /** Events executed in all (replayed prefixes included). */
   events: number;
@@ -191,6 +211,24 @@ export interface ExploreResult {
   cutStates?: number;
   /** With the `coverage` option: the distinct executions seen, as 64-bit schedule fingerprints. */
   coverage?: { distinct: number; fingerprints: string[] };
+}
+
+/** What cut a search short. */
+export type IncompleteReason =
+  | 'maxExecutions'
+  | 'preemptionBound'
+  | 'maxSteps'
+  | 'searchBound'
+  | 'stopAtFirst'
+  | 'timeLimit'
+  | 'memory'
+  | 'interrupted'
+  | 'sampling';
+
+/** One reason a search is incomplete, with what it left out in words. */
+export interface Incompleteness {
+  reason: IncompleteReason;
+  detail: string;
 }
 
 export interface TraceEvent {
@@ -225,6 +263,8 @@ export interface CheckpointBase {
     events: number;
     maxDepth: number;
     complete: boolean;
+    /** What had cut the search before it was saved. */
+    incomplete?: Incompleteness[];
     /** dpor with the cut check: states checked so far. */
     cutStates?: number;
   };

@@ -270,8 +270,10 @@ export class RaceFinder<S> {
       } else if (!this.rebuilding) this.onRace(partner, j, t, o, k, lo, hi);
     }
     if (this.lazy && !defer && this.eN > 0 && !this.rebuilding) {
-      if (this.ex.dep.isLazy(o)) this.lockChain(t, first, pred);
-      this.hidden(j, t, pred);
+      if (this.ex.dep.isLazy(o)) {
+        this.lockChain(t, first, pred);
+        this.hidden(j, t, pred, false);
+      } else this.hidden(j, t, pred, blockable);
     }
   }
 
@@ -358,28 +360,41 @@ export class RaceFinder<S> {
    * The conflicts of the operation at j with events that happen before it only through deferred
    * lock edges: each makes the deferred races that may lie between them reversed now.
    */
-  private hidden(j: number, t: number, pred: number): void {
+  private hidden(j: number, t: number, pred: number, partners: boolean): void {
     const candsN = this.candsN;
     const cands = this.cands;
     const ex = this.ex;
     for (let ci = 0; ci < candsN; ci++) {
-      const x = cands[ci]!;
-      if (ex.evThread[x] === t || !this.hb(x, pred) || this.hbD(x, pred)) continue;
-      let covered = false;
-      for (let c2 = 0; c2 < candsN; c2++) {
-        if (c2 !== ci && ex.evThread[cands[c2]!] !== t && this.hbD(x, cands[c2]!)) {
-          covered = true;
-          break;
+      // A blocked operation races with the start of the busy period it waited out (its partner),
+      // which may lie before a deferred edge that the candidate itself does not.
+      const p = partners ? this.partnerOf[ci]! : -1;
+      for (const x of p >= 0 && p !== cands[ci] ? [cands[ci]!, p] : [cands[ci]!]) {
+        if (ex.evThread[x] === t || !this.hb(x, pred) || this.hbD(x, pred)) continue;
+        let covered = false;
+        for (let c2 = 0; c2 < candsN; c2++) {
+          const y2 = cands[c2]!;
+          // Covered only by a candidate that triggers itself (it too is ordered before the
+          // operation through deferred edges only).
+          if (
+            c2 !== ci &&
+            ex.evThread[y2] !== t &&
+            this.hbD(x, y2) &&
+            this.hb(y2, pred) &&
+            !this.hbD(y2, pred)
+          ) {
+            covered = true;
+            break;
+          }
         }
+        if (!covered) this.trigger(x, j, pred);
       }
-      if (!covered) this.trigger(x, j, pred);
     }
   }
 
   /**
    * Reverses, for every lock edge left out of dclocks that may order x before the operation at
-   * y (x happens before its source, its target before y), the deferred race of the target's thread
-   * on that lock with the source's thread: the last one recorded at or before the target.
+   * y (x happens before its source, its target before y), the deferred races of the target's
+   * acquisition: the last one of that thread on that lock at or before the target.
    */
   private trigger(x: number, y: number, pred: number): void {
     const ex = this.ex;
@@ -398,16 +413,35 @@ export class RaceFinder<S> {
       if (!this.hb(x, src)) continue;
       // The target must happen before y: through y's thread's previous event, or y itself.
       if (!(ex.evThread[dst] === ex.evThread[pred] ? dst <= pred : this.hb(dst, pred))) continue;
-      const tb = ex.evThread[src]!;
+      // The deferred races of the acquisition that led to dst (dst itself, or the queueing half
+      // of a down_write): the latest of that thread on that lock, with whichever thread began the
+      // busy period it waited out.
       const tj = ex.evThread[dst]!;
       const o = ex.evObj[dst]!;
+      let at = -1;
       for (let d = this.dN - 1; d >= 0; d--) {
         const j = this.dJ[d]!;
-        if (j > dst || ex.evThread[j] !== tj || ex.evObj[j] !== o || ex.evThread[this.dB[d]!] !== tb)
-          continue;
+        if (at >= 0 && j !== at) break;
+        if (j > dst || ex.evThread[j] !== tj || ex.evObj[j] !== o) continue;
+        at = j;
         this.reverse(d);
-        break;
       }
+    }
+    // And the deferred races whose later event lies between x and y in the real order: a release
+    // that raced with another thread's queueing, say, orders the sections as much as the edge does.
+    lo = 0;
+    hi = this.dN;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.dJ[mid]! <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let d = lo; d < this.dN; d++) {
+      const j = this.dJ[d]!;
+      if (j >= y) break;
+      if (!this.hb(x, j)) continue;
+      if (!(ex.evThread[j] === ex.evThread[pred] ? j <= pred : this.hb(j, pred))) continue;
+      this.reverse(d);
     }
   }
 

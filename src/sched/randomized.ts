@@ -9,6 +9,7 @@ import { Collector } from './collector.js';
 import { Execution } from './execution.js';
 import type { Lockdep } from './lockdep.js';
 import type { ExploreOptions, Program } from './program.js';
+import { DEFAULT_MAX_STEPS } from './program.js';
 
 export function randomized<S>(
   program: Program<S>,
@@ -17,8 +18,12 @@ export function randomized<S>(
   kind: 'random' | 'pct',
 ): Collector {
   const col = new Collector(kind, options, 1000);
-  col.complete = false;
-  const ex = new Execution(program, { clocks: false, lockdep, maxSteps: options.maxSteps ?? 20000 });
+  col.cut('sampling', `${kind} samples executions; it never covers the whole space`);
+  const ex = new Execution(program, {
+    clocks: false,
+    lockdep,
+    maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS,
+  });
   const rng = xoroshiro128plus(options.seed ?? 1);
   const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
   const depth = Math.max(1, options.pctDepth ?? 3);

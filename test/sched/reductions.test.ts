@@ -19,7 +19,7 @@ import {
   RwSem,
 } from '../../src/sched/index.js';
 import { Lockdep } from '../../src/sched/lockdep.js';
-import { build, describe, lockSpecArb, specArb } from './helpers/random-program.js';
+import { build, describe, type Instr, lockSpecArb, type Spec, specArb } from './helpers/random-program.js';
 
 const RUNS = Number(process.env.VDM_PROPERTY_RUNS ?? 300);
 const quiet = { minimizePreemptions: false } as const;
@@ -256,21 +256,91 @@ const SCOPED_INVARIANTS: {
   },
 ];
 
+/**
+ * Programs of nested critical sections over a few mutexes around writes and reads of one cell:
+ * the patterns lazy locks must get right (lazy sections inside and around eager ones).
+ */
+const sectionsArb: fc.Arbitrary<Spec> = fc
+  .record({ locks: fc.integer({ min: 2, max: 3 }), nThreads: fc.integer({ min: 2, max: 3 }) })
+  .chain(({ locks, nThreads }) => {
+    const data = fc.oneof(
+      fc.record({
+        op: fc.constant('write' as const),
+        cell: fc.constant(0),
+        add: fc.integer({ min: 1, max: 3 }),
+      }),
+      fc.record({ op: fc.constant('read' as const), cell: fc.constant(0) }),
+    );
+    // A section of the rw_semaphore whose sections never wait: data only inside.
+    const window = fc.record({
+      op: fc.constantFrom('read-locked' as const, 'write-locked' as const),
+      sem: fc.constant(0),
+      body: fc.array(data, { maxLength: 2 }),
+    });
+    const { section } = fc.letrec<{ section: Instr; item: Instr }>((tie) => ({
+      section: fc.record({
+        op: fc.constant('locked' as const),
+        lock: fc.nat(locks - 1),
+        body: fc.array(tie('item'), { maxLength: 2, depthIdentifier: 'sections' }),
+      }),
+      item: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true, depthIdentifier: 'sections' },
+        data,
+        window,
+        tie('section'),
+      ),
+    }));
+    return fc
+      .array(fc.array(fc.oneof(section, window), { minLength: 1, maxLength: 2 }), {
+        minLength: nThreads,
+        maxLength: nThreads,
+      })
+      .map((threads) => ({ cells: 1, locks, sems: 1, comps: 0, threads, atomicSems: true }));
+  });
+
+test('lazy locks on nested sections: the same outcomes as exhaustive search, the lock order seen or not', () => {
+  fc.assert(
+    fc.property(sectionsArb, fc.boolean(), (spec, seeLock) => {
+      const base = build(spec);
+      const program = {
+        ...base,
+        invariant: seeLock ? LOCK_INVARIANT : () => undefined,
+        observesObject: (p: { type: string; name: string }) =>
+          p.type === 'cell' || (seeLock && p.name === 'm0'),
+      } as unknown as typeof base;
+      const e = outcome(program, { strategy: 'exhaustive', maxExecutions: 20000 }, describe);
+      fc.pre(e.r.complete);
+      const lazy = outcome(program, { lazyLocks: true }, describe);
+      assert.deepEqual(lazy.finals, e.finals);
+      assert.equal(lazy.deadlock, e.deadlock);
+      assert.deepEqual(lazy.violations, e.violations);
+    }),
+    { numRuns: RUNS, seed: Number(process.env.VDM_PROPERTY_SEED ?? 24) },
+  );
+});
+
+/** An invariant that reads an (eager) lock's state: the order of its sections is seen. */
+const LOCK_INVARIANT = (w: CellWorld & { locks: { owner: number }[] }): string | undefined =>
+  w.locks.length > 0 && w.locks[0]!.owner !== -1 && w.cells[0]!.value === 1
+    ? 'x0 is 1 while m0 is held'
+    : undefined;
+
 test('lazy locks on random programs: the same final states, deadlocks and violations as exhaustive search', () => {
   fc.assert(
     fc.property(
       fc.oneof(specArb, lockSpecArb),
-      fc.integer({ min: -1, max: SCOPED_INVARIANTS.length - 1 }),
+      fc.integer({ min: -1, max: SCOPED_INVARIANTS.length }),
       (spec, which) => {
         const base = build(spec);
-        // With an invariant, the cells and the table are what it reads: the locks stay lazy.
+        // With an invariant, the cells and the table are what it reads, and the first mutex (which
+        // then stays eager, lazy ones nesting in and around it): the other locks stay lazy.
         const program =
           which < 0
             ? base
             : ({
                 ...base,
-                invariant: SCOPED_INVARIANTS[which]!.inv,
-                observesObject: (p: { type: string }) => p.type === 'cell',
+                invariant: which < SCOPED_INVARIANTS.length ? SCOPED_INVARIANTS[which]!.inv : LOCK_INVARIANT,
+                observesObject: (p: { type: string; name: string }) => p.type === 'cell' || p.name === 'm0',
               } as unknown as typeof base);
         const e = outcome(program, { strategy: 'exhaustive', maxExecutions: 20000 }, describe);
         fc.pre(e.r.complete);
@@ -341,4 +411,39 @@ test('lazy locks and scopes: the parallel search equals the sequential one', () 
     ),
     { numRuns: Math.max(20, Math.floor(RUNS / 3)), seed: 23 },
   );
+});
+
+test('lazy locks: a lazy section inside an eager one still lets the eager lock be taken in both orders', () => {
+  // a takes m (eager: the invariant reads it), and inside it the lazy l; b takes l, then m. The
+  // order of the two sections of m is seen by the invariant (it reads m), and only the lazy l
+  // orders b's m after a's: b must still get to take m first.
+  type W = { m: Mutex; l: Mutex; order: string[] };
+  const p: Program<W> = {
+    setup: () => ({ m: new Mutex('m'), l: new Mutex('l'), order: [] }),
+    threads: {
+      *a(s) {
+        yield* s.m.lock();
+        s.order.push('a');
+        yield* s.l.lock();
+        yield* s.l.unlock();
+        yield* s.m.unlock();
+      },
+      *b(s) {
+        yield* s.l.lock();
+        yield* s.l.unlock();
+        yield* s.m.lock();
+        s.order.push('b');
+        yield* s.m.unlock();
+      },
+    },
+    invariant: () => undefined,
+    observesObject: (o) => o.name === 'm',
+    final: (s) => `${s.order.join('')} took m first`,
+  };
+  const seen = (o: ExploreOptions) =>
+    explore(p, { ...quiet, ...o })
+      .violations.map((v) => v.message)
+      .sort();
+  assert.deepEqual(seen({ strategy: 'exhaustive' }), ['ab took m first', 'ba took m first']);
+  assert.deepEqual(seen({ lazyLocks: true }), ['ab took m first', 'ba took m first']);
 });

@@ -22,7 +22,7 @@ import {
   type Vma,
   type VmFault,
 } from './mm_types.js';
-import { pfnAt, type Table } from './pgtable.js';
+import { PTRS_PER_TABLE, pfnAt, type Table } from './pgtable.js';
 
 // mm/memory.c: vmf_insert_pfn() -> vmf_insert_pfn_prot() -> insert_pfn(mkwrite = false)
 export function* vmfInsertPfn(vma: Vma, addr: number, pfn: number): Thread<number> {
@@ -207,6 +207,7 @@ export function* cpuAccess(
 export function* zapPageRangeSingle(vma: Vma, start: number, end: number): Thread<void> {
   const mm = vma.mm;
   const pt = mm.pt;
+  let zappedOne = false;
   for (const n of mm.notifiers) yield* n.invalidateStart(mm, start, end);
   for (let pudVa = start - (start % PUD_SIZE); pudVa < end; pudVa += PUD_SIZE) {
     const pi = pt.pud.slot(pudVa);
@@ -222,8 +223,19 @@ export function* zapPageRangeSingle(vma: Vma, start: number, end: number): Threa
     const pmd = pt.pmdTable(pudVa);
     const lo = Math.max(start, pudVa);
     const hi = Math.min(end, pudVa + PUD_SIZE);
-    for (let pmdVa = lo - (lo % PMD_SIZE); pmdVa < hi; pmdVa += PMD_SIZE) {
-      yield* zapPmdEntry(vma, pmd, pmdVa, Math.max(lo, pmdVa), Math.min(hi, pmdVa + PMD_SIZE));
+    for (let pmdVa = lo - (lo % PMD_SIZE); pmdVa < hi; ) {
+      // As remap_pfn_range() does where nothing else can run: after one table the kernel's way,
+      // whole tables that a filled run stands for are emptied at once (PageTable.zapFilled).
+      if (zappedOne && currentHost()?.alone === true) {
+        const next = pt.zapFilled(pmdVa, hi);
+        if (next !== pmdVa) {
+          pmdVa = next;
+          continue;
+        }
+      }
+      if (yield* zapPmdEntry(vma, pmd, pmdVa, Math.max(lo, pmdVa), Math.min(hi, pmdVa + PMD_SIZE)))
+        zappedOne = true;
+      pmdVa += PMD_SIZE;
     }
   }
   for (const n of mm.notifiers) yield* n.invalidateEnd(mm, start, end);
@@ -238,26 +250,29 @@ export function* flushTlbMm(mm: Mm): Thread<void> {
 }
 
 // mm/memory.c: zap_pmd_range() for one PMD entry, and zap_pte_range() under the PTE lock: the
-// entries of [start, end) are read and cleared in one hold of the lock.
-function* zapPmdEntry(vma: Vma, pmd: Table, pmdVa: number, start: number, end: number): Thread<void> {
+// entries of [start, end) are read and cleared in one hold of the lock. True when it zapped a
+// whole PTE table.
+function* zapPmdEntry(vma: Vma, pmd: Table, pmdVa: number, start: number, end: number): Thread<boolean> {
   const pt = vma.mm.pt;
   const mi = pmd.slot(pmdVa);
   const me = yield* pmd.read(mi);
-  if (me === undefined) return;
+  if (me === undefined) return false;
   if (me.t === 'leaf') {
     // zap_huge_pmd() (full cover) or __split_huge_pmd_locked() (partial): a special leaf goes whole.
     yield* pmd.lock.lock();
     yield* pmd.clear(mi, mi + 1, true);
     yield* pmd.lock.unlock();
-    return;
+    return false;
   }
   const pte = pt.pteTable(pmdVa);
   const lo = pte.slot(start);
   const hi = pte.slot(end - 1) + 1;
   yield* pte.lock.lock();
-  const present = yield* pte.readRange(lo, hi);
-  if (present.in(lo, hi).length > 0) yield* pte.clear(lo, hi);
+  // The loop clears the present entries (ptep_get_and_clear_full): a run of present ones at a time,
+  // so an entry that stays empty is not written.
+  for (const r of (yield* pte.readRange(lo, hi)).in(lo, hi)) yield* pte.clear(r.lo, r.hi);
   yield* pte.lock.unlock();
+  return hi - lo === PTRS_PER_TABLE;
 }
 
 /**
@@ -290,21 +305,25 @@ export function* unmapMappingRange(mapping: AddressSpace, holebegin: number, hol
  * gets a special PTE for consecutive pfns. remap_pud_range() allocates a PMD table per PUD entry
  * (pmd_alloc), remap_pmd_range() a PTE table per PMD entry, and remap_pte_range() fills each PTE
  * table in one hold of its lock (pte_alloc_map_lock ... pte_unmap_unlock), BUG()ing on a PTE that
- * is not none. In a scenario's setup, where no other thread runs, whole empty PTE tables are
- * described without being made (PageTable.remapFilled): the same state, at the cost of a few runs.
+ * is not none. Where no other thread can run (a scenario's setup, or every other thread is gone),
+ * whole empty PTE tables after the first are described without being made
+ * (PageTable.remapFilled): the same state, at the cost of a few runs.
  */
 export function* remapPfnRange(vma: Vma, addr: number, pfn: number, size: number): Thread<number> {
   const pt = vma.mm.pt;
   const end = addr + size;
   const special = specialAt(vma.mm.machine.arch, 'pte');
   const write = hasFlag(vma.flags, VM_WRITE);
-  const atomic = currentHost()?.inSetup === true;
   let va = addr;
+  let filledOne = false;
   while (va < end) {
     const pudEnd = Math.min(end, va - (va % PUD_SIZE) + PUD_SIZE);
     const pmd = yield* pt.pmdAlloc(va);
     if (pmd === null) return -12;
-    if (atomic) va = pt.remapFilled(va, pudEnd, pfn + (va - addr) / PAGE_SIZE, special, write);
+    // Nothing else can run (setup, or every other thread is gone): once one table went the
+    // kernel's way (its locks are what lockdep learns), the whole empty tables are described.
+    if (filledOne && currentHost()?.alone === true)
+      va = pt.remapFilled(va, pudEnd, pfn + (va - addr) / PAGE_SIZE, special, write);
     while (va < pudEnd) {
       const next = Math.min(pudEnd, va - (va % PMD_SIZE) + PMD_SIZE);
       const pte = yield* pt.pteAlloc(pmd, va);
@@ -321,7 +340,10 @@ export function* remapPfnRange(vma: Vma, addr: number, pfn: number, size: number
       }
       yield* pte.setLeaves(lo, hi, pfn + (va - addr) / PAGE_SIZE, special, write);
       yield* pte.lock.unlock();
+      if (hi - lo === PTRS_PER_TABLE) filledOne = true;
       va = next;
+      if (filledOne && currentHost()?.alone === true && va % PMD_SIZE === 0)
+        va = pt.remapFilled(va, pudEnd, pfn + (va - addr) / PAGE_SIZE, special, write);
     }
   }
   return 0;

@@ -15,7 +15,7 @@ import { Mutex } from '../../sched/mutex.js';
 import type { Thread } from '../../sched/program.js';
 import { type Level, PAGE_SIZE, PMD_SIZE, PUD_SIZE } from './arch.js';
 import type { Leaf, Translation } from './mm_types.js';
-import { Entries, type Entry, type Fill, type Run, TABLE } from './pte-runs.js';
+import { EMPTY_FILL, Entries, type Entry, type Fill, type Run, TABLE } from './pte-runs.js';
 
 export type { Entry } from './pte-runs.js';
 
@@ -186,7 +186,7 @@ export class PageTable {
       if (!pmd || !r?.fill) throw new Error(`BUG: no PTE table at 0x${va.toString(16)}`);
       t = this.newTable('pte', pmdIndex(va));
       const pfn = r.fill.pfn + (s - r.lo) * PTRS_PER_TABLE;
-      t.entries.setLeaves(0, PTRS_PER_TABLE, pfn, r.fill.special, r.fill.write);
+      if (r.fill.pfn >= 0) t.entries.setLeaves(0, PTRS_PER_TABLE, pfn, r.fill.special, r.fill.write);
       // The PMD entry now points to a made table; its neighbours keep their fill.
       pmd.entries.setTables(s, s + 1);
       this.pteTables.set(pmdIndex(va), t);
@@ -286,6 +286,7 @@ export class PageTable {
       return { ...me.leaf, level: 'pmd', base: va - (va % PMD_SIZE) };
     }
     if (r.fill) {
+      if (r.fill.pfn < 0) return null;
       const pfn = r.fill.pfn + (pmd.slot(va) - r.lo) * PTRS_PER_TABLE + (pteIndex(va) % PTRS_PER_TABLE);
       return { pfn, special: r.fill.special, write: r.fill.write, level: 'pte', base: va - (va % PAGE_SIZE) };
     }
@@ -347,6 +348,7 @@ export class PageTable {
             continue;
           }
           if (mr.fill) {
+            if (mr.fill.pfn < 0) continue;
             const n = (mr.hi - mr.lo) * PTRS_PER_TABLE;
             push({
               pfn: mr.fill.pfn,
@@ -429,6 +431,27 @@ export class PageTable {
       this.leafCache = null;
       this.onChange?.(at, at + (k - s) * PMD_SIZE);
       at += (k - s) * PMD_SIZE;
+    }
+    return at;
+  }
+
+  /**
+   * zap_pte_range() of [va, end) over PTE tables a filled run stands for, where no other thread can
+   * run: they become empty tables (still not made), as the kernel's loop would leave them. Only
+   * whole tables of filled runs; returns the end of what it did (va when it did nothing).
+   */
+  zapFilled(va: number, end: number): number {
+    let at = va;
+    while (at < end && at % PMD_SIZE === 0 && end - at >= PMD_SIZE) {
+      const pmd = this.pmdTables.get(pudIndex(at));
+      const s = pmd?.slot(at) ?? 0;
+      const r = pmd?.entries.run(s);
+      if (!pmd || !r?.fill || r.fill.pfn < 0) break;
+      const last = Math.min(r.hi, s + Math.floor((end - at) / PMD_SIZE), PTRS_PER_TABLE);
+      pmd.entries.setTables(s, last, EMPTY_FILL);
+      this.leafCache = null;
+      this.onChange?.(at, at + (last - s) * PMD_SIZE);
+      at += (last - s) * PMD_SIZE;
     }
     return at;
   }

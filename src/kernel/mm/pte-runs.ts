@@ -12,12 +12,18 @@ export type Entry = { t: 'table' } | { t: 'leaf'; leaf: Leaf };
 
 export const TABLE: Entry = Object.freeze({ t: 'table' }) as Entry;
 
-/** Lower PTE tables a table run stands for, each full of leaves: the first one's first pfn and bits. */
+/**
+ * Lower PTE tables a table run stands for, each full of leaves: the first one's first pfn and
+ * bits; or, with pfn -1, each empty (a zap emptied them).
+ */
 export interface Fill {
   pfn: number;
   special: boolean;
   write: boolean;
 }
+
+/** Lower tables that are there but empty (see Fill). */
+export const EMPTY_FILL: Fill = Object.freeze({ pfn: -1, special: false, write: false });
 
 export interface Run {
   lo: number;
@@ -135,7 +141,7 @@ export class Entries {
     const c: Run = { ...r, lo, hi };
     const d = lo - r.lo;
     if (!r.table) c.pfn = r.pfn + d * this.step;
-    else if (r.fill) c.fill = { ...r.fill, pfn: r.fill.pfn + d * PTES_PER_TABLE };
+    else if (r.fill) c.fill = r.fill.pfn < 0 ? r.fill : { ...r.fill, pfn: r.fill.pfn + d * PTES_PER_TABLE };
     return c;
   }
 
@@ -175,6 +181,7 @@ export class Entries {
     if (a.hi !== b.lo || a.table !== b.table) return false;
     if (a.table) {
       if (!a.fill || !b.fill) return !a.fill && !b.fill;
+      if (a.fill.pfn < 0 || b.fill.pfn < 0) return a.fill.pfn < 0 && b.fill.pfn < 0;
       return (
         a.fill.special === b.fill.special &&
         a.fill.write === b.fill.write &&

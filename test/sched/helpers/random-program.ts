@@ -26,6 +26,8 @@ export interface Spec {
   sems: number;
   comps: number;
   threads: Instr[][];
+  /** The rw_semaphores' sections never wait (LockOptions.atomicSections). */
+  atomicSems?: boolean;
 }
 
 const leaf = (cells: number, comps: number): fc.Arbitrary<Instr> => {
@@ -139,7 +141,10 @@ export function build(spec: Spec): Program<World> {
       cells: Array.from({ length: spec.cells }, (_, i) => new Cell(`x${i}`, 0)),
       table: new Cell('table', new Array<number>(SLOTS).fill(0), { slots: true }),
       locks: Array.from({ length: spec.locks }, (_, i) => new Mutex(`m${i}`)),
-      sems: Array.from({ length: spec.sems }, (_, i) => new RwSem(`s${i}`)),
+      sems: Array.from(
+        { length: spec.sems },
+        (_, i) => new RwSem(`s${i}`, { atomicSections: spec.atomicSems === true }),
+      ),
       comps: Array.from({ length: spec.comps }, (_, i) => new Completion(`c${i}`)),
       locals: spec.threads.map(() => 0),
     }),
