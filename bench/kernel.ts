@@ -30,7 +30,12 @@ export interface KernelBenchOptions {
   json?: string;
   /** The child's --max-old-space-size, in MiB (default 1024). */
   memoryMiB?: number;
+  /** A --json file of an earlier run to set beside this one (default: the committed baseline). */
+  before?: string;
 }
+
+/** The run before this issue's work (2026-12-04, 20 s per cell), kept for the before/after table. */
+export const BASELINE = 'bench/results/kernel-before-2026-12-04.json';
 
 /** finished: the search ran to its end (complete or cut by a bound of the file); limit: killed at the time limit. */
 export type CellStatus = 'finished' | 'limit' | 'oom' | 'error' | 'crash';
@@ -422,8 +427,62 @@ export async function kernelBench(opts: KernelBenchOptions = {}): Promise<Kernel
     filter: opts.filter?.source ?? null,
   };
   console.log(render(meta, rows).join('\n'));
+  const before = loadRun(resolve(root, opts.before ?? BASELINE));
+  if (before) console.log(['', ...beforeAfter(before, { meta, rows })].join('\n'));
   if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ meta, rows }, null, 2)}\n`);
   return rows;
+}
+
+function loadRun(file: string): { meta: KernelMeta; rows: KernelRow[] } | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { meta: KernelMeta; rows: KernelRow[] };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The executions, time and peak RSS of a cell, as a before/after column. */
+function cellText(r: KernelRow, limitSeconds: number): string {
+  const n = `${r.status === 'finished' ? '' : '>='}${fmt(r.executions)}`;
+  return `${n} in ${timeCell(r, limitSeconds)}${r.status === 'finished' ? ' s' : ''}, ${fmt(r.peakRssMiB)} MiB`;
+}
+
+/** Each cell of `after` beside the same cell of `before`: executions, time, peak memory. */
+export function beforeAfter(
+  before: { meta: KernelMeta; rows: KernelRow[] },
+  after: { meta: KernelMeta; rows: KernelRow[] },
+): string[] {
+  const old = new Map(before.rows.map((r) => [`${r.scenario}\0${r.design}`, r]));
+  const rows: string[][] = [];
+  for (const r of after.rows) {
+    const b = old.get(`${r.scenario}\0${r.design}`);
+    if (!b) continue;
+    const speed =
+      b.status === 'finished' && r.status === 'finished' && r.ms > 0
+        ? `${fmt(b.ms / r.ms, 1)}x`
+        : b.status !== 'finished' && r.status === 'finished'
+          ? `>${fmt((before.meta.limitSeconds * 1000) / Math.max(r.ms, 1), 0)}x`
+          : '-';
+    rows.push([
+      r.scenario,
+      r.design,
+      cellText(b, before.meta.limitSeconds),
+      cellText(r, after.meta.limitSeconds),
+      speed,
+      r.complete ? 'complete' : r.status === 'finished' ? 'cut by the file' : 'not finished',
+    ]);
+  }
+  if (rows.length === 0) return ['(before/after: no cell of this run is in the earlier one)'];
+  return [
+    `before (${before.meta.date.slice(0, 10)}, ${before.meta.limitSeconds} s per cell) and after ` +
+      `(this run, ${after.meta.limitSeconds} s per cell): executions in seconds, peak RSS`,
+    '',
+    ...table(
+      ['scenario', 'design', 'before', 'after', 'speed-up', 'after is'],
+      rows,
+      new Set([0, 1, 2, 3, 5]),
+    ),
+  ];
 }
 
 /** The settings of a run, saved beside its rows by --json. */
@@ -459,7 +518,7 @@ function parseArgs(argv: string[]): KernelBenchOptions & { render?: string } {
   const o: KernelBenchOptions & { render?: string } = {};
   const usage =
     'usage: node dist/bench/kernel.js [--limit SECONDS] [--filter REGEX] [--designs a,b,c] [--dist DIR] ' +
-    '[--json FILE] [--memory MiB]\n       node dist/bench/kernel.js --render FILE   (print the tables of a --json file again)';
+    '[--json FILE] [--memory MiB] [--before FILE]\n       node dist/bench/kernel.js --render FILE [--before FILE]   (print the tables of a --json file again)';
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '-h' || flag === '--help') {
@@ -498,6 +557,9 @@ function parseArgs(argv: string[]): KernelBenchOptions & { render?: string } {
       case '--render':
         o.render = value;
         break;
+      case '--before':
+        o.before = value;
+        break;
       default:
         throw new Error(`unknown option ${flag}\n${usage}`);
     }
@@ -521,6 +583,8 @@ if (isMain) {
     if (o.render !== undefined) {
       const saved = JSON.parse(readFileSync(o.render, 'utf8')) as { meta: KernelMeta; rows: KernelRow[] };
       console.log(render(saved.meta, saved.rows).join('\n'));
+      const before = o.before ? loadRun(o.before) : undefined;
+      if (before) console.log(['', ...beforeAfter(before, saved)].join('\n'));
     } else await kernelBench(o);
   } catch (e) {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);

@@ -27,6 +27,20 @@ const { DESIGN_NAMES, designOf } = await load('src/designs/design.js');
 const STORIES = {
   'client-dmabuf-subrange.yaml':
     'a client holding only a dma-buf of a BAR slice cannot mmap it upstream (EINVAL); its importer DMA races a memory disable',
+  'faults-vs-disable.yaml':
+    'three vCPUs fault their own pages of one mapping while a fourth disables memory: their PTE-lock sections commute',
+  'independent-devices.yaml':
+    'two processes disable and close their own devices: nothing shared, so exactly one execution',
+  'pread-across-bars.yaml':
+    "pread from BAR0 into a mapping of BAR2 races a memory disable: the copy's fault takes memory_lock on its own",
+  'selftest-map-bar-misaligned.yaml':
+    'the kernel selftest map_bar_misaligned at its size: type1 MAP_DMA of a 4 MiB BAR mapping faults 1024 pages in one ioctl',
+  'v5.7-1tib-bar.yaml':
+    'v5.7 maps a 1 TiB BAR eagerly at mmap: page tables as runs cost what a 2 MiB BAR does',
+  'v5.8-load-store-vs-disable.yaml':
+    'v5.8: a load and a store race a memory disable on a 64 KiB BAR; stops once the three violations are found',
+  'v5.8-pread-into-bar-64k.yaml':
+    "v5.8: pread into a 64 KiB mapping of the device's own BAR: lock-order cycle and deadlock, stopping at the first",
   'importer-rules.yaml':
     'upstream refuses a non-revocable importer and accepts a pinned one; v6.19 did the reverse',
   'iommufd-map-file-revoke.yaml':

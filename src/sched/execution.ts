@@ -157,10 +157,16 @@ export class Execution<S> implements Host {
   objNames: string[] = [];
   private objs: AnyPrim[] = [];
   private objLastW = new Int32Array(16);
+  /** The last write-like event on object o so far (-1: none). */
+  lastWriteOn(o: number): number {
+    return this.objLastW[o]!;
+  }
   private objReadsHead = new Int32Array(16);
   private objLastEv = new Int32Array(16);
   /** Previous read-like event since the object's last write, -1 if none (per event). */
   evPrevRead = new Int32Array(0);
+  /** For each event, the write-like event on its object before it (-1: none). */
+  evPrevWrite = new Int32Array(0);
   /** Per object id: 1 when its events name slots (PrimOptions.slots). */
   private objSlots = new Uint8Array(16);
   /**
@@ -594,6 +600,7 @@ export class Execution<S> implements Host {
     const lazyLock = id < dep.lazy.length && dep.lazy[id] === 1;
     const defer = lazyLock && !isTry(k) && this.lazyHeld[t]!.length - (isRelease(k) ? 1 : 0) === 0 ? 1 : 0;
     this.evDefer[i] = defer;
+    this.evPrevWrite[i] = this.objLastW[id]!;
     if (this.options.clocks && !this.replaying)
       this.computeClock(i, t, id, readLike, sc, visW, defer, lo, hi);
     if (visW) this.scopeLast[sc * this.n + t] = i;
@@ -847,7 +854,9 @@ export class Execution<S> implements Host {
         // [lo, hi) (anything earlier on those slots conflicts with, so happens before, one of them).
         const cover = this.cover;
         cover.reset(lo, hi);
-        for (let x = this.evPrevObj[i]!; x >= 0; x = this.evPrevObj[x]!) {
+        // A read-like event follows the writes only: walk their chain, not every read since.
+        const prev = readLike ? this.evPrevWrite : this.evPrevObj;
+        for (let x = readLike ? this.evPrevWrite[i]! : this.evPrevObj[i]!; x >= 0; x = prev[x]!) {
           const xl = this.evLo[x]!;
           const xh = this.evHi[x]!;
           if (xl >= hi || lo >= xh) continue;
@@ -974,6 +983,7 @@ export class Execution<S> implements Host {
     this.evPrevThr = grown(this.evPrevThr, cap);
     this.evPreempt = grown(this.evPreempt, cap);
     this.evPrevRead = grown(this.evPrevRead, cap);
+    this.evPrevWrite = grown(this.evPrevWrite, cap);
     this.evLo = grown(this.evLo, cap);
     this.evHi = grown(this.evHi, cap);
     this.evCutW = grownBytes(this.evCutW, cap);

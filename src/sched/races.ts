@@ -144,7 +144,11 @@ export class RaceFinder<S> {
     if (ex.hasSlots(o)) {
       const cover = ex.cover;
       cover.reset(lo, hi);
-      for (let x = first; x >= 0; x = ex.evPrevObj[x]!) {
+      // A read-like operation conflicts with write-like events only: walk their chain.
+      const prev = readLike ? ex.evPrevWrite : ex.evPrevObj;
+      let x0 = first;
+      if (readLike && first >= 0 && isReadLike(ex.evKind[first]!)) x0 = ex.evPrevWrite[first]!;
+      for (let x = x0; x >= 0; x = prev[x]!) {
         const xl = ex.evLo[x]!;
         const xh = ex.evHi[x]!;
         if (xl >= hi || lo >= xh) continue;
@@ -153,6 +157,11 @@ export class RaceFinder<S> {
         this.addCand(x);
         if (!xr && cover.add(xl, xh)) break;
       }
+    } else if (readLike && first >= 0 && ex.lastWriteOn(o) <= first) {
+      // A read-like operation conflicts only with the last write-like event: found directly, not
+      // by walking back over the reads since (a CPU's thousands of TLB windows on one mm).
+      const w = ex.lastWriteOn(o);
+      if (w >= 0) this.addCand(w);
     } else {
       for (let x = first; x >= 0; x = ex.evPrevObj[x]!) {
         const xr = isReadLike(ex.evKind[x]!);
