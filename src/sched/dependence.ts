@@ -11,6 +11,18 @@
 
 import { isReadLike, isSeenWrite } from './op.js';
 
+/** Are two operations, each (object, kind, slots [lo, hi)), dependent? */
+export type Dependent = (
+  oa: number,
+  ka: number,
+  la: number,
+  ha: number,
+  ob: number,
+  kb: number,
+  lb: number,
+  hb: number,
+) => boolean;
+
 export class Dependence {
   /** Per object id: its visibility scope, -1 when the invariant does not look at it. */
   scope = new Int32Array(16).fill(-1);
@@ -101,16 +113,7 @@ export class Dependence {
   }
 
   /** Are two operations (object, kind, slots) dependent? */
-  readonly dependent = (
-    oa: number,
-    ka: number,
-    la: number,
-    ha: number,
-    ob: number,
-    kb: number,
-    lb: number,
-    hb: number,
-  ): boolean => {
+  readonly dependent: Dependent = (oa, ka, la, ha, ob, kb, lb, hb) => {
     if (oa === ob && la < hb && lb < ha && !(isReadLike(ka) && isReadLike(kb))) return true;
     if (!isSeenWrite(ka) || !isSeenWrite(kb)) return false;
     const sa = oa < this.scope.length ? this.scope[oa]! : -1;

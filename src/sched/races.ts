@@ -24,6 +24,7 @@
 // takes another lazy lock, or that never ends (its thread blocked inside it), can take part in a
 // deadlock: races of those are reversed at once, or as soon as that is known.
 
+import type { Dependent } from './dependence.js';
 import type { Execution } from './execution.js';
 import { RUNNING } from './execution.js';
 import { isBlockable, isReadLike, isSeenWrite } from './op.js';
@@ -43,16 +44,7 @@ export class RaceFinder<S> {
   private readonly n: number;
   private readonly lazy: boolean;
   /** Dependence: same object, overlapping slots and not both read-like, or writes in related visible scopes. */
-  readonly dependent: (
-    oa: number,
-    ka: number,
-    la: number,
-    ha: number,
-    ob: number,
-    kb: number,
-    lb: number,
-    hb: number,
-  ) => boolean;
+  readonly dependent: Dependent;
   // Deferred lock races, in the order of their later event's position: the race of the event at
   // position j (on a lazy lock) with event b.
   private dJ = new Int32Array(16);
@@ -293,26 +285,12 @@ export class RaceFinder<S> {
    * not stand for the others as it does on data).
    */
   private lockChain(t: number, first: number, pred: number): void {
-    const ex = this.ex;
     this.candsN = 0;
-    const n = this.n;
-    if (this.doneThr.length < n) this.doneThr = new Uint8Array(n);
-    const done = this.doneThr;
-    done.fill(0);
-    done[t] = 1;
-    let open = n - 1;
-    for (let x = first; x >= 0 && open > 0; x = ex.evPrevObj[x]!) {
-      const u = ex.evThread[x]!;
-      if (done[u] === 1) continue;
+    this.walkLock(t, first, pred, (x) => {
       this.addCand(x);
-      // Earlier events of u happen before this one: if it needs no deferred edge, neither do they.
-      if (this.hbD(x, pred)) {
-        done[u] = 1;
-        open--;
-      }
-    }
+      return false;
+    });
   }
-  private doneThr = new Uint8Array(0);
 
   /**
    * Is there an eager event (a trylock, an event of a section that could wait) of another thread
@@ -320,6 +298,21 @@ export class RaceFinder<S> {
    */
   private eagerBefore(t: number, first: number, pred: number): boolean {
     const ex = this.ex;
+    return this.walkLock(t, first, pred, (x, plain) => !plain && ex.evDefer[x] === 0);
+  }
+
+  /**
+   * Visits the events of the other threads on a lock before an operation of t, latest first; a
+   * thread's earlier events are left out once one of its events happens before the operation
+   * without deferred edges (`plain`: then so do the earlier ones). Stops when `visit` says so.
+   */
+  private walkLock(
+    t: number,
+    first: number,
+    pred: number,
+    visit: (x: number, plain: boolean) => boolean,
+  ): boolean {
+    const ex = this.ex;
     const n = this.n;
     if (this.doneThr.length < n) this.doneThr = new Uint8Array(n);
     const done = this.doneThr;
@@ -329,15 +322,16 @@ export class RaceFinder<S> {
     for (let x = first; x >= 0 && open > 0; x = ex.evPrevObj[x]!) {
       const u = ex.evThread[x]!;
       if (done[u] === 1) continue;
-      if (this.hbD(x, pred)) {
+      const plain = this.hbD(x, pred);
+      if (visit(x, plain)) return true;
+      if (plain) {
         done[u] = 1;
         open--;
-        continue;
       }
-      if (ex.evDefer[x] === 0) return true;
     }
     return false;
   }
+  private doneThr = new Uint8Array(0);
 
   /** Records the deferred race of the event at j with b. */
   private deferRace(b: number, j: number): void {

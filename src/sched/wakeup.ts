@@ -6,22 +6,12 @@
 // An operation is named by five numbers everywhere here: thread, object, kind and the slots [lo,
 // hi) it touches (whole objects: ALL_LO, ALL_HI; see op.ts).
 
+import type { Dependent } from './dependence.js';
 import { ALL_HI, ALL_LO } from './op.js';
 import type { SavedBranch } from './program.js';
 
 /** Numbers per operation in flat arrays (thread, object, kind, lo, hi). */
 export const OPW = 5;
-
-export type Dependent = (
-  oa: number,
-  ka: number,
-  la: number,
-  ha: number,
-  ob: number,
-  kb: number,
-  lb: number,
-  hb: number,
-) => boolean;
 
 /** A pending branch: run `thread` (whose next operation touches obj's slots [lo, hi) with kind), then children. */
 export interface WuNode {

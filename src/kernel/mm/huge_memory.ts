@@ -2,7 +2,7 @@
 // fault path tries them (mm/huge_memory.c, KERNEL.md §4.2-4.3).
 
 import type { Thread } from '../../sched/program.js';
-import { PMD_ORDER, PMD_SIZE, PUD_ORDER, PUD_SIZE, specialAt } from './arch.js';
+import { type Level, PMD_ORDER, PMD_SIZE, PUD_ORDER, PUD_SIZE, specialAt } from './arch.js';
 import type { Mm } from './mm.js';
 import {
   anyFlag,
@@ -19,6 +19,7 @@ import {
   type Vma,
   type VmFault,
 } from './mm_types.js';
+import type { Table } from './pgtable.js';
 
 /**
  * mm/huge_memory.c: __thp_vma_allowable_orders() for a page fault (TVA_PAGEFAULT), as it applies to
@@ -73,18 +74,27 @@ export function* vmfInsertPfnPmd(vmf: VmFault, pfn: number, _write: boolean): Th
   const cur = yield* pmd.read(idx);
   if (cur === undefined) {
     // pmd_mkspecial(pmd_mkhuge(pfn_pmd(pfn, prot))): special only where the arch has the bit.
-    yield* pmd.setLeaves(
-      idx,
-      idx + 1,
-      pfn,
-      specialAt(vma.mm.machine.arch, 'pmd'),
-      hasFlag(vma.flags, VM_WRITE),
-    );
+    yield* insertLeaf(pmd, idx, vma, pfn, 'pmd');
   }
   // Otherwise an entry is there already (a leaf or a PTE table): left as it is, still NOPAGE. With
   // write = true the kernel would refresh a matching leaf; VFIO always passes write = false.
   yield* pmd.lock.unlock();
   return VM_FAULT_NOPAGE;
+}
+
+/**
+ * The entry vmf_insert_pfn*() writes (mm/memory.c: insert_pfn(), mm/huge_memory.c: insert_pmd(),
+ * insert_pud()): one leaf, special where the arch has the bit at that level, writable as the VMA
+ * is (mkwrite is false for VFIO).
+ */
+export function insertLeaf(table: Table, idx: number, vma: Vma, pfn: number, level: Level): Thread<void> {
+  return table.setLeaves(
+    idx,
+    idx + 1,
+    pfn,
+    specialAt(vma.mm.machine.arch, level),
+    hasFlag(vma.flags, VM_WRITE),
+  );
 }
 
 // mm/huge_memory.c: vmf_insert_pfn_pud() -> insert_pud()
@@ -98,13 +108,7 @@ export function* vmfInsertPfnPud(vmf: VmFault, pfn: number, _write: boolean): Th
   const idx = pud.slot(addr);
   const cur = yield* pud.read(idx);
   if (cur === undefined) {
-    yield* pud.setLeaves(
-      idx,
-      idx + 1,
-      pfn,
-      specialAt(vma.mm.machine.arch, 'pud'),
-      hasFlag(vma.flags, VM_WRITE),
-    );
+    yield* insertLeaf(pud, idx, vma, pfn, 'pud');
   }
   yield* pud.lock.unlock();
   return VM_FAULT_NOPAGE;

@@ -6,7 +6,7 @@ import type { Thread } from '../../sched/program.js';
 import { SearchBound } from '../../sched/violation.js';
 import type { AddressSpace } from '../fs/address-space.js';
 import { PAGE_SIZE, PMD_ORDER, PMD_SIZE, PUD_ORDER, PUD_SIZE, specialAt } from './arch.js';
-import { checkPfnInsert, thpVmaAllowableOrder } from './huge_memory.js';
+import { checkPfnInsert, insertLeaf, thpVmaAllowableOrder } from './huge_memory.js';
 import type { Mm } from './mm.js';
 import {
   hasFlag,
@@ -41,13 +41,7 @@ export function* vmfInsertPfn(vma: Vma, addr: number, pfn: number): Thread<numbe
   const cur = yield* pte.readLeaf(idx);
   if (cur === undefined) {
     // pte_mkspecial(pfn_pte(pfn, prot)): unconditionally special since the 2025 pfn_t removal.
-    yield* pte.setLeaves(
-      idx,
-      idx + 1,
-      pfn,
-      specialAt(vma.mm.machine.arch, 'pte'),
-      hasFlag(vma.flags, VM_WRITE),
-    );
+    yield* insertLeaf(pte, idx, vma, pfn, 'pte');
   }
   // An existing entry is left unchanged (mkwrite is false), and the result is still NOPAGE.
   yield* pte.lock.unlock();
