@@ -165,6 +165,14 @@ export class Execution<S> implements Host {
   private objLastEv = new Int32Array(16);
   /** Previous read-like event since the object's last write, -1 if none (per event). */
   evPrevRead = new Int32Array(0);
+  /** For each event, its thread's previous event on the same object (-1: none). */
+  evPrevSame = new Int32Array(0);
+  /** objThrLast[o * n + t]: thread t's last event on object o so far (-1: none). */
+  private objThrLast = new Int32Array(0);
+  /** Thread u's last event on object o so far (-1: none). */
+  lastOfThreadOn(o: number, u: number): number {
+    return this.objThrLast[o * this.n + u]!;
+  }
   /** For each event, the write-like event on its object before it (-1: none). */
   evPrevWrite = new Int32Array(0);
   /** Per object id: 1 when its events name slots (PrimOptions.slots). */
@@ -307,6 +315,9 @@ export class Execution<S> implements Host {
     this.objLastW[id] = -1;
     this.objReadsHead[id] = -1;
     this.objLastEv[id] = -1;
+    if ((id + 1) * this.n > this.objThrLast.length)
+      this.objThrLast = grown(this.objThrLast, (id + 1) * this.n * 2);
+    this.objThrLast.fill(-1, id * this.n, (id + 1) * this.n);
     this.objSlots[id] = p.slots ? 1 : 0;
     if (this.options.fingerprints) this.liveIds.push(id);
     const dep = this.dep;
@@ -590,6 +601,8 @@ export class Execution<S> implements Host {
     this.evState[i] = o.stateCode();
     this.evSeq[i] = ++this.thrSeq[t]!;
     this.evPrevObj[i] = this.objLastEv[id]!;
+    this.evPrevSame[i] = this.objThrLast[id * this.n + t]!;
+    this.objThrLast[id * this.n + t] = i;
     this.evPrevThr[i] = this.thrLast[t]!;
     this.evPreempt[i] = this.preemptions;
     this.objLastEv[id] = i;
@@ -984,6 +997,7 @@ export class Execution<S> implements Host {
     this.evPreempt = grown(this.evPreempt, cap);
     this.evPrevRead = grown(this.evPrevRead, cap);
     this.evPrevWrite = grown(this.evPrevWrite, cap);
+    this.evPrevSame = grown(this.evPrevSame, cap);
     this.evLo = grown(this.evLo, cap);
     this.evHi = grown(this.evHi, cap);
     this.evCutW = grownBytes(this.evCutW, cap);

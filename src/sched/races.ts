@@ -35,8 +35,6 @@ import type { Seq } from './wakeup.js';
 export type OnRace = (b: number, j: number, t: number, o: number, k: number, lo: number, hi: number) => void;
 
 export class RaceFinder<S> {
-  private partners = new Int32Array(16);
-  private partnersN = 0;
   private cands = new Int32Array(16);
   private candsN = 0;
   private partnerOf = new Int32Array(16);
@@ -55,6 +53,11 @@ export class RaceFinder<S> {
   private eSrc = new Int32Array(16);
   private eDst = new Int32Array(16);
   private eN = 0;
+  /** Per thread, its latest candidate with a reversible race (detect's second pass). */
+  private latestRev = new Int32Array(0);
+  /** partnerStamp[e] === stamp: event e is already a partner of the current detect. */
+  private partnerStamp = new Int32Array(64);
+  private stamp = 0;
   /** While rebuilding the deferred races of a replayed prefix: record, do not reverse. */
   private rebuilding = false;
 
@@ -95,7 +98,9 @@ export class RaceFinder<S> {
   private feasible(c: number, first: number, t: number, k: number): boolean {
     const ex = this.ex;
     let code = ex.evState[c]!;
-    if (isReadLike(ex.evKind[c]!)) {
+    // Events of c's own thread after it happen after it: when only they follow c on the object
+    // (soleThread, from soleFrom on), nothing moves along.
+    if (isReadLike(ex.evKind[c]!) && !(ex.evThread[c] === this.soleThread && c >= this.soleFrom)) {
       for (let x = first; x > c; x = ex.evPrevObj[x]!)
         if (!this.hb(c, x)) code += ex.evAfter[x]! - ex.evState[x]!;
     }
@@ -119,9 +124,23 @@ export class RaceFinder<S> {
   }
 
   private addCand(x: number): void {
-    for (let i = 0; i < this.candsN; i++) if (this.cands[i] === x) return;
+    if (x >= this.candStamp.length) this.candStamp = growStamps(this.candStamp, x);
+    if (this.candStamp[x] === this.candRound) return;
+    this.candStamp[x] = this.candRound;
     if (this.candsN === this.cands.length) this.cands = grown(this.cands);
     this.cands[this.candsN++] = x;
+  }
+  /** candStamp[x] === candRound: event x is already a candidate (a new round per candidate list). */
+  private candStamp = new Int32Array(64);
+  private candRound = 1;
+  /** The thread whose events alone end the object's chain before the operation (feasible()). */
+  private soleThread = -1;
+  private soleFrom = 0;
+
+  /** Starts a new candidate list. */
+  private clearCands(): void {
+    this.candsN = 0;
+    this.candRound++;
   }
 
   /**
@@ -131,7 +150,7 @@ export class RaceFinder<S> {
    */
   private gather(j: number, t: number, o: number, k: number, lo: number, hi: number, first: number): void {
     const ex = this.ex;
-    this.candsN = 0;
+    this.clearCands();
     const readLike = isReadLike(k);
     if (ex.hasSlots(o)) {
       const cover = ex.cover;
@@ -200,11 +219,10 @@ export class RaceFinder<S> {
     const ex = this.ex;
     // A trylock (or another eager event) of another thread on the lock that only deferred edges
     // put before this acquisition read the lock's state: its order with this one matters.
-    if (defer && this.lazy && this.eagerBefore(t, first, pred)) defer = false;
+    if (defer && this.lazy && this.eagerBefore(t, o, pred)) defer = false;
     this.gather(j, t, o, k, lo, hi, first);
     const candsN = this.candsN;
     const cands = this.cands;
-    this.partnersN = 0;
     const blockable = isBlockable(k);
     // First pass: the event each candidate races with (itself, or for a blocked operation the
     // start of the busy period), or -1 when the race cannot be reversed.
@@ -214,6 +232,14 @@ export class RaceFinder<S> {
     }
     const partnerOf = this.partnerOf;
     const remappedOf = this.remappedOf;
+    this.soleThread = -1;
+    if (blockable && first >= 0) {
+      const u = ex.evThread[first]!;
+      let x = first;
+      while (ex.evPrevObj[x]! >= 0 && ex.evThread[ex.evPrevObj[x]!] === u) x = ex.evPrevObj[x]!;
+      this.soleThread = u;
+      this.soleFrom = x;
+    }
     for (let ci = 0; ci < candsN; ci++) {
       const c = cands[ci]!;
       partnerOf[ci] = c;
@@ -239,26 +265,34 @@ export class RaceFinder<S> {
       }
     }
     // Second pass: keep immediate races — a candidate that happens before another reversible one
-    // is reached through that one instead.
+    // is reached through that one instead. A later reversible candidate of the same thread covers
+    // an earlier one by program order: found from each thread's latest, without a pairwise search
+    // (a write after a thousand reads of one thread would otherwise cost a million steps).
+    const n = this.n;
+    if (this.latestRev.length < n) this.latestRev = new Int32Array(n);
+    const latestRev = this.latestRev;
+    latestRev.fill(-1, 0, n);
+    for (let ci = 0; ci < candsN; ci++) {
+      if (partnerOf[ci]! < 0) continue;
+      const u = ex.evThread[cands[ci]!]!;
+      if (cands[ci]! > latestRev[u]!) latestRev[u] = cands[ci]!;
+    }
+    this.stamp++;
+    if (this.partnerStamp.length <= ex.len) this.partnerStamp = growStamps(this.partnerStamp, ex.len);
+    const partnerStamp = this.partnerStamp;
     for (let ci = 0; ci < candsN; ci++) {
       const partner = partnerOf[ci]!;
       if (partner < 0 || this.hb(partner, pred)) continue;
       if (remappedOf[ci] === 0) {
         const c = cands[ci]!;
-        let covered = false;
-        for (let c2 = 0; c2 < candsN; c2++) {
-          if (c2 !== ci && partnerOf[c2]! >= 0 && this.hb(c, cands[c2]!)) {
-            covered = true;
-            break;
-          }
+        let covered = latestRev[ex.evThread[c]!]! > c;
+        for (let c2 = 0; !covered && c2 < candsN; c2++) {
+          if (c2 !== ci && partnerOf[c2]! >= 0 && this.hb(c, cands[c2]!)) covered = true;
         }
         if (covered) continue;
       }
-      let dup = false;
-      for (let pi = 0; pi < this.partnersN; pi++) if (this.partners[pi] === partner) dup = true;
-      if (dup) continue;
-      if (this.partnersN === this.partners.length) this.partners = grown(this.partners);
-      this.partners[this.partnersN++] = partner;
+      if (partnerStamp[partner] === this.stamp) continue;
+      partnerStamp[partner] = this.stamp;
       if (
         defer &&
         ex.evObj[partner] === o &&
@@ -285,7 +319,7 @@ export class RaceFinder<S> {
    * not stand for the others as it does on data).
    */
   private lockChain(t: number, first: number, pred: number): void {
-    this.candsN = 0;
+    this.clearCands();
     this.walkLock(t, first, pred, (x) => {
       this.addCand(x);
       return false;
@@ -296,9 +330,18 @@ export class RaceFinder<S> {
    * Is there an eager event (a trylock, an event of a section that could wait) of another thread
    * on this lock that happens before the operation only through deferred edges?
    */
-  private eagerBefore(t: number, first: number, pred: number): boolean {
+  private eagerBefore(t: number, o: number, pred: number): boolean {
     const ex = this.ex;
-    return this.walkLock(t, first, pred, (x, plain) => !plain && ex.evDefer[x] === 0);
+    // Each other thread's events on the lock, latest first, back to one that needs no deferred
+    // edge (then so do its earlier ones): along the thread's own chain on the object.
+    for (let u = 0; u < this.n; u++) {
+      if (u === t) continue;
+      for (let x = ex.lastOfThreadOn(o, u); x >= 0; x = ex.evPrevSame[x]!) {
+        if (this.hbD(x, pred)) break;
+        if (ex.evDefer[x] === 0) return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -548,6 +591,13 @@ export class RaceFinder<S> {
     this.dN = 0;
     this.eN = 0;
   }
+}
+
+/** A stamp array with room for index i (new entries are 0, never a current stamp). */
+function growStamps(a: Int32Array<ArrayBuffer>, i: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(Math.max(64, (i + 1) * 2));
+  b.set(a);
+  return b;
 }
 
 export function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
