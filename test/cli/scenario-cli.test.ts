@@ -495,3 +495,56 @@ test('--swarm K: seeded random runs over worker processes, merged with their cov
   );
   assert.equal(vdm('check', RESET, '--swarm', '2', '--strategy', 'exhaustive').code, 2);
 });
+
+describe('vdm check: quick answers and honest limits', () => {
+  const PREAD64 = fileURLToPath(new URL('../../../examples/v5.8-pread-into-bar-64k.yaml', import.meta.url));
+  test('--stop-at-first stops once the expected violations are found, and says the search is incomplete', () => {
+    const r = vdm('check', CONCURRENT_FAULTS, '--stop-at-first', '--json');
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out) as { verdict: string; complete: boolean; incomplete: { reason: string }[] };
+    assert.equal(j.verdict, 'pass');
+    assert.equal(j.complete, false);
+    assert.deepEqual(
+      j.incomplete.map((i) => i.reason),
+      ['stopAtFirst'],
+    );
+    const full = JSON.parse(vdm('check', CONCURRENT_FAULTS, '--json').out) as { executions: number };
+    assert.ok(full.executions > (JSON.parse(r.out) as { executions: number }).executions);
+  });
+
+  test('a file with check.stopAtFirst: the text status line names the reason', () => {
+    const r = vdm('check', PREAD64);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /incomplete: stopAtFirst \(stopped once every expected violation was found\)/);
+  });
+
+  test('--max-executions: the reason and the cap in --json', () => {
+    const r = vdm('check', CONCURRENT_FAULTS, '--max-executions', '3', '--json');
+    const j = JSON.parse(r.out) as { incomplete: { reason: string; detail: string }[] };
+    assert.equal(j.incomplete[0]?.reason, 'maxExecutions');
+    assert.match(j.incomplete[0]!.detail, /maxExecutions = 3/);
+  });
+
+  test('bad --time-limit and --memory-guard values are exit 2 with the flag named', () => {
+    const t = vdm('check', CONCURRENT_FAULTS, '--time-limit', 'soon');
+    assert.equal(t.code, 2);
+    assert.match(t.err, /--time-limit soon: expected a duration/);
+    assert.doesNotMatch(t.err, /\n\s+at /);
+    const m = vdm('check', CONCURRENT_FAULTS, '--memory-guard', '2');
+    assert.equal(m.code, 2);
+    assert.match(m.err, /--memory-guard 2: expected a fraction/);
+  });
+
+  test('a bad check.timeLimit in a file is exit 2 naming the field', () => {
+    const f = scenario(
+      'bad-time.yaml',
+      readFileSync(CONCURRENT_FAULTS, 'utf8').replace(
+        /^check:.*$/m,
+        'check: { strategy: dpor, timeLimit: soon }',
+      ),
+    );
+    const r = vdm('check', f);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /check\.timeLimit/);
+  });
+});
