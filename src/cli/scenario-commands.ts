@@ -334,6 +334,11 @@ function compareText(c: CompareReport, file: string): string {
   lines.push(fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt));
   if (ids.length === 0) lines.push('', 'no design violates any invariant in this scenario');
   if (c.own) lines.push('', `first row: the file's own design options; the others: each design's defaults`);
+  const cut = all.filter((r) => !r.complete);
+  if (cut.length > 0) {
+    lines.push('', 'incomplete (+):');
+    for (const r of cut) lines.push(`  ${r.design}: ${incompleteText(r.incomplete)}`);
+  }
   for (const r of all) {
     for (const [id, s] of Object.entries(r.shortest)) {
       lines.push('', `${r.design} ${id} (shortest, ${s.events} events): ${s.message}`);

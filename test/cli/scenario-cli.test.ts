@@ -535,6 +535,12 @@ describe('vdm check: quick answers and honest limits', () => {
     assert.match(m.err, /--memory-guard 2: expected a fraction/);
   });
 
+  test('vdm compare text: every design marked + gets its reasons', () => {
+    const r = vdm('compare', CONCURRENT_FAULTS, '--max-executions', '5');
+    const cut = r.out.split('incomplete (+):')[1] ?? '';
+    assert.match(cut, /\n {2}upstream: maxExecutions \(stopped after maxExecutions = 5 executions\)/);
+  });
+
   test('a bad check.timeLimit in a file is exit 2 naming the field', () => {
     const f = scenario(
       'bad-time.yaml',
