@@ -34,8 +34,12 @@ export interface KernelBenchOptions {
   before?: string;
 }
 
-/** The run before this issue's work (2026-12-04, 20 s per cell), kept for the before/after table. */
-export const BASELINE = 'bench/results/kernel-before-2026-12-04.json';
+/**
+ * The run the before/after table compares against by default: the build before the page-table
+ * granularity and fidelity work (2026-12-04, 20 s per cell). The run before the speed work is
+ * bench/results/kernel-before-2026-12-04.json (`--before` takes either).
+ */
+export const BASELINE = 'bench/results/kernel-before-issue-15.json';
 
 /** finished: the search ran to its end (complete or cut by a bound of the file); limit: killed at the time limit. */
 export type CellStatus = 'finished' | 'limit' | 'oom' | 'error' | 'crash';
