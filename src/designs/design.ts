@@ -186,7 +186,11 @@ const UPSTREAM: DesignOptions = {
 };
 
 /** What v4 (the newest revision read) chose; REVISION_OPTIONS below lists every revision. */
-const REVISION_OPTIONS_V4: Partial<DesignOptions> = { mmapHook: 'mmap', resetZap: 'after-d0', revision: 'v4' };
+const REVISION_OPTIONS_V4: Partial<DesignOptions> = {
+  mmapHook: 'mmap',
+  resetZap: 'after-d0',
+  revision: 'v4',
+};
 
 /** Before v6.19 there are no dma-bufs; before v6.12 no huge faults. */
 const V6_10: DesignOptions = { ...UPSTREAM, dmabufExport: false, hugeFault: false };

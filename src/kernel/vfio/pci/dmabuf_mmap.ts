@@ -376,11 +376,16 @@ export function* vfioPciDmaBufMmap(buf: DmaBuf, vma: Vma): Thread<number> {
   return 0;
 }
 
-/** The step-5 dma_buf_ops.mmap, or none (dma_buf_mmap_internal() then returns -EINVAL). */
+/**
+ * The step-5 dma_buf_ops.mmap, or none (dma_buf_mmap_internal() then returns -EINVAL). It is a
+ * member of the static vfio_pci_dmabuf_ops: it stays after cleanup cleared the buffer's device.
+ */
 export function dmabufMmapOp(
-  vdev: VfioPciCoreDevice,
+  o: VfioPciCoreDevice['machine']['design']['options'],
 ): ((buf: DmaBuf, vma: Vma) => Thread<number>) | undefined {
-  return dmabufBacked(vdev) && stepOf(vdev) >= 5 ? vfioPciDmaBufMmap : undefined;
+  const backed = o.mmapScheme === 'dmabuf' || o.mmapScheme === 'shared-base';
+  const step = o.mmapScheme === 'dmabuf' ? o.step : 5;
+  return backed && step >= 5 ? vfioPciDmaBufMmap : undefined;
 }
 
 /**
