@@ -208,7 +208,7 @@ export const DESIGNS: Record<DesignName, Design> = {
   'dmabuf-backed': {
     name: 'dmabuf-backed',
     summary:
-      'the proposal as posted (Matt Evans, "vfio/pci: Add mmap() for DMABUFs", option `revision`, default v4 on v7.1): every VFIO mmap backed by a dma-buf made in ->mmap; faults honour revoke; per-dma-buf address_space; dma-buf fds mmappable; permanent revoke; compat MAP_DMA imports the dma-buf (a goal, not posted)',
+      'the proposal as posted (Matt Evans, "vfio/pci: Add mmap() for DMABUFs", option `revision`, default v4 on v7.1): every VFIO mmap backed by a dma-buf made in ->mmap; faults honour revoke; per-dma-buf address_space; dma-buf fds mmappable; permanent revoke; the compat MAP_DMA import (the goal, not posted) only with compatImportsDmabuf',
     options: {
       ...UPSTREAM,
       mmapScheme: 'dmabuf',
