@@ -103,18 +103,33 @@ export interface DesignOptions {
    */
   addressSpace: 'per-dmabuf' | 'shared';
   /**
-   * dmabuf-backed: the dma-buf is made in f_op->mmap_prepare, before the VMA is linked (the series
-   * as ported to mmap_prepare), or in vm_ops->mapped, after the VMA was linked into the device
-   * file's address_space under the old vm_file.
+   * dmabuf-backed: where the device fd's mmap makes the dma-buf. `mmap` (every posted revision):
+   * the legacy f_op->mmap (vfio_pci_core_mmap() -> vfio_pci_core_mmap_prep_dmabuf()) swaps the
+   * buffer's file into vm_file before the core links the VMA, so the VMA lands in the buffer's
+   * address_space. `mmap_prepare`: the same from f_op->mmap_prepare (step 1 of Jason Gunthorpe's
+   * progression; no revision posted it). `mapped`: in vm_ops->mapped, after the VMA was linked into
+   * the device file's address_space under the old vm_file.
    */
-  mmapHook: 'mmap_prepare' | 'mapped';
+  mmapHook: 'mmap' | 'mmap_prepare' | 'mapped';
   /**
-   * dmabuf-backed: vfio_pci_core_mmap_prep_dmabuf() rewrites vm_pgoff to the buffer's own offset
-   * (0), so the revoke's unmap_mapping_range(0, size) covers the VMA. false is the v4 series as
-   * posted: vm_pgoff keeps the region index and offset (stored in vma_pgoff_adjust for the fault
-   * path), and BAR1-5 mappings, or BAR0 at an offset, keep their PTEs through reset (KERNEL.md §6.1).
+   * dmabuf-backed, a fix the model proposes (no revision posted it): the device-fd mmap rewrites
+   * vm_pgoff to the buffer's own offset (0), so the revoke's unmap_mapping_range(0, size) covers
+   * the VMA whatever BAR and offset it maps. Off, the `revision` decides what vm_pgoff the VMA
+   * keeps (docs/designs.md, "The posted revisions").
    */
   normalizePgoff: boolean;
+  /**
+   * dmabuf-backed: the posted revision of Matt Evans' "vfio/pci: Add mmap() for DMABUFs" that is
+   * modelled, in posting order. `v1` (2026-04-16): the device-fd mmap masks vm_pgoff to the page
+   * offset inside the BAR and the buffer starts at the BAR's first byte (size = offset + length),
+   * so the revoke's zap of [0, size) covers the VMA; a reset revokes (and so zaps) before the D0
+   * transition. `v2` (2026-05-27), `v3` (2026-06-10), `v4` (2026-07-01, on v7.1): the buffer is the
+   * mmapped span exactly and the VMA keeps its region-encoded vm_pgoff (remembered in
+   * vma_pgoff_adjust for the fault path), so the zap misses BAR1-5 mappings and BAR0 mappings at an
+   * offset; a reset revokes after D0. Choosing a revision also sets `mmapHook` and `resetZap` to
+   * what it posted (an explicit option still wins). Other designs ignore it.
+   */
+  revision: 'v1' | 'v2' | 'v3' | 'v4';
   /** A variant driver with its own mmap: vfio_pci_zap_bars() on the device inode also runs on revoke. */
   zapBarsOnRevoke: boolean;
   /** VFIO_DEVICE_FEATURE_DMA_BUF_REVOKE (permanent revoke) exists. */
@@ -162,11 +177,19 @@ const UPSTREAM: DesignOptions = {
   faultPinsDevice: true,
   resetZap: 'before-d0',
   addressSpace: 'per-dmabuf',
-  mmapHook: 'mmap_prepare',
-  normalizePgoff: true,
+  mmapHook: 'mmap',
+  normalizePgoff: false,
+  revision: 'v4',
   zapBarsOnRevoke: false,
   permanentRevoke: false,
   compatImportsDmabuf: false,
+};
+
+/** What v4 (the newest revision read) chose; REVISION_OPTIONS below lists every revision. */
+const REVISION_OPTIONS_V4: Partial<DesignOptions> = {
+  mmapHook: 'mmap',
+  resetZap: 'after-d0',
+  revision: 'v4',
 };
 
 /** Before v6.19 there are no dma-bufs; before v6.12 no huge faults. */
@@ -185,13 +208,14 @@ export const DESIGNS: Record<DesignName, Design> = {
   'dmabuf-backed': {
     name: 'dmabuf-backed',
     summary:
-      'the proposal (Jason Gunthorpe, Matt Evans v4): every VFIO mmap backed by a dma-buf; faults honour revoke; per-dma-buf address_space; dma-buf fds mmappable; permanent revoke; compat MAP_DMA imports the dma-buf',
+      'the proposal as posted (Matt Evans, "vfio/pci: Add mmap() for DMABUFs", option `revision`, default v4 on v7.1): every VFIO mmap backed by a dma-buf made in ->mmap; faults honour revoke; per-dma-buf address_space; dma-buf fds mmappable; permanent revoke; the compat MAP_DMA import (the goal, not posted) only with compatImportsDmabuf',
     options: {
       ...UPSTREAM,
       mmapScheme: 'dmabuf',
-      resetZap: 'after-d0',
+      ...REVISION_OPTIONS_V4,
       permanentRevoke: true,
-      compatImportsDmabuf: true,
+      // No revision posts the compat MAP_DMA import (the thread's stated goal): an explicit option.
+      compatImportsDmabuf: false,
     },
   },
   'shared-base': {
@@ -266,14 +290,34 @@ export const DESIGNS: Record<DesignName, Design> = {
   },
 };
 
-/** A design by name, with options overridden (unknown names and options are refused). */
+/**
+ * What each posted revision of the dmabuf-backed series chose where the model has an option
+ * (docs/designs.md, "The posted revisions"). What the options cannot say (v1's vm_pgoff and buffer
+ * layout) the kernel model reads from `revision` itself.
+ */
+export const REVISION_OPTIONS: Record<DesignOptions['revision'], Partial<DesignOptions>> = {
+  // v1 6/9: vfio_pci_lock_zap_revoke_bars() at the top of vfio_pci_ioctl_reset(), before D0.
+  v1: { mmapHook: 'mmap', resetZap: 'before-d0' },
+  // v2 on: "Moved vfio_pci_zap_revoke_bars() back after D0 transition" (v2 cover letter).
+  v2: { mmapHook: 'mmap', resetZap: 'after-d0' },
+  v3: { mmapHook: 'mmap', resetZap: 'after-d0' },
+  v4: REVISION_OPTIONS_V4,
+};
+
+/**
+ * A design by name, with options overridden (unknown names and options are refused). On
+ * dmabuf-backed, a `revision` override also brings that revision's options, under the other
+ * overrides.
+ */
 export function designOf(name: string, overrides: Partial<DesignOptions> = {}): Design {
   const d = DESIGNS[name as DesignName];
   if (!d) throw new Error(`unknown design "${name}": expected one of ${DESIGN_NAMES.join(', ')}`);
   for (const k of Object.keys(overrides)) {
     if (!(k in d.options)) throw new Error(`design ${name} has no option "${k}"`);
   }
-  return { ...d, options: { ...d.options, ...overrides } };
+  const rev =
+    d.options.mmapScheme === 'dmabuf' && overrides.revision ? REVISION_OPTIONS[overrides.revision] : {};
+  return { ...d, options: { ...d.options, ...rev, ...overrides } };
 }
 
 /** The values each design option takes (scenario files, the CLI and the JSON Schema check them). */
@@ -291,8 +335,9 @@ export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions
   faultPinsDevice: [true, false],
   resetZap: ['before-d0', 'after-d0'],
   addressSpace: ['per-dmabuf', 'shared'],
-  mmapHook: ['mmap_prepare', 'mapped'],
+  mmapHook: ['mmap', 'mmap_prepare', 'mapped'],
   normalizePgoff: [true, false],
+  revision: ['v1', 'v2', 'v3', 'v4'],
   zapBarsOnRevoke: [true, false],
   permanentRevoke: [true, false],
   compatImportsDmabuf: [true, false],

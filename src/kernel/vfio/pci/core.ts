@@ -38,7 +38,12 @@ import {
 } from '../../pci/pci.js';
 import { VfioDevice } from '../vfio_main.js';
 import { type VfioPciDmaBuf, vfioPciDmaBufCleanup, vfioPciDmaBufMove } from './dmabuf.js';
-import { sharedBaseDummy, vfioPciCoreMmapPrepare, vfioPciDmaBufMmapOps } from './dmabuf_mmap.js';
+import {
+  sharedBaseDummy,
+  vfioPciCoreMmapDmabuf,
+  vfioPciCoreMmapPrepare,
+  vfioPciDmaBufMmapOps,
+} from './dmabuf_mmap.js';
 import {
   vfioPciMmapOpsVmaList,
   vfioPciZapAndDownWriteVmaList,
@@ -353,15 +358,22 @@ function* vfioPciSetPowerState(vdev: VfioPciCoreDevice, state: PowerState): Thre
  */
 export function* vfioPciIoctlReset(vdev: VfioPciCoreDevice): Thread<number> {
   if (!vdev.pdev.resetCapable) return EINVAL;
-  const zapAfterD0 = vdev.machine.design.options.resetZap === 'after-d0';
+  const o = vdev.machine.design.options;
+  const zapAfterD0 = o.resetZap === 'after-d0';
+  // dmabuf-backed from step 4 ("Clean up BAR zap and revocation"): the revoke is the zap, so the
+  // series moves them together — before D0 in v1 (vfio_pci_lock_zap_revoke_bars()), after it from v2.
+  const revokeIsZap = o.mmapScheme === 'dmabuf' && o.step >= 4;
   if (zapAfterD0) yield* vdev.memoryLock.downWrite();
-  else yield* vfioPciZapAndDownWriteMemoryLock(vdev);
-  // "This function can be invoked while the power state is non-D0": D0 first; the dma-bufs are
-  // revoked after the transition. v7.1 zapped the CPU mappings before it; the proposal (v3 on)
-  // zaps after it, with the revoke.
+  else {
+    yield* vfioPciZapAndDownWriteMemoryLock(vdev);
+    if (revokeIsZap) yield* vfioPciDmaBufMove(vdev, true);
+  }
+  // "This function can be invoked while the power state is non-D0": D0 first; v7.1 revokes the
+  // dma-bufs after the transition and zapped the CPU mappings before it; the proposal (v2 on) zaps
+  // after it, with the revoke.
   yield* vfioPciSetPowerState(vdev, 'D0');
   if (zapAfterD0) yield* vfioPciZapBarsOfDesign(vdev);
-  yield* vfioPciDmaBufMove(vdev, true);
+  if (zapAfterD0 || !revokeIsZap) yield* vfioPciDmaBufMove(vdev, true);
   const ret = yield* pciTryResetFunction(vdev.pdev);
   if (yield* vfioPciMemoryEnabled(vdev)) yield* vfioPciDmaBufMove(vdev, false);
   yield* vdev.memoryLock.upWrite();
@@ -512,10 +524,16 @@ export const vfioPciCoreOps = {
   name: 'vfio-pci',
   openDevice: vfioPciCoreEnable,
   closeDevice: vfioPciCoreCloseDevice,
-  mmap: vfioPciCoreMmap,
-  // The proposal converts the device fd to f_op->mmap_prepare (the dma-buf is made before the VMA).
-  usesMmapPrepare: (dev: VfioDevice): boolean =>
-    vfioPciCore(dev).machine.design.options.mmapScheme === 'dmabuf',
+  // dmabuf-backed: every posted revision makes the dma-buf in this legacy ->mmap (dmabuf_mmap.ts).
+  mmap: (dev: VfioDevice, vma: Vma): Thread<number> =>
+    vfioPciCore(dev).machine.design.options.mmapScheme === 'dmabuf'
+      ? vfioPciCoreMmapDmabuf(dev, vma)
+      : vfioPciCoreMmap(dev, vma),
+  // The `mmap_prepare` and `mapped` variants convert the device fd to f_op->mmap_prepare.
+  usesMmapPrepare: (dev: VfioDevice): boolean => {
+    const o = vfioPciCore(dev).machine.design.options;
+    return o.mmapScheme === 'dmabuf' && o.mmapHook !== 'mmap';
+  },
   mmapPrepare: vfioPciCoreMmapPrepare,
 };
 

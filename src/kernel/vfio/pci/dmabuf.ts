@@ -143,7 +143,7 @@ export const vfioPciDmabufOps: DmaBufOps = {
   // dma_buf_ops.mmap: the proposal's vfio_pci_dma_buf_mmap() (step 5); elsewhere there is none.
   *mmap(buf, vma): Thread<number> {
     const priv = buf.priv as VfioPciDmaBuf;
-    const op = priv.vdev ? dmabufMmapOp(priv.vdev) : undefined;
+    const op = dmabufMmapOp(priv.design);
     return op ? yield* op(buf, vma) : EINVAL;
   },
 };

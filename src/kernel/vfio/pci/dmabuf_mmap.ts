@@ -1,8 +1,8 @@
 // The proposal of the seed thread: every VFIO BAR mmap backed by a dma-buf (Jason Gunthorpe's
-// progression, Matt Evans' "vfio/pci: Add mmap() for DMABUFs" v3/v4; KERNEL.md §6.1), and
-// Christian König's alternative of one base object shared by the device file and the dma-buf
-// file. The design options (src/designs/design.ts) choose the step and each point reviewers
-// argued about; this file reads them where the variants differ.
+// progression; Matt Evans' "vfio/pci: Add mmap() for DMABUFs" as posted, v1 to v4, the option
+// `revision`), and Christian König's alternative of one base object shared by the device file and
+// the dma-buf file. The design options (src/designs/design.ts) choose the revision, the step and
+// each point reviewers argued about; this file reads them where the variants differ.
 
 import type { Thread } from '../../../sched/program.js';
 import { Violation } from '../../../sched/violation.js';
@@ -226,13 +226,68 @@ function setupFlags(flags: number): number {
 }
 
 /**
- * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_mmap_prep_dmabuf(), in f_op->mmap_prepare
- * (dmabuf-backed, step 1): every check of vfio_pci_core_mmap(), then a one-range buffer over
- * exactly the mapped span (`paddr = bar_start + offset in region`), exported with a registration
- * and listed on the device with `revoked = !memory_enabled`; the buffer takes its own reference on
- * the device file (released with the buffer, once) and its file becomes vm_file, handing over the
- * new file's reference. `normalizePgoff` rewrites vm_pgoff to the buffer's offset 0; without it
- * vm_pgoff keeps the region encoding and vma_pgoff_adjust remembers it for the fault path.
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_mmap() as every revision posted it (the legacy
+ * f_op->mmap): every check of v7.1's vfio_pci_core_mmap(), then vfio_pci_core_mmap_prep_dmabuf()
+ * makes a one-range buffer, exports it with a registration and lists it on the device with
+ * `revoked = !memory_enabled`, and transfers ownership both ways without a get: the VMA's
+ * reference on the device file becomes the buffer's (priv->vfile, put at release) and the
+ * buffer's file becomes vm_file. Then §1.3's flags and the common vm_ops. The core links the VMA
+ * afterwards, into vm_file's (the buffer's) address_space, at the vm_pgoff left here.
+ */
+export function* vfioPciCoreMmapDmabuf(dev: VfioDevice, vma: Vma): Thread<number> {
+  const vdev = vfioPciCore(dev);
+  const checked = yield* vfioPciMmapChecks(vdev, vma.pgoff, vma.start, vma.end, vma.flags);
+  if (typeof checked === 'number') return checked;
+  const regionPgoff = vma.pgoff;
+  const layout = bufferLayout(vdev, regionPgoff, vma.end - vma.start);
+  // v1 4/9 masks vm_pgoff to the page offset inside the BAR (the fix sets it to 0).
+  vma.pgoff = layout.vmaPgoff;
+  const priv = yield* prepDmabuf(vdev, pgoffToIndex(regionPgoff), layout);
+  if (typeof priv === 'number') return priv;
+  priv.vfile = vma.file as File;
+  vma.file = priv.dmabuf.file;
+  vma.privateData = priv;
+  vma.pageProt = 'uc';
+  vma.flags = setupFlags(vma.flags);
+  vma.ops = vfioPciDmaBufMmapOps(vdev);
+  return 0;
+}
+
+/**
+ * The dma-buf a device-fd mmap makes, per revision: where it starts in the BAR, how long it is,
+ * what vm_pgoff the VMA keeps and what the fault path subtracts from it (vma_pgoff_adjust).
+ * - v1 3/9 and 4/9: vm_pgoff is masked to the page offset `off` inside the BAR; the buffer starts
+ *   at the BAR's first byte and is `off` pages longer than the mapping (the part before the
+ *   mapping is unreachable through it); no adjustment. The VMA is filed at [off, off + n), inside
+ *   the revoke's zap of [0, size).
+ * - v2 to v4: vm_pgoff keeps the region encoding (index << 28 | off); the buffer is the mapped span
+ *   exactly; vma_pgoff_adjust makes the fault path's buffer offset start at 0 (v2-v4 subtract the
+ *   masked offset and mask the region index away; the model subtracts the whole region pgoff, the
+ *   same offset). The VMA is filed at pgoff (index << 28 | off), outside [0, n) unless it maps
+ *   BAR0 from its first page.
+ * - the fix `normalizePgoff`: the buffer as in v2-v4, and vm_pgoff 0.
+ */
+interface BufferLayout {
+  paddr: number;
+  len: number;
+  vmaPgoff: number;
+  adjust: number;
+}
+
+function bufferLayout(vdev: VfioPciCoreDevice, pgoff: number, len: number): BufferLayout {
+  const o = vdev.machine.design.options;
+  const bar = vdev.pdev.bars[pgoffToIndex(pgoff)]!;
+  const off = pgoffInRegion(pgoff);
+  if (o.normalizePgoff) return { paddr: bar.phys + off * PAGE_SIZE, len, vmaPgoff: 0, adjust: 0 };
+  if (o.revision === 'v1') return { paddr: bar.phys, len: off * PAGE_SIZE + len, vmaPgoff: off, adjust: 0 };
+  return { paddr: bar.phys + off * PAGE_SIZE, len, vmaPgoff: pgoff, adjust: pgoff };
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_mmap_prep_dmabuf(), moved to f_op->mmap_prepare
+ * (mmapHook `mmap_prepare`, Jason Gunthorpe's step 1; no revision posted it): the same checks and
+ * buffer; the buffer's file replaces desc->vm_file, handing over its reference, and the buffer takes
+ * its own reference on the device file (the core took none for the VMA).
  */
 export function* vfioPciCoreMmapPrepare(dev: VfioDevice, desc: VmAreaDesc): Thread<number> {
   const vdev = vfioPciCore(dev);
@@ -247,10 +302,10 @@ export function* vfioPciCoreMmapPrepare(dev: VfioDevice, desc: VmAreaDesc): Thre
     desc.privateData = vdev;
     return 0;
   }
-  const index = pgoffToIndex(desc.pgoff);
-  const priv = yield* prepDmabuf(vdev, index, desc.pgoff, desc.end - desc.start);
+  const layout = bufferLayout(vdev, desc.pgoff, desc.end - desc.start);
+  const priv = yield* prepDmabuf(vdev, pgoffToIndex(desc.pgoff), layout);
   if (typeof priv === 'number') return priv;
-  if (o.normalizePgoff) desc.pgoff = 0;
+  desc.pgoff = layout.vmaPgoff;
   // priv->vfile: the buffer keeps the VFIO device file open until it is released.
   priv.vfile = yield* getFile(desc.file);
   desc.vmFile = priv.dmabuf.file;
@@ -259,25 +314,23 @@ export function* vfioPciCoreMmapPrepare(dev: VfioDevice, desc: VmAreaDesc): Thre
   return 0;
 }
 
+// drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_core_mmap_prep_dmabuf() — the buffer and its export
 function* prepDmabuf(
   vdev: VfioPciCoreDevice,
   index: number,
-  pgoff: number,
-  len: number,
+  layout: BufferLayout,
 ): Thread<VfioPciDmaBuf | number> {
-  const bar = vdev.pdev.bars[index]!;
-  const paddr = bar.phys + pgoffInRegion(pgoff) * PAGE_SIZE;
   const priv = yield* vfioPciDmaBufCreate(
     vdev,
-    [{ paddr, len }],
-    len,
+    [{ paddr: layout.paddr, len: layout.len }],
+    layout.len,
     `dmabuf:${vdev.pdev.name}/BAR${index}`,
     {
       ownMapping: ownAddressSpace(vdev),
     },
   );
   if (typeof priv === 'number') return priv;
-  priv.vmaPgoffAdjust = vdev.machine.design.options.normalizePgoff ? 0 : pgoff;
+  priv.vmaPgoffAdjust = layout.adjust;
   return priv;
 }
 
@@ -288,9 +341,12 @@ function* prepDmabuf(
  */
 function* vfioPciMmapMapped(vdev: VfioPciCoreDevice, vma: Vma): Thread<number> {
   const index = pgoffToIndex(vma.pgoff);
-  const priv = yield* prepDmabuf(vdev, index, vma.pgoff, vma.end - vma.start);
+  // The VMA is already linked at its region-encoded pgoff: the buffer is the mapped span.
+  const len = vma.end - vma.start;
+  const bar = vdev.pdev.bars[index]!;
+  const paddr = bar.phys + pgoffInRegion(vma.pgoff) * PAGE_SIZE;
+  const priv = yield* prepDmabuf(vdev, index, { paddr, len, vmaPgoff: vma.pgoff, adjust: vma.pgoff });
   if (typeof priv === 'number') return priv;
-  priv.vmaPgoffAdjust = vma.pgoff;
   // Ownership transfer: the VMA's reference on the device file becomes the buffer's.
   priv.vfile = vma.file as File;
   vma.file = priv.dmabuf.file;
@@ -301,7 +357,10 @@ function* vfioPciMmapMapped(vdev: VfioPciCoreDevice, vma: Vma): Thread<number> {
 
 /**
  * drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_dma_buf_mmap() (step 5) — dma_buf_ops.mmap of an
- * exported buffer: -ENODEV unless its status is OK ("belt-and-braces"), -EINVAL without VM_SHARED;
+ * exported buffer. Every revision (v1 7/9 to v4 08/10) tests the revoke state first: a buffer
+ * revoked for now, for good, or by cleanup (which revokes before it clears priv->vdev) gives
+ * -ENODEV ("belt-and-braces" in v3/v4); then -EINVAL without VM_SHARED. (v1 also re-checked the span
+ * against the size, -EINVAL, which dma_buf_mmap_internal() has already checked; v2 dropped it.)
  * §1.3's flags with the buffer's mapping attribute; the common vm_ops. The VMA lives in the
  * buffer's own address_space (step 4) or the shared one.
  */
@@ -317,11 +376,16 @@ export function* vfioPciDmaBufMmap(buf: DmaBuf, vma: Vma): Thread<number> {
   return 0;
 }
 
-/** The step-5 dma_buf_ops.mmap, or none (dma_buf_mmap_internal() then returns -EINVAL). */
+/**
+ * The step-5 dma_buf_ops.mmap, or none (dma_buf_mmap_internal() then returns -EINVAL). It is a
+ * member of the static vfio_pci_dmabuf_ops: it stays after cleanup cleared the buffer's device.
+ */
 export function dmabufMmapOp(
-  vdev: VfioPciCoreDevice,
+  o: VfioPciCoreDevice['machine']['design']['options'],
 ): ((buf: DmaBuf, vma: Vma) => Thread<number>) | undefined {
-  return dmabufBacked(vdev) && stepOf(vdev) >= 5 ? vfioPciDmaBufMmap : undefined;
+  const backed = o.mmapScheme === 'dmabuf' || o.mmapScheme === 'shared-base';
+  const step = o.mmapScheme === 'dmabuf' ? o.step : 5;
+  return backed && step >= 5 ? vfioPciDmaBufMmap : undefined;
 }
 
 /**
