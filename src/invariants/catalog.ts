@@ -75,6 +75,13 @@ export const INVARIANTS: readonly InvariantInfo[] = [
     rule: 'unmap_mapping_range() over the device inode (v6.10 on) / vma_list (v5.8 to v6.9)',
   },
   {
+    id: 'SPURIOUS_FAULT',
+    by: 'invariant',
+    summary:
+      'a CPU access inside an enabled, powered, unrevoked mapping takes a fault that returns SIGBUS or OOM',
+    rule: 'vfio_pci_mmap_huge_fault(): SIGBUS only when memory is off or in low power; every fault in a block asks for the same leaf (c1d9dac0db16)',
+  },
+  {
     id: 'DEADLOCK',
     by: 'explorer',
     summary: 'every thread is blocked',
