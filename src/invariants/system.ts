@@ -277,17 +277,21 @@ function checkLeaf(
     }
   }
   if (!vma || !m) return;
-  // TRANSLATION: the design's documented offset arithmetic, from the VMA alone. A run of leaves is
-  // linear in the address; the expected pfns are linear up to the end of a BAR or a range, so one
-  // comparison answers for each such stretch.
+  // TRANSLATION: the design's documented offset arithmetic, from the VMA alone, against what the
+  // MMU takes from the leaf: for a PMD/PUD leaf only the frame bits above the block size (the low
+  // bits of a misaligned pfn are no offset: x86 reads bit 12 of a huge entry as PAT and bits 13-20
+  // as reserved, arm64's block descriptors have them RES0). A run of leaves is linear in the
+  // address; the expected pfns are linear up to the end of a BAR or a range, so one comparison
+  // answers for each such stretch.
   for (let k = 0; k < count; ) {
     const at = l.base + k * size;
-    const pfn = l.pfn + k * step;
+    const stored = l.pfn + k * step;
+    const pfn = stored - (stored % step);
     const want = expectedPfn(m, vma, at);
     if (want.pfn !== pfn) {
       raise(
         'TRANSLATION',
-        `${l.level} leaf at ${hex(at)} maps pfn ${hex(pfn)}, expected ${want.pfn === null ? `nothing (${want.why})` : hex(want.pfn)} (${m.kind === 'dmabuf' ? m.name : `${m.vdev.pdev.name} file, vm_pgoff ${hex(vma.pgoff)}`})`,
+        `${l.level} leaf at ${hex(at)} maps pfn ${hex(pfn)}${pfn === stored ? '' : ` (its entry holds ${hex(stored)})`}, expected ${want.pfn === null ? `nothing (${want.why})` : hex(want.pfn)} (${m.kind === 'dmabuf' ? m.name : `${m.vdev.pdev.name} file, vm_pgoff ${hex(vma.pgoff)}`})`,
       );
       break;
     }
