@@ -401,7 +401,7 @@ function checkDevice(sys: System, raise: Raise, vdev: VfioPciCoreDevice): void {
 /**
  * At every access: MMIO_WHILE_DISABLED (see mmio-while-disabled.ts), DMA_AFTER_REVOKE (a DMA into
  * a revoked dma-buf's range once the revoke has returned) and ISOLATION (a CPU access through a
- * device fd's VMA reaches only that device's BARs). At every fault of a CPU access: SPURIOUS_FAULT
+ * device file's VMA reaches only that device's BARs, through a dma-buf's only its ranges). At every fault of a CPU access: SPURIOUS_FAULT
  * (spurious-fault.ts).
  */
 export function watchSystem(sys: System, enabled?: ReadonlySet<string>): void {
@@ -428,22 +428,22 @@ export function watchSystem(sys: System, enabled?: ReadonlySet<string>): void {
       }
     }
     if (a.by === 'cpu' && a.mm && a.addr !== undefined) {
+      // ISOLATION: what the VMA's file gives access to — a device file its device's BARs, a dma-buf
+      // its ranges (whatever became of its device).
       const vma = (a.mm as Mm).vmaLookup(a.addr);
-      const vdev = vma ? deviceOfVma(vma) : undefined;
-      const base = vma ? baseOfVma(vma) : undefined;
-      if (base?.dmabuf) {
+      const m = vma ? mappingOf(sys, vma) : undefined;
+      if (m?.kind === 'dmabuf') {
         const addr = a.pfn * PAGE_SIZE;
-        if (!base.physVec.some((r) => addr >= r.paddr && addr < r.paddr + r.len)) {
+        if (!m.buf.physVec.some((r) => addr >= r.paddr && addr < r.paddr + r.len)) {
           raise(
             'ISOLATION',
-            `${a.thread ?? 'a CPU'} reached pfn ${hex(a.pfn)} through a mapping of ${base.dmabuf.name}, outside its ranges`,
+            `${a.thread ?? 'a CPU'} reached pfn ${hex(a.pfn)} through a mapping of ${m.name}, outside its ranges`,
           );
         }
-      }
-      if (vdev && !vdev.pdev.barOf(a.pfn)) {
+      } else if (m?.kind === 'device' && !m.vdev.pdev.barOf(a.pfn)) {
         raise(
           'ISOLATION',
-          `${a.thread ?? 'a CPU'} reached pfn ${hex(a.pfn)} through a mapping of ${vdev.pdev.name}, outside its BARs`,
+          `${a.thread ?? 'a CPU'} reached pfn ${hex(a.pfn)} through a mapping of ${m.vdev.pdev.name}, outside its BARs`,
         );
       }
     }
