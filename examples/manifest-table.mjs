@@ -21,6 +21,7 @@ const SHORT = {
   ISOLATION: 'ISO',
   GUP_CONSISTENCY: 'GUP',
   REFCOUNT: 'RC',
+  SPURIOUS_FAULT: 'SF',
 };
 const cell = (r, own) => {
   if (!r) return '';

@@ -50,13 +50,14 @@ export interface DesignOptions {
   /** VFIO_DEVICE_FEATURE_DMA_BUF exists (v6.19 on); before, the feature is unknown (-ENOTTY). */
   dmabufExport: boolean;
   /**
-   * vfio_pci_mmap_huge_fault(): the fault address is rounded down to the block (09dfc8a5f2ce).
-   * Without it (v6.12 as first shipped) only a fault at the block's first page can be huge; any
-   * other falls back to PTEs.
+   * vfio_pci_mmap_huge_fault(): the fault address is rounded down to the block (c1d9dac0db16,
+   * v6.15, bugzilla 220057). Without it (v6.12 to v6.15-rc5) only a fault at the block's first page
+   * can be huge; any other falls back to PTEs, and an unaligned fault racing an aligned one in the
+   * same block finds the PMD turned into a huge leaf under its PTE insert (VM_FAULT_OOM).
    */
   hugeFaultRoundsAddress: boolean;
   /**
-   * vfio_pci_mmap_huge_fault(): the pfn must be aligned to the order (c1d9dac0db16, now
+   * vfio_pci_mmap_huge_fault(): the pfn must be aligned to the order (09dfc8a5f2ce, v6.13, now
    * is_aligned_for_order()). Without it a PMD/PUD leaf is built from a misaligned pfn.
    */
   hugeFaultChecksPfnAlignment: boolean;

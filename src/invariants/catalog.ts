@@ -34,14 +34,14 @@ export const INVARIANTS: readonly InvariantInfo[] = [
     id: 'TRANSLATION',
     by: 'invariant',
     summary: "a present leaf maps a pfn other than the design's offset arithmetic gives",
-    rule: 'vma_to_pfn(): BAR start pfn + page offset in the region',
+    rule: 'the offset space of vm_file: region index above VFIO_PCI_OFFSET_SHIFT then BAR start + page offset (device file); vm_pgoff pages into the phys_vec ranges (dma-buf)',
   },
   {
     id: 'HUGE_LEAF',
     by: 'invariant',
     summary:
       'a huge leaf without VA and pfn alignment, outside its VMA, across ranges, or on a level the arch cannot mark special',
-    rule: 'vfio_pci_mmap_huge_fault(): is_aligned_for_order(); vmf_insert_pfn_pmd/pud() need pXX_special',
+    rule: 'vfio_pci_mmap_huge_fault(): is_aligned_for_order() (09dfc8a5f2ce); vfio_pci_dma_buf_find_pfn(): one range; vmf_insert_pfn_pmd/pud() need pXX_special',
   },
   {
     id: 'GUP_CONSISTENCY',
@@ -73,6 +73,13 @@ export const INVARIANTS: readonly InvariantInfo[] = [
     by: 'invariant',
     summary: "a VMA that maps a device's BARs is one the device's zap cannot reach",
     rule: 'unmap_mapping_range() over the device inode (v6.10 on) / vma_list (v5.8 to v6.9)',
+  },
+  {
+    id: 'SPURIOUS_FAULT',
+    by: 'invariant',
+    summary:
+      'a CPU access inside an enabled, powered, unrevoked mapping takes a fault that returns SIGBUS or OOM',
+    rule: 'vfio_pci_mmap_huge_fault(): SIGBUS only when memory is off or in low power; every fault in a block asks for the same leaf (c1d9dac0db16)',
   },
   {
     id: 'DEADLOCK',

@@ -8,18 +8,14 @@ import { PAGE_SIZE, PMD_SIZE, PUD_SIZE, specialAt } from '../kernel/mm/arch.js';
 import type { Mm } from '../kernel/mm/mm.js';
 import { anyFlag, type Translation, VM_PFNMAP, type Vma } from '../kernel/mm/mm_types.js';
 import { decodes, PCI_COMMAND_MEMORY } from '../kernel/pci/pci.js';
-import {
-  indexToOffset,
-  pgoffInRegion,
-  pgoffToIndex,
-  VFIO_PCI_ROM_REGION_INDEX,
-  type VfioPciCoreDevice,
-} from '../kernel/vfio/pci/core.js';
+import { indexToOffset, VFIO_PCI_ROM_REGION_INDEX, type VfioPciCoreDevice } from '../kernel/vfio/pci/core.js';
 import type { VfioPciDmaBuf } from '../kernel/vfio/pci/dmabuf.js';
-import { type MmapBase, ownAddressSpace, vfioPciDmaBufFindPfn } from '../kernel/vfio/pci/dmabuf_mmap.js';
+import { type MmapBase, ownAddressSpace } from '../kernel/vfio/pci/dmabuf_mmap.js';
 import { Violation } from '../sched/violation.js';
 import type { System } from '../uapi/system.js';
+import { deviceOfMapping, expectedPfn, mappingOf, oneRangeHolds } from './expected-pfn.js';
 import { checkMmioAccess } from './mmio-while-disabled.js';
+import { watchSpuriousFault } from './spurious-fault.js';
 
 export const INVARIANT_IDS = [
   'MMIO_WHILE_DISABLED',
@@ -32,6 +28,7 @@ export const INVARIANT_IDS = [
   'REFCOUNT',
   'USE_AFTER_FREE',
   'ZAP_COVERAGE',
+  'SPURIOUS_FAULT',
 ] as const;
 export type InvariantId = (typeof INVARIANT_IDS)[number];
 
@@ -237,7 +234,8 @@ function piecesByVma(mm: Mm, run: Translation, size: number): [Translation, Vma 
 /**
  * The per-leaf rules, for a run of leaves inside one VMA (or one leaf no VMA holds whole): HUGE_LEAF,
  * TRANSLATION, MAPPING_AFTER_REVOKE, and in the vma_list era ZAP_COVERAGE (a VMA with PTEs is on
- * its device's vma_list).
+ * its device's vma_list). What the VMA maps is read from its vm_file (expected-pfn.ts), so a
+ * dma-buf whose device is gone (cleanup set priv->vdev to NULL) still has its leaves checked.
  */
 function checkLeaf(
   sys: System,
@@ -248,13 +246,16 @@ function checkLeaf(
   mm: Mm,
 ): void {
   const size = LEAF_SIZE[l.level];
+  const step = size / PAGE_SIZE;
   const count = l.count ?? 1;
-  // HUGE_LEAF: inside its VMA, pfn aligned, on a level the arch can mark special.
+  const m = vma ? mappingOf(sys, vma) : undefined;
+  // HUGE_LEAF: inside its VMA, pfn aligned, on a level the arch can mark special, and for a
+  // dma-buf inside one of its ranges.
   if (l.level !== 'pte') {
     if (!vma || l.base < vma.start || l.base + size > vma.end) {
       raise('HUGE_LEAF', `${l.level} leaf at ${hex(l.base)} reaches outside its VMA`);
     }
-    if (l.pfn % (size / PAGE_SIZE) !== 0) {
+    if (l.pfn % step !== 0) {
       raise('HUGE_LEAF', `${l.level} leaf at ${hex(l.base)} maps unaligned pfn ${hex(l.pfn)}`);
     }
     if (vma && anyFlag(vma.flags, VM_PFNMAP) && !specialAt(arch, l.level as 'pmd' | 'pud')) {
@@ -263,32 +264,51 @@ function checkLeaf(
         `${l.level} pfnmap leaf at ${hex(l.base)} on ${arch.name}, which cannot mark it special: gup-fast will treat it as a page`,
       );
     }
-  }
-  const vdev = vma ? deviceOfVma(vma) : undefined;
-  if (!vma || !vdev) return;
-  const base = baseOfVma(vma);
-  if (base) {
-    // TRANSLATION through the buffer's ranges (vfio_pci_dma_buf_find_pfn at each leaf's first page).
-    for (let k = 0; k < count; k++) {
-      const at = l.base + k * size;
-      const pfn = l.pfn + (k * size) / PAGE_SIZE;
-      const want = vfioPciDmaBufFindPfn(base, vma, at, 0);
-      if (want < 0 || pfn !== want) {
-        raise(
-          'TRANSLATION',
-          `${l.level} leaf at ${hex(at)} maps pfn ${hex(pfn)}, expected ${want < 0 ? 'nothing' : hex(want)} (${base.dmabuf?.name ?? 'device file'})`,
-        );
-        break;
+    if (m?.kind === 'dmabuf') {
+      for (let k = 0; k < count; k++) {
+        if (!oneRangeHolds(m.buf.physVec, l.pfn + k * step, step)) {
+          raise(
+            'HUGE_LEAF',
+            `${l.level} leaf at ${hex(l.base + k * size)} (pfn ${hex(l.pfn + k * step)}) is not inside one range of ${m.name}`,
+          );
+          break;
+        }
       }
     }
-    // MAPPING_AFTER_REVOKE: a buffer whose revoke returned keeps no CPU mapping.
-    if (base.revoked && base.dmabuf && vdev.memoryLock.writer === -1) {
+  }
+  if (!vma || !m) return;
+  // TRANSLATION: the design's documented offset arithmetic, from the VMA alone, against what the
+  // MMU takes from the leaf: for a PMD/PUD leaf only the frame bits above the block size (the low
+  // bits of a misaligned pfn are no offset: x86 reads bit 12 of a huge entry as PAT and bits 13-20
+  // as reserved, arm64's block descriptors have them RES0). A run of leaves is linear in the
+  // address; the expected pfns are linear up to the end of a BAR or a range, so one comparison
+  // answers for each such stretch.
+  for (let k = 0; k < count; ) {
+    const at = l.base + k * size;
+    const stored = l.pfn + k * step;
+    const pfn = stored - (stored % step);
+    const want = expectedPfn(m, vma, at);
+    if (want.pfn !== pfn) {
+      raise(
+        'TRANSLATION',
+        `${l.level} leaf at ${hex(at)} maps pfn ${hex(pfn)}${pfn === stored ? '' : ` (its entry holds ${hex(stored)})`}, expected ${want.pfn === null ? `nothing (${want.why})` : hex(want.pfn)} (${m.kind === 'dmabuf' ? m.name : `${m.vdev.pdev.name} file, vm_pgoff ${hex(vma.pgoff)}`})`,
+      );
+      break;
+    }
+    k += Math.max(1, Math.floor(want.linear / step));
+  }
+  const vdev = deviceOfMapping(sys, m);
+  if (m.kind === 'dmabuf') {
+    // MAPPING_AFTER_REVOKE: a buffer whose revoke returned keeps no CPU mapping (cleanup revokes
+    // for good: a buffer whose device is gone is revoked too).
+    const settled = !vdev || vdev.memoryLock.writer === -1;
+    if ((m.buf.revoked || m.buf.vdev === null) && settled) {
       raise(
         'MAPPING_AFTER_REVOKE',
-        `${l.level} leaf at ${hex(l.base)} still maps ${base.dmabuf.name} after its revoke returned`,
+        `${l.level} leaf at ${hex(l.base)} still maps ${m.name} after its ${m.buf.vdev === null ? 'cleanup' : 'revoke'} returned`,
       );
     }
-    if (offAndSettled(vdev)) {
+    if (vdev && offAndSettled(vdev)) {
       raise(
         'MAPPING_AFTER_REVOKE',
         `${l.level} leaf at ${hex(l.base)} still maps ${vdev.pdev.name} after its memory was disabled`,
@@ -296,21 +316,10 @@ function checkLeaf(
     }
     return;
   }
-  // TRANSLATION: the design's offset arithmetic: vma_to_pfn() plus the page offset; in the
-  // vma_list era vm_pgoff holds the first pfn itself. Linear in the address, as a run of leaves
-  // is: the first leaf of the run answers for all.
-  const scheme = sys.machine.design.options.mmapScheme;
-  const vmaList = scheme !== 'inode';
-  const bar = vmaList ? vdev.pdev.barOf(vma.pgoff) : vdev.pdev.bars[pgoffToIndex(vma.pgoff)];
-  if (bar) {
-    const first = vmaList ? vma.pgoff : Math.floor(bar.phys / PAGE_SIZE) + pgoffInRegion(vma.pgoff);
-    const want = first + (l.base - vma.start) / PAGE_SIZE;
-    if (l.pfn !== want) {
-      raise('TRANSLATION', `${l.level} leaf at ${hex(l.base)} maps pfn ${hex(l.pfn)}, expected ${hex(want)}`);
-    }
-  }
+  if (!vdev) return;
   // MAPPING_AFTER_REVOKE: once a disable has finished, no leaf maps the device's BARs.
   if (offAndSettled(vdev)) {
+    const bar = vdev.pdev.barOf(l.pfn);
     raise(
       'MAPPING_AFTER_REVOKE',
       `${l.level} leaf at ${hex(l.base)} still maps ${vdev.pdev.name} BAR${bar?.index ?? '?'} after its memory was disabled`,
@@ -318,6 +327,7 @@ function checkLeaf(
   }
   // ZAP_COVERAGE, vma_list era: a VMA with PTEs must be on vdev->vma_list, once its mm is not being
   // changed and the device is not listing or zapping.
+  const scheme = sys.machine.design.options.mmapScheme;
   if (
     scheme === 'vma-list' &&
     !vdev.vmaList.includes(vma) &&
@@ -391,10 +401,12 @@ function checkDevice(sys: System, raise: Raise, vdev: VfioPciCoreDevice): void {
 /**
  * At every access: MMIO_WHILE_DISABLED (see mmio-while-disabled.ts), DMA_AFTER_REVOKE (a DMA into
  * a revoked dma-buf's range once the revoke has returned) and ISOLATION (a CPU access through a
- * device fd's VMA reaches only that device's BARs).
+ * device file's VMA reaches only that device's BARs, through a dma-buf's only its ranges). At every fault of a CPU access: SPURIOUS_FAULT
+ * (spurious-fault.ts).
  */
 export function watchSystem(sys: System, enabled?: ReadonlySet<string>): void {
   const raise = raiser(enabled);
+  if (!enabled || enabled.has('SPURIOUS_FAULT')) watchSpuriousFault(sys);
   sys.machine.accessObservers.push((a: Access) => {
     if (!enabled || enabled.has('MMIO_WHILE_DISABLED')) checkMmioAccess(sys.machine, a);
     if (a.by === 'dma') {
@@ -416,22 +428,22 @@ export function watchSystem(sys: System, enabled?: ReadonlySet<string>): void {
       }
     }
     if (a.by === 'cpu' && a.mm && a.addr !== undefined) {
+      // ISOLATION: what the VMA's file gives access to — a device file its device's BARs, a dma-buf
+      // its ranges (whatever became of its device).
       const vma = (a.mm as Mm).vmaLookup(a.addr);
-      const vdev = vma ? deviceOfVma(vma) : undefined;
-      const base = vma ? baseOfVma(vma) : undefined;
-      if (base?.dmabuf) {
+      const m = vma ? mappingOf(sys, vma) : undefined;
+      if (m?.kind === 'dmabuf') {
         const addr = a.pfn * PAGE_SIZE;
-        if (!base.physVec.some((r) => addr >= r.paddr && addr < r.paddr + r.len)) {
+        if (!m.buf.physVec.some((r) => addr >= r.paddr && addr < r.paddr + r.len)) {
           raise(
             'ISOLATION',
-            `${a.thread ?? 'a CPU'} reached pfn ${hex(a.pfn)} through a mapping of ${base.dmabuf.name}, outside its ranges`,
+            `${a.thread ?? 'a CPU'} reached pfn ${hex(a.pfn)} through a mapping of ${m.name}, outside its ranges`,
           );
         }
-      }
-      if (vdev && !vdev.pdev.barOf(a.pfn)) {
+      } else if (m?.kind === 'device' && !m.vdev.pdev.barOf(a.pfn)) {
         raise(
           'ISOLATION',
-          `${a.thread ?? 'a CPU'} reached pfn ${hex(a.pfn)} through a mapping of ${vdev.pdev.name}, outside its BARs`,
+          `${a.thread ?? 'a CPU'} reached pfn ${hex(a.pfn)} through a mapping of ${m.vdev.pdev.name}, outside its BARs`,
         );
       }
     }

@@ -24,6 +24,21 @@ export interface Access {
   mm?: unknown;
 }
 
+/** A page fault taken by a CPU access: who, where, in which address space (for SPURIOUS_FAULT). */
+export interface CpuFault {
+  thread: string;
+  mm: unknown;
+  addr: number;
+  write: boolean;
+}
+
+/**
+ * Watches the page faults of CPU accesses: called when a fault starts (mmap_lock held, VMA looked
+ * up); the function it returns, if any, is called with the fault's VM_FAULT_* result once the
+ * fault handler returned and mmap_lock was dropped.
+ */
+export type FaultObserver = (f: CpuFault) => ((result: number) => void) | undefined;
+
 export class Machine {
   readonly arch: Arch;
   readonly phys = new PhysMem();
@@ -31,6 +46,8 @@ export class Machine {
   readonly accessObservers: ((a: Access) => void)[] = [];
   /** Every access so far, in order (plain data, for reports and tests). */
   readonly accesses: Access[] = [];
+  /** Called at every page fault of a CPU access (see FaultObserver). */
+  readonly faultObservers: FaultObserver[] = [];
   /** Page references gup-fast took through pfnmap VMAs (GUP_CONSISTENCY), plain data. */
   readonly gupThroughPfnmap: string[] = [];
   /** The PCI functions of the machine (each registers itself). */

@@ -137,7 +137,8 @@ const MAX_FAULT_RETRIES = 4;
  * A CPU load or store at `addr` in `mm`: the MMU walks the page table; on a miss the page fault
  * handler runs (arch/x86/mm/fault.c: do_user_addr_fault(): mmap_lock for read, find the VMA,
  * check access rights, handle_mm_fault()) and the instruction retries. The access itself is
- * reported to the machine's observers with the pfn it reached. `onFault` sees every fault result.
+ * reported to the machine's observers with the pfn it reached; its faults to the machine's fault
+ * observers. `onFault` sees every fault result.
  */
 export function* cpuAccess(
   mm: Mm,
@@ -179,9 +180,11 @@ export function* cpuAccess(
     yield* mm.mmapLock.downRead();
     const vma = mm.vmaLookup(addr);
     let ret: number;
+    const watchers = mm.machine.faultObservers.map((o) => o({ thread, mm, addr, write }));
     if (!vma || !hasFlag(vma.flags, write ? VM_WRITE : VM_READ)) ret = VM_FAULT_SIGSEGV;
     else ret = yield* handleMmFault(vma, addr, write);
     yield* mm.mmapLock.upRead();
+    for (const w of watchers) w?.(ret);
     onFault?.(ret);
     if (ret & VM_FAULT_SIGSEGV) return 'sigsegv';
     if (ret & VM_FAULT_SIGBUS) return 'sigbus';

@@ -217,12 +217,13 @@ export function* vfioPciMmapHugeFault(vmf: VmFault, order: number): Thread<numbe
   const vdev = vma.privateData as VfioPciCoreDevice;
   const design = vdev.machine.design.options;
   const size = PAGE_SIZE * 2 ** order;
-  // v6.12 as first shipped used vmf->address as it came (09dfc8a5f2ce rounds it down to the block).
+  // Before c1d9dac0db16 (v6.12 to v6.15-rc5) vmf->address was used as it came; the fix rounds it
+  // down to the block, so that every fault in a block asks for the same leaf.
   const addr = design.hugeFaultRoundsAddress ? vmf.address - (vmf.address % size) : vmf.address;
   const pfn = vmaToPfn(vdev, vma) + (addr - vma.start) / PAGE_SIZE;
   const aligned = design.hugeFaultChecksPfnAlignment
     ? isAlignedForOrder(vma, addr, pfn, order)
-    : // f9e54c3a2f5b: a VA-aligned block inside the VMA; no pfn check (c1d9dac0db16 added it).
+    : // f9e54c3a2f5b: a VA-aligned block inside the VMA; no pfn check (09dfc8a5f2ce added it).
       order === 0 || (addr % size === 0 && addr >= vma.start && addr + size <= vma.end);
   if (!aligned) return VM_FAULT_FALLBACK;
   yield* vdev.memoryLock.downRead();
