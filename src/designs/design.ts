@@ -151,6 +151,16 @@ export interface DesignOptions {
   rwLockPerAccess: boolean;
   /** dup_mmap() calls vm_ops->open before copying the parent's page tables (35e351780fa9, v6.9). */
   forkOpenBeforeCopy: boolean;
+  /**
+   * vfio_pci_dma_buf_cleanup() as in v7.1-rc1 to rc3 (1a8a5227f229, fixed by c64a647c84f3 in
+   * v7.1-rc4): cleanup drains every buffer itself — set revoked, invalidate, wait for fences, put
+   * the base kref, wait for the completion — even one the revoke path already drained; and the
+   * revoke re-arms kref and completion only when it unrevokes. A buffer revoked when the last device
+   * fd closes (memory decode off, D3, ...) has its kref put a second time: an underflow, then a wait
+   * on a completion already consumed. Off (v7.1): cleanup drains through the revoke path, which
+   * skips revoked buffers and re-arms at the end of each revoke. Only with revokeWaitsForImporters.
+   */
+  cleanupPutsRevoked: boolean;
 }
 
 export interface Design {
@@ -184,6 +194,7 @@ const UPSTREAM: DesignOptions = {
   zapBarsOnRevoke: false,
   permanentRevoke: false,
   compatImportsDmabuf: false,
+  cleanupPutsRevoked: false,
 };
 
 /** What v4 (the newest revision read) chose; REVISION_OPTIONS below lists every revision. */
@@ -346,4 +357,5 @@ export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions
   faultSkipsPopulated: [true, false],
   rwLockPerAccess: [true, false],
   forkOpenBeforeCopy: [true, false],
+  cleanupPutsRevoked: [true, false],
 };

@@ -22,8 +22,6 @@ const MISSING: Record<string, string> = {
   GUP_CONSISTENCY: 'its example (fast vs slow GUP on the same state) comes with the GUP_CONSISTENCY work',
   ISOLATION:
     'no design or option of the model lets a mapping reach outside its BARs or ranges: mmap bounds, the range walk and mremap all hold (see docs/invariants/ISOLATION.md)',
-  REFCOUNT:
-    'no design or option of the model puts a reference twice; the failure-injection tests of the mmap path show the balance (see docs/invariants/REFCOUNT.md)',
 };
 
 function rootAbove(from: string): string | undefined {

@@ -253,6 +253,9 @@ export function* vfioPciDmaBufMove(vdev: VfioPciCoreDevice, revoked: boolean): T
           yield* dmaResvWait(buf);
           yield* buf.resv.lock.unlock();
         }
+        // v7.1-rc1..rc3 (cleanupPutsRevoked): kref_init() and reinit_completion() here, not at the
+        // end of the revoke.
+        if (priv.design.cleanupPutsRevoked) yield* rearm(priv);
         yield* buf.resv.lock.lock();
         priv.revoked = false;
         yield* buf.resv.lock.unlock();
@@ -276,10 +279,16 @@ export function* vfioPciDmaBufRevokeOne(priv: VfioPciDmaBuf): Thread<void> {
   yield* buf.resv.lock.unlock();
   yield* krefPut(priv);
   yield* priv.comp.wait();
-  // kref_init() and reinit_completion(): re-arm for the next revoke.
-  yield* priv.kref.write(1);
-  priv.comp = new Completion(`${buf.name}.comp`);
+  // kref_init() and reinit_completion(): re-arm for the next revoke (c64a647c84f3; before it, only
+  // the unrevoke re-armed).
+  if (!priv.design.cleanupPutsRevoked) yield* rearm(priv);
   yield* vfioPciDmaBufZap(priv);
+}
+
+// include/linux/kref.h: kref_init() and kernel/sched/completion.c: reinit_completion() of a buffer.
+function* rearm(priv: VfioPciDmaBuf): Thread<void> {
+  yield* priv.kref.write(1);
+  priv.comp = new Completion(`${priv.dmabuf.name}.comp`);
 }
 
 /**
@@ -288,6 +297,8 @@ export function* vfioPciDmaBufRevokeOne(priv: VfioPciDmaBuf): Thread<void> {
  * move can unrevoke it) and drop its registration.
  */
 export function* vfioPciDmaBufCleanup(vdev: VfioPciCoreDevice): Thread<void> {
+  const o = vdev.machine.design.options;
+  if (o.cleanupPutsRevoked && o.revokeWaitsForImporters) return yield* vfioPciDmaBufCleanupRc(vdev);
   yield* vdev.memoryLock.downWrite();
   // G3 revokes and drains first; G2 notified each buffer as it went (no wait), which the loop's
   // move-then-forget below does with revokeWaitsForImporters off.
@@ -303,6 +314,35 @@ export function* vfioPciDmaBufCleanup(vdev: VfioPciCoreDevice): Thread<void> {
     yield* priv.dmabuf.resv.lock.unlock();
     yield* vfioDevicePutRegistration(vdev.vdev);
     yield* fput(file);
+  }
+  yield* vdev.memoryLock.upWrite();
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_dma_buf_cleanup() of v7.1-rc1..rc3 (1a8a5227f229;
+ * option cleanupPutsRevoked), before c64a647c84f3: under memory_lock (write), for each live buffer,
+ * under resv unlink it, forget the device, set revoked, invalidate the importers' mappings and wait
+ * for every fence; then put the base kref and wait for the completion — whether or not a revoke
+ * already did both (the revoke no longer re-arms: the kref is 0 and the completion consumed) — and
+ * drop the registration and the list's file reference.
+ */
+function* vfioPciDmaBufCleanupRc(vdev: VfioPciCoreDevice): Thread<void> {
+  yield* vdev.memoryLock.downWrite();
+  const list = vdev.dmabufs;
+  for (const priv of [...list]) {
+    const buf = priv.dmabuf;
+    if (!(yield* getFileActive(buf.file))) continue;
+    yield* buf.resv.lock.lock();
+    list.splice(list.indexOf(priv), 1);
+    priv.vdev = null;
+    priv.revoked = true;
+    yield* dmaBufInvalidateMappings(buf);
+    yield* dmaResvWait(buf);
+    yield* buf.resv.lock.unlock();
+    yield* krefPut(priv);
+    yield* priv.comp.wait();
+    yield* vfioDevicePutRegistration(vdev.vdev);
+    yield* fput(buf.file);
   }
   yield* vdev.memoryLock.upWrite();
 }
