@@ -21,7 +21,7 @@ const MISSING: Record<string, string> = {
   // this entry when it is merged.
   GUP_CONSISTENCY: 'its example (fast vs slow GUP on the same state) comes with the GUP_CONSISTENCY work',
   ISOLATION:
-    'no design or option of the model lets a mapping reach outside its BARs or ranges: mmap bounds, the range walk and mremap all hold (see docs/invariants/ISOLATION.md)',
+    'no design or option of the model lets a mapping reach outside its BARs or ranges: mmap bounds, the range walk and mremap all hold, and the posted offset bugs (RFC v2, the 40-bit mask) stay inside the buffer (see docs/invariants/ISOLATION.md)',
 };
 
 function rootAbove(from: string): string | undefined {
