@@ -89,6 +89,8 @@ const STORIES = {
     "v6.19's revoke only notifies: importer DMA after a low-power entry's revoke returned",
   'v6.9-fork-unlisted-ptes.yaml':
     "v6.9's fork opens the child VMA before copying PTEs: the child maps the BAR off vma_list",
+  'v7.1-rc-revoked-cleanup-underflow.yaml':
+    "v7.1-rc1..rc3: memory off revokes a dma-buf, then the close's cleanup puts its kref again (fixed by c64a647c84f3)",
 };
 
 const summary = (r) => ({
