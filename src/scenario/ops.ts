@@ -286,9 +286,15 @@ export const OPS = {
     { ioas: 'ioas', container: 'container', map: 'map' },
   ),
   import: op(
-    'A generic dma-buf importer (RDMA, GPU) attaches to and maps a dma-buf fd.',
+    'A generic dma-buf importer (RDMA, GPU) attaches to and maps a dma-buf fd. A revocable importer unmaps from its invalidate_mappings callback, as the kernel\u2019s revocable importers do; `ignoresMove: true` makes a misbehaving one whose callback does not unmap (only `importer_unmap` does), so a revoke that waits for importers waits for that op.',
     'drivers/dma-buf/dma-buf.c: dma_buf_dynamic_attach() + dma_buf_map_attachment()',
-    { fd: handle, as: name, revocable: z.boolean(), pinned: z.boolean().optional() },
+    {
+      fd: handle,
+      as: name,
+      revocable: z.boolean(),
+      pinned: z.boolean().optional(),
+      ignoresMove: z.boolean().optional(),
+    },
     { fd: 'fd' },
     'importer',
   ),

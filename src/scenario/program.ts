@@ -418,6 +418,7 @@ function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: st
       const r = yield* sys.sysImport(p, fdOf(pr, a.fd), `${processName(w, pr)}.${a.as}`, {
         revocable: a.revocable,
         ...(a.pinned !== undefined ? { pinned: a.pinned } : {}),
+        ...(a.ignoresMove !== undefined ? { ignoresMove: a.ignoresMove } : {}),
       });
       yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'importer', v: r as Importer }));
       return r;

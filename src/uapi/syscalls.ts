@@ -373,14 +373,18 @@ export function* sysImport(
   p: Process,
   fd: number,
   name: string,
-  o: { revocable: boolean; pinned?: boolean },
+  o: { revocable: boolean; pinned?: boolean; ignoresMove?: boolean },
 ): Thread<Importer | number> {
   const f = yield* p.fdget(fd);
   if (!f) return EBADF;
   const buf = dmaBufGet(f);
   if (typeof buf === 'number') return buf;
   yield* getFile(f); // the importer holds the buffer (dma_buf_get)
-  const imp = yield* importerAttach(name, buf, { revocable: o.revocable, pinned: o.pinned ?? false });
+  const imp = yield* importerAttach(name, buf, {
+    revocable: o.revocable,
+    pinned: o.pinned ?? false,
+    ignoresMove: o.ignoresMove ?? false,
+  });
   if (typeof imp === 'number') {
     yield* closeFile(f);
     return imp;

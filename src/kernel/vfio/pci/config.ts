@@ -16,14 +16,17 @@ import { type VfioPciCoreDevice, vfioPciMemoryEnabled, vfioPciZapAndDownWriteMem
 import { vfioPciDmaBufMove } from './dmabuf.js';
 
 /**
- * vfio_basic_config_write() for PCI_COMMAND: clearing the memory bit zaps first
- * (vfio_pci_zap_and_down_write_memory_lock); setting it takes the lock plainly. The write goes to
- * the hardware, then the virtual register is updated, then the lock is released.
+ * drivers/vfio/pci/vfio_pci_config.c: vfio_basic_config_write() for PCI_COMMAND. Every write that
+ * leaves the memory bit clear zaps first (vfio_pci_zap_and_down_write_memory_lock) and revokes the
+ * dma-bufs, whatever the bit was before: the kernel tests only the new value. A write that sets it
+ * takes the lock plainly. The write goes to the hardware, then the virtual register is updated,
+ * then the dma-bufs are unrevoked if memory is enabled, then the lock is released. (The kernel also
+ * reads the physical and virtual command registers first, for its backdoor-reset BAR restore,
+ * which the model does not have; those reads are left out.)
  */
 export function* vfioPciCommandWrite(vdev: VfioPciCoreDevice, value: number): Thread<number> {
   const newMem = (value & PCI_COMMAND_MEMORY) !== 0;
-  const physMem = ((yield* vdev.vconfigCommand.read()) & PCI_COMMAND_MEMORY) !== 0;
-  if (!newMem && physMem) {
+  if (!newMem) {
     yield* vfioPciZapAndDownWriteMemoryLock(vdev);
     yield* vfioPciDmaBufMove(vdev, true);
   } else {

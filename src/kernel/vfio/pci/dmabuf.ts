@@ -94,13 +94,15 @@ function* krefPut(priv: VfioPciDmaBuf): Thread<void> {
 /** vfio_pci_dmabuf_ops (G3). */
 export const vfioPciDmabufOps: DmaBufOps = {
   name: 'vfio_pci_dmabuf_ops',
-  // vfio_pci_dma_buf_attach(): P2P importers only, revocable ones only (G3), not while revoked.
+  // drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_dma_buf_attach() — in the kernel's order: P2P
+  // importers only (-EOPNOTSUPP), not while revoked (-ENODEV), then (G3 only) revocable importers
+  // only (-EOPNOTSUPP). A non-revocable importer of a revoked buffer therefore sees -ENODEV.
   *attach(buf, at): Thread<number> {
     const priv = buf.priv as VfioPciDmaBuf;
     if (!at.peer2peer) return EOPNOTSUPP;
+    if (priv.revoked) return ENODEV;
     // G3 only: importers must be revocable (v6.19 took any P2P importer).
     if (designOfBuf(priv).importers === 'revocable-any-pin' && !dmaBufAttachRevocable(at)) return EOPNOTSUPP;
-    if (priv.revoked) return ENODEV;
     return 0;
   },
   // v6.19-rc (1f97d9dc): .pin returned -EOPNOTSUPP to refuse pinned importers; G3 has no .pin/.unpin
