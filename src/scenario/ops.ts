@@ -10,6 +10,13 @@ import { size } from './size.js';
 /** What a handle names: an fd (device or dma-buf), a mapping, an iommufd context, ... */
 export type HandleKind = 'fd' | 'map' | 'iommufd' | 'ioas' | 'importer' | 'container' | 'process';
 
+/**
+ * The kinds that are file descriptors. Every kind of fd is an fd: where an operation expects one of
+ * them, any other of them is accepted when the scenario is loaded, and the operation returns the
+ * kernel's errno at run time (e.g. ENOTTY for a device ioctl on a dma-buf fd).
+ */
+export const FD_KINDS: readonly HandleKind[] = ['fd', 'iommufd', 'container'];
+
 /** Each handle kind with its article, for messages and the reference. */
 export const HANDLE_NAMES: Record<HandleKind, string> = {
   fd: 'an fd',

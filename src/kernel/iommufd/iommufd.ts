@@ -23,7 +23,7 @@ import {
   EOPNOTSUPP,
   type PhysVec,
 } from '../dma-buf/dma-buf.js';
-import { type File, getFile } from '../fs/file.js';
+import { type File, type FileOperations, getFile } from '../fs/file.js';
 import type { Machine } from '../machine.js';
 import { PAGE_SIZE } from '../mm/arch.js';
 import { type VfioPciDmaBuf, vfioPciDmabufOps } from '../vfio/pci/dmabuf.js';
@@ -89,6 +89,17 @@ export function* iommuDma(
     yield* d.iotlb.upRead();
   }
 }
+
+export const ENXIO = -6;
+
+// drivers/iommu/iommufd/main.c: iommufd_fops_mmap() — only regions a vIOMMU driver registered in
+// the context's mt_mmap can be mapped; the model has none, so every offset is -ENXIO.
+function* iommufdFopsMmap(): Thread<number> {
+  return ENXIO;
+}
+
+/** drivers/iommu/iommufd/main.c: iommufd_fops (/dev/iommu): ioctls only, and mmap of vIOMMU regions. */
+export const iommufdFops: FileOperations = { name: 'iommufd_fops', mmap: iommufdFopsMmap };
 
 /** struct iopt_pages of type IOPT_ADDRESS_DMABUF. */
 export class IoptDmabufPages {

@@ -9,7 +9,7 @@
 
 import type { Thread } from '../../sched/program.js';
 import { isDmaBufFile } from '../dma-buf/dma-buf.js';
-import { fput, getFile } from '../fs/file.js';
+import { type FileOperations, fput, getFile } from '../fs/file.js';
 import { type Ioas, type IommuDomain, iommufdIoasMapFile, iommuMap } from '../iommufd/iommufd.js';
 import { PAGE_SIZE } from '../mm/arch.js';
 import { EFAULT, getUserPages, getUserPagesFast, putPages } from '../mm/gup.js';
@@ -23,6 +23,12 @@ export class Type1Container {
   readonly domains: IommuDomain[] = [];
   constructor(readonly name: string) {}
 }
+
+/**
+ * drivers/vfio/container.c: vfio_fops (/dev/vfio/vfio, the container): ioctls only — no mmap (so
+ * mmap(2) is -ENODEV) and no write (so a pwrite is -EINVAL).
+ */
+export const vfioContainerFops: FileOperations = { name: 'vfio_fops' };
 
 /**
  * vaddr_get_pfns() for one page: pin_user_pages_remote() first (refused for VM_IO/VM_PFNMAP), then
