@@ -135,6 +135,18 @@ export interface DesignOptions {
   rwLockPerAccess: boolean;
   /** dup_mmap() calls vm_ops->open before copying the parent's page tables (35e351780fa9, v6.9). */
   forkOpenBeforeCopy: boolean;
+  /**
+   * The generation of the VFIO core and of vfio-pci's power handling around the BAR paths. `v6`
+   * (v6.9 on): D3hot zaps and revokes like a memory disable and memory is enabled only in D0, and
+   * resets and close move the device to D0 first (2b2c651baf1c, v5.19); the low-power feature and
+   * pm_runtime_engaged (v6.1); dev_set->lock and the vfio core's open count and registration
+   * (v5.15 on); /dev/iommu (v6.2). `v5` (the v5.7 to v5.13 designs): none of these — a power-state
+   * write only sets the state, memory enabled is the command bit alone, LOW_POWER_ENTRY/EXIT are
+   * unknown features (-ENOTTY), open and release serialise on vfio-pci's reflck->lock
+   * (vfio_pci_release(), vfio_pci_disable()), the core drops device references with
+   * vfio_device_put() and unbinding waits in vfio_del_group_dev(); there is no iommufd.
+   */
+  coreEra: 'v5' | 'v6';
 }
 
 export interface Design {
@@ -167,6 +179,7 @@ const UPSTREAM: DesignOptions = {
   zapBarsOnRevoke: false,
   permanentRevoke: false,
   compatImportsDmabuf: false,
+  coreEra: 'v6',
 };
 
 /** Before v6.19 there are no dma-bufs; before v6.12 no huge faults. */
@@ -244,13 +257,13 @@ export const DESIGNS: Record<DesignName, Design> = {
     name: 'v5.13',
     summary:
       'read/write take memory_lock only around each access (bc93b9ae0151); a fault on a populated VMA does not populate again (6a45ece4c9af)',
-    options: VMA_LIST,
+    options: { ...VMA_LIST, coreEra: 'v5' },
   },
   'v5.8': {
     name: 'v5.8',
     summary:
       "the CVE-2020-12888 fixes: memory_lock; faults populate the whole VMA under vma_lock and record it on vma_list; zapping walks vma_list taking each mm's mmap_lock; read/write hold memory_lock across the user copy",
-    options: { ...VMA_LIST, faultSkipsPopulated: false, rwLockPerAccess: false },
+    options: { ...VMA_LIST, faultSkipsPopulated: false, rwLockPerAccess: false, coreEra: 'v5' },
   },
   'v5.7': {
     name: 'v5.7',
@@ -262,6 +275,7 @@ export const DESIGNS: Record<DesignName, Design> = {
       faultSkipsPopulated: false,
       rwLockPerAccess: false,
       rwChecksDecode: false,
+      coreEra: 'v5',
     },
   },
 };
@@ -300,4 +314,5 @@ export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions
   faultSkipsPopulated: [true, false],
   rwLockPerAccess: [true, false],
   forkOpenBeforeCopy: [true, false],
+  coreEra: ['v6', 'v5'],
 };

@@ -24,6 +24,7 @@ import { munmap } from '../kernel/mm/vma.js';
 import { PCI_COMMAND_MEMORY, type PowerState, pciResetBus } from '../kernel/pci/pci.js';
 import { vfioPciCommandWrite, vfioPciFlrWrite, vfioPciPowerStateWrite } from '../kernel/vfio/pci/config.js';
 import {
+  hasMemoryLock,
   regionOffset,
   type VfioPciCoreDevice,
   vfioPciCore,
@@ -45,10 +46,11 @@ import {
   type1MapDma,
   vfioContainerFops,
 } from '../kernel/vfio/vfio_iommu_type1.js';
-import { type VfioDevice, vfioDeviceOpenFile, vfioUnregisterGroupDev } from '../kernel/vfio/vfio_main.js';
+import { type VfioDevice, vfioDeviceOpenFile, vfioUnregister } from '../kernel/vfio/vfio_main.js';
 import type { Thread } from '../sched/program.js';
 import type { Iommufd, Process } from './system.js';
 
+const ENOENT = -2;
 const EBADF = -9;
 const ENODEV = -19;
 const EINVAL = -22;
@@ -178,8 +180,9 @@ export function* sysRw(
   if (!vdev) return p.fds.has(fd) ? EINVAL : EBADF; // (the lookup above was the event)
   if (o.region >= 6) return EINVAL;
   if (o.buffer === undefined) return yield* vfioPciBarRw(vdev, o.region, o.offset, o.length, o.write, thread);
-  // Before bc93b9ae0151 (v5.13), memory_lock was held for read across the copy to user space too.
-  const held = !vdev.machine.design.options.rwLockPerAccess;
+  // Before bc93b9ae0151 (v5.13), memory_lock was held for read across the copy to user space too
+  // (from v5.8, which introduced it: v5.7 had no memory_lock).
+  const held = !vdev.machine.design.options.rwLockPerAccess && hasMemoryLock(vdev);
   if (held) yield* vdev.memoryLock.downRead();
   try {
     return yield* rwThroughBuffer(p, vdev, { ...o, buffer: o.buffer }, thread, held);
@@ -329,7 +332,7 @@ export function* sysMemattr(p: Process, fd: number, dmabuf: number, attr: 'uc' |
 export function* sysUnbind(p: Process, device: string): Thread<number> {
   const vdev = p.system.devices.get(device);
   if (!vdev) return ENODEV;
-  yield* vfioUnregisterGroupDev(vdev.vdev);
+  yield* vfioUnregister(vdev.vdev);
   return 0;
 }
 
@@ -340,6 +343,8 @@ export function sysIommufd(name: string): Iommufd {
 
 /** open("/dev/iommu") as user space does it: a new iommufd fd (an fd like any other). */
 export function* sysIommufdOpen(p: Process, name: string): Thread<number> {
+  // /dev/iommu exists from v6.2: the v5 era's designs have no such device node.
+  if (p.system.machine.design.options.coreEra === 'v5') return ENOENT;
   const ictx = sysIommufd(name);
   return yield* p.install(new File(name, new Inode(name), iommufdFops, ictx));
 }

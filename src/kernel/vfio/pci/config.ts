@@ -12,7 +12,12 @@ import {
   pciTryResetFunction,
   pciWriteCommand,
 } from '../../pci/pci.js';
-import { type VfioPciCoreDevice, vfioPciMemoryEnabled, vfioPciZapAndDownWriteMemoryLock } from './core.js';
+import {
+  hasMemoryLock,
+  type VfioPciCoreDevice,
+  vfioPciMemoryEnabled,
+  vfioPciZapAndDownWriteMemoryLock,
+} from './core.js';
 import { vfioPciDmaBufMove } from './dmabuf.js';
 
 /**
@@ -26,9 +31,15 @@ import { vfioPciDmaBufMove } from './dmabuf.js';
  */
 export function* vfioPciCommandWrite(vdev: VfioPciCoreDevice, value: number): Thread<number> {
   const newMem = (value & PCI_COMMAND_MEMORY) !== 0;
+  if (!hasMemoryLock(vdev)) {
+    // v5.7: no memory_lock and no zap: the write goes to the hardware and the virtual register.
+    yield* pciWriteCommand(vdev.pdev, value);
+    yield* vdev.vconfigCommand.write(value);
+    return 0;
+  }
   if (!newMem) {
     yield* vfioPciZapAndDownWriteMemoryLock(vdev);
-    yield* vfioPciDmaBufMove(vdev, true);
+    if (vdev.machine.design.options.dmabufExport) yield* vfioPciDmaBufMove(vdev, true);
   } else {
     yield* vdev.memoryLock.downWrite();
   }
@@ -39,19 +50,26 @@ export function* vfioPciCommandWrite(vdev: VfioPciCoreDevice, value: number): Th
   return 0;
 }
 
-/** The end of every revoke site (§1.7): move(false) only if memory is enabled again. */
+/**
+ * model-only: the end of every revoke site (§1.7), move(false) only if memory is enabled again
+ * (the `if (__vfio_pci_memory_enabled(vdev)) vfio_pci_dma_buf_move(vdev, false)` each site has
+ * from v6.19; before there are no dma-bufs and the sites have no such test).
+ */
 export function* unrevokeIfEnabled(vdev: VfioPciCoreDevice): Thread<void> {
+  if (!vdev.machine.design.options.dmabufExport) return;
   if (yield* vfioPciMemoryEnabled(vdev)) yield* vfioPciDmaBufMove(vdev, false);
 }
 
 /**
  * vfio_pm_config_write() -> vfio_lock_and_set_power_state(): going to D3hot zaps first under the
- * write lock; a shallower state only takes the lock.
+ * write lock; a shallower state only takes the lock. Before 2b2c651baf1c (v5.19; the v5 era) the
+ * write only set the power state: no lock, no zap.
  */
 export function* vfioPciPowerStateWrite(vdev: VfioPciCoreDevice, state: PowerState): Thread<number> {
+  if (vdev.machine.design.options.coreEra === 'v5') return yield* pciSetPowerState(vdev.pdev, state);
   if (state === 'D3hot') {
     yield* vfioPciZapAndDownWriteMemoryLock(vdev);
-    yield* vfioPciDmaBufMove(vdev, true);
+    if (vdev.machine.design.options.dmabufExport) yield* vfioPciDmaBufMove(vdev, true);
   } else {
     yield* vdev.memoryLock.downWrite();
   }
@@ -67,8 +85,10 @@ export function* vfioPciPowerStateWrite(vdev: VfioPciCoreDevice, state: PowerSta
  */
 export function* vfioPciFlrWrite(vdev: VfioPciCoreDevice): Thread<number> {
   if (!vdev.pdev.resetCapable) return 0;
+  // v5.7: the reset alone (the zap under memory_lock came with abafbc551fdd, v5.8).
+  if (!hasMemoryLock(vdev)) return yield* pciTryResetFunction(vdev.pdev);
   yield* vfioPciZapAndDownWriteMemoryLock(vdev);
-  yield* vfioPciDmaBufMove(vdev, true);
+  if (vdev.machine.design.options.dmabufExport) yield* vfioPciDmaBufMove(vdev, true);
   const ret = yield* pciTryResetFunction(vdev.pdev);
   yield* unrevokeIfEnabled(vdev);
   yield* vdev.memoryLock.upWrite();
