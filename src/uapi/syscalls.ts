@@ -27,9 +27,9 @@ import {
   hasMemoryLock,
   regionOffset,
   type VfioPciCoreDevice,
+  vfioDeviceReset,
   vfioPciCore,
   vfioPciHotReset,
-  vfioPciIoctlReset,
   vfioPciRuntimePmEntry,
   vfioPciRuntimePmExit,
 } from '../kernel/vfio/pci/core.js';
@@ -271,7 +271,7 @@ export function* sysFlr(p: Process, fd: number): Thread<number> {
 export function* sysReset(p: Process, fd: number): Thread<number> {
   const vdev = yield* deviceIoctl(p, fd);
   if (typeof vdev === 'number') return vdev;
-  return yield* vfioPciIoctlReset(vdev);
+  return yield* vfioDeviceReset(vdev);
 }
 
 /** VFIO_DEVICE_PCI_HOT_RESET over the devices of the given fds (one bus). */

@@ -29,7 +29,7 @@ import { vfioPciDmaBufMove } from './dmabuf.js';
  * reads the physical and virtual command registers first, for its backdoor-reset BAR restore,
  * which the model does not have; those reads are left out.)
  */
-export function* vfioPciCommandWrite(vdev: VfioPciCoreDevice, value: number): Thread<number> {
+export function* vfioBasicConfigWrite(vdev: VfioPciCoreDevice, value: number): Thread<number> {
   const newMem = (value & PCI_COMMAND_MEMORY) !== 0;
   if (!hasMemoryLock(vdev)) {
     // v5.7: no memory_lock and no zap: the write goes to the hardware and the virtual register.
@@ -65,7 +65,7 @@ export function* unrevokeIfEnabled(vdev: VfioPciCoreDevice): Thread<void> {
  * write lock; a shallower state only takes the lock. Before 2b2c651baf1c (v5.19; the v5 era) the
  * write only set the power state: no lock, no zap.
  */
-export function* vfioPciPowerStateWrite(vdev: VfioPciCoreDevice, state: PowerState): Thread<number> {
+export function* vfioPmConfigWrite(vdev: VfioPciCoreDevice, state: PowerState): Thread<number> {
   if (vdev.machine.design.options.coreEra === 'v5') return yield* pciSetPowerState(vdev.pdev, state);
   if (state === 'D3hot') {
     yield* vfioPciZapAndDownWriteMemoryLock(vdev);
@@ -83,7 +83,7 @@ export function* vfioPciPowerStateWrite(vdev: VfioPciCoreDevice, state: PowerSta
  * vfio_exp_config_write() with PCI_EXP_DEVCTL_BCR_FLR (needs PCI_EXP_DEVCAP_FLR): zap under the
  * write lock, then pci_try_reset_function(). Without FLR support the write does nothing.
  */
-export function* vfioPciFlrWrite(vdev: VfioPciCoreDevice): Thread<number> {
+export function* vfioExpConfigWrite(vdev: VfioPciCoreDevice): Thread<number> {
   if (!vdev.pdev.resetCapable) return 0;
   // v5.7: the reset alone (the zap under memory_lock came with abafbc551fdd, v5.8).
   if (!hasMemoryLock(vdev)) return yield* pciTryResetFunction(vdev.pdev);
@@ -94,3 +94,10 @@ export function* vfioPciFlrWrite(vdev: VfioPciCoreDevice): Thread<number> {
   yield* vdev.memoryLock.upWrite();
   return ret;
 }
+
+/** The PCI_COMMAND write (vfio_basic_config_write()), under the name the model's callers use. */
+export const vfioPciCommandWrite = vfioBasicConfigWrite;
+/** The PM power-state write (vfio_pm_config_write()), under the name the model's callers use. */
+export const vfioPciPowerStateWrite = vfioPmConfigWrite;
+/** The DEVCTL FLR write (vfio_exp_config_write()), under the name the model's callers use. */
+export const vfioPciFlrWrite = vfioExpConfigWrite;

@@ -169,6 +169,16 @@ function* vfioPciRelease(dev: VfioDevice): Thread<void> {
   yield* dev.devSetLock.unlock();
 }
 
+// drivers/vfio/pci/vfio_pci.c (v5.7 to v5.14): vfio_pci_enable() — the v5 era's name for the same
+// steps as vfio_pci_core_enable(): D0, enable, the virtual config from the device, probe mmaps.
+function* vfioPciEnable(vdev: VfioPciCoreDevice): Thread<number> {
+  yield* pciSetPowerState(vdev.pdev, 'D0');
+  yield* pciEnableDevice(vdev.pdev, true);
+  yield* vdev.vconfigCommand.write((yield* vdev.pdev.hw.read()).command);
+  probeMmaps(vdev);
+  return 0;
+}
+
 /**
  * drivers/vfio/pci/vfio_pci.c (v5.7 to v5.14): vfio_pci_open() — under reflck->lock, the first
  * open enables the device (vfio_pci_enable()).
@@ -177,7 +187,7 @@ function* vfioPciOpen(dev: VfioDevice): Thread<number> {
   yield* dev.devSetLock.lock();
   const n = yield* dev.openCount.read();
   if (n === 0) {
-    const err = yield* vfioPciCoreEnable(dev);
+    const err = yield* vfioPciEnable(vfioPciCore(dev));
     if (err !== 0) {
       yield* dev.devSetLock.unlock();
       return err;
@@ -269,7 +279,36 @@ export function* vfioPciMmapHugeFault(vmf: VmFault, order: number): Thread<numbe
       order === 0 || (addr % size === 0 && addr >= vma.start && addr + size <= vma.end);
   if (!aligned) return VM_FAULT_FALLBACK;
   yield* vdev.memoryLock.downRead();
-  const ret = yield* vfioPciVmfInsertPfn(vdev, vmf, pfn, order);
+  let ret: number;
+  if (design.dmabufExport) {
+    ret = yield* vfioPciVmfInsertPfn(vdev, vmf, pfn, order);
+  } else {
+    // v6.12 as shipped did the checks and the insert inline (vfio_pci_vmf_insert_pfn() was split
+    // out later; the model has the helper only on the dma-buf designs, v6.19 on).
+    if ((yield* vdev.pmRuntimeEngaged.read()) || !(yield* vfioPciMemoryEnabled(vdev))) ret = VM_FAULT_SIGBUS;
+    else if (order === 0) ret = yield* vmfInsertPfn(vmf.vma, vmf.address, pfn);
+    else if (order === PMD_ORDER) ret = yield* vmfInsertPfnPmd(vmf, pfn, false);
+    else if (order === PUD_ORDER) ret = yield* vmfInsertPfnPud(vmf, pfn, false);
+    else ret = VM_FAULT_FALLBACK;
+  }
+  yield* vdev.memoryLock.upRead();
+  return ret;
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_core.c (v6.10 and v6.11): vfio_pci_mmap_fault() — the inode era before
+ * huge faults: the pfn of the faulting page, then under memory_lock for read SIGBUS when the device
+ * is in low power or memory is disabled, else vmf_insert_pfn() of that one page.
+ */
+export function* vfioPciMmapFault(vmf: VmFault): Thread<number> {
+  const vma = vmf.vma;
+  const vdev = vma.privateData as VfioPciCoreDevice;
+  const addr = vmf.address - (vmf.address % PAGE_SIZE);
+  const pfn = vmaToPfn(vdev, vma) + (addr - vma.start) / PAGE_SIZE;
+  yield* vdev.memoryLock.downRead();
+  let ret = VM_FAULT_SIGBUS;
+  if (!(yield* vdev.pmRuntimeEngaged.read()) && (yield* vfioPciMemoryEnabled(vdev)))
+    ret = yield* vmfInsertPfn(vma, addr, pfn);
   yield* vdev.memoryLock.upRead();
   return ret;
 }
@@ -282,7 +321,9 @@ export function vfioPciMmapOps(vdev: VfioPciCoreDevice): VmOperations {
   const huge = vdev.machine.arch.pmdSpecial && vdev.machine.design.options.hugeFault;
   return {
     name: 'vfio_pci_mmap_ops',
-    fault: (vmf) => vfioPciMmapHugeFault(vmf, 0),
+    // Before v6.12 (hugeFault off) .fault was vfio_pci_mmap_fault(); from v6.12 it is
+    // vfio_pci_mmap_page_fault(), huge_fault at order 0.
+    fault: vdev.machine.design.options.hugeFault ? (vmf) => vfioPciMmapHugeFault(vmf, 0) : vfioPciMmapFault,
     ...(huge ? { hugeFault: (vmf: VmFault, order: number) => vfioPciMmapHugeFault(vmf, order) } : {}),
   };
 }
@@ -406,8 +447,6 @@ function* vfioPciSetPowerState(vdev: VfioPciCoreDevice, state: PowerState): Thre
 export function* vfioPciIoctlReset(vdev: VfioPciCoreDevice): Thread<number> {
   if (!vdev.pdev.resetCapable) return EINVAL;
   const o = vdev.machine.design.options;
-  // v5.7: pci_try_reset_function() alone, no lock, no zap.
-  if (!hasMemoryLock(vdev)) return yield* pciTryResetFunction(vdev.pdev);
   const zapAfterD0 = o.resetZap === 'after-d0';
   if (zapAfterD0) yield* vdev.memoryLock.downWrite();
   else yield* vfioPciZapAndDownWriteMemoryLock(vdev);
@@ -428,15 +467,13 @@ export function* vfioPciIoctlReset(vdev: VfioPciCoreDevice): Thread<number> {
  * down_write_trylock() on its memory_lock (contention: -EBUSY, unlocking what was taken), zap its
  * BARs, D0; then the bus reset; then unlock in reverse order.
  */
-export function* vfioPciHotReset(
+export function* vfioPciDevSetHotReset(
   vdevs: readonly VfioPciCoreDevice[],
   resetBus: (pdevs: PciDev[]) => Thread<number>,
 ): Thread<number> {
   const locked: VfioPciCoreDevice[] = [];
   let ret = 0;
   const o = vdevs[0]!.machine.design.options;
-  // v5.7: the bus or slot reset alone (no memory_lock, nothing zapped).
-  if (!hasMemoryLock(vdevs[0]!)) return yield* resetBus(vdevs.map((v) => v.pdev));
   for (const v of vdevs) {
     if (v.machine.design.options.mmapScheme === 'vma-list') {
       // That era: vfio_pci_zap_and_vma_lock(vdev, true), then down_write_trylock(memory_lock).
@@ -473,6 +510,66 @@ export function* vfioPciHotReset(
       yield* vfioPciDmaBufMove(v, false);
     yield* v.memoryLock.upWrite();
   }
+  return ret;
+}
+
+/** The hot reset of either era's uapi: VFIO_DEVICE_PCI_HOT_RESET. */
+export const vfioPciHotReset = (
+  vdevs: readonly VfioPciCoreDevice[],
+  resetBus: (pdevs: PciDev[]) => Thread<number>,
+): Thread<number> =>
+  vdevs[0]!.machine.design.options.coreEra === 'v5'
+    ? vfioPciIoctl(vdevs[0]!, { hotReset: vdevs, resetBus })
+    : vfioPciDevSetHotReset(vdevs, resetBus);
+
+/** VFIO_DEVICE_RESET in either era: vfio_pci_ioctl_reset(), or v5's case of vfio_pci_ioctl(). */
+export const vfioDeviceReset = (vdev: VfioPciCoreDevice): Thread<number> =>
+  vdev.machine.design.options.coreEra === 'v5'
+    ? vfioPciIoctl(vdev, { reset: true })
+    : vfioPciIoctlReset(vdev);
+
+/**
+ * drivers/vfio/pci/vfio_pci.c (v5.7 to v5.14): vfio_pci_ioctl() — the v5 era's device ioctl, whose
+ * VFIO_DEVICE_RESET and VFIO_DEVICE_PCI_HOT_RESET cases the model has. v5.7: the reset alone
+ * (pci_try_reset_function(), or the slot/bus reset), no lock, nothing zapped. v5.8 (abafbc551fdd)
+ * to v5.13: VFIO_DEVICE_RESET zaps under memory_lock for write around pci_try_reset_function();
+ * the hot reset takes, per device, vfio_pci_zap_and_vma_lock(vdev, true) and then
+ * down_write_trylock(memory_lock) (-EBUSY on contention), resets, and unlocks. No D0 transition
+ * (2b2c651baf1c came in v5.19) and no dma-bufs.
+ */
+export function* vfioPciIoctl(
+  vdev: VfioPciCoreDevice,
+  cmd:
+    | { reset: true }
+    | { hotReset: readonly VfioPciCoreDevice[]; resetBus: (pdevs: PciDev[]) => Thread<number> },
+): Thread<number> {
+  if ('reset' in cmd) {
+    if (!vdev.pdev.resetCapable) return EINVAL;
+    if (!hasMemoryLock(vdev)) return yield* pciTryResetFunction(vdev.pdev);
+    yield* vfioPciZapAndDownWriteMemoryLock(vdev);
+    const ret = yield* pciTryResetFunction(vdev.pdev);
+    yield* vdev.memoryLock.upWrite();
+    return ret;
+  }
+  const vdevs = cmd.hotReset;
+  if (!hasMemoryLock(vdev)) return yield* cmd.resetBus(vdevs.map((v) => v.pdev));
+  const locked: VfioPciCoreDevice[] = [];
+  let ret = 0;
+  for (const v of vdevs) {
+    if (!(yield* vfioPciZapAndVmaLock(v, true))) {
+      ret = EBUSY;
+      break;
+    }
+    const got = yield* v.memoryLock.tryDownWrite();
+    yield* v.vmaLock.unlock();
+    if (!got) {
+      ret = EBUSY;
+      break;
+    }
+    locked.push(v);
+  }
+  if (ret === 0) ret = yield* cmd.resetBus(vdevs.map((v) => v.pdev));
+  for (let i = locked.length - 1; i >= 0; i--) yield* locked[i]!.memoryLock.upWrite();
   return ret;
 }
 
