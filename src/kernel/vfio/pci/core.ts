@@ -361,6 +361,33 @@ export function* vfioPciMmapChecks(
   return bar;
 }
 
+/**
+ * drivers/vfio/pci/vfio_pci.c (v5.7 to v5.14): vfio_pci_mmap() — the v5 era's mmap: the same checks,
+ * vm_pgoff rewritten to the BAR's first pfn; v5.7 populates the whole mapping now with
+ * remap_pfn_range() and has no vm_ops, v5.8 on leave it to the vma_list fault.
+ */
+function* vfioPciMmap(dev: VfioDevice, vma: Vma): Thread<number> {
+  const vdev = vfioPciCore(dev);
+  const bar = yield* vfioPciMmapChecks(vdev, vma.pgoff, vma.start, vma.end, vma.flags);
+  if (typeof bar === 'number') return bar;
+  vma.privateData = vdev;
+  vma.pageProt = 'uc';
+  vma.flags = setFlags(vma.flags, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+  vma.pgoff = vmaListPgoff(bar.phys, pgoffInRegion(vma.pgoff));
+  if (vdev.machine.design.options.mmapScheme === 'eager') {
+    vma.ops = undefined;
+    return yield* remapPfnRange(vma, vma.start, vma.pgoff, vma.end - vma.start);
+  }
+  vma.ops = vfioPciMmapOpsVmaList();
+  return 0;
+}
+
+/** The device fd's mmap in either era (vfio_pci_core_mmap(), or v5's vfio_pci_mmap()). */
+const vfioDeviceMmap = (dev: VfioDevice, vma: Vma): Thread<number> =>
+  vfioPciCore(dev).machine.design.options.coreEra === 'v5'
+    ? vfioPciMmap(dev, vma)
+    : vfioPciCoreMmap(dev, vma);
+
 /** drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_mmap() — the checks, then §1.3's VMA setup. */
 export function* vfioPciCoreMmap(dev: VfioDevice, vma: Vma): Thread<number> {
   const vdev = vfioPciCore(dev);
@@ -678,7 +705,7 @@ export const vfioPciCoreOps = {
   // The v5 era: vfio_device_ops .open/.release, vfio-pci doing its own locking.
   open: vfioPciOpen,
   release: vfioPciRelease,
-  mmap: vfioPciCoreMmap,
+  mmap: vfioDeviceMmap,
   // The proposal converts the device fd to f_op->mmap_prepare (the dma-buf is made before the VMA).
   usesMmapPrepare: (dev: VfioDevice): boolean =>
     vfioPciCore(dev).machine.design.options.mmapScheme === 'dmabuf',
