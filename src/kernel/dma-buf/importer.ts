@@ -54,6 +54,7 @@ export class Importer {
   ) {}
 }
 
+// model-only: an importer driver's attach: dma_buf_dynamic_attach(), dma_buf_pin() if it pins, dma_buf_map_attachment().
 /** Attach, pin if asked, and map. Returns the importer or -errno (nothing left attached). */
 export function* importerAttach(
   name: string,
@@ -94,6 +95,7 @@ export function* importerAttach(
   return imp;
 }
 
+// model-only: the importer's device doing DMA through its mapping, under a fence on the buffer's resv.
 /**
  * DMA through the current mapping: under resv, a fence is added (the exporter's wait covers it);
  * then the device reads the first page of every range; then the fence is signalled. -ENODEV when

@@ -30,6 +30,7 @@ export class Type1Container {
  */
 export const vfioContainerFops: FileOperations = { name: 'vfio_fops' };
 
+// drivers/vfio/vfio_iommu_type1.c: vaddr_get_pfns()
 /**
  * vaddr_get_pfns() for one page: pin_user_pages_remote() first (refused for VM_IO/VM_PFNMAP), then
  * for a VM_PFNMAP VMA follow_fault_pfn(): read the leaf, or fault it in with fixup_user_fault()
@@ -104,6 +105,7 @@ export function* iommufdCompatMapDma(
   return 0;
 }
 
+// model-only: what the proposal wants iommufd's type1 compat MAP_DMA to do (no posted patch).
 /**
  * The proposal's goal for iommufd's type1 compat (Jason, 2026-02-27; no posted patch — KERNEL.md
  * open question 6): VFIO_IOMMU_MAP_DMA of a vaddr inside a VFIO mmap finds the dma-buf under the

@@ -60,6 +60,7 @@ export function* unrevokeIfEnabled(vdev: VfioPciCoreDevice): Thread<void> {
   if (yield* vfioPciMemoryEnabled(vdev)) yield* vfioPciDmaBufMove(vdev, false);
 }
 
+// drivers/vfio/pci/vfio_pci_config.c: vfio_pm_config_write()
 /**
  * vfio_pm_config_write() -> vfio_lock_and_set_power_state(): going to D3hot zaps first under the
  * write lock; a shallower state only takes the lock. Before 2b2c651baf1c (v5.19; the v5 era) the
@@ -79,6 +80,7 @@ export function* vfioPmConfigWrite(vdev: VfioPciCoreDevice, state: PowerState): 
   return ret;
 }
 
+// drivers/vfio/pci/vfio_pci_config.c: vfio_exp_config_write()
 /**
  * vfio_exp_config_write() with PCI_EXP_DEVCTL_BCR_FLR (needs PCI_EXP_DEVCAP_FLR): zap under the
  * write lock, then pci_try_reset_function(). Without FLR support the write does nothing.

@@ -679,6 +679,7 @@ export function* vfioPciSriovConfigure(vdev: VfioPciCoreDevice): Thread<number> 
   return 0;
 }
 
+// drivers/vfio/pci/vfio_pci_core.c: vfio_pci_ioctl_get_region_info() (its ROM case)
 /**
  * ROM probing in VFIO_DEVICE_GET_REGION_INFO (vfio_pci_memory_lock_and_enable() /
  * vfio_pci_memory_unlock_and_restore()): under memory_lock (write) the memory bit is set in the

@@ -190,6 +190,7 @@ export function* vfioPciCoreFeatureDmaBuf(
   return priv.dmabuf.file;
 }
 
+// drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_core_feature_dma_buf() (its tail, after the validation)
 /**
  * vfio_pci_dmabuf_export() (the series' helper, the tail of the export ioctl in v7.1): take a
  * registration, export the buffer, and list it on the device under memory_lock (write) and resv
@@ -264,6 +265,7 @@ export function* vfioPciDmaBufMove(vdev: VfioPciCoreDevice, revoked: boolean): T
   }
 }
 
+// drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_dma_buf_move() (the revoke of one buffer, its loop body)
 /**
  * One buffer's revoke (G3), memory_lock held for write: under resv set revoked, invalidate the
  * importers' mappings and wait for every fence; drop the base kref, wait until every importer has

@@ -10,6 +10,7 @@ import { hasMemoryLock, type VfioPciCoreDevice, vfioPciMemoryEnabled } from './c
 
 export const EIO = -5;
 
+// drivers/vfio/pci/vfio_pci_rdwr.c: vfio_pci_bar_rw()
 /** Reads or writes `length` bytes at `offset` in BAR `index`; returns bytes done or -errno. */
 export function* vfioPciBarRw(
   vdev: VfioPciCoreDevice,

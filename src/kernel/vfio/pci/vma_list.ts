@@ -58,13 +58,13 @@ function* vfioPciMmapFault(vmf: VmFault): Thread<number> {
   return ret;
 }
 
-// vfio_pci.c / vfio_pci_core.c (v5.8 to v6.9): vfio_pci_mmap_open() — a new VMA (fork, split) is
+// drivers/vfio/pci/vfio_pci_core.c (vfio_pci.c before v5.15; v5.8 to v6.9): vfio_pci_mmap_open() — a new VMA (fork, split) is
 // zapped so that it must fault, and so be listed, before it maps anything.
 function* vfioPciMmapOpen(vma: Vma): Thread<void> {
   yield* zapVmaPtes(vma, vma.start, vma.end - vma.start);
 }
 
-// vfio_pci.c / vfio_pci_core.c (v5.8 to v6.9): vfio_pci_mmap_close() — off the list under vma_lock.
+// drivers/vfio/pci/vfio_pci_core.c (vfio_pci.c before v5.15; v5.8 to v6.9): vfio_pci_mmap_close() — off the list under vma_lock.
 function* vfioPciMmapClose(vma: Vma): Thread<void> {
   const vdev = vma.privateData as VfioPciCoreDevice;
   yield* vdev.vmaLock.lock();
