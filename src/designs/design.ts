@@ -161,6 +161,18 @@ export interface DesignOptions {
    * skips revoked buffers and re-arms at the end of each revoke. Only with revokeWaitsForImporters.
    */
   cleanupPutsRevoked: boolean;
+  /**
+   * The generation of the VFIO core and of vfio-pci's power handling around the BAR paths. `v6`
+   * (v6.9 on): D3hot zaps and revokes like a memory disable and memory is enabled only in D0, and
+   * resets and close move the device to D0 first (2b2c651baf1c, v5.19); the low-power feature and
+   * pm_runtime_engaged (v6.1); dev_set->lock and the vfio core's open count and registration
+   * (v5.15 on); /dev/iommu (v6.2). `v5` (the v5.7 to v5.13 designs): none of these — a power-state
+   * write only sets the state, memory enabled is the command bit alone, LOW_POWER_ENTRY/EXIT are
+   * unknown features (-ENOTTY), open and release serialise on vfio-pci's reflck->lock
+   * (vfio_pci_release(), vfio_pci_disable()), the core drops device references with
+   * vfio_device_put() and unbinding waits in vfio_del_group_dev(); there is no iommufd.
+   */
+  coreEra: 'v5' | 'v6';
 }
 
 export interface Design {
@@ -195,6 +207,7 @@ const UPSTREAM: DesignOptions = {
   permanentRevoke: false,
   compatImportsDmabuf: false,
   cleanupPutsRevoked: false,
+  coreEra: 'v6',
 };
 
 /** What v4 (the newest revision read) chose; REVISION_OPTIONS below lists every revision. */
@@ -280,13 +293,13 @@ export const DESIGNS: Record<DesignName, Design> = {
     name: 'v5.13',
     summary:
       'read/write take memory_lock only around each access (bc93b9ae0151); a fault on a populated VMA does not populate again (6a45ece4c9af)',
-    options: VMA_LIST,
+    options: { ...VMA_LIST, coreEra: 'v5' },
   },
   'v5.8': {
     name: 'v5.8',
     summary:
       "the CVE-2020-12888 fixes: memory_lock; faults populate the whole VMA under vma_lock and record it on vma_list; zapping walks vma_list taking each mm's mmap_lock; read/write hold memory_lock across the user copy",
-    options: { ...VMA_LIST, faultSkipsPopulated: false, rwLockPerAccess: false },
+    options: { ...VMA_LIST, faultSkipsPopulated: false, rwLockPerAccess: false, coreEra: 'v5' },
   },
   'v5.7': {
     name: 'v5.7',
@@ -298,6 +311,7 @@ export const DESIGNS: Record<DesignName, Design> = {
       faultSkipsPopulated: false,
       rwLockPerAccess: false,
       rwChecksDecode: false,
+      coreEra: 'v5',
     },
   },
 };
@@ -358,4 +372,5 @@ export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions
   rwLockPerAccess: [true, false],
   forkOpenBeforeCopy: [true, false],
   cleanupPutsRevoked: [true, false],
+  coreEra: ['v6', 'v5'],
 };

@@ -6,6 +6,7 @@ import { PMD_SIZE, PUD_SIZE } from './mm/arch.js';
 import { Mm } from './mm/mm.js';
 import { Vma } from './mm/mm_types.js';
 
+// mm/mmap.c: dup_mmap() (kernel/fork.c in older releases)
 /**
  * dup_mmap(): with the parent's mmap_lock held for write and the child's taken nested, each VMA is
  * duplicated; since 35e351780fa9 (v6.9, "fork: defer linking file vma until vma is fully

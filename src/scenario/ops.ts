@@ -10,6 +10,13 @@ import { size } from './size.js';
 /** What a handle names: an fd (device or dma-buf), a mapping, an iommufd context, ... */
 export type HandleKind = 'fd' | 'map' | 'iommufd' | 'ioas' | 'importer' | 'container' | 'process';
 
+/**
+ * The kinds that are file descriptors. Every kind of fd is an fd: where an operation expects one of
+ * them, any other of them is accepted when the scenario is loaded, and the operation returns the
+ * kernel's errno at run time (e.g. ENOTTY for a device ioctl on a dma-buf fd).
+ */
+export const FD_KINDS: readonly HandleKind[] = ['fd', 'iommufd', 'container'];
+
 /** Each handle kind with its article, for messages and the reference. */
 export const HANDLE_NAMES: Record<HandleKind, string> = {
   fd: 'an fd',
@@ -286,9 +293,15 @@ export const OPS = {
     { ioas: 'ioas', container: 'container', map: 'map' },
   ),
   import: op(
-    'A generic dma-buf importer (RDMA, GPU) attaches to and maps a dma-buf fd.',
+    'A generic dma-buf importer (RDMA, GPU) attaches to and maps a dma-buf fd. A revocable importer unmaps from its invalidate_mappings callback, as the kernel\u2019s revocable importers do; `ignoresMove: true` makes a misbehaving one whose callback does not unmap (only `importer_unmap` does), so a revoke that waits for importers waits for that op.',
     'drivers/dma-buf/dma-buf.c: dma_buf_dynamic_attach() + dma_buf_map_attachment()',
-    { fd: handle, as: name, revocable: z.boolean(), pinned: z.boolean().optional() },
+    {
+      fd: handle,
+      as: name,
+      revocable: z.boolean(),
+      pinned: z.boolean().optional(),
+      ignoresMove: z.boolean().optional(),
+    },
     { fd: 'fd' },
     'importer',
   ),

@@ -11,7 +11,6 @@ import type { Ioas } from '../kernel/iommufd/iommufd.js';
 import { PAGE_SIZE } from '../kernel/mm/arch.js';
 import type { Vma } from '../kernel/mm/mm_types.js';
 import type { PowerState } from '../kernel/pci/pci.js';
-import type { Type1Container } from '../kernel/vfio/vfio_iommu_type1.js';
 import type { Mark } from '../report/record.js';
 import { runAtomically } from '../sched/atomic.js';
 import { Completion } from '../sched/completion.js';
@@ -20,19 +19,22 @@ import type { CheckedEvent, Program, Thread } from '../sched/program.js';
 import { Violation, Violations } from '../sched/violation.js';
 import { outcomeOf } from '../uapi/errno.js';
 import * as sys from '../uapi/syscalls.js';
-import { type Iommufd, type Process, System } from '../uapi/system.js';
+import { type Process, System } from '../uapi/system.js';
 import type { ScenarioOp } from './ops.js';
 import { PageTableRecorder } from './recorder.js';
 import { type Scenario, WAITS } from './resolve.js';
 import { ScenarioScopes } from './scopes.js';
 
+/**
+ * What a name holds at run time. Every kind of fd (device, dma-buf, iommufd, container) is an `fd`:
+ * the syscall given it finds out what the file is, and answers with the kernel's errno when it is
+ * the wrong kind.
+ */
 export type Handle =
   | { kind: 'fd'; fd: number }
   | { kind: 'map'; addr: number; length: number }
-  | { kind: 'iommufd'; v: Iommufd }
   | { kind: 'ioas'; v: Ioas }
   | { kind: 'importer'; v: Importer }
-  | { kind: 'container'; v: Type1Container }
   /** The operation that was to create it failed: using it behaves like passing -1 / MAP_FAILED. */
   | { kind: 'failed'; outcome: string };
 
@@ -219,7 +221,7 @@ function* runOp(w: World, pname: string, o: ScenarioOp, thread: string): Thread<
 }
 
 /** The syscall behind an operation; creates its handle. Returns what the kernel returned. */
-/** A handle of the process that is an fd (-1 otherwise: the syscall then fails with EBADF). */
+/** A handle of the process that is an fd, of any kind (-1 otherwise: the syscall then fails with EBADF). */
 function fdOf(pr: ScenarioProc, h: string): number {
   const x = pr.handles.get(h);
   return x?.kind === 'fd' ? x.fd : -1;
@@ -372,20 +374,14 @@ function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: st
     case 'unbind':
       return yield* sys.sysUnbind(p, a.device);
     case 'iommufd': {
-      yield* createHandle(w, pr, a.as, {
-        kind: 'iommufd',
-        v: sys.sysIommufd(`${processName(w, pr)}.${a.as}`),
-      });
-      return 0;
+      const r = yield* sys.sysIommufdOpen(p, `${processName(w, pr)}.${a.as}`);
+      yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'fd', fd: r }));
+      return r;
     }
     case 'ioas': {
-      const ictx = objOf(pr, a.iommufd, 'iommufd');
-      if (!ictx) {
-        yield* createHandle(w, pr, a.as, { kind: 'failed', outcome: 'EBADF' });
-        return EBADF;
-      }
-      yield* createHandle(w, pr, a.as, { kind: 'ioas', v: sys.sysIoasAlloc(ictx.v, a.as) });
-      return 0;
+      const r = yield* sys.sysIoasAllocFd(p, fdOf(pr, a.iommufd), a.as);
+      yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'ioas', v: r as Ioas }));
+      return typeof r === 'number' ? r : 0;
     }
     case 'attach': {
       const ioas = objOf(pr, a.ioas, 'ioas');
@@ -400,24 +396,27 @@ function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: st
       return ioas ? yield* sys.sysUnmapIova(ioas.v, a.iova, a.length) : EBADF;
     }
     case 'container': {
-      const r = yield* sys.sysContainer(
+      const r = yield* sys.sysContainerOpen(
         p,
         `${processName(w, pr)}.${a.as}`,
         (a.fds as string[]).map((h) => fdOf(pr, h)),
       );
-      yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'container', v: r as Type1Container }));
+      yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'fd', fd: r }));
       return r;
     }
     case 'map_dma': {
-      const target =
-        a.container !== undefined ? objOf(pr, a.container, 'container')?.v : objOf(pr, a.ioas, 'ioas')?.v;
-      if (!target) return EBADF;
-      return yield* sys.sysMapDma(p, target, mapOf(pr, a.map).addr + a.offset, a.iova, a.length);
+      const vaddr = mapOf(pr, a.map).addr + a.offset;
+      if (a.container !== undefined)
+        return yield* sys.sysMapDmaFd(p, fdOf(pr, a.container), vaddr, a.iova, a.length);
+      const ioas = objOf(pr, a.ioas, 'ioas')?.v;
+      if (!ioas) return EBADF;
+      return yield* sys.sysMapDma(p, ioas, vaddr, a.iova, a.length);
     }
     case 'import': {
       const r = yield* sys.sysImport(p, fdOf(pr, a.fd), `${processName(w, pr)}.${a.as}`, {
         revocable: a.revocable,
         ...(a.pinned !== undefined ? { pinned: a.pinned } : {}),
+        ...(a.ignoresMove !== undefined ? { ignoresMove: a.ignoresMove } : {}),
       });
       yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'importer', v: r as Importer }));
       return r;

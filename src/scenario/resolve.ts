@@ -9,7 +9,7 @@ import type { ThpSetting } from '../kernel/machine.js';
 import type { ArchName } from '../kernel/mm/arch.js';
 import type { DeviceSpec } from '../uapi/system.js';
 import { suggest } from './errors.js';
-import { HANDLE_NAMES, type HandleKind, OPS, type ScenarioOp } from './ops.js';
+import { FD_KINDS, HANDLE_NAMES, type HandleKind, OPS, type ScenarioOp } from './ops.js';
 import type { RawScenario } from './schema.js';
 
 type Path = (string | number)[];
@@ -244,8 +244,10 @@ export function resolveScenario(
             `no handle \`${h}\` in process ${proc}: nothing creates it with \`as: ${h}\``,
             suggest(h, known),
           );
-        } else if (k !== kind) issue(at, `handle \`${h}\` is ${article(k)}, not ${article(kind)}`);
-        else if (!present(h)) {
+        } else if (k !== kind && !(FD_KINDS.includes(k) && FD_KINDS.includes(kind))) {
+          // Every kind of fd is an fd: the wrong kind of fd is the kernel's errno at run time.
+          issue(at, `handle \`${h}\` is ${article(k)}, not ${article(kind)}`);
+        } else if (!present(h)) {
           waits.push(key);
           waited.add(key);
         }

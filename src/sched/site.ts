@@ -34,7 +34,8 @@ export function captureStack(): string[] {
     if (!/[/\\](?:src|test|bench)[/\\]/.test(line) || line.includes('node_modules')) continue;
     // The scenario interpreter drives the kernel; its frames are not kernel functions.
     if (/[/\\]src[/\\]scenario[/\\]/.test(line)) continue;
-    const m = /^at (?:async )?(?:[\w$.<>]*\.)?([\w$]+) \(/.exec(line);
+    // (a function called through an object member reads `Object.fn [as member] (`)
+    const m = /^at (?:async )?(?:[\w$.<>]*\.)?([\w$]+)(?: \[as [\w$]+\])? \(/.exec(line);
     if (!m) continue;
     const name = m[1]!;
     if (name === 'next' || name === 'Generator' || name === '<anonymous>') continue;

@@ -5,11 +5,12 @@
 import { dmaBufGet, isDmaBufFile } from '../kernel/dma-buf/dma-buf.js';
 import { type Importer, importerAttach, importerDma, importerUnmap } from '../kernel/dma-buf/importer.js';
 import { dupMmap } from '../kernel/fork.js';
-import { closeFile, type File, getFile, taskWorkRun } from '../kernel/fs/file.js';
+import { closeFile, File, getFile, Inode, taskWorkRun } from '../kernel/fs/file.js';
 import {
   Ioas,
   iommuDma,
   iommufdAttach,
+  iommufdFops,
   iommufdIoasMapFile,
   iommufdIoasUnmap,
 } from '../kernel/iommufd/iommufd.js';
@@ -23,11 +24,12 @@ import { munmap } from '../kernel/mm/vma.js';
 import { PCI_COMMAND_MEMORY, type PowerState, pciResetBus } from '../kernel/pci/pci.js';
 import { vfioPciCommandWrite, vfioPciFlrWrite, vfioPciPowerStateWrite } from '../kernel/vfio/pci/config.js';
 import {
+  hasMemoryLock,
   regionOffset,
   type VfioPciCoreDevice,
+  vfioDeviceReset,
   vfioPciCore,
   vfioPciHotReset,
-  vfioPciIoctlReset,
   vfioPciRuntimePmEntry,
   vfioPciRuntimePmExit,
 } from '../kernel/vfio/pci/core.js';
@@ -42,21 +44,49 @@ import {
   iommufdCompatMapDmaDmabuf,
   Type1Container,
   type1MapDma,
+  vfioContainerFops,
 } from '../kernel/vfio/vfio_iommu_type1.js';
-import { type VfioDevice, vfioDeviceOpenFile, vfioUnregisterGroupDev } from '../kernel/vfio/vfio_main.js';
+import { type VfioDevice, vfioDeviceOpenFile, vfioUnregister } from '../kernel/vfio/vfio_main.js';
 import type { Thread } from '../sched/program.js';
 import type { Iommufd, Process } from './system.js';
 
+const ENOENT = -2;
 const EBADF = -9;
 const ENODEV = -19;
 const EINVAL = -22;
 const ENOTTY = -25;
 
-/** The vfio-pci device behind a device fd, or null (fdget: an event on the fd table). */
-function* deviceOf(p: Process, fd: number): Thread<VfioPciCoreDevice | null> {
-  const f = yield* p.fdget(fd);
+/** The vfio-pci device behind a file, if it is a VFIO device file. */
+function deviceOfFile(f: File | undefined): VfioPciCoreDevice | null {
   const dev = f?.privateData as VfioDevice | undefined;
   return f?.fop.name === 'vfio_device_fops' && dev ? vfioPciCore(dev) : null;
+}
+
+/** The vfio-pci device behind a device fd, or null (fdget: an event on the fd table). */
+function* deviceOf(p: Process, fd: number): Thread<VfioPciCoreDevice | null> {
+  return deviceOfFile(yield* p.fdget(fd));
+}
+
+/**
+ * The device of an ioctl on a VFIO device fd (one fdget). Every kind of fd is an fd: no file is
+ * -EBADF; any other file (a dma-buf, an iommufd, a container) gets the ioctl in its own handler,
+ * which does not know the VFIO device command: -ENOTTY (dma_buf_ioctl()'s default,
+ * iommufd_vfio_ioctl()'s -ENOIOCTLCMD, the type1 ioctl's default).
+ */
+function* deviceIoctl(p: Process, fd: number): Thread<VfioPciCoreDevice | number> {
+  const f = yield* p.fdget(fd);
+  if (!f) return EBADF;
+  return deviceOfFile(f) ?? ENOTTY;
+}
+
+/**
+ * The device of a pwrite to a device fd's config region (one fdget): no file is -EBADF; any other
+ * file has no write method (dma-buf, iommufd, container): vfs_write() says -EINVAL.
+ */
+function* deviceConfigWrite(p: Process, fd: number): Thread<VfioPciCoreDevice | number> {
+  const f = yield* p.fdget(fd);
+  if (!f) return EBADF;
+  return deviceOfFile(f) ?? EINVAL;
 }
 
 // open("/dev/vfio/devices/vfioN") (drivers/vfio/device_cdev.c) — a new device fd.
@@ -150,8 +180,9 @@ export function* sysRw(
   if (!vdev) return p.fds.has(fd) ? EINVAL : EBADF; // (the lookup above was the event)
   if (o.region >= 6) return EINVAL;
   if (o.buffer === undefined) return yield* vfioPciBarRw(vdev, o.region, o.offset, o.length, o.write, thread);
-  // Before bc93b9ae0151 (v5.13), memory_lock was held for read across the copy to user space too.
-  const held = !vdev.machine.design.options.rwLockPerAccess;
+  // Before bc93b9ae0151 (v5.13), memory_lock was held for read across the copy to user space too
+  // (from v5.8, which introduced it: v5.7 had no memory_lock).
+  const held = !vdev.machine.design.options.rwLockPerAccess && hasMemoryLock(vdev);
   if (held) yield* vdev.memoryLock.downRead();
   try {
     return yield* rwThroughBuffer(p, vdev, { ...o, buffer: o.buffer }, thread, held);
@@ -217,38 +248,40 @@ export function* sysDirectIo(p: Process, addr: number, length: number, thread: s
 
 /** A write to PCI_COMMAND through the config region (vfio_pci_config_rw). */
 export function* sysCommand(p: Process, fd: number, memory: boolean): Thread<number> {
-  const vdev = yield* deviceOf(p, fd);
-  if (!vdev) return EBADF;
+  const vdev = yield* deviceConfigWrite(p, fd);
+  if (typeof vdev === 'number') return vdev;
   return yield* vfioPciCommandWrite(vdev, memory ? PCI_COMMAND_MEMORY : 0);
 }
 
 /** A write to the PM capability's power state. */
 export function* sysPower(p: Process, fd: number, state: PowerState): Thread<number> {
-  const vdev = yield* deviceOf(p, fd);
-  if (!vdev) return EBADF;
+  const vdev = yield* deviceConfigWrite(p, fd);
+  if (typeof vdev === 'number') return vdev;
   return yield* vfioPciPowerStateWrite(vdev, state);
 }
 
 /** FLR through PCIe DEVCTL. */
 export function* sysFlr(p: Process, fd: number): Thread<number> {
-  const vdev = yield* deviceOf(p, fd);
-  if (!vdev) return EBADF;
+  const vdev = yield* deviceConfigWrite(p, fd);
+  if (typeof vdev === 'number') return vdev;
   return yield* vfioPciFlrWrite(vdev);
 }
 
 /** VFIO_DEVICE_RESET. */
 export function* sysReset(p: Process, fd: number): Thread<number> {
-  const vdev = yield* deviceOf(p, fd);
-  if (!vdev) return EBADF;
-  return yield* vfioPciIoctlReset(vdev);
+  const vdev = yield* deviceIoctl(p, fd);
+  if (typeof vdev === 'number') return vdev;
+  return yield* vfioDeviceReset(vdev);
 }
 
 /** VFIO_DEVICE_PCI_HOT_RESET over the devices of the given fds (one bus). */
 export function* sysHotReset(p: Process, fds: number[]): Thread<number> {
   const vdevs: VfioPciCoreDevice[] = [];
-  for (const fd of fds) {
-    const v = yield* deviceOf(p, fd);
-    if (!v) return EBADF;
+  for (const [i, fd] of fds.entries()) {
+    // The ioctl goes to the first fd (-ENOTTY from any other kind of file); the others name the
+    // devices of the reset, and a file that is not one is refused (-EINVAL).
+    const v = i === 0 ? yield* deviceIoctl(p, fd) : yield* deviceConfigWrite(p, fd);
+    if (typeof v === 'number') return v;
     if (!vdevs.includes(v)) vdevs.push(v);
   }
   return yield* vfioPciHotReset(vdevs, pciResetBus);
@@ -256,15 +289,15 @@ export function* sysHotReset(p: Process, fds: number[]): Thread<number> {
 
 /** VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY / _EXIT. */
 export function* sysPm(p: Process, fd: number, entry: boolean): Thread<number> {
-  const vdev = yield* deviceOf(p, fd);
-  if (!vdev) return EBADF;
+  const vdev = yield* deviceIoctl(p, fd);
+  if (typeof vdev === 'number') return vdev;
   return entry ? yield* vfioPciRuntimePmEntry(vdev) : yield* vfioPciRuntimePmExit(vdev);
 }
 
 /** VFIO_DEVICE_FEATURE_DMA_BUF: a new dma-buf fd, or -errno. */
 export function* sysExport(p: Process, fd: number, region: number, ranges: DmaRange[]): Thread<number> {
-  const vdev = yield* deviceOf(p, fd);
-  if (!vdev) return EBADF;
+  const vdev = yield* deviceIoctl(p, fd);
+  if (typeof vdev === 'number') return vdev;
   const f = yield* vfioPciCoreFeatureDmaBuf(vdev, { regionIndex: region, ranges });
   if (typeof f === 'number') return f;
   return yield* p.install(f);
@@ -275,8 +308,8 @@ export function* sysExport(p: Process, fd: number, region: number, ranges: DmaRa
  * history the feature is unknown: -ENOTTY.
  */
 export function* sysRevoke(p: Process, fd: number, dmabuf: number): Thread<number> {
-  const vdev = yield* deviceOf(p, fd);
-  if (!vdev) return EBADF;
+  const vdev = yield* deviceIoctl(p, fd);
+  if (typeof vdev === 'number') return vdev;
   if (!vdev.machine.design.options.permanentRevoke) return ENOTTY;
   const f = yield* p.fdget(dmabuf);
   if (!f) return EBADF;
@@ -285,8 +318,8 @@ export function* sysRevoke(p: Process, fd: number, dmabuf: number): Thread<numbe
 
 /** VFIO_DEVICE_FEATURE_DMA_BUF_MEMATTR (the proposal): UC or WC for future mmaps of a dma-buf. */
 export function* sysMemattr(p: Process, fd: number, dmabuf: number, attr: 'uc' | 'wc'): Thread<number> {
-  const vdev = yield* deviceOf(p, fd);
-  if (!vdev) return EBADF;
+  const vdev = yield* deviceIoctl(p, fd);
+  if (typeof vdev === 'number') return vdev;
   const f = yield* p.fdget(dmabuf);
   if (!f) return EBADF;
   return vfioPciCoreFeatureDmaBufMemattr(vdev, f, attr);
@@ -299,13 +332,32 @@ export function* sysMemattr(p: Process, fd: number, dmabuf: number, attr: 'uc' |
 export function* sysUnbind(p: Process, device: string): Thread<number> {
   const vdev = p.system.devices.get(device);
   if (!vdev) return ENODEV;
-  yield* vfioUnregisterGroupDev(vdev.vdev);
+  yield* vfioUnregister(vdev.vdev);
   return 0;
 }
 
-/** open("/dev/iommu"). */
+/** open("/dev/iommu"): the context object (see sysIommufdOpen for the fd). */
 export function sysIommufd(name: string): Iommufd {
   return { name, ioas: [] };
+}
+
+/** open("/dev/iommu") as user space does it: a new iommufd fd (an fd like any other). */
+export function* sysIommufdOpen(p: Process, name: string): Thread<number> {
+  // /dev/iommu exists from v6.2: the v5 era's designs have no such device node.
+  if (p.system.machine.design.options.coreEra === 'v5') return ENOENT;
+  const ictx = sysIommufd(name);
+  return yield* p.install(new File(name, new Inode(name), iommufdFops, ictx));
+}
+
+/**
+ * IOMMU_IOAS_ALLOC on an fd: no file -EBADF; a file that is not an iommufd gets the ioctl in its
+ * own handler, which does not know it: -ENOTTY.
+ */
+export function* sysIoasAllocFd(p: Process, fd: number, name: string): Thread<Ioas | number> {
+  const f = yield* p.fdget(fd);
+  if (!f) return EBADF;
+  if (f.fop !== iommufdFops) return ENOTTY;
+  return sysIoasAlloc(f.privateData as Iommufd, name);
 }
 
 /** IOMMU_IOAS_ALLOC. */
@@ -317,8 +369,8 @@ export function sysIoasAlloc(ictx: Iommufd, name: string): Ioas {
 
 /** VFIO_DEVICE_ATTACH_IOMMUFD_PT: the device's DMA now goes through the IOAS's translations. */
 export function* sysAttach(p: Process, fd: number, ioas: Ioas): Thread<number> {
-  const vdev = yield* deviceOf(p, fd);
-  if (!vdev) return EBADF;
+  const vdev = yield* deviceIoctl(p, fd);
+  if (typeof vdev === 'number') return vdev;
   return yield* iommufdAttach(ioas, p.system.domainOf(vdev.pdev.name));
 }
 
@@ -341,16 +393,47 @@ export function sysUnmapIova(ioas: Ioas, iova: number, length: number): Thread<n
   return iommufdIoasUnmap(ioas, iova, length);
 }
 
-/** A type1 container (VFIO_SET_IOMMU(VFIO_TYPE1v2_IOMMU)) with the devices' domains. */
+/**
+ * A type1 container (VFIO_SET_IOMMU(VFIO_TYPE1v2_IOMMU)) with the devices' domains. Each fd must be
+ * a VFIO device's (its group's VFIO_GROUP_SET_CONTAINER): no file -EBADF, another kind of file
+ * does not know that ioctl (-ENOTTY).
+ */
 export function* sysContainer(p: Process, name: string, fds: number[]): Thread<Type1Container | number> {
   const c = new Type1Container(name);
   for (const fd of fds) {
-    const v = yield* deviceOf(p, fd);
-    if (!v) return EBADF;
+    const v = yield* deviceIoctl(p, fd);
+    if (typeof v === 'number') return v;
     c.domains.push(p.system.domainOf(v.pdev.name));
   }
   p.system.containers.set(name, c);
   return c;
+}
+
+/** The container as user space holds it: an fd for /dev/vfio/vfio (an fd like any other). */
+export function* sysContainerOpen(p: Process, name: string, fds: number[]): Thread<number> {
+  const c = yield* sysContainer(p, name, fds);
+  if (typeof c === 'number') return c;
+  return yield* p.install(new File(name, new Inode(name), vfioContainerFops, c));
+}
+
+/**
+ * VFIO_IOMMU_MAP_DMA on an fd: a container maps through type1; an iommufd takes the ioctl in its
+ * VFIO compat layer, which has no compat IOAS here (none is made by IOMMU_VFIO_IOAS or
+ * VFIO_SET_IOMMU in the model): -ENODEV; a device or dma-buf fd does not know it: -ENOTTY.
+ */
+export function* sysMapDmaFd(
+  p: Process,
+  fd: number,
+  vaddr: number,
+  iova: number,
+  length: number,
+): Thread<number> {
+  const f = yield* p.fdget(fd);
+  if (!f) return EBADF;
+  if (f.fop === vfioContainerFops)
+    return yield* sysMapDma(p, f.privateData as Type1Container, vaddr, iova, length);
+  if (f.fop === iommufdFops) return ENODEV;
+  return ENOTTY;
 }
 
 /** VFIO_IOMMU_MAP_DMA of a user address: type1, or iommufd's compat (into an IOAS's domains). */
@@ -373,14 +456,18 @@ export function* sysImport(
   p: Process,
   fd: number,
   name: string,
-  o: { revocable: boolean; pinned?: boolean },
+  o: { revocable: boolean; pinned?: boolean; ignoresMove?: boolean },
 ): Thread<Importer | number> {
   const f = yield* p.fdget(fd);
   if (!f) return EBADF;
   const buf = dmaBufGet(f);
   if (typeof buf === 'number') return buf;
   yield* getFile(f); // the importer holds the buffer (dma_buf_get)
-  const imp = yield* importerAttach(name, buf, { revocable: o.revocable, pinned: o.pinned ?? false });
+  const imp = yield* importerAttach(name, buf, {
+    revocable: o.revocable,
+    pinned: o.pinned ?? false,
+    ignoresMove: o.ignoresMove ?? false,
+  });
   if (typeof imp === 'number') {
     yield* closeFile(f);
     return imp;

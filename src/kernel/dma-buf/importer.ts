@@ -1,7 +1,11 @@
 // A generic dma-buf importer — the RDMA or GPU side of the protocol (KERNEL.md §3.3-3.4): it
 // attaches dynamically (revocable: with invalidate_mappings; or not), optionally pins, maps, does
-// DMA under a fence, and unmaps when told. Its invalidate_mappings only marks the mapping invalid;
-// the unmap comes from the importer's own thread (`importerUnmap`), as a driver's work item would.
+// DMA under a fence, and unmaps when told. A revocable importer behaves like the kernel's own
+// (iommufd's iopt_revoke_notify(), RDMA's umem invalidation): its invalidate_mappings callback,
+// called by the exporter with the reservation lock held, unmaps the attachment there and then. An
+// importer made with `ignoresMove` is the misbehaving one: its callback only marks the mapping
+// invalid and the unmap waits for the importer's own thread (`importerUnmap`); an exporter that
+// waits for the unmap (v7.1's revoke) then waits until that thread runs, or for ever.
 
 import type { Thread } from '../../sched/program.js';
 import type { Machine } from '../machine.js';
@@ -30,6 +34,11 @@ export interface ImporterOptions {
   static?: boolean;
   /** Pins the buffer after attaching (dma_buf_pin()). */
   pinned?: boolean;
+  /**
+   * A misbehaving importer: its invalidate_mappings callback does not unmap (only marks the
+   * mapping invalid); the unmap comes only from an explicit importerUnmap. Default false.
+   */
+  ignoresMove?: boolean;
 }
 
 export class Importer {
@@ -45,6 +54,7 @@ export class Importer {
   ) {}
 }
 
+// model-only: an importer driver's attach: dma_buf_dynamic_attach(), dma_buf_pin() if it pins, dma_buf_map_attachment().
 /** Attach, pin if asked, and map. Returns the importer or -errno (nothing left attached). */
 export function* importerAttach(
   name: string,
@@ -57,8 +67,10 @@ export function* importerAttach(
     ...(o.revocable === false
       ? {}
       : {
-          *invalidateMappings(): Thread<void> {
+          *invalidateMappings(at: DmaBufAttachment): Thread<void> {
             imp.invalidated = true;
+            // The kernel's revocable importers unmap in the callback (resv is held by the caller).
+            if (!o.ignoresMove) yield* importerUnmapLocked(imp, at);
           },
         }),
   };
@@ -83,6 +95,7 @@ export function* importerAttach(
   return imp;
 }
 
+// model-only: the importer's device doing DMA through its mapping, under a fence on the buffer's resv.
 /**
  * DMA through the current mapping: under resv, a fence is added (the exporter's wait covers it);
  * then the device reads the first page of every range; then the fence is signalled. -ENODEV when
@@ -115,17 +128,24 @@ export function* importerDma(machine: Machine, imp: Importer): Thread<number> {
   return 0;
 }
 
-/** Unmap (and unpin) under resv: what the importer does when told to, or when done. */
-export function* importerUnmap(imp: Importer): Thread<number> {
-  const at = imp.at;
-  if (!at) return EFAULT;
-  const buf = imp.buf;
-  yield* buf.resv.lock.lock();
+// model-only: the importer's unmap with the reservation lock held — dma_buf_unmap_attachment()
+// of its mapping (and dma_buf_unpin() if it pinned), as an importer driver does.
+function* importerUnmapLocked(imp: Importer, at: DmaBufAttachment): Thread<void> {
   if (imp.sgt) {
     yield* dmaBufUnmapAttachment(at, imp.sgt);
     imp.sgt = null;
     if (imp.options.pinned) yield* dmaBufUnpin(at);
   }
+}
+
+// model-only: an importer driver unmapping its attachment when done (or, with ignoresMove, when
+// its own thread gets round to reacting to invalidate_mappings): the unlocked entry.
+export function* importerUnmap(imp: Importer): Thread<number> {
+  const at = imp.at;
+  if (!at) return EFAULT;
+  const buf = imp.buf;
+  yield* buf.resv.lock.lock();
+  yield* importerUnmapLocked(imp, at);
   yield* buf.resv.lock.unlock();
   return 0;
 }

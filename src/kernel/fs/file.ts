@@ -101,6 +101,7 @@ export function* taskWorkRun(): Thread<void> {
   while (q && q.length > 0) yield* release(q.shift()!);
 }
 
+// include/linux/fs.h: get_file_active()
 // drivers/vfio/pci/vfio_pci_dmabuf.c uses get_file_active(): a reference only if one is left.
 export function* getFileActive(file: File): Thread<boolean> {
   return yield* file.count.rmw((c) => (c === 0 ? [0, false] : [c + 1, true]));

@@ -23,7 +23,7 @@ import {
   EOPNOTSUPP,
   type PhysVec,
 } from '../dma-buf/dma-buf.js';
-import { type File, getFile } from '../fs/file.js';
+import { type File, type FileOperations, getFile } from '../fs/file.js';
 import type { Machine } from '../machine.js';
 import { PAGE_SIZE } from '../mm/arch.js';
 import { type VfioPciDmaBuf, vfioPciDmabufOps } from '../vfio/pci/dmabuf.js';
@@ -46,6 +46,7 @@ export class IommuDomain {
   }
 }
 
+// drivers/iommu/iommu.c: iommu_map()
 /** One event: map iova pages to pfns (the IOMMU driver's map_pages plus IOTLB sync). */
 export function* iommuMap(d: IommuDomain, iova: number, pfn: number, pages: number): Thread<void> {
   yield* d.table.rmw((m) => {
@@ -55,6 +56,7 @@ export function* iommuMap(d: IommuDomain, iova: number, pfn: number, pages: numb
   });
 }
 
+// drivers/iommu/iommu.c: iommu_unmap()
 /** Unmap iova pages, then the IOTLB sync: returns when no DMA uses the old translations. */
 export function* iommuUnmap(d: IommuDomain, iova: number, pages: number): Thread<void> {
   yield* d.table.rmw((m) => {
@@ -66,6 +68,7 @@ export function* iommuUnmap(d: IommuDomain, iova: number, pages: number): Thread
   yield* d.iotlb.upWrite();
 }
 
+// model-only: a device's DMA translated by its IOMMU domain (the hardware page walk and access).
 /**
  * A device's DMA to `iova` through its domain: `ok` (the access reaches the pfn the IOMMU gives)
  * or -EFAULT (an IOMMU fault: no translation).
@@ -89,6 +92,17 @@ export function* iommuDma(
     yield* d.iotlb.upRead();
   }
 }
+
+export const ENXIO = -6;
+
+// drivers/iommu/iommufd/main.c: iommufd_fops_mmap() — only regions a vIOMMU driver registered in
+// the context's mt_mmap can be mapped; the model has none, so every offset is -ENXIO.
+function* iommufdFopsMmap(): Thread<number> {
+  return ENXIO;
+}
+
+/** drivers/iommu/iommufd/main.c: iommufd_fops (/dev/iommu): ioctls only, and mmap of vIOMMU regions. */
+export const iommufdFops: FileOperations = { name: 'iommufd_fops', mmap: iommufdFopsMmap };
 
 /** struct iopt_pages of type IOPT_ADDRESS_DMABUF. */
 export class IoptDmabufPages {
@@ -189,6 +203,7 @@ function* fillDomain(area: IoptArea, domain: IommuDomain): Thread<void> {
   yield* pages.mutex.unlock();
 }
 
+// drivers/iommu/iommufd/ioas.c: iommufd_ioas_map_file()
 /**
  * IOMMU_IOAS_MAP_FILE: drivers/iommu/iommufd/io_pagetable.c: iopt_map_file_pages() with a dma-buf
  * fd -> iopt_alloc_dmabuf_pages() -> iopt_map_dmabuf(), then iopt_map_common(): the area goes
@@ -240,6 +255,7 @@ function* releasePages(pages: IoptDmabufPages): Thread<void> {
   yield* dmaBufPut(pages.dmabuf);
 }
 
+// drivers/iommu/iommufd/ioas.c: iommufd_ioas_unmap()
 /** IOMMU_IOAS_UNMAP: areas wholly inside the range are unmapped from every domain and released. */
 export function* iommufdIoasUnmap(ioas: Ioas, iova: number, length: number): Thread<number> {
   yield* ioas.iovaRwsem.lock();
@@ -262,6 +278,7 @@ export function* iommufdIoasUnmap(ioas: Ioas, iova: number, length: number): Thr
   return gone.length > 0 ? 0 : -2;
 }
 
+// drivers/iommu/iommufd/device.c: iommufd_device_attach()
 /** Attaching a device to an IOAS: its domain joins the IOAS and is filled from every area. */
 export function* iommufdAttach(ioas: Ioas, domain: IommuDomain): Thread<number> {
   yield* ioas.iovaRwsem.lock();

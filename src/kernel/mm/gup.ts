@@ -45,6 +45,7 @@ function checkVmaFlags(vma: Vma, flags: GupFlags): number {
   return 0;
 }
 
+// mm/gup.c: try_grab_folio()
 /** Takes one reference (or pin) on a page: mm/gup.c try_grab_folio(). */
 function* grab(range: PhysRange, pfn: number, flags: GupFlags): Thread<void> {
   yield* range.counts.rmw((m) => {
@@ -59,6 +60,7 @@ function* grab(range: PhysRange, pfn: number, flags: GupFlags): Thread<void> {
   });
 }
 
+// mm/gup.c: gup_put_folio()
 /** Drops what grab() took: put_page() / unpin_user_page(). */
 export function* ungrab(range: PhysRange, pfn: number, pin: boolean, longterm = false): Thread<void> {
   yield* range.counts.rmw((m) => {
@@ -74,6 +76,7 @@ export function* ungrab(range: PhysRange, pfn: number, pin: boolean, longterm = 
   });
 }
 
+// mm/gup.c: unpin_user_pages()
 /** Puts every page a GUP call took (mm/gup.c: unpin_user_pages(), or put_page() per page). */
 export function* putPages(mm: Mm, pfns: readonly number[], flags: GupFlags): Thread<void> {
   for (const pfn of pfns) {

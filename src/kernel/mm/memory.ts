@@ -133,6 +133,7 @@ export type AccessOutcome = 'ok' | 'sigbus' | 'sigsegv' | 'oom';
 /** How many times an access faults and retries before the model calls it stuck. */
 const MAX_FAULT_RETRIES = 4;
 
+// model-only: a CPU load or store — the MMU's walk, and on a miss the arch fault handler (arch/x86/mm/fault.c: do_user_addr_fault()).
 /**
  * A CPU load or store at `addr` in `mm`: the MMU walks the page table; on a miss the page fault
  * handler runs (arch/x86/mm/fault.c: do_user_addr_fault(): mmap_lock for read, find the VMA,

@@ -230,6 +230,7 @@ function* freePgtables(mm: Mm, floor: number, ceiling: number): Thread<void> {
   }
 }
 
+// mm/vma.c: remove_vma()
 /** Removes one VMA: zap, free tables, unlink from i_mmap, vm_ops->close, fput (mm/vma.c: remove_vma()). */
 function* removeVmaLocked(mm: Mm, vma: Vma, close: boolean): Thread<void> {
   yield* unmapRegion(mm, vma, vma.start, vma.end);

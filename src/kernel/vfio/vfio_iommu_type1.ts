@@ -9,7 +9,7 @@
 
 import type { Thread } from '../../sched/program.js';
 import { isDmaBufFile } from '../dma-buf/dma-buf.js';
-import { fput, getFile } from '../fs/file.js';
+import { type FileOperations, fput, getFile } from '../fs/file.js';
 import { type Ioas, type IommuDomain, iommufdIoasMapFile, iommuMap } from '../iommufd/iommufd.js';
 import { PAGE_SIZE } from '../mm/arch.js';
 import { EFAULT, getUserPages, getUserPagesFast, putPages } from '../mm/gup.js';
@@ -24,6 +24,13 @@ export class Type1Container {
   constructor(readonly name: string) {}
 }
 
+/**
+ * drivers/vfio/container.c: vfio_fops (/dev/vfio/vfio, the container): ioctls only — no mmap (so
+ * mmap(2) is -ENODEV) and no write (so a pwrite is -EINVAL).
+ */
+export const vfioContainerFops: FileOperations = { name: 'vfio_fops' };
+
+// drivers/vfio/vfio_iommu_type1.c: vaddr_get_pfns()
 /**
  * vaddr_get_pfns() for one page: pin_user_pages_remote() first (refused for VM_IO/VM_PFNMAP), then
  * for a VM_PFNMAP VMA follow_fault_pfn(): read the leaf, or fault it in with fixup_user_fault()
@@ -98,6 +105,7 @@ export function* iommufdCompatMapDma(
   return 0;
 }
 
+// model-only: what the proposal wants iommufd's type1 compat MAP_DMA to do (no posted patch).
 /**
  * The proposal's goal for iommufd's type1 compat (Jason, 2026-02-27; no posted patch — KERNEL.md
  * open question 6): VFIO_IOMMU_MAP_DMA of a vaddr inside a VFIO mmap finds the dma-buf under the

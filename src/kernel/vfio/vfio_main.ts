@@ -22,12 +22,19 @@ export interface VfioDeviceOps {
   /** The driver maps through f_op->mmap_prepare instead (the proposal). */
   usesMmapPrepare?(dev: VfioDevice): boolean;
   mmapPrepare?(dev: VfioDevice, desc: VmAreaDesc): Thread<number>;
+  /** The v5 era's ops->open / ops->release: the driver serialises them itself (vfio-pci: reflck). */
+  open?(dev: VfioDevice): Thread<number>;
+  release?(dev: VfioDevice): Thread<void>;
 }
 
 export class VfioDevice {
   /** device->inode: its i_mapping is every device fd's f_mapping. */
   readonly inode: Inode;
-  /** dev_set->lock, held across open and close (one device per set in the model). */
+  /**
+   * dev_set->lock, held across open and close (one device per set in the model). In the v5 era
+   * (before v5.15) the vfio core had no dev_set: vfio-pci serialised open and release on its
+   * vdev->reflck->lock, which this is then (named and classed so).
+   */
   readonly devSetLock: Mutex;
   /** device->open_count (protected by dev_set->lock). */
   readonly openCount: Cell<number>;
@@ -43,9 +50,14 @@ export class VfioDevice {
   constructor(
     readonly name: string,
     readonly ops: VfioDeviceOps,
+    /** The VFIO core's generation (the design's coreEra). */
+    readonly era: 'v5' | 'v6' = 'v6',
   ) {
     this.inode = new Inode(`vfio:${name}`);
-    this.devSetLock = new Mutex(`${name}.dev_set.lock`, { lockClass: 'dev_set->lock' });
+    this.devSetLock =
+      era === 'v5'
+        ? new Mutex(`${name}.reflck.lock`, { lockClass: 'reflck->lock' })
+        : new Mutex(`${name}.dev_set.lock`, { lockClass: 'dev_set->lock' });
     this.openCount = new Cell(`${name}.open_count`, 0);
     // Registered from the start (vfio_register_group_dev).
     this.refcount = new Cell(`${name}.refcount`, 1);
@@ -66,6 +78,35 @@ export function* vfioDevicePutRegistration(dev: VfioDevice): Thread<void> {
   if (old === 1) yield* dev.comp.complete();
 }
 
+// drivers/vfio/vfio.c (v5.7 to v5.14): vfio_device_put() — the v5 era's reference drop (a kref
+// whose release wakes vfio_del_group_dev()).
+function* vfioDevicePut(dev: VfioDevice): Thread<void> {
+  const old = yield* dev.refcount.rmw((c) => [c - 1, c]);
+  if (old <= 0) throw new Violation('REFCOUNT', `${dev.name}: device reference count underflow`);
+  if (old === 1) yield* dev.comp.complete();
+}
+
+// drivers/vfio/vfio.c (v5.7 to v5.14): vfio_device_get_from_name() — a reference to a device still
+// registered (the v5 era's open path).
+function* vfioDeviceGetFromName(dev: VfioDevice): Thread<boolean> {
+  return yield* dev.refcount.rmw((c) => (c === 0 ? [0, false] : [c + 1, true]));
+}
+
+/**
+ * drivers/vfio/vfio.c (v5.7 to v5.14): vfio_del_group_dev() — the v5 era's unregister: drop the
+ * device's own reference and wait until every user has dropped theirs.
+ */
+function* vfioDelGroupDev(dev: VfioDevice): Thread<void> {
+  yield* vfioDevicePut(dev);
+  yield* dev.comp.wait();
+  yield* dev.freed.write(true);
+}
+
+/** model-only: the unregister of the device's era (vfio_unregister_group_dev, or v5's vfio_del_group_dev). */
+export function vfioUnregister(dev: VfioDevice): Thread<void> {
+  return dev.era === 'v5' ? vfioDelGroupDev(dev) : vfioUnregisterGroupDev(dev);
+}
+
 /**
  * drivers/vfio/vfio_main.c: vfio_unregister_group_dev() — drop the registration and wait until
  * every user has dropped theirs: open fds (through their open device) and every exported dma-buf
@@ -84,20 +125,31 @@ export function* vfioUnregisterGroupDev(dev: VfioDevice): Thread<void> {
  * the device inode's address_space. Returns the file or -errno.
  */
 export function* vfioDeviceOpenFile(dev: VfioDevice): Thread<File | number> {
-  // The fd holds a registration (vfio_device_try_get_registration() in the open path).
-  if (!(yield* vfioDeviceTryGetRegistration(dev))) return -19;
-  yield* dev.devSetLock.lock();
-  const n = yield* dev.openCount.read();
-  if (n === 0) {
-    const err = yield* dev.ops.openDevice(dev);
+  if (dev.era === 'v5' && dev.ops.open) {
+    // drivers/vfio/vfio.c (v5.7 to v5.14): vfio_group_get_device_fd() — a device reference, then
+    // ops->open (vfio-pci takes its reflck->lock itself).
+    if (!(yield* vfioDeviceGetFromName(dev))) return -19;
+    const err = yield* dev.ops.open(dev);
     if (err !== 0) {
-      yield* dev.devSetLock.unlock();
-      yield* vfioDevicePutRegistration(dev);
+      yield* vfioDevicePut(dev);
       return err;
     }
+  } else {
+    // The fd holds a registration (vfio_device_try_get_registration() in the open path).
+    if (!(yield* vfioDeviceTryGetRegistration(dev))) return -19;
+    yield* dev.devSetLock.lock();
+    const n = yield* dev.openCount.read();
+    if (n === 0) {
+      const err = yield* dev.ops.openDevice(dev);
+      if (err !== 0) {
+        yield* dev.devSetLock.unlock();
+        yield* vfioDevicePutRegistration(dev);
+        return err;
+      }
+    }
+    yield* dev.openCount.write(n + 1);
+    yield* dev.devSetLock.unlock();
   }
-  yield* dev.openCount.write(n + 1);
-  yield* dev.devSetLock.unlock();
   const prepare = dev.ops.usesMmapPrepare?.(dev) === true && dev.ops.mmapPrepare !== undefined;
   const file = new File(`${dev.name}.fd`, dev.inode, {
     name: 'vfio_device_fops',
@@ -105,8 +157,9 @@ export function* vfioDeviceOpenFile(dev: VfioDevice): Thread<File | number> {
     ...(prepare
       ? { mmapPrepare: (desc: VmAreaDesc) => dev.ops.mmapPrepare!(dev, desc) }
       : { mmap: (_f: File, vma: Vma) => dev.ops.mmap(dev, vma) }),
-    // drivers/vfio/vfio_main.c: vfio_device_fops_release() -> vfio_device_close()
-    release: () => vfioDeviceClose(dev),
+    // drivers/vfio/vfio_main.c: vfio_device_fops_release() -> vfio_device_close(); v5 era:
+    // drivers/vfio/vfio.c: vfio_device_fops_release() -> ops->release, then vfio_device_put()
+    release: () => (dev.era === 'v5' && dev.ops.release ? vfioDeviceFopsRelease(dev) : vfioDeviceClose(dev)),
   });
   file.privateData = dev;
   return file;
@@ -120,4 +173,11 @@ function* vfioDeviceClose(dev: VfioDevice): Thread<void> {
   yield* dev.openCount.write(n - 1);
   yield* dev.devSetLock.unlock();
   yield* vfioDevicePutRegistration(dev);
+}
+
+// drivers/vfio/vfio.c (v5.7 to v5.14): vfio_device_fops_release() — ops->release (vfio-pci's
+// vfio_pci_release(), under its reflck->lock), then the file's device reference is dropped.
+function* vfioDeviceFopsRelease(dev: VfioDevice): Thread<void> {
+  yield* dev.ops.release!(dev);
+  yield* vfioDevicePut(dev);
 }

@@ -44,15 +44,11 @@ import {
   vfioPciCoreMmapPrepare,
   vfioPciDmaBufMmapOps,
 } from './dmabuf_mmap.js';
-import {
-  vfioPciMmapOpsVmaList,
-  vfioPciZapAndDownWriteVmaList,
-  vfioPciZapAndVmaLock,
-  vmaListPgoff,
-} from './vma_list.js';
+import { vfioPciMmapOpsVmaList, vfioPciZapAndVmaLock, vmaListPgoff } from './vma_list.js';
 
 export const EINVAL = -22;
 export const EBUSY = -16;
+export const ENOTTY = -25;
 
 /** include/linux/vfio_pci_core.h: VFIO_PCI_OFFSET_SHIFT. */
 export const VFIO_PCI_OFFSET_SHIFT = 40;
@@ -90,7 +86,7 @@ export class VfioPciCoreDevice {
     readonly machine: Machine,
     readonly pdev: PciDev,
   ) {
-    this.vdev = new VfioDevice(pdev.name, vfioPciCoreOps);
+    this.vdev = new VfioDevice(pdev.name, vfioPciCoreOps, machine.design.options.coreEra);
     this.vdev.drv = this;
     this.memoryLock = new RwSem(`${pdev.name}.memory_lock`, { lockClass: 'memory_lock' });
     this.vconfigCommand = new Cell(`${pdev.name}.vconfig.PCI_COMMAND`, 0);
@@ -104,10 +100,11 @@ export const vfioPciCore = (dev: VfioDevice): VfioPciCoreDevice => dev.drv as Vf
 
 // drivers/vfio/pci/vfio_pci_config.c: __vfio_pci_memory_enabled() — "Caller should hold
 // memory_lock semaphore": D0..D3hot(excluded) and the memory bit of the *virtual* command register
-// (or a VF, which has none).
+// (or a VF, which has none). Before 2b2c651baf1c (v5.19; coreEra v5) only the command bit counted.
 export function* vfioPciMemoryEnabled(vdev: VfioPciCoreDevice): Thread<boolean> {
   // pdev->current_state < PCI_D3hot
-  if ((yield* vdev.pdev.hw.read()).power !== 'D0') return false;
+  if (vdev.machine.design.options.coreEra === 'v6' && (yield* vdev.pdev.hw.read()).power !== 'D0')
+    return false;
   if (vdev.pdev.noCommandMemory) return true;
   return ((yield* vdev.vconfigCommand.read()) & PCI_COMMAND_MEMORY) !== 0;
 }
@@ -139,7 +136,8 @@ function* vfioPciCoreEnable(dev: VfioDevice): Thread<number> {
  * INTX_DISABLE (memory decode off in hardware), a reset when possible, pci_disable_device.
  */
 function* vfioPciCoreDisable(vdev: VfioPciCoreDevice): Thread<void> {
-  // vfio_pci_runtime_pm_exit(): under memory_lock; after cleanup the dma-buf list is empty.
+  // vfio_pci_runtime_pm_exit(): under memory_lock; after cleanup the dma-buf list is empty. (v6.1's
+  // low-power feature; the model's v6 designs all have it.)
   yield* vdev.memoryLock.downWrite();
   yield* vfioPciRuntimePmExitAndUnrevoke(vdev);
   yield* vdev.memoryLock.upWrite();
@@ -150,11 +148,71 @@ function* vfioPciCoreDisable(vdev: VfioPciCoreDevice): Thread<void> {
   yield* pciEnableDevice(vdev.pdev, false);
 }
 
+/**
+ * drivers/vfio/pci/vfio_pci.c (v5.7 to v5.14): vfio_pci_disable() — the v5 era's disable: no
+ * memory_lock, no low-power exit and no D0 first (both came in v5.19/v6.1); release the BARs, write
+ * the command register to INTX_DISABLE (decode off), reset when possible, pci_disable_device.
+ */
+function* vfioPciDisable(vdev: VfioPciCoreDevice): Thread<void> {
+  yield* vdev.barmap.write([]);
+  yield* pciWriteCommand(vdev.pdev, PCI_COMMAND_INTX_DISABLE);
+  yield* pciTryResetFunction(vdev.pdev);
+  yield* pciEnableDevice(vdev.pdev, false);
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci.c (v5.7 to v5.14): vfio_pci_release() — vfio-pci serialises open and
+ * release itself, on vdev->reflck->lock (the model's devSetLock, with that lock class in the v5
+ * era): the last release disables the device.
+ */
+function* vfioPciRelease(dev: VfioDevice): Thread<void> {
+  const vdev = vfioPciCore(dev);
+  yield* dev.devSetLock.lock();
+  const n = yield* dev.openCount.read();
+  if (n === 1) yield* vfioPciDisable(vdev);
+  yield* dev.openCount.write(n - 1);
+  yield* dev.devSetLock.unlock();
+}
+
+// drivers/vfio/pci/vfio_pci.c (v5.7 to v5.14): vfio_pci_enable() — the v5 era's name for the same
+// steps as vfio_pci_core_enable(): D0, enable, the virtual config from the device, probe mmaps.
+function* vfioPciEnable(vdev: VfioPciCoreDevice): Thread<number> {
+  yield* pciSetPowerState(vdev.pdev, 'D0');
+  yield* pciEnableDevice(vdev.pdev, true);
+  yield* vdev.vconfigCommand.write((yield* vdev.pdev.hw.read()).command);
+  probeMmaps(vdev);
+  return 0;
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci.c (v5.7 to v5.14): vfio_pci_open() — under reflck->lock, the first
+ * open enables the device (vfio_pci_enable()).
+ */
+function* vfioPciOpen(dev: VfioDevice): Thread<number> {
+  yield* dev.devSetLock.lock();
+  const n = yield* dev.openCount.read();
+  if (n === 0) {
+    const err = yield* vfioPciEnable(vfioPciCore(dev));
+    if (err !== 0) {
+      yield* dev.devSetLock.unlock();
+      return err;
+    }
+  }
+  yield* dev.openCount.write(n + 1);
+  yield* dev.devSetLock.unlock();
+  return 0;
+}
+
 // drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_close_device(). v7.1 cleans the dma-bufs up
 // *before* disabling the function (d97708701434; v6.19 to v7.0.9 did it after, CVE-2026-53322).
 // No CPU zap is needed: no VMA can exist here, each holds the device file (KERNEL.md §1.4, §1.8).
+// Before v6.19 there are no dma-bufs to clean up.
 function* vfioPciCoreCloseDevice(dev: VfioDevice): Thread<void> {
   const vdev = vfioPciCore(dev);
+  if (!vdev.machine.design.options.dmabufExport) {
+    yield* vfioPciCoreDisable(vdev);
+    return;
+  }
   if (vdev.machine.design.options.closeOrder === 'cleanup-first') {
     yield* vfioPciDmaBufCleanup(vdev);
     yield* vfioPciCoreDisable(vdev);
@@ -227,7 +285,36 @@ export function* vfioPciMmapHugeFault(vmf: VmFault, order: number): Thread<numbe
       order === 0 || (addr % size === 0 && addr >= vma.start && addr + size <= vma.end);
   if (!aligned) return VM_FAULT_FALLBACK;
   yield* vdev.memoryLock.downRead();
-  const ret = yield* vfioPciVmfInsertPfn(vdev, vmf, pfn, order);
+  let ret: number;
+  if (design.dmabufExport) {
+    ret = yield* vfioPciVmfInsertPfn(vdev, vmf, pfn, order);
+  } else {
+    // v6.12 as shipped did the checks and the insert inline (vfio_pci_vmf_insert_pfn() was split
+    // out later; the model has the helper only on the dma-buf designs, v6.19 on).
+    if ((yield* vdev.pmRuntimeEngaged.read()) || !(yield* vfioPciMemoryEnabled(vdev))) ret = VM_FAULT_SIGBUS;
+    else if (order === 0) ret = yield* vmfInsertPfn(vmf.vma, vmf.address, pfn);
+    else if (order === PMD_ORDER) ret = yield* vmfInsertPfnPmd(vmf, pfn, false);
+    else if (order === PUD_ORDER) ret = yield* vmfInsertPfnPud(vmf, pfn, false);
+    else ret = VM_FAULT_FALLBACK;
+  }
+  yield* vdev.memoryLock.upRead();
+  return ret;
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_core.c (v6.10 and v6.11): vfio_pci_mmap_fault() — the inode era before
+ * huge faults: the pfn of the faulting page, then under memory_lock for read SIGBUS when the device
+ * is in low power or memory is disabled, else vmf_insert_pfn() of that one page.
+ */
+export function* vfioPciMmapFault(vmf: VmFault): Thread<number> {
+  const vma = vmf.vma;
+  const vdev = vma.privateData as VfioPciCoreDevice;
+  const addr = vmf.address - (vmf.address % PAGE_SIZE);
+  const pfn = vmaToPfn(vdev, vma) + (addr - vma.start) / PAGE_SIZE;
+  yield* vdev.memoryLock.downRead();
+  let ret = VM_FAULT_SIGBUS;
+  if (!(yield* vdev.pmRuntimeEngaged.read()) && (yield* vfioPciMemoryEnabled(vdev)))
+    ret = yield* vmfInsertPfn(vma, addr, pfn);
   yield* vdev.memoryLock.upRead();
   return ret;
 }
@@ -240,7 +327,9 @@ export function vfioPciMmapOps(vdev: VfioPciCoreDevice): VmOperations {
   const huge = vdev.machine.arch.pmdSpecial && vdev.machine.design.options.hugeFault;
   return {
     name: 'vfio_pci_mmap_ops',
-    fault: (vmf) => vfioPciMmapHugeFault(vmf, 0),
+    // Before v6.12 (hugeFault off) .fault was vfio_pci_mmap_fault(); from v6.12 it is
+    // vfio_pci_mmap_page_fault(), huge_fault at order 0.
+    fault: vdev.machine.design.options.hugeFault ? (vmf) => vfioPciMmapHugeFault(vmf, 0) : vfioPciMmapFault,
     ...(huge ? { hugeFault: (vmf: VmFault, order: number) => vfioPciMmapHugeFault(vmf, order) } : {}),
   };
 }
@@ -277,6 +366,33 @@ export function* vfioPciMmapChecks(
   if (err !== 0) return err;
   return bar;
 }
+
+/**
+ * drivers/vfio/pci/vfio_pci.c (v5.7 to v5.14): vfio_pci_mmap() — the v5 era's mmap: the same checks,
+ * vm_pgoff rewritten to the BAR's first pfn; v5.7 populates the whole mapping now with
+ * remap_pfn_range() and has no vm_ops, v5.8 on leave it to the vma_list fault.
+ */
+function* vfioPciMmap(dev: VfioDevice, vma: Vma): Thread<number> {
+  const vdev = vfioPciCore(dev);
+  const bar = yield* vfioPciMmapChecks(vdev, vma.pgoff, vma.start, vma.end, vma.flags);
+  if (typeof bar === 'number') return bar;
+  vma.privateData = vdev;
+  vma.pageProt = 'uc';
+  vma.flags = setFlags(vma.flags, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+  vma.pgoff = vmaListPgoff(bar.phys, pgoffInRegion(vma.pgoff));
+  if (vdev.machine.design.options.mmapScheme === 'eager') {
+    vma.ops = undefined;
+    return yield* remapPfnRange(vma, vma.start, vma.pgoff, vma.end - vma.start);
+  }
+  vma.ops = vfioPciMmapOpsVmaList();
+  return 0;
+}
+
+/** The device fd's mmap in either era (vfio_pci_core_mmap(), or v5's vfio_pci_mmap()). */
+const vfioDeviceMmap = (dev: VfioDevice, vma: Vma): Thread<number> =>
+  vfioPciCore(dev).machine.design.options.coreEra === 'v5'
+    ? vfioPciMmap(dev, vma)
+    : vfioPciCoreMmap(dev, vma);
 
 /** drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_mmap() — the checks, then §1.3's VMA setup. */
 export function* vfioPciCoreMmap(dev: VfioDevice, vma: Vma): Thread<number> {
@@ -322,31 +438,35 @@ export function* vfioPciZapBars(vdev: VfioPciCoreDevice): Thread<void> {
 
 // drivers/vfio/pci/vfio_pci_core.c: vfio_pci_zap_and_down_write_memory_lock() — the lock first,
 // then the zap, so no fault can refill a PTE before the caller changes the hardware.
+// In the vma_list era (v5.8 to v6.9) the zap is vfio_pci_zap_and_vma_lock() and the lock is taken
+// before vma_lock is dropped. v5.7 had neither function nor lock: no caller reaches this there.
 export function* vfioPciZapAndDownWriteMemoryLock(vdev: VfioPciCoreDevice): Thread<void> {
-  if (vdev.machine.design.options.mmapScheme === 'eager') {
-    // v5.7 had no memory_lock and zapped nothing; the model keeps the lock (it serialises only
-    // these paths there: nothing reads memory state under it) and does no zap.
+  const scheme = vdev.machine.design.options.mmapScheme;
+  if (scheme === 'eager')
+    throw new Error('BUG: v5.7 has no memory_lock and no vfio_pci_zap_and_down_write_memory_lock()');
+  if (scheme === 'vma-list') {
+    yield* vfioPciZapAndVmaLock(vdev, false);
     yield* vdev.memoryLock.downWrite();
-    return;
-  }
-  if (vdev.machine.design.options.mmapScheme === 'vma-list') {
-    yield* vfioPciZapAndDownWriteVmaList(vdev);
+    yield* vdev.vmaLock.unlock();
     return;
   }
   yield* vdev.memoryLock.downWrite();
-  yield* vfioPciZapBarsOfDesign(vdev);
+  if (zapsBars(vdev)) yield* vfioPciZapBars(vdev);
 }
 
 /**
- * The device-wide CPU zap where the design has one: vfio_pci_zap_bars() on the device inode —
- * always in v7.1 and shared-base, and in the dmabuf-backed progression until step 4 moves the zap
- * into each buffer's revoke (then only a variant driver's `zap_bars_on_revoke` keeps it).
+ * model-only: whether the design has the device-wide CPU zap, vfio_pci_zap_bars() on the device
+ * inode — always in v7.1 and shared-base, and in the dmabuf-backed progression until step 4 moves
+ * the zap into each buffer's revoke (then only a variant driver's `zap_bars_on_revoke` keeps it).
  */
-export function* vfioPciZapBarsOfDesign(vdev: VfioPciCoreDevice): Thread<void> {
+export function zapsBars(vdev: VfioPciCoreDevice): boolean {
   const o = vdev.machine.design.options;
-  if (o.mmapScheme === 'dmabuf' && o.step >= 4 && !o.zapBarsOnRevoke) return;
-  yield* vfioPciZapBars(vdev);
+  return !(o.mmapScheme === 'dmabuf' && o.step >= 4 && !o.zapBarsOnRevoke);
 }
+
+/** model-only: the era has memory_lock (v5.8 on; v5.7 is the `eager` scheme). */
+export const hasMemoryLock = (vdev: VfioPciCoreDevice): boolean =>
+  vdev.machine.design.options.mmapScheme !== 'eager';
 
 // drivers/vfio/pci/vfio_pci_core.c: vfio_pci_set_power_state() (the PCI part)
 function* vfioPciSetPowerState(vdev: VfioPciCoreDevice, state: PowerState): Thread<number> {
@@ -369,14 +489,14 @@ export function* vfioPciIoctlReset(vdev: VfioPciCoreDevice): Thread<number> {
     yield* vfioPciZapAndDownWriteMemoryLock(vdev);
     if (revokeIsZap) yield* vfioPciDmaBufMove(vdev, true);
   }
-  // "This function can be invoked while the power state is non-D0": D0 first; v7.1 revokes the
-  // dma-bufs after the transition and zapped the CPU mappings before it; the proposal (v2 on) zaps
-  // after it, with the revoke.
-  yield* vfioPciSetPowerState(vdev, 'D0');
-  if (zapAfterD0) yield* vfioPciZapBarsOfDesign(vdev);
-  if (zapAfterD0 || !revokeIsZap) yield* vfioPciDmaBufMove(vdev, true);
+  // "This function can be invoked while the power state is non-D0": D0 first (2b2c651baf1c, v5.19;
+  // not in the v5 era); v7.1 revokes the dma-bufs after the transition and zapped the CPU mappings
+  // before it; the proposal (v2 on) zaps after it, with the revoke.
+  if (o.coreEra === 'v6') yield* vfioPciSetPowerState(vdev, 'D0');
+  if (zapAfterD0 && zapsBars(vdev)) yield* vfioPciZapBars(vdev);
+  if (o.dmabufExport && (zapAfterD0 || !revokeIsZap)) yield* vfioPciDmaBufMove(vdev, true);
   const ret = yield* pciTryResetFunction(vdev.pdev);
-  if (yield* vfioPciMemoryEnabled(vdev)) yield* vfioPciDmaBufMove(vdev, false);
+  if (o.dmabufExport && (yield* vfioPciMemoryEnabled(vdev))) yield* vfioPciDmaBufMove(vdev, false);
   yield* vdev.memoryLock.upWrite();
   return ret;
 }
@@ -386,12 +506,13 @@ export function* vfioPciIoctlReset(vdev: VfioPciCoreDevice): Thread<number> {
  * down_write_trylock() on its memory_lock (contention: -EBUSY, unlocking what was taken), zap its
  * BARs, D0; then the bus reset; then unlock in reverse order.
  */
-export function* vfioPciHotReset(
+export function* vfioPciDevSetHotReset(
   vdevs: readonly VfioPciCoreDevice[],
   resetBus: (pdevs: PciDev[]) => Thread<number>,
 ): Thread<number> {
   const locked: VfioPciCoreDevice[] = [];
   let ret = 0;
+  const o = vdevs[0]!.machine.design.options;
   for (const v of vdevs) {
     if (v.machine.design.options.mmapScheme === 'vma-list') {
       // That era: vfio_pci_zap_and_vma_lock(vdev, true), then down_write_trylock(memory_lock).
@@ -413,20 +534,81 @@ export function* vfioPciHotReset(
       break;
     }
     locked.push(v);
-    yield* vfioPciDmaBufMove(v, true);
-    yield* vfioPciZapBarsOfDesign(v);
+    if (o.dmabufExport) yield* vfioPciDmaBufMove(v, true);
+    if (zapsBars(v)) yield* vfioPciZapBars(v);
   }
   if (ret === 0) {
-    for (const v of vdevs) yield* vfioPciSetPowerState(v, 'D0');
+    // D0 first (2b2c651baf1c, v5.19): not in the v5 era.
+    if (o.coreEra === 'v6') for (const v of vdevs) yield* vfioPciSetPowerState(v, 'D0');
     ret = yield* resetBus(vdevs.map((v) => v.pdev));
   }
   // Success and error paths alike: unrevoke (an opened device with memory enabled), then unlock.
   for (let i = locked.length - 1; i >= 0; i--) {
     const v = locked[i]!;
-    if ((yield* v.vdev.openCount.read()) > 0 && (yield* vfioPciMemoryEnabled(v)))
+    if (o.dmabufExport && (yield* v.vdev.openCount.read()) > 0 && (yield* vfioPciMemoryEnabled(v)))
       yield* vfioPciDmaBufMove(v, false);
     yield* v.memoryLock.upWrite();
   }
+  return ret;
+}
+
+/** The hot reset of either era's uapi: VFIO_DEVICE_PCI_HOT_RESET. */
+export const vfioPciHotReset = (
+  vdevs: readonly VfioPciCoreDevice[],
+  resetBus: (pdevs: PciDev[]) => Thread<number>,
+): Thread<number> =>
+  vdevs[0]!.machine.design.options.coreEra === 'v5'
+    ? vfioPciIoctl(vdevs[0]!, { hotReset: vdevs, resetBus })
+    : vfioPciDevSetHotReset(vdevs, resetBus);
+
+/** VFIO_DEVICE_RESET in either era: vfio_pci_ioctl_reset(), or v5's case of vfio_pci_ioctl(). */
+export const vfioDeviceReset = (vdev: VfioPciCoreDevice): Thread<number> =>
+  vdev.machine.design.options.coreEra === 'v5'
+    ? vfioPciIoctl(vdev, { reset: true })
+    : vfioPciIoctlReset(vdev);
+
+/**
+ * drivers/vfio/pci/vfio_pci.c (v5.7 to v5.14): vfio_pci_ioctl() — the v5 era's device ioctl, whose
+ * VFIO_DEVICE_RESET and VFIO_DEVICE_PCI_HOT_RESET cases the model has. v5.7: the reset alone
+ * (pci_try_reset_function(), or the slot/bus reset), no lock, nothing zapped. v5.8 (abafbc551fdd)
+ * to v5.13: VFIO_DEVICE_RESET zaps under memory_lock for write around pci_try_reset_function();
+ * the hot reset takes, per device, vfio_pci_zap_and_vma_lock(vdev, true) and then
+ * down_write_trylock(memory_lock) (-EBUSY on contention), resets, and unlocks. No D0 transition
+ * (2b2c651baf1c came in v5.19) and no dma-bufs.
+ */
+export function* vfioPciIoctl(
+  vdev: VfioPciCoreDevice,
+  cmd:
+    | { reset: true }
+    | { hotReset: readonly VfioPciCoreDevice[]; resetBus: (pdevs: PciDev[]) => Thread<number> },
+): Thread<number> {
+  if ('reset' in cmd) {
+    if (!vdev.pdev.resetCapable) return EINVAL;
+    if (!hasMemoryLock(vdev)) return yield* pciTryResetFunction(vdev.pdev);
+    yield* vfioPciZapAndDownWriteMemoryLock(vdev);
+    const ret = yield* pciTryResetFunction(vdev.pdev);
+    yield* vdev.memoryLock.upWrite();
+    return ret;
+  }
+  const vdevs = cmd.hotReset;
+  if (!hasMemoryLock(vdev)) return yield* cmd.resetBus(vdevs.map((v) => v.pdev));
+  const locked: VfioPciCoreDevice[] = [];
+  let ret = 0;
+  for (const v of vdevs) {
+    if (!(yield* vfioPciZapAndVmaLock(v, true))) {
+      ret = EBUSY;
+      break;
+    }
+    const got = yield* v.memoryLock.tryDownWrite();
+    yield* v.vmaLock.unlock();
+    if (!got) {
+      ret = EBUSY;
+      break;
+    }
+    locked.push(v);
+  }
+  if (ret === 0) ret = yield* cmd.resetBus(vdevs.map((v) => v.pdev));
+  for (let i = locked.length - 1; i >= 0; i--) yield* locked[i]!.memoryLock.upWrite();
   return ret;
 }
 
@@ -435,6 +617,8 @@ export function* vfioPciHotReset(
  * write; -EINVAL if already engaged (after the zap, which it does not undo); else engaged.
  */
 export function* vfioPciRuntimePmEntry(vdev: VfioPciCoreDevice): Thread<number> {
+  // The low-power feature came in v6.1: before, vfio_pci_core_ioctl_feature() does not know it.
+  if (vdev.machine.design.options.coreEra === 'v5') return ENOTTY;
   yield* vfioPciZapAndDownWriteMemoryLock(vdev);
   yield* vfioPciDmaBufMove(vdev, true);
   let ret = 0;
@@ -449,14 +633,17 @@ function* vfioPciRuntimePmExitLocked(vdev: VfioPciCoreDevice): Thread<void> {
   if (yield* vdev.pmRuntimeEngaged.read()) yield* vdev.pmRuntimeEngaged.write(false);
 }
 
-// vfio_pci_runtime_pm_exit() / vfio_pci_core_disable(): exit, then unrevoke if memory is enabled.
+// model-only: the common tail of vfio_pci_runtime_pm_exit() and vfio_pci_core_disable(): exit,
+// then (v6.19 on, where there are dma-bufs) unrevoke if memory is enabled.
 function* vfioPciRuntimePmExitAndUnrevoke(vdev: VfioPciCoreDevice): Thread<void> {
   yield* vfioPciRuntimePmExitLocked(vdev);
-  if (yield* vfioPciMemoryEnabled(vdev)) yield* vfioPciDmaBufMove(vdev, false);
+  if (vdev.machine.design.options.dmabufExport && (yield* vfioPciMemoryEnabled(vdev)))
+    yield* vfioPciDmaBufMove(vdev, false);
 }
 
 // drivers/vfio/pci/vfio_pci_core.c: vfio_pci_runtime_pm_exit() (VFIO_DEVICE_FEATURE_LOW_POWER_EXIT)
 export function* vfioPciRuntimePmExit(vdev: VfioPciCoreDevice): Thread<number> {
+  if (vdev.machine.design.options.coreEra === 'v5') return ENOTTY;
   yield* vdev.memoryLock.downWrite();
   yield* vfioPciRuntimePmExitAndUnrevoke(vdev);
   yield* vdev.memoryLock.upWrite();
@@ -504,6 +691,7 @@ export function* vfioPciSriovConfigure(vdev: VfioPciCoreDevice): Thread<number> 
   return 0;
 }
 
+// drivers/vfio/pci/vfio_pci_core.c: vfio_pci_ioctl_get_region_info() (its ROM case)
 /**
  * ROM probing in VFIO_DEVICE_GET_REGION_INFO (vfio_pci_memory_lock_and_enable() /
  * vfio_pci_memory_unlock_and_restore()): under memory_lock (write) the memory bit is set in the
@@ -511,12 +699,14 @@ export function* vfioPciSriovConfigure(vdev: VfioPciCoreDevice): Thread<number> 
  * held off by the lock, and the virtual register is untouched.
  */
 export function* vfioPciProbeRom(vdev: VfioPciCoreDevice): Thread<number> {
-  yield* vdev.memoryLock.downWrite();
+  // v5.7 had no memory_lock: pci_map_rom() ran unlocked.
+  const locked = hasMemoryLock(vdev);
+  if (locked) yield* vdev.memoryLock.downWrite();
   const old = (yield* vdev.pdev.hw.read()).command;
   if (!(old & PCI_COMMAND_MEMORY)) yield* pciWriteCommand(vdev.pdev, old | PCI_COMMAND_MEMORY);
   // (the ROM is read here)
   if (!(old & PCI_COMMAND_MEMORY)) yield* pciWriteCommand(vdev.pdev, old);
-  yield* vdev.memoryLock.upWrite();
+  if (locked) yield* vdev.memoryLock.upWrite();
   return 0;
 }
 
@@ -525,11 +715,14 @@ export const vfioPciCoreOps = {
   name: 'vfio-pci',
   openDevice: vfioPciCoreEnable,
   closeDevice: vfioPciCoreCloseDevice,
+  // The v5 era: vfio_device_ops .open/.release, vfio-pci doing its own locking.
+  open: vfioPciOpen,
+  release: vfioPciRelease,
   // dmabuf-backed: every posted revision makes the dma-buf in this legacy ->mmap (dmabuf_mmap.ts).
   mmap: (dev: VfioDevice, vma: Vma): Thread<number> =>
     vfioPciCore(dev).machine.design.options.mmapScheme === 'dmabuf'
       ? vfioPciCoreMmapDmabuf(dev, vma)
-      : vfioPciCoreMmap(dev, vma),
+      : vfioDeviceMmap(dev, vma),
   // The `mmap_prepare` and `mapped` variants convert the device fd to f_op->mmap_prepare.
   usesMmapPrepare: (dev: VfioDevice): boolean => {
     const o = vfioPciCore(dev).machine.design.options;

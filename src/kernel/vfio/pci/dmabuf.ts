@@ -94,13 +94,15 @@ function* krefPut(priv: VfioPciDmaBuf): Thread<void> {
 /** vfio_pci_dmabuf_ops (G3). */
 export const vfioPciDmabufOps: DmaBufOps = {
   name: 'vfio_pci_dmabuf_ops',
-  // vfio_pci_dma_buf_attach(): P2P importers only, revocable ones only (G3), not while revoked.
+  // drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_dma_buf_attach() — in the kernel's order: P2P
+  // importers only (-EOPNOTSUPP), not while revoked (-ENODEV), then (G3 only) revocable importers
+  // only (-EOPNOTSUPP). A non-revocable importer of a revoked buffer therefore sees -ENODEV.
   *attach(buf, at): Thread<number> {
     const priv = buf.priv as VfioPciDmaBuf;
     if (!at.peer2peer) return EOPNOTSUPP;
+    if (priv.revoked) return ENODEV;
     // G3 only: importers must be revocable (v6.19 took any P2P importer).
     if (designOfBuf(priv).importers === 'revocable-any-pin' && !dmaBufAttachRevocable(at)) return EOPNOTSUPP;
-    if (priv.revoked) return ENODEV;
     return 0;
   },
   // v6.19-rc (1f97d9dc): .pin returned -EOPNOTSUPP to refuse pinned importers; G3 has no .pin/.unpin
@@ -188,6 +190,7 @@ export function* vfioPciCoreFeatureDmaBuf(
   return priv.dmabuf.file;
 }
 
+// drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_core_feature_dma_buf() (its tail, after the validation)
 /**
  * vfio_pci_dmabuf_export() (the series' helper, the tail of the export ioctl in v7.1): take a
  * registration, export the buffer, and list it on the device under memory_lock (write) and resv
@@ -265,6 +268,7 @@ export function* vfioPciDmaBufMove(vdev: VfioPciCoreDevice, revoked: boolean): T
   }
 }
 
+// drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_dma_buf_move() (the revoke of one buffer, its loop body)
 /**
  * One buffer's revoke (G3), memory_lock held for write: under resv set revoked, invalidate the
  * importers' mappings and wait for every fence; drop the base kref, wait until every importer has

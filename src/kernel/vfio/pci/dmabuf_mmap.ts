@@ -126,6 +126,7 @@ function singleRangePfn(priv: MmapBase, vma: Vma, addr: number, order: number): 
   return pfn;
 }
 
+// model-only: the use-after-free check of an access to the driver's vfio_device.
 /** The driver's vfio_device is still allocated: an access after the free is a use-after-free. */
 function* vfioDeviceAccess(dev: VfioDevice, what: string): Thread<void> {
   if (yield* dev.freed.read()) {
@@ -136,6 +137,7 @@ function* vfioDeviceAccess(dev: VfioDevice, what: string): Thread<void> {
   }
 }
 
+// drivers/vfio/pci/vfio_pci_core.c: vfio_pci_mmap_huge_fault() (the proposal's, on a dma-buf vm_file)
 /**
  * The common fault handler of the proposal (vfio_pci_mmap_huge_fault() on a dma-buf vm_file, v3
  * 7/9; shared-base: the one vm_ops both files use). Before step 3 it behaves as v7.1 (memory_lock,
@@ -334,6 +336,7 @@ function* prepDmabuf(
   return priv;
 }
 
+// model-only: the `mapped` variant of the proposal's mmap (the buffer made in vm_ops->mapped).
 /**
  * The `mapped` variant: vm_ops->mapped(vma) makes the buffer once the VMA exists and swaps it in as
  * vm_file (as the legacy mmap path of v3 did). The VMA stays linked where the core linked it — the
@@ -388,6 +391,7 @@ export function dmabufMmapOp(
   return backed && step >= 5 ? vfioPciDmaBufMmap : undefined;
 }
 
+// drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_dma_buf_move() (the proposal's step-4 CPU zap of one buffer)
 /**
  * The revoke's CPU side (step 4, "Convert BAR mmap() to use a DMABUF"): after the importers are
  * drained, unmap_mapping_range(priv->dmabuf->file->f_mapping, 0, priv->size) — buffer offsets
@@ -404,6 +408,7 @@ export function* vfioPciDmaBufZap(priv: VfioPciDmaBuf): Thread<void> {
   }
 }
 
+// drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_core_feature_dma_buf_revoke() (the proposal)
 /**
  * VFIO_DEVICE_FEATURE_DMA_BUF_REVOKE (8/9): permanently revoke one of this device's buffers.
  * -ENOTTY where the feature does not exist, -ENODEV for a file that is not a VFIO dma-buf of this
@@ -430,6 +435,7 @@ export function* vfioPciCoreFeatureDmaBufRevoke(
   return ret;
 }
 
+// drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_core_feature_dma_buf_memattr() (the proposal)
 /** VFIO_DEVICE_FEATURE_DMA_BUF_MEMATTR (9/9): UC or WC for *future* mmaps of the buffer. */
 export function vfioPciCoreFeatureDmaBufMemattr(
   vdev: VfioPciCoreDevice,

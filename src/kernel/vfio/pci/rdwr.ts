@@ -6,10 +6,11 @@
 
 import type { Thread } from '../../../sched/program.js';
 import { PAGE_SIZE } from '../../mm/arch.js';
-import { type VfioPciCoreDevice, vfioPciMemoryEnabled } from './core.js';
+import { hasMemoryLock, type VfioPciCoreDevice, vfioPciMemoryEnabled } from './core.js';
 
 export const EIO = -5;
 
+// drivers/vfio/pci/vfio_pci_rdwr.c: vfio_pci_bar_rw()
 /** Reads or writes `length` bytes at `offset` in BAR `index`; returns bytes done or -errno. */
 export function* vfioPciBarRw(
   vdev: VfioPciCoreDevice,
@@ -24,12 +25,14 @@ export function* vfioPciBarRw(
   const bar = vdev.pdev.bars[index];
   if (!bar || offset < 0 || offset + length > bar.size) return -22;
   let done = 0;
+  // v5.7 had no memory_lock: the access ran unlocked (and unchecked, rwChecksDecode).
+  const lock = !held && hasMemoryLock(vdev);
   while (done < length) {
     const piece = Math.min(8, length - done);
-    if (!held) yield* vdev.memoryLock.downRead();
+    if (lock) yield* vdev.memoryLock.downRead();
     // v5.7 did the access whatever the decode state (rwChecksDecode).
     if (vdev.machine.design.options.rwChecksDecode && !(yield* vfioPciMemoryEnabled(vdev))) {
-      if (!held) yield* vdev.memoryLock.upRead();
+      if (lock) yield* vdev.memoryLock.upRead();
       return done > 0 ? done : EIO;
     }
     const pfn = Math.floor((bar.phys + offset + done) / PAGE_SIZE);
@@ -40,7 +43,7 @@ export function* vfioPciBarRw(
       pfn,
       via: `${vdev.pdev.name} BAR${index} ${write ? 'write' : 'read'}`,
     });
-    if (!held) yield* vdev.memoryLock.upRead();
+    if (lock) yield* vdev.memoryLock.upRead();
     done += piece;
   }
   return done;

@@ -25,14 +25,16 @@ import { type VfioPciCoreDevice, vfioPciMemoryEnabled } from './core.js';
  * (6a45ece4c9af, "vfio/pci: Handle concurrent vma faults"): vma_lock is held across the whole
  * fault, a VMA already on the list is left as it is, and the VMA is listed after populating.
  */
-function* vfioPciMmapFaultVmaList(vmf: VmFault): Thread<number> {
+function* vfioPciMmapFault(vmf: VmFault): Thread<number> {
   const vma = vmf.vma;
   const vdev = vma.privateData as VfioPciCoreDevice;
   const fixed = vdev.machine.design.options.faultSkipsPopulated;
   yield* vdev.vmaLock.lock();
   yield* vdev.memoryLock.downRead();
   let ret = VM_FAULT_NOPAGE;
-  const enabled = !(yield* vdev.pmRuntimeEngaged.read()) && (yield* vfioPciMemoryEnabled(vdev));
+  // pm_runtime_engaged is tested from v6.1 (the low-power feature); v5.8 to v5.13 test memory only.
+  const lowPower = vdev.machine.design.options.coreEra === 'v6' && (yield* vdev.pmRuntimeEngaged.read());
+  const enabled = !lowPower && (yield* vfioPciMemoryEnabled(vdev));
   if (!enabled) {
     ret = VM_FAULT_SIGBUS;
   } else if (fixed) {
@@ -56,23 +58,28 @@ function* vfioPciMmapFaultVmaList(vmf: VmFault): Thread<number> {
   return ret;
 }
 
+// drivers/vfio/pci/vfio_pci_core.c (vfio_pci.c before v5.15; v5.8 to v6.9): vfio_pci_mmap_open() — a new VMA (fork, split) is
+// zapped so that it must fault, and so be listed, before it maps anything.
+function* vfioPciMmapOpen(vma: Vma): Thread<void> {
+  yield* zapVmaPtes(vma, vma.start, vma.end - vma.start);
+}
+
+// drivers/vfio/pci/vfio_pci_core.c (vfio_pci.c before v5.15; v5.8 to v6.9): vfio_pci_mmap_close() — off the list under vma_lock.
+function* vfioPciMmapClose(vma: Vma): Thread<void> {
+  const vdev = vma.privateData as VfioPciCoreDevice;
+  yield* vdev.vmaLock.lock();
+  const i = vdev.vmaList.indexOf(vma);
+  if (i >= 0) vdev.vmaList.splice(i, 1);
+  yield* vdev.vmaLock.unlock();
+}
+
 /** vfio_pci_mmap_ops of the vma_list era. */
 export function vfioPciMmapOpsVmaList(): VmOperations {
   return {
     name: 'vfio_pci_mmap_ops',
-    fault: vfioPciMmapFaultVmaList,
-    // vfio_pci_mmap_open(): "zap_vma_ptes ... the new vma must fault to be tracked"
-    *open(vma: Vma): Thread<void> {
-      yield* zapVmaPtes(vma, vma.start, vma.end - vma.start);
-    },
-    // vfio_pci_mmap_close(): off the list under vma_lock
-    *close(vma: Vma): Thread<void> {
-      const vdev = vma.privateData as VfioPciCoreDevice;
-      yield* vdev.vmaLock.lock();
-      const i = vdev.vmaList.indexOf(vma);
-      if (i >= 0) vdev.vmaList.splice(i, 1);
-      yield* vdev.vmaLock.unlock();
-    },
+    fault: vfioPciMmapFault,
+    open: vfioPciMmapOpen,
+    close: vfioPciMmapClose,
   };
 }
 
@@ -111,13 +118,6 @@ export function* vfioPciZapAndVmaLock(vdev: VfioPciCoreDevice, tryOnly: boolean)
     yield* vdev.vmaLock.unlock();
     yield* mm.mmapLock.upRead();
   }
-}
-
-/** vfio_pci_zap_and_down_write_memory_lock() of the vma_list era. */
-export function* vfioPciZapAndDownWriteVmaList(vdev: VfioPciCoreDevice): Thread<void> {
-  yield* vfioPciZapAndVmaLock(vdev, false);
-  yield* vdev.memoryLock.downWrite();
-  yield* vdev.vmaLock.unlock();
 }
 
 /** vm_pgoff after vfio_pci_mmap() of that era: the BAR's first pfn plus the page offset. */

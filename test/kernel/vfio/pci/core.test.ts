@@ -157,6 +157,32 @@ describe('zap sites', () => {
     });
   }
 
+  test('a COMMAND write that leaves memory clear zaps even when the bit was already clear', () => {
+    // vfio_basic_config_write() tests only the new value: !new_mem zaps and takes memory_lock for
+    // write. A VF (no memory bit: decode is always on) keeps faulting with the bit clear, so the
+    // second write of 0 finds a populated mapping and must zap it.
+    const { state, result } = runOnce(
+      () =>
+        rig({
+          devices: [
+            { name: 'vf0', bars: [{ index: 0, size: 4 * MiB, phys: 0x3800000000 }], noCommandMemory: true },
+          ],
+          map: [[0, 0, 4 * MiB, VA]],
+        }),
+      function* (s) {
+        const d = s.devs[0]!;
+        yield* vfioPciCommandWrite(d, 0);
+        const before = d.vconfigCommand.value & PCI_COMMAND_MEMORY;
+        const access = yield* cpuAccess(s.mm, VA, false, 'cpu');
+        const populated = leaves(s);
+        yield* vfioPciCommandWrite(d, 0);
+        return [before, access, populated];
+      },
+    );
+    assert.deepEqual(result, [0, 'ok', 'pmd@0']);
+    assert.equal(leaves(state), 'none');
+  });
+
   test('setting the memory bit, or a shallower power state, zaps nothing', () => {
     const { state } = runOnce(
       () => rig({ map: [[0, 0, 4 * MiB, VA]] }),

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { designOf } from '../../../../src/designs/design.js';
 import { type DmaBuf, dmaBufGet } from '../../../../src/kernel/dma-buf/dma-buf.js';
 import {
   type Importer,
@@ -31,12 +32,14 @@ const exportWhole = (s: Rig, req: Partial<FeatureDmaBuf> = {}) =>
   vfioPciCoreFeatureDmaBuf(s.devs[0]!, { regionIndex: 0, ranges: [{ offset: 0, length: 2 * MiB }], ...req });
 
 /** A rig with BAR0 exported and one revocable importer attached and mapped, in setup. */
-function exported(o: { pinned?: boolean } = {}): S {
+function exported(o: { pinned?: boolean; ignoresMove?: boolean } = {}): S {
   const s: S = rig();
   const f = runAtomically(exportWhole(s)) as File;
   s.file = f;
   s.buf = dmaBufGet(f) as DmaBuf;
-  s.imp = runAtomically(importerAttach('rdma', s.buf, { pinned: o.pinned ?? false })) as Importer;
+  s.imp = runAtomically(
+    importerAttach('rdma', s.buf, { pinned: o.pinned ?? false, ignoresMove: o.ignoresMove ?? false }),
+  ) as Importer;
   return s;
 }
 
@@ -98,6 +101,44 @@ describe('VFIO_DEVICE_FEATURE_DMA_BUF', () => {
     assert.deepEqual(result, [-95, -95]);
   });
 
+  test('attach checks in the kernel order: peer2peer, then revoked, then revocable', () => {
+    // vfio_pci_dma_buf_attach(): -EOPNOTSUPP without peer2peer, -ENODEV while revoked, and only
+    // then -EOPNOTSUPP for an importer without invalidate_mappings (v7.1).
+    const { result } = runOnce(
+      () => rig(),
+      function* (s) {
+        yield* vfioPciCommandWrite(s.devs[0]!, 0);
+        const buf = dmaBufGet((yield* exportWhole(s)) as File) as DmaBuf;
+        const revoked = [
+          yield* importerAttach('static', buf, { static: true }),
+          yield* importerAttach('legacy', buf, { revocable: false }),
+          yield* importerAttach('rdma', buf),
+        ];
+        yield* vfioPciCommandWrite(s.devs[0]!, PCI_COMMAND_MEMORY);
+        const live = [
+          yield* importerAttach('static', buf, { static: true }),
+          yield* importerAttach('legacy', buf, { revocable: false }),
+          typeof (yield* importerAttach('rdma', buf)),
+        ];
+        return [...revoked, ...live];
+      },
+    );
+    assert.deepEqual(result, [-95, -19, -19, -95, -95, 'object']);
+  });
+
+  test('v6.19 takes any P2P importer: a non-revocable one attaches while live, -ENODEV while revoked', () => {
+    const { result } = runOnce(
+      () => rig({ design: designOf('v6.19') }),
+      function* (s) {
+        const buf = dmaBufGet((yield* exportWhole(s)) as File) as DmaBuf;
+        const live = typeof (yield* importerAttach('legacy', buf, { revocable: false }));
+        yield* vfioPciCommandWrite(s.devs[0]!, 0);
+        return [live, yield* importerAttach('legacy2', buf, { revocable: false })];
+      },
+    );
+    assert.deepEqual(result, ['object', -19]);
+  });
+
   test('revoke and unrevoke: the importer is invalidated, must unmap, and can map again after', () => {
     const { result } = runOnce(
       () => exported(),
@@ -139,9 +180,46 @@ describe('races with importers', () => {
     assert.deepEqual([...states].sort(), ['dma=-19 revoked=true', 'dma=0 revoked=true']);
   });
 
-  test('an importer that never unmaps blocks the revoke forever: a deadlock the explorer reports', () => {
+  test('importer DMA against a reset: the revocable importer unmaps from its callback, no deadlock', () => {
+    // The kernel's revocable importers (iopt_revoke_notify(), RDMA's invalidation) unmap when told
+    // to: the revoke's wait for the unmap is satisfied without any explicit importer_unmap.
+    const { run, states } = finals<S>(
+      {
+        setup: () => exported(),
+        threads: {
+          importer: function* (s) {
+            s.out[0] = yield* importerDma(s.machine, s.imp!);
+          },
+          admin: function* (s) {
+            s.out[1] = yield* vfioPciIoctlReset(s.devs[0]!);
+          },
+        },
+      },
+      (s) =>
+        `dma=${s.out[0]} reset=${s.out[1]} mapped=${s.imp!.sgt !== null} revoked=${(s.buf!.priv as VfioPciDmaBuf).revoked}`,
+    );
+    assert.deepEqual(run.violations, []);
+    assert.deepEqual([...states].sort(), [
+      'dma=-19 reset=0 mapped=false revoked=false',
+      'dma=0 reset=0 mapped=false revoked=false',
+    ]);
+  });
+
+  test('a reset alone, with a revocable importer that never calls importer_unmap, completes', () => {
+    const { result, state } = runOnce(
+      () => exported(),
+      function* (s) {
+        return yield* vfioPciIoctlReset(s.devs[0]!);
+      },
+    );
+    assert.equal(result, 0);
+    assert.equal(state.imp!.sgt, null);
+    assert.equal(state.imp!.invalidated, true);
+  });
+
+  test('an importer that ignores move (ignoresMove) and never unmaps blocks the revoke forever: a deadlock the explorer reports', () => {
     const r = explore({
-      setup: () => exported(),
+      setup: () => exported({ ignoresMove: true }),
       threads: {
         admin: function* (s) {
           yield* vfioPciIoctlReset(s.devs[0]!);

@@ -1,5 +1,6 @@
 // A machine with VFIO-PCI devices and one process, for vfio tests.
 
+import { DESIGNS, type Design } from '../../../../src/designs/design.js';
 import { watchMmioWhileDisabled } from '../../../../src/invariants/mmio-while-disabled.js';
 import type { File } from '../../../../src/kernel/fs/file.js';
 import { Machine, type ThpSetting } from '../../../../src/kernel/machine.js';
@@ -29,7 +30,9 @@ export interface RigOptions {
   arch?: ArchName;
   thp?: ThpSetting;
   /** Devices (default one, gpu0, BAR0 4 MiB at a 1 GiB-aligned address, BAR2 64 KiB). */
-  devices?: { name: string; bars: BarSpec[]; reset?: boolean }[];
+  devices?: { name: string; bars: BarSpec[]; reset?: boolean; noCommandMemory?: boolean }[];
+  /** The design (default upstream). */
+  design?: Design;
   /** fds to open in setup: device index per fd. */
   open?: number[];
   /** mmaps in setup: [fd index, BAR, length, VA]. */
@@ -37,7 +40,7 @@ export interface RigOptions {
 }
 
 export function rig(o: RigOptions = {}): Rig {
-  const machine = new Machine(o.arch ?? 'x86_64', o.thp ?? 'always');
+  const machine = new Machine(o.arch ?? 'x86_64', o.thp ?? 'always', o.design ?? DESIGNS.upstream);
   watchMmioWhileDisabled(machine);
   const specs = o.devices ?? [
     {

@@ -1,0 +1,311 @@
+// History designs are their era: every example runs on every history design with the default
+// schedule (`vdm run`), and the lock classes and kernel functions in its trace must be ones that
+// kernel had. Each design's allow-list below is what the kernel of that release has on the paths the
+// model covers; anything else in a trace (a lock or function from a later release) fails the test.
+
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type DesignName, designOf } from '../../src/designs/design.js';
+import { runScenario } from '../../src/scenario/check.js';
+import { parseScenario } from '../../src/scenario/load.js';
+
+const EXAMPLES = join(fileURLToPath(new URL('.', import.meta.url)), '../../../examples');
+
+/** The lock class of a lock object, from its name (unknown names are reported as such). */
+function lockClass(name: string): string {
+  const classes: [RegExp, string][] = [
+    [/\.mmap_lock$/, 'mmap_lock'],
+    [/\.tlb$/, 'tlb_shootdown'],
+    [/\.page_table_lock$/, 'page_table_lock'],
+    [/\.pmd_lock@\w+$/, 'pmd_lock'],
+    [/\.ptl@\w+$/, 'ptl'],
+    [/\.i_mmap_rwsem$/, 'i_mmap_rwsem'],
+    [/\.memory_lock$/, 'memory_lock'],
+    [/\.vma_lock$/, 'vma_lock'],
+    [/\.dev_set\.lock$/, 'dev_set->lock'],
+    [/\.reflck\.lock$/, 'reflck->lock'],
+    [/\.iopt_pages\.mutex$/, 'iopt_pages_dmabuf_mutex'],
+    [/\.resv$/, 'reservation_ww_class_mutex'],
+    [/\.iotlb$/, 'iotlb_sync'],
+    [/\.iova_rwsem$/, 'iova_rwsem'],
+  ];
+  for (const [re, cls] of classes) if (re.test(name)) return cls;
+  return `unknown lock ${name}`;
+}
+
+const LOCK_OPS = /^(lock|unlock|try|down_|up_)/;
+
+/** What every era has: the mm, fs, PCI, IOMMU and type1 paths the model covers. */
+const MM_LOCKS = [
+  'mmap_lock',
+  'tlb_shootdown',
+  'page_table_lock',
+  'pmd_lock',
+  'ptl',
+  'i_mmap_rwsem',
+  'iotlb_sync',
+];
+const KERNEL_ALL = [
+  // mm/
+  'copy_page_range',
+  'cpu_access',
+  'create_huge_pmd',
+  'do_fault',
+  'do_mmap',
+  'do_munmap_locked',
+  'dup_mmap',
+  'flush_tlb_mm',
+  'free_pgtables',
+  'get_user_pages',
+  'get_user_pages_fast',
+  'handle_mm_fault',
+  'handle_pte_fault',
+  'mmap_region',
+  'munmap',
+  'pmd_alloc',
+  'pte_alloc',
+  'remap_pfn_range',
+  'remove_vma_locked',
+  'unlink_file_vma',
+  'unmap_mapping_range',
+  'unmap_region',
+  'vma_link_file',
+  'vmf_insert_pfn',
+  'vmf_insert_pfn_pmd',
+  'zap_page_range_single',
+  'zap_pmd_entry',
+  'zap_vma_ptes',
+  // fs/
+  'close_fd',
+  'close_file',
+  'fdget',
+  'fput',
+  'get_file',
+  'task_work_run',
+  // drivers/pci, the IOMMU, vfio_iommu_type1
+  'pci_enable_device',
+  'pci_set_power_state',
+  'pci_try_reset_function',
+  'pci_write_command',
+  'iommu_dma',
+  'iommu_map',
+  'iommu_unmap',
+  'type1_map_dma',
+  'vaddr_get_pfn',
+];
+/**
+ * Model plumbing, not kernel functions: shared-state accessors, the uapi layer (sys_*), and the
+ * names of ops members (vm_ops->open/close, f_op->release), which the kernel of each era has.
+ */
+const MODEL = [
+  'access',
+  'change',
+  'clear',
+  'clear_tables',
+  'insert_leaf',
+  'populate',
+  'read',
+  'read_leaf',
+  'read_range',
+  'set_hw',
+  'set_leaves',
+  'set_runs',
+  'set_table',
+  'walk',
+  'device_config_write',
+  'device_ioctl',
+  'device_of',
+  'rw_through_buffer',
+  'open',
+  'close',
+  'release',
+  // model-only parts of vfio_pci_mmap()/vfio_pci_core_mmap(): its checks, and the barmap claim
+  'vfio_pci_mmap_checks',
+  'setup_barmap',
+];
+const isModel = (fn: string): boolean => MODEL.includes(fn) || fn.startsWith('sys_');
+
+/** vfio-pci and the vfio core as in v5.7 (drivers/vfio/pci/vfio_pci.c, vfio_pci_config.c, vfio.c). */
+const V5_7 = [
+  'vfio_pci_mmap',
+  'vfio_basic_config_write',
+  'vfio_pm_config_write',
+  'vfio_exp_config_write',
+  'vfio_pci_bar_rw',
+  'vfio_pci_ioctl',
+  'vfio_pci_open',
+  'vfio_pci_enable',
+  'vfio_pci_release',
+  'vfio_pci_disable',
+  'vfio_device_fops_release',
+  'vfio_device_put',
+  'vfio_del_group_dev',
+];
+/** v5.8 to v5.13 add memory_lock, the vma_list and its zap (abafbc551fdd, 11c4cd07ba11, 41311242221e). */
+const V5_8 = [
+  ...V5_7,
+  'vfio_pci_mmap_fault',
+  'vfio_pci_mmap_open',
+  'vfio_pci_mmap_close',
+  'vfio_pci_memory_enabled',
+  'vfio_pci_zap_and_down_write_memory_lock',
+  'vfio_pci_zap_and_vma_lock',
+];
+/** The v6 core (v6.9 on): vfio_pci_core.c, dev_set, runtime PM and low power, iommufd's compat. */
+const V6_CORE = [
+  'vfio_pci_core_mmap',
+  'vfio_basic_config_write',
+  'vfio_pm_config_write',
+  'vfio_exp_config_write',
+  'vfio_pci_bar_rw',
+  'vfio_pci_memory_enabled',
+  'vfio_pci_zap_and_down_write_memory_lock',
+  'vfio_pci_set_power_state',
+  'vfio_pci_ioctl_reset',
+  'vfio_pci_dev_set_hot_reset',
+  'vfio_pci_core_enable',
+  'vfio_pci_core_disable',
+  'vfio_pci_core_close_device',
+  'vfio_pci_runtime_pm_entry',
+  'vfio_pci_runtime_pm_exit',
+  'vfio_pci_runtime_pm_exit_locked',
+  // model-only: the common tail of vfio_pci_runtime_pm_exit() and vfio_pci_core_disable()
+  'vfio_pci_runtime_pm_exit_and_unrevoke',
+  'vfio_device_open_file',
+  'vfio_device_close',
+  'vfio_device_try_get_registration',
+  'vfio_device_put_registration',
+  'vfio_unregister_group_dev',
+  'iommufd_compat_map_dma',
+];
+/** v6.19: dma-buf export (vfio_pci_dmabuf.c), the dma-buf core, iommufd's dma-buf import. */
+const DMABUF = [
+  'vfio_pci_core_feature_dma_buf',
+  // model-only: the export's tail (registration, dma_buf_export(), listing under memory_lock)
+  'vfio_pci_dma_buf_create',
+  'vfio_pci_dma_buf_move',
+  'vfio_pci_dma_buf_cleanup',
+  'map_dma_buf',
+  'unmap_dma_buf',
+  'attach',
+  'kref_put',
+  'get_file_active',
+  // model-only: the unrevoke test every revoke site ends with
+  'unrevoke_if_enabled',
+  'vfio_pci_vmf_insert_pfn',
+  'dma_buf_dynamic_attach',
+  'dma_buf_detach',
+  'dma_buf_map_attachment',
+  'dma_buf_unmap_attachment',
+  'dma_buf_invalidate_mappings',
+  'dma_buf_pin',
+  'dma_buf_unpin',
+  'dma_resv_wait',
+  'dma_fence_signal',
+  'iommufd_ioas_map_file',
+  'iommufd_ioas_unmap',
+  'iommufd_attach',
+  'iopt_map_dmabuf',
+  'iopt_revoke_notify',
+  'fill_domain',
+  'release_pages',
+  // model-only: the generic importer (an RDMA/GPU driver)
+  'importer_attach',
+  'importer_dma',
+  'importer_unmap',
+  'importer_unmap_locked',
+];
+
+const ALLOWED: Partial<Record<DesignName, { locks: string[]; fns: string[] }>> = {
+  'v5.7': { locks: [...MM_LOCKS, 'reflck->lock'], fns: V5_7 },
+  'v5.8': { locks: [...MM_LOCKS, 'reflck->lock', 'memory_lock', 'vma_lock'], fns: V5_8 },
+  'v5.13': { locks: [...MM_LOCKS, 'reflck->lock', 'memory_lock', 'vma_lock'], fns: V5_8 },
+  'v6.9': {
+    locks: [...MM_LOCKS, 'dev_set->lock', 'memory_lock', 'vma_lock', 'iova_rwsem'],
+    fns: [
+      ...V6_CORE,
+      'vfio_pci_zap_and_vma_lock',
+      'vfio_pci_mmap_fault',
+      'vfio_pci_mmap_open',
+      'vfio_pci_mmap_close',
+    ],
+  },
+  'v6.10': {
+    locks: [...MM_LOCKS, 'dev_set->lock', 'memory_lock', 'iova_rwsem'],
+    fns: [...V6_CORE, 'vfio_pci_zap_bars', 'vfio_pci_mmap_fault'],
+  },
+  'v6.12': {
+    locks: [...MM_LOCKS, 'dev_set->lock', 'memory_lock', 'iova_rwsem'],
+    fns: [...V6_CORE, 'vfio_pci_zap_bars', 'vfio_pci_mmap_huge_fault'],
+  },
+  'v6.19': {
+    locks: [
+      ...MM_LOCKS,
+      'dev_set->lock',
+      'memory_lock',
+      'iova_rwsem',
+      'reservation_ww_class_mutex',
+      'iopt_pages_dmabuf_mutex',
+    ],
+    fns: [...V6_CORE, 'vfio_pci_zap_bars', 'vfio_pci_mmap_huge_fault', ...DMABUF],
+  },
+};
+
+const seen = new Map<DesignName, { locks: Map<string, string>; fns: Map<string, string> }>();
+
+/** Lock classes and kernel functions (outside the model's plumbing) of every example on a design. */
+function traced(design: DesignName): { locks: Map<string, string>; fns: Map<string, string> } {
+  const known = seen.get(design);
+  if (known) return known;
+  const locks = new Map<string, string>();
+  const fns = new Map<string, string>();
+  for (const f of readdirSync(EXAMPLES).filter((x) => x.endsWith('.yaml'))) {
+    const sc = parseScenario(readFileSync(join(EXAMPLES, f), 'utf8'), f);
+    const r = runScenario(sc, { design: designOf(design) });
+    for (const s of r.steps) {
+      const where = `${f}: ${s.stack.join(' > ')}`;
+      for (const fn of s.stack) {
+        // (the stack also has this test's own frame, which called the run)
+        if (fn.startsWith('op:') || isModel(fn) || fn === 'traced' || fns.has(fn)) continue;
+        fns.set(fn, where);
+      }
+      if (LOCK_OPS.test(s.op)) {
+        const c = lockClass(s.object);
+        if (!locks.has(c)) locks.set(c, where);
+      }
+    }
+  }
+  seen.set(design, { locks, fns });
+  return { locks, fns };
+}
+
+describe('history designs run only what their kernel had (every example, default schedule)', () => {
+  for (const [design, allowed] of Object.entries(ALLOWED) as [
+    DesignName,
+    { locks: string[]; fns: string[] },
+  ][]) {
+    test(design, () => {
+      const { locks, fns } = traced(design);
+      const okFns = new Set([...KERNEL_ALL, ...allowed.fns]);
+      const badLocks = [...locks].filter(([c]) => !allowed.locks.includes(c)).map(([c, w]) => `${c} (${w})`);
+      const badFns = [...fns].filter(([fn]) => !okFns.has(fn)).map(([fn, w]) => `${fn} (${w})`);
+      assert.deepEqual(badLocks, [], `${design}: lock classes its kernel did not have`);
+      assert.deepEqual(badFns, [], `${design}: functions its kernel did not have`);
+    });
+  }
+
+  test('the era-defining absences hold: no memory_lock on v5.7, no dev_set before v5.15, no dma-bufs before v6.19', () => {
+    const v57 = traced('v5.7');
+    assert.ok(!v57.locks.has('memory_lock'));
+    assert.ok(!v57.fns.has('vfio_pci_zap_and_down_write_memory_lock'));
+    assert.ok(v57.locks.has('reflck->lock'), 'the v5.7 close path takes reflck->lock');
+    const v58 = traced('v5.8');
+    assert.ok(v58.locks.has('memory_lock') && v58.locks.has('vma_lock'));
+    assert.ok(!v58.locks.has('dev_set->lock'));
+    const v612 = traced('v6.12');
+    assert.ok(![...v612.fns.keys()].some((f) => f.includes('dma_buf')));
+  });
+});
