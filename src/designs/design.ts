@@ -135,6 +135,20 @@ export interface DesignOptions {
   rwLockPerAccess: boolean;
   /** dup_mmap() calls vm_ops->open before copying the parent's page tables (35e351780fa9, v6.9). */
   forkOpenBeforeCopy: boolean;
+  /**
+   * copy_huge_pmd() re-reads a special huge PMD of the parent under both page-table locks before
+   * copying it (a fix the model proposes). false is the kernel since the huge pfnmap series (v6.12):
+   * it copies the pmdp_get_lockless() snapshot taken before the locks, trusting that the parent's
+   * mmap_lock (held for write) keeps the PMD still, which an unmap_mapping_range() zap (no
+   * mmap_lock) does not.
+   */
+  forkRechecksHugePmd: boolean;
+  /**
+   * vfio_pci_mmap_ops offers .huge_fault only where the arch's PMD leaves have a special bit
+   * (CONFIG_ARCH_SUPPORTS_HUGE_PFNMAP). false: a driver that installs huge pfnmap leaves on any THP
+   * arch (the hazard of the seed thread; TTM's huge faults of 2020 did so).
+   */
+  hugeFaultArchGuard: boolean;
 }
 
 export interface Design {
@@ -167,6 +181,8 @@ const UPSTREAM: DesignOptions = {
   zapBarsOnRevoke: false,
   permanentRevoke: false,
   compatImportsDmabuf: false,
+  forkRechecksHugePmd: false,
+  hugeFaultArchGuard: true,
 };
 
 /** Before v6.19 there are no dma-bufs; before v6.12 no huge faults. */
@@ -300,4 +316,6 @@ export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions
   faultSkipsPopulated: [true, false],
   rwLockPerAccess: [true, false],
   forkOpenBeforeCopy: [true, false],
+  forkRechecksHugePmd: [false, true],
+  hugeFaultArchGuard: [true, false],
 };

@@ -231,7 +231,8 @@ export function* vfioPciMmapHugeFault(vmf: VmFault, order: number): Thread<numbe
  * an arch selects only if its PMD (and, for PUD, PUD) leaves have a special bit (KERNEL.md §4.4).
  */
 export function vfioPciMmapOps(vdev: VfioPciCoreDevice): VmOperations {
-  const huge = vdev.machine.arch.pmdSpecial && vdev.machine.design.options.hugeFault;
+  const opts = vdev.machine.design.options;
+  const huge = (vdev.machine.arch.pmdSpecial || !opts.hugeFaultArchGuard) && opts.hugeFault;
   return {
     name: 'vfio_pci_mmap_ops',
     fault: (vmf) => vfioPciMmapHugeFault(vmf, 0),
