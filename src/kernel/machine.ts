@@ -31,8 +31,6 @@ export class Machine {
   readonly accessObservers: ((a: Access) => void)[] = [];
   /** Every access so far, in order (plain data, for reports and tests). */
   readonly accesses: Access[] = [];
-  /** Page references gup-fast took through pfnmap VMAs (GUP_CONSISTENCY), plain data. */
-  readonly gupThroughPfnmap: string[] = [];
   /** The PCI functions of the machine (each registers itself). */
   readonly pciDevices: PciDev[] = [];
 
