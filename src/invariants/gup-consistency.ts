@@ -84,7 +84,8 @@ export function checkGupConsistency(sys: System, raise: Raise): void {
       if ('page' in fast && 'page' in slow && fast.page === slow.page) continue;
       const at = hex(leaf.base + (pfn - leaf.pfn) * PAGE_SIZE);
       const fastSays = 'page' in fast ? `takes page ${hex(fast.page)}` : `fails (${fast.refused})`;
-      const slowSays = 'page' in slow ? `takes page ${hex(slow.page)}` : `fails with -EFAULT (${slow.refused})`;
+      const slowSays =
+        'page' in slow ? `takes page ${hex(slow.page)}` : `fails with -EFAULT (${slow.refused})`;
       raise(
         'GUP_CONSISTENCY',
         `at ${at} in ${p.mm.name} (a ${leaf.level} leaf not marked special, pfn ${hex(pfn)}): gup-fast ${fastSays}, slow GUP ${slowSays}`,

@@ -64,7 +64,6 @@ export function* dupMmap(parent: Mm): Thread<Mm> {
 // while fork runs.
 function* copyPageRange(dst: Vma, src: Vma): Thread<void> {
   const spt = src.mm.pt;
-  const dpt = dst.mm.pt;
   for (let pudVa = src.start - (src.start % PUD_SIZE); pudVa < src.end; pudVa += PUD_SIZE) {
     const ps = spt.pud.slot(pudVa);
     // copy_pud_range(): the lockless pud_trans_huge() peek; pud_none_or_clear_bad() after it reads

@@ -7,7 +7,16 @@ import { Violation } from '../../sched/violation.js';
 import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from './arch.js';
 import { handleMmFault } from './memory.js';
 import type { Mm } from './mm.js';
-import { anyFlag, hasFlag, type Leaf, VM_FAULT_ERROR, VM_IO, VM_PFNMAP, VM_WRITE, type Vma } from './mm_types.js';
+import {
+  anyFlag,
+  hasFlag,
+  type Leaf,
+  VM_FAULT_ERROR,
+  VM_IO,
+  VM_PFNMAP,
+  VM_WRITE,
+  type Vma,
+} from './mm_types.js';
 import { type Entry, pfnAt, type Table } from './pgtable.js';
 import type { PhysRange } from './phys.js';
 
@@ -157,7 +166,13 @@ const sameEntry = (a: Entry | undefined, b: Entry | undefined): boolean =>
  * has no folio: pmd_page()/pte_page() of it is garbage and the grab corrupts memory, which the
  * model reports where it happens.
  */
-function* grabFast(w: FastWalk, level: string, base: number, pfn: number, refs: number): Thread<PhysRange | null> {
+function* grabFast(
+  w: FastWalk,
+  level: string,
+  base: number,
+  pfn: number,
+  refs: number,
+): Thread<PhysRange | null> {
   const range = w.mm.machine.phys.lookup(pfn);
   if (!range?.hasPages) {
     throw new Violation(
@@ -189,7 +204,8 @@ function* grabRange(range: PhysRange, pfn: number, refs: number, flags: GupFlags
 
 /** gup_put_folio() of what grabFast() took. */
 function* putFast(w: FastWalk, range: PhysRange, pfn: number, refs: number): Thread<void> {
-  for (let k = 0; k < refs; k++) yield* ungrab(range, pfn + k, w.flags.pin ?? false, w.flags.longterm ?? false);
+  for (let k = 0; k < refs; k++)
+    yield* ungrab(range, pfn + k, w.flags.pin ?? false, w.flags.longterm ?? false);
 }
 
 // mm/gup.c: gup_fast_pud_leaf() / gup_fast_pmd_leaf() — the leaf `orig` as read, for [addr, end).
@@ -223,7 +239,14 @@ function* gupFastHugeLeaf(
 
 // mm/gup.c: gup_fast_pte_range() — each PTE of [addr, end) with ptep_get_lockless(); after the grab
 // both the PMD entry and the PTE are read again.
-function* gupFastPteRange(w: FastWalk, pmd: Table, pmdSlot: number, pmdval: Entry, addr: number, end: number): Thread<boolean> {
+function* gupFastPteRange(
+  w: FastWalk,
+  pmd: Table,
+  pmdSlot: number,
+  pmdval: Entry,
+  addr: number,
+  end: number,
+): Thread<boolean> {
   const pte = w.mm.pt.pteTable(addr);
   for (let va = addr; va < end; va += PAGE_SIZE) {
     const i = pte.slot(va);
