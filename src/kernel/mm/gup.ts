@@ -186,7 +186,7 @@ function* grabFast(
   return range;
 }
 
-/** try_get_folio()/try_grab_folio() for refs consecutive pages of one range: one event. */
+/** mm/gup.c: try_get_folio() for refs consecutive pages of one range: one event. */
 function* grabRange(range: PhysRange, pfn: number, refs: number, flags: GupFlags): Thread<void> {
   yield* range.counts.rmw((m) => {
     const n = new Map(m);
@@ -202,7 +202,7 @@ function* grabRange(range: PhysRange, pfn: number, refs: number, flags: GupFlags
   });
 }
 
-/** gup_put_folio() of what grabFast() took. */
+/** mm/gup.c: gup_put_folio() of what grabFast() took. */
 function* putFast(w: FastWalk, range: PhysRange, pfn: number, refs: number): Thread<void> {
   for (let k = 0; k < refs; k++)
     yield* ungrab(range, pfn + k, w.flags.pin ?? false, w.flags.longterm ?? false);
