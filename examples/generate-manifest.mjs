@@ -94,8 +94,6 @@ const STORIES = {
   'fork-huge-pmd-vs-revoke.yaml':
     "the proposal: fork's stale huge-PMD snapshot of a mmapped dma-buf outlives its permanent revoke",
   'fork-huge-pmd-vs-revoke-recheck.yaml': 'the dma-buf revoke race with forkRechecksHugePmd: nothing found',
-  'fork-huge-pud-vs-command.yaml':
-    'a PUD-mapped BAR: copy_huge_pud() re-reads the PUD under both locks, so fork vs memory disable is clean',
   'fork-huge-pmd-vs-close.yaml':
     'closing the device fd zaps nothing while a mapping holds the file: no race with fork',
   'gup-huge-pfnmap-nospecial.yaml':
