@@ -87,6 +87,21 @@ const STORIES = {
     "v6.19's revoke only notifies: after a memory disable the importer keeps its mapping and DMAs with decode off",
   'v6.19-revoke-only-notifies.yaml':
     "v6.19's revoke only notifies: importer DMA after a low-power entry's revoke returned",
+  'fork-huge-pmd-vs-command.yaml':
+    "fork's copy_huge_pmd() copies a stale snapshot of a special PMD that a memory disable zapped: the child keeps the BAR",
+  'fork-huge-pmd-vs-command-recheck.yaml':
+    'the same race with forkRechecksHugePmd (copy_huge_pmd re-reads the PMD under both locks): nothing found',
+  'fork-huge-pmd-vs-reset-arm64.yaml':
+    "arm64: fork's stale huge-PMD snapshot outlives a reset's zap; the child's load reaches the BAR in reset",
+  'fork-huge-pmd-vs-reset-arm64-recheck.yaml':
+    'the reset race on arm64 with forkRechecksHugePmd: nothing found',
+  'fork-huge-pmd-vs-revoke.yaml':
+    "the proposal: fork's stale huge-PMD snapshot of a mmapped dma-buf outlives its permanent revoke",
+  'fork-huge-pmd-vs-revoke-recheck.yaml': 'the dma-buf revoke race with forkRechecksHugePmd: nothing found',
+  'fork-huge-pmd-vs-close.yaml':
+    'closing the device fd zaps nothing while a mapping holds the file: no race with fork',
+  'gup-huge-pfnmap-nospecial.yaml':
+    'without the arch guard an unmarked huge pfnmap leaf lets gup-fast pin BAR pages that slow GUP refuses',
   'v6.9-fork-unlisted-ptes.yaml':
     "v6.9's fork opens the child VMA before copying PTEs: the child maps the BAR off vma_list",
   'v7.1-rc-revoked-cleanup-underflow.yaml':

@@ -173,6 +173,20 @@ export interface DesignOptions {
    * vfio_device_put() and unbinding waits in vfio_del_group_dev(); there is no iommufd.
    */
   coreEra: 'v5' | 'v6';
+  /**
+   * copy_huge_pmd() re-reads a special huge PMD of the parent under both page-table locks before
+   * copying it (a fix the model proposes). false is the kernel since the huge pfnmap series (v6.12):
+   * it copies the pmdp_get_lockless() snapshot taken before the locks, trusting that the parent's
+   * mmap_lock (held for write) keeps the PMD still, which an unmap_mapping_range() zap (no
+   * mmap_lock) does not.
+   */
+  forkRechecksHugePmd: boolean;
+  /**
+   * vfio_pci_mmap_ops offers .huge_fault only where the arch's PMD leaves have a special bit
+   * (CONFIG_ARCH_SUPPORTS_HUGE_PFNMAP). false: a driver that installs huge pfnmap leaves on any THP
+   * arch (the hazard of the seed thread; TTM's huge faults of 2020 did so).
+   */
+  hugeFaultArchGuard: boolean;
 }
 
 export interface Design {
@@ -208,6 +222,8 @@ const UPSTREAM: DesignOptions = {
   compatImportsDmabuf: false,
   cleanupPutsRevoked: false,
   coreEra: 'v6',
+  forkRechecksHugePmd: false,
+  hugeFaultArchGuard: true,
 };
 
 /** What v4 (the newest revision read) chose; REVISION_OPTIONS below lists every revision. */
@@ -373,4 +389,6 @@ export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions
   forkOpenBeforeCopy: [true, false],
   cleanupPutsRevoked: [true, false],
   coreEra: ['v6', 'v5'],
+  forkRechecksHugePmd: [false, true],
+  hugeFaultArchGuard: [true, false],
 };

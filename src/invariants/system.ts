@@ -14,6 +14,7 @@ import { type MmapBase, ownAddressSpace } from '../kernel/vfio/pci/dmabuf_mmap.j
 import { Violation } from '../sched/violation.js';
 import type { System } from '../uapi/system.js';
 import { deviceOfMapping, expectedPfn, mappingOf, oneRangeHolds } from './expected-pfn.js';
+import { checkGupConsistency } from './gup-consistency.js';
 import { checkMmioAccess } from './mmio-while-disabled.js';
 import { watchSpuriousFault } from './spurious-fault.js';
 
@@ -153,10 +154,7 @@ export class StateCheck {
     this.hook();
     // Most events change nothing the rules read: only the records of single events to look at.
     if (owner === null && this.dirty.size === 0 && this.vmasChanged.size === 0) {
-      if (this.sys.machine.gupThroughPfnmap.length === 0) return NONE;
-      this.found = [];
-      this.records();
-      return this.found;
+      return NONE;
     }
     this.found = [];
     this.records();
@@ -188,10 +186,9 @@ export class StateCheck {
     return this.found;
   }
 
-  /** Records of single events (GUP through a pfnmap). */
+  /** GUP_CONSISTENCY over the whole system (gup-consistency.ts). */
   private records(): void {
-    const g = this.sys.machine.gupThroughPfnmap[0];
-    if (g) this.raise('GUP_CONSISTENCY', g);
+    checkGupConsistency(this.sys, this.raise);
   }
 
   /** The leaf rules for the leaves of mm that meet [from, to). */

@@ -48,8 +48,6 @@ export class Machine {
   readonly accesses: Access[] = [];
   /** Called at every page fault of a CPU access (see FaultObserver). */
   readonly faultObservers: FaultObserver[] = [];
-  /** Page references gup-fast took through pfnmap VMAs (GUP_CONSISTENCY), plain data. */
-  readonly gupThroughPfnmap: string[] = [];
   /** The PCI functions of the machine (each registers itself). */
   readonly pciDevices: PciDev[] = [];
 

@@ -67,7 +67,9 @@ export function* vmfInsertPfnPmd(vmf: VmFault, pfn: number, _write: boolean): Th
   // insert_pmd(): an address outside the VMA is SIGBUS.
   if (addr < vma.start || addr >= vma.end) return VM_FAULT_SIGBUS;
   const pt = vma.mm.pt;
-  const pmd = yield* pt.pmdAlloc(addr);
+  // insert_pmd() works on vmf->pmd, the entry __handle_mm_fault() already reached with pmd_alloc():
+  // no second walk. (Called outside a fault, e.g. by a test's driver, the table may not exist yet.)
+  const pmd = pt.hasPmdTable(addr) ? pt.pmdTable(addr) : yield* pt.pmdAlloc(addr);
   if (pmd === null) return VM_FAULT_OOM;
   yield* pmd.lock.lock();
   const idx = pmd.slot(addr);

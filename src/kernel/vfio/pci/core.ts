@@ -324,7 +324,8 @@ export function* vfioPciMmapFault(vmf: VmFault): Thread<number> {
  * an arch selects only if its PMD (and, for PUD, PUD) leaves have a special bit (KERNEL.md §4.4).
  */
 export function vfioPciMmapOps(vdev: VfioPciCoreDevice): VmOperations {
-  const huge = vdev.machine.arch.pmdSpecial && vdev.machine.design.options.hugeFault;
+  const opts = vdev.machine.design.options;
+  const huge = (vdev.machine.arch.pmdSpecial || !opts.hugeFaultArchGuard) && opts.hugeFault;
   return {
     name: 'vfio_pci_mmap_ops',
     // Before v6.12 (hugeFault off) .fault was vfio_pci_mmap_fault(); from v6.12 it is

@@ -213,7 +213,8 @@ export function* vfioPciDmaBufMmapFault(vmf: VmFault, order: number): Thread<num
 
 /** The common vm_ops (vfio_pci_mmap_ops on a dma-buf): .fault, and .huge_fault where the arch has it. */
 export function vfioPciDmaBufMmapOps(vdev: VfioPciCoreDevice, mapped = false): VmOperations {
-  const huge = vdev.machine.arch.pmdSpecial && vdev.machine.design.options.hugeFault;
+  const opts = vdev.machine.design.options;
+  const huge = (vdev.machine.arch.pmdSpecial || !opts.hugeFaultArchGuard) && opts.hugeFault;
   return {
     name: 'vfio_pci_mmap_ops',
     fault: (vmf) => vfioPciDmaBufMmapFault(vmf, 0),
