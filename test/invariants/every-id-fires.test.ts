@@ -17,9 +17,6 @@ import type { Scenario } from '../../src/scenario/resolve.js';
 
 /** Ids without an example, and why. */
 const MISSING: Record<string, string> = {
-  // TODO(issue 15 merge): GUP_CONSISTENCY's example comes from the GUP helper's branch; remove
-  // this entry when it is merged.
-  GUP_CONSISTENCY: 'its example (fast vs slow GUP on the same state) comes with the GUP_CONSISTENCY work',
   ISOLATION:
     'no design or option of the model lets a mapping reach outside its BARs or ranges: mmap bounds, the range walk and mremap all hold, and the posted offset bugs (RFC v2, the 40-bit mask) stay inside the buffer (see docs/invariants/ISOLATION.md)',
 };
