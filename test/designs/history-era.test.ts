@@ -51,6 +51,9 @@ const MM_LOCKS = [
 const KERNEL_ALL = [
   // mm/
   'copy_page_range',
+  'copy_pmd_range',
+  'copy_huge_pmd',
+  'copy_pte_range',
   'cpu_access',
   'create_huge_pmd',
   'do_fault',
@@ -61,6 +64,11 @@ const KERNEL_ALL = [
   'free_pgtables',
   'get_user_pages',
   'get_user_pages_fast',
+  // gup_pud_range()/gup_pmd_range()/gup_pte_range() before the GUP-fast functions were renamed
+  // (2024, "mm/gup: consistently name GUP-fast functions"); the traces use today's names in every era.
+  'gup_fast_pud_range',
+  'gup_fast_pmd_range',
+  'gup_fast_pte_range',
   'handle_mm_fault',
   'handle_pte_fault',
   'mmap_region',
@@ -110,6 +118,7 @@ const MODEL = [
   'read',
   'read_leaf',
   'read_range',
+  'set',
   'set_hw',
   'set_leaves',
   'set_runs',
