@@ -9,7 +9,6 @@ import { designOf } from '../../src/designs/design.js';
 import { isDmaBufFile } from '../../src/kernel/dma-buf/dma-buf.js';
 import type { Vma } from '../../src/kernel/mm/mm_types.js';
 import { doMmap } from '../../src/kernel/mm/mmap.js';
-import { regionOffset } from '../../src/kernel/vfio/pci/core.js';
 import type { VfioPciDmaBuf } from '../../src/kernel/vfio/pci/dmabuf.js';
 import { type MmapBase, vfioPciDmaBufFindPfn } from '../../src/kernel/vfio/pci/dmabuf_mmap.js';
 import { checkScenario, runScenario } from '../../src/scenario/check.js';
@@ -17,6 +16,7 @@ import { parseScenario } from '../../src/scenario/load.js';
 import { sysAccess, sysExport, sysMemattr, sysMmap, sysOpen } from '../../src/uapi/syscalls.js';
 import { System } from '../../src/uapi/system.js';
 import { runOnce } from '../kernel/helpers/run.js';
+import { mappedThroughDeviceFd } from './helpers.js';
 
 const KiB = 1024;
 const example = (name: string) =>
@@ -35,31 +35,8 @@ const DEV = `devices:
       - { index: 1, size: 16K, phys: 0x3800010000 }
 `;
 
-/** One process: open, mmap through the device fd, then run `body` on the state. */
-function mapped(design: ReturnType<typeof designOf>, region = 0) {
-  return runOnce(
-    () =>
-      new System({
-        design,
-        devices: [
-          {
-            name: 'gpu0',
-            bars: [
-              { index: 0, size: 16 * KiB, phys: 0x3800000000 },
-              { index: 1, size: 16 * KiB, phys: 0x3800010000 },
-            ],
-          },
-        ],
-      }),
-    function* (s) {
-      const p = s.spawn('p');
-      const fd = yield* sysOpen(p, 'gpu0');
-      const file = p.fds.get(fd)!;
-      const vma = (yield* doMmap(p.mm, { file, len: 16 * KiB, offset: regionOffset(region) })) as Vma;
-      return { s, p, file, vma };
-    },
-  ).result;
-}
+/** One process: open, then mmap 16 KiB of BAR `region` through the device fd. */
+const mapped = (design: ReturnType<typeof designOf>, region = 0) => mappedThroughDeviceFd(design, { region });
 
 describe('dmabuf-backed, step by step', () => {
   test('step 1: mmap_prepare backs a device-fd mmap with a one-range dma-buf that owns the device file', () => {

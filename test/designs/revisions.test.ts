@@ -9,15 +9,10 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DESIGNS, designOf, OPTION_VALUES } from '../../src/designs/design.js';
 import { isDmaBufFile } from '../../src/kernel/dma-buf/dma-buf.js';
-import type { Vma } from '../../src/kernel/mm/mm_types.js';
-import { doMmap } from '../../src/kernel/mm/mmap.js';
-import { regionOffset } from '../../src/kernel/vfio/pci/core.js';
 import type { VfioPciDmaBuf } from '../../src/kernel/vfio/pci/dmabuf.js';
 import { checkScenario, runScenario } from '../../src/scenario/check.js';
 import { parseScenario } from '../../src/scenario/load.js';
-import { sysOpen } from '../../src/uapi/syscalls.js';
-import { System } from '../../src/uapi/system.js';
-import { runOnce } from '../kernel/helpers/run.js';
+import { mappedThroughDeviceFd } from './helpers.js';
 
 const KiB = 1024;
 const REVISIONS = OPTION_VALUES.revision;
@@ -50,31 +45,9 @@ test('a revision brings its options; an explicit option still wins; other design
   assert.equal(designOf('shared-base', { revision: 'v2' }).options.resetZap, 'before-d0');
 });
 
-/** Map `len` of BAR `region` at `offset` through the device fd on `design`. */
-function mapped(design: ReturnType<typeof designOf>, region: number, offset: number) {
-  return runOnce(
-    () =>
-      new System({
-        design,
-        devices: [
-          {
-            name: 'gpu0',
-            bars: [
-              { index: 0, size: 32 * KiB, phys: 0x3800000000 },
-              { index: 1, size: 32 * KiB, phys: 0x3800010000 },
-            ],
-          },
-        ],
-      }),
-    function* (s) {
-      const p = s.spawn('p');
-      const fd = yield* sysOpen(p, 'gpu0');
-      const file = p.fds.get(fd)!;
-      const vma = (yield* doMmap(p.mm, { file, len: 16 * KiB, offset: regionOffset(region, offset) })) as Vma;
-      return { file, vma };
-    },
-  ).result;
-}
+/** 16 KiB of BAR `region` from `offset`, mapped through the device fd on `design` (32 KiB BARs). */
+const mapped = (design: ReturnType<typeof designOf>, region: number, offset: number) =>
+  mappedThroughDeviceFd(design, { barSize: 32 * KiB, region, offset });
 
 describe('what each revision posted for a device-fd mmap', () => {
   test('every revision: the buffer is made in ->mmap, swapped into vm_file, and the VMA is filed in its address_space', () => {
