@@ -1,5 +1,5 @@
 // vdm run | check | compare | replay | report | list | schema: the scenario commands of the CLI
-// contract (DESIGN.md). Bad input (a scenario error, an unknown design or option, a malformed
+// (docs/cli.md). Bad input (a scenario error, an unknown design or option, a malformed
 // schedule) prints a clear message and exits 2; `check` exits 0 when the scenario's `expect`
 // holds and 1 when it does not.
 

@@ -1,6 +1,6 @@
 // Designs: the same kernel pieces wired differently. A design is a name and a set of options; the
 // kernel model reads the options where the generations differ, so a reader sees, per kernel
-// function, the variants side by side (DESIGN.md "designs"). docs/designs.md and docs/history.md
+// function, the variants side by side. docs/designs.md and docs/history.md
 // describe each design and each option.
 
 export type DesignName =
@@ -27,7 +27,7 @@ export const DESIGN_NAMES: readonly DesignName[] = [
   'v5.7',
 ];
 
-/** Where the VFIO dma-buf generations differ (KERNEL.md §2, §1.8). */
+/** Where the VFIO dma-buf generations differ (docs/history.md, "Generations"; docs/designs.md). */
 export interface DesignOptions {
   /**
    * vfio_pci_dma_buf_move(vdev, true): G3 (v7.1) invalidates, waits for fences and waits until
@@ -69,7 +69,7 @@ export interface DesignOptions {
    * records its VMA on vdev->vma_list under vma_lock and populates the whole VMA; a zap walks the
    * list, taking each mm's mmap_lock (the lock dance of that era). `eager` (v5.7): mmap populates
    * the whole mapping with remap_pfn_range() and nothing ever zaps it. `dmabuf` (the proposal,
-   * KERNEL.md §6.1): every BAR mmap is backed by a single-range dma-buf made at mmap time, which
+   * Matt Evans' "vfio/pci: Add mmap() for DMABUFs"; docs/designs.md): every BAR mmap is backed by a single-range dma-buf made at mmap time, which
    * becomes the VMA's vm_file. `shared-base` (Christian König's alternative): the device file and
    * the dma-buf file share one base object type and one address_space (the device inode's).
    */

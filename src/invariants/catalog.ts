@@ -85,7 +85,7 @@ export const INVARIANTS: readonly InvariantInfo[] = [
     id: 'DEADLOCK',
     by: 'explorer',
     summary: 'every thread is blocked',
-    rule: 'the lock orders of KERNEL.md',
+    rule: 'the kernel lock orders (kernel rule 13, docs/invariants/README.md)',
   },
   {
     id: 'LOCK_ORDER',

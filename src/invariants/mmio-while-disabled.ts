@@ -1,7 +1,7 @@
 // MMIO_WHILE_DISABLED: no access — a CPU load or store, a kernel copy, a device's DMA — reaches a
 // BAR while the device does not decode it: memory decode off, not in D0, in reset, or disabled
-// (released). Checked at every access event, as the access happens. KERNEL.md invariant 1; the
-// zap-before-disable rule of §1.7 is what keeps it.
+// (released). Checked at every access event, as the access happens. Kernel rule 1 of
+// docs/invariants/README.md; zapping before every disable, under memory_lock, is what keeps it.
 
 import type { Access, Machine } from '../kernel/machine.js';
 import { Violation } from '../sched/violation.js';

@@ -1,7 +1,7 @@
-// The safety properties of the invariants contract (DESIGN.md), checked over a whole System: after
+// The safety properties the model checks (docs/invariants/), checked over a whole System: after
 // every event (the program's invariant) and at every access (observers). Each throws a Violation
 // with its id and one line of what went wrong. docs/invariants/ has a page per id; the table in
-// docs/invariants/README.md maps the 17 rules of KERNEL.md to them.
+// docs/invariants/README.md maps the 17 kernel rules to them.
 
 import type { Access } from '../kernel/machine.js';
 import { PAGE_SIZE, PMD_SIZE, PUD_SIZE, specialAt } from '../kernel/mm/arch.js';

@@ -8,7 +8,7 @@ import { ARCHES, type Arch, type ArchName } from './mm/arch.js';
 import { PhysMem } from './mm/phys.js';
 import type { PciDev } from './pci/pci.js';
 
-/** /sys/kernel/mm/transparent_hugepage/enabled (KERNEL.md §4.3). */
+/** /sys/kernel/mm/transparent_hugepage/enabled (read by mm/huge_memory.c: __thp_vma_allowable_orders()). */
 export type ThpSetting = 'always' | 'madvise' | 'never';
 
 export interface Access {

@@ -1,5 +1,5 @@
-// The results `vdm check` and `vdm compare` print with --json (the CLI contract of DESIGN.md, with
-// extra fields added beside the contract's, never in place of them), and the HTML report's inputs.
+// The results `vdm check` and `vdm compare` print with --json (docs/cli.md, "Output"; new
+// fields are only ever added beside the documented ones, never in place of them), and the HTML report's inputs.
 
 /** One violation as `vdm check --json` prints it. */
 export interface CheckViolation {

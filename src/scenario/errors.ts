@@ -1,4 +1,4 @@
-// Scenario errors are data (DESIGN.md conventions): each names the file, line, column and field,
+// Scenario errors are data: each names the file, line, column and field,
 // and may carry the nearest valid spelling. They are formatted only at the edge (CLI, report).
 
 import { closest, distance } from 'fastest-levenshtein';

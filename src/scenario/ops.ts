@@ -1,4 +1,4 @@
-// The scenario operations (DESIGN.md "scenarios — contract"): for each, the schema of its
+// The scenario operations (docs/scenarios.md, "Operations"): for each, the schema of its
 // arguments, which of them name handles (and of what kind), and the handle it creates. The
 // interpreter (program.ts) maps each to its syscall in src/uapi/syscalls.ts; docs/scenarios.md is
 // generated from this table.

@@ -1,4 +1,4 @@
-// The shape of a scenario file (DESIGN.md "scenarios — contract"), as zod schemas: the loader
+// The shape of a scenario file (docs/scenarios.md), as zod schemas: the loader
 // validates with them and the JSON Schema for editors is generated from them. Operation lists are
 // checked one operation at a time by the loader (ops.ts), for precise messages.
 

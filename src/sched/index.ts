@@ -1,4 +1,4 @@
-// vfio-dmabuf-model/sched: the concurrency explorer (the sched contract in DESIGN.md).
+// vfio-dmabuf-model/sched: the concurrency explorer (docs/explorer.md describes it).
 
 export { runAtomically } from './atomic.js';
 export { Cell } from './cell.js';

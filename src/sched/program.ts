@@ -1,4 +1,4 @@
-// The public types of the explorer (the sched contract in DESIGN.md).
+// The public types of the explorer (docs/explorer.md describes them).
 
 import type { SavedEdge } from './lockdep.js';
 import type { Op } from './op.js';

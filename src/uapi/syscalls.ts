@@ -1,4 +1,4 @@
-// The operations of the scenarios contract as syscall-like generators (DESIGN.md): each runs the
+// The scenario operations (docs/scenarios.md) as syscall-like generators: each runs the
 // kernel path user space would enter, and returns what the kernel returns — a value, a negative
 // errno, or a signal for loads and stores. They are the layer scenarios drive.
 

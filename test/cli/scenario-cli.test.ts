@@ -1,4 +1,4 @@
-// vdm check / run / replay / compare / report / list / schema: the CLI contract of DESIGN.md —
+// vdm check / run / replay / compare / report / list / schema: the CLI as docs/cli.md describes it —
 // exit codes, the JSON shapes, replayable counterexamples, and bad input as exit 2 with
 // file:line:column and no stack trace.
 

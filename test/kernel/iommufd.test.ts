@@ -1,5 +1,5 @@
 // iommufd MAP_FILE of a VFIO dma-buf and its revoke; VFIO type1 MAP_DMA of a BAR address and the
-// window it leaves; iommufd compat's refusal (KERNEL.md §5).
+// window it leaves; iommufd compat's refusal (docs/vfio-pci.md, "iommufd and type1").
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -142,7 +142,7 @@ describe('VFIO type1 MAP_DMA of a BAR address', () => {
       },
     });
     const v = r.violations.find((x) => x.id === 'MMIO_WHILE_DISABLED');
-    assert.ok(v, 'the type1 window (KERNEL.md §5.3, invariant 15) is shown, not hidden');
+    assert.ok(v, 'the type1 window (kernel rule 15) is shown, not hidden');
     assert.match(v.message, /dma \(nic\) wrote gpu0 BAR0 .* while memory decode is off/);
   });
 

@@ -1,4 +1,4 @@
-// The scenario loader as users meet it (DESIGN.md "scenarios — contract"): a valid file becomes a
+// The scenario loader as users meet it (docs/scenarios.md): a valid file becomes a
 // Scenario with sizes in bytes and the documented defaults; a bad one is refused with every problem
 // at once, each naming file, line, column and field, with the nearest valid spelling when there is
 // one; YAML's riskier features do nothing; handles made by another thread are waited for.

@@ -1,4 +1,4 @@
-// The dma-buf core (drivers/dma-buf/dma-buf.c, include/linux/dma-buf.h, dma-resv.c; KERNEL.md §3):
+// The dma-buf core (drivers/dma-buf/dma-buf.c, include/linux/dma-buf.h, dma-resv.c):
 // export, the dma-buf file, dynamic attach, map/unmap under the reservation lock, pin, and
 // invalidate_mappings, the revoke protocol of v7.1. Fences are completions signalled with
 // complete_all().
@@ -187,7 +187,8 @@ export function* dmaBufUnpin(at: DmaBufAttachment): Thread<void> {
 /**
  * drivers/dma-buf/dma-buf.c: dma_buf_invalidate_mappings() — with resv held, each attachment's
  * invalidate_mappings. When it returns importers may still access the memory: an exporter that
- * wants quiescence also waits for fences and for the importers' unmaps (KERNEL.md §3.4).
+ * wants quiescence also waits for fences and for the importers' unmaps (the kernel-doc of
+ * dma_buf_invalidate_mappings() and dma_buf_attach_revocable()).
  */
 export function* dmaBufInvalidateMappings(buf: DmaBuf): Thread<void> {
   assertResvHeld(buf, 'dma_buf_invalidate_mappings');

@@ -1,4 +1,4 @@
-// A generic dma-buf importer — the RDMA or GPU side of the protocol (KERNEL.md §3.3-3.4): it
+// A generic dma-buf importer — the RDMA or GPU side of the protocol (docs/vfio-pci.md, "dma-buf"): it
 // attaches dynamically (revocable: with invalidate_mappings; or not), optionally pins, maps, does
 // DMA under a fence, and unmaps when told. A revocable importer behaves like the kernel's own
 // (iommufd's iopt_revoke_notify(), RDMA's umem invalidation): its invalidate_mappings callback,

@@ -1,5 +1,5 @@
 // iommufd with dma-buf import, and the IOMMU a device's DMA goes through (drivers/iommu/iommufd/:
-// io_pagetable.c, pages.c, device.c; KERNEL.md §5.1-5.2, §5.4).
+// io_pagetable.c, pages.c, device.c; docs/vfio-pci.md, "iommufd and type1").
 //
 // An IOMMU domain is the translation table one device's DMA uses: iova page -> pfn, one Cell.
 // An IOAS holds areas (iova ranges backed by pages); each domain attached to the IOAS is filled
@@ -174,7 +174,7 @@ function* ioptMapDmabuf(pages: IoptDmabufPages): Thread<number> {
   pages.at = at;
   yield* buf.resv.lock.lock();
   // dma_buf_pin() came with the revoke series (8c5f9645c, G3: the designs whose VFIO accepts pinned
-  // revocable importers); v6.19's iommufd mapped without pinning (KERNEL.md §5.1).
+  // revocable importers); v6.19's iommufd mapped without pinning.
   const pins =
     (buf.priv as { design?: { importers?: string } } | undefined)?.design?.importers !== 'any-no-pin';
   let err = pins ? yield* dmaBufPin(at) : 0;

@@ -2,11 +2,11 @@
 //
 // arch/x86/Kconfig and arch/arm64/Kconfig select ARCH_SUPPORTS_HUGE_PFNMAP; mm/Kconfig derives
 // ARCH_SUPPORTS_PMD_PFNMAP and ARCH_SUPPORTS_PUD_PFNMAP from it and from
-// HAVE_ARCH_TRANSPARENT_HUGEPAGE(_PUD) (KERNEL.md §4.4). x86 marks special leaves with _PAGE_SPECIAL
+// HAVE_ARCH_TRANSPARENT_HUGEPAGE(_PUD) (mm/Kconfig; docs/mm.md, "Architecture profiles"). x86 marks special leaves with _PAGE_SPECIAL
 // (software bit 9) at every level. arm64 has no PUD-level transparent huge pages, so no PUD pfnmaps.
 // `x86_64-nospecial` is a kernel whose PMD/PUD have no special bit (an older kernel, or an arch
 // without ARCH_SUPPORTS_*_PFNMAP): huge insertion still works, but pmd_special()/pud_special() are
-// the include/linux/mm.h stubs that return false — the hazard of the seed thread (§4.7).
+// the include/linux/mm.h stubs that return false — the hazard of the seed thread (docs/mm.md, "GUP").
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;

@@ -1,4 +1,4 @@
-// get_user_pages and friends (mm/gup.c, KERNEL.md §4.7): the slow path, which looks at the VMA and
+// get_user_pages and friends (mm/gup.c; docs/mm.md, "GUP"): the slow path, which looks at the VMA and
 // refuses VM_IO/VM_PFNMAP, and the lockless fast path, which has no VMA and trusts the special bit
 // of each leaf. Page references they take outlive any later zap, as in the kernel.
 

@@ -1,5 +1,5 @@
 // Huge pfnmap leaves: insertion at PMD and PUD level and the THP policy that decides whether the
-// fault path tries them (mm/huge_memory.c, KERNEL.md §4.2-4.3).
+// fault path tries them (mm/huge_memory.c; docs/mm.md, "Faults").
 
 import type { Thread } from '../../sched/program.js';
 import { type Level, PMD_ORDER, PMD_SIZE, PUD_ORDER, PUD_SIZE, specialAt } from './arch.js';

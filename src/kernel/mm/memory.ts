@@ -1,4 +1,4 @@
-// Page faults, pfn insertion and zapping (mm/memory.c, KERNEL.md §4.1, §4.3, §4.5), and the CPU
+// Page faults, pfn insertion and zapping (mm/memory.c; docs/mm.md, "Faults" and "Zapping"), and the CPU
 // access that drives them.
 
 import { currentHost } from '../../sched/prim.js';

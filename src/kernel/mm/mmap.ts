@@ -17,7 +17,7 @@ export const ENOMEM = -12;
  * Where mappings go when the caller gives no address: above this, the lowest page-aligned gap.
  * It is deliberately not 2 MiB-aligned: like the kernel's get_unmapped_area() for a device file
  * without a get_unmapped_area hook, the model promises no huge alignment; callers that want PMD or
- * PUD leaves choose an aligned address (MAP_FIXED), as QEMU does (KERNEL.md §6.3).
+ * PUD leaves choose an aligned address (MAP_FIXED), as QEMU has done for BAR mmaps since 9.2.
  */
 export const MMAP_BASE = 0x7f0000001000;
 

@@ -1,4 +1,4 @@
-// Creating and destroying VMAs (mm/vma.c, KERNEL.md §4.6): __mmap_region() with f_op->mmap_prepare
+// Creating and destroying VMAs (mm/vma.c; docs/mm.md, "mmap, munmap, fork, mremap, madvise"): __mmap_region() with f_op->mmap_prepare
 // and the legacy f_op->mmap, linking into the final vm_file's i_mmap, vm_ops->mapped, and munmap.
 
 import type { Thread } from '../../sched/program.js';

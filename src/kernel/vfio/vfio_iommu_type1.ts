@@ -1,6 +1,6 @@
 // The VFIO type1 IOMMU backend's VFIO_IOMMU_MAP_DMA of a user address (drivers/vfio/
-// vfio_iommu_type1.c; KERNEL.md §5.3), and iommufd's compat version of it
-// (drivers/iommu/iommufd/vfio_compat.c, §5.4).
+// vfio_iommu_type1.c), and iommufd's compat version of it
+// (drivers/iommu/iommufd/vfio_compat.c); docs/vfio-pci.md, "iommufd and type1".
 //
 // type1 maps a BAR mmap's pfns into the IOMMU by reading the page table (follow_fault_pfn) and keeps
 // no link to the VMA or the device: a later zap, reset, munmap or close leaves the IOMMU mapping in
@@ -107,8 +107,8 @@ export function* iommufdCompatMapDma(
 
 // model-only: what the proposal wants iommufd's type1 compat MAP_DMA to do (no posted patch).
 /**
- * The proposal's goal for iommufd's type1 compat (Jason, 2026-02-27; no posted patch — KERNEL.md
- * open question 6): VFIO_IOMMU_MAP_DMA of a vaddr inside a VFIO mmap finds the dma-buf under the
+ * The proposal's goal for iommufd's type1 compat (Jason, 2026-02-27; no patch posted yet, an
+ * open question): VFIO_IOMMU_MAP_DMA of a vaddr inside a VFIO mmap finds the dma-buf under the
  * VMA (under mmap_lock for read) and maps that range of it into the IOAS as a revocable importer,
  * exactly as IOMMU_IOAS_MAP_FILE would; a revoke then unmaps it. Any other vaddr goes the GUP way.
  */

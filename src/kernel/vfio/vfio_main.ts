@@ -1,7 +1,7 @@
 // The VFIO device core (drivers/vfio/vfio_main.c, group.c, device_cdev.c): a vfio_device with its
 // registration reference, its open count, and a per-device inode on the vfio pseudo-fs whose
 // address_space every device fd shares, so unmap_mapping_range() on it reaches every BAR mmap of
-// the device (KERNEL.md §1.4).
+// the device (docs/vfio-pci.md, "The VFIO device").
 
 import { Cell } from '../../sched/cell.js';
 import { Completion } from '../../sched/completion.js';

@@ -1,5 +1,5 @@
 // Faults: which level a fault fills (PUD, then PMD, then PTE on FALLBACK), under the arch profile
-// and the THP policy, and what stays small (KERNEL.md §4.3).
+// and the THP policy, and what stays small (docs/mm.md, "Faults").
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

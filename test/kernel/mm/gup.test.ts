@@ -1,4 +1,4 @@
-// GUP (KERNEL.md §4.7): the slow path refuses pfnmaps; the fast path trusts the special bit. On
+// GUP (mm/gup.c; docs/mm.md, "GUP"): the slow path refuses pfnmaps; the fast path trusts the special bit. On
 // x86_64-nospecial a huge pfnmap leaf over struct pages lets gup-fast take references that slow GUP
 // would refuse — the hazard of the seed thread.
 

@@ -1,4 +1,4 @@
-// pfn insertion checks and unmap_mapping_range() coverage (KERNEL.md §4.1, §4.5).
+// pfn insertion checks and unmap_mapping_range() coverage (mm/memory.c; docs/mm.md, "Zapping").
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

@@ -2,7 +2,7 @@
 // the PCI_COMMAND memory bit, the power state, and function-level reset through PCIe DEVCTL.
 // Each one that can disable decode zaps every BAR mapping and revokes every dma-buf under
 // memory_lock held for write *before* touching the hardware, and unrevokes afterwards only if
-// memory is enabled again (KERNEL.md §1.7).
+// memory is enabled again.
 
 import type { Thread } from '../../../sched/program.js';
 import {
@@ -51,7 +51,7 @@ export function* vfioBasicConfigWrite(vdev: VfioPciCoreDevice, value: number): T
 }
 
 /**
- * model-only: the end of every revoke site (§1.7), move(false) only if memory is enabled again
+ * model-only: the end of every revoke site (docs/vfio-pci.md), move(false) only if memory is enabled again
  * (the `if (__vfio_pci_memory_enabled(vdev)) vfio_pci_dma_buf_move(vdev, false)` each site has
  * from v6.19; before there are no dma-bufs and the sites have no such test).
  */

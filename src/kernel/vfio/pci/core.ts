@@ -1,6 +1,6 @@
 // The VFIO-PCI core (drivers/vfio/pci/vfio_pci_core.c, include/linux/vfio_pci_core.h): BAR mmap
 // through the device fd, its fault handlers, memory_lock, and the CPU zap of every BAR mapping
-// (KERNEL.md §1.1-1.8), with the dma-buf half of each revoke site (vfio_pci_dma_buf_move).
+// (docs/vfio-pci.md, "vfio-pci core"), with the dma-buf half of each revoke site (vfio_pci_dma_buf_move).
 
 import { Cell } from '../../../sched/cell.js';
 import { Mutex } from '../../../sched/mutex.js';
@@ -205,7 +205,7 @@ function* vfioPciOpen(dev: VfioDevice): Thread<number> {
 
 // drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_close_device(). v7.1 cleans the dma-bufs up
 // *before* disabling the function (d97708701434; v6.19 to v7.0.9 did it after, CVE-2026-53322).
-// No CPU zap is needed: no VMA can exist here, each holds the device file (KERNEL.md §1.4, §1.8).
+// No CPU zap is needed: no VMA can exist here, each holds the device file.
 // Before v6.19 there are no dma-bufs to clean up.
 function* vfioPciCoreCloseDevice(dev: VfioDevice): Thread<void> {
   const vdev = vfioPciCore(dev);
@@ -321,7 +321,8 @@ export function* vfioPciMmapFault(vmf: VmFault): Thread<number> {
 
 /**
  * vfio_pci_mmap_ops: .fault always; .huge_fault only under CONFIG_ARCH_SUPPORTS_HUGE_PFNMAP, which
- * an arch selects only if its PMD (and, for PUD, PUD) leaves have a special bit (KERNEL.md §4.4).
+ * an arch selects only if its PMD (and, for PUD, PUD) leaves have a special bit (mm/Kconfig;
+ * docs/mm.md, "Architecture profiles").
  */
 export function vfioPciMmapOps(vdev: VfioPciCoreDevice): VmOperations {
   const opts = vdev.machine.design.options;
@@ -336,8 +337,8 @@ export function vfioPciMmapOps(vdev: VfioPciCoreDevice): VmOperations {
 }
 
 /**
- * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_mmap() — every check in order (KERNEL.md §1.2),
- * then the BAR claimed once. Returns the BAR, or -errno. The proposal keeps all of them (§6.1).
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_mmap() — every check in order,
+ * then the BAR claimed once. Returns the BAR, or -errno. The proposal keeps all of them (docs/designs.md).
  */
 export function* vfioPciMmapChecks(
   vdev: VfioPciCoreDevice,
@@ -395,12 +396,12 @@ const vfioDeviceMmap = (dev: VfioDevice, vma: Vma): Thread<number> =>
     ? vfioPciMmap(dev, vma)
     : vfioPciCoreMmap(dev, vma);
 
-/** drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_mmap() — the checks, then §1.3's VMA setup. */
+/** drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_mmap() — the checks, then the VMA setup. */
 export function* vfioPciCoreMmap(dev: VfioDevice, vma: Vma): Thread<number> {
   const vdev = vfioPciCore(dev);
   const bar = yield* vfioPciMmapChecks(vdev, vma.pgoff, vma.start, vma.end, vma.flags);
   if (typeof bar === 'number') return bar;
-  // §1.3: VMA setup. No PTE now: every page is populated by a fault.
+  // VMA setup (the flags, vm_ops, vm_private_data). No PTE now: every page is populated by a fault.
   vma.privateData = vdev;
   vma.pageProt = 'uc';
   vma.flags = setFlags(vma.flags, VM_ALLOW_ANY_UNCACHED | VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
@@ -669,7 +670,7 @@ export function* vfioPciRuntimeSuspend(vdev: VfioPciCoreDevice): Thread<number> 
  * device to D0; with a wake eventfd registered at low-power entry, VFIO signals it and leaves low
  * power (__vfio_pci_runtime_pm_exit) under memory_lock — **without** unrevoking the dma-bufs: CPU
  * faults work again while the buffers stay revoked until a later unrevoke (LOW_POWER_EXIT, a
- * COMMAND write, a reset). Still so in v7.1 (KERNEL.md §1.7).
+ * COMMAND write, a reset). Still so in v7.1.
  */
 export function* vfioPciRuntimeResume(vdev: VfioPciCoreDevice, wakeEventfd: boolean): Thread<number> {
   yield* pciSetPowerState(vdev.pdev, 'D0');

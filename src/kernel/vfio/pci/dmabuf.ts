@@ -1,4 +1,4 @@
-// VFIO dma-buf export of BAR ranges (drivers/vfio/pci/vfio_pci_dmabuf.c, v7.1; KERNEL.md §2):
+// VFIO dma-buf export of BAR ranges (drivers/vfio/pci/vfio_pci_dmabuf.c, v7.1; docs/vfio-pci.md, "dma-buf"):
 // VFIO_DEVICE_FEATURE_DMA_BUF with every validation in order, the exporter ops, the revoke that
 // waits for importers (vfio_pci_dma_buf_move) and the cleanup at close.
 
@@ -152,7 +152,7 @@ export const vfioPciDmabufOps: DmaBufOps = {
 
 /**
  * drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_core_feature_dma_buf() with
- * validate_dmabuf_input() and vfio_pci_core_get_dmabuf_phys(), in order (KERNEL.md §2.2).
+ * validate_dmabuf_input() and vfio_pci_core_get_dmabuf_phys(), in order.
  * Returns the dma-buf file (the new fd) or -errno.
  */
 export function* vfioPciCoreFeatureDmaBuf(

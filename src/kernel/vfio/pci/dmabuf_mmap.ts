@@ -223,7 +223,7 @@ export function vfioPciDmaBufMmapOps(vdev: VfioPciCoreDevice, mapped = false): V
   };
 }
 
-/** §1.3's VMA setup, on a descriptor or a VMA. */
+/** vfio_pci_core_mmap()'s VMA flags, on a descriptor or a VMA. */
 function setupFlags(flags: number): number {
   return setFlags(flags, VM_ALLOW_ANY_UNCACHED | VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 }
@@ -234,7 +234,7 @@ function setupFlags(flags: number): number {
  * makes a one-range buffer, exports it with a registration and lists it on the device with
  * `revoked = !memory_enabled`, and transfers ownership both ways without a get: the VMA's
  * reference on the device file becomes the buffer's (priv->vfile, put at release) and the
- * buffer's file becomes vm_file. Then §1.3's flags and the common vm_ops. The core links the VMA
+ * buffer's file becomes vm_file. Then vfio_pci_core_mmap()'s flags and the common vm_ops. The core links the VMA
  * afterwards, into vm_file's (the buffer's) address_space, at the vm_pgoff left here.
  */
 export function* vfioPciCoreMmapDmabuf(dev: VfioDevice, vma: Vma): Thread<number> {
@@ -365,7 +365,7 @@ function* vfioPciMmapMapped(vdev: VfioPciCoreDevice, vma: Vma): Thread<number> {
  * revoked for now, for good, or by cleanup (which revokes before it clears priv->vdev) gives
  * -ENODEV ("belt-and-braces" in v3/v4); then -EINVAL without VM_SHARED. (v1 also re-checked the span
  * against the size, -EINVAL, which dma_buf_mmap_internal() has already checked; v2 dropped it.)
- * §1.3's flags with the buffer's mapping attribute; the common vm_ops. The VMA lives in the
+ * vfio_pci_core_mmap()'s flags with the buffer's mapping attribute; the common vm_ops. The VMA lives in the
  * buffer's own address_space (step 4) or the shared one.
  */
 export function* vfioPciDmaBufMmap(buf: DmaBuf, vma: Vma): Thread<number> {

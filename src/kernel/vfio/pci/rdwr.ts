@@ -1,6 +1,6 @@
 // read/write through the device fd (drivers/vfio/pci/vfio_pci_rdwr.c): vfio_pci_bar_rw() ->
 // vfio_pci_core_do_io_rw(), which splits the access into pieces of up to 8 bytes; each piece takes
-// memory_lock for read and fails with -EIO when memory is disabled (KERNEL.md §1.7). vfio_pci_rw()
+// memory_lock for read and fails with -EIO when memory is disabled. vfio_pci_rw()
 // first takes a runtime-PM reference, which wakes the device rather than testing
 // pm_runtime_engaged.
 

@@ -1,6 +1,6 @@
 // A minimal pfnmap driver for testing mm on its own: its mmap maps a physical range like a PCI BAR
 // (VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP, no PTEs at mmap time), and its fault handlers
-// insert pfn = base + pgoff, with the alignment rules of VFIO's huge_fault (KERNEL.md §1.5): a
+// insert pfn = base + pgoff, with the alignment rules of VFIO's huge_fault (drivers/vfio/pci/vfio_pci_core.c: vfio_pci_mmap_huge_fault()): a
 // huge leaf only for a block wholly inside the VMA with an aligned pfn, else FALLBACK.
 
 import { type File, Inode, File as KFile } from '../../../../src/kernel/fs/file.js';

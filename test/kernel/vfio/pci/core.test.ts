@@ -1,5 +1,5 @@
 // VFIO-PCI BAR mmap through the device fd: the mmap checks, the faults, and every zap site
-// (KERNEL.md §1), with MMIO_WHILE_DISABLED checked at every access.
+// (docs/vfio-pci.md, "vfio-pci core"), with MMIO_WHILE_DISABLED checked at every access.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

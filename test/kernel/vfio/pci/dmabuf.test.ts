@@ -1,4 +1,4 @@
-// VFIO dma-buf export and revoke (KERNEL.md §2-3): every export errno, importers refused while
+// VFIO dma-buf export and revoke (docs/vfio-pci.md, "dma-buf"): every export errno, importers refused while
 // revoked or when not revocable, a revoke that waits for importer DMA and unmaps, cleanup at close.
 
 import assert from 'node:assert/strict';
