@@ -188,7 +188,7 @@ export class StateCheck {
 
   /** GUP_CONSISTENCY over the whole system (gup-consistency.ts). */
   private records(): void {
-    checkGupConsistency(this.sys, this.raise);
+    if (!this.enabled || this.enabled.has('GUP_CONSISTENCY')) checkGupConsistency(this.sys, this.raise);
   }
 
   /** The leaf rules for the leaves of mm that meet [from, to). */
