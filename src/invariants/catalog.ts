@@ -52,8 +52,9 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   {
     id: 'ISOLATION',
     by: 'invariant',
-    summary: 'a process reaches memory outside the ranges of the fds it holds',
-    rule: 'vfio_pci_core_mmap() / dma-buf mmap: a mapping covers only its own BAR or ranges',
+    summary:
+      'a process reaches memory outside the ranges of the fds it holds, or a held device keeps an IOMMU translation into a released device',
+    rule: 'vfio_pci_core_mmap() / dma-buf mmap: a mapping covers only its own BAR or ranges; a released device is reachable by no DMA',
   },
   {
     id: 'REFCOUNT',

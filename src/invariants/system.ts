@@ -68,6 +68,8 @@ export type Owner =
   | { kind: 'pt'; mm: string }
   | { kind: 'mm'; mm: string }
   | { kind: 'dev'; dev: string }
+  | { kind: 'iommu'; dev: string }
+  | { kind: 'open'; dev: string }
   | { kind: 'global' };
 
 /**
@@ -143,6 +145,7 @@ export class StateCheck {
     this.records();
     for (const p of this.sys.processes.values()) this.leavesOf(p.mm, 0, Number.POSITIVE_INFINITY);
     for (const vdev of this.sys.devices.values()) checkDevice(this.sys, this.raise, vdev);
+    checkDomains(this.sys, this.raise);
     return this.found;
   }
 
@@ -163,6 +166,13 @@ export class StateCheck {
       this.dirty.clear();
       this.vmasChanged.clear();
       return this.all();
+    }
+    if (owner?.kind === 'iommu') {
+      // An IOMMU domain's translations are read by its own part of ISOLATION only.
+      checkDomains(sys, this.raise, owner.dev);
+    } else if (owner?.kind === 'open') {
+      // A device's open count is read by every domain's part.
+      checkDomains(sys, this.raise);
     }
     const whole = new Set<Mm>(this.vmasChanged);
     let devices: Iterable<VfioPciCoreDevice> = [];
@@ -335,6 +345,35 @@ function checkLeaf(
       'ZAP_COVERAGE',
       `VMA ${vma.describe()} has PTEs of ${vdev.pdev.name} but is not on its vma_list: no zap will find it`,
     );
+  }
+}
+
+/**
+ * ISOLATION for device DMA: a device that somebody holds (its open count above zero) has no IOMMU
+ * translation into the BAR of a device that nobody holds any more (open count zero: its last file
+ * was released, so it may be handed to another user or a host driver). `only`: the domain of that
+ * device alone. One part per domain: it reads that domain, and the open counts of the devices.
+ */
+function checkDomains(sys: System, raise: Raise, only?: string): void {
+  let released: VfioPciCoreDevice[] | undefined;
+  for (const [name, domain] of sys.domains) {
+    if (only !== undefined && name !== only) continue;
+    const holder = sys.devices.get(name);
+    if (!holder || holder.vdev.openCount.value === 0) continue;
+    const table = domain.table.value;
+    if (table.size === 0) continue;
+    released ??= [...sys.devices.values()].filter((v) => v.vdev.openCount.value === 0);
+    if (released.length === 0) return;
+    for (const [iovaPage, pfn] of table) {
+      const gone = released.find((v) => v.pdev.barOf(pfn));
+      if (!gone) continue;
+      const bar = gone.pdev.barOf(pfn)!;
+      raise(
+        'ISOLATION',
+        `${name}'s IOMMU domain still translates iova ${hex(iovaPage * PAGE_SIZE)} to pfn ${hex(pfn)} in ${gone.pdev.name} BAR${bar.index}, but ${gone.pdev.name} is released (no file of it is open): a device nobody holds is reachable by ${name}'s DMA`,
+      );
+      break;
+    }
   }
 }
 

@@ -176,7 +176,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
  * interpreter's own handle and process completions.
  */
 const UNREAD =
-  /(\.refcount|\.fdtable|\.f_count|\.kref|\.comp|\.freed|\.open_count|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+)$|^(handle|proc) /;
+  /(\.refcount|\.fdtable|\.f_count|\.kref|\.comp|\.freed|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+)$|^(handle|proc) /;
 const readsByName = new Map<string, boolean>();
 export function invariantReads(p: Prim): boolean {
   // Asked for every object every execution: the answer for a name never changes.

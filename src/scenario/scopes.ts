@@ -5,7 +5,10 @@
 // - one per page-table leaf: the leaf's entries, its mm's VMAs and mmap_lock, and the state of the
 //   device its VMA maps (decode, power, reset, memory_lock, its dma-bufs' revoke state);
 // - one per device: the VMAs of every mm that map it, its address_space, its vma_list, its
-//   importers.
+//   importers;
+// - one per IOMMU domain (ISOLATION for DMA): the domain's translations and the open counts of
+//   the devices, so a domain's writes are ordered against open counts (and nothing else), and
+//   two open counts against each other where one process family can hold both devices.
 // So writes must be ordered only between the objects one part reads together: a page table with
 // its own mm and with the devices that mm can map; an mm's VMAs (under mmap_lock) with the same;
 // a device's objects with each other. Two page tables' entries are never read together (each leaf
@@ -18,6 +21,10 @@ import type { Scenario } from './resolve.js';
 
 const PT = /^(mm\..+)\.(pud|pmd@[0-9a-f]+|pte@[0-9a-f]+)$/;
 const MM = /^(mm\..+)\.mmap_lock$/;
+/** A device's IOMMU translation table (IommuDomain.table). */
+const IOMMU = /^(.+)\.domain\.iommu_domain$/;
+/** A VFIO device's open count (vfio_device.open_count). */
+const OPEN = /^(?:vfio:)?(.+)\.open_count$/;
 
 export class ScenarioScopes {
   private readonly devices: string[];
@@ -48,6 +55,10 @@ export class ScenarioScopes {
     if (pt) return { kind: 'pt', mm: pt[1]! };
     const mm = MM.exec(name);
     if (mm) return { kind: 'mm', mm: mm[1]! };
+    const iommu = IOMMU.exec(name);
+    if (iommu && this.devices.includes(iommu[1]!)) return { kind: 'iommu', dev: iommu[1]! };
+    const open = OPEN.exec(name);
+    if (open && this.devices.includes(open[1]!)) return { kind: 'open', dev: open[1]! };
     let dev: string | undefined;
     for (const d of this.devices) {
       if (name.startsWith(`${d}.`) || name.startsWith(`vfio:${d}.`) || name.startsWith(`dmabuf:${d}/`)) {
@@ -72,6 +83,10 @@ export class ScenarioScopes {
         return `mm:${o.mm}`;
       case 'dev':
         return `dev:${o.dev}`;
+      case 'iommu':
+        return `iommu:${o.dev}`;
+      case 'open':
+        return `open:${o.dev}`;
       default:
         return 'global';
     }
@@ -82,6 +97,14 @@ export class ScenarioScopes {
     if (a === 'global' || b === 'global') return true;
     const [ka, va] = split(a);
     const [kb, vb] = split(b);
+    // A domain's part of ISOLATION reads that domain and the open counts of the devices; the open
+    // counts of two devices are read together only where one process family can hold both (a
+    // domain translates into another device's BAR only through such a family's mmap or dma-buf).
+    if (ka === 'iommu' || kb === 'iommu') return ka === 'open' || kb === 'open';
+    if (ka === 'open' || kb === 'open') {
+      if (ka !== kb) return false;
+      return va === vb || this.heldTogether(va, vb);
+    }
     if (ka === 'pt' && kb === 'pt') return false;
     if (ka === 'dev' && kb === 'dev') return va === vb;
     if (ka !== 'dev' && kb !== 'dev') return va === vb;
@@ -89,6 +112,12 @@ export class ScenarioScopes {
     const dev = ka === 'dev' ? va : vb;
     return this.canMap(mm, dev);
   };
+
+  /** Can one process family hold both devices? (A family whose reach is unknown holds all.) */
+  heldTogether(a: string, b: string): boolean {
+    for (const r of this.reach.values()) if (r === 'all' || (r.has(a) && r.has(b))) return true;
+    return this.reach.size === 0;
+  }
 
   /** Can the mm named `mm` map device `dev`? (Unknown mms: yes.) */
   canMap(mm: string, dev: string): boolean {
