@@ -19,7 +19,7 @@ import type { Owner } from '../invariants/system.js';
 import type { Prim } from '../sched/prim.js';
 import type { Scenario } from './resolve.js';
 
-const PT = /^(mm\..+)\.(pud|pmd@[0-9a-f]+|pte@[0-9a-f]+)$/;
+const PT = /^(mm\..+)\.(pud|pt@[0-9a-f]+|pmd@[0-9a-f]+|pte@[0-9a-f]+)$/;
 const MM = /^(mm\..+)\.mmap_lock$/;
 /** A device's IOMMU translation table (IommuDomain.table). */
 const IOMMU = /^(.+)\.domain\.iommu_domain$/;

@@ -117,6 +117,7 @@ const MODEL = [
   'populate',
   'read',
   'read_leaf',
+  'read_is_leaf',
   'read_range',
   'set',
   'set_hw',

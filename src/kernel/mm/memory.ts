@@ -83,18 +83,15 @@ function* doFault(vmf: VmFault): Thread<number> {
 
 // mm/memory.c: handle_pte_fault() (the cases of a file VMA with no page behind the PTE)
 function* handlePteFault(vmf: VmFault): Thread<number> {
-  const pt = vmf.vma.mm.pt;
-  const pmd = pt.pmdTable(vmf.address);
-  const pmdE = yield* pmd.read(pmd.slot(vmf.address));
-  if (pmdE !== undefined) {
-    // pte_offset_map_rw_nolock() fails on a PMD that became a huge leaf: return and let the access
-    // retry.
-    if (pmdE.t === 'leaf') return 0;
-    const pte = pt.pteTable(vmf.address);
-    const leaf = yield* pte.readLeaf(pte.slot(vmf.address));
-    // A present PTE: a spurious fault (another thread filled it), nothing to do.
-    if (leaf !== undefined) return 0;
-  }
+  // pmd_none(*vmf->pmd), else pte_offset_map_rw_nolock() and ptep_get_lockless(): two lockless
+  // reads whose outcome is only whether the address has a present translation below the PUD — a
+  // PMD that became a huge leaf (pte_offset_map fails: return and let the access retry) or a
+  // present PTE (a spurious fault: another thread filled it) — or none (do_pte_missing()). An
+  // empty PMD and an empty PTE under a table both mean none, and the table pointer does not change
+  // the answer, so the model makes the pair one read of the address's translation (PageTable.walk,
+  // which a new empty table does not conflict with).
+  const t = yield* vmf.vma.mm.pt.walk(vmf.address);
+  if (t !== null) return 0;
   // do_pte_missing() -> do_fault() for a VMA that is not anonymous.
   return yield* doFault(vmf);
 }
@@ -103,27 +100,40 @@ function* handlePteFault(vmf: VmFault): Thread<number> {
 export function* handleMmFault(vma: Vma, address: number, write: boolean): Thread<number> {
   const vmf = makeVmf(vma, address, write);
   const pt = vma.mm.pt;
+  // Whether a huge fault at an order is tried at all: thp_vma_allowable_order(), and the driver's
+  // own first check (->huge_fault returning VM_FAULT_FALLBACK before touching anything shared).
+  // When it is not, "pud_none(*pud) && thp_vma_allowable_order()" leads to nothing either way, and
+  // of the entry only whether it is a huge leaf matters (pud_trans_huge(orig_pud)): the model
+  // reads just that (Table.readIsLeaf), which a new PMD table under the entry does not change.
+  const tries = (order: number): boolean =>
+    thpVmaAllowableOrder(vma.mm, vma, order) && !vma.ops?.hugeFaultFallsBack?.(vmf, order);
   for (;;) {
     // retry_pud: the PUD level always exists (pgd/p4d are folded).
-    const pudE = yield* pt.pud.read(pt.pud.slot(vmf.address));
-    if (pudE === undefined && thpVmaAllowableOrder(vma.mm, vma, PUD_ORDER)) {
-      const ret = yield* createHugePud(vmf);
-      if (!(ret & VM_FAULT_FALLBACK)) return ret;
-    } else if (pudE?.t === 'leaf') {
-      // A huge PUD is already there (another fault won): nothing to do. (A write to a read-only
-      // huge entry would go to wp_huge_pud(); VFIO's leaves are writable with the VMA.)
-      return 0;
-    }
+    const pudSlot = pt.pud.slot(vmf.address);
+    if (tries(PUD_ORDER)) {
+      const pudE = yield* pt.pud.read(pudSlot);
+      if (pudE === undefined) {
+        const ret = yield* createHugePud(vmf);
+        if (!(ret & VM_FAULT_FALLBACK)) return ret;
+      } else if (pudE.t === 'leaf') {
+        // A huge PUD is already there (another fault won): nothing to do. (A write to a read-only
+        // huge entry would go to wp_huge_pud(); VFIO's leaves are writable with the VMA.)
+        return 0;
+      }
+    } else if (yield* pt.pud.readIsLeaf(pudSlot)) return 0;
     const pmd = yield* pt.pmdAlloc(vmf.address);
     // "Huge pud page fault raced with pmd_alloc?": pud_trans_unstable() -> retry.
     if (pmd === null) continue;
-    const pmdE = yield* pmd.read(pmd.slot(vmf.address));
-    if (pmdE === undefined && thpVmaAllowableOrder(vma.mm, vma, PMD_ORDER)) {
-      const ret = yield* createHugePmd(vmf);
-      if (!(ret & VM_FAULT_FALLBACK)) return ret;
-    } else if (pmdE?.t === 'leaf') {
-      return 0;
-    }
+    const pmdSlot = pmd.slot(vmf.address);
+    if (tries(PMD_ORDER)) {
+      const pmdE = yield* pmd.read(pmdSlot);
+      if (pmdE === undefined) {
+        const ret = yield* createHugePmd(vmf);
+        if (!(ret & VM_FAULT_FALLBACK)) return ret;
+      } else if (pmdE.t === 'leaf') {
+        return 0;
+      }
+    } else if (yield* pmd.readIsLeaf(pmdSlot)) return 0;
     return yield* handlePteFault(vmf);
   }
 }

@@ -98,6 +98,12 @@ export interface VmOperations {
   fault?(vmf: VmFault): Thread<number>;
   /** vm_ops->huge_fault(vmf, order). */
   hugeFault?(vmf: VmFault, order: number): Thread<number>;
+  /**
+   * Model-only, no kernel counterpart: true when hugeFault(vmf, order) returns VM_FAULT_FALLBACK
+   * from a first check that reads nothing shared (the driver's own: VFIO's alignment check). The
+   * fault path then reads of an entry only what its outcome depends on (memory.ts).
+   */
+  hugeFaultFallsBack?(vmf: VmFault, order: number): boolean;
   /** vm_ops->open(vma): a VMA was copied (fork) or split. */
   open?(vma: Vma): Thread<void>;
   /** vm_ops->close(vma). */

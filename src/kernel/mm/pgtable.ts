@@ -4,11 +4,12 @@
 // Tables are allocated on demand and, as in the kernel, zapping frees none: only munmap's
 // free_pgtables() does.
 //
-// Each table is one Cell whose slots are its entries: every event on it names the entries it
-// reads or writes (an entry read by a walk, a range a zap clears under the lock), and events on
-// different entries do not conflict, as on the hardware. Entries are stored as runs
-// (pte-runs.ts). Tables are keyed by mm, level, index and generation, so a table is the same
-// object whichever thread allocates it first.
+// The entries of every table in one 1 GiB region of an mm are slots of one Cell (PtRegion, laid
+// out as the tree in pre-order): every event names the slots it reads or writes (an entry read by
+// a lockless check, a range a zap clears under the lock), and events on different slots do not
+// conflict, as on the hardware. Entries are stored as runs (pte-runs.ts). Regions are keyed by mm
+// and PUD index, tables' locks by mm, level, index and generation, so both are the same objects
+// whichever thread allocates a table first.
 
 import { Cell } from '../../sched/cell.js';
 import { Mutex } from '../../sched/mutex.js';
@@ -27,30 +28,94 @@ const STEP = { pud: PUD_SIZE / PAGE_SIZE, pmd: PMD_SIZE / PAGE_SIZE, pte: 1 } as
 const SLOT_SIZE = { pud: PUD_SIZE, pmd: PMD_SIZE, pte: PAGE_SIZE } as const;
 
 /**
- * One page table: its entries (a Cell with slots), its lock, and the virtual address its slot 0
- * maps. Entries change in place within a single event, so code looks at what an event returned
- * right away and never keeps it across another event.
+ * The explorer's view of one 1 GiB region of an mm (what one PUD entry maps): one Cell whose slots
+ * are laid out as a tree in pre-order, so that every change to a translation covers the slot a
+ * walk of an address in it reads, and nothing else does:
+ *
+ *     [0] PUD entry: table pointer   [1] PUD entry: huge leaf
+ *     then for each of its 512 PMD entries j, PMD_SPAN slots from 2 + j * PMD_SPAN:
+ *       [+0] PMD entry: table pointer   [+1] PMD entry: huge leaf   [+2 .. +514) its 512 PTEs
+ *
+ * A read of an entry reads its two slots; a PTE its one. Pointing an empty entry to a new, empty
+ * table writes only the entry's table-pointer slot: no translation changes, so it conflicts with
+ * the reads of that entry (a walk of the kernel's that could see it, gup-fast, a lockless check
+ * before an allocation) but not with the MMU's walk of an address below it. Installing or clearing
+ * a huge leaf writes the entry's whole span, every PTE slot below included. The MMU's walk of an
+ * address (PageTable.walk) is one read of that address's PTE slot: every event that can change its
+ * translation writes that slot.
+ */
+export class PtRegion {
+  constructor(
+    private readonly pt: PageTable,
+    /** The PUD index of the region. */
+    readonly index: number,
+  ) {}
+
+  /** For traces: the region's leaves, briefly. */
+  toJSON(): string {
+    const lo = this.index * PUD_SIZE;
+    const hi = lo + PUD_SIZE;
+    const parts = this.pt
+      .leaves()
+      .filter((l) => l.base < hi && l.base + (l.count ?? 1) * SLOT_SIZE[l.level] > lo)
+      .map(
+        (l) =>
+          `${l.level}@${l.base.toString(16)}${(l.count ?? 1) > 1 ? `x${l.count}` : ''}->${l.pfn.toString(16)}`,
+      );
+    return parts.length > 0 ? parts.join(',') : 'no leaves';
+  }
+}
+
+/** Slots of one PMD entry's span in a PtRegion: its two entry slots and its 512 PTEs. */
+export const PMD_SPAN = 2 + 512;
+/** Slots of a PtRegion. */
+export const REGION_SLOTS = 2 + 512 * PMD_SPAN;
+
+/** What a change to entries does, which decides the slots it writes (see PtRegion). */
+type ChangeKind = 'leaf' | 'table';
+
+/**
+ * One page table: its entries, its lock, and the virtual address its slot 0 maps. Events on its
+ * entries are events on the PtRegion Cell of the 1 GiB region the table lies in. Entries change
+ * in place within a single event, so code looks at what an event returned right away and never
+ * keeps it across another event.
  */
 export class Table {
   dead = false;
-  readonly cell: Cell<Entries>;
+  readonly entries: Entries;
   readonly lock: Mutex;
   /** Bytes one slot maps. */
   readonly slotSize: number;
+  /** PMD and PTE tables: the region Cell, and the region slot of entry 0 (its first slot). */
+  private readonly cell: Cell<PtRegion> | null;
+  private readonly first: number;
   constructor(
-    name: string,
+    readonly name: string,
     key: string,
     lockName: string,
     lockClass: string,
     readonly level: Level,
     /** Virtual address of slot 0's first byte. */
     readonly base: number,
+    /** The region Cell of a PUD index (PageTable.region). */
+    private readonly regionOf: (pudIndex: number) => Cell<PtRegion>,
     /** Told of every change to the entries, with the slots changed (the page table's leaf cache). */
     private readonly changed: (t: Table, lo: number, hi: number) => void = () => {},
   ) {
-    this.cell = new Cell(name, new Entries(STEP[level]), { key, slots: true });
+    this.entries = new Entries(STEP[level]);
     this.lock = new Mutex(lockName, { key: `${key}:lock`, lockClass });
     this.slotSize = SLOT_SIZE[level];
+    if (level === 'pud') {
+      this.cell = null;
+      this.first = 0;
+    } else if (level === 'pmd') {
+      this.cell = regionOf(Math.floor(base / PUD_SIZE));
+      this.first = 2;
+    } else {
+      const g = Math.floor(base / PMD_SIZE);
+      this.cell = regionOf(Math.floor(g / PTRS_PER_TABLE));
+      this.first = 2 + (g % PTRS_PER_TABLE) * PMD_SPAN + 2;
+    }
   }
 
   /** The slot of a virtual address in this table. */
@@ -58,29 +123,60 @@ export class Table {
     return Math.floor((va - this.base) / this.slotSize);
   }
 
+  /** The region Cell and slot range [lo, hi) that entries [i, j) of this table read. */
+  private span(i: number, j: number, what: 'entry' | ChangeKind): [Cell<PtRegion>, number, number] {
+    if (this.level === 'pte') return [this.cell!, this.first + i, this.first + j];
+    if (this.level === 'pud') {
+      if (j !== i + 1) throw new Error(`BUG: one event on PUD entries [${i}, ${j})`);
+      return [this.regionOf(i), 0, what === 'entry' ? 2 : what === 'table' ? 1 : REGION_SLOTS];
+    }
+    const lo = this.first + i * PMD_SPAN;
+    if (what === 'entry') return [this.cell!, lo, this.first + (j - 1) * PMD_SPAN + 2];
+    if (what === 'table' && j === i + 1) return [this.cell!, lo, lo + 1];
+    return [this.cell!, lo, this.first + j * PMD_SPAN];
+  }
+
   /** One event: the entry at slot i (a lockless look, or one under the lock: the caller's choice). */
   *read(i: number): Thread<Entry | undefined> {
-    return (yield* this.cell.readSlots(i, i + 1)).get(i);
+    const [c, lo, hi] = this.span(i, i + 1, 'entry');
+    yield* c.readSlots(lo, hi);
+    return this.entries.get(i);
+  }
+
+  /**
+   * One event that reads only whether the entry at slot i (PUD or PMD) is a huge leaf: its leaf
+   * slot (see PtRegion), which pointing the entry to a new table or unhooking one does not write.
+   * For code whose next step depends on nothing else of the entry.
+   */
+  *readIsLeaf(i: number): Thread<boolean> {
+    if (this.level === 'pte') throw new Error('BUG: readIsLeaf on a PTE table');
+    const [c, lo] = this.span(i, i + 1, 'entry');
+    yield* c.readSlots(lo + 1, lo + 2);
+    return this.entries.get(i)?.t === 'leaf';
   }
 
   /** One event: the leaf at slot i (PTE tables). */
   *readLeaf(i: number): Thread<Leaf | undefined> {
-    return (yield* this.cell.readSlots(i, i + 1)).leaf(i);
+    const [c, lo, hi] = this.span(i, i + 1, 'entry');
+    yield* c.readSlots(lo, hi);
+    return this.entries.leaf(i);
   }
 
   /** One event reading slots [lo, hi): the entries, to look at only there and right away. */
-  readRange(lo: number, hi: number): Thread<Entries> {
-    return this.cell.readSlots(lo, hi);
+  *readRange(lo: number, hi: number): Thread<Entries> {
+    const [c, a, b] = this.span(lo, hi, 'entry');
+    yield* c.readSlots(a, b);
+    return this.entries;
   }
 
   /** One event: sets the entry at slot i. */
   set(i: number, e: Entry): Thread<void> {
-    return this.change(i, i + 1, (m) => m.set(i, e));
+    return this.change(i, i + 1, (m) => m.set(i, e), e.t === 'table' ? 'table' : 'leaf');
   }
 
   /** One event: leaves mapping pfn, pfn + step, ... in slots [lo, hi). */
   setLeaves(lo: number, hi: number, pfn: number, special: boolean, write: boolean): Thread<void> {
-    return this.change(lo, hi, (m) => m.setLeaves(lo, hi, pfn, special, write));
+    return this.change(lo, hi, (m) => m.setLeaves(lo, hi, pfn, special, write), 'leaf');
   }
 
   /**
@@ -88,7 +184,7 @@ export class Table {
    * write is unseen by the invariants (Cell.rmwSlots): not ordered against their other writes.
    */
   setTable(i: number): Thread<void> {
-    return this.change(i, i + 1, (m) => m.set(i, TABLE), true);
+    return this.change(i, i + 1, (m) => m.set(i, TABLE), 'table', true);
   }
 
   /**
@@ -96,37 +192,44 @@ export class Table {
    * nothing (the zap before emptied them), so no translation goes and the write is unseen.
    */
   clearTables(lo: number, hi: number, empty: boolean): Thread<void> {
-    return this.change(lo, hi, (m) => m.clear(lo, hi), empty);
+    return this.change(lo, hi, (m) => m.clear(lo, hi), empty ? 'table' : 'leaf', empty);
   }
 
   /** One event: copies leaf runs (another table's, PTE tables) into slots [lo, hi). */
   setRuns(lo: number, hi: number, runs: readonly Run[]): Thread<void> {
-    return this.change(lo, hi, (m) => {
-      for (const r of runs) m.setLeaves(r.lo, r.hi, r.pfn, r.special, r.write);
-    });
+    return this.change(
+      lo,
+      hi,
+      (m) => {
+        for (const r of runs) m.setLeaves(r.lo, r.hi, r.pfn, r.special, r.write);
+      },
+      'leaf',
+    );
   }
 
   /** One event: empties slots [lo, hi) (only the leaves among them with `leavesOnly`). */
   clear(lo: number, hi: number, leavesOnly = false): Thread<void> {
-    return this.change(lo, hi, (m) => m.clear(lo, hi, leavesOnly));
+    return this.change(lo, hi, (m) => m.clear(lo, hi, leavesOnly), 'leaf');
   }
 
-  private change(lo: number, hi: number, f: (m: Entries) => void, unseen = false): Thread<void> {
-    return this.cell.rmwSlots(
-      lo,
-      hi,
-      (m) => {
-        f(m);
+  private change(
+    lo: number,
+    hi: number,
+    f: (m: Entries) => void,
+    kind: ChangeKind,
+    unseen = false,
+  ): Thread<void> {
+    const [c, a, b] = this.span(lo, hi, kind);
+    return c.rmwSlots(
+      a,
+      b,
+      (v) => {
+        f(this.entries);
         this.changed(this, lo, hi);
-        return [m, undefined];
+        return [v, undefined];
       },
       unseen,
     );
-  }
-
-  /** Contents without an event: for invariants, tests and plain-data decisions under a lock. */
-  get entries(): Entries {
-    return this.cell.value;
   }
 }
 
@@ -154,6 +257,20 @@ export class PageTable {
   /** Told of the virtual range whose translations a change may have altered. */
   onChange: ((from: number, to: number) => void) | undefined = undefined;
 
+  private readonly regions = new Map<number, Cell<PtRegion>>();
+  /** The explorer object of the 1 GiB region under PUD entry i (made on first use). */
+  readonly region = (i: number): Cell<PtRegion> => {
+    let c = this.regions.get(i);
+    if (!c) {
+      c = new Cell(`${this.mmName}.pt@${i.toString(16)}`, new PtRegion(this, i), {
+        key: `${this.mmName}:pt@${i}`,
+        slots: true,
+      });
+      this.regions.set(i, c);
+    }
+    return c;
+  };
+
   constructor(readonly mmName: string) {
     this.pud = new Table(
       `${mmName}.pud`,
@@ -162,6 +279,7 @@ export class PageTable {
       'page_table_lock',
       'pud',
       0,
+      this.region,
       this.changed,
     );
   }
@@ -211,6 +329,7 @@ export class PageTable {
       level === 'pmd' ? 'pmd_lock' : 'ptl',
       level,
       base,
+      this.region,
       this.changed,
     );
   }
@@ -256,21 +375,21 @@ export class PageTable {
   }
 
   /**
-   * A lockless walk, as the MMU or gup-fast does it: one read per level. Returns the leaf that maps
-   * `va`, or null. Tables are never freed under a walk that could still use them (the kernel holds
-   * them off with IRQs disabled or RCU), so a walk only ever sees live or emptied tables.
+   * The MMU's walk of `va`: the leaf that maps it, or null. The hardware reads one entry per level,
+   * but the model needs only the translation those reads give, and that is one event: a table
+   * pointer, once set, changes only when munmap's free_pgtables() unhooks a table the zap before
+   * emptied (and tables are never freed under a walk that could still use them: the kernel holds
+   * them off with IRQs disabled or RCU), so whatever the walk reads on its way down, it ends at the
+   * leaf the address has at some instant, or at none. (gup-fast's walk, whose reads of each level
+   * the kernel's code makes, is modelled level by level in gup.ts.)
    */
   *walk(va: number): Thread<Translation | null> {
-    const pe = yield* this.pud.read(this.pud.slot(va));
-    if (pe === undefined) return null;
-    if (pe.t === 'leaf') return { ...pe.leaf, level: 'pud', base: va - (va % PUD_SIZE) };
-    const pmd = this.pmdTable(va);
-    const me = yield* pmd.read(pmd.slot(va));
-    if (me === undefined) return null;
-    if (me.t === 'leaf') return { ...me.leaf, level: 'pmd', base: va - (va % PMD_SIZE) };
-    const pte = this.pteTable(va);
-    const leaf = yield* pte.readLeaf(pte.slot(va));
-    return leaf ? { ...leaf, level: 'pte', base: va - (va % PAGE_SIZE) } : null;
+    // One read of the address's PTE slot of its region (see PtRegion): every change to the
+    // translation of va writes that slot, and pointing an entry to a new, empty table does not.
+    const g = pmdIndex(va);
+    const s = 2 + (g % PTRS_PER_TABLE) * PMD_SPAN + 2 + (pteIndex(va) % PTRS_PER_TABLE);
+    yield* this.region(pudIndex(va)).readSlots(s, s + 1);
+    return this.lookup(va);
   }
 
   /** The leaf that maps `va`, without events: for invariants and tests. */

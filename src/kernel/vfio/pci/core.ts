@@ -234,6 +234,29 @@ function* setupBarmap(vdev: VfioPciCoreDevice, index: number): Thread<number> {
 }
 
 /** include/linux/vfio_pci_core.h: is_aligned_for_order() */
+/**
+ * The first part of vfio_pci_mmap_huge_fault(), which reads nothing shared: the block's address and
+ * pfn, and whether the order fits (else VM_FAULT_FALLBACK before any lock).
+ */
+function hugeFaultBlock(
+  vdev: VfioPciCoreDevice,
+  vmf: VmFault,
+  order: number,
+): { addr: number; pfn: number; aligned: boolean } {
+  const vma = vmf.vma;
+  const design = vdev.machine.design.options;
+  const size = PAGE_SIZE * 2 ** order;
+  // Before c1d9dac0db16 (v6.12 to v6.15-rc5) vmf->address was used as it came; the fix rounds it
+  // down to the block, so that every fault in a block asks for the same leaf.
+  const addr = design.hugeFaultRoundsAddress ? vmf.address - (vmf.address % size) : vmf.address;
+  const pfn = vmaToPfn(vdev, vma) + (addr - vma.start) / PAGE_SIZE;
+  const aligned = design.hugeFaultChecksPfnAlignment
+    ? isAlignedForOrder(vma, addr, pfn, order)
+    : // f9e54c3a2f5b: a VA-aligned block inside the VMA; no pfn check (09dfc8a5f2ce added it).
+      order === 0 || (addr % size === 0 && addr >= vma.start && addr + size <= vma.end);
+  return { addr, pfn, aligned };
+}
+
 export function isAlignedForOrder(vma: Vma, addr: number, pfn: number, order: number): boolean {
   if (order === 0) return true;
   const size = PAGE_SIZE * 2 ** order;
@@ -274,15 +297,7 @@ export function* vfioPciMmapHugeFault(vmf: VmFault, order: number): Thread<numbe
   const vma = vmf.vma;
   const vdev = vma.privateData as VfioPciCoreDevice;
   const design = vdev.machine.design.options;
-  const size = PAGE_SIZE * 2 ** order;
-  // Before c1d9dac0db16 (v6.12 to v6.15-rc5) vmf->address was used as it came; the fix rounds it
-  // down to the block, so that every fault in a block asks for the same leaf.
-  const addr = design.hugeFaultRoundsAddress ? vmf.address - (vmf.address % size) : vmf.address;
-  const pfn = vmaToPfn(vdev, vma) + (addr - vma.start) / PAGE_SIZE;
-  const aligned = design.hugeFaultChecksPfnAlignment
-    ? isAlignedForOrder(vma, addr, pfn, order)
-    : // f9e54c3a2f5b: a VA-aligned block inside the VMA; no pfn check (09dfc8a5f2ce added it).
-      order === 0 || (addr % size === 0 && addr >= vma.start && addr + size <= vma.end);
+  const { pfn, aligned } = hugeFaultBlock(vdev, vmf, order);
   if (!aligned) return VM_FAULT_FALLBACK;
   yield* vdev.memoryLock.downRead();
   let ret: number;
@@ -332,7 +347,12 @@ export function vfioPciMmapOps(vdev: VfioPciCoreDevice): VmOperations {
     // Before v6.12 (hugeFault off) .fault was vfio_pci_mmap_fault(); from v6.12 it is
     // vfio_pci_mmap_page_fault(), huge_fault at order 0.
     fault: vdev.machine.design.options.hugeFault ? (vmf) => vfioPciMmapHugeFault(vmf, 0) : vfioPciMmapFault,
-    ...(huge ? { hugeFault: (vmf: VmFault, order: number) => vfioPciMmapHugeFault(vmf, order) } : {}),
+    ...(huge
+      ? {
+          hugeFault: (vmf: VmFault, order: number) => vfioPciMmapHugeFault(vmf, order),
+          hugeFaultFallsBack: (vmf: VmFault, order: number) => !hugeFaultBlock(vdev, vmf, order).aligned,
+        }
+      : {}),
   };
 }
 
