@@ -36,10 +36,11 @@ export interface KernelBenchOptions {
 
 /**
  * The run the before/after table compares against by default: the build before the page-table
- * granularity and fidelity work (2026-12-04, 20 s per cell). The run before the speed work is
- * bench/results/kernel-before-2026-12-04.json (`--before` takes either).
+ * region layout (2026-12-05, 20 s per cell; docs/performance.md). Earlier runs, for `--before`:
+ * bench/results/kernel-before-issue-15.json (before the fidelity work) and
+ * bench/results/kernel-before-2026-12-04.json (before the speed work).
  */
-export const BASELINE = 'bench/results/kernel-before-issue-15.json';
+export const BASELINE = 'bench/results/kernel-after-issue-15.json';
 
 /** finished: the search ran to its end (complete or cut by a bound of the file); limit: killed at the time limit. */
 export type CellStatus = 'finished' | 'limit' | 'oom' | 'error' | 'crash';
