@@ -7,10 +7,8 @@ import { describe, test } from 'node:test';
 import { checkScenario } from '../../src/scenario/check.js';
 import { parseScenario } from '../../src/scenario/load.js';
 
-/** A VMM holding a GPU and a NIC, with the GPU's BAR page mapped into the NIC's domain by type1. */
-function type1(threads: string, extraSetup = ''): string {
-  return `name: isolation dma
-devices:
+/** Two devices, and the start of the setup that opens both (dev, nicfd). */
+const GPU_AND_NIC = `devices:
   - name: gpu0
     bars: [ { index: 0, size: 16K, phys: 0x3800000000 } ]
   - name: nic0
@@ -18,7 +16,12 @@ devices:
 setup:
   - open: { device: gpu0, as: dev }
   - open: { device: nic0, as: nicfd }
-  - mmap: { fd: dev, region: 0, offset: 0, length: 4K, as: m }
+`;
+
+/** A VMM holding a GPU and a NIC, with the GPU's BAR page mapped into the NIC's domain by type1. */
+function type1(threads: string, extraSetup = ''): string {
+  return `name: isolation dma
+${GPU_AND_NIC}  - mmap: { fd: dev, region: 0, offset: 0, length: 4K, as: m }
   - container: { fds: [nicfd], as: c }
   - map_dma: { container: c, map: m, offset: 0, iova: 0x100000, length: 4K, backend: type1, expect: ok }
 ${extraSetup}threads:
@@ -65,42 +68,23 @@ describe('ISOLATION through device DMA', () => {
     // closes share no object (two fd tables, two files), so only the ordering of the open counts
     // of two devices one process family holds (scopes.ts) makes dpor explore both orders; the
     // first execution runs the NIC's close first.
-    const src = `name: isolation dma, two holders
-devices:
-  - name: gpu0
-    bars: [ { index: 0, size: 16K, phys: 0x3800000000 } ]
-  - name: nic0
-    bars: [ { index: 0, size: 16K, phys: 0x3a00000000 } ]
-processes: { vmm: [a], helper: [b] }
-setup:
-  - open: { device: gpu0, as: dev }
-  - open: { device: nic0, as: nicfd }
-  - mmap: { fd: dev, region: 0, offset: 0, length: 4K, as: m }
-  - container: { fds: [nicfd], as: c }
-  - map_dma: { container: c, map: m, offset: 0, iova: 0x100000, length: 4K, backend: type1, expect: ok }
-  - munmap: { map: m }
-  - send: { fd: nicfd, to: helper, as: n2 }
-  - close: { fd: nicfd }
-threads:
-  b:
+    const src = type1(
+      `  b:
     - close: { fd: n2 }
   a:
     - close: { fd: dev }
-`;
+processes: { vmm: [a], helper: [b] }`,
+      `  - munmap: { map: m }
+  - send: { fd: nicfd, to: helper, as: n2 }
+  - close: { fd: nicfd }
+`,
+    );
     assert.ok(ids(src, { only: true }).includes('ISOLATION'));
   });
 
   test('iommufd MAP_FILE: the close revokes before the release, on the designs with export', () => {
     const src = `name: map file close
-devices:
-  - name: gpu0
-    bars: [ { index: 0, size: 16K, phys: 0x3800000000 } ]
-  - name: nic0
-    bars: [ { index: 0, size: 16K, phys: 0x3a00000000 } ]
-setup:
-  - open: { device: gpu0, as: dev }
-  - open: { device: nic0, as: nicfd }
-  - export: { fd: dev, region: 0, ranges: [ { offset: 0, length: 4K } ], as: buf }
+${GPU_AND_NIC}  - export: { fd: dev, region: 0, ranges: [ { offset: 0, length: 4K } ], as: buf }
   - iommufd: { as: ictx }
   - ioas: { iommufd: ictx, as: io }
   - attach: { fd: nicfd, ioas: io }
