@@ -17,6 +17,8 @@ import { encodeValue, foldHash, hash64 } from './fingerprint.js';
 import type { Lockdep, LockMode } from './lockdep.js';
 import type { Mutex } from './mutex.js';
 import {
+  ALL_HI,
+  ALL_LO,
   isAcquire,
   isBlockable,
   isReadLike,
@@ -906,7 +908,7 @@ export class Execution<S> implements Host {
       if (site) ev.site = site;
       const stack = this.opStack[t];
       if (stack) ev.stack = stack;
-      const shown = result === QUEUED ? 'queued' : printable(result);
+      const shown = result === QUEUED ? 'queued' : shownResult(result, this.evLo[i]!, this.evHi[i]!);
       if (shown !== undefined) ev.result = shown;
       this.trace.push(ev);
     }
@@ -1094,6 +1096,20 @@ function errMsg(e: unknown): string {
 
 function errStack(e: unknown): string | undefined {
   return e instanceof Error ? e.stack : undefined;
+}
+
+/**
+ * A value that can say what a read of some of its slots saw (Cell.readSlots), for traces: a read of
+ * slots shows that, not the whole value.
+ */
+export interface SlotsShown {
+  traceSlots(lo: number, hi: number): string;
+}
+
+function shownResult(v: unknown, lo: number, hi: number): string | undefined {
+  if (typeof v === 'object' && v !== null && 'traceSlots' in v && !(lo === ALL_LO && hi === ALL_HI))
+    return JSON.stringify((v as SlotsShown).traceSlots(lo, hi));
+  return printable(v);
 }
 
 function printable(v: unknown): string | undefined {

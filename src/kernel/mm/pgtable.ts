@@ -51,7 +51,41 @@ export class PtRegion {
     readonly index: number,
   ) {}
 
-  /** For traces: the region's leaves, briefly. */
+  /**
+   * For traces: what a read of slots [lo, hi) saw — the entry (none, a table, a leaf and its pfn),
+   * the translation of a PTE slot, or for a huge-leaf slot alone whether the entry is one.
+   */
+  traceSlots(lo: number, hi: number): string {
+    const base = this.index * PUD_SIZE;
+    const at = (slot: number): { level: Level; va: number; leafSlot: boolean } => {
+      if (slot < 2) return { level: 'pud', va: base, leafSlot: slot === 1 };
+      const j = Math.floor((slot - 2) / PMD_SPAN);
+      const r = (slot - 2) % PMD_SPAN;
+      const pmdVa = base + j * PMD_SIZE;
+      return r < 2
+        ? { level: 'pmd', va: pmdVa, leafSlot: r === 1 }
+        : { level: 'pte', va: pmdVa + (r - 2) * PAGE_SIZE, leafSlot: false };
+    };
+    const e = at(lo);
+    const name = `${e.level} 0x${e.va.toString(16)}`;
+    let text: string;
+    if (e.level === 'pte') {
+      const t = this.pt.lookup(e.va);
+      text = `${name}: ${t ? `${t.level} leaf, pfn 0x${pfnAt(t, e.va).toString(16)}` : 'none'}`;
+    } else {
+      const kind = this.pt.entryKind(e.level, e.va);
+      if (e.leafSlot && hi === lo + 1) text = `${name}: ${kind === 'leaf' ? 'a huge leaf' : 'no huge leaf'}`;
+      else {
+        const t = kind === 'leaf' ? this.pt.lookup(e.va) : null;
+        text = `${name}: ${t ? `leaf, pfn 0x${t.pfn.toString(16)}` : kind}`;
+      }
+    }
+    const last = at(hi - 1);
+    if (last.va !== e.va || last.level !== e.level) text += ` .. ${last.level} 0x${last.va.toString(16)}`;
+    return text;
+  }
+
+  /** For traces of a whole-value read: the region's leaves, briefly. */
   toJSON(): string {
     const lo = this.index * PUD_SIZE;
     const hi = lo + PUD_SIZE;
