@@ -49,9 +49,12 @@ function baseOfVma(vma: Vma): MmapBase | undefined {
   return d && typeof d === 'object' && 'physVec' in d && 'vmaPgoffAdjust' in d ? d : undefined;
 }
 
-/** A device's memory is off for the CPU side (what faults check), and no transition is running. */
+/**
+ * A device's memory is off for the CPU side (what faults check), and no transition is running (no
+ * writer holds memory_lock; a writer still waiting for it has changed nothing yet).
+ */
 function offAndSettled(vdev: VfioPciCoreDevice): boolean {
-  if (vdev.memoryLock.writer !== -1 || vdev.memoryLock.queue.length > 0) return false;
+  if (vdev.memoryLock.writer !== -1) return false;
   const hw = vdev.pdev.hw.value;
   const memOn = vdev.pdev.noCommandMemory || (vdev.vconfigCommand.value & PCI_COMMAND_MEMORY) !== 0;
   return !(hw.power === 'D0' && memOn) || vdev.pmRuntimeEngaged.value;

@@ -2,7 +2,7 @@
 // device, mmap it, touch a page) before the explored threads start. Its operations apply at once,
 // with no events and no interleaving; an operation that would block is a setup error.
 
-import { OP_NAME, type Op, QUEUED, VOID } from './op.js';
+import { OP_NAME, type Op, VOID } from './op.js';
 import { currentHost } from './prim.js';
 import type { Thread } from './program.js';
 
@@ -27,7 +27,7 @@ export function runAtomically<T>(thread: Thread<T>): T {
       throw new Error(`setup: ${OP_NAME[op.kind]} on ${o.type} ${o.name} would block`);
     }
     const res = o.apply(op.kind, SETUP_THREAD, op.arg);
-    if (res === QUEUED) throw new Error(`setup: ${OP_NAME[op.kind]} on ${o.type} ${o.name} would block`);
+    // A down_write queues first; its wait half, next, is the one that must be able to run.
     r = thread.next(res === undefined ? VOID : res);
   }
   return r.value;

@@ -908,7 +908,13 @@ export class Execution<S> implements Host {
       if (site) ev.site = site;
       const stack = this.opStack[t];
       if (stack) ev.stack = stack;
-      const shown = result === QUEUED ? 'queued' : shownResult(result, this.evLo[i]!, this.evHi[i]!);
+      // A down_write always queues (rwsem.ts); the trace says so only when it had to wait.
+      const shown =
+        result === QUEUED
+          ? rwsemBusy(this.evState[i]!)
+            ? 'queued'
+            : undefined
+          : shownResult(result, this.evLo[i]!, this.evHi[i]!);
       if (shown !== undefined) ev.result = shown;
       this.trace.push(ev);
     }
@@ -1104,6 +1110,11 @@ function errStack(e: unknown): string | undefined {
  */
 export interface SlotsShown {
   traceSlots(lo: number, hi: number): string;
+}
+
+/** Was an rw_semaphore whose state code (RwSem.stateCode) is `code` held or waited for? */
+function rwsemBusy(code: number): boolean {
+  return code !== 1;
 }
 
 function shownResult(v: unknown, lo: number, hi: number): string | undefined {

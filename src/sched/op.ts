@@ -77,11 +77,13 @@ const READ_LIKE: readonly boolean[] = [
 ];
 
 /**
- * Write-like kinds that can change what an invariant reads: every write-like kind but RMW_UNSEEN.
- * Only these are ordered by the visibility rule (dependence.ts).
+ * Write-like kinds that can change what an invariant reads: every write-like kind but RMW_UNSEEN
+ * and a down_write's arrival, which only joins the writer queue (invariants read who holds a
+ * semaphore, not who waits for it: rwsem.ts). Only these are ordered by the visibility rule
+ * (dependence.ts).
  */
 export function isSeenWrite(kind: number): boolean {
-  return !READ_LIKE[kind]! && kind !== K.RMW_UNSEEN;
+  return !READ_LIKE[kind]! && kind !== K.RMW_UNSEEN && kind !== K.DOWN_WRITE;
 }
 
 export function isReadLike(kind: number): boolean {

@@ -1,13 +1,28 @@
 // A kernel rw_semaphore (kernel/locking/rwsem.c): many readers or one writer, and writers queue.
-// A down_write that finds the semaphore busy queues itself (one event) and takes the lock later (a
-// second event); while any writer is queued, new readers block, as in the kernel, where a reader
-// that finds waiters queues behind them. That is what makes a recursive down_read deadlock behind a
-// waiting writer.
+// A down_write is two events: the writer joins the queue (it arrives), then takes the semaphore once
+// it is free and the writer is first (down_write(wait)). While any writer is queued, new readers
+// block, as in the kernel, where a reader that finds waiters queues behind them. That is what makes
+// a recursive down_read deadlock behind a waiting writer.
+//
+// Why a writer always queues, even on a free semaphore (the kernel's fast path takes it at once):
+// then a writer's arrival commutes with a reader's up_read (one changes the queue, the other the
+// reader count), and the explorer need not run "the writer arrived before the last reader left"
+// and "after" as two executions when nothing else tells them apart. Nothing can see the difference
+// from the fast path: between the two events the writer runs nothing, new readers and trylocks
+// fail as they would against a held semaphore, and the invariants read who holds it, never the
+// queue (so the arrival is not a write they see, op.ts: isSeenWrite). The events name two slots
+// of the semaphore for this: slot 0 is the reader count, slot 1 the writer and its queue; up_read
+// touches slot 0 only, the arrival slot 1 only, everything else both.
 
 import type { LockOptions } from './mutex.js';
 import { K, Op, QUEUED, shared } from './op.js';
 import { Prim } from './prim.js';
 import type { Thread } from './program.js';
+
+/** The reader count (see the header). */
+const READERS_SLOT = 0;
+/** The writer and the writer queue. */
+const WRITER_SLOT = 1;
 
 export class RwSem extends Prim {
   // A getter, not a field: the executor reads it while the base constructor registers the object.
@@ -26,7 +41,9 @@ export class RwSem extends Prim {
   private readonly downWriteOp = new Op(K.DOWN_WRITE, this, this.downWriteWaitOp);
 
   constructor(name: string, options: LockOptions = {}) {
-    super(name, options);
+    super(name, { ...options, slots: true });
+    this.downWriteOp.lo = WRITER_SLOT;
+    this.downWriteOp.hi = WRITER_SLOT + 1;
     this.lockClass = options.lockClass ?? name;
   }
 
@@ -37,7 +54,7 @@ export class RwSem extends Prim {
 
   // kernel/locking/rwsem.c: up_read()
   upRead(): Thread<void> {
-    return shared(K.UP_READ, this) as unknown as Thread<void>;
+    return shared(K.UP_READ, this, undefined, READERS_SLOT, READERS_SLOT + 1) as unknown as Thread<void>;
   }
 
   // kernel/locking/rwsem.c: down_write(), or down_write_nested() with a lockdep subclass
@@ -126,10 +143,7 @@ export class RwSem extends Prim {
         this.readerCount--;
         return undefined;
       case K.DOWN_WRITE:
-        if (this.free && this.queue.length === 0) {
-          this.writer = t;
-          return undefined;
-        }
+        // Always queued: the wait half takes it (at once when it is free).
         this.queue.push(t);
         return QUEUED;
       case K.DOWN_WRITE_WAIT:

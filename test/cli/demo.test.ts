@@ -24,7 +24,7 @@ test('vdm --version prints the package version; --help lists the commands', () =
 test('vdm demo: no violation, exit 0', () => {
   const r = vdm('demo');
   assert.equal(r.code, 0);
-  assert.match(r.out, /3 executions \(dpor\).*complete/);
+  assert.match(r.out, /2 executions \(dpor\).*complete/);
   assert.match(r.out, /no violation found/);
 });
 
@@ -32,12 +32,12 @@ test('vdm demo --buggy: the counterexample, its trace and the replay command; ex
   const r = vdm('demo', '--buggy');
   assert.equal(r.code, 1);
   assert.match(r.out, /invariant INVARIANT: a PTE maps the BAR while memory decode is off/);
-  assert.match(r.out, /fault \[005\] down_read: memory_lock {2}@ .*src\/demo\/fault-vs-zap\.ts:\d+/);
+  assert.match(r.out, /fault \[006\] down_read: memory_lock {2}@ .*src\/demo\/fault-vs-zap\.ts:\d+/);
   const cmd = /replay: vdm demo --buggy --schedule '([^']+)'/.exec(r.out);
   assert.ok(cmd);
   const again = vdm('demo', '--buggy', '--schedule', cmd[1]!);
   assert.equal(again.code, 1);
-  assert.match(again.out, /fault \[006\] write: pte/);
+  assert.match(again.out, /fault \[007\] write: pte/);
 });
 
 test('vdm demo --json prints the ExploreResult', () => {

@@ -70,7 +70,7 @@ test('dpor with the cut check: resume keeps the states checked and the counterex
     const saved: ExplorationCheckpoint[] = [];
     explore(prog, {
       minimizePreemptions: false,
-      checkpoint: { everyExecutions: 7, save: (c) => saved.push(JSON.parse(JSON.stringify(c))) },
+      checkpoint: { everyExecutions: 3, save: (c) => saved.push(JSON.parse(JSON.stringify(c))) },
     });
     assert.ok(saved.length >= 3);
     for (const c of saved) {

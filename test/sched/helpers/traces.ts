@@ -7,7 +7,7 @@
 import { Execution } from '../../../src/sched/execution.js';
 import type { Program } from '../../../src/sched/index.js';
 import { Lockdep } from '../../../src/sched/lockdep.js';
-import { isReadLike } from '../../../src/sched/op.js';
+import { ALL_HI, isReadLike } from '../../../src/sched/op.js';
 
 export interface Census {
   interleavings: number;
@@ -56,10 +56,18 @@ export function census<S>(
 export function fingerprint<S>(ex: Execution<S>): string {
   const perObj = new Map<string, string[]>();
   const reads = new Map<string, string[]>();
+  // An event on a whole object with slots (an rw_semaphore's down_read, say) touches every slot
+  // the execution names on it.
+  const top = new Map<number, number>();
+  for (let i = 0; i < ex.len; i++) {
+    const hi = ex.evHi[i]!;
+    if (hi !== ALL_HI) top.set(ex.evObj[i]!, Math.max(top.get(ex.evObj[i]!) ?? 1, hi));
+  }
   for (let i = 0; i < ex.len; i++) {
     const o = ex.evObj[i]!;
     const name = `${ex.evThread[i]}.${ex.evSeq[i]}`;
-    const slots = ex.hasSlots(o) ? range(ex.evLo[i]!, ex.evHi[i]!) : [0];
+    const hi = ex.evHi[i] === ALL_HI ? (top.get(o) ?? 1) : ex.evHi[i]!;
+    const slots = ex.hasSlots(o) ? range(ex.evLo[i]!, hi) : [0];
     for (const slot of slots) {
       const key = `${o}.${slot}`;
       if (!perObj.has(key)) perObj.set(key, []);
