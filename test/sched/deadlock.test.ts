@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as L from '../../src/demo/litmus.js';
-import { Cell, explore, Mutex, type Program, RwSem, replay } from '../../src/sched/index.js';
+import { Cell, encodeSchedule, explore, Mutex, type Program, RwSem, replay } from '../../src/sched/index.js';
 
 test('dining philosophers deadlock: the report says who waits for what and who holds it', () => {
   const r = explore(L.philosophers(3));
@@ -163,4 +163,70 @@ test('rwsem: writers queue in order and the second waits for the first', () => {
   const r = explore({ ...p, final: (s) => void orders.add(s.order.join(',')) });
   assert.equal(r.deadlocks, 0);
   assert.deepEqual([...orders].sort(), ['w1,w2', 'w2,w1']);
+});
+
+test('rwsem: a writer arriving while a reader is inside costs no execution of its own', () => {
+  // The reader's section (a read of `data`) against the writer's (a write of it): two orders, and
+  // nothing else to tell apart. Were the writer's arrival ordered against the reader's up_read,
+  // "arrived while the reader was inside" would be a third execution with the same outcome.
+  type S = { sem: RwSem; data: Cell<number>; saw: number[] };
+  const p: Program<S> = {
+    setup: () => ({ sem: new RwSem('sem'), data: new Cell('data', 0), saw: [] }),
+    threads: {
+      r: function* (s) {
+        yield* s.sem.downRead();
+        s.saw.push(yield* s.data.read());
+        yield* s.sem.upRead();
+      },
+      w: function* (s) {
+        yield* s.sem.downWrite();
+        yield* s.data.write(1);
+        yield* s.sem.upWrite();
+      },
+    },
+  };
+  const seen = new Set<number>();
+  const r = explore({ ...p, final: (s) => void seen.add(s.saw[0]!) });
+  assert.equal(r.executions, 2);
+  assert.deepEqual([...seen].sort(), [0, 1]);
+  // Exhaustive search does see the arrival inside the reader's section, and the same outcomes.
+  const all = new Set<number>();
+  const ex = explore({ ...p, final: (s) => void all.add(s.saw[0]!) }, { strategy: 'exhaustive' });
+  assert.ok(ex.executions > 2);
+  assert.deepEqual([...all].sort(), [0, 1]);
+});
+
+test('rwsem: the trace marks a down_write queued only when somebody held or waited for the lock', () => {
+  type S = { sem: RwSem };
+  const p: Program<S> = {
+    setup: () => ({ sem: new RwSem('sem') }),
+    threads: {
+      r: function* (s) {
+        yield* s.sem.downRead();
+        yield* s.sem.upRead();
+      },
+      w: function* (s) {
+        yield* s.sem.downWrite();
+        yield* s.sem.upWrite();
+      },
+    },
+  };
+  const line = (e: { thread: string; op: string; result?: unknown }) =>
+    `${e.thread} ${e.op}${e.result === undefined ? '' : ` = ${String(e.result)}`}`;
+  // The writer alone first: its arrival finds the lock free.
+  assert.deepEqual(replay(p, encodeSchedule([1, 1, 1, 0, 0], 5)).trace.map(line), [
+    'w down_write',
+    'w down_write(wait)',
+    'w up_write',
+    'r down_read',
+    'r up_read',
+  ]);
+  // The reader inside first: the writer queues behind it.
+  assert.deepEqual(replay(p, encodeSchedule([0, 1, 0, 1, 1], 5)).trace.map(line), [
+    'r down_read',
+    'w down_write = queued',
+    'r up_read',
+    'w down_write(wait)',
+    'w up_write',
+  ]);
 });
