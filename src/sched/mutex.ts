@@ -60,6 +60,12 @@ export class Mutex extends Prim {
     return this.owner + 1;
   }
 
+  override nextCode(kind: number, t: number, code: number): number {
+    if (kind === K.LOCK) return code === 0 ? t + 1 : -1;
+    if (kind === K.UNLOCK) return 0;
+    return -1;
+  }
+
   override describeHolders(names: readonly string[]): string {
     return this.owner === -1 ? 'free' : `held by ${names[this.owner]}`;
   }

@@ -102,6 +102,15 @@ export abstract class Prim {
     return 0;
   }
 
+  /**
+   * The state code after an operation of `kind` by thread `t` from state code `code`, when the
+   * code alone determines it; -1 when it does not (the explorer then assumes nothing). Used to
+   * check that lock events can run in an order other than the one they ran in (races.ts).
+   */
+  nextCode(_kind: number, _t: number, _code: number): number {
+    return -1;
+  }
+
   /** This object's state, for state fingerprints: its data fields (a Cell's value, a lock's holders). */
   fingerprint(): string {
     const o = this as unknown as Record<string, unknown>;

@@ -29,9 +29,14 @@
 import type { Dependent } from './dependence.js';
 import type { Execution } from './execution.js';
 import { RUNNING } from './execution.js';
-import { isBlockable, isReadLike, isSeenWrite, isTry } from './op.js';
+import { isBlockable, isReadLike, isSeenWrite, isTry, K } from './op.js';
 import { enabledIn } from './prim.js';
 import type { Seq } from './wakeup.js';
+
+/** directFeasible(): every moved event can run. */
+const FEASIBLE = -1;
+/** directFeasible(): a moved event's lock state is not known, or a trylock would see another. */
+const UNKNOWN = -2;
 
 /** Called for each race to reverse: event b, and the operation (t, o, k, slots) at position j. */
 export type OnRace = (b: number, j: number, t: number, o: number, k: number, lo: number, hi: number) => void;
@@ -448,10 +453,18 @@ export class RaceFinder<S> {
         // of x. Reversing only the lock orders between them (trigger) reaches y-before-x one
         // execution later, through an execution whose reads are those of this one, and misses
         // some: on two faults against a memory disable it left 63 of 88 thread paths unexplored.
-        if (this.directFeasible(x, j)) {
+        // When x's own thread holds the lock that refuses a moved event, y must come before that
+        // whole critical section: reverse from its acquisition instead.
+        let at = x;
+        let blocked = this.directFeasible(x, j);
+        if (blocked >= 0) {
+          at = this.heldSince(x, blocked);
+          if (at >= 0) blocked = this.directFeasible(at, j);
+        }
+        if (blocked === FEASIBLE) {
           this.direct = true;
           try {
-            this.onRace(x, j, t, ex.evObj[j]!, ex.evKind[j]!, ex.evLo[j]!, ex.evHi[j]!);
+            this.onRace(at, j, t, ex.evObj[j]!, ex.evKind[j]!, ex.evLo[j]!, ex.evHi[j]!);
           } finally {
             this.direct = false;
           }
@@ -470,13 +483,14 @@ export class RaceFinder<S> {
    * through lazy lock orders moved ahead of x too (reversal() in direct mode)? Those events read
    * what they read before (dclocks keep every data conflict, so nothing moved reads from an event
    * left behind); only their locks can refuse them. So each moved event must find its object as
-   * it found it, or, for a read-like event, in a state from which it can still run and which it
-   * changes by the same amount (read-like effects add up: Prim.stateCode). When that cannot be
-   * shown, the caller reverses the lock orders instead (trigger).
+   * it found it, or in a state from which it can still run and whose successor is known: read-like
+   * effects add up (Prim.stateCode), and a lock says what its other events do (Prim.nextCode).
+   * FEASIBLE when they can; the id of the lock that would block a moved event; UNKNOWN when a
+   * state cannot be told. When it is not feasible the caller reverses the lock orders (trigger).
    */
-  private directFeasible(x: number, j: number): boolean {
+  private directFeasible(x: number, j: number): number {
     const ex = this.ex;
-    if (j >= ex.len) return false;
+    if (j >= ex.len) return UNKNOWN;
     this.simRound++;
     const round = this.simRound;
     for (let q = x; q <= j; q++) {
@@ -501,11 +515,34 @@ export class RaceFinder<S> {
         this.simState[o] = ex.evAfter[q]!;
         continue;
       }
-      if (isTry(k) || !isReadLike(k) || (isBlockable(k) && !enabledIn(k, ex.evThread[q]!, state)))
-        return false;
-      this.simState[o] = state + ex.evAfter[q]! - ex.evState[q]!;
+      const u = ex.evThread[q]!;
+      if (isTry(k)) return UNKNOWN;
+      if (isBlockable(k) && !enabledIn(k, u, state)) return o;
+      const next = isReadLike(k)
+        ? state + ex.evAfter[q]! - ex.evState[q]!
+        : ex.objectOf(o).nextCode(k, u, state);
+      if (next < 0) return UNKNOWN;
+      this.simState[o] = next;
     }
-    return true;
+    return FEASIBLE;
+  }
+
+  /**
+   * The event that began the hold of lock `o` by x's thread that x lies in (for a writer of an
+   * rw_semaphore, its arrival, which already keeps new readers out), or -1 when x's thread does
+   * not hold it at x.
+   */
+  private heldSince(x: number, o: number): number {
+    const ex = this.ex;
+    let e = x;
+    while (e >= 0 && ex.evObj[e] !== o) e = ex.evPrevThr[e]!;
+    if (e < 0 || e === x) return -1;
+    const k = ex.evKind[e]!;
+    if (k === K.DOWN_WRITE_WAIT) {
+      const p = ex.evPrevSame[e]!;
+      return p >= 0 && ex.evKind[p] === K.DOWN_WRITE ? p : e;
+    }
+    return k === K.LOCK || k === K.DOWN_READ || k === K.DOWN_WRITE ? e : -1;
   }
 
   /**

@@ -108,6 +108,18 @@ export class RwSem extends Prim {
     return (this.readable ? 1 : 0) | (this.writer !== -1 ? 2 : 0) | (head << 2) | (this.readerCount << 10);
   }
 
+  /**
+   * Read-like events add to the reader count (prim.ts). A writer's arrival is known from the code
+   * when no other writer is queued, up_write always; taking the semaphore (the wait half) is not
+   * (the code names only the first queued writer).
+   */
+  override nextCode(kind: number, t: number, code: number): number {
+    const head = (code >> 2) & 0xff;
+    if (kind === K.DOWN_WRITE) return head === 0 ? (code & ~(1 | (0xff << 2))) | ((t + 1) << 2) : -1;
+    if (kind === K.UP_WRITE) return head === 0 ? (code & ~2) | 1 : code & ~2;
+    return -1;
+  }
+
   override describeHolders(names: readonly string[]): string {
     const parts: string[] = [];
     if (this.writer !== -1) parts.push(`write-held by ${names[this.writer]}`);
