@@ -93,15 +93,14 @@ export class RaceFinder<S> {
   reversal(b: number, j: number, t: number, o: number, k: number, lo: number, hi: number, v: Seq): void {
     const ex = this.ex;
     v.reset();
-    if (this.direct) {
-      // A hidden conflict reversed directly: what follows b only through lazy lock orders moves
-      // ahead of it as well (directFeasible checked that the locks let it).
-      for (let x = b + 1; x < j; x++)
-        if (!this.hbD(b, x)) v.push(ex.evThread[x]!, ex.evObj[x]!, ex.evKind[x]!, ex.evLo[x]!, ex.evHi[x]!);
-    } else {
-      for (let x = b + 1; x < j; x++)
-        if (!this.hb(b, x)) v.push(ex.evThread[x]!, ex.evObj[x]!, ex.evKind[x]!, ex.evLo[x]!, ex.evHi[x]!);
-    }
+    // What happens after b stays behind it. For a hidden conflict reversed directly, what follows
+    // b only through lazy lock orders moves ahead too (directFeasible checked that the locks let it).
+    const clocks = this.direct ? ex.dclocks : ex.clocks;
+    const col = ex.evThread[b]!;
+    const seq = ex.evSeq[b]!;
+    for (let x = b + 1; x < j; x++)
+      if (clocks[x * this.n + col]! < seq)
+        v.push(ex.evThread[x]!, ex.evObj[x]!, ex.evKind[x]!, ex.evLo[x]!, ex.evHi[x]!);
     v.push(t, o, k, lo, hi);
   }
   /** Set while onRace reverses a hidden conflict directly (hidden()); reversal() reads it. */
@@ -496,13 +495,8 @@ export class RaceFinder<S> {
     for (let q = x; q <= j; q++) {
       const o = ex.evObj[q]!;
       if (o >= this.simStamp.length) {
-        const cap = Math.max(o + 1, this.simStamp.length * 2);
-        const s = new Int32Array(cap);
-        s.set(this.simState);
-        this.simState = s;
-        const st = new Int32Array(cap);
-        st.set(this.simStamp);
-        this.simStamp = st;
+        this.simState = growStamps(this.simState, o);
+        this.simStamp = growStamps(this.simStamp, o);
       }
       if (this.simStamp[o] !== round) {
         this.simStamp[o] = round;
