@@ -92,7 +92,7 @@ function scenarioFiles(filter: RegExp | undefined): { scenario: string; file: st
   return out;
 }
 
-interface CellRun {
+export interface CellRun {
   lines: CellLine[];
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -116,7 +116,8 @@ function peakRssOf(pid: number): number {
   }
 }
 
-function runCell(
+/** Runs one cell (bench/kernel-cell.ts) in a child process for at most `limitMs` of search. */
+export function runCell(
   dist: string,
   file: string,
   design: string,

@@ -1,7 +1,7 @@
 // The speed-and-scale summary of `npm run bench`: one table with the side by side with Spin, the
 // state cache, checkpoints, worker processes, a swarm and (when redis-server is installed) the
-// Redis queue, each measured here and now. Prints figures; asserts only that the parallel and
-// resumed runs found what the plain ones found.
+// Redis queue, and the peak memory of a long search, each measured here and now. Prints figures;
+// asserts only that the parallel and resumed runs found what the plain ones found.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -23,6 +23,7 @@ import {
   type Program,
 } from '../src/sched/index.js';
 import { Lockdep } from '../src/sched/lockdep.js';
+import { runCell } from './kernel.js';
 import { revokeVsFaults, type SpinRow } from './spin.js';
 
 interface Line {
@@ -270,6 +271,36 @@ async function queueLine(): Promise<Line> {
   }
 }
 
+/**
+ * Memory bounded by the search, not its history: a kernel scenario too big to finish explored for
+ * 30 s in a process of its own; its peak resident set after the first 3 s and at the end. dpor
+ * keeps the current execution and its wakeup tree, so the peak should not grow with the
+ * executions explored.
+ */
+async function memoryLine(): Promise<Line> {
+  const file = 'bench/scenarios/kernel/faults-4.yaml';
+  const run = await runCell(join(root, 'dist'), file, 'upstream', 30_000, 1024);
+  const progress = run.lines.filter((l) => l.type === 'progress');
+  const early = progress.find((l) => l.ms >= 3000);
+  const late = progress.at(-1);
+  if (!early || !late || late === early) {
+    return {
+      what: 'memory, 10x longer',
+      setup: file,
+      figure: 'no progress reported',
+      seconds: '-',
+      note: '',
+    };
+  }
+  return {
+    what: 'memory, 10x longer',
+    setup: 'faults-4 on upstream (does not finish), dpor, one process',
+    figure: `peak ${early.peakRssMiB.toFixed(0)} MiB after ${n(early.executions)} executions, ${late.peakRssMiB.toFixed(0)} MiB after ${n(late.executions)}`,
+    seconds: `${s(early.ms / 1000)} / ${s(late.ms / 1000)}`,
+    note: `${(late.executions / early.executions).toFixed(1)}x the executions, peak x${(late.peakRssMiB / early.peakRssMiB).toFixed(2)}`,
+  };
+}
+
 /** Measures and prints the summary table. */
 export async function scaleBench(spin: SpinRow[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vdm-scale-'));
@@ -280,6 +311,7 @@ export async function scaleBench(spin: SpinRow[]): Promise<void> {
     lines.push(checkpointLine(dir));
     lines.push(...(await workerLines()));
     lines.push(await queueLine());
+    lines.push(await memoryLine());
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -20,9 +20,10 @@
 // edges (x happens before y in `clocks` but not in `dclocks`, which leave those edges out). That
 // conflict is then reversed directly when the locks allow it: y, with every event between x and y
 // that follows x only through deferred edges, runs before x (directFeasible checks each moved lock
-// event). Otherwise, for every such edge between them (x before its source, its target before y)
-// the deferred race of the target's thread on that lock with the source's thread is reversed, as
-// the eager search would have done. A trylock reads the lock's state, and a critical section in which its thread
+// event), or before the critical section of x's thread that keeps a moved event out. Otherwise,
+// for every such edge between them (x before its source, its target before y) the deferred race
+// of the target's thread on that lock with the source's thread is reversed, as the eager search
+// would have done. A trylock reads the lock's state, and a critical section in which its thread
 // takes another lazy lock, or that never ends (its thread blocked inside it), can take part in a
 // deadlock: races of those are reversed at once, or as soon as that is known.
 
