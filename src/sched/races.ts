@@ -175,7 +175,14 @@ export class RaceFinder<S> {
       const prev = readLike ? ex.evPrevWrite : ex.evPrevObj;
       let x0 = first;
       if (readLike && first >= 0 && isReadLike(ex.evKind[first]!)) x0 = ex.evPrevWrite[first]!;
+      // A writer taking an rw_semaphore races with the readers since its own arrival only: a
+      // reader section that began before the arrival can follow the writer only if its
+      // down_read follows the arrival (a queued writer keeps readers out), and that race is the
+      // arrival's. (Walking past the arrival made each flush of a thousand TLB windows cost a
+      // feasibility walk per window.)
+      const sinceArrival = k === K.DOWN_WRITE_WAIT;
       for (let x = x0; x >= 0; x = prev[x]!) {
+        if (sinceArrival && ex.evKind[x] === K.DOWN_WRITE && ex.evThread[x] === t) break;
         const xl = ex.evLo[x]!;
         const xh = ex.evHi[x]!;
         if (xl >= hi || lo >= xh) continue;
