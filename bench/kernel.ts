@@ -40,7 +40,7 @@ export interface KernelBenchOptions {
  * bench/results/kernel-before-issue-15.json (before the fidelity work) and
  * bench/results/kernel-before-2026-12-04.json (before the speed work).
  */
-export const BASELINE = 'bench/results/kernel-after-issue-15.json';
+export const BASELINE = 'bench/results/kernel-after-region-layout.json';
 
 /** finished: the search ran to its end (complete or cut by a bound of the file); limit: killed at the time limit. */
 export type CellStatus = 'finished' | 'limit' | 'oom' | 'error' | 'crash';
