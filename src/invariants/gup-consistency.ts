@@ -43,21 +43,48 @@ function slowAnswer(sys: System, vma: Vma | undefined, leaf: Translation, pfn: n
   return { page: pfn };
 }
 
-/** The leaves of one mm, one representative address per leaf run and VMA. */
-function* pieces(mm: Mm): Generator<[Translation, Vma | undefined, number]> {
+/**
+ * Compares fast and slow GUP at one representative address per leaf run and VMA of an mm; false
+ * once one disagrees (raised). A loop, not a generator: this runs after most events.
+ */
+function leavesAgree(sys: System, raise: Raise, mm: Mm): boolean {
   for (const run of mm.pt.leaves()) {
     const size = LEVEL_BYTES[run.level];
     const end = run.base + (run.count ?? 1) * size;
     let at = run.base;
     while (at < end) {
       const vma = mm.vmaLookup(at);
-      yield [run, vma, run.pfn + (at - run.base) / PAGE_SIZE];
+      if (!agree(sys, raise, mm, run, vma, run.pfn + (at - run.base) / PAGE_SIZE)) return false;
       // The next leaf of the run past this VMA (or, outside any VMA, at the next VMA's start).
       const stop = vma ? vma.end : (mm.vmas.find((v) => v.start > at)?.start ?? end);
       at = run.base + Math.max(1, Math.ceil((Math.min(end, stop) - run.base) / size)) * size;
       if (at <= run.base) break;
     }
   }
+  return true;
+}
+
+/** Fast and slow GUP on the leaf's page pfn: false (raised) when they disagree. */
+function agree(
+  sys: System,
+  raise: Raise,
+  mm: Mm,
+  leaf: Translation,
+  vma: Vma | undefined,
+  pfn: number,
+): boolean {
+  const fast = fastAnswer(sys, leaf, pfn);
+  if (fast === null) return true;
+  const slow = slowAnswer(sys, vma, leaf, pfn);
+  if ('page' in fast && 'page' in slow && fast.page === slow.page) return true;
+  const at = hex(leaf.base + (pfn - leaf.pfn) * PAGE_SIZE);
+  const fastSays = 'page' in fast ? `takes page ${hex(fast.page)}` : `fails (${fast.refused})`;
+  const slowSays = 'page' in slow ? `takes page ${hex(slow.page)}` : `fails with -EFAULT (${slow.refused})`;
+  raise(
+    'GUP_CONSISTENCY',
+    `at ${at} in ${mm.name} (a ${leaf.level} leaf not marked special, pfn ${hex(pfn)}): gup-fast ${fastSays}, slow GUP ${slowSays}`,
+  );
+  return false;
 }
 
 export function checkGupConsistency(sys: System, raise: Raise): void {
@@ -76,21 +103,5 @@ export function checkGupConsistency(sys: System, raise: Raise): void {
     }
   }
   // 2. Fast and slow GUP on the same address in this state.
-  for (const p of sys.processes.values()) {
-    for (const [leaf, vma, pfn] of pieces(p.mm)) {
-      const fast = fastAnswer(sys, leaf, pfn);
-      if (fast === null) continue;
-      const slow = slowAnswer(sys, vma, leaf, pfn);
-      if ('page' in fast && 'page' in slow && fast.page === slow.page) continue;
-      const at = hex(leaf.base + (pfn - leaf.pfn) * PAGE_SIZE);
-      const fastSays = 'page' in fast ? `takes page ${hex(fast.page)}` : `fails (${fast.refused})`;
-      const slowSays =
-        'page' in slow ? `takes page ${hex(slow.page)}` : `fails with -EFAULT (${slow.refused})`;
-      raise(
-        'GUP_CONSISTENCY',
-        `at ${at} in ${p.mm.name} (a ${leaf.level} leaf not marked special, pfn ${hex(pfn)}): gup-fast ${fastSays}, slow GUP ${slowSays}`,
-      );
-      return;
-    }
-  }
+  for (const p of sys.processes.values()) if (!leavesAgree(sys, raise, p.mm)) return;
 }

@@ -96,9 +96,14 @@ export function checkSystem(sys: System, enabled?: ReadonlySet<string>): void {
  */
 export class StateCheck {
   private readonly raise: Raise;
-  private found: Violation[] = [];
+  /** What the current check found (null: nothing yet; most checks find nothing, so allocate lazily). */
+  private found: Violation[] | null = null;
   /** Per mm: virtual ranges whose leaves changed since the last check, as from, to pairs. */
   private readonly dirty = new Map<Mm, number[]>();
+  /** How many from, to pairs dirty holds (its arrays are kept and emptied, not dropped). */
+  private dirtyN = 0;
+  /** The mms to check whole (kept between checks: after() runs after every event). */
+  private readonly whole = new Set<Mm>();
   /** Mms whose VMAs changed since the last check. */
   private readonly vmasChanged = new Set<Mm>();
   private readonly hooked = new WeakSet<Mm>();
@@ -112,7 +117,7 @@ export class StateCheck {
     private readonly watch = true,
   ) {
     this.raise = (id, message) => {
-      if (!this.enabled || this.enabled.has(id)) this.found.push(new Violation(id, message));
+      if (!this.enabled || this.enabled.has(id)) (this.found ??= []).push(new Violation(id, message));
     };
     this.hook();
   }
@@ -132,6 +137,7 @@ export class StateCheck {
           this.dirty.set(mm, d);
         }
         d.push(from, to);
+        this.dirtyN++;
       };
       mm.onVmasChange = () => this.vmasChanged.add(mm);
       // An mm that appears (a fork's child, with its VMAs and copied page tables): all of it.
@@ -141,15 +147,21 @@ export class StateCheck {
 
   /** Every rule over the whole system. */
   all(): Violation[] {
-    this.found = [];
+    this.found = null;
     this.hook();
-    this.dirty.clear();
+    this.clearDirty();
     this.vmasChanged.clear();
     this.records();
     for (const p of this.sys.processes.values()) this.leavesOf(p.mm, 0, Number.POSITIVE_INFINITY);
     for (const vdev of this.sys.devices.values()) checkDevice(this.sys, this.raise, vdev);
     checkDomains(this.sys, this.raise);
-    return this.found;
+    return this.found ?? [];
+  }
+
+  private clearDirty(): void {
+    if (this.dirtyN === 0) return;
+    for (const d of this.dirty.values()) d.length = 0;
+    this.dirtyN = 0;
   }
 
   /**
@@ -159,15 +171,13 @@ export class StateCheck {
   after(owner: Owner | null): readonly Violation[] {
     this.hook();
     // Most events change nothing the rules read: only the records of single events to look at.
-    if (owner === null && this.dirty.size === 0 && this.vmasChanged.size === 0) {
+    if (owner === null && this.dirtyN === 0 && this.vmasChanged.size === 0) {
       return NONE;
     }
-    this.found = [];
+    this.found = null;
     this.records();
     const sys = this.sys;
     if (owner?.kind === 'global') {
-      this.dirty.clear();
-      this.vmasChanged.clear();
       return this.all();
     }
     if (owner?.kind === 'iommu') {
@@ -177,26 +187,30 @@ export class StateCheck {
       // A device's open count is read by every domain's part.
       checkDomains(sys, this.raise);
     }
-    const whole = new Set<Mm>(this.vmasChanged);
+    const whole = this.whole;
+    whole.clear();
+    for (const mm of this.vmasChanged) whole.add(mm);
     let devices: Iterable<VfioPciCoreDevice> = [];
     if (owner?.kind === 'mm') {
       for (const p of sys.processes.values()) if (p.mm.name === owner.mm) whole.add(p.mm);
       devices = sys.devices.values();
     } else if (owner?.kind === 'dev') {
       for (const p of sys.processes.values()) whole.add(p.mm);
-      const d = [...sys.devices.values()].filter((v) => v.pdev.name === owner.dev);
-      devices = d.length > 0 ? d : sys.devices.values();
+      let d: VfioPciCoreDevice | undefined;
+      for (const v of sys.devices.values()) if (v.pdev.name === owner.dev) d = v;
+      devices = d ? [d] : sys.devices.values();
     }
     if (this.vmasChanged.size > 0) devices = sys.devices.values();
     for (const mm of whole) this.leavesOf(mm, 0, Number.POSITIVE_INFINITY);
-    for (const [mm, ranges] of this.dirty) {
-      if (whole.has(mm)) continue;
-      for (let i = 0; i < ranges.length; i += 2) this.leavesOf(mm, ranges[i]!, ranges[i + 1]!);
-    }
+    if (this.dirtyN > 0)
+      for (const [mm, ranges] of this.dirty) {
+        if (whole.has(mm)) continue;
+        for (let i = 0; i < ranges.length; i += 2) this.leavesOf(mm, ranges[i]!, ranges[i + 1]!);
+      }
     for (const vdev of devices) checkDevice(sys, this.raise, vdev);
-    this.dirty.clear();
+    this.clearDirty();
     this.vmasChanged.clear();
-    return this.found;
+    return this.found ?? NONE;
   }
 
   /** GUP_CONSISTENCY over the whole system (gup-consistency.ts). */
@@ -212,8 +226,12 @@ export class StateCheck {
       const end = run.base + (run.count ?? 1) * size;
       if (end <= from) continue;
       if (run.base >= to) break;
-      for (const [piece, vma] of piecesByVma(mm, run, size))
-        checkLeaf(this.sys, this.raise, arch, piece, vma, mm);
+      // The usual case, a run inside one VMA, needs no pieces.
+      const vma = mm.vmaLookup(run.base);
+      if (vma && end <= vma.end) checkLeaf(this.sys, this.raise, arch, run, vma, mm);
+      else
+        for (const [piece, v] of piecesByVma(mm, run, size))
+          checkLeaf(this.sys, this.raise, arch, piece, v, mm);
     }
   }
 }

@@ -674,7 +674,7 @@ export class Execution<S> implements Host {
     const held = this.lazyHeld[t]!;
     if (isRelease(k)) {
       const at = held.lastIndexOf(id);
-      if (at >= 0) held.splice(at, 1);
+      if (at >= 0) removeAt(held, at);
     } else if (isTry(k) ? result === true : isAcquire(k) && result !== QUEUED) held.push(id);
   }
 
@@ -950,7 +950,7 @@ export class Execution<S> implements Host {
         const h = this.held[t]!;
         for (let j = h.length - 1; j >= 0; j--) {
           if (h[j]!.obj === o.id) {
-            h.splice(j, 1);
+            removeAt(h, j);
             break;
           }
         }
@@ -1062,16 +1062,17 @@ function grownBytes(a: Uint8Array<ArrayBuffer>, cap: number): Uint8Array<ArrayBu
  * disjoint sorted intervals (walks stop as soon as the range is covered, so there are few).
  */
 export class Coverage {
-  private from: number[] = [];
-  private to: number[] = [];
+  // Intervals [from[m], to[m]) for m < count, sorted and disjoint; arrays kept between walks.
+  private from = new Float64Array(8);
+  private to = new Float64Array(8);
+  private count = 0;
   private lo = 0;
   private hi = 0;
 
   reset(lo: number, hi: number): void {
     this.lo = lo;
     this.hi = hi;
-    this.from.length = 0;
-    this.to.length = 0;
+    this.count = 0;
   }
 
   /** Adds [a, b) (clipped to the range); true when the whole range is covered. */
@@ -1079,21 +1080,46 @@ export class Coverage {
     if (a < this.lo) a = this.lo;
     if (b > this.hi) b = this.hi;
     if (a >= b) return false;
-    const from = this.from;
-    const to = this.to;
+    let from = this.from;
+    let to = this.to;
+    const n = this.count;
     // Merge with every interval that touches [a, b).
     let j = 0;
-    while (j < from.length && to[j]! < a) j++;
+    while (j < n && to[j]! < a) j++;
     let k = j;
-    while (k < from.length && from[k]! <= b) {
+    while (k < n && from[k]! <= b) {
       if (from[k]! < a) a = from[k]!;
       if (to[k]! > b) b = to[k]!;
       k++;
     }
-    from.splice(j, k - j, a);
-    to.splice(j, k - j, b);
-    return from.length === 1 && from[0]! <= this.lo && to[0]! >= this.hi;
+    // Intervals [j, k) become the merged one.
+    if (k === j) {
+      if (n === from.length) {
+        this.from = new Float64Array(n * 2);
+        this.from.set(from);
+        this.to = new Float64Array(n * 2);
+        this.to.set(to);
+        from = this.from;
+        to = this.to;
+      }
+      from.copyWithin(j + 1, j, n);
+      to.copyWithin(j + 1, j, n);
+      this.count = n + 1;
+    } else if (k > j + 1) {
+      from.copyWithin(j + 1, k, n);
+      to.copyWithin(j + 1, k, n);
+      this.count = n - (k - j - 1);
+    }
+    from[j] = a;
+    to[j] = b;
+    return this.count === 1 && from[0]! <= this.lo && to[0]! >= this.hi;
   }
+}
+
+/** Removes a[j], keeping the order (splice would allocate the removed part). */
+function removeAt<T>(a: T[], j: number): void {
+  for (let m = j + 1; m < a.length; m++) a[m - 1] = a[m]!;
+  a.length--;
 }
 
 function errMsg(e: unknown): string {

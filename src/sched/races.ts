@@ -437,7 +437,9 @@ export class RaceFinder<S> {
       // A blocked operation races with the start of the busy period it waited out (its partner),
       // which may lie before a deferred edge that the candidate itself does not.
       const p = partners ? this.partnerOf[ci]! : -1;
-      for (const x of p >= 0 && p !== cands[ci] ? [cands[ci]!, p] : [cands[ci]!]) {
+      const both = p >= 0 && p !== cands[ci];
+      for (let pass = 0; pass < (both ? 2 : 1); pass++) {
+        const x = pass === 0 ? cands[ci]! : p;
         if (ex.evThread[x] === t || !this.hb(x, pred) || this.hbD(x, pred)) continue;
         let covered = false;
         for (let c2 = 0; c2 < candsN; c2++) {
