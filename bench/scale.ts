@@ -301,6 +301,55 @@ async function memoryLine(): Promise<Line> {
   };
 }
 
+/** Runs `vdm check` with these arguments in a process of its own; its wall-clock seconds. */
+function cliRun(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(process.execPath, [file('dist/src/cli/main.js'), 'check', ...args, '--json'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      // check exits 0 on pass, 1 on a failed verdict: either is a finished search.
+      if (code !== 0 && code !== 1) reject(new Error(`bench: vdm check ${args.join(' ')} exited ${code}`));
+      else resolve(Number(process.hrtime.bigint() - t0) / 1e9);
+    });
+  });
+}
+
+/**
+ * What two cores give this workload at best: the same bounded dpor search alone, then two copies of
+ * it at once (separate processes, nothing shared), then one search with --workers 2. The first
+ * ratio is the ceiling for any parallel search here: the two copies share the machine's caches and
+ * memory bandwidth (and V8's background GC threads), so they do not run at twice one's rate.
+ */
+export async function ceilingLines(): Promise<Line[]> {
+  const scen = 'bench/scenarios/kernel/faults-3-reset.yaml';
+  const args = [file(scen), '--max-executions', '20000'];
+  const alone = await cliRun(args);
+  const t0 = process.hrtime.bigint();
+  await Promise.all([cliRun(args), cliRun(args)]);
+  const pair = Number(process.hrtime.bigint() - t0) / 1e9;
+  const two = await cliRun([...args, '--workers', '2']);
+  const setup = 'faults-3-reset on upstream, dpor, 20,000 executions, whole processes';
+  return [
+    {
+      what: 'two searches at once',
+      setup,
+      figure: 'two independent copies, one per core',
+      seconds: `${s(pair)} / ${s(alone)}`,
+      note: `${((2 * alone) / pair).toFixed(2)}x the throughput of one (the ceiling for 2 workers here)`,
+    },
+    {
+      what: 'dpor --workers 2',
+      setup,
+      figure: 'same executions, in order',
+      seconds: `${s(two)} / ${s(alone)}`,
+      note: `${(alone / two).toFixed(2)}x one worker`,
+    },
+  ];
+}
+
 /** Measures and prints the summary table. */
 export async function scaleBench(spin: SpinRow[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vdm-scale-'));
@@ -310,6 +359,7 @@ export async function scaleBench(spin: SpinRow[]): Promise<void> {
     lines.push(cacheLine());
     lines.push(checkpointLine(dir));
     lines.push(...(await workerLines()));
+    lines.push(...(await ceilingLines()));
     lines.push(await queueLine());
     lines.push(await memoryLine());
   } finally {
