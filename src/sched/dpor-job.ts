@@ -147,6 +147,11 @@ export class DporJobRunner<S> {
   private readonly cutKeys = new Set<string>();
   private lastFree = -1;
   private lastDepth = 0;
+  /** Events of the last execution run here (their clocks are still in the executor): 0 when none. */
+  private lastLen = 0;
+  /** Prefix events replayed without recomputing their clocks, and those replayed in all (bench). */
+  reused = 0;
+  replayed = 0;
 
   constructor(
     program: Program<S>,
@@ -290,6 +295,59 @@ export class DporJobRunner<S> {
     return null;
   }
 
+  /**
+   * Replays the job's prefix. The events it shares with the last execution run here keep the
+   * clocks and deferred lock races computed then, as the sequential search's replay does
+   * (dpor.ts); the rest are computed afresh. Kept only while the numbering cannot have changed
+   * (the job brings no new object ids or scopes), and checked event by event: an event that is
+   * not what it was (an object numbered differently) replays the whole prefix afresh.
+   */
+  private replayPrefix(job: DporJob, fresh: boolean): void {
+    const ex = this.ex;
+    const x = job.prefix.length;
+    let keep = 0;
+    if (!fresh || (job.sync.ids.length === 0 && job.sync.visible.length === 0)) {
+      const last = Math.min(this.lastLen, x);
+      while (keep < last && ex.evThread[keep] === job.prefix[keep]) keep++;
+    }
+    this.lastLen = 0;
+    for (;;) {
+      this.races.truncate(keep);
+      ex.begin();
+      ex.replaying = true;
+      let same = true;
+      for (let i = 0; i < keep; i++) {
+        const t = job.prefix[i]!;
+        const o = ex.evObj[i];
+        const k = ex.evKind[i];
+        const lo = ex.evLo[i];
+        const hi = ex.evHi[i];
+        if (t >= ex.n || !ex.enabled(t)) {
+          same = false;
+          break;
+        }
+        ex.step(t);
+        if (ex.evObj[i] !== o || ex.evKind[i] !== k || ex.evLo[i] !== lo || ex.evHi[i] !== hi) {
+          same = false;
+          break;
+        }
+      }
+      ex.replaying = false;
+      if (same) break;
+      keep = 0;
+    }
+    for (let i = keep; i < x; i++) {
+      const t = job.prefix[i]!;
+      if (t >= ex.n || !ex.enabled(t))
+        throw new Error(`parallel dpor: a job's prefix does not fit the program (event ${i})`);
+      ex.step(t);
+      // These clocks are computed afresh here: their deferred lock races too.
+      this.races.rebuild(i);
+    }
+    this.reused += keep;
+    this.replayed += x;
+  }
+
   /** Runs one job; `fresh`: a job from the coordinator (else a continuation of the last one). */
   run(job: DporJob, fresh = true): DporJobResult {
     const ex = this.ex;
@@ -308,22 +366,13 @@ export class DporJobRunner<S> {
     col.cutStates = 0;
     this.cutChecker?.setReported(this.cutKeys);
     this.raceLen = 0;
-    this.races.reset();
     const x = job.prefix.length;
     const first = this.node(x);
     first.clearSleep();
     first.sleepAll(job.sleep);
     const chainN = job.chain.length / OPW;
 
-    ex.begin();
-    for (let i = 0; i < x; i++) {
-      const t = job.prefix[i]!;
-      if (t >= ex.n || !ex.enabled(t))
-        throw new Error(`parallel dpor: a job's prefix does not fit the program (event ${i})`);
-      ex.step(t);
-      // The prefix's clocks are computed afresh here: its deferred lock races too.
-      this.races.rebuild(i);
-    }
+    this.replayPrefix(job, fresh);
     let depth = x;
     const advance = (pos: number, t: number): void => {
       ex.step(t);
@@ -416,6 +465,7 @@ export class DporJobRunner<S> {
     const edges: SavedEdge[] = this.lockdep.edgeCount > 0 ? this.lockdep.save() : [];
     this.lastFree = free;
     this.lastDepth = depth;
+    this.lastLen = ex.len;
     const out: DporJobResult = {
       id: job.id,
       events,
