@@ -17,8 +17,10 @@ import {
   OPTION_VALUES,
 } from '../designs/design.js';
 import { INVARIANTS } from '../invariants/catalog.js';
+import { kernelLockName } from '../kernel/lock-classes.js';
 import { formatFtrace } from '../report/ftrace.js';
 import { renderHtmlReport } from '../report/html.js';
+import { lockGraphText } from '../report/lock-graph-text.js';
 import { writePerfetto } from '../report/perfetto.js';
 import type { RunRecord } from '../report/record.js';
 import type { CheckReport, CompareReport } from '../report/results.js';
@@ -33,7 +35,9 @@ import {
 } from '../scenario/check.js';
 import { formatIssue, ScenarioError, suggest } from '../scenario/errors.js';
 import { loadScenarioFile, type Scenario } from '../scenario/load.js';
+import { scenarioProgram } from '../scenario/program.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
+import { exploreLockGraph, type LockGraph } from '../sched/explore.js';
 import type {
   ExplorationCheckpoint,
   ExploreOptions,
@@ -674,6 +678,69 @@ export function addScenarioCommands(program: Command): void {
           bar.stop();
         }
         print(o.json ? JSON.stringify(c, null, 2) : compareText(c, file));
+      }),
+    );
+
+  searchFlags(
+    designFlags(
+      program
+        .command('lockdep')
+        .description(
+          'explore a scenario and print its lock graph: the lock classes (kernel names), every dependency any execution made, and any circular dependency',
+        )
+        .argument('<file>', 'scenario file (YAML)'),
+    ),
+  )
+    .option('--json', 'print the graph as JSON')
+    .action(
+      guarded((file: string, o: DesignFlags & SearchFlags & { json?: boolean }) => {
+        const sc = loadScenarioFile(file);
+        const design = designFromFlags(sc, o) ?? designOf(sc.design.name, sc.design.options);
+        // The whole graph: a search that stops at the first violation would leave edges out.
+        const { stopAtFirst: _s, stopWhen: _w, ...options } = checkExploreOptions(sc, searchOptions(o));
+        const bar = progressBar();
+        let g: LockGraph;
+        try {
+          g = exploreLockGraph(scenarioProgram(sc, { design }), {
+            ...options,
+            onProgress: (p) => bar.update(p),
+          });
+        } finally {
+          bar.stop();
+        }
+        if (o.json) {
+          const { result, ...graph } = g;
+          print(
+            JSON.stringify(
+              {
+                scenario: sc.name,
+                design: design.name,
+                executions: result.executions,
+                complete: result.complete,
+                ...(result.incomplete?.length ? { incomplete: result.incomplete } : {}),
+                dependencies: graph.dependencies.map((d) => ({
+                  ...d,
+                  fromKernel: kernelLockName(d.from),
+                  toKernel: kernelLockName(d.to),
+                })),
+                cycles: graph.cycles.map((c) => c.map((d) => `${d.from}\0${d.to}`.replace('\0', ' -> '))),
+              },
+              null,
+              2,
+            ),
+          );
+        } else {
+          const r = g.result;
+          const status = r.complete ? 'complete' : `incomplete: ${incompleteText(r.incomplete)}`;
+          print(
+            lockGraphText(
+              g,
+              `${sc.name} on ${design.name}: ${r.executions} executions (${options.strategy ?? 'dpor'}), ${status}`,
+              (schedule) => replayCommand(sc.file, schedule, o),
+            ),
+          );
+        }
+        process.exitCode = g.cycles.length > 0 ? 1 : 0;
       }),
     );
 

@@ -162,6 +162,16 @@ export interface DesignOptions {
    */
   cleanupPutsRevoked: boolean;
   /**
+   * vfio_pci_core_feature_dma_buf() as in v6.19.0 to 6.19.10 (5d74781ebc86, fixed by e98137f0a874):
+   * when dma_buf_fd() fails (-EMFILE: the caller's RLIMIT_NOFILE is used up), the error path puts
+   * the new buffer — whose release takes it off the device's list, puts the device registration
+   * and frees priv — and then falls through to the unwinding of the earlier steps: the registration
+   * is put and priv (with its phys_vec) freed a second time. fput() defers the release to the
+   * return to user space, so the release is what then reads the freed priv (USE_AFTER_FREE). Off:
+   * the buffer put is the whole error path.
+   */
+  exportFdErrorUnwindsTwice: boolean;
+  /**
    * The generation of the VFIO core and of vfio-pci's power handling around the BAR paths. `v6`
    * (v6.9 on): D3hot zaps and revokes like a memory disable and memory is enabled only in D0, and
    * resets and close move the device to D0 first (2b2c651baf1c, v5.19); the low-power feature and
@@ -221,6 +231,7 @@ const UPSTREAM: DesignOptions = {
   permanentRevoke: false,
   compatImportsDmabuf: false,
   cleanupPutsRevoked: false,
+  exportFdErrorUnwindsTwice: false,
   coreEra: 'v6',
   forkRechecksHugePmd: false,
   hugeFaultArchGuard: true,
@@ -280,6 +291,7 @@ export const DESIGNS: Record<DesignName, Design> = {
       revokeWaitsForImporters: false,
       closeOrder: 'disable-first',
       importers: 'any-no-pin',
+      exportFdErrorUnwindsTwice: true,
     },
   },
   'v6.12': {
@@ -388,6 +400,7 @@ export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions
   rwLockPerAccess: [true, false],
   forkOpenBeforeCopy: [true, false],
   cleanupPutsRevoked: [true, false],
+  exportFdErrorUnwindsTwice: [true, false],
   coreEra: ['v6', 'v5'],
   forkRechecksHugePmd: [false, true],
   hugeFaultArchGuard: [true, false],

@@ -84,6 +84,17 @@ export const OPS = {
     { fd: 'fd' },
     'fd',
   ),
+  setrlimit: op(
+    "setrlimit(RLIMIT_NOFILE): the process's soft limit on fd numbers (default 1024; a fork's child inherits it). Every operation that makes an fd takes the lowest free number from 3 up (0-2 are stdio), as alloc_fd() does, and fails with EMFILE at or past the limit, leaving nothing behind.",
+    'kernel/sys.c: do_prlimit(); fs/file.c: alloc_fd()',
+    {
+      nofile: z
+        .number()
+        .int()
+        .min(0)
+        .max(1 << 20),
+    },
+  ),
   mmap: op(
     'mmap(MAP_SHARED) of a device fd (BAR `region`, `offset` inside it) or of a dma-buf fd (`offset` into the buffer; no region); `at` asks for a fixed address (MAP_FIXED).',
     'mm/mmap.c: do_mmap()',

@@ -8,6 +8,7 @@ import { type Design, designOf } from '../designs/design.js';
 import { INVARIANT_IDS, StateCheck, watchSystem } from '../invariants/system.js';
 import type { Importer } from '../kernel/dma-buf/importer.js';
 import type { Ioas } from '../kernel/iommufd/iommufd.js';
+import { modelLockClass } from '../kernel/lock-classes.js';
 import { PAGE_SIZE } from '../kernel/mm/arch.js';
 import type { Vma } from '../kernel/mm/mm_types.js';
 import type { PowerState } from '../kernel/pci/pci.js';
@@ -99,6 +100,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
   }
   return {
     name: sc.name,
+    lockChains: sc.machine.lockChains.map((chain) => chain.map(modelLockClass)),
     setup(): World {
       const s = new System({ arch: sc.machine.arch, thp: sc.machine.thp, design, devices: sc.devices });
       watchSystem(s, enabled);
@@ -346,6 +348,8 @@ function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: st
     }
     case 'direct_io':
       return yield* sys.sysDirectIo(p, mapOf(pr, a.map).addr + a.offset, a.length, thread);
+    case 'setrlimit':
+      return yield* sys.sysSetrlimitNofile(p, a.nofile);
     case 'command':
       return yield* sys.sysCommand(p, fdOf(pr, a.fd), a.memory);
     case 'power':

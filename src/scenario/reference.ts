@@ -52,6 +52,10 @@ const FIELDS: Record<string, FieldDoc> = {
     doc: '`/sys/kernel/mm/transparent_hugepage/enabled`: `madvise` tries huge faults only in `madvise: hugepage` mappings, `never` not at all.',
     default: '`always`',
   },
+  'machine.lockChains': {
+    doc: "Lock dependencies the rest of the kernel makes (perf, kernfs, CPU hotplug, the IOMMU core) that lockdep takes as observed, each a chain of lockdep class names (`[&vdev->memory_lock, &group->mutex, &mm->mmap_lock]` declares memory_lock -> group->mutex -> mmap_lock). A cycle through them and the scenario's own lock dependencies is a LOCK_ORDER violation; a cycle of declared dependencies alone is not reported. Class names are the kernel's (`vdm lockdep` prints them); a name the model has no lock for is a class of its own.",
+    default: 'none',
+  },
   devices: { doc: 'The VFIO PCI devices, each with its memory BARs.', type: 'list of devices (at least 1)' },
   'devices.name': { doc: 'The name `open` and `dma` use.' },
   'devices.bars': { doc: 'The memory BARs.', type: 'list of BARs (at least 1)' },

@@ -35,7 +35,7 @@ export interface Scenario {
   description?: string;
   file: string;
   source: string;
-  machine: { arch: ArchName; thp: ThpSetting };
+  machine: { arch: ArchName; thp: ThpSetting; lockChains: string[][] };
   devices: DeviceSpec[];
   design: { name: DesignName; options: Partial<DesignOptions> };
   /** In order: the first is where setup operations run unless they say `process:`. */
@@ -322,7 +322,11 @@ export function resolveScenario(
     name: raw.name,
     file: input.file,
     source: input.source,
-    machine: { arch: raw.machine?.arch ?? 'x86_64', thp: raw.machine?.thp ?? 'always' },
+    machine: {
+      arch: raw.machine?.arch ?? 'x86_64',
+      thp: raw.machine?.thp ?? 'always',
+      lockChains: raw.machine?.lockChains ?? [],
+    },
     devices,
     design: input.design,
     processes,

@@ -62,6 +62,9 @@ export const scenarioSchema = z.strictObject({
     .strictObject({
       arch: z.enum(['x86_64', 'arm64', 'x86_64-nospecial']).optional(),
       thp: z.enum(['always', 'madvise', 'never']).optional(),
+      lockChains: z
+        .array(z.array(z.string().min(1)).min(2, { error: 'a chain names at least two lock classes' }))
+        .optional(),
     })
     .optional(),
   devices: z.array(device).min(1),

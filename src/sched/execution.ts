@@ -79,6 +79,8 @@ interface Held {
   cls: string;
   mode: LockMode;
   site: string | undefined;
+  /** Kernel functions active at the acquisition (while sites are captured). */
+  stack: string[] | undefined;
 }
 
 export class Execution<S> implements Host {
@@ -960,7 +962,13 @@ export class Execution<S> implements Host {
   }
 
   private hold(t: number, o: AnyPrim, mode: LockMode): void {
-    this.held[t]!.push({ obj: o.id, cls: this.lockClassOf(t, o), mode, site: this.opSite[t] });
+    this.held[t]!.push({
+      obj: o.id,
+      cls: this.lockClassOf(t, o),
+      mode,
+      site: this.opSite[t],
+      stack: this.opStack[t],
+    });
   }
 
   /** The lockdep class of thread t's pending acquisition of o: its class, and the subclass if any. */
@@ -988,6 +996,8 @@ export class Execution<S> implements Host {
         schedule: this.evThread.slice(0, Math.min(i + 1, this.len)),
         ...(h.site ? { holdSite: h.site } : {}),
         ...(this.opSite[t] ? { acquireSite: this.opSite[t] } : {}),
+        ...(h.stack ? { holdStack: h.stack } : {}),
+        ...(this.opStack[t] ? { acquireStack: this.opStack[t] } : {}),
       });
     }
   }

@@ -15,21 +15,88 @@ const STRATEGIES = ['dpor', 'exhaustive', 'random', 'pct'] as const;
 const MINIMIZE_BUDGET = 2000;
 
 export function explore<S>(program: Program<S>, options: ExploreOptions = {}): ExploreResult {
+  const lockdep = new Lockdep();
+  return completeExploration(program, options, search(program, options, lockdep), lockdep);
+}
+
+/** The search a strategy makes, recording lock dependencies into `lockdep`. */
+function search<S>(program: Program<S>, options: ExploreOptions, lockdep: Lockdep): Collector {
   checkOptions(options);
   const strategy = options.strategy ?? 'dpor';
-  const lockdep = new Lockdep();
-  let col: Collector;
   switch (strategy) {
     case 'dpor':
-      col = dpor(program, options, lockdep);
-      break;
+      return dpor(program, options, lockdep);
     case 'exhaustive':
-      col = exhaustive(program, options, lockdep);
-      break;
+      return exhaustive(program, options, lockdep);
     default:
-      col = randomized(program, options, lockdep, strategy);
+      return randomized(program, options, lockdep, strategy);
   }
-  return completeExploration(program, options, col, lockdep);
+}
+
+/** One lock dependency of a search's lock graph, as first made (explore's LockGraph). */
+export interface LockDependency {
+  /** Lock classes (a lockdep subclass as `class/N`) and how each was held or taken. */
+  from: string;
+  to: string;
+  fromMode: string;
+  toMode: string;
+  /** The thread that took `to` while holding `from`, in the first execution that did. */
+  thread: string;
+  /** Where `from` was taken and where `to` was, in that execution (kernel function chains). */
+  holdSite?: string;
+  acquireSite?: string;
+  /** The kernel functions active at each of the two acquisitions, outermost first. */
+  holdStack?: string[];
+  acquireStack?: string[];
+  /** Replays that execution up to the acquisition (`vdm replay --schedule`); '' for a declared one. */
+  schedule: string;
+}
+
+/** Every lock dependency a search saw, and the search's own result (`vdm lockdep`). */
+export interface LockGraph {
+  result: ExploreResult;
+  /** Sorted by the two classes. */
+  dependencies: LockDependency[];
+  /** The graph's cycles (one shortest per strongly connected part; a self-loop is recursive locking), as dependencies in order. */
+  cycles: LockDependency[][];
+}
+
+/**
+ * Explores like explore() and keeps its lock graph: every edge "held -> taken" between lock classes
+ * made in any execution (lockdep's graph over the whole search), each with the sites of its first
+ * occurrence and a schedule that replays it. Cycles in it are the result's LOCK_ORDER violations.
+ */
+export function exploreLockGraph<S>(program: Program<S>, options: ExploreOptions = {}): LockGraph {
+  const lockdep = new Lockdep();
+  const result = completeExploration(program, options, search(program, options, lockdep), lockdep);
+  const dependencies = lockdep
+    .edges()
+    .sort((a, b) => (a.from === b.from ? cmp(a.to, b.to) : cmp(a.from, b.from)))
+    .map((e) => {
+      const w = isDeclared(e) ? e : withSites(program, e, options.maxSteps);
+      const d: LockDependency = {
+        from: e.from,
+        to: e.to,
+        fromMode: e.fromMode,
+        toMode: e.toMode,
+        thread: e.thread,
+        schedule: isDeclared(e)
+          ? ''
+          : encodeSchedule(e.schedule, e.schedule.length, checksumOf(program, e.schedule, options.maxSteps)),
+      };
+      if (w.holdSite) d.holdSite = w.holdSite;
+      if (w.acquireSite) d.acquireSite = w.acquireSite;
+      if (w.holdStack) d.holdStack = w.holdStack;
+      if (w.acquireStack) d.acquireStack = w.acquireStack;
+      return d;
+    });
+  const byEnds = new Map(dependencies.map((d) => [`${d.from}\0${d.to}`, d]));
+  const cycles = lockdep.cycles().map((c) => c.edges.map((e) => byEnds.get(`${e.from}\0${e.to}`)!));
+  return { result, dependencies, cycles };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -42,9 +109,12 @@ export function completeExploration<S>(
   col: Collector,
   lockdep: Lockdep,
 ): ExploreResult {
+  declareChains(program, lockdep);
   if (!(options.stopAtFirst && !options.stopWhen && col.violations.length > 0)) {
     for (const cycle of lockdep.cycles()) {
-      const edges = cycle.edges.map((e) => withSites(program, e, options.maxSteps));
+      // A cycle of declared dependencies alone is the rest of the kernel's, not this program's.
+      if (cycle.edges.every(isDeclared)) continue;
+      const edges = cycle.edges.map((e) => (isDeclared(e) ? e : withSites(program, e, options.maxSteps)));
       const message = describeCycle({ edges });
       col.addViolation(violationKey('lock-order', 'LOCK_ORDER', message), {
         kind: 'lock-order',
@@ -60,6 +130,33 @@ export function completeExploration<S>(
     for (const v of result.violations) if (v.kind !== 'lock-order') minimize(program, v, options);
   }
   return result;
+}
+
+/** The thread name of a dependency declared by Program.lockChains (made by no execution). */
+export const DECLARED = '(declared: lockChains)';
+
+function isDeclared(e: Edge): boolean {
+  return e.event < 0;
+}
+
+/** Adds the program's declared lock chains to lockdep's graph (edges made by no execution). */
+function declareChains<S>(program: Program<S>, lockdep: Lockdep): void {
+  for (const chain of program.lockChains ?? []) {
+    for (let i = 0; i + 1 < chain.length; i++) {
+      const from = chain[i]!;
+      const to = chain[i + 1]!;
+      if (lockdep.has(from, to)) continue;
+      lockdep.add({
+        from,
+        to,
+        fromMode: 'lock',
+        toMode: 'lock',
+        thread: DECLARED,
+        event: -1,
+        schedule: new Int32Array(0),
+      });
+    }
+  }
 }
 
 /** Looks for the same violation under rising preemption bounds, as CHESS does. */
@@ -87,7 +184,8 @@ function minimize<S>(program: Program<S>, v: ViolationReport, options: ExploreOp
  * A schedule for a lock-order cycle: one execution that makes every edge of it, when a bounded
  * search finds one (then replaying it shows the cycle); else the execution of the edge found last.
  */
-function cycleSchedule<S>(program: Program<S>, edges: Edge[], maxSteps?: number): string {
+function cycleSchedule<S>(program: Program<S>, all: Edge[], maxSteps?: number): string {
+  const edges = all.filter((e) => !isDeclared(e));
   const ld = new Lockdep();
   for (let b = 0; b <= 2; b++) {
     const col = exhaustive(
@@ -109,7 +207,13 @@ function withSites<S>(program: Program<S>, e: Edge, maxSteps?: number): Edge {
   const ex = runSchedule(program, e.schedule, { lockdep: ld, captureSites: true, maxSteps });
   if (ex.isOver() && ex.len === e.schedule.length) ex.finish();
   const found = ld.get(e.from, e.to);
-  return found ? { ...e, holdSite: found.holdSite, acquireSite: found.acquireSite } : e;
+  if (!found) return e;
+  const w: Edge = { ...e };
+  if (found.holdSite) w.holdSite = found.holdSite;
+  if (found.acquireSite) w.acquireSite = found.acquireSite;
+  if (found.holdStack) w.holdStack = found.holdStack;
+  if (found.acquireStack) w.acquireStack = found.acquireStack;
+  return w;
 }
 
 function checksumOf<S>(program: Program<S>, threads: ArrayLike<number>, maxSteps?: number): string {

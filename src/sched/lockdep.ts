@@ -20,6 +20,9 @@ export interface Edge {
   schedule: Int32Array;
   holdSite?: string;
   acquireSite?: string;
+  /** Kernel functions active where each lock was taken (outermost first), when sites are captured. */
+  holdStack?: string[];
+  acquireStack?: string[];
 }
 
 /** An edge as plain data. */
@@ -187,8 +190,10 @@ export function describeCycle(c: LockCycle): string {
     );
   }
   const chain = [...c.edges.map((e) => e.from), c.edges[0]!.from].join(' -> ');
-  const lines = c.edges.map(
-    (e) => `  ${e.thread} acquires ${e.to} (${e.toMode}) while holding ${e.from} (${e.fromMode})${at(e)}`,
+  const lines = c.edges.map((e) =>
+    e.event < 0
+      ? `  ${e.from} -> ${e.to}: a dependency declared as made elsewhere in the kernel (lockChains)`
+      : `  ${e.thread} acquires ${e.to} (${e.toMode}) while holding ${e.from} (${e.fromMode})${at(e)}`,
   );
   return `lock order inversion: ${chain}\n${lines.join('\n')}`;
 }

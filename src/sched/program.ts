@@ -13,6 +13,12 @@ export interface Program<S> {
   setup(): S;
   threads: Record<string, (s: S) => Thread<unknown>>;
   /**
+   * Lock dependencies made outside the program that lockdep takes as observed: each chain of lock
+   * classes [a, b, c] declares a -> b and b -> c. A cycle through them and the program's own
+   * dependencies is reported (LOCK_ORDER) as any other; a cycle of declared edges alone is not.
+   */
+  lockChains?: readonly (readonly string[])[];
+  /**
    * Checked after every event; a string (or a thrown Violation) is a violation. `after` says which
    * event it is checked after (absent for the state before the first event, and when a whole check
    * is wanted): an invariant that is a conjunction of parts can look only at the parts the event

@@ -13,6 +13,7 @@ export const ERRNO: Record<string, number> = {
   EEXIST: 17,
   ENODEV: 19,
   EINVAL: 22,
+  EMFILE: 24,
   ENOTTY: 25,
   ERANGE: 34,
   EOVERFLOW: 75,

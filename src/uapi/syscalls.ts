@@ -5,7 +5,7 @@
 import { dmaBufGet, isDmaBufFile } from '../kernel/dma-buf/dma-buf.js';
 import { type Importer, importerAttach, importerDma, importerUnmap } from '../kernel/dma-buf/importer.js';
 import { dupMmap } from '../kernel/fork.js';
-import { closeFile, File, getFile, Inode, taskWorkRun } from '../kernel/fs/file.js';
+import { closeFile, File, fput, getFile, Inode, taskWorkRun } from '../kernel/fs/file.js';
 import {
   Ioas,
   iommuDma,
@@ -90,12 +90,19 @@ function* deviceConfigWrite(p: Process, fd: number): Thread<VfioPciCoreDevice | 
 }
 
 // open("/dev/vfio/devices/vfioN") (drivers/vfio/device_cdev.c) — a new device fd.
+// do_sys_openat2() allocates the fd first (get_unused_fd_flags()), opens, then installs the file.
 export function* sysOpen(p: Process, device: string): Thread<number> {
   const vdev = p.system.devices.get(device);
   if (!vdev) return ENODEV;
+  const fd = yield* p.getUnusedFdFlags();
+  if (fd < 0) return fd;
   const f = yield* vfioDeviceOpenFile(vdev.vdev);
-  if (typeof f === 'number') return f;
-  return yield* p.install(f);
+  if (typeof f === 'number') {
+    yield* p.putUnusedFd(fd);
+    return f;
+  }
+  p.fdInstall(fd, f);
+  return fd;
 }
 
 // close(2)
@@ -106,12 +113,19 @@ export function* sysClose(p: Process, fd: number): Thread<number> {
   return 0;
 }
 
-// dup(2)
+// dup(2): fs/file.c ksys_dup() — a reference on the file, a new fd for it, or the reference back.
 export function* sysDup(p: Process, fd: number): Thread<number> {
   const f = yield* p.fdget(fd);
   if (!f) return EBADF;
   yield* getFile(f);
-  return yield* p.install(f);
+  return yield* installOrPut(p, f);
+}
+
+/** A new fd for a file the caller holds a reference on; on -EMFILE the reference is put back. */
+function* installOrPut(p: Process, f: File): Thread<number> {
+  const nfd = yield* p.install(f);
+  if (nfd < 0) yield* fput(f);
+  return nfd;
 }
 
 // sendmsg(SCM_RIGHTS) + recvmsg: the file reaches the other process as a new fd there.
@@ -119,7 +133,7 @@ export function* sysSend(p: Process, fd: number, to: Process): Thread<number> {
   const f = yield* p.fdget(fd);
   if (!f) return EBADF;
   yield* getFile(f);
-  return yield* to.install(f);
+  return yield* installOrPut(to, f);
 }
 
 /** mmap(2) of a device fd (region index + offset in the region) or a dma-buf fd (offset). */
@@ -155,7 +169,7 @@ export function* sysFork(p: Process, child: string): Thread<Process> {
     yield* getFile(f);
     c.fds.set(fd, f);
   }
-  c.syncNextFd(p);
+  c.copyFrom(p);
   return c;
 }
 
@@ -298,9 +312,8 @@ export function* sysPm(p: Process, fd: number, entry: boolean): Thread<number> {
 export function* sysExport(p: Process, fd: number, region: number, ranges: DmaRange[]): Thread<number> {
   const vdev = yield* deviceIoctl(p, fd);
   if (typeof vdev === 'number') return vdev;
-  const f = yield* vfioPciCoreFeatureDmaBuf(vdev, { regionIndex: region, ranges });
-  if (typeof f === 'number') return f;
-  return yield* p.install(f);
+  // dma_buf_fd() is the ioctl's last step: the fd is allocated in the current task's table.
+  return yield* vfioPciCoreFeatureDmaBuf(vdev, { regionIndex: region, ranges }, p);
 }
 
 /**
@@ -346,6 +359,7 @@ export function* sysIommufdOpen(p: Process, name: string): Thread<number> {
   // /dev/iommu exists from v6.2: the v5 era's designs have no such device node.
   if (p.system.machine.design.options.coreEra === 'v5') return ENOENT;
   const ictx = sysIommufd(name);
+  // do_sys_openat2(): the fd first; iommufd_fops_open() cannot fail here.
   return yield* p.install(new File(name, new Inode(name), iommufdFops, ictx));
 }
 
@@ -411,9 +425,23 @@ export function* sysContainer(p: Process, name: string, fds: number[]): Thread<T
 
 /** The container as user space holds it: an fd for /dev/vfio/vfio (an fd like any other). */
 export function* sysContainerOpen(p: Process, name: string, fds: number[]): Thread<number> {
+  // open("/dev/vfio/vfio") allocates the fd before the container exists; the group and IOMMU
+  // ioctls that fill it come after.
+  const fd = yield* p.getUnusedFdFlags();
+  if (fd < 0) return fd;
   const c = yield* sysContainer(p, name, fds);
-  if (typeof c === 'number') return c;
-  return yield* p.install(new File(name, new Inode(name), vfioContainerFops, c));
+  if (typeof c === 'number') {
+    yield* p.putUnusedFd(fd);
+    return c;
+  }
+  p.fdInstall(fd, new File(name, new Inode(name), vfioContainerFops, c));
+  return fd;
+}
+
+// setrlimit(RLIMIT_NOFILE): the soft limit only (the hard limit is not modelled: any value is taken).
+export function* sysSetrlimitNofile(p: Process, n: number): Thread<number> {
+  yield* p.setNofile(n);
+  return 0;
 }
 
 /**

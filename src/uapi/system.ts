@@ -38,15 +38,32 @@ export interface Iommufd {
   ioas: Ioas[];
 }
 
+/** RLIMIT_NOFILE's soft limit as a login shell starts with it (fs/file.c allocates below it). */
+export const DEFAULT_NOFILE = 1024;
+
+/** -EMFILE: too many open files. */
+const EMFILE = -24;
+
+/** The fd numbers a process starts with: stdin, stdout, stderr. */
+const FIRST_FD = 3;
+
 export class Process {
   /**
-   * fd -> file. Changed and read only through fdget/install/closeFd, each an event on `fdtable`,
-   * so the explorer orders one thread's close against another thread's use of the same fd.
+   * fd -> file. Changed and read only through fdget/getUnusedFdFlags/fdInstall/closeFd, each an event on
+   * `fdtable` (fdInstall within the allocation's event), so the explorer orders one thread's close
+   * against another thread's use of the same fd.
    */
   readonly fds = new Map<number, File>();
-  /** files->fdt as published to RCU readers: written by install and close, read by fdget. */
+  /** files->fdt as published to RCU readers: written by allocation and close, read by fdget. */
   readonly fdtable: Cell<number>;
-  private nextFd = 3;
+  /** fds get_unused_fd_flags() handed out that have no file yet (open_fds bits without fd[] entries). */
+  private readonly reserved = new Set<number>();
+  /**
+   * RLIMIT_NOFILE (its soft limit): alloc_fd() refuses fd numbers from it on with -EMFILE. Written
+   * by setrlimit with an event on `fdtable` (the kernel reads it locklessly in alloc_fd(), so the
+   * two are ordered only by which comes first: one object for both gives exactly those orders).
+   */
+  nofile = DEFAULT_NOFILE;
   constructor(
     readonly system: System,
     readonly name: string,
@@ -61,11 +78,34 @@ export class Process {
     return this.fds.get(fd);
   }
 
-  // fs/file.c: fd_install() at the lowest free fd (the model counts up), under files->file_lock.
-  *install(file: File): Thread<number> {
-    const fd = this.nextFd++;
+  // fs/file.c: get_unused_fd_flags() -> alloc_fd(0, rlimit(RLIMIT_NOFILE)) under files->file_lock:
+  // the lowest fd with no file and no reservation, -EMFILE at or past the limit.
+  *getUnusedFdFlags(): Thread<number> {
     yield* this.fdtable.rmw((g) => [g + 1, undefined]);
+    let fd = FIRST_FD;
+    while (this.fds.has(fd) || this.reserved.has(fd)) fd++;
+    if (fd >= this.nofile) return EMFILE;
+    this.reserved.add(fd);
+    return fd;
+  }
+
+  // fs/file.c: fd_install() — the reserved fd gets its file (an RCU publish; nothing can name the
+  // fd before the syscall that allocated it returns, so the model needs no event of its own).
+  fdInstall(fd: number, file: File): void {
+    if (!this.reserved.delete(fd)) throw new Error(`BUG: fd_install() of fd ${fd}, which was not allocated`);
     this.fds.set(fd, file);
+  }
+
+  // fs/file.c: put_unused_fd() — give back a reserved fd, under files->file_lock.
+  *putUnusedFd(fd: number): Thread<void> {
+    yield* this.fdtable.rmw((g) => [g + 1, undefined]);
+    this.reserved.delete(fd);
+  }
+
+  /** get_unused_fd_flags() then fd_install(): a new fd for a file, or -EMFILE. */
+  *install(file: File): Thread<number> {
+    const fd = yield* this.getUnusedFdFlags();
+    if (fd >= 0) this.fdInstall(fd, file);
     return fd;
   }
 
@@ -77,9 +117,15 @@ export class Process {
     return f;
   }
 
-  /** After fork: continue numbering where the parent was. */
-  syncNextFd(parent: Process): void {
-    this.nextFd = Math.max(this.nextFd, parent.nextFd);
+  // kernel/sys.c: do_prlimit(RLIMIT_NOFILE) — the new soft limit (see `nofile`).
+  *setNofile(n: number): Thread<void> {
+    yield* this.fdtable.rmw((g) => [g + 1, undefined]);
+    this.nofile = n;
+  }
+
+  /** After fork: the child's table is a copy of the parent's (dup_fd()), and so is its rlimit. */
+  copyFrom(parent: Process): void {
+    this.nofile = parent.nofile;
   }
 }
 

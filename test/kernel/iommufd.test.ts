@@ -16,11 +16,10 @@ import {
 import { PCI_COMMAND_MEMORY } from '../../src/kernel/pci/pci.js';
 import { vfioPciCommandWrite } from '../../src/kernel/vfio/pci/config.js';
 import { vfioPciIoctlReset } from '../../src/kernel/vfio/pci/core.js';
-import { vfioPciCoreFeatureDmaBuf } from '../../src/kernel/vfio/pci/dmabuf.js';
 import { iommufdCompatMapDma, Type1Container, type1MapDma } from '../../src/kernel/vfio/vfio_iommu_type1.js';
 import { explore, runAtomically } from '../../src/sched/index.js';
 import { finals, runOnce } from './helpers/run.js';
-import { MiB, type Rig, rig, VA } from './vfio/pci/helpers.js';
+import { exportFile, MiB, type Rig, rig, VA } from './vfio/pci/helpers.js';
 
 const IOVA = 0x100000000;
 type S = Rig & { ioas: Ioas; nic: IommuDomain; buf?: DmaBuf; file?: File };
@@ -29,7 +28,7 @@ type S = Rig & { ioas: Ioas; nic: IommuDomain; buf?: DmaBuf; file?: File };
 function setup(o: { map?: boolean } = {}): S {
   const s = { ...rig(), ioas: new Ioas('ioas0'), nic: new IommuDomain('nic0') } as S;
   s.file = runAtomically(
-    vfioPciCoreFeatureDmaBuf(s.devs[0]!, { regionIndex: 0, ranges: [{ offset: 0, length: 2 * MiB }] }),
+    exportFile(s.devs[0]!, { regionIndex: 0, ranges: [{ offset: 0, length: 2 * MiB }] }),
   ) as File;
   s.buf = dmaBufGet(s.file) as DmaBuf;
   runAtomically(iommufdAttach(s.ioas, s.nic));
@@ -54,7 +53,7 @@ describe('IOMMU_IOAS_MAP_FILE of a VFIO dma-buf', () => {
     const { result } = runOnce(
       () => setup(),
       function* (s) {
-        const multi = (yield* vfioPciCoreFeatureDmaBuf(s.devs[0]!, {
+        const multi = (yield* exportFile(s.devs[0]!, {
           regionIndex: 0,
           ranges: [
             { offset: 0, length: MiB },

@@ -116,6 +116,23 @@ export function dmaBufGet(f: File): DmaBuf | number {
 }
 
 // drivers/dma-buf/dma-buf.c: dma_buf_put()
+/** The calling task's fd table, as dma_buf_fd() uses it (fs/file.c). */
+export interface FdTable {
+  /** get_unused_fd_flags(): a reserved fd, or -EMFILE. */
+  getUnusedFdFlags(): Thread<number>;
+  /** fd_install(). */
+  fdInstall(fd: number, file: File): void;
+}
+
+// drivers/dma-buf/dma-buf.c: dma_buf_fd() — a new fd that takes over the caller's reference on the
+// buffer's file, or a negative errno (the reference is then still the caller's).
+export function* dmaBufFd(buf: DmaBuf, files: FdTable): Thread<number> {
+  const fd = yield* files.getUnusedFdFlags();
+  if (fd < 0) return fd;
+  files.fdInstall(fd, buf.file);
+  return fd;
+}
+
 export function dmaBufPut(buf: DmaBuf): Thread<void> {
   return fput(buf.file);
 }

@@ -13,10 +13,13 @@ import {
   type DmaBufOps,
   dmaBufAttachRevocable,
   dmaBufExport,
+  dmaBufFd,
   dmaBufInvalidateMappings,
+  dmaBufPut,
   dmaResvWait,
   ENODEV,
   EOPNOTSUPP,
+  type FdTable,
   type PhysVec,
 } from '../../dma-buf/dma-buf.js';
 import type { File } from '../../fs/file.js';
@@ -64,6 +67,8 @@ export class VfioPciDmaBuf {
   vfile: File | null = null;
   /** The mapping attribute for future mmaps of the buffer (VFIO_DEVICE_FEATURE_DMA_BUF_MEMATTR). */
   memattr: 'uc' | 'wc' = 'uc';
+  /** kfree(priv) has run (and kfree(priv->phys_vec) with it): any later use is a use-after-free. */
+  freed = false;
   constructor(
     vdev: VfioPciCoreDevice,
     readonly physVec: PhysVec[],
@@ -126,6 +131,7 @@ export const vfioPciDmabufOps: DmaBufOps = {
   // (write) and drop the registration.
   *release(buf): Thread<void> {
     const priv = buf.priv as VfioPciDmaBuf;
+    privAlive(priv, 'vfio_pci_dma_buf_release()');
     const vdev = priv.vdev;
     if (vdev) {
       yield* vdev.memoryLock.downWrite();
@@ -141,6 +147,7 @@ export const vfioPciDmabufOps: DmaBufOps = {
       priv.vfile = null;
       yield* fput(f);
     }
+    kfreePriv(priv, 'vfio_pci_dma_buf_release()');
   },
   // dma_buf_ops.mmap: the proposal's vfio_pci_dma_buf_mmap() (step 5); elsewhere there is none.
   *mmap(buf, vma): Thread<number> {
@@ -158,7 +165,9 @@ export const vfioPciDmabufOps: DmaBufOps = {
 export function* vfioPciCoreFeatureDmaBuf(
   vdev: VfioPciCoreDevice,
   req: FeatureDmaBuf,
-): Thread<File | number> {
+  /** The calling task's fd table (dma_buf_fd() allocates the new fd there). */
+  files: FdTable,
+): Thread<number> {
   // Before v6.19 the feature does not exist: vfio_pci_core_ioctl_feature() says -ENOTTY.
   if (!vdev.machine.design.options.dmabufExport) return -25;
   if (req.ranges.length === 0 || (req.flags ?? 0) !== 0) return EINVAL;
@@ -187,7 +196,34 @@ export function* vfioPciCoreFeatureDmaBuf(
   });
   if (typeof priv === 'number') return priv;
   // dma_buf_fd() consumes the reference: the file's one reference is the new fd's.
-  return priv.dmabuf.file;
+  const fd = yield* dmaBufFd(priv.dmabuf, files);
+  if (fd >= 0) return fd;
+  // No fd (-EMFILE): drop the buffer. Its release, when the put is the last one, takes it off the
+  // device's list, puts the registration and frees priv (at the return to user space: fput()
+  // defers it to task work).
+  yield* dmaBufPut(priv.dmabuf);
+  if (vdev.machine.design.options.exportFdErrorUnwindsTwice) {
+    // v6.19 before e98137f0a874: the error path then falls through the unwinding of the steps
+    // before the export as well — the registration put and phys_vec and priv freed a second time.
+    yield* vfioDevicePutRegistration(vdev.vdev);
+    kfreePriv(priv, 'vfio_pci_core_feature_dma_buf()');
+  }
+  return fd;
+}
+
+/** Reading a field of priv (priv->vdev, priv->phys_vec): priv must not have been freed. */
+function privAlive(priv: VfioPciDmaBuf, where: string): void {
+  if (priv.freed)
+    throw new Violation(
+      'USE_AFTER_FREE',
+      `${where} reads ${priv.dmabuf.name}'s vfio_pci_dma_buf, already freed`,
+    );
+}
+
+/** kfree(priv->phys_vec); kfree(priv): reads priv first, then frees both. */
+function kfreePriv(priv: VfioPciDmaBuf, where: string): void {
+  privAlive(priv, where);
+  priv.freed = true;
 }
 
 // drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_core_feature_dma_buf() (its tail, after the validation)

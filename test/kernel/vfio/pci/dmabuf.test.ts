@@ -17,19 +17,15 @@ import { PCI_COMMAND_MEMORY } from '../../../../src/kernel/pci/pci.js';
 import { vfioPciCommandWrite } from '../../../../src/kernel/vfio/pci/config.js';
 import * as core from '../../../../src/kernel/vfio/pci/core.js';
 import { vfioPciIoctlReset } from '../../../../src/kernel/vfio/pci/core.js';
-import {
-  type FeatureDmaBuf,
-  type VfioPciDmaBuf,
-  vfioPciCoreFeatureDmaBuf,
-} from '../../../../src/kernel/vfio/pci/dmabuf.js';
+import type { FeatureDmaBuf, VfioPciDmaBuf } from '../../../../src/kernel/vfio/pci/dmabuf.js';
 import { vfioUnregisterGroupDev } from '../../../../src/kernel/vfio/vfio_main.js';
 import { explore, runAtomically, type Thread } from '../../../../src/sched/index.js';
 import { finals, runOnce } from '../../helpers/run.js';
-import { MiB, type Rig, rig } from './helpers.js';
+import { exportFile, MiB, type Rig, rig } from './helpers.js';
 
 type S = Rig & { buf?: DmaBuf; file?: File; imp?: Importer };
 const exportWhole = (s: Rig, req: Partial<FeatureDmaBuf> = {}) =>
-  vfioPciCoreFeatureDmaBuf(s.devs[0]!, { regionIndex: 0, ranges: [{ offset: 0, length: 2 * MiB }], ...req });
+  exportFile(s.devs[0]!, { regionIndex: 0, ranges: [{ offset: 0, length: 2 * MiB }], ...req });
 
 /** A rig with BAR0 exported and one revocable importer attached and mapped, in setup. */
 function exported(o: { pinned?: boolean; ignoresMove?: boolean } = {}): S {

@@ -2,6 +2,7 @@
 
 import { DESIGNS, type Design } from '../../../../src/designs/design.js';
 import { watchMmioWhileDisabled } from '../../../../src/invariants/mmio-while-disabled.js';
+import type { FdTable } from '../../../../src/kernel/dma-buf/dma-buf.js';
 import type { File } from '../../../../src/kernel/fs/file.js';
 import { Machine, type ThpSetting } from '../../../../src/kernel/machine.js';
 import type { ArchName } from '../../../../src/kernel/mm/arch.js';
@@ -10,8 +11,9 @@ import type { Vma } from '../../../../src/kernel/mm/mm_types.js';
 import { doMmap } from '../../../../src/kernel/mm/mmap.js';
 import { type BarSpec, PciDev } from '../../../../src/kernel/pci/pci.js';
 import { regionOffset, VfioPciCoreDevice } from '../../../../src/kernel/vfio/pci/core.js';
+import { type FeatureDmaBuf, vfioPciCoreFeatureDmaBuf } from '../../../../src/kernel/vfio/pci/dmabuf.js';
 import { vfioDeviceOpenFile } from '../../../../src/kernel/vfio/vfio_main.js';
-import { runAtomically } from '../../../../src/sched/index.js';
+import { runAtomically, type Thread } from '../../../../src/sched/index.js';
 
 export const GiB = 2 ** 30;
 export const MiB = 2 ** 20;
@@ -64,4 +66,23 @@ export function rig(o: RigOptions = {}): Rig {
     return v;
   });
   return { machine, mm, devs, fds, vmas, out: [] };
+}
+
+/**
+ * VFIO_DEVICE_FEATURE_DMA_BUF as kernel-side tests use it: the fd goes into a throwaway fd table
+ * (never full), and the new dma-buf's file comes back, or the -errno.
+ */
+export function* exportFile(vdev: VfioPciCoreDevice, req: FeatureDmaBuf): Thread<File | number> {
+  let file: File | undefined;
+  const files: FdTable = {
+    *getUnusedFdFlags() {
+      yield* [];
+      return 3;
+    },
+    fdInstall(_fd, f) {
+      file = f;
+    },
+  };
+  const r = yield* vfioPciCoreFeatureDmaBuf(vdev, req, files);
+  return r < 0 ? r : file!;
 }
