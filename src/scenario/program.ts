@@ -100,7 +100,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
   }
   return {
     name: sc.name,
-    lockChains: sc.machine.lockChains.map((chain) => chain.map(modelLockClass)),
+    lockChains: (sc.machine.lockChains ?? []).map((chain) => chain.map(modelLockClass)),
     setup(): World {
       const s = new System({ arch: sc.machine.arch, thp: sc.machine.thp, design, devices: sc.devices });
       watchSystem(s, enabled);

@@ -35,7 +35,8 @@ export interface Scenario {
   description?: string;
   file: string;
   source: string;
-  machine: { arch: ArchName; thp: ThpSetting; lockChains: string[][] };
+  /** lockChains only when the file declares some. */
+  machine: { arch: ArchName; thp: ThpSetting; lockChains?: string[][] };
   devices: DeviceSpec[];
   design: { name: DesignName; options: Partial<DesignOptions> };
   /** In order: the first is where setup operations run unless they say `process:`. */
@@ -325,7 +326,7 @@ export function resolveScenario(
     machine: {
       arch: raw.machine?.arch ?? 'x86_64',
       thp: raw.machine?.thp ?? 'always',
-      lockChains: raw.machine?.lockChains ?? [],
+      ...(raw.machine?.lockChains ? { lockChains: raw.machine.lockChains } : {}),
     },
     devices,
     design: input.design,

@@ -91,6 +91,8 @@ const KERNEL_ALL = [
   'close_file',
   'fdget',
   'fput',
+  'get_unused_fd_flags',
+  'put_unused_fd',
   'get_file',
   'task_work_run',
   // drivers/pci, the IOMMU, vfio_iommu_type1
@@ -213,6 +215,7 @@ const DMABUF = [
   'dma_buf_invalidate_mappings',
   'dma_buf_pin',
   'dma_buf_unpin',
+  'dma_buf_fd',
   'dma_resv_wait',
   'dma_fence_signal',
   'iommufd_ioas_map_file',
