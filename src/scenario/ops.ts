@@ -303,6 +303,12 @@ export const OPS = {
     },
     { ioas: 'ioas', container: 'container', map: 'map' },
   ),
+  unmap_dma: op(
+    'VFIO_IOMMU_UNMAP_DMA of an IOVA range of a type1 `container` (type1v2): every mapping inside it goes (unmapped from the IOMMU domains, unpinned); EINVAL for a range that cuts a mapping.',
+    'drivers/vfio/vfio_iommu_type1.c: vfio_dma_do_unmap()',
+    { container: handle, iova: size, length: size },
+    { container: 'container' },
+  ),
   import: op(
     'A generic dma-buf importer (RDMA, GPU) attaches to and maps a dma-buf fd. A revocable importer unmaps from its invalidate_mappings callback, as the kernel\u2019s revocable importers do; `ignoresMove: true` makes a misbehaving one whose callback does not unmap (only `importer_unmap` does), so a revoke that waits for importers waits for that op.',
     'drivers/dma-buf/dma-buf.c: dma_buf_dynamic_attach() + dma_buf_map_attachment()',

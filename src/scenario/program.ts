@@ -416,6 +416,8 @@ function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: st
       if (!ioas) return EBADF;
       return yield* sys.sysMapDma(p, ioas, vaddr, a.iova, a.length);
     }
+    case 'unmap_dma':
+      return yield* sys.sysUnmapDmaFd(p, fdOf(pr, a.container), a.iova, a.length);
     case 'import': {
       const r = yield* sys.sysImport(p, fdOf(pr, a.fd), `${processName(w, pr)}.${a.as}`, {
         revocable: a.revocable,

@@ -44,6 +44,7 @@ import {
   iommufdCompatMapDmaDmabuf,
   Type1Container,
   type1MapDma,
+  type1UnmapDma,
   vfioContainerFops,
 } from '../kernel/vfio/vfio_iommu_type1.js';
 import { type VfioDevice, vfioDeviceOpenFile, vfioUnregister } from '../kernel/vfio/vfio_main.js';
@@ -460,6 +461,19 @@ export function* sysMapDmaFd(
   if (!f) return EBADF;
   if (f.fop === vfioContainerFops)
     return yield* sysMapDma(p, f.privateData as Type1Container, vaddr, iova, length);
+  if (f.fop === iommufdFops) return ENODEV;
+  return ENOTTY;
+}
+
+/**
+ * VFIO_IOMMU_UNMAP_DMA on an fd: a container unmaps through type1 (the bytes unmapped); an iommufd
+ * has no compat IOAS here (-ENODEV, as for the map); a device or dma-buf fd does not know it.
+ */
+export function* sysUnmapDmaFd(p: Process, fd: number, iova: number, length: number): Thread<number> {
+  const f = yield* p.fdget(fd);
+  if (!f) return EBADF;
+  if (f.fop === vfioContainerFops)
+    return yield* type1UnmapDma(f.privateData as Type1Container, p.mm, iova, length);
   if (f.fop === iommufdFops) return ENODEV;
   return ENOTTY;
 }

@@ -1,5 +1,5 @@
-// The VFIO type1 IOMMU backend's VFIO_IOMMU_MAP_DMA of a user address (drivers/vfio/
-// vfio_iommu_type1.c), and iommufd's compat version of it
+// The VFIO type1 IOMMU backend's VFIO_IOMMU_MAP_DMA of a user address and VFIO_IOMMU_UNMAP_DMA
+// (drivers/vfio/vfio_iommu_type1.c), and iommufd's compat version of the map
 // (drivers/iommu/iommufd/vfio_compat.c); docs/vfio-pci.md, "iommufd and type1".
 //
 // type1 maps a BAR mmap's pfns into the IOMMU by reading the page table (follow_fault_pfn) and keeps
@@ -7,21 +7,62 @@
 // place — the stale-translation window the model shows as it is. iommufd's compat path pins with
 // FOLL_LONGTERM instead, which a pfnmap refuses: MAP_DMA of a BAR address fails with -EFAULT.
 
+import { Mutex } from '../../sched/mutex.js';
 import type { Thread } from '../../sched/program.js';
 import { isDmaBufFile } from '../dma-buf/dma-buf.js';
 import { type FileOperations, fput, getFile } from '../fs/file.js';
-import { type Ioas, type IommuDomain, iommufdIoasMapFile, iommuMap } from '../iommufd/iommufd.js';
+import { type Ioas, type IommuDomain, iommufdIoasMapFile, iommuMap, iommuUnmap } from '../iommufd/iommufd.js';
 import { PAGE_SIZE } from '../mm/arch.js';
 import { EFAULT, getUserPages, getUserPagesFast, putPages } from '../mm/gup.js';
+
+/** -EEXIST: the IOVA range is already mapped. */
+const EEXIST = -17;
+
 import { handleMmFault } from '../mm/memory.js';
 import type { Mm } from '../mm/mm.js';
 import { hasFlag, VM_FAULT_ERROR, VM_PFNMAP } from '../mm/mm_types.js';
 import { pfnAt } from '../mm/pgtable.js';
 
-/** A type1 container: the domains of the devices attached to it. */
+/** One VFIO_IOMMU_MAP_DMA mapping (struct vfio_dma): its IOVA range and what each page pinned. */
+interface VfioDma {
+  iova: number;
+  /** Bytes mapped so far (grows as pages are pinned and mapped, as vfio_pin_map_dma() does). */
+  size: number;
+  /** The mm of the task that mapped it (dma->task->mm): only it may unmap. */
+  mm: Mm;
+  /** Per mapped page: the pfn, and whether pinning took a page reference (pin_user_pages). */
+  pfns: number[];
+  pinned: boolean[];
+}
+
+/**
+ * A type1 container (struct vfio_iommu, VFIO_TYPE1v2_IOMMU as VMMs open it): the domains of the
+ * devices attached to it, its mappings (dma_list), and iommu->lock, which map and unmap hold
+ * throughout, pinning included.
+ */
 export class Type1Container {
   readonly domains: IommuDomain[] = [];
-  constructor(readonly name: string) {}
+  readonly dmas: VfioDma[] = [];
+  readonly lock: Mutex;
+  constructor(readonly name: string) {
+    this.lock = new Mutex(`${name}.iommu_lock`, { lockClass: 'iommu->lock' });
+  }
+}
+
+// drivers/vfio/vfio_iommu_type1.c: vfio_find_dma()
+/** A mapping that overlaps [iova, iova + size), or undefined. */
+function vfioFindDma(c: Type1Container, iova: number, size: number): VfioDma | undefined {
+  return c.dmas.find((d) => d.iova < iova + size && iova < d.iova + d.size);
+}
+
+// drivers/vfio/vfio_iommu_type1.c: vfio_remove_dma() -> vfio_unmap_unpin()
+/** Unmaps the mapping from every domain, unpins what pinning took, and unlinks it. */
+function* vfioRemoveDma(c: Type1Container, dma: VfioDma): Thread<void> {
+  const pages = dma.size / PAGE_SIZE;
+  if (pages > 0) for (const d of c.domains) yield* iommuUnmap(d, dma.iova, pages);
+  const taken = dma.pfns.filter((_, i) => dma.pinned[i]);
+  if (taken.length > 0) yield* putPages(dma.mm, taken, { pin: true, longterm: true });
+  c.dmas.splice(c.dmas.indexOf(dma), 1);
 }
 
 /**
@@ -37,9 +78,9 @@ export const vfioContainerFops: FileOperations = { name: 'vfio_fops' };
  * (through the driver's handler: SIGBUS when memory is disabled) and read again. The pfn must be
  * is_invalid_reserved_pfn() (no struct page, or PageReserved), else -EFAULT.
  */
-function* vaddrGetPfn(mm: Mm, vaddr: number, write: boolean): Thread<number> {
+function* vaddrGetPfn(mm: Mm, vaddr: number, write: boolean): Thread<{ pfn: number; pinned: boolean }> {
   const pinned = yield* getUserPages(mm, vaddr, 1, { write, pin: true, longterm: true });
-  if (pinned.pfns.length === 1) return pinned.pfns[0]!;
+  if (pinned.pfns.length === 1) return { pfn: pinned.pfns[0]!, pinned: true };
   yield* mm.mmapLock.downRead();
   let ret = EFAULT;
   const vma = mm.vmaLookup(vaddr);
@@ -56,10 +97,15 @@ function* vaddrGetPfn(mm: Mm, vaddr: number, write: boolean): Thread<number> {
   }
   yield* mm.mmapLock.upRead();
   if (ret >= 0 && mm.machine.phys.pfnValid(ret)) ret = EFAULT; // !is_invalid_reserved_pfn()
-  return ret;
+  return { pfn: ret, pinned: false };
 }
 
 // drivers/vfio/vfio_iommu_type1.c: vfio_dma_do_map() -> vfio_pin_map_dma()
+/**
+ * Under iommu->lock: the alignment checks, -EEXIST for an IOVA range already mapped, then the new
+ * vfio_dma linked at size 0 and grown page by page (pin, then map into every domain); an error
+ * removes it again (what was mapped is unmapped and unpinned).
+ */
 export function* type1MapDma(
   c: Type1Container,
   mm: Mm,
@@ -67,14 +113,61 @@ export function* type1MapDma(
   iova: number,
   length: number,
 ): Thread<number> {
+  yield* c.lock.lock();
+  let ret = 0;
   if (length === 0 || vaddr % PAGE_SIZE !== 0 || iova % PAGE_SIZE !== 0 || length % PAGE_SIZE !== 0)
-    return -22;
-  for (let off = 0; off < length; off += PAGE_SIZE) {
-    const pfn = yield* vaddrGetPfn(mm, vaddr + off, true);
-    if (pfn < 0) return pfn;
-    for (const d of c.domains) yield* iommuMap(d, iova + off, pfn, 1);
+    ret = -22;
+  else if (vfioFindDma(c, iova, length)) ret = EEXIST;
+  else {
+    const dma: VfioDma = { iova, size: 0, mm, pfns: [], pinned: [] };
+    c.dmas.push(dma);
+    c.dmas.sort((a, b) => a.iova - b.iova);
+    while (dma.size < length) {
+      const got = yield* vaddrGetPfn(mm, vaddr + dma.size, true);
+      if (got.pfn < 0) {
+        ret = got.pfn;
+        break;
+      }
+      for (const d of c.domains) yield* iommuMap(d, iova + dma.size, got.pfn, 1);
+      dma.pfns.push(got.pfn);
+      dma.pinned.push(got.pinned);
+      dma.size += PAGE_SIZE;
+    }
+    if (ret < 0) yield* vfioRemoveDma(c, dma);
   }
-  return 0;
+  yield* c.lock.unlock();
+  return ret;
+}
+
+// drivers/vfio/vfio_iommu_type1.c: vfio_dma_do_unmap() (the type1v2 interface)
+/**
+ * Under iommu->lock: -EINVAL for an unaligned or empty range, or one that bisects a mapping
+ * (type1v2: an unmap covers whole mappings); then every mapping that starts inside the range and
+ * belongs to the caller's mm is removed — unmapped from every domain (with the IOTLB sync) and
+ * unpinned. Returns the bytes unmapped (0 when nothing was mapped there).
+ */
+export function* type1UnmapDma(c: Type1Container, mm: Mm, iova: number, size: number): Thread<number> {
+  yield* c.lock.lock();
+  let ret = -22;
+  let unmapped = 0;
+  const bisected = (): boolean => {
+    const first = vfioFindDma(c, iova, 1);
+    if (first && first.iova !== iova) return true;
+    const last = vfioFindDma(c, iova + size - 1, 1);
+    return last !== undefined && last.iova + last.size !== iova + size;
+  };
+  if (iova % PAGE_SIZE === 0 && size > 0 && size % PAGE_SIZE === 0 && !bisected()) {
+    ret = 0;
+    for (const dma of [...c.dmas]) {
+      if (dma.iova < iova) continue;
+      if (dma.iova >= iova + size) break;
+      if (dma.mm !== mm) break;
+      unmapped += dma.size;
+      yield* vfioRemoveDma(c, dma);
+    }
+  }
+  yield* c.lock.unlock();
+  return ret < 0 ? ret : unmapped;
 }
 
 /**
