@@ -31,6 +31,7 @@ function lockClass(name: string): string {
     [/\.resv$/, 'reservation_ww_class_mutex'],
     [/\.iotlb$/, 'iotlb_sync'],
     [/\.iova_rwsem$/, 'iova_rwsem'],
+    [/\.iommu_lock$/, 'iommu->lock'],
   ];
   for (const [re, cls] of classes) if (re.test(name)) return cls;
   return `unknown lock ${name}`;
@@ -47,6 +48,8 @@ const MM_LOCKS = [
   'ptl',
   'i_mmap_rwsem',
   'iotlb_sync',
+  // vfio_iommu_type1.c's iommu->lock: type1 in every era
+  'iommu->lock',
 ];
 const KERNEL_ALL = [
   // mm/
@@ -104,6 +107,8 @@ const KERNEL_ALL = [
   'iommu_map',
   'iommu_unmap',
   'type1_map_dma',
+  'type1_unmap_dma',
+  'vfio_remove_dma',
   'vaddr_get_pfn',
 ];
 /**
