@@ -4,8 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runScenario } from '../../src/scenario/check.js';
 import { parseScenario } from '../../src/scenario/load.js';
+import { threadOutcomes } from './helpers/outcomes.js';
 
 const HEAD = `name: fd kinds
 devices:
@@ -27,13 +27,7 @@ threads:
 
 /** The outcome of each thread operation, in order, for the given operation lines. */
 function outcomes(...ops: string[]): string[] {
-  const sc = parseScenario(HEAD + ops.map((o) => `    - ${o}\n`).join(''), 'fd-kinds.yaml');
-  const r = runScenario(sc);
-  const setupFailed = r.marks.filter(
-    (m) => m.kind === 'op-end' && m.thread === 'setup' && m.data.outcome !== 'ok',
-  );
-  assert.deepEqual(setupFailed, [], 'the setup succeeds');
-  return r.marks.filter((m) => m.kind === 'op-end' && m.thread === 't').map((m) => m.data.outcome as string);
+  return threadOutcomes(HEAD + ops.map((o) => `    - ${o}\n`).join(''), 'fd-kinds.yaml');
 }
 
 /** The other kinds of fd, for an operation on `field`. */

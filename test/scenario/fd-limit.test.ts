@@ -5,8 +5,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkScenario, runScenario } from '../../src/scenario/check.js';
+import { checkScenario } from '../../src/scenario/check.js';
 import { parseScenario } from '../../src/scenario/load.js';
+import { threadOutcomes } from './helpers/outcomes.js';
 
 const DEV = `devices:
   - name: gpu0
@@ -18,12 +19,7 @@ const DEV = `devices:
 /** Outcomes of thread t's operations (after a setup that must succeed). */
 function outcomes(setup: string[], ops: string[], design = 'upstream'): string[] {
   const text = `name: fd limit\n${DEV}design: ${design}\nsetup:\n${setup.map((o) => `  - ${o}\n`).join('')}threads:\n  t:\n${ops.map((o) => `    - ${o}\n`).join('')}`;
-  const r = runScenario(parseScenario(text, 'fd-limit.yaml'));
-  const failed = r.marks.filter(
-    (m) => m.kind === 'op-end' && m.thread === 'setup' && m.data.outcome !== 'ok',
-  );
-  assert.deepEqual(failed, [], 'the setup succeeds');
-  return r.marks.filter((m) => m.kind === 'op-end' && m.thread === 't').map((m) => m.data.outcome as string);
+  return threadOutcomes(text, 'fd-limit.yaml');
 }
 
 describe('setrlimit(RLIMIT_NOFILE)', () => {

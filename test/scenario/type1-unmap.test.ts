@@ -4,8 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runScenario } from '../../src/scenario/check.js';
-import { parseScenario } from '../../src/scenario/load.js';
+import { threadOutcomes } from './helpers/outcomes.js';
 
 const HEAD = `name: type1 unmap
 devices:
@@ -25,12 +24,7 @@ threads:
 `;
 
 function outcomes(...ops: string[]): string[] {
-  const r = runScenario(parseScenario(HEAD + ops.map((o) => `    - ${o}\n`).join(''), 'type1-unmap.yaml'));
-  const failed = r.marks.filter(
-    (m) => m.kind === 'op-end' && m.thread === 'setup' && m.data.outcome !== 'ok',
-  );
-  assert.deepEqual(failed, [], 'the setup succeeds');
-  return r.marks.filter((m) => m.kind === 'op-end' && m.thread === 't').map((m) => m.data.outcome as string);
+  return threadOutcomes(HEAD + ops.map((o) => `    - ${o}\n`).join(''), 'type1-unmap.yaml');
 }
 
 describe('unmap_dma (type1v2)', () => {
