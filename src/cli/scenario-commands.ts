@@ -723,7 +723,7 @@ export function addScenarioCommands(program: Command): void {
                   fromKernel: kernelLockName(d.from),
                   toKernel: kernelLockName(d.to),
                 })),
-                cycles: graph.cycles.map((c) => c.map((d) => `${d.from}\0${d.to}`.replace('\0', ' -> '))),
+                cycles: graph.cycles.map((c) => c.map((d) => `${d.from} -> ${d.to}`)),
               },
               null,
               2,

@@ -149,9 +149,6 @@ export class DporJobRunner<S> {
   private lastDepth = 0;
   /** Events of the last execution run here (their clocks are still in the executor): 0 when none. */
   private lastLen = 0;
-  /** Prefix events replayed without recomputing their clocks, and those replayed in all (bench). */
-  reused = 0;
-  replayed = 0;
 
   constructor(
     program: Program<S>,
@@ -344,8 +341,6 @@ export class DporJobRunner<S> {
       // These clocks are computed afresh here: their deferred lock races too.
       this.races.rebuild(i);
     }
-    this.reused += keep;
-    this.replayed += x;
   }
 
   /** Runs one job; `fresh`: a job from the coordinator (else a continuation of the last one). */

@@ -133,7 +133,7 @@ export function completeExploration<S>(
 }
 
 /** The thread name of a dependency declared by Program.lockChains (made by no execution). */
-export const DECLARED = '(declared: lockChains)';
+const DECLARED = '(declared: lockChains)';
 
 function isDeclared(e: Edge): boolean {
   return e.event < 0;

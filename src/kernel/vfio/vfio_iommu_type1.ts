@@ -150,13 +150,10 @@ export function* type1UnmapDma(c: Type1Container, mm: Mm, iova: number, size: nu
   yield* c.lock.lock();
   let ret = -22;
   let unmapped = 0;
-  const bisected = (): boolean => {
-    const first = vfioFindDma(c, iova, 1);
-    if (first && first.iova !== iova) return true;
-    const last = vfioFindDma(c, iova + size - 1, 1);
-    return last !== undefined && last.iova + last.size !== iova + size;
-  };
-  if (iova % PAGE_SIZE === 0 && size > 0 && size % PAGE_SIZE === 0 && !bisected()) {
+  const first = vfioFindDma(c, iova, 1);
+  const last = vfioFindDma(c, iova + size - 1, 1);
+  const bisected = (first && first.iova !== iova) || (last && last.iova + last.size !== iova + size);
+  if (iova % PAGE_SIZE === 0 && size > 0 && size % PAGE_SIZE === 0 && !bisected) {
     ret = 0;
     for (const dma of [...c.dmas]) {
       if (dma.iova < iova) continue;
