@@ -4,7 +4,7 @@ import type { Thread } from '../sched/program.js';
 import { getFile } from './fs/file.js';
 import { PMD_SIZE, PUD_SIZE } from './mm/arch.js';
 import { Mm } from './mm/mm.js';
-import { Vma } from './mm/mm_types.js';
+import { clearFlags, VM_UFFD_MISSING, Vma } from './mm/mm_types.js';
 import type { Entry, Table } from './mm/pgtable.js';
 
 // mm/mmap.c: dup_mmap() (kernel/fork.c in older releases)
@@ -38,6 +38,15 @@ export function* dupMmap(parent: Mm): Thread<Mm> {
       mpnt.pageProt,
     );
     child.insertVma(tmp);
+    if (mpnt.anonymous) {
+      // dup_userfaultfd(): without UFFD_FEATURE_EVENT_FORK the child's VMA is not registered.
+      tmp.flags = clearFlags(tmp.flags, VM_UFFD_MISSING);
+      tmp.uffd = undefined;
+      // copy_page_range() would share the pages copy-on-write; the model tracks no data, so the
+      // child's VMA starts empty and its first touch gets a page of its own (a documented
+      // simplification: docs/mm.md, "Anonymous memory and userfaultfd").
+      continue;
+    }
     const openFirst = parent.machine.design.options.forkOpenBeforeCopy;
     if (openFirst && tmp.ops?.open) yield* tmp.ops.open(tmp);
     const file = tmp.file;

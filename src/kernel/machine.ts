@@ -5,7 +5,7 @@
 import { DESIGNS, type Design } from '../designs/design.js';
 import type { Thread } from '../sched/program.js';
 import { ARCHES, type Arch, type ArchName } from './mm/arch.js';
-import { PhysMem } from './mm/phys.js';
+import { PhysMem, type PhysRange } from './mm/phys.js';
 import type { PciDev } from './pci/pci.js';
 
 /** /sys/kernel/mm/transparent_hugepage/enabled (read by mm/huge_memory.c: __thp_vma_allowable_orders()). */
@@ -51,6 +51,11 @@ export class Machine {
   /** The PCI functions of the machine (each registers itself). */
   readonly pciDevices: PciDev[] = [];
 
+  /** RAM for anonymous memory (allocated on first use, below every BAR's pfns or above them). */
+  private ram: PhysRange | undefined;
+  /** Pages of `ram` handed out so far; the first is the shared zero page. */
+  private ramUsed = 0;
+
   constructor(
     arch: ArchName = 'x86_64',
     readonly thp: ThpSetting = 'always',
@@ -58,6 +63,34 @@ export class Machine {
     readonly design: Design = DESIGNS.upstream,
   ) {
     this.arch = ARCHES[arch];
+  }
+
+  /**
+   * mm/page_alloc.c: the buddy allocator, for anonymous pages (a new page each call) and the zero
+   * page. The model tracks no data, so which free page comes back does not matter; the pages come
+   * from one RAM range placed where no BAR is, in the order they are asked for.
+   */
+  allocPage(): number {
+    const ram = this.ramRange();
+    if (this.ramUsed >= ram.pages) throw new Error('the model ran out of RAM pages for anonymous memory');
+    return ram.pfn + this.ramUsed++;
+  }
+
+  /** mm/memory.c: my_zero_pfn() — the shared zero page that read faults of anonymous memory map. */
+  zeroPfn(): number {
+    return this.ramRange().pfn;
+  }
+
+  private ramRange(): PhysRange {
+    if (!this.ram) {
+      // 1 GiB of RAM at the first 1 GiB-aligned pfn above 4 GiB that no BAR overlaps.
+      const pages = 1 << 18;
+      let pfn = 1 << 20;
+      while (this.phys.ranges.some((r) => pfn < r.pfn + r.pages && r.pfn < pfn + pages)) pfn += pages;
+      this.ram = this.phys.add({ pfn, pages, kind: 'ram' });
+      this.ramUsed = 1; // the zero page
+    }
+    return this.ram;
   }
 
   /**

@@ -109,6 +109,19 @@ export const OPS = {
     { fd: 'fd' },
     'map',
   ),
+  mmap_anon: op(
+    'Private anonymous memory (mmap(MAP_PRIVATE | MAP_ANONYMOUS), read and write; `at` asks for a fixed address). A read of an untouched page maps the shared zero page, a write a new page. With `uffd: true` a userfaultfd is made first (it takes an fd of the process) and registered over the mapping for missing pages (UFFDIO_REGISTER_MODE_MISSING): a fault on a page not yet there — a load, a store, or a kernel copy such as a `pread` into it — sleeps with mmap_lock dropped until a `uffd_copy` fills the page, then faults again. get_user_pages() on such a page fails instead (EFAULT: it cannot drop the lock).',
+    'mm/mmap.c: do_mmap(); fs/userfaultfd.c: userfaultfd_register(), handle_userfault()',
+    { length: size, at: size.optional(), uffd: z.boolean().optional(), as: name },
+    {},
+    'map',
+  ),
+  uffd_copy: op(
+    'UFFDIO_COPY: fills `length` bytes (default one page) of a userfaultfd-registered anonymous mapping at `offset`, and wakes the faults waiting for those pages. EEXIST when the first page is already there, ENOENT for a mapping with no userfaultfd.',
+    'fs/userfaultfd.c: userfaultfd_copy() -> mm/userfaultfd.c: mfill_atomic_copy()',
+    { map: handle, offset: size.default(0), length: size.optional() },
+    { map: 'map' },
+  ),
   munmap: op('Unmaps a whole mapping.', 'mm/vma.c: do_vmi_munmap()', { map: handle }, { map: 'map' }),
   madvise: op(
     'MADV_HUGEPAGE / MADV_NOHUGEPAGE over a whole mapping.',

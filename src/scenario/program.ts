@@ -7,6 +7,7 @@
 import { type Design, designOf } from '../designs/design.js';
 import { INVARIANT_IDS, StateCheck, watchSystem } from '../invariants/system.js';
 import type { Importer } from '../kernel/dma-buf/importer.js';
+import type { UserfaultfdCtx } from '../kernel/fs/userfaultfd.js';
 import type { Ioas } from '../kernel/iommufd/iommufd.js';
 import { modelLockClass } from '../kernel/lock-classes.js';
 import { PAGE_SIZE } from '../kernel/mm/arch.js';
@@ -33,7 +34,7 @@ import { ScenarioScopes } from './scopes.js';
  */
 export type Handle =
   | { kind: 'fd'; fd: number }
-  | { kind: 'map'; addr: number; length: number }
+  | { kind: 'map'; addr: number; length: number; uffd?: UserfaultfdCtx }
   | { kind: 'ioas'; v: Ioas }
   | { kind: 'importer'; v: Importer }
   /** The operation that was to create it failed: using it behaves like passing -1 / MAP_FAILED. */
@@ -178,7 +179,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
  * interpreter's own handle and process completions.
  */
 const UNREAD =
-  /(\.refcount|\.fdtable|\.f_count|\.kref|\.comp|\.freed|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+)$|^(handle|proc) /;
+  /(\.refcount|\.fdtable|\.f_count|\.kref|\.comp|\.freed|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+|\.fault_wqh@\w+)$|^(handle|proc) /;
 const readsByName = new Map<string, boolean>();
 export function invariantReads(p: Prim): boolean {
   // Asked for every object every execution: the answer for a name never changes.
@@ -229,7 +230,7 @@ function fdOf(pr: ScenarioProc, h: string): number {
   return x?.kind === 'fd' ? x.fd : -1;
 }
 
-function mapOf(pr: ScenarioProc, h: string): { addr: number; length: number } {
+function mapOf(pr: ScenarioProc, h: string): { addr: number; length: number; uffd?: UserfaultfdCtx } {
   const x = pr.handles.get(h);
   return x?.kind === 'map' ? x : { addr: 0, length: 0 };
 }
@@ -302,6 +303,23 @@ function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: st
       });
       yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'map', addr: (r as Vma).start, length: a.length }));
       return r;
+    }
+    case 'mmap_anon': {
+      const r = yield* sys.sysMmapAnon(p, `${processName(w, pr)}.${a.as}`, {
+        length: a.length,
+        ...(a.at !== undefined ? { at: a.at } : {}),
+        ...(a.uffd !== undefined ? { uffd: a.uffd } : {}),
+      });
+      yield* createdHandle(w, pr, a.as, r, () => {
+        const m = r as { vma: Vma; uffd: UserfaultfdCtx | undefined };
+        return { kind: 'map', addr: m.vma.start, length: a.length, ...(m.uffd ? { uffd: m.uffd } : {}) };
+      });
+      return typeof r === 'number' ? r : 0;
+    }
+    case 'uffd_copy': {
+      const m = mapOf(pr, a.map);
+      const len = (a.length as number | undefined) ?? PAGE_SIZE;
+      return yield* sys.sysUffdCopy(p, m.uffd, m.addr + a.offset, len);
     }
     case 'munmap': {
       const m = mapOf(pr, a.map);

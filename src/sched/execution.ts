@@ -710,7 +710,9 @@ export class Execution<S> implements Host {
   /** Ends the execution: deadlock and final checks. Returns true if it deadlocked. */
   finish(): boolean {
     if (this.stepLimitHit) return false;
-    if (this.anyUnfinished()) {
+    // A thread stopped at a model bound might have released what the others wait for: threads left
+    // waiting are no deadlock the model can claim (the search is marked incomplete instead).
+    if (this.anyUnfinished() && !this.boundHit) {
       const waits: string[] = [];
       for (let t = 0; t < this.n; t++) {
         if (this.status[t] !== RUNNING) continue;

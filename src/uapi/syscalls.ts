@@ -6,6 +6,7 @@ import { dmaBufGet, isDmaBufFile } from '../kernel/dma-buf/dma-buf.js';
 import { type Importer, importerAttach, importerDma, importerUnmap } from '../kernel/dma-buf/importer.js';
 import { dupMmap } from '../kernel/fork.js';
 import { closeFile, File, fput, getFile, Inode, taskWorkRun } from '../kernel/fs/file.js';
+import { UserfaultfdCtx, userfaultfdCopy, userfaultfdRegister } from '../kernel/fs/userfaultfd.js';
 import {
   Ioas,
   iommuDma,
@@ -14,6 +15,7 @@ import {
   iommufdIoasMapFile,
   iommufdIoasUnmap,
 } from '../kernel/iommufd/iommufd.js';
+import { mmapAnon } from '../kernel/mm/anon.js';
 import { PAGE_SIZE } from '../kernel/mm/arch.js';
 import { getUserPages, getUserPagesFast, putPages } from '../kernel/mm/gup.js';
 import { madviseHugepage } from '../kernel/mm/khugepaged.js';
@@ -147,6 +149,54 @@ export function* sysMmap(
   if (!f) return EBADF;
   const offset = isDmaBufFile(f) ? o.offset : regionOffset(o.region ?? 0, o.offset);
   return yield* doMmap(p.mm, { file: f, len: o.length, offset, ...(o.at !== undefined ? { at: o.at } : {}) });
+}
+
+/**
+ * Private anonymous memory; with `uffd`, userfaultfd() first (a new fd), then the mmap, then
+ * UFFDIO_REGISTER (MODE_MISSING) over it, which takes mmap_lock for write. The mapping and its
+ * userfaultfd, or -errno (nothing is left behind: the fd goes back and the mapping is unmapped).
+ */
+export function* sysMmapAnon(
+  p: Process,
+  name: string,
+  o: { length: number; at?: number; uffd?: boolean },
+): Thread<{ vma: Vma; uffd: UserfaultfdCtx | undefined } | number> {
+  let uffd: UserfaultfdCtx | undefined;
+  let fd = -1;
+  if (o.uffd) {
+    // fs/userfaultfd.c: SYSCALL_DEFINE1(userfaultfd) -> new_userfaultfd(): fd first, then the file.
+    fd = yield* p.getUnusedFdFlags();
+    if (fd < 0) return fd;
+    uffd = new UserfaultfdCtx(`${name}.uffd`, p.mm);
+    p.fdInstall(fd, uffd.file);
+  }
+  const vma = yield* mmapAnon(p.mm, o.length, o.at);
+  if (typeof vma === 'number') {
+    if (uffd) yield* sysClose(p, fd);
+    return vma;
+  }
+  if (uffd) {
+    yield* p.mm.mmapLock.downWrite();
+    const err = userfaultfdRegister(uffd, p.mm, vma.start, vma.end);
+    yield* p.mm.mmapLock.upWrite();
+    if (err !== 0) {
+      yield* munmap(p.mm, vma.start, vma.end - vma.start);
+      yield* sysClose(p, fd);
+      return err;
+    }
+  }
+  return { vma, uffd };
+}
+
+/** UFFDIO_COPY through the userfaultfd registered on a mapping: bytes copied, or -errno. */
+export function* sysUffdCopy(
+  p: Process,
+  uffd: UserfaultfdCtx | undefined,
+  addr: number,
+  length: number,
+): Thread<number> {
+  if (!uffd) return -2; // ENOENT: no registration of this userfaultfd covers the range
+  return yield* userfaultfdCopy(uffd, addr, length, () => p.system.machine.allocPage());
 }
 
 export function sysMunmap(p: Process, addr: number, length: number): Thread<number> {

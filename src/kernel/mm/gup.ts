@@ -128,6 +128,8 @@ export function* getUserPagesLocked(
         out.pfns.push(pfn);
         break;
       }
+      // No FAULT_FLAG_ALLOW_RETRY (the caller's mmap_lock is held throughout): a missing page of a
+      // userfaultfd-registered VMA fails (handle_userfault() returns VM_FAULT_SIGBUS), not waits.
       const ret = yield* handleMmFault(vma, addr, flags.write ?? false);
       if (ret & VM_FAULT_ERROR || tries === 3) {
         out.err = EFAULT;

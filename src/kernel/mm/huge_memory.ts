@@ -26,6 +26,9 @@ import type { Table } from './pgtable.js';
  * file-backed VM_PFNMAP/VM_MIXEDMAP VMAs (vma_is_special_huge): only PMD and PUD orders, none with
  * VM_NOHUGEPAGE, and for a non-anonymous VMA only when the global setting is `always`, or
  * `madvise` with VM_HUGEPAGE (MADV_HUGEPAGE) on the VMA. The arch must have THP at that level.
+ * Anonymous VMAs get no huge order in the model: it stands for do_huge_pmd_anonymous_page() finding
+ * no free huge page (VM_FAULT_FALLBACK, a path the kernel takes under fragmentation), so anonymous
+ * memory is always mapped with PTEs.
  */
 export function thpVmaAllowableOrder(mm: Mm, vma: Vma, order: number): boolean {
   const arch = mm.machine.arch;

@@ -5,6 +5,7 @@ import { currentHost } from '../../sched/prim.js';
 import type { Thread } from '../../sched/program.js';
 import { SearchBound } from '../../sched/violation.js';
 import type { AddressSpace } from '../fs/address-space.js';
+import { doAnonymousPage, doWpPage } from './anon.js';
 import { PAGE_SIZE, PMD_ORDER, PMD_SIZE, PUD_ORDER, PUD_SIZE, specialAt } from './arch.js';
 import { checkPfnInsert, insertLeaf, thpVmaAllowableOrder } from './huge_memory.js';
 import type { Mm } from './mm.js';
@@ -14,6 +15,7 @@ import {
   VM_FAULT_FALLBACK,
   VM_FAULT_NOPAGE,
   VM_FAULT_OOM,
+  VM_FAULT_RETRY,
   VM_FAULT_SIGBUS,
   VM_FAULT_SIGSEGV,
   VM_READ,
@@ -49,9 +51,10 @@ export function* vmfInsertPfn(vma: Vma, addr: number, pfn: number): Thread<numbe
 }
 
 /** Builds a struct vm_fault for an address in a VMA. */
-export function makeVmf(vma: Vma, realAddress: number, write: boolean): VmFault {
+export function makeVmf(vma: Vma, realAddress: number, write: boolean, allowRetry = false): VmFault {
   const address = realAddress - (realAddress % PAGE_SIZE);
-  return { vma, address, realAddress, write, pgoff: vma.pgoff + (address - vma.start) / PAGE_SIZE };
+  const pgoff = vma.pgoff + (address - vma.start) / PAGE_SIZE;
+  return { vma, address, realAddress, write, pgoff, allowRetry };
 }
 
 // mm/memory.c: create_huge_pud() (file VMAs: only ->huge_fault)
@@ -81,7 +84,7 @@ function* doFault(vmf: VmFault): Thread<number> {
   return yield* vma.ops.fault(vmf);
 }
 
-// mm/memory.c: handle_pte_fault() (the cases of a file VMA with no page behind the PTE)
+// mm/memory.c: handle_pte_fault() (a missing entry, and a write to a read-only anonymous one)
 function* handlePteFault(vmf: VmFault): Thread<number> {
   // pmd_none(*vmf->pmd), else pte_offset_map_rw_nolock() and ptep_get_lockless(): two lockless
   // reads whose outcome is only whether the address has a present translation below the PUD — a
@@ -91,14 +94,29 @@ function* handlePteFault(vmf: VmFault): Thread<number> {
   // the answer, so the model makes the pair one read of the address's translation (PageTable.walk,
   // which a new empty table does not conflict with).
   const t = yield* vmf.vma.mm.pt.walk(vmf.address);
-  if (t !== null) return 0;
-  // do_pte_missing() -> do_fault() for a VMA that is not anonymous.
+  if (t !== null) {
+    // A present entry: a write to a read-only one of anonymous memory (the zero page) copies it
+    // (do_wp_page(), which takes the PTE lock and checks the entry again); any other is spurious.
+    if (vmf.write && !t.write && vmf.vma.anonymous) return yield* doWpPage(vmf, pfnAt(t, vmf.address));
+    return 0;
+  }
+  // do_pte_missing(): do_anonymous_page() for anonymous memory, do_fault() for a file VMA.
+  if (vmf.vma.anonymous) return yield* doAnonymousPage(vmf);
   return yield* doFault(vmf);
 }
 
-// mm/memory.c: __handle_mm_fault(), for a file-backed VMA.
-export function* handleMmFault(vma: Vma, address: number, write: boolean): Thread<number> {
-  const vmf = makeVmf(vma, address, write);
+// mm/memory.c: __handle_mm_fault()
+/**
+ * `allowRetry` (FAULT_FLAG_ALLOW_RETRY): the caller handles VM_FAULT_RETRY, which comes back with
+ * mmap_lock already dropped (handle_userfault()).
+ */
+export function* handleMmFault(
+  vma: Vma,
+  address: number,
+  write: boolean,
+  allowRetry = false,
+): Thread<number> {
+  const vmf = makeVmf(vma, address, write, allowRetry);
   const pt = vma.mm.pt;
   // Whether a huge fault at an order is tried at all: thp_vma_allowable_order(), and the driver's
   // own first check (->huge_fault returning VM_FAULT_FALLBACK before touching anything shared).
@@ -193,8 +211,9 @@ export function* cpuAccess(
     let ret: number;
     const watchers = mm.machine.faultObservers.map((o) => o({ thread, mm, addr, write }));
     if (!vma || !hasFlag(vma.flags, write ? VM_WRITE : VM_READ)) ret = VM_FAULT_SIGSEGV;
-    else ret = yield* handleMmFault(vma, addr, write);
-    yield* mm.mmapLock.upRead();
+    else ret = yield* handleMmFault(vma, addr, write, true);
+    // VM_FAULT_RETRY: the handler dropped mmap_lock (handle_userfault() slept); fault again.
+    if (!(ret & VM_FAULT_RETRY)) yield* mm.mmapLock.upRead();
     for (const w of watchers) w?.(ret);
     onFault?.(ret);
     if (ret & VM_FAULT_SIGSEGV) return 'sigsegv';

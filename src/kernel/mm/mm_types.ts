@@ -11,6 +11,8 @@ export const VM_READ = 0x1;
 export const VM_WRITE = 0x2;
 export const VM_SHARED = 0x8;
 export const VM_MAYSHARE = 0x80;
+/** include/linux/mm.h: VM_UFFD_MISSING — a userfaultfd handles this VMA's missing-page faults. */
+export const VM_UFFD_MISSING = 0x200;
 export const VM_PFNMAP = 0x400;
 export const VM_IO = 0x4000;
 export const VM_DONTEXPAND = 0x40000;
@@ -30,6 +32,7 @@ const FLAG_NAMES: [number, string][] = [
   [VM_READ, 'READ'],
   [VM_WRITE, 'WRITE'],
   [VM_SHARED, 'SHARED'],
+  [VM_UFFD_MISSING, 'UFFD_MISSING'],
   [VM_PFNMAP, 'PFNMAP'],
   [VM_IO, 'IO'],
   [VM_DONTEXPAND, 'DONTEXPAND'],
@@ -66,6 +69,8 @@ export const VM_FAULT_OOM = 0x1;
 export const VM_FAULT_SIGBUS = 0x2;
 export const VM_FAULT_SIGSEGV = 0x40;
 export const VM_FAULT_NOPAGE = 0x100;
+/** The fault handler dropped mmap_lock and the access must fault again (handle_userfault()). */
+export const VM_FAULT_RETRY = 0x400;
 export const VM_FAULT_FALLBACK = 0x800;
 export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV;
 
@@ -76,6 +81,7 @@ export function faultName(r: number): string {
   if (r & VM_FAULT_SIGBUS) parts.push('SIGBUS');
   if (r & VM_FAULT_SIGSEGV) parts.push('SIGSEGV');
   if (r & VM_FAULT_NOPAGE) parts.push('NOPAGE');
+  if (r & VM_FAULT_RETRY) parts.push('RETRY');
   if (r & VM_FAULT_FALLBACK) parts.push('FALLBACK');
   return parts.join('|');
 }
@@ -90,6 +96,11 @@ export interface VmFault {
   /** Page offset of `address` in the file: vm_pgoff + (address - vm_start) / PAGE_SIZE. */
   pgoff: number;
   write: boolean;
+  /**
+   * FAULT_FLAG_ALLOW_RETRY: the caller can take VM_FAULT_RETRY with mmap_lock dropped (a CPU
+   * access's fault does; get_user_pages() under the caller's mmap_lock does not).
+   */
+  allowRetry: boolean;
 }
 
 export interface VmOperations {
@@ -133,6 +144,11 @@ export interface VmAreaDesc {
 
 export type PageProt = 'wb' | 'uc' | 'wc';
 
+/** What a VMA knows of its userfaultfd (fs/userfaultfd.c: struct userfaultfd_ctx; see userfaultfd.ts). */
+export interface UffdCtxRef {
+  readonly name: string;
+}
+
 export class Vma {
   constructor(
     readonly mm: Mm,
@@ -145,6 +161,14 @@ export class Vma {
     public privateData: unknown,
     public pageProt: PageProt,
   ) {}
+
+  /** vm_userfaultfd_ctx: the userfaultfd registered on this VMA (with VM_UFFD_MISSING), if any. */
+  uffd: UffdCtxRef | undefined = undefined;
+
+  /** include/linux/mm.h: vma_is_anonymous() — no vm_ops (private anonymous memory). */
+  get anonymous(): boolean {
+    return this.ops === undefined && this.file === undefined;
+  }
 
   get pages(): number {
     return (this.end - this.start) / PAGE_SIZE;

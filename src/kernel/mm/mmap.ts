@@ -37,7 +37,7 @@ export interface MmapRequest {
 }
 
 // mm/mmap.c: get_unmapped_area() for a file without a hook: the lowest gap at or above MMAP_BASE.
-function unmappedArea(mm: Mm, len: number): number {
+export function unmappedArea(mm: Mm, len: number): number {
   let addr = MMAP_BASE;
   for (const v of mm.vmas) {
     if (v.end <= addr) continue;
