@@ -7,6 +7,7 @@ export type DesignName =
   | 'upstream'
   | 'dmabuf-backed'
   | 'shared-base'
+  | 'v7.1'
   | 'v6.19'
   | 'v6.12'
   | 'v6.10'
@@ -18,6 +19,7 @@ export const DESIGN_NAMES: readonly DesignName[] = [
   'upstream',
   'dmabuf-backed',
   'shared-base',
+  'v7.1',
   'v6.19',
   'v6.12',
   'v6.10',
@@ -197,6 +199,28 @@ export interface DesignOptions {
    * arch (the hazard of the seed thread; TTM's huge faults of 2020 did so).
    */
   hugeFaultArchGuard: boolean;
+  /**
+   * iommufd's iopt_release_pages() for dma-buf pages. `detach-first` (v7.2, f2d70dbd3dce): the
+   * dma-buf block (unpin, dma_buf_detach(), dma_buf_put()) runs before the pages' contents are
+   * torn down. `destroy-first` (6.19.0 to 7.1.4): mutex_destroy(&pages->mutex) and the rest come
+   * first, while the attachment is still on the buffer's list, so an exporter's revoke can still
+   * call iopt_revoke_notify(), which locks the destroyed mutex (USE_AFTER_FREE).
+   */
+  ioptReleaseOrder: 'detach-first' | 'destroy-first';
+  /**
+   * iopt_release_pages() takes the buffer's reservation lock around dma_buf_unpin() (e745cd2c749e,
+   * v7.2). false (v7.1, where dma_buf_pin() came with 8c5f9645c389): the unpin runs without it and
+   * dma_resv_assert_held() fires (ERROR). Only where iommufd pins (importers: revocable-any-pin).
+   */
+  ioptUnpinTakesResv: boolean;
+  /**
+   * iopt_area_add_access() refuses dma-buf pages with -EINVAL before taking pages->mutex
+   * (5f3fc0ad9a41, v7.2). false (6.19 to 7.1): an in-kernel access pin (`access_pin`) of a
+   * dma-buf area takes pages->mutex and, with no domain filled, pins "user" pages through GUP with
+   * mmap_lock under it: pages->mutex -> mmap_lock, against mmap_lock -> dma_resv (dma_resv_lockdep())
+   * -> pages->mutex (iopt_revoke_notify()): LOCK_ORDER.
+   */
+  accessPinRejectsDmabuf: boolean;
 }
 
 export interface Design {
@@ -205,7 +229,7 @@ export interface Design {
   options: DesignOptions;
 }
 
-/** v7.1's options; every other design says only how it differs. */
+/** upstream's options (v7.2); every other design says only how it differs. */
 const UPSTREAM: DesignOptions = {
   revokeWaitsForImporters: true,
   closeOrder: 'cleanup-first',
@@ -235,6 +259,17 @@ const UPSTREAM: DesignOptions = {
   coreEra: 'v6',
   forkRechecksHugePmd: false,
   hugeFaultArchGuard: true,
+  ioptReleaseOrder: 'detach-first',
+  ioptUnpinTakesResv: true,
+  accessPinRejectsDmabuf: true,
+};
+
+/** v7.1 (the newest mainline whose source the model was read from, before the v7.2 fixes). */
+const V7_1: DesignOptions = {
+  ...UPSTREAM,
+  ioptReleaseOrder: 'destroy-first',
+  ioptUnpinTakesResv: false,
+  accessPinRejectsDmabuf: false,
 };
 
 /** What v4 (the newest revision read) chose; REVISION_OPTIONS below lists every revision. */
@@ -245,7 +280,7 @@ const REVISION_OPTIONS_V4: Partial<DesignOptions> = {
 };
 
 /** Before v6.19 there are no dma-bufs; before v6.12 no huge faults. */
-const V6_10: DesignOptions = { ...UPSTREAM, dmabufExport: false, hugeFault: false };
+const V6_10: DesignOptions = { ...V7_1, dmabufExport: false, hugeFault: false };
 
 /** The vma_list era (v5.13 as the base; v5.8 and v6.9 differ from it). */
 const VMA_LIST: DesignOptions = { ...V6_10, mmapScheme: 'vma-list', forkOpenBeforeCopy: false };
@@ -254,7 +289,7 @@ export const DESIGNS: Record<DesignName, Design> = {
   upstream: {
     name: 'upstream',
     summary:
-      'mainline v7.1: VFIO BAR mmap through the device fd, dma-buf export with a revoke that waits for importers',
+      'mainline v7.2 (v7.1 as read, with the iommufd fixes merged for v7.2): VFIO BAR mmap through the device fd, dma-buf export with a revoke that waits for importers',
     options: UPSTREAM,
   },
   'dmabuf-backed': {
@@ -282,12 +317,18 @@ export const DESIGNS: Record<DesignName, Design> = {
       compatImportsDmabuf: true,
     },
   },
+  'v7.1': {
+    name: 'v7.1',
+    summary:
+      "mainline v7.1: as upstream, but iommufd destroys the dma-buf pages' mutex before detaching, unpins without the reservation lock, and pins dma-buf areas for in-kernel accesses",
+    options: V7_1,
+  },
   'v6.19': {
     name: 'v6.19',
     summary:
       'dma-buf export as first shipped (5d74781ebc86): revoke only notifies; close disables before cleanup',
     options: {
-      ...UPSTREAM,
+      ...V7_1,
       revokeWaitsForImporters: false,
       closeOrder: 'disable-first',
       importers: 'any-no-pin',
@@ -299,7 +340,7 @@ export const DESIGNS: Record<DesignName, Design> = {
     summary:
       'huge_fault for PMD/PUD as first shipped (f9e54c3a2f5b): no pfn alignment check, no rounding of the fault address; no dma-buf export',
     options: {
-      ...UPSTREAM,
+      ...V7_1,
       dmabufExport: false,
       hugeFaultRoundsAddress: false,
       hugeFaultChecksPfnAlignment: false,
@@ -404,4 +445,19 @@ export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions
   coreEra: ['v6', 'v5'],
   forkRechecksHugePmd: [false, true],
   hugeFaultArchGuard: [true, false],
+  ioptReleaseOrder: ['detach-first', 'destroy-first'],
+  ioptUnpinTakesResv: [true, false],
+  accessPinRejectsDmabuf: [true, false],
 };
+
+/**
+ * Lock dependencies every design's kernel declares at boot, named by lockdep class, that lockdep
+ * treats as observed (a machine's `lockChains` adds its own). drivers/dma-buf/dma-resv.c:
+ * dma_resv_lockdep() (a subsys initcall under CONFIG_LOCKDEP) takes mmap_lock for read, then a
+ * reservation lock, then fs_reclaim, then i_mmap_rwsem for write, so that any path taking them the
+ * other way round is reported at once: mmap_lock -> dma_resv -> fs_reclaim -> i_mmap_rwsem. It is
+ * in every kernel the designs model (v5.7 included).
+ */
+export function designLockChains(_design: Design): readonly (readonly string[])[] {
+  return [['&mm->mmap_lock', 'reservation_ww_class_mutex', 'fs_reclaim', '&mapping->i_mmap_rwsem']];
+}

@@ -14,6 +14,7 @@ const KERNEL_NAMES: Record<string, string> = {
   'reflck->lock': '&reflck->lock',
   reservation_ww_class_mutex: 'reservation_ww_class_mutex',
   iova_rwsem: '&iopt->iova_rwsem',
+  ioas_lock: '&access->ioas_lock',
   'iommu->lock': '&iommu->lock',
   iopt_pages_dmabuf_mutex: '&pages->mutex',
   page_table_lock: '&mm->page_table_lock',

@@ -33,7 +33,9 @@ export function lockGraphText(g: LockGraph, head: string, replay: (schedule: str
       `  ${kernelLockName(d.from)} (${mode(d.fromMode)}) -> ${kernelLockName(d.to)} (${mode(d.toMode)})`,
     );
     if (d.schedule === '') {
-      lines.push("      declared in the machine's lockChains (made elsewhere in the kernel)");
+      lines.push(
+        "      declared: made elsewhere in the kernel (the design's boot-time chains or the machine's lockChains)",
+      );
       continue;
     }
     lines.push(`      by ${d.thread}`);
@@ -70,7 +72,7 @@ export function lockGraphText(g: LockGraph, head: string, replay: (schedule: str
     for (const d of cycle) {
       if (d.schedule === '') {
         lines.push(
-          `-> #${cycle.indexOf(d)} ${kernelLockName(d.to)} after ${kernelLockName(d.from)}: declared in the machine's lockChains`,
+          `-> #${cycle.indexOf(d)} ${kernelLockName(d.to)} after ${kernelLockName(d.from)}: declared (made elsewhere in the kernel)`,
         );
         continue;
       }

@@ -295,6 +295,12 @@ export const OPS = {
     { ioas: handle, iova: size, length: size },
     { ioas: 'ioas' },
   ),
+  access_pin: op(
+    "An in-kernel iommufd access — what an emulated or mdev device does — pins the pages behind `length` bytes at `iova` of an IOAS (the access is made and attached to the IOAS on first use). For a dma-buf area: EINVAL since 5f3fc0ad9a41 (v7.2); before it, the pages' mutex is taken and, with no domain filled, the pages are pinned as user memory through GUP under it (EFAULT), taking mmap_lock inside pages->mutex.",
+    'drivers/iommu/iommufd/device.c: iommufd_access_pin_pages()',
+    { ioas: handle, iova: size, length: size },
+    { ioas: 'ioas' },
+  ),
   container: op(
     'A VFIO type1 container (VFIO_SET_IOMMU) holding the devices of the given fds (for map_dma with backend type1).',
     'drivers/vfio/vfio_iommu_type1.c: vfio_iommu_type1_open()',

@@ -4,7 +4,7 @@
 // user space after each (deferred fputs run there), and compares each outcome with its `expect`.
 // The invariants of src/invariants/system.ts are checked after every event and at every access.
 
-import { type Design, designOf } from '../designs/design.js';
+import { type Design, designLockChains, designOf } from '../designs/design.js';
 import { INVARIANT_IDS, StateCheck, watchSystem } from '../invariants/system.js';
 import type { Importer } from '../kernel/dma-buf/importer.js';
 import type { UserfaultfdCtx } from '../kernel/fs/userfaultfd.js';
@@ -101,7 +101,9 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
   }
   return {
     name: sc.name,
-    lockChains: (sc.machine.lockChains ?? []).map((chain) => chain.map(modelLockClass)),
+    lockChains: [...designLockChains(design), ...(sc.machine.lockChains ?? [])].map((chain) =>
+      chain.map(modelLockClass),
+    ),
     setup(): World {
       const s = new System({ arch: sc.machine.arch, thp: sc.machine.thp, design, devices: sc.devices });
       watchSystem(s, enabled);
@@ -412,6 +414,10 @@ function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: st
     case 'map_file': {
       const ioas = objOf(pr, a.ioas, 'ioas');
       return ioas ? yield* sys.sysMapFile(p, ioas.v, fdOf(pr, a.fd), a.iova, a.length, a.offset) : EBADF;
+    }
+    case 'access_pin': {
+      const ioas = objOf(pr, a.ioas, 'ioas');
+      return ioas ? yield* sys.sysAccessPin(ioas.v, a.iova, a.length) : EBADF;
     }
     case 'unmap_iova': {
       const ioas = objOf(pr, a.ioas, 'ioas');

@@ -209,6 +209,8 @@ export class Execution<S> implements Host {
   stepLimitHit = false;
   /** A thread stopped at a model-level bound (SearchBound): the search is incomplete. */
   boundHit = false;
+  /** A thread died of a violation or an error: what it held stays held, so waits on it prove nothing. */
+  private threadDied = false;
   /** The message of the first SearchBound of this execution. */
   boundMessage = '';
   /**
@@ -459,6 +461,7 @@ export class Execution<S> implements Host {
     this.lastThread = -1;
     this.stepLimitHit = false;
     this.boundHit = false;
+    this.threadDied = false;
     if (this.violations.length > 0) this.violations.length = 0;
     if (this.seenIds.size > 0) this.seenIds.clear();
     if (this.trace.length > 0) this.trace.length = 0;
@@ -712,7 +715,9 @@ export class Execution<S> implements Host {
     if (this.stepLimitHit) return false;
     // A thread stopped at a model bound might have released what the others wait for: threads left
     // waiting are no deadlock the model can claim (the search is marked incomplete instead).
-    if (this.anyUnfinished() && !this.boundHit) {
+    // Likewise a thread that died of a violation: the others may wait for what it held, which the
+    // kernel would have released had the bug not been there (the violation is the report).
+    if (this.anyUnfinished() && !this.boundHit && !this.threadDied) {
       const waits: string[] = [];
       for (let t = 0; t < this.n; t++) {
         if (this.status[t] !== RUNNING) continue;
@@ -789,6 +794,7 @@ export class Execution<S> implements Host {
       this.boundHit = true;
       return;
     }
+    this.threadDied = true;
     if (e instanceof Violation) {
       this.report('invariant', e.id, e.message, this.len, this.names[t]);
     } else {

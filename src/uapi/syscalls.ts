@@ -10,6 +10,7 @@ import { UserfaultfdCtx, userfaultfdCopy, userfaultfdRegister } from '../kernel/
 import {
   Ioas,
   iommuDma,
+  iommufdAccessPinPages,
   iommufdAttach,
   iommufdFops,
   iommufdIoasMapFile,
@@ -450,7 +451,12 @@ export function* sysMapFile(
 ): Thread<number> {
   const f = yield* p.fdget(fd);
   if (!f) return EBADF;
-  return yield* iommufdIoasMapFile(ioas, f, iova, length, offset);
+  return yield* iommufdIoasMapFile(ioas, f, iova, length, offset, p.mm);
+}
+
+/** An in-kernel iommufd access (emulated/mdev device) pins IOVA pages: iommufd_access_pin_pages(). */
+export function sysAccessPin(ioas: Ioas, iova: number, length: number): Thread<number> {
+  return iommufdAccessPinPages(ioas, iova, length);
 }
 
 /** IOMMU_IOAS_UNMAP. */

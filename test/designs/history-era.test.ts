@@ -31,6 +31,7 @@ function lockClass(name: string): string {
     [/\.resv$/, 'reservation_ww_class_mutex'],
     [/\.iotlb$/, 'iotlb_sync'],
     [/\.iova_rwsem$/, 'iova_rwsem'],
+    [/\.access\.ioas_lock$/, 'ioas_lock'],
     [/\.iommu_lock$/, 'iommu->lock'],
   ];
   for (const [re, cls] of classes) if (re.test(name)) return cls;
@@ -52,7 +53,14 @@ const MM_LOCKS = [
   'iommu->lock',
 ];
 const KERNEL_ALL = [
-  // mm/
+  // mm/, anonymous memory and userfaultfd (fs/userfaultfd.c, mm/userfaultfd.c: every era has them)
+  'mmap_anon',
+  // kernel/locking/mutex.c (with its debug check of a destroyed mutex)
+  'mutex_lock',
+  'do_anonymous_page',
+  'do_wp_page',
+  'handle_userfault',
+  'userfaultfd_copy',
   'copy_page_range',
   'copy_pmd_range',
   'copy_huge_pmd',
@@ -197,6 +205,9 @@ const V6_CORE = [
   'vfio_device_put_registration',
   'vfio_unregister_group_dev',
   'iommufd_compat_map_dma',
+  // iommufd's core (v6.2 on): unmapping an IOAS range, an in-kernel access pin
+  'iommufd_ioas_unmap',
+  'iommufd_access_pin_pages',
 ];
 /** v6.19: dma-buf export (vfio_pci_dmabuf.c), the dma-buf core, iommufd's dma-buf import. */
 const DMABUF = [
@@ -228,6 +239,8 @@ const DMABUF = [
   'iommufd_attach',
   'iopt_map_dmabuf',
   'iopt_revoke_notify',
+  'iommufd_access_pin_pages',
+  'iopt_area_add_access',
   'fill_domain',
   'release_pages',
   // model-only: the generic importer (an RDMA/GPU driver)
@@ -242,7 +255,7 @@ const ALLOWED: Partial<Record<DesignName, { locks: string[]; fns: string[] }>> =
   'v5.8': { locks: [...MM_LOCKS, 'reflck->lock', 'memory_lock', 'vma_lock'], fns: V5_8 },
   'v5.13': { locks: [...MM_LOCKS, 'reflck->lock', 'memory_lock', 'vma_lock'], fns: V5_8 },
   'v6.9': {
-    locks: [...MM_LOCKS, 'dev_set->lock', 'memory_lock', 'vma_lock', 'iova_rwsem'],
+    locks: [...MM_LOCKS, 'dev_set->lock', 'memory_lock', 'vma_lock', 'iova_rwsem', 'ioas_lock'],
     fns: [
       ...V6_CORE,
       'vfio_pci_zap_and_vma_lock',
@@ -252,11 +265,11 @@ const ALLOWED: Partial<Record<DesignName, { locks: string[]; fns: string[] }>> =
     ],
   },
   'v6.10': {
-    locks: [...MM_LOCKS, 'dev_set->lock', 'memory_lock', 'iova_rwsem'],
+    locks: [...MM_LOCKS, 'dev_set->lock', 'memory_lock', 'iova_rwsem', 'ioas_lock'],
     fns: [...V6_CORE, 'vfio_pci_zap_bars', 'vfio_pci_mmap_fault'],
   },
   'v6.12': {
-    locks: [...MM_LOCKS, 'dev_set->lock', 'memory_lock', 'iova_rwsem'],
+    locks: [...MM_LOCKS, 'dev_set->lock', 'memory_lock', 'iova_rwsem', 'ioas_lock'],
     fns: [...V6_CORE, 'vfio_pci_zap_bars', 'vfio_pci_mmap_huge_fault'],
   },
   'v6.19': {
@@ -265,6 +278,7 @@ const ALLOWED: Partial<Record<DesignName, { locks: string[]; fns: string[] }>> =
       'dev_set->lock',
       'memory_lock',
       'iova_rwsem',
+      'ioas_lock',
       'reservation_ww_class_mutex',
       'iopt_pages_dmabuf_mutex',
     ],

@@ -3,8 +3,10 @@
 // invalidate_mappings, the revoke protocol of v7.1. Fences are completions signalled with
 // complete_all().
 
+import { SETUP_THREAD } from '../../sched/atomic.js';
 import { Completion } from '../../sched/completion.js';
 import { Mutex } from '../../sched/mutex.js';
+import { currentThread } from '../../sched/prim.js';
 import type { Thread } from '../../sched/program.js';
 import { File, fput, Inode } from '../fs/file.js';
 import type { Vma } from '../mm/mm_types.js';
@@ -172,8 +174,12 @@ export function* dmaBufDetach(at: DmaBufAttachment): Thread<void> {
   if (buf.ops.detach) yield* buf.ops.detach(buf, at);
 }
 
+// include/linux/dma-resv.h: dma_resv_assert_held() — lockdep_assert_held(): the caller holds it.
 function assertResvHeld(buf: DmaBuf, fn: string): void {
-  if (!buf.resv.lock.locked) throw new Error(`BUG: ${fn} without the reservation lock held`);
+  const t = currentThread();
+  // Setup runs as SETUP_THREAD; outside any execution (direct calls in tests) any holder counts.
+  const held = t === -2 ? buf.resv.lock.locked : buf.resv.lock.heldBy(t === -1 ? SETUP_THREAD : t);
+  if (!held) throw new Error(`BUG: ${fn} without the reservation lock held (dma_resv_assert_held)`);
 }
 
 // drivers/dma-buf/dma-buf.c: dma_buf_map_attachment() (resv held by the caller)
