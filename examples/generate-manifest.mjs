@@ -25,6 +25,10 @@ const { DESIGN_NAMES, designOf } = await load('src/designs/design.js');
 
 /** One line per example: the story it tells (docs/examples.md has the longer version). */
 const STORIES = {
+  'ats-reset-vs-fault-lockdep.yaml':
+    "v7.0+: VFIO_DEVICE_RESET of an ATS device takes &group->mutex under memory_lock; with the list's chain back to mmap_lock and a BAR fault: LOCK_ORDER",
+  'ats-reset-vs-fault-no-ats.yaml':
+    'the same reset and fault on a device without ATS: the IOMMU reset hooks return at once, no group->mutex, no cycle',
   'client-dmabuf-subrange.yaml':
     'a client holding only a dma-buf of a BAR slice cannot mmap it upstream (EINVAL); its importer DMA races a memory disable',
   'faults-vs-disable.yaml':

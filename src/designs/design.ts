@@ -197,6 +197,14 @@ export interface DesignOptions {
    * arch (the hazard of the seed thread; TTM's huge faults of 2020 did so).
    */
   hugeFaultArchGuard: boolean;
+  /**
+   * The PCI reset methods (pcie_flr() and the others __pci_reset_function_locked() walks) call
+   * pci_dev_reset_iommu_prepare() before the reset and pci_dev_reset_iommu_done() after it
+   * (c279e83953d9 and f5b16b802174, v7.0). For a device with ATS behind an IOMMU each takes the
+   * IOMMU group's mutex: VFIO_DEVICE_RESET and the emulated FLR then take &group->mutex inside
+   * &vdev->memory_lock. false: v6.19 and older, whose resets do not call into the IOMMU core.
+   */
+  resetPreparesIommu: boolean;
 }
 
 export interface Design {
@@ -235,6 +243,7 @@ const UPSTREAM: DesignOptions = {
   coreEra: 'v6',
   forkRechecksHugePmd: false,
   hugeFaultArchGuard: true,
+  resetPreparesIommu: true,
 };
 
 /** What v4 (the newest revision read) chose; REVISION_OPTIONS below lists every revision. */
@@ -244,8 +253,13 @@ const REVISION_OPTIONS_V4: Partial<DesignOptions> = {
   revision: 'v4',
 };
 
-/** Before v6.19 there are no dma-bufs; before v6.12 no huge faults. */
-const V6_10: DesignOptions = { ...UPSTREAM, dmabufExport: false, hugeFault: false };
+/** Before v6.19 there are no dma-bufs; before v6.12 no huge faults; before v7.0 no IOMMU reset hooks. */
+const V6_10: DesignOptions = {
+  ...UPSTREAM,
+  dmabufExport: false,
+  hugeFault: false,
+  resetPreparesIommu: false,
+};
 
 /** The vma_list era (v5.13 as the base; v5.8 and v6.9 differ from it). */
 const VMA_LIST: DesignOptions = { ...V6_10, mmapScheme: 'vma-list', forkOpenBeforeCopy: false };
@@ -292,6 +306,7 @@ export const DESIGNS: Record<DesignName, Design> = {
       closeOrder: 'disable-first',
       importers: 'any-no-pin',
       exportFdErrorUnwindsTwice: true,
+      resetPreparesIommu: false,
     },
   },
   'v6.12': {
@@ -303,6 +318,7 @@ export const DESIGNS: Record<DesignName, Design> = {
       dmabufExport: false,
       hugeFaultRoundsAddress: false,
       hugeFaultChecksPfnAlignment: false,
+      resetPreparesIommu: false,
     },
   },
   'v6.10': {
@@ -404,4 +420,5 @@ export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions
   coreEra: ['v6', 'v5'],
   forkRechecksHugePmd: [false, true],
   hugeFaultArchGuard: [true, false],
+  resetPreparesIommu: [true, false],
 };
