@@ -25,6 +25,20 @@ const { DESIGN_NAMES, designOf } = await load('src/designs/design.js');
 
 /** One line per example: the story it tells (docs/examples.md has the longer version). */
 const STORIES = {
+  'uffd-copy-wakes-fault.yaml':
+    'a store to a missing page of a userfaultfd-registered mapping sleeps with mmap_lock dropped until UFFDIO_COPY fills it; nothing else waits',
+  'v5.8-uffd-stall-under-memory-lock.yaml':
+    "v5.8's pread holds memory_lock across a copy that a userfaultfd stalls: a queued disable and the handler's BAR fault close a DEADLOCK; v5.13 holds nothing",
+  'v7.1-iommufd-unpin-without-resv.yaml':
+    "v7.1's iopt_release_pages() unpins dma-buf pages without the reservation lock (ERROR); e745cd2c749e (v7.2) takes it",
+  'v7.1-iommufd-release-vs-revoke.yaml':
+    "v7.1's iopt_release_pages() destroys pages->mutex before detaching; a revoke's iopt_revoke_notify() locks it (USE_AFTER_FREE); f2d70dbd3dce (v7.2) detaches first",
+  'v7.1-iommufd-access-pin-dmabuf.yaml':
+    'v6.19-v7.1: an in-kernel access pin takes mmap_lock under a dma-buf pages->mutex (LOCK_ORDER with dma_resv_lockdep()); 5f3fc0ad9a41 (v7.2) refuses it',
+  'ats-reset-vs-fault-lockdep.yaml':
+    "v7.0+: VFIO_DEVICE_RESET of an ATS device takes &group->mutex under memory_lock; with the list's chain back to mmap_lock and a BAR fault: LOCK_ORDER",
+  'ats-reset-vs-fault-no-ats.yaml':
+    'the same reset and fault on a device without ATS: the IOMMU reset hooks return at once, no group->mutex, no cycle',
   'client-dmabuf-subrange.yaml':
     'a client holding only a dma-buf of a BAR slice cannot mmap it upstream (EINVAL); its importer DMA races a memory disable',
   'faults-vs-disable.yaml':

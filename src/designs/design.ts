@@ -221,6 +221,14 @@ export interface DesignOptions {
    * -> pages->mutex (iopt_revoke_notify()): LOCK_ORDER.
    */
   accessPinRejectsDmabuf: boolean;
+  /**
+   * The PCI reset methods (pcie_flr() and the others __pci_reset_function_locked() walks) call
+   * pci_dev_reset_iommu_prepare() before the reset and pci_dev_reset_iommu_done() after it
+   * (c279e83953d9 and f5b16b802174, v7.0). For a device with ATS behind an IOMMU each takes the
+   * IOMMU group's mutex: VFIO_DEVICE_RESET and the emulated FLR then take &group->mutex inside
+   * &vdev->memory_lock. false: v6.19 and older, whose resets do not call into the IOMMU core.
+   */
+  resetPreparesIommu: boolean;
 }
 
 export interface Design {
@@ -259,6 +267,7 @@ const UPSTREAM: DesignOptions = {
   coreEra: 'v6',
   forkRechecksHugePmd: false,
   hugeFaultArchGuard: true,
+  resetPreparesIommu: true,
   ioptReleaseOrder: 'detach-first',
   ioptUnpinTakesResv: true,
   accessPinRejectsDmabuf: true,
@@ -279,8 +288,13 @@ const REVISION_OPTIONS_V4: Partial<DesignOptions> = {
   revision: 'v4',
 };
 
-/** Before v6.19 there are no dma-bufs; before v6.12 no huge faults. */
-const V6_10: DesignOptions = { ...V7_1, dmabufExport: false, hugeFault: false };
+/** Before v6.19 there are no dma-bufs; before v6.12 no huge faults; before v7.0 no IOMMU reset hooks. */
+const V6_10: DesignOptions = {
+  ...V7_1,
+  dmabufExport: false,
+  hugeFault: false,
+  resetPreparesIommu: false,
+};
 
 /** The vma_list era (v5.13 as the base; v5.8 and v6.9 differ from it). */
 const VMA_LIST: DesignOptions = { ...V6_10, mmapScheme: 'vma-list', forkOpenBeforeCopy: false };
@@ -333,6 +347,7 @@ export const DESIGNS: Record<DesignName, Design> = {
       closeOrder: 'disable-first',
       importers: 'any-no-pin',
       exportFdErrorUnwindsTwice: true,
+      resetPreparesIommu: false,
     },
   },
   'v6.12': {
@@ -344,6 +359,7 @@ export const DESIGNS: Record<DesignName, Design> = {
       dmabufExport: false,
       hugeFaultRoundsAddress: false,
       hugeFaultChecksPfnAlignment: false,
+      resetPreparesIommu: false,
     },
   },
   'v6.10': {
@@ -448,6 +464,7 @@ export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions
   ioptReleaseOrder: ['detach-first', 'destroy-first'],
   ioptUnpinTakesResv: [true, false],
   accessPinRejectsDmabuf: [true, false],
+  resetPreparesIommu: [true, false],
 };
 
 /**

@@ -16,6 +16,7 @@ const KERNEL_NAMES: Record<string, string> = {
   iova_rwsem: '&iopt->iova_rwsem',
   ioas_lock: '&access->ioas_lock',
   'iommu->lock': '&iommu->lock',
+  'group->mutex': '&group->mutex',
   iopt_pages_dmabuf_mutex: '&pages->mutex',
   page_table_lock: '&mm->page_table_lock',
   // Split page-table locks: one lockdep class for PMD and PTE tables alike (ptlock_init()).
@@ -34,8 +35,8 @@ MODEL_CLASSES.set('ptlock_ptr(ptdesc)', 'ptl');
 
 /**
  * The model's class for a lock named as the kernel's lockdep names it (a machine's `lockChains`); a
- * name the model has no lock for (`&group->mutex`, `cpu_hotplug_lock`) is a class of its own. A
- * model class name is taken as it is too.
+ * name the model has no lock for (`cpu_hotplug_lock`, `&type->i_mutex_dir_key#4`) is a class of its
+ * own. A model class name is taken as it is too.
  */
 export function modelLockClass(name: string): string {
   const slash = name.lastIndexOf('/');

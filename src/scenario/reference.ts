@@ -73,6 +73,10 @@ const FIELDS: Record<string, FieldDoc> = {
     doc: 'An SR-IOV VF: no memory bit in its command register (`pdev->no_command_memory`), so memory counts as enabled whatever `command` writes.',
     default: '`false`',
   },
+  'devices.ats': {
+    doc: 'The function supports ATS (`pci_ats_supported()`) behind the IOMMU. From v7.0 (design option `resetPreparesIommu`) its resets — `reset`, `flr`, and the reset at close — call `pci_dev_reset_iommu_prepare()` and `pci_dev_reset_iommu_done()`, each of which takes the IOMMU group’s mutex (`&group->mutex`): inside `&vdev->memory_lock` for `reset` and `flr`. Without ATS both return at once.',
+    default: '`false`',
+  },
   design: {
     doc: 'The kernel design to model: a name, or `{ name, ...options }` to change some of its options (see [Designs](#designs)).',
     default: '`upstream`',

@@ -103,6 +103,7 @@ export function resolveScenario(
     };
     if (d.reset !== undefined) spec.reset = d.reset;
     if (d.noCommandMemory !== undefined) spec.noCommandMemory = d.noCommandMemory;
+    if (d.ats !== undefined) spec.ats = d.ats;
     devices.push(spec);
   });
   const deviceNames = devices.map((d) => d.name);

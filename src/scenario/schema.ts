@@ -51,6 +51,7 @@ const device = z.strictObject({
   bars: z.array(bar).min(1),
   reset: z.boolean().optional(),
   noCommandMemory: z.boolean().optional(),
+  ats: z.boolean().optional(),
 });
 
 const opList = z.array(z.unknown());

@@ -22,6 +22,8 @@ export interface DeviceSpec {
   /** Supports VFIO_DEVICE_RESET (default true). */
   reset?: boolean;
   noCommandMemory?: boolean;
+  /** The function supports ATS behind the IOMMU (default false). */
+  ats?: boolean;
 }
 
 export interface SystemSpec {
@@ -147,6 +149,7 @@ export class System {
         bars: d.bars,
         ...(d.reset !== undefined ? { reset: d.reset } : {}),
         ...(d.noCommandMemory !== undefined ? { noCommandMemory: d.noCommandMemory } : {}),
+        ...(d.ats !== undefined ? { ats: d.ats } : {}),
       });
       this.devices.set(d.name, new VfioPciCoreDevice(this.machine, pdev));
       this.domains.set(d.name, new Domain(`${d.name}.domain`));

@@ -70,10 +70,40 @@ describe('vdm lockdep', () => {
     assert.deepEqual(j.cycles, []);
   });
 
+  test('an ATS device reset: &group->mutex under &vdev->memory_lock with its kernel chain, the declared chain, the cycle', () => {
+    const r = vdm('lockdep', 'examples/ats-reset-vs-fault-lockdep.yaml');
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.out, /&group->mutex {3}\[model: group->mutex\]/);
+    assert.match(
+      r.out,
+      /&vdev->memory_lock \(write\) -> &group->mutex \(lock\)\n {6}by admin\n {8}held in {2}sys_reset\(\) > vfio_pci_ioctl_reset\(\) > vfio_pci_zap_and_down_write_memory_lock\(\)\n.*\n {8}taken in sys_reset\(\) > vfio_pci_ioctl_reset\(\) > pci_try_reset_function\(\) > __pci_reset_function_locked\(\) > pcie_flr\(\) > pci_dev_reset_iommu_prepare\(\)/,
+    );
+    assert.match(
+      r.out,
+      /&group->mutex \(lock\) -> cpu_hotplug_lock \(lock\)\n {6}declared in the machine's lockChains/,
+    );
+    assert.match(r.out, /WARNING: possible circular locking dependency detected/);
+    assert.match(
+      r.out,
+      /&vdev->memory_lock --> &group->mutex --> cpu_hotplug_lock --> &type->i_mutex_dir_key#4/,
+    );
+    // Without ATS: no group->mutex is taken, and no cycle.
+    const plain = vdm('lockdep', 'examples/ats-reset-vs-fault-no-ats.yaml', '--json');
+    assert.equal(plain.code, 0, plain.err);
+    const j = JSON.parse(plain.out);
+    assert.ok(
+      !j.dependencies.some(
+        (d: { toKernel: string; schedule: string }) => d.toKernel === '&group->mutex' && d.schedule !== '',
+      ),
+    );
+    assert.deepEqual(j.cycles, []);
+  });
+
   test('kernel names: a nested subclass keeps its /N; an unknown class stays as it is', () => {
     assert.equal(kernelLockName('memory_lock'), '&vdev->memory_lock');
     assert.equal(kernelLockName('mmap_lock/1'), '&mm->mmap_lock/1');
     assert.equal(kernelLockName('dev_set->lock'), '&dev_set->lock');
+    assert.equal(kernelLockName('group->mutex'), '&group->mutex');
     assert.equal(kernelLockName('my_test_lock'), 'my_test_lock');
   });
 });

@@ -33,6 +33,7 @@ function lockClass(name: string): string {
     [/\.iova_rwsem$/, 'iova_rwsem'],
     [/\.access\.ioas_lock$/, 'ioas_lock'],
     [/\.iommu_lock$/, 'iommu->lock'],
+    [/\.group\.mutex$/, 'group->mutex'],
   ];
   for (const [re, cls] of classes) if (re.test(name)) return cls;
   return `unknown lock ${name}`;
@@ -110,6 +111,9 @@ const KERNEL_ALL = [
   'pci_enable_device',
   'pci_set_power_state',
   'pci_try_reset_function',
+  // the function reset method and its caller (both long before v5.7; the IOMMU hooks in them are v7.0)
+  '__pci_reset_function_locked',
+  'pcie_flr',
   'pci_write_command',
   'iommu_dma',
   'iommu_map',
@@ -329,7 +333,7 @@ describe('history designs run only what their kernel had (every example, default
     });
   }
 
-  test('the era-defining absences hold: no memory_lock on v5.7, no dev_set before v5.15, no dma-bufs before v6.19', () => {
+  test('the era-defining absences hold: no memory_lock on v5.7, no dev_set before v5.15, no dma-bufs before v6.19, no IOMMU reset hooks before v7.0', () => {
     const v57 = traced('v5.7');
     assert.ok(!v57.locks.has('memory_lock'));
     assert.ok(!v57.fns.has('vfio_pci_zap_and_down_write_memory_lock'));
@@ -339,5 +343,8 @@ describe('history designs run only what their kernel had (every example, default
     assert.ok(!v58.locks.has('dev_set->lock'));
     const v612 = traced('v6.12');
     assert.ok(![...v612.fns.keys()].some((f) => f.includes('dma_buf')));
+    const v619 = traced('v6.19');
+    assert.ok(!v619.locks.has('group->mutex'), 'v6.19 resets an ATS device without the IOMMU group mutex');
+    assert.ok(!v619.fns.has('pci_dev_reset_iommu_prepare'));
   });
 });

@@ -1,4 +1,5 @@
-// docs/findings.md quotes the explorer's counterexamples as `vdm replay FILE --schedule S` → `ID`.
+// docs/findings.md quotes the explorer's counterexamples as `vdm replay FILE --schedule S` → `ID`
+// (an invariant, or LOCK_ORDER: a lock-order cycle the replayed execution closes).
 // Schedules are hashes of the model's events: a change to the model can move them. Each quoted
 // command is replayed here and must still end in the invariant named beside it, so the page never
 // hands a kernel developer a command that no longer shows what it says.
@@ -35,7 +36,7 @@ describe('docs/findings.md', () => {
       assert.ok(r.status === 0 || r.status === 1, r.stderr);
       assert.match(
         r.stdout,
-        new RegExp(`^${q.id} \\(invariant\\): `, 'm'),
+        new RegExp(`^${q.id} \\((?:invariant|lock-order)\\): `, 'm'),
         `no ${q.id} at the end of the replay`,
       );
     });

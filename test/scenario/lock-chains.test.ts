@@ -33,8 +33,9 @@ describe('machine.lockChains', () => {
   test('a declared chain from memory_lock back to mmap_lock closes the fault path into a cycle', () => {
     const r = lockOrder(`[ ['&vdev->memory_lock', '&group->mutex', '&mm->mmap_lock'] ]`);
     assert.deepEqual(r.ids, ['LOCK_ORDER']);
-    assert.match(r.message, /&group->mutex -> mmap_lock -> memory_lock -> &group->mutex/);
-    assert.match(r.message, /memory_lock -> &group->mutex: a dependency declared as made elsewhere/);
+    // `&group->mutex` is the model's own class now (the ATS reset takes it): the message names it so.
+    assert.match(r.message, /group->mutex -> mmap_lock -> memory_lock -> group->mutex/);
+    assert.match(r.message, /memory_lock -> group->mutex: a dependency declared as made elsewhere/);
     assert.match(r.message, /vmm acquires memory_lock \(read\) while holding mmap_lock \(read\)/);
   });
 

@@ -4,6 +4,7 @@
 
 import { Cell } from '../../sched/cell.js';
 import type { Thread } from '../../sched/program.js';
+import { IommuGroup, pciDevResetIommuDone, pciDevResetIommuPrepare } from '../iommu/iommu.js';
 import type { Machine } from '../machine.js';
 import type { PhysRange } from '../mm/phys.js';
 
@@ -34,6 +35,11 @@ export interface PciDevSpec {
   noCommandMemory?: boolean;
   /** Supports function-level reset (pci_try_reset_function; VFIO's reset_works). Default true. */
   reset?: boolean;
+  /**
+   * The function supports ATS (pci_ats_supported()): from v7.0 a reset of it takes its IOMMU
+   * group's mutex (pci_dev_reset_iommu_prepare()/done()). Default false.
+   */
+  ats?: boolean;
 }
 
 export class PciBar {
@@ -67,6 +73,10 @@ export class PciDev {
   readonly hw: Cell<PciHw>;
   readonly noCommandMemory: boolean;
   readonly resetCapable: boolean;
+  /** pci_ats_supported(): an ATS capability the IOMMU can use (the model's devices all sit behind an IOMMU). */
+  readonly ats: boolean;
+  /** dev->iommu_group: one group per function in the model. */
+  readonly iommuGroup: IommuGroup;
 
   constructor(
     readonly machine: Machine,
@@ -75,6 +85,7 @@ export class PciDev {
     this.name = spec.name;
     this.noCommandMemory = spec.noCommandMemory ?? false;
     this.resetCapable = spec.reset ?? true;
+    this.ats = spec.ats ?? false;
     for (const b of spec.bars) {
       if (b.index < 0 || b.index > 5) throw new Error(`${spec.name}: BAR index ${b.index} is not 0-5`);
       const range = machine.phys.add({
@@ -92,6 +103,7 @@ export class PciDev {
       inReset: false,
       enabled: false,
     });
+    this.iommuGroup = new IommuGroup(spec.name);
     machine.pciDevices.push(this);
   }
 
@@ -138,19 +150,56 @@ export function* pciSetPowerState(pdev: PciDev, state: PowerState): Thread<numbe
 }
 
 /**
- * drivers/pci/pci.c: pci_try_reset_function() — pci_dev_save_and_disable(), the reset (FLR or
- * another method: the device stops decoding and its command register is cleared), then
- * pci_dev_restore() writes the saved config space back. -ENOTTY without a reset method.
+ * drivers/pci/pci.c: pci_try_reset_function() — pci_dev_save_and_disable() (the command register
+ * is saved), __pci_reset_function_locked(), then pci_dev_restore() writes the saved config space
+ * back. -ENOTTY without a reset method. (pci_dev_trylock() of the device lock and the config-access
+ * lock is not modelled.) Where the reset method leaves the IOMMU alone (no ATS, or before v7.0),
+ * the end of the reset and the restore are one event.
  */
 export function* pciTryResetFunction(pdev: PciDev): Thread<number> {
   if (!pdev.resetCapable) return -25;
   const saved = (yield* pdev.hw.read()).command;
-  yield* setHw(pdev, { inReset: true, command: 0 });
+  const ret = yield* __pciResetFunctionLocked(pdev);
   yield* setHw(pdev, { inReset: false, command: saved });
+  return ret;
+}
+
+/** Does a reset of this function call the IOMMU reset hooks, and do they do anything? */
+const resetTakesIommu = (pdev: PciDev): boolean => pdev.machine.design.options.resetPreparesIommu && pdev.ats;
+
+/**
+ * drivers/pci/pci.c: __pci_reset_function_locked() — the first of dev->reset_methods[] that
+ * applies; the model's devices have one, function-level reset (pcie_reset_flr() -> pcie_flr()).
+ */
+function* __pciResetFunctionLocked(pdev: PciDev): Thread<number> {
+  return yield* pcieFlr(pdev);
+}
+
+/**
+ * drivers/pci/pci.c: pcie_flr() — after the wait for pending transactions, v7.0 on calls
+ * pci_dev_reset_iommu_prepare() (an error ends the reset); the FLR stops the device decoding and
+ * clears its command register; the wait for the device to come back; then
+ * pci_dev_reset_iommu_done(). Before v7.0 neither hook is called.
+ */
+function* pcieFlr(pdev: PciDev): Thread<number> {
+  const hooks = pdev.machine.design.options.resetPreparesIommu;
+  if (hooks) {
+    const ret = yield* pciDevResetIommuPrepare(pdev);
+    if (ret) return ret;
+  }
+  yield* setHw(pdev, { inReset: true, command: 0 });
+  // pci_dev_wait(): the device is back (its command register still clear, so it decodes nothing
+  // until pci_dev_restore()). Without IOMMU work in between, the caller's restore is this event too.
+  if (resetTakesIommu(pdev)) yield* setHw(pdev, { inReset: false });
+  if (hooks) yield* pciDevResetIommuDone(pdev);
   return 0;
 }
 
-/** drivers/pci/pci.c: pci_reset_bus() — every function on the bus, as pci_try_reset_function(). */
+/**
+ * drivers/pci/pci.c: pci_reset_bus() — every function on the bus, as pci_try_reset_function().
+ * The slot and secondary-bus resets it does are not the reset methods that call
+ * pci_dev_reset_iommu_prepare(), so no IOMMU group is touched.
+ */
 export function* pciResetBus(pdevs: readonly PciDev[]): Thread<number> {
   const saved: number[] = [];
   for (const p of pdevs) saved.push((yield* p.hw.read()).command);
