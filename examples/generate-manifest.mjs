@@ -25,6 +25,8 @@ const { DESIGN_NAMES, designOf } = await load('src/designs/design.js');
 
 /** One line per example: the story it tells (docs/examples.md has the longer version). */
 const STORIES = {
+  'v6.19-rc-pinned-importer.yaml':
+    'v6.19-rc1..rc7: VFIO had no .pin, so a pinned (non-ODP RDMA) importer attached and kept the BAR through a revoke; 61ceaf236115 (rc8) refuses it',
   'uffd-copy-wakes-fault.yaml':
     'a store to a missing page of a userfaultfd-registered mapping sleeps with mmap_lock dropped until UFFDIO_COPY fills it; nothing else waits',
   'v5.8-uffd-stall-under-memory-lock.yaml':

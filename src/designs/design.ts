@@ -45,10 +45,12 @@ export interface DesignOptions {
   closeOrder: 'cleanup-first' | 'disable-first';
   /**
    * Importers VFIO accepts: G3 demands dma_buf_attach_revocable() (an invalidate_mappings
-   * callback) and permits pinned importers; G2 took any P2P importer but refused dma_buf_pin()
-   * (.pin returning -EOPNOTSUPP, 1f97d9dc).
+   * callback) and permits pinned importers; G2 (v6.19) took any P2P importer but refused
+   * dma_buf_pin() (.pin returning -EOPNOTSUPP, 61ceaf236115, v6.19-rc8); `any` is v6.19-rc1 to
+   * rc7, before that fix: no .pin at all, so a pinned importer (non-ODP RDMA) attached and kept
+   * its mapping through every revoke.
    */
-  importers: 'revocable-any-pin' | 'any-no-pin';
+  importers: 'revocable-any-pin' | 'any-no-pin' | 'any';
   /** VFIO_DEVICE_FEATURE_DMA_BUF exists (v6.19 on); before, the feature is unknown (-ENOTTY). */
   dmabufExport: boolean;
   /**
@@ -229,6 +231,16 @@ export interface DesignOptions {
    * &vdev->memory_lock. false: v6.19 and older, whose resets do not call into the IOMMU core.
    */
   resetPreparesIommu: boolean;
+  /**
+   * dmabuf-backed: the lock a new buffer is listed on the device under. `memory_lock` (v1 to v5 as
+   * posted): vfio_pci_dmabuf_export() takes memory_lock for write to list it and read the revoke
+   * state — from the mmap path too, where mmap_lock is held for write, adding mmap_lock ->
+   * memory_lock (write) to the lock graph. `none` (the change after v5): a dedicated
+   * vdev->dmabuf_lock guards the list and a shadow of the revoke state, which the revoke path
+   * updates under memory_lock and dmabuf_lock; export and release take only dmabuf_lock (then
+   * resv). Other designs ignore it.
+   */
+  exportLock: 'memory_lock' | 'none';
 }
 
 export interface Design {
@@ -268,6 +280,7 @@ const UPSTREAM: DesignOptions = {
   forkRechecksHugePmd: false,
   hugeFaultArchGuard: true,
   resetPreparesIommu: true,
+  exportLock: 'memory_lock',
   ioptReleaseOrder: 'detach-first',
   ioptUnpinTakesResv: true,
   accessPinRejectsDmabuf: true,
@@ -435,7 +448,7 @@ export function designOf(name: string, overrides: Partial<DesignOptions> = {}): 
 export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions[K][] } = {
   revokeWaitsForImporters: [true, false],
   closeOrder: ['cleanup-first', 'disable-first'],
-  importers: ['revocable-any-pin', 'any-no-pin'],
+  importers: ['revocable-any-pin', 'any-no-pin', 'any'],
   dmabufExport: [true, false],
   hugeFaultRoundsAddress: [true, false],
   hugeFaultChecksPfnAlignment: [true, false],
@@ -465,6 +478,7 @@ export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions
   ioptUnpinTakesResv: [true, false],
   accessPinRejectsDmabuf: [true, false],
   resetPreparesIommu: [true, false],
+  exportLock: ['memory_lock', 'none'],
 };
 
 /**

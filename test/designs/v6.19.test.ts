@@ -6,6 +6,8 @@ import { describe, test } from 'node:test';
 import { DESIGNS, type DesignName, designOf } from '../../src/designs/design.js';
 import { checkSystem, watchSystem } from '../../src/invariants/system.js';
 import type { Importer } from '../../src/kernel/dma-buf/importer.js';
+import { checkScenario } from '../../src/scenario/check.js';
+import { loadScenarioFile } from '../../src/scenario/load.js';
 import { explore, type Program, runAtomically } from '../../src/sched/index.js';
 import {
   sysClose,
@@ -90,6 +92,17 @@ describe('v6.19 vs upstream', () => {
       ).result;
     assert.deepEqual(attach('v6.19'), ['ok', -95]);
     assert.deepEqual(attach('upstream'), [-95, 'ok']);
+  });
+
+  test('v6.19-rc1..rc7 (importers: any, before 61ceaf236115): a pinned importer attaches and keeps the BAR through a revoke', () => {
+    const sc = loadScenarioFile('examples/v6.19-rc-pinned-importer.yaml');
+    const found = (importers: 'any' | 'any-no-pin') => {
+      const r = checkScenario(sc, { design: designOf('v6.19', { importers }) });
+      assert.equal(r.complete, true);
+      return [...new Set(r.violations.map((v) => v.invariant))].sort();
+    };
+    assert.deepEqual(found('any'), ['MAPPING_AFTER_REVOKE', 'MMIO_WHILE_DISABLED']);
+    assert.deepEqual(found('any-no-pin'), []);
   });
 
   test('designs are chosen by name; options can be overridden; unknown ones are refused', () => {

@@ -216,8 +216,7 @@ function* ioptMapDmabuf(pages: IoptDmabufPages): Thread<number> {
   yield* buf.resv.lock.lock();
   // dma_buf_pin() came with the revoke series (8c5f9645c, G3: the designs whose VFIO accepts pinned
   // revocable importers); v6.19's iommufd mapped without pinning.
-  const pins =
-    (buf.priv as { design?: { importers?: string } } | undefined)?.design?.importers !== 'any-no-pin';
+  const pins = (optionsOf(buf)?.importers ?? 'revocable-any-pin') === 'revocable-any-pin';
   let err = pins ? yield* dmaBufPin(at) : 0;
   if (err === 0) {
     pages.pinned = pins;

@@ -74,8 +74,18 @@ export class VfioPciCoreDevice {
   readonly pmRuntimeEngaged: Cell<boolean>;
   /** vdev->bar_mmap_supported[], set by vfio_pci_probe_mmaps() at enable. */
   barMmapSupported: boolean[] = [];
-  /** vdev->dmabufs: the live exported dma-bufs (plain data, changed under memory_lock for write). */
+  /**
+   * vdev->dmabufs: the live exported dma-bufs (plain data, changed under memory_lock for write, or
+   * under dmabufLock with the proposal's `exportLock: none`).
+   */
   readonly dmabufs: VfioPciDmaBuf[] = [];
+  /**
+   * The proposal after v5 (`exportLock: none`): vdev->dmabuf_lock guards the list and a shadow of
+   * the revoke state (`revokedShadow`, plain data under it), so that a buffer made inside mmap()
+   * (mmap_lock held for write) is listed without memory_lock.
+   */
+  readonly dmabufLock: Mutex;
+  revokedShadow = false;
   /** vdev->vma_lock and vdev->vma_list (the vma_list era, v5.8 to v6.9; plain list under the lock). */
   readonly vmaLock: Mutex;
   readonly vmaList: Vma[] = [];
@@ -92,6 +102,7 @@ export class VfioPciCoreDevice {
     this.vconfigCommand = new Cell(`${pdev.name}.vconfig.PCI_COMMAND`, 0);
     this.pmRuntimeEngaged = new Cell(`${pdev.name}.pm_runtime_engaged`, false);
     this.vmaLock = new Mutex(`${pdev.name}.vma_lock`, { lockClass: 'vma_lock' });
+    this.dmabufLock = new Mutex(`${pdev.name}.dmabuf_lock`, { lockClass: 'dmabuf_lock' });
     this.barmap = new Cell<readonly boolean[]>(`${pdev.name}.barmap`, []);
   }
 }

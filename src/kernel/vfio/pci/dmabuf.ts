@@ -5,6 +5,7 @@
 import type { DesignOptions } from '../../../designs/design.js';
 import { Cell } from '../../../sched/cell.js';
 import { Completion } from '../../../sched/completion.js';
+import type { Mutex } from '../../../sched/mutex.js';
 import type { Thread } from '../../../sched/program.js';
 import { Violation } from '../../../sched/violation.js';
 import {
@@ -110,8 +111,9 @@ export const vfioPciDmabufOps: DmaBufOps = {
     if (designOfBuf(priv).importers === 'revocable-any-pin' && !dmaBufAttachRevocable(at)) return EOPNOTSUPP;
     return 0;
   },
-  // v6.19-rc (1f97d9dc): .pin returned -EOPNOTSUPP to refuse pinned importers; G3 has no .pin/.unpin
-  // (dma_buf_pin() is then a no-op returning 0).
+  // vfio_pci_dma_buf_pin(): 61ceaf236115 (v6.19-rc8, merged as 1f97d9dcf536) added a .pin that
+  // returns -EOPNOTSUPP to refuse pinned importers (`any-no-pin`); before it (v6.19-rc1..rc7,
+  // `any`) and in G3 there is no .pin, and dma_buf_pin() returns 0.
   *pin(at): Thread<number> {
     return designOfBuf(privOf(at)).importers === 'any-no-pin' ? EOPNOTSUPP : 0;
   },
@@ -134,11 +136,15 @@ export const vfioPciDmabufOps: DmaBufOps = {
     privAlive(priv, 'vfio_pci_dma_buf_release()');
     const vdev = priv.vdev;
     if (vdev) {
-      yield* vdev.memoryLock.downWrite();
+      // (the proposal after v5: under dmabuf_lock instead)
+      const listLock = dmabufListLock(vdev);
+      if (listLock) yield* listLock.lock();
+      else yield* vdev.memoryLock.downWrite();
       const list = vdev.dmabufs;
       const i = list.indexOf(priv);
       if (i >= 0) list.splice(i, 1);
-      yield* vdev.memoryLock.upWrite();
+      if (listLock) yield* listLock.unlock();
+      else yield* vdev.memoryLock.upWrite();
       yield* vfioDevicePutRegistration(vdev.vdev);
     }
     // An mmap-made buffer (the proposal) held the device file: its last reference goes now.
@@ -249,6 +255,17 @@ export function* vfioPciDmaBufCreate(
   }
   priv.dmabuf = buf;
   if (!o.ownMapping) buf.file.mapping = vdev.vdev.inode.mapping;
+  const listLock = dmabufListLock(vdev);
+  if (listLock) {
+    // The proposal after v5: under dmabuf_lock and resv, the revoke state from its shadow.
+    yield* listLock.lock();
+    yield* buf.resv.lock.lock();
+    priv.revoked = vdev.revokedShadow;
+    vdev.dmabufs.push(priv);
+    yield* buf.resv.lock.unlock();
+    yield* listLock.unlock();
+    return priv;
+  }
   // Under memory_lock (write) and resv: a buffer created while decode is off starts revoked.
   yield* vdev.memoryLock.downWrite();
   yield* buf.resv.lock.lock();
@@ -257,6 +274,12 @@ export function* vfioPciDmaBufCreate(
   yield* buf.resv.lock.unlock();
   yield* vdev.memoryLock.upWrite();
   return priv;
+}
+
+/** vdev->dmabuf_lock where the design lists buffers under it (dmabuf-backed, `exportLock: none`). */
+export function dmabufListLock(vdev: VfioPciCoreDevice): Mutex | null {
+  const o = vdev.machine.design.options;
+  return o.mmapScheme === 'dmabuf' && o.exportLock === 'none' ? vdev.dmabufLock : null;
 }
 
 /**
@@ -268,6 +291,20 @@ export function* vfioPciDmaBufCreate(
 export function* vfioPciDmaBufMove(vdev: VfioPciCoreDevice, revoked: boolean): Thread<void> {
   if (vdev.memoryLock.writer === -1)
     throw new Error('BUG: vfio_pci_dma_buf_move() without memory_lock held for write');
+  // The proposal after v5: the list is walked, and the shadow state set, under dmabuf_lock too.
+  const listLock = dmabufListLock(vdev);
+  if (listLock) {
+    yield* listLock.lock();
+    vdev.revokedShadow = revoked;
+  }
+  try {
+    yield* moveListed(vdev, revoked);
+  } finally {
+    if (listLock) yield* listLock.unlock();
+  }
+}
+
+function* moveListed(vdev: VfioPciCoreDevice, revoked: boolean): Thread<void> {
   for (const priv of [...vdev.dmabufs]) {
     const file = priv.dmabuf.file;
     // get_file_active(): skip a buffer whose file is already being released.
@@ -343,6 +380,8 @@ export function* vfioPciDmaBufCleanup(vdev: VfioPciCoreDevice): Thread<void> {
   // G3 revokes and drains first; G2 notified each buffer as it went (no wait), which the loop's
   // move-then-forget below does with revokeWaitsForImporters off.
   yield* vfioPciDmaBufMove(vdev, true);
+  const listLock = dmabufListLock(vdev);
+  if (listLock) yield* listLock.lock();
   const list = vdev.dmabufs;
   for (const priv of [...list]) {
     const file = priv.dmabuf.file;
@@ -355,6 +394,7 @@ export function* vfioPciDmaBufCleanup(vdev: VfioPciCoreDevice): Thread<void> {
     yield* vfioDevicePutRegistration(vdev.vdev);
     yield* fput(file);
   }
+  if (listLock) yield* listLock.unlock();
   yield* vdev.memoryLock.upWrite();
 }
 
