@@ -482,13 +482,31 @@ export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions
 };
 
 /**
- * Lock dependencies every design's kernel declares at boot, named by lockdep class, that lockdep
- * treats as observed (a machine's `lockChains` adds its own). drivers/dma-buf/dma-resv.c:
- * dma_resv_lockdep() (a subsys initcall under CONFIG_LOCKDEP) takes mmap_lock for read, then a
- * reservation lock, then fs_reclaim, then i_mmap_rwsem for write, so that any path taking them the
- * other way round is reported at once: mmap_lock -> dma_resv -> fs_reclaim -> i_mmap_rwsem. It is
- * in every kernel the designs model (v5.7 included).
+ * The lock order each design's kernel asserts, as lockdep chains named by class, that lockdep treats
+ * as observed (a machine's `lockChains` adds its own): any path that takes two of a chain's locks
+ * the other way round closes a cycle with it and is a LOCK_ORDER, whether or not a scenario thread
+ * also takes them in the declared order. docs/designs.md, "Lock order", shows each design's.
+ * - Every design: drivers/dma-buf/dma-resv.c: dma_resv_lockdep(), a subsys initcall under
+ *   CONFIG_LOCKDEP, takes mmap_lock for read, a reservation lock, fs_reclaim and i_mmap_rwsem for
+ *   write in that order (mmap_lock -> dma_resv -> fs_reclaim -> i_mmap_rwsem).
+ * - vma_list designs (v5.8 to v6.9): the order vfio_pci_zap_and_vma_lock()'s comment states and
+ *   its lock dance keeps: mmap_lock -> vma_lock -> memory_lock.
+ * - The others with memory_lock (v6.10 on): a fault takes memory_lock under mmap_lock
+ *   (vfio_pci_mmap_huge_fault()), a zap takes i_mmap_rwsem under memory_lock
+ *   (vfio_pci_zap_bars()): mmap_lock -> memory_lock -> i_mmap_rwsem.
+ * - With dma-buf export (v6.19 on): vfio_pci_dma_buf_move() asserts memory_lock held for write and
+ *   takes each buffer's reservation lock; iommufd's invalidate callback takes pages->mutex under
+ *   it (the order iopt_alloc_dmabuf_pages()'s comment gives for the dma-buf pages class):
+ *   memory_lock -> dma_resv -> &pages->mutex.
  */
-export function designLockChains(_design: Design): readonly (readonly string[])[] {
-  return [['&mm->mmap_lock', 'reservation_ww_class_mutex', 'fs_reclaim', '&mapping->i_mmap_rwsem']];
+export function designLockChains(design: Design): readonly (readonly string[])[] {
+  const o = design.options;
+  const chains: string[][] = [
+    ['&mm->mmap_lock', 'reservation_ww_class_mutex', 'fs_reclaim', '&mapping->i_mmap_rwsem'],
+  ];
+  if (o.mmapScheme === 'vma-list') chains.push(['&mm->mmap_lock', '&vdev->vma_lock', '&vdev->memory_lock']);
+  else if (o.mmapScheme !== 'eager')
+    chains.push(['&mm->mmap_lock', '&vdev->memory_lock', '&mapping->i_mmap_rwsem']);
+  if (o.dmabufExport) chains.push(['&vdev->memory_lock', 'reservation_ww_class_mutex', '&pages->mutex']);
+  return chains;
 }

@@ -34,7 +34,7 @@ export function lockGraphText(g: LockGraph, head: string, replay: (schedule: str
     );
     if (d.schedule === '') {
       lines.push(
-        "      declared: made elsewhere in the kernel (the design's boot-time chains or the machine's lockChains)",
+        "      declared: the design's lock order or the machine's lockChains (made elsewhere in the kernel)",
       );
       continue;
     }

@@ -192,7 +192,7 @@ export function describeCycle(c: LockCycle): string {
   const chain = [...c.edges.map((e) => e.from), c.edges[0]!.from].join(' -> ');
   const lines = c.edges.map((e) =>
     e.event < 0
-      ? `  ${e.from} -> ${e.to}: a dependency declared as made elsewhere in the kernel (boot-time chains, lockChains)`
+      ? `  ${e.from} -> ${e.to}: a dependency declared as made elsewhere in the kernel (the design's lock order, lockChains)`
       : `  ${e.thread} acquires ${e.to} (${e.toMode}) while holding ${e.from} (${e.fromMode})${at(e)}`,
   );
   return `lock order inversion: ${chain}\n${lines.join('\n')}`;

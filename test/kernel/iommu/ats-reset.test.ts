@@ -189,8 +189,8 @@ describe('ATS reset: pci_dev_reset_iommu_prepare()/done()', () => {
     );
   });
 
-  test('designs: v7.0 and later (upstream, the proposals) have the dependency; v6.19 and older do not', () => {
-    const withHooks = ['upstream', 'dmabuf-backed', 'shared-base'];
+  test('designs: v7.0 and later (upstream, v7.1, the proposals) have the dependency; v6.19 and older do not', () => {
+    const withHooks = ['upstream', 'v7.1', 'dmabuf-backed', 'shared-base'];
     for (const d of DESIGN_NAMES) {
       const deps = intoGroupMutex(text(EXAMPLE), d);
       const expected = withHooks.includes(d);

@@ -297,14 +297,6 @@ export function* vfioPciDmaBufMove(vdev: VfioPciCoreDevice, revoked: boolean): T
     yield* listLock.lock();
     vdev.revokedShadow = revoked;
   }
-  try {
-    yield* moveListed(vdev, revoked);
-  } finally {
-    if (listLock) yield* listLock.unlock();
-  }
-}
-
-function* moveListed(vdev: VfioPciCoreDevice, revoked: boolean): Thread<void> {
   for (const priv of [...vdev.dmabufs]) {
     const file = priv.dmabuf.file;
     // get_file_active(): skip a buffer whose file is already being released.
@@ -339,6 +331,7 @@ function* moveListed(vdev: VfioPciCoreDevice, revoked: boolean): Thread<void> {
     }
     yield* fput(file);
   }
+  if (listLock) yield* listLock.unlock();
 }
 
 // drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_dma_buf_move() (the revoke of one buffer, its loop body)
