@@ -48,7 +48,9 @@ export class UserfaultfdCtx implements UffdCtxRef {
   waitOf(addr: number): Completion {
     let c = this.waits.get(addr);
     if (!c) {
-      c = new Completion(`${this.name}.fault_wqh@${addr.toString(16)}`);
+      // Keyed: the faulting thread or the copier, whichever comes first, makes it.
+      const name = `${this.name}.fault_wqh@${addr.toString(16)}`;
+      c = new Completion(name, { key: name });
       this.waits.set(addr, c);
     }
     return c;

@@ -367,7 +367,9 @@ export function* iommufdAttach(ioas: Ioas, domain: IommuDomain): Thread<number> 
 export function* iommufdAccessPinPages(ioas: Ioas, iova: number, length: number): Thread<number> {
   if (length === 0) return EINVAL;
   if (!Number.isSafeInteger(iova + length)) return EOVERFLOW;
-  ioas.access ??= { ioasLock: new Mutex(`${ioas.name}.access.ioas_lock`, { lockClass: 'ioas_lock' }) };
+  // Keyed: whichever thread pins first makes the access.
+  const lockName = `${ioas.name}.access.ioas_lock`;
+  ioas.access ??= { ioasLock: new Mutex(lockName, { lockClass: 'ioas_lock', key: lockName }) };
   const access = ioas.access;
   yield* access.ioasLock.lock();
   yield* ioas.iovaRwsem.downRead();
