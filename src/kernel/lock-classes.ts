@@ -9,6 +9,7 @@ const KERNEL_NAMES: Record<string, string> = {
   mmap_lock: '&mm->mmap_lock',
   memory_lock: '&vdev->memory_lock',
   vma_lock: '&vdev->vma_lock',
+  remap_lock: '&nvdev->remap_lock',
   i_mmap_rwsem: '&mapping->i_mmap_rwsem',
   'dev_set->lock': '&dev_set->lock',
   'reflck->lock': '&reflck->lock',
