@@ -191,15 +191,16 @@ export function* pciTryResetFunction(pdev: PciDev): Thread<number> {
   const saved = (yield* pdev.hw.read()).command;
   yield* setHw(pdev, { inReset: true, command: 0, ...resetDevmem(pdev) });
   yield* setHw(pdev, { inReset: false, command: saved });
-  yield* pciResetDone(pdev);
+  yield* pciDevRestore(pdev);
   return 0;
 }
 
 /** A reset takes device memory's readiness away (nothing for a device without device memory). */
 const resetDevmem = (pdev: PciDev): Partial<PciHw> => (pdev.hasDeviceMemory ? { devmemReady: false } : {});
 
-// drivers/pci/pci.c: pci_dev_restore() — its tail: the bound driver's err_handler->reset_done().
-function* pciResetDone(pdev: PciDev): Thread<void> {
+// drivers/pci/pci.c: pci_dev_restore() — after the config space is restored (the reset's last
+// hardware write), the bound driver's err_handler->reset_done().
+function* pciDevRestore(pdev: PciDev): Thread<void> {
   if (pdev.errHandler?.resetDone) yield* pdev.errHandler.resetDone(pdev);
 }
 
@@ -216,6 +217,6 @@ export function* pciResetBus(pdevs: readonly PciDev[]): Thread<number> {
   for (const p of pdevs) yield* setHw(p, { inReset: true, command: 0, ...resetDevmem(p) });
   for (let i = 0; i < pdevs.length; i++) yield* setHw(pdevs[i]!, { inReset: false, command: saved[i]! });
   // pci_bus_restore_locked() -> pci_dev_restore() for each device: its driver's reset_done().
-  for (const p of pdevs) yield* pciResetDone(p);
+  for (const p of pdevs) yield* pciDevRestore(p);
   return 0;
 }

@@ -255,7 +255,7 @@ export function* vfioPciCoreCloseDevice(dev: VfioDevice): Thread<void> {
 }
 
 // drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_setup_barmap() — claim the BAR once.
-export function* vfioPciCoreSetupBarmap(vdev: VfioPciCoreDevice, index: number): Thread<number> {
+export function* setupBarmap(vdev: VfioPciCoreDevice, index: number): Thread<number> {
   yield* vdev.barmap.rmw((m) => {
     const n = [...m];
     n[index] = true;
@@ -415,7 +415,7 @@ export function* vfioPciMmapChecks(
   const reqLen = end - start;
   if (reqStart + reqLen > Math.ceil(bar.size / PAGE_SIZE) * PAGE_SIZE) return EINVAL;
   // 8. Claim the BAR once.
-  const err = yield* vfioPciCoreSetupBarmap(vdev, index);
+  const err = yield* setupBarmap(vdev, index);
   if (err !== 0) return err;
   return bar;
 }
@@ -773,10 +773,13 @@ export function* vfioPciProbeRom(vdev: VfioPciCoreDevice): Thread<number> {
   return 0;
 }
 
-/** drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_ioctl() — the ioctls the model has. */
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_ioctl() — the ioctls the model has (the v6 core;
+ * the v5 era's vfio_pci_ioctl() is vfioPciIoctl()).
+ */
 export function* vfioPciCoreIoctl(vdev: VfioPciCoreDevice, cmd: VfioPciIoctl): Thread<number> {
-  if (cmd.cmd === 'VFIO_DEVICE_RESET') return yield* vfioDeviceReset(vdev);
-  return yield* vfioPciHotReset(cmd.vdevs, cmd.resetBus);
+  if (cmd.cmd === 'VFIO_DEVICE_RESET') return yield* vfioPciIoctlReset(vdev);
+  return yield* vfioPciDevSetHotReset(cmd.vdevs, cmd.resetBus);
 }
 
 /**

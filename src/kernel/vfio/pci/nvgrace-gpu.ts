@@ -47,6 +47,7 @@ import {
   isAlignedForOrder,
   pgoffInRegion,
   pgoffToIndex,
+  setupBarmap,
   VfioPciCoreDevice,
   vfioPciCore,
   vfioPciCoreCloseDevice,
@@ -54,14 +55,13 @@ import {
   vfioPciCoreEnableReset,
   vfioPciCoreIoctl,
   vfioPciCoreIoctlFeature,
-  vfioPciCoreSetupBarmap,
   vfioPciMemoryEnabled,
   vfioPciVmfInsertPfn,
 } from './core.js';
 import { type DmaRange, vfioPciCoreFillPhysVec, vfioPciCoreGetDmabufPhys } from './dmabuf.js';
 import type { VfioPciDeviceOps, VfioPciDevOps, VfioPciDriver, VfioPciRw } from './driver.js';
 import { DRIVER_DESIGNS } from './driver-names.js';
-import { EIO, vfioPciCoreDoIoRw, vfioPciCoreRw } from './rdwr.js';
+import { EIO, vfioPciCoreDoIoRw, vfioPciRw } from './rdwr.js';
 import { vfioPciOps } from './vfio_pci.js';
 
 const EFAULT = -14;
@@ -170,7 +170,7 @@ function* nvgraceGpuOpenDevice(dev: VfioDevice): Thread<number> {
   if (ret) return ret;
   yield* vfioPciCoreEnableReset(nvdev);
   if (nvdev.usemem.memlength) nvgraceGpuInitFakeBarEmuRegs(nvdev); // and mutex_init(&remap_lock)
-  return yield* vfioPciCoreSetupBarmap(nvdev, 0);
+  return yield* setupBarmap(nvdev, 0);
 }
 
 /**
@@ -485,7 +485,7 @@ function* nvgraceGpuReadMem(
 function* nvgraceGpuRead(vdev: VfioPciCoreDevice, rw: VfioPciRw, mm: Mm, thread: string): Thread<number> {
   const nvdev = vdev as NvgraceGpuPciCoreDevice;
   if (nvgraceGpuMemregion(rw.region, nvdev)) return yield* nvgraceGpuReadMem(nvdev, rw, mm, thread);
-  return yield* vfioPciCoreRw(vdev, rw, false, mm, thread);
+  return yield* vfioPciRw(vdev, rw, false, mm, thread);
 }
 
 /**
@@ -545,7 +545,7 @@ function* nvgraceGpuWriteMem(
 function* nvgraceGpuWrite(vdev: VfioPciCoreDevice, rw: VfioPciRw, mm: Mm, thread: string): Thread<number> {
   const nvdev = vdev as NvgraceGpuPciCoreDevice;
   if (nvgraceGpuMemregion(rw.region, nvdev)) return yield* nvgraceGpuWriteMem(nvdev, rw, mm, thread);
-  return yield* vfioPciCoreRw(vdev, rw, true, mm, thread);
+  return yield* vfioPciRw(vdev, rw, true, mm, thread);
 }
 
 /**

@@ -16,13 +16,13 @@ const EFAULT = -14;
 const EINVAL = -22;
 
 /**
- * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_read() / vfio_pci_core_write() -> vfio_pci_rw()
- * for a BAR region (the model reads and writes no other region through here: -EINVAL). Without a
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_rw() (vfio_pci_core_read()/write()'s body; v5: in
+ * vfio_pci.c) for a BAR region (the model reads and writes no other region through here: -EINVAL). Without a
  * user buffer the copy is not modelled (private memory that never faults). With one, each piece is
  * copied to or from it after memory_lock is dropped (copy_to_user()/copy_from_user(),
  * bc93b9ae0151), so the copy can fault — and can itself be an access to a BAR mapping.
  */
-export function* vfioPciCoreRw(
+export function* vfioPciRw(
   vdev: VfioPciCoreDevice,
   o: VfioPciRw,
   write: boolean,

@@ -19,12 +19,13 @@ import {
   vfioPciCoreEnable,
   vfioPciCoreIoctl,
   vfioPciCoreIoctlFeature,
+  vfioPciIoctl,
   vfioPciOpen,
   vfioPciRelease,
 } from './core.js';
 import { vfioPciCoreMmapDmabuf, vfioPciCoreMmapPrepare } from './dmabuf_mmap.js';
 import type { VfioPciDeviceOps, VfioPciDriver } from './driver.js';
-import { vfioPciCoreRw } from './rdwr.js';
+import { vfioPciRw } from './rdwr.js';
 
 /** drivers/vfio/pci/vfio_pci.c: vfio_pci_ops. */
 export const vfioPciOps: VfioPciDeviceOps = {
@@ -48,11 +49,18 @@ export const vfioPciOps: VfioPciDeviceOps = {
   },
   mmapPrepare: (dev, desc) => vfioPciCoreMmapPrepare(dev, desc),
   // vfio_pci_core_read() / vfio_pci_core_write() -> vfio_pci_rw()
-  read: (vdev, rw, mm, thread) => vfioPciCoreRw(vdev, rw, false, mm, thread),
-  write: (vdev, rw, mm, thread) => vfioPciCoreRw(vdev, rw, true, mm, thread),
+  read: (vdev, rw, mm, thread) => vfioPciRw(vdev, rw, false, mm, thread),
+  write: (vdev, rw, mm, thread) => vfioPciRw(vdev, rw, true, mm, thread),
   // vfio_pci_core_write() at the config region -> vfio_pci_config_rw()
   configWrite: (vdev, w) => vfioPciConfigRw(vdev, w),
-  ioctl: (vdev, cmd) => vfioPciCoreIoctl(vdev, cmd),
+  // The v5 era's vfio_pci_ioctl(); vfio_pci_core_ioctl() from the core split on.
+  ioctl: (vdev, cmd) =>
+    vdev.machine.design.options.coreEra === 'v5'
+      ? vfioPciIoctl(
+          vdev,
+          cmd.cmd === 'VFIO_DEVICE_RESET' ? { reset: true } : { hotReset: cmd.vdevs, resetBus: cmd.resetBus },
+        )
+      : vfioPciCoreIoctl(vdev, cmd),
   deviceFeature: (vdev, f) => vfioPciCoreIoctlFeature(vdev, f),
 };
 
