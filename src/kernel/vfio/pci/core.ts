@@ -139,7 +139,8 @@ function probeMmaps(vdev: VfioPciCoreDevice): void {
 }
 
 // drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_enable() (the parts that matter here; its
-// pci_try_reset_function() is left out: no vfio-pci scenario observes it)
+// pci_try_reset_function() is left out — vfioPciCoreEnableReset() — since nothing reaches a device
+// while its first open holds dev_set->lock; only a driver's .reset_done would notice it)
 export function* vfioPciCoreEnable(dev: VfioDevice): Thread<number> {
   const vdev = vfioPciCore(dev);
   yield* pciSetPowerState(vdev.pdev, 'D0');
