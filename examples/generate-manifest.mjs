@@ -47,6 +47,14 @@ const STORIES = {
     'three vCPUs fault their own pages of one mapping while a fourth disables memory: their PTE-lock sections commute',
   'independent-devices.yaml':
     'two processes disable and close their own devices: nothing shared, so exactly one execution',
+  'nvgrace-gpu-fault-vs-reset.yaml':
+    'nvgrace-gpu: faults on its device memory race a memory disable and a reset; the readiness poll runs under memory_lock',
+  'nvgrace-gpu-importer-before-ready.yaml':
+    'nvgrace-gpu: a dma-buf importer DMAs into device memory after a reset before any readiness poll saw it ready',
+  'nvgrace-gpu-pread-into-own-bar.yaml':
+    "nvgrace-gpu: pread of device memory into the device's own mapping copies under memory_lock: lock-order cycle and deadlock",
+  'nvgrace-gpu-pread-userfaultfd.yaml':
+    'nvgrace-gpu: pread into a userfaultfd buffer holds memory_lock while user space sleeps; a handler touching the device deadlocks',
   'pread-across-bars.yaml':
     "pread from BAR0 into a mapping of BAR2 races a memory disable: the copy's fault takes memory_lock on its own",
   'selftest-map-bar-misaligned.yaml':

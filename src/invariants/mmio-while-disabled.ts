@@ -2,8 +2,12 @@
 // BAR while the device does not decode it: memory decode off, not in D0, in reset, or disabled
 // (released). Checked at every access event, as the access happens. Kernel rule 1 of
 // docs/invariants/README.md; zapping before every disable, under memory_lock, is what keeps it.
+// Coherent device memory behind an emulated BAR (nvgrace-gpu) is not decoded by the function: an
+// access to it is wrong only while the GPU is in reset or, after a reset, before its memory is
+// ready again (devmemServes()).
 
 import type { Access, Machine } from '../kernel/machine.js';
+import { devmemServes } from '../kernel/pci/pci.js';
 import { Violation } from '../sched/violation.js';
 
 export const MMIO_WHILE_DISABLED = 'MMIO_WHILE_DISABLED';
@@ -16,8 +20,15 @@ export function notDecodingBecause(
   for (const p of machine.pciDevices) {
     const bar = p.barOf(pfn);
     if (!bar) continue;
-    if (p.decoding) return null;
     const hw = p.hw.value;
+    if (bar.deviceMemory) {
+      if (devmemServes(hw)) return null;
+      const why = hw.inReset
+        ? 'the GPU is in reset'
+        : 'its memory is not ready after a reset (no readiness poll has seen it ready)';
+      return { device: p.name, bar: bar.index, why: `${why} (device memory)` };
+    }
+    if (p.decoding) return null;
     const why = !hw.enabled
       ? 'the device is disabled'
       : hw.inReset

@@ -10,6 +10,7 @@ const KERNEL_NAMES: Record<string, string> = {
   memory_lock: '&vdev->memory_lock',
   vma_lock: '&vdev->vma_lock',
   dmabuf_lock: '&vdev->dmabuf_lock',
+  remap_lock: '&nvdev->remap_lock',
   i_mmap_rwsem: '&mapping->i_mmap_rwsem',
   'dev_set->lock': '&dev_set->lock',
   'reflck->lock': '&reflck->lock',

@@ -178,10 +178,10 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
  * reads — reference counts and completions (REFCOUNT and USE_AFTER_FREE are raised by the code
  * that breaks them, at the event), the freed flag, the TLB handshake and the page-table locks (the
  * tables themselves are observed), open counts and dev_set locks, claimed barmaps, and the
- * interpreter's own handle and process completions.
+ * interpreter's own handle and process completions; nvgrace-gpu's reset_done flag and remap_lock.
  */
 const UNREAD =
-  /(\.refcount|\.fdtable|\.f_count|\.kref|\.comp|\.freed|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+|\.fault_wqh@\w+)$|^(handle|proc) /;
+  /(\.refcount|\.fdtable|\.f_count|\.kref|\.comp|\.freed|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+|\.fault_wqh@\w+|\.reset_done|\.remap_lock)$|^(handle|proc) /;
 const readsByName = new Map<string, boolean>();
 export function invariantReads(p: Prim): boolean {
   // Asked for every object every execution: the answer for a name never changes.

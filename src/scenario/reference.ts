@@ -58,11 +58,17 @@ const FIELDS: Record<string, FieldDoc> = {
   },
   devices: { doc: 'The VFIO PCI devices, each with its memory BARs.', type: 'list of devices (at least 1)' },
   'devices.name': { doc: 'The name `open` and `dma` use.' },
+  'devices.driver': {
+    doc: 'The vfio-pci driver bound to the device: `vfio-pci`, or the variant driver `nvgrace-gpu` (see [Drivers](#drivers)).',
+    default: '`vfio-pci`',
+  },
   'devices.bars': { doc: 'The memory BARs.', type: 'list of BARs (at least 1)' },
   'devices.bars.index': { doc: 'The BAR number: the `region` of `mmap`, `pread`, `pwrite` and `export`.' },
-  'devices.bars.size': { doc: 'A power of two of at least 4K.' },
+  'devices.bars.size': {
+    doc: 'A power of two of at least 4K (an `nvgrace-gpu` memory region: its length, a whole number of pages).',
+  },
   'devices.bars.phys': {
-    doc: 'The physical address: naturally aligned (a multiple of `size`); no two BARs of the scenario may overlap.',
+    doc: 'The physical address: naturally aligned (a multiple of `size`; an `nvgrace-gpu` memory region: page aligned); no two BARs of the scenario may overlap.',
   },
   'devices.bars.structPages': {
     doc: 'MMIO with struct pages (ZONE_DEVICE / P2PDMA) rather than a bare pfn range.',
@@ -234,6 +240,41 @@ export function scenarioReference(): string {
   p(...fieldTable(device, 'devices', doc));
   p('', 'Each BAR (`bars`):', '');
   p(...fieldTable(objectOf(device.properties?.bars?.items), 'devices.bars', doc));
+
+  p(
+    '',
+    '### Drivers',
+    '',
+    '`driver` names the vfio-pci driver bound to a device ([vfio-pci.md](vfio-pci.md#variant-drivers)).',
+    '`vfio-pci` (the default) is vfio-pci core alone. `nvgrace-gpu` is the variant driver of NVIDIA',
+    'Grace Hopper and Blackwell GPUs (`drivers/vfio/pci/nvgrace-gpu/main.c`, as of v6.19 with',
+    '`a23b10608d42`): their memory is coherent with the CPU and is no PCI BAR, so the driver shows it as',
+    'emulated 64-bit BARs with its own mmap, fault, huge fault, read and write, and polls the memory’s',
+    'readiness after every reset. Its `bars`:',
+    '',
+    '| `index` | what it is | `size`, `phys` |',
+    '|---|---|---|',
+    '| `0` | the GPU’s registers, a real BAR (vfio-pci core maps it); the driver polls its readiness registers at `+0x1498` and `+0x200BC` | a BAR: a power of two of at least 256K, naturally aligned |',
+    '| `4` | usemem, the cacheable device memory (required) | the memory’s length in whole pages and its page-aligned address; the reported BAR size is the length rounded up to a power of two |',
+    '| `2` | resmem, the uncached carve-out of Grace Hopper (left out: Blackwell, no carve-out) | as `4` |',
+    '',
+    '`1`, `3` and `5` are the upper halves of those 64-bit BARs and cannot be given; the memory has',
+    'no struct pages. `pread`/`pwrite` of a memory region past its length and inside the reported BAR',
+    'size read `0xFF` bytes and drop writes; `mmap` stops at the length (`EINVAL` past it). The driver is',
+    'modelled on `upstream`, `v6.19`, `dmabuf-backed` and `shared-base`: a file with another design is',
+    'refused, and run on one anyway (`--design`, `vdm compare`) the device does not probe (`open` is',
+    '`ENODEV`).',
+    '',
+    '```yaml',
+    'devices:',
+    '  - name: gh0',
+    '    driver: nvgrace-gpu',
+    '    bars:',
+    '      - { index: 0, size: 16M, phys: 0x3000000000 }     # registers',
+    '      - { index: 4, size: 12K, phys: 0x400000000000 }   # usemem: 12K of memory, a 16K BAR',
+    '      - { index: 2, size: 4K, phys: 0x400000003000 }    # resmem, right after it',
+    '```',
+  );
 
   p('', '### Designs', '');
   p(

@@ -7,6 +7,7 @@
 import type { DesignName, DesignOptions } from '../designs/design.js';
 import type { ThpSetting } from '../kernel/machine.js';
 import type { ArchName } from '../kernel/mm/arch.js';
+import { DRIVER_DESIGNS } from '../kernel/vfio/pci/driver-names.js';
 import type { DeviceSpec } from '../uapi/system.js';
 import { suggest } from './errors.js';
 import { FD_KINDS, HANDLE_NAMES, type HandleKind, OPS, type ScenarioOp } from './ops.js';
@@ -76,17 +77,27 @@ export function resolveScenario(
     if (devices.some((x) => x.name === d.name))
       issue(['devices', i, 'name'], `two devices named \`${d.name}\``);
     const seen = new Set<number>();
+    const nvgrace = d.driver === 'nvgrace-gpu';
+    if (nvgrace) nvgraceGpuBars(d.bars, ['devices', i], issue);
     d.bars.forEach((b, j) => {
       const at = ['devices', i, 'bars', j];
       if (seen.has(b.index)) issue([...at, 'index'], `BAR ${b.index} is listed twice`);
       seen.add(b.index);
-      if (b.size < PAGE || !isPow2(b.size))
-        issue([...at, 'size'], 'a BAR size is a power of two of at least 4K');
-      if (isPow2(b.size) && b.phys % b.size !== 0) {
-        issue(
-          [...at, 'phys'],
-          `a BAR is naturally aligned: ${hex(b.phys)} is not a multiple of its size ${hex(b.size)}`,
-        );
+      if (nvgrace && NVGRACE_MEMORY_REGIONS.includes(b.index)) {
+        // Device memory behind an emulated BAR: its length and address, page-granular.
+        if (b.size < PAGE || b.size % PAGE !== 0)
+          issue([...at, 'size'], 'a device-memory size is a whole number of 4K pages (at least one)');
+        if (b.phys % PAGE !== 0)
+          issue([...at, 'phys'], `device memory starts on a page: ${hex(b.phys)} does not`);
+      } else {
+        if (b.size < PAGE || !isPow2(b.size))
+          issue([...at, 'size'], 'a BAR size is a power of two of at least 4K');
+        if (isPow2(b.size) && b.phys % b.size !== 0) {
+          issue(
+            [...at, 'phys'],
+            `a BAR is naturally aligned: ${hex(b.phys)} is not a multiple of its size ${hex(b.size)}`,
+          );
+        }
       }
       const other = claimed.find((c) => b.phys < c.end && c.start < b.phys + b.size);
       if (other) issue([...at, 'phys'], `overlaps ${other.name} in physical memory`);
@@ -104,9 +115,20 @@ export function resolveScenario(
     if (d.reset !== undefined) spec.reset = d.reset;
     if (d.noCommandMemory !== undefined) spec.noCommandMemory = d.noCommandMemory;
     if (d.ats !== undefined) spec.ats = d.ats;
+    if (d.driver !== undefined) spec.driver = d.driver;
     devices.push(spec);
   });
   const deviceNames = devices.map((d) => d.name);
+  // A driver modelled on some designs only: the file's own design must be one of them.
+  for (const [i, d] of raw.devices.entries()) {
+    const designs = d.driver ? DRIVER_DESIGNS[d.driver] : undefined;
+    if (designs && !designs.includes(input.design.name)) {
+      issue(
+        ['devices', i, 'driver'],
+        `the ${d.driver} driver is modelled on the designs ${designs.join(', ')} only, not on ${input.design.name}`,
+      );
+    }
+  }
 
   // Processes and their threads.
   const threadNames = Object.keys(raw.threads);
@@ -350,6 +372,60 @@ function parsePath(s: string): Path {
   const out: Path = [];
   for (const m of s.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
   return out;
+}
+
+/** nvgrace-gpu's device-memory regions: resmem (BAR2, Grace Hopper only) and usemem (BAR4). */
+const NVGRACE_MEMORY_REGIONS = [2, 4];
+/** The highest readiness register nvgrace-gpu polls in BAR0 (HBM_TRAINING_BAR0_OFFSET). */
+const NVGRACE_BAR0_MIN = 256 * 1024;
+
+/**
+ * What an nvgrace-gpu device's `bars` must be: BAR0 (the GPU's registers, at least 256K: the
+ * driver polls its readiness registers up to BAR0 + 0x200BC), region 4 (usemem) and optionally
+ * region 2 (resmem), and nothing at 1, 3 or 5, the upper halves of those three 64-bit BARs.
+ */
+function nvgraceGpuBars(
+  bars: RawScenario['devices'][number]['bars'],
+  at: Path,
+  issue: (path: Path, message: string) => void,
+): void {
+  const upper: Record<number, string> = {
+    1: 'BAR0 (the GPU registers)',
+    3: 'emulated BAR2 (resmem)',
+    5: 'emulated BAR4 (usemem)',
+  };
+  bars.forEach((b, j) => {
+    const here = [...at, 'bars', j];
+    if (upper[b.index]) {
+      issue(
+        [...here, 'index'],
+        `nvgrace-gpu has no BAR${b.index}: it is the upper half of the 64-bit ${upper[b.index]}`,
+      );
+    }
+    if (b.index === 0 && b.size < NVGRACE_BAR0_MIN) {
+      issue(
+        [...here, 'size'],
+        'nvgrace-gpu reads its readiness registers at BAR0 + 0x1498 and + 0x200BC: BAR0 is at least 256K (the GPU has 16M)',
+      );
+    }
+    if (NVGRACE_MEMORY_REGIONS.includes(b.index) && b.structPages) {
+      issue(
+        [...here, 'structPages'],
+        'nvgrace-gpu device memory has no struct pages: the host does not online it, the driver maps it as PFNMAP',
+      );
+    }
+  });
+  if (!bars.some((b) => b.index === 0))
+    issue(
+      [...at, 'bars'],
+      'an nvgrace-gpu device needs BAR0, its registers (`{ index: 0, size: 16M, phys: ... }`)',
+    );
+  if (!bars.some((b) => b.index === 4)) {
+    issue(
+      [...at, 'bars'],
+      "an nvgrace-gpu device shows its memory as region 4 (usemem): add `{ index: 4, size: <memory length>, phys: <its address> }` (and region 2 for Grace Hopper's resmem)",
+    );
+  }
 }
 
 const isPow2 = (n: number): boolean => n > 0 && Number.isInteger(Math.log2(n));

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { DESIGN_NAMES, DESIGNS, OPTION_VALUES } from '../designs/design.js';
 import { INVARIANT_IDS } from '../invariants/system.js';
+import { VFIO_PCI_DRIVER_NAMES } from '../kernel/vfio/pci/driver-names.js';
 import { OPS } from './ops.js';
 import { size } from './size.js';
 
@@ -48,6 +49,7 @@ const bar = z.strictObject({
 
 const device = z.strictObject({
   name,
+  driver: z.enum(VFIO_PCI_DRIVER_NAMES).optional(),
   bars: z.array(bar).min(1),
   reset: z.boolean().optional(),
   noCommandMemory: z.boolean().optional(),

@@ -25,23 +25,8 @@ import type { Vma } from '../kernel/mm/mm_types.js';
 import { doMmap } from '../kernel/mm/mmap.js';
 import { munmap } from '../kernel/mm/vma.js';
 import { PCI_COMMAND_MEMORY, type PowerState, pciResetBus } from '../kernel/pci/pci.js';
-import { vfioPciCommandWrite, vfioPciFlrWrite, vfioPciPowerStateWrite } from '../kernel/vfio/pci/config.js';
-import {
-  hasMemoryLock,
-  regionOffset,
-  type VfioPciCoreDevice,
-  vfioDeviceReset,
-  vfioPciCore,
-  vfioPciHotReset,
-  vfioPciRuntimePmEntry,
-  vfioPciRuntimePmExit,
-} from '../kernel/vfio/pci/core.js';
-import { type DmaRange, vfioPciCoreFeatureDmaBuf } from '../kernel/vfio/pci/dmabuf.js';
-import {
-  vfioPciCoreFeatureDmaBufMemattr,
-  vfioPciCoreFeatureDmaBufRevoke,
-} from '../kernel/vfio/pci/dmabuf_mmap.js';
-import { vfioPciBarRw } from '../kernel/vfio/pci/rdwr.js';
+import { regionOffset, type VfioPciCoreDevice, vfioPciCore } from '../kernel/vfio/pci/core.js';
+import type { DmaRange } from '../kernel/vfio/pci/dmabuf.js';
 import {
   iommufdCompatMapDma,
   iommufdCompatMapDmaDmabuf,
@@ -231,10 +216,9 @@ export function sysAccess(p: Process, addr: number, write: boolean, thread: stri
 }
 
 /**
- * pread/pwrite on a device fd's BAR region: bytes done or -errno. With `buffer`, the user buffer
- * is that address: each piece is copied to or from it after memory_lock is dropped
- * (copy_to_user()/copy_from_user(), bc93b9ae0151), so the copy can fault — and can itself be an
- * access to another device's BAR mapping.
+ * pread/pwrite on a device fd's BAR region: bytes done or -errno, from the device driver's read or
+ * write (vfio_device_fops_read/write() -> ops->read/write). With `buffer`, the user buffer is that
+ * address, so the copy can fault — and can itself be an access to a BAR mapping.
  */
 export function* sysRw(
   p: Process,
@@ -244,43 +228,15 @@ export function* sysRw(
 ): Thread<number> {
   const vdev = yield* deviceOf(p, fd);
   if (!vdev) return p.fds.has(fd) ? EINVAL : EBADF; // (the lookup above was the event)
-  if (o.region >= 6) return EINVAL;
-  if (o.buffer === undefined) return yield* vfioPciBarRw(vdev, o.region, o.offset, o.length, o.write, thread);
-  // Before bc93b9ae0151 (v5.13), memory_lock was held for read across the copy to user space too
-  // (from v5.8, which introduced it: v5.7 had no memory_lock).
-  const held = !vdev.machine.design.options.rwLockPerAccess && hasMemoryLock(vdev);
-  if (held) yield* vdev.memoryLock.downRead();
-  try {
-    return yield* rwThroughBuffer(p, vdev, { ...o, buffer: o.buffer }, thread, held);
-  } finally {
-    if (held) yield* vdev.memoryLock.upRead();
-  }
-}
-
-function* rwThroughBuffer(
-  p: Process,
-  vdev: VfioPciCoreDevice,
-  o: { region: number; offset: number; length: number; write: boolean; buffer: number },
-  thread: string,
-  held: boolean,
-): Thread<number> {
-  let done = 0;
-  while (done < o.length) {
-    const piece = Math.min(8, o.length - done);
-    // pwrite: copy_from_user() first; pread: the device read first, then copy_to_user().
-    if (o.write) {
-      const c = yield* cpuAccess(p.mm, o.buffer + done, false, thread);
-      if (c !== 'ok') return done > 0 ? done : -14;
-    }
-    const r = yield* vfioPciBarRw(vdev, o.region, o.offset + done, piece, o.write, thread, held);
-    if (r < 0) return done > 0 ? done : r;
-    if (!o.write) {
-      const c = yield* cpuAccess(p.mm, o.buffer + done, true, thread);
-      if (c !== 'ok') return done > 0 ? done : -14;
-    }
-    done += piece;
-  }
-  return done;
+  const rw = {
+    region: o.region,
+    offset: o.offset,
+    length: o.length,
+    ...(o.buffer !== undefined ? { buffer: o.buffer } : {}),
+  };
+  return o.write
+    ? yield* vdev.ops.write(vdev, rw, p.mm, thread)
+    : yield* vdev.ops.read(vdev, rw, p.mm, thread);
 }
 
 /** get_user_pages(_fast), long-term or not: the pages taken (kept), or -errno. */
@@ -316,28 +272,28 @@ export function* sysDirectIo(p: Process, addr: number, length: number, thread: s
 export function* sysCommand(p: Process, fd: number, memory: boolean): Thread<number> {
   const vdev = yield* deviceConfigWrite(p, fd);
   if (typeof vdev === 'number') return vdev;
-  return yield* vfioPciCommandWrite(vdev, memory ? PCI_COMMAND_MEMORY : 0);
+  return yield* vdev.ops.configWrite(vdev, { reg: 'command', value: memory ? PCI_COMMAND_MEMORY : 0 });
 }
 
 /** A write to the PM capability's power state. */
 export function* sysPower(p: Process, fd: number, state: PowerState): Thread<number> {
   const vdev = yield* deviceConfigWrite(p, fd);
   if (typeof vdev === 'number') return vdev;
-  return yield* vfioPciPowerStateWrite(vdev, state);
+  return yield* vdev.ops.configWrite(vdev, { reg: 'power', state });
 }
 
 /** FLR through PCIe DEVCTL. */
 export function* sysFlr(p: Process, fd: number): Thread<number> {
   const vdev = yield* deviceConfigWrite(p, fd);
   if (typeof vdev === 'number') return vdev;
-  return yield* vfioPciFlrWrite(vdev);
+  return yield* vdev.ops.configWrite(vdev, { reg: 'flr' });
 }
 
 /** VFIO_DEVICE_RESET. */
 export function* sysReset(p: Process, fd: number): Thread<number> {
   const vdev = yield* deviceIoctl(p, fd);
   if (typeof vdev === 'number') return vdev;
-  return yield* vfioDeviceReset(vdev);
+  return yield* vdev.ops.ioctl(vdev, { cmd: 'VFIO_DEVICE_RESET' });
 }
 
 /** VFIO_DEVICE_PCI_HOT_RESET over the devices of the given fds (one bus). */
@@ -350,14 +306,19 @@ export function* sysHotReset(p: Process, fds: number[]): Thread<number> {
     if (typeof v === 'number') return v;
     if (!vdevs.includes(v)) vdevs.push(v);
   }
-  return yield* vfioPciHotReset(vdevs, pciResetBus);
+  // The ioctl is the first fd's device's.
+  return yield* vdevs[0]!.ops.ioctl(vdevs[0]!, {
+    cmd: 'VFIO_DEVICE_PCI_HOT_RESET',
+    vdevs,
+    resetBus: pciResetBus,
+  });
 }
 
 /** VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY / _EXIT. */
 export function* sysPm(p: Process, fd: number, entry: boolean): Thread<number> {
   const vdev = yield* deviceIoctl(p, fd);
   if (typeof vdev === 'number') return vdev;
-  return entry ? yield* vfioPciRuntimePmEntry(vdev) : yield* vfioPciRuntimePmExit(vdev);
+  return yield* vdev.ops.deviceFeature(vdev, { feature: entry ? 'LOW_POWER_ENTRY' : 'LOW_POWER_EXIT' });
 }
 
 /** VFIO_DEVICE_FEATURE_DMA_BUF: a new dma-buf fd, or -errno. */
@@ -365,7 +326,11 @@ export function* sysExport(p: Process, fd: number, region: number, ranges: DmaRa
   const vdev = yield* deviceIoctl(p, fd);
   if (typeof vdev === 'number') return vdev;
   // dma_buf_fd() is the ioctl's last step: the fd is allocated in the current task's table.
-  return yield* vfioPciCoreFeatureDmaBuf(vdev, { regionIndex: region, ranges }, p);
+  return yield* vdev.ops.deviceFeature(vdev, {
+    feature: 'DMA_BUF',
+    req: { regionIndex: region, ranges },
+    files: p,
+  });
 }
 
 /**
@@ -378,7 +343,7 @@ export function* sysRevoke(p: Process, fd: number, dmabuf: number): Thread<numbe
   if (!vdev.machine.design.options.permanentRevoke) return ENOTTY;
   const f = yield* p.fdget(dmabuf);
   if (!f) return EBADF;
-  return yield* vfioPciCoreFeatureDmaBufRevoke(vdev, f);
+  return yield* vdev.ops.deviceFeature(vdev, { feature: 'DMA_BUF_REVOKE', dmabuf: f });
 }
 
 /** VFIO_DEVICE_FEATURE_DMA_BUF_MEMATTR (the proposal): UC or WC for future mmaps of a dma-buf. */
@@ -387,7 +352,7 @@ export function* sysMemattr(p: Process, fd: number, dmabuf: number, attr: 'uc' |
   if (typeof vdev === 'number') return vdev;
   const f = yield* p.fdget(dmabuf);
   if (!f) return EBADF;
-  return vfioPciCoreFeatureDmaBufMemattr(vdev, f, attr);
+  return yield* vdev.ops.deviceFeature(vdev, { feature: 'DMA_BUF_MEMATTR', dmabuf: f, attr });
 }
 
 /**

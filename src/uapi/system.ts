@@ -11,7 +11,9 @@ import { Machine, type ThpSetting } from '../kernel/machine.js';
 import type { ArchName } from '../kernel/mm/arch.js';
 import { Mm } from '../kernel/mm/mm.js';
 import { type BarSpec, PciDev } from '../kernel/pci/pci.js';
-import { VfioPciCoreDevice } from '../kernel/vfio/pci/core.js';
+import type { VfioPciCoreDevice } from '../kernel/vfio/pci/core.js';
+import type { VfioPciDriverName } from '../kernel/vfio/pci/driver-names.js';
+import { VFIO_PCI_DRIVERS } from '../kernel/vfio/pci/drivers.js';
 import type { Type1Container } from '../kernel/vfio/vfio_iommu_type1.js';
 import { Cell } from '../sched/cell.js';
 import type { Thread } from '../sched/program.js';
@@ -24,6 +26,8 @@ export interface DeviceSpec {
   noCommandMemory?: boolean;
   /** The function supports ATS behind the IOMMU (default false). */
   ats?: boolean;
+  /** The driver bound to it (default vfio-pci). */
+  driver?: VfioPciDriverName;
 }
 
 export interface SystemSpec {
@@ -144,14 +148,15 @@ export class System {
     this.machine = new Machine(spec.arch ?? 'x86_64', spec.thp ?? 'always', spec.design ?? DESIGNS.upstream);
     for (const d of spec.devices) {
       if (this.devices.has(d.name)) throw new Error(`two devices named ${d.name}`);
+      const driver = VFIO_PCI_DRIVERS[d.driver ?? 'vfio-pci'];
       const pdev = new PciDev(this.machine, {
         name: d.name,
-        bars: d.bars,
+        bars: driver.hardware?.(d.bars) ?? d.bars,
         ...(d.reset !== undefined ? { reset: d.reset } : {}),
         ...(d.noCommandMemory !== undefined ? { noCommandMemory: d.noCommandMemory } : {}),
         ...(d.ats !== undefined ? { ats: d.ats } : {}),
       });
-      this.devices.set(d.name, new VfioPciCoreDevice(this.machine, pdev));
+      this.devices.set(d.name, driver.probe(this.machine, pdev));
       this.domains.set(d.name, new Domain(`${d.name}.domain`));
     }
   }

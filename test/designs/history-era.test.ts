@@ -34,6 +34,7 @@ function lockClass(name: string): string {
     [/\.access\.ioas_lock$/, 'ioas_lock'],
     [/\.iommu_lock$/, 'iommu->lock'],
     [/\.group\.mutex$/, 'group->mutex'],
+    [/\.remap_lock$/, 'remap_lock'],
   ];
   for (const [re, cls] of classes) if (re.test(name)) return cls;
   return `unknown lock ${name}`;
@@ -107,6 +108,12 @@ const KERNEL_ALL = [
   'put_unused_fd',
   'get_file',
   'task_work_run',
+  // fs/userfaultfd.c (v4.3 on), mm/memory.c's anonymous fault, include/linux/uaccess.h
+  'userfaultfd_copy',
+  'handle_userfault',
+  'do_anonymous_page',
+  'copy_to_user',
+  'copy_from_user',
   // drivers/pci, the IOMMU, vfio_iommu_type1
   'pci_enable_device',
   'pci_set_power_state',
@@ -114,6 +121,7 @@ const KERNEL_ALL = [
   // the function reset method and its caller (both long before v5.7; the IOMMU hooks in them are v7.0)
   '__pci_reset_function_locked',
   'pcie_flr',
+  'pci_dev_restore',
   'pci_write_command',
   'iommu_dma',
   'iommu_map',
@@ -160,6 +168,8 @@ const isModel = (fn: string): boolean => MODEL.includes(fn) || fn.startsWith('sy
 /** vfio-pci and the vfio core as in v5.7 (drivers/vfio/pci/vfio_pci.c, vfio_pci_config.c, vfio.c). */
 const V5_7 = [
   'vfio_pci_mmap',
+  'vfio_pci_rw',
+  'vfio_pci_config_rw',
   'vfio_basic_config_write',
   'vfio_pm_config_write',
   'vfio_exp_config_write',
@@ -186,6 +196,10 @@ const V5_8 = [
 /** The v6 core (v6.9 on): vfio_pci_core.c, dev_set, runtime PM and low power, iommufd's compat. */
 const V6_CORE = [
   'vfio_pci_core_mmap',
+  'vfio_pci_rw',
+  'vfio_pci_config_rw',
+  'vfio_pci_core_ioctl',
+  'vfio_pci_core_ioctl_feature',
   'vfio_basic_config_write',
   'vfio_pm_config_write',
   'vfio_exp_config_write',
@@ -254,6 +268,32 @@ const DMABUF = [
   'importer_unmap_locked',
 ];
 
+/** v6.19: nvgrace-gpu with a23b10608d42 (the only history design it probes on). */
+const NVGRACE_GPU = [
+  'nvgrace_gpu_check_device_ready',
+  'nvgrace_gpu_ioctl',
+  'nvgrace_gpu_map_and_read',
+  'nvgrace_gpu_map_and_write',
+  'nvgrace_gpu_map_device_mem',
+  'nvgrace_gpu_read',
+  'nvgrace_gpu_read_mem',
+  'nvgrace_gpu_write',
+  'nvgrace_gpu_write_mem',
+  'nvgrace_gpu_vfio_pci_huge_fault',
+  'nvgrace_gpu_vfio_pci_reset_done',
+  'nvgrace_gpu_wait_device_ready',
+  'nvgrace_gpu_write_config_emu',
+  'nvgrace_gpu_open_device',
+  'nvgrace_gpu_close_device',
+  'nvgrace_gpu_mmap',
+  'vfio_pci_core_do_io_rw',
+  // model-only: a readiness register read, and the hardware finishing training during the poll
+  'nvgrace_read_ready_register',
+  'pci_devmem_trained',
+  // model-only: the reset inside vfio_pci_core_enable(), which nvgrace-gpu's open runs
+  'vfio_pci_core_enable_reset',
+];
+
 const ALLOWED: Partial<Record<DesignName, { locks: string[]; fns: string[] }>> = {
   'v5.7': { locks: [...MM_LOCKS, 'reflck->lock'], fns: V5_7 },
   'v5.8': { locks: [...MM_LOCKS, 'reflck->lock', 'memory_lock', 'vma_lock'], fns: V5_8 },
@@ -285,8 +325,10 @@ const ALLOWED: Partial<Record<DesignName, { locks: string[]; fns: string[] }>> =
       'ioas_lock',
       'reservation_ww_class_mutex',
       'iopt_pages_dmabuf_mutex',
+      // nvgrace-gpu's, nested in memory_lock from a23b10608d42 (v6.19)
+      'remap_lock',
     ],
-    fns: [...V6_CORE, 'vfio_pci_zap_bars', 'vfio_pci_mmap_huge_fault', ...DMABUF],
+    fns: [...V6_CORE, 'vfio_pci_zap_bars', 'vfio_pci_mmap_huge_fault', ...DMABUF, ...NVGRACE_GPU],
   },
 };
 

@@ -26,6 +26,14 @@ export interface BarSpec {
   phys: number;
   /** MMIO with struct pages (ZONE_DEVICE / P2PDMA). */
   structPages?: boolean;
+  /**
+   * Not a BAR the function decodes but coherent device memory a variant driver exposes as an
+   * emulated BAR (nvgrace-gpu's usemem and resmem, reached over the chip-to-chip link): no struct
+   * pages, `size` is the memory's length (a page multiple, not necessarily a power of two), and
+   * whether an access reaches it depends on the GPU being out of reset with its memory ready, not
+   * on the command register (see `devmemServes()`).
+   */
+  deviceMemory?: boolean;
 }
 
 export interface PciDevSpec {
@@ -42,12 +50,22 @@ export interface PciDevSpec {
   ats?: boolean;
 }
 
+/**
+ * include/linux/pci.h: struct pci_error_handlers, the part the model has: .reset_done, which the
+ * PCI core calls after every function or bus reset of a device whose bound driver has one.
+ */
+export interface PciErrorHandlers {
+  resetDone?(pdev: PciDev): Thread<void>;
+}
+
 export class PciBar {
   constructor(
     readonly index: number,
     readonly size: number,
     readonly phys: number,
     readonly range: PhysRange,
+    /** Coherent device memory behind an emulated BAR (BarSpec.deviceMemory). */
+    readonly deviceMemory = false,
   ) {}
 }
 
@@ -61,6 +79,12 @@ export interface PciHw {
   inReset: boolean;
   /** pci_enable_device() has been called and not undone. */
   enabled: boolean;
+  /**
+   * Only on a device with coherent device memory (nvgrace-gpu): the memory is trained and its link
+   * up, as the readiness registers in BAR0 report it. A reset takes it away; the model gives it
+   * back at the latest moment the hardware may (see nvgraceGpuWaitDeviceReady()).
+   */
+  devmemReady?: boolean;
 }
 
 export class PciDev {
@@ -77,6 +101,8 @@ export class PciDev {
   readonly ats: boolean;
   /** dev->iommu_group: one group per function in the model. */
   readonly iommuGroup: IommuGroup;
+  /** dev->driver->err_handler: set by the driver that binds the device (its probe). */
+  errHandler: PciErrorHandlers | undefined;
 
   constructor(
     readonly machine: Machine,
@@ -91,17 +117,20 @@ export class PciDev {
       const range = machine.phys.add({
         pfn: Math.floor(b.phys / 4096),
         pages: Math.ceil(b.size / 4096),
-        kind: b.structPages ? 'mmio-pages' : 'mmio',
+        kind: b.structPages && !b.deviceMemory ? 'mmio-pages' : 'mmio',
         owner: `${spec.name}/BAR${b.index}`,
       });
-      this.bars[b.index] = new PciBar(b.index, b.size, b.phys, range);
+      this.bars[b.index] = new PciBar(b.index, b.size, b.phys, range, b.deviceMemory ?? false);
     }
-    // Firmware leaves memory decode on for a device with memory BARs.
+    // Firmware leaves memory decode on for a device with memory BARs; device memory was trained
+    // at boot (the driver's probe polled its readiness before binding).
+    const devmem = this.bars.some((b) => b?.deviceMemory);
     this.hw = new Cell<PciHw>(`${spec.name}.hw`, {
       command: PCI_COMMAND_MEMORY,
       power: 'D0',
       inReset: false,
       enabled: false,
+      ...(devmem ? { devmemReady: true } : {}),
     });
     this.iommuGroup = new IommuGroup(spec.name);
     machine.pciDevices.push(this);
@@ -116,6 +145,21 @@ export class PciDev {
   barOf(pfn: number): PciBar | undefined {
     return this.bars.find((b) => b?.range.contains(pfn));
   }
+
+  /** Whether the device has coherent device memory (whose readiness a reset takes away). */
+  get hasDeviceMemory(): boolean {
+    return this.hw.value.devmemReady !== undefined;
+  }
+}
+
+/**
+ * Does coherent device memory serve accesses in this state? It is not decoded by the function, so
+ * the command register and the power state do not matter (the hardware answers ~0 and drops writes
+ * while memory is disabled); it is unusable while the GPU is in reset and, after a reset, until the
+ * memory is ready again (accessing it then logs RAS errors: a23b10608d42's reason).
+ */
+export function devmemServes(hw: PciHw): boolean {
+  return !hw.inReset && hw.devmemReady !== false;
 }
 
 /** Does a device in this state decode its memory BARs? */
@@ -161,7 +205,23 @@ export function* pciTryResetFunction(pdev: PciDev): Thread<number> {
   const saved = (yield* pdev.hw.read()).command;
   const ret = yield* __pciResetFunctionLocked(pdev);
   yield* setHw(pdev, { inReset: false, command: saved });
+  yield* pciDevRestore(pdev);
   return ret;
+}
+
+/** A reset takes device memory's readiness away (nothing for a device without device memory). */
+const resetDevmem = (pdev: PciDev): Partial<PciHw> => (pdev.hasDeviceMemory ? { devmemReady: false } : {});
+
+// drivers/pci/pci.c: pci_dev_restore() — after the config space is restored (the reset's last
+// hardware write), the bound driver's err_handler->reset_done().
+function* pciDevRestore(pdev: PciDev): Thread<void> {
+  if (pdev.errHandler?.resetDone) yield* pdev.errHandler.resetDone(pdev);
+}
+
+// model-only: the GPU's memory finishes training after a reset (the hardware, while the driver's
+// readiness poll sleeps: see nvgraceGpuWaitDeviceReady()).
+export function* pciDevmemTrained(pdev: PciDev): Thread<void> {
+  yield* setHw(pdev, { devmemReady: true });
 }
 
 /** Does a reset of this function call the IOMMU reset hooks, and do they do anything? */
@@ -187,7 +247,7 @@ function* pcieFlr(pdev: PciDev): Thread<number> {
     const ret = yield* pciDevResetIommuPrepare(pdev);
     if (ret) return ret;
   }
-  yield* setHw(pdev, { inReset: true, command: 0 });
+  yield* setHw(pdev, { inReset: true, command: 0, ...resetDevmem(pdev) });
   // pci_dev_wait(): the device is back (its command register still clear, so it decodes nothing
   // until pci_dev_restore()). Without IOMMU work in between, the caller's restore is this event too.
   if (resetTakesIommu(pdev)) yield* setHw(pdev, { inReset: false });
@@ -203,7 +263,9 @@ function* pcieFlr(pdev: PciDev): Thread<number> {
 export function* pciResetBus(pdevs: readonly PciDev[]): Thread<number> {
   const saved: number[] = [];
   for (const p of pdevs) saved.push((yield* p.hw.read()).command);
-  for (const p of pdevs) yield* setHw(p, { inReset: true, command: 0 });
+  for (const p of pdevs) yield* setHw(p, { inReset: true, command: 0, ...resetDevmem(p) });
   for (let i = 0; i < pdevs.length; i++) yield* setHw(pdevs[i]!, { inReset: false, command: saved[i]! });
+  // pci_bus_restore_locked() -> pci_dev_restore() for each device: its driver's reset_done().
+  for (const p of pdevs) yield* pciDevRestore(p);
   return 0;
 }

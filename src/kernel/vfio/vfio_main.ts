@@ -52,6 +52,8 @@ export class VfioDevice {
     readonly ops: VfioDeviceOps,
     /** The VFIO core's generation (the design's coreEra). */
     readonly era: 'v5' | 'v6' = 'v6',
+    /** Whether the driver's probe registered it (vfio_pci_core_register_device()). */
+    registered = true,
   ) {
     this.inode = new Inode(`vfio:${name}`);
     this.devSetLock =
@@ -59,8 +61,9 @@ export class VfioDevice {
         ? new Mutex(`${name}.reflck.lock`, { lockClass: 'reflck->lock' })
         : new Mutex(`${name}.dev_set.lock`, { lockClass: 'dev_set->lock' });
     this.openCount = new Cell(`${name}.open_count`, 0);
-    // Registered from the start (vfio_register_group_dev).
-    this.refcount = new Cell(`${name}.refcount`, 1);
+    // Registered from the start (vfio_register_group_dev), unless the probe failed: then every
+    // open finds no registration (-ENODEV).
+    this.refcount = new Cell(`${name}.refcount`, registered ? 1 : 0);
     this.comp = new Completion(`${name}.comp`);
     this.freed = new Cell(`${name}.freed`, false);
   }

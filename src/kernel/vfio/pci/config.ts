@@ -19,6 +19,7 @@ import {
   vfioPciZapAndDownWriteMemoryLock,
 } from './core.js';
 import { vfioPciDmaBufMove } from './dmabuf.js';
+import type { VfioPciConfigWrite } from './driver.js';
 
 /**
  * drivers/vfio/pci/vfio_pci_config.c: vfio_basic_config_write() for PCI_COMMAND. Every write that
@@ -103,3 +104,14 @@ export const vfioPciCommandWrite = vfioBasicConfigWrite;
 export const vfioPciPowerStateWrite = vfioPmConfigWrite;
 /** The DEVCTL FLR write (vfio_exp_config_write()), under the name the model's callers use. */
 export const vfioPciFlrWrite = vfioExpConfigWrite;
+
+/**
+ * drivers/vfio/pci/vfio_pci_config.c: vfio_pci_config_rw() — a write to the config region, to the
+ * register's handler: PCI_COMMAND (vfio_basic_config_write()), the PM capability's control
+ * register (vfio_pm_config_write()), PCIe DEVCTL with FLR (vfio_exp_config_write()).
+ */
+export function* vfioPciConfigRw(vdev: VfioPciCoreDevice, w: VfioPciConfigWrite): Thread<number> {
+  if (w.reg === 'command') return yield* vfioBasicConfigWrite(vdev, w.value);
+  if (w.reg === 'power') return yield* vfioPmConfigWrite(vdev, w.state);
+  return yield* vfioExpConfigWrite(vdev);
+}

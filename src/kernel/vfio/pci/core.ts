@@ -37,13 +37,21 @@ import {
   pciWriteCommand,
 } from '../../pci/pci.js';
 import { VfioDevice } from '../vfio_main.js';
-import { type VfioPciDmaBuf, vfioPciDmaBufCleanup, vfioPciDmaBufMove } from './dmabuf.js';
+import {
+  type VfioPciDmaBuf,
+  vfioPciCoreFeatureDmaBuf,
+  vfioPciCoreGetDmabufPhys,
+  vfioPciDmaBufCleanup,
+  vfioPciDmaBufMove,
+} from './dmabuf.js';
 import {
   sharedBaseDummy,
-  vfioPciCoreMmapDmabuf,
-  vfioPciCoreMmapPrepare,
+  vfioPciCoreFeatureDmaBufMemattr,
+  vfioPciCoreFeatureDmaBufRevoke,
   vfioPciDmaBufMmapOps,
 } from './dmabuf_mmap.js';
+import type { VfioPciDeviceOps, VfioPciDevOps, VfioPciFeature, VfioPciIoctl } from './driver.js';
+import { vfioPciOps } from './vfio_pci.js';
 import { vfioPciMmapOpsVmaList, vfioPciZapAndVmaLock, vmaListPgoff } from './vma_list.js';
 
 export const EINVAL = -22;
@@ -91,12 +99,23 @@ export class VfioPciCoreDevice {
   readonly vmaList: Vma[] = [];
   /** vdev->barmap[]: BAR regions claimed (pci_request_selected_regions + pci_iomap). */
   readonly barmap: Cell<readonly boolean[]>;
+  /** The driver's vfio_device_ops (vdev->vdev.ops): vfio-pci's, or a variant driver's. */
+  readonly ops: VfioPciDeviceOps;
+  /** vdev->pci_ops: the driver's struct vfio_pci_device_ops. */
+  readonly pciOps: VfioPciDevOps;
 
   constructor(
     readonly machine: Machine,
     readonly pdev: PciDev,
+    /** The driver's ops (vfio_alloc_device(..., ops)); vfio-pci's when left out. */
+    ops?: VfioPciDeviceOps,
+    pciOps?: VfioPciDevOps,
+    /** False when the driver's probe failed: the device is never registered with VFIO. */
+    registered = true,
   ) {
-    this.vdev = new VfioDevice(pdev.name, vfioPciCoreOps, machine.design.options.coreEra);
+    this.ops = ops ?? vfioPciOps;
+    this.pciOps = pciOps ?? { getDmabufPhys: vfioPciCoreGetDmabufPhys };
+    this.vdev = new VfioDevice(pdev.name, this.ops, machine.design.options.coreEra, registered);
     this.vdev.drv = this;
     this.memoryLock = new RwSem(`${pdev.name}.memory_lock`, { lockClass: 'memory_lock' });
     this.vconfigCommand = new Cell(`${pdev.name}.vconfig.PCI_COMMAND`, 0);
@@ -130,8 +149,10 @@ function probeMmaps(vdev: VfioPciCoreDevice): void {
   }
 }
 
-// drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_enable() (the parts that matter here)
-function* vfioPciCoreEnable(dev: VfioDevice): Thread<number> {
+// drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_enable() (the parts that matter here; its
+// pci_try_reset_function() is left out — vfioPciCoreEnableReset() — since nothing reaches a device
+// while its first open holds dev_set->lock; only a driver's .reset_done would notice it)
+export function* vfioPciCoreEnable(dev: VfioDevice): Thread<number> {
   const vdev = vfioPciCore(dev);
   yield* pciSetPowerState(vdev.pdev, 'D0');
   yield* pciEnableDevice(vdev.pdev, true);
@@ -139,6 +160,17 @@ function* vfioPciCoreEnable(dev: VfioDevice): Thread<number> {
   yield* vdev.vconfigCommand.write((yield* vdev.pdev.hw.read()).command);
   probeMmaps(vdev);
   return 0;
+}
+
+/**
+ * model-only: the pci_try_reset_function() that vfio_pci_core_enable() makes after
+ * pci_enable_device() (its result is vdev->reset_works), which vfioPciCoreEnable() leaves out. A
+ * driver with a .reset_done (nvgrace-gpu) runs it right after the enable: nothing reaches the device
+ * in between (the open holds dev_set->lock and its fd does not exist yet), and the command register
+ * the enable copied into vconfig is the one the reset restores.
+ */
+export function* vfioPciCoreEnableReset(vdev: VfioPciCoreDevice): Thread<void> {
+  yield* pciTryResetFunction(vdev.pdev);
 }
 
 /**
@@ -176,7 +208,7 @@ function* vfioPciDisable(vdev: VfioPciCoreDevice): Thread<void> {
  * release itself, on vdev->reflck->lock (the model's devSetLock, with that lock class in the v5
  * era): the last release disables the device.
  */
-function* vfioPciRelease(dev: VfioDevice): Thread<void> {
+export function* vfioPciRelease(dev: VfioDevice): Thread<void> {
   const vdev = vfioPciCore(dev);
   yield* dev.devSetLock.lock();
   const n = yield* dev.openCount.read();
@@ -199,7 +231,7 @@ function* vfioPciEnable(vdev: VfioPciCoreDevice): Thread<number> {
  * drivers/vfio/pci/vfio_pci.c (v5.7 to v5.14): vfio_pci_open() — under reflck->lock, the first
  * open enables the device (vfio_pci_enable()).
  */
-function* vfioPciOpen(dev: VfioDevice): Thread<number> {
+export function* vfioPciOpen(dev: VfioDevice): Thread<number> {
   yield* dev.devSetLock.lock();
   const n = yield* dev.openCount.read();
   if (n === 0) {
@@ -218,7 +250,7 @@ function* vfioPciOpen(dev: VfioDevice): Thread<number> {
 // *before* disabling the function (d97708701434; v6.19 to v7.0.9 did it after, CVE-2026-53322).
 // No CPU zap is needed: no VMA can exist here, each holds the device file.
 // Before v6.19 there are no dma-bufs to clean up.
-function* vfioPciCoreCloseDevice(dev: VfioDevice): Thread<void> {
+export function* vfioPciCoreCloseDevice(dev: VfioDevice): Thread<void> {
   const vdev = vfioPciCore(dev);
   if (!vdev.machine.design.options.dmabufExport) {
     yield* vfioPciCoreDisable(vdev);
@@ -235,7 +267,7 @@ function* vfioPciCoreCloseDevice(dev: VfioDevice): Thread<void> {
 }
 
 // drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_setup_barmap() — claim the BAR once.
-function* setupBarmap(vdev: VfioPciCoreDevice, index: number): Thread<number> {
+export function* setupBarmap(vdev: VfioPciCoreDevice, index: number): Thread<number> {
   yield* vdev.barmap.rmw((m) => {
     const n = [...m];
     n[index] = true;
@@ -422,7 +454,7 @@ function* vfioPciMmap(dev: VfioDevice, vma: Vma): Thread<number> {
 }
 
 /** The device fd's mmap in either era (vfio_pci_core_mmap(), or v5's vfio_pci_mmap()). */
-const vfioDeviceMmap = (dev: VfioDevice, vma: Vma): Thread<number> =>
+export const vfioDeviceMmap = (dev: VfioDevice, vma: Vma): Thread<number> =>
   vfioPciCore(dev).machine.design.options.coreEra === 'v5'
     ? vfioPciMmap(dev, vma)
     : vfioPciCoreMmap(dev, vma);
@@ -494,7 +526,17 @@ export function* vfioPciZapAndDownWriteMemoryLock(vdev: VfioPciCoreDevice): Thre
  */
 export function zapsBars(vdev: VfioPciCoreDevice): boolean {
   const o = vdev.machine.design.options;
-  return !(o.mmapScheme === 'dmabuf' && o.step >= 4 && !o.zapBarsOnRevoke);
+  return !(o.mmapScheme === 'dmabuf' && o.step >= 4 && !o.zapBarsOnRevoke && !zapBarsOnRevoke(vdev));
+}
+
+/**
+ * model-only: the series' per-device `zap_bars_on_revoke` (v3 on; v1 and v2 had nvgrace-gpu's mmap
+ * set `bar_needs_zap`): vfio_pci_core_register_device() sets it for a driver whose ->mmap is not
+ * vfio_pci_core_mmap(), because that driver's mappings are no dma-buf's and only the device-wide
+ * zap reaches them. vfio-pci's mmap is the core's.
+ */
+function zapBarsOnRevoke(vdev: VfioPciCoreDevice): boolean {
+  return vdev.ops.mmap !== vfioPciOps.mmap;
 }
 
 /** model-only: the era has memory_lock (v5.8 on; v5.7 is the `eager` scheme). */
@@ -743,26 +785,34 @@ export function* vfioPciProbeRom(vdev: VfioPciCoreDevice): Thread<number> {
   return 0;
 }
 
-/** The vfio_device_ops of vfio-pci (drivers/vfio/pci/vfio_pci.c: vfio_pci_ops). */
-export const vfioPciCoreOps = {
-  name: 'vfio-pci',
-  openDevice: vfioPciCoreEnable,
-  closeDevice: vfioPciCoreCloseDevice,
-  // The v5 era: vfio_device_ops .open/.release, vfio-pci doing its own locking.
-  open: vfioPciOpen,
-  release: vfioPciRelease,
-  // dmabuf-backed: every posted revision makes the dma-buf in this legacy ->mmap (dmabuf_mmap.ts).
-  mmap: (dev: VfioDevice, vma: Vma): Thread<number> =>
-    vfioPciCore(dev).machine.design.options.mmapScheme === 'dmabuf'
-      ? vfioPciCoreMmapDmabuf(dev, vma)
-      : vfioDeviceMmap(dev, vma),
-  // The `mmap_prepare` and `mapped` variants convert the device fd to f_op->mmap_prepare.
-  usesMmapPrepare: (dev: VfioDevice): boolean => {
-    const o = vfioPciCore(dev).machine.design.options;
-    return o.mmapScheme === 'dmabuf' && o.mmapHook !== 'mmap';
-  },
-  mmapPrepare: vfioPciCoreMmapPrepare,
-};
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_ioctl() — the ioctls the model has (the v6 core;
+ * the v5 era's vfio_pci_ioctl() is vfioPciIoctl()).
+ */
+export function* vfioPciCoreIoctl(vdev: VfioPciCoreDevice, cmd: VfioPciIoctl): Thread<number> {
+  if (cmd.cmd === 'VFIO_DEVICE_RESET') return yield* vfioPciIoctlReset(vdev);
+  return yield* vfioPciDevSetHotReset(cmd.vdevs, cmd.resetBus);
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_core.c: vfio_pci_core_ioctl_feature() — the features the model has:
+ * low-power entry and exit, dma-buf export, and the proposal's revoke and memattr (the uapi layer
+ * answers -ENOTTY for those where the design has no such feature).
+ */
+export function* vfioPciCoreIoctlFeature(vdev: VfioPciCoreDevice, f: VfioPciFeature): Thread<number> {
+  switch (f.feature) {
+    case 'LOW_POWER_ENTRY':
+      return yield* vfioPciRuntimePmEntry(vdev);
+    case 'LOW_POWER_EXIT':
+      return yield* vfioPciRuntimePmExit(vdev);
+    case 'DMA_BUF':
+      return yield* vfioPciCoreFeatureDmaBuf(vdev, f.req, f.files);
+    case 'DMA_BUF_REVOKE':
+      return yield* vfioPciCoreFeatureDmaBufRevoke(vdev, f.dmabuf);
+    case 'DMA_BUF_MEMATTR':
+      return vfioPciCoreFeatureDmaBufMemattr(vdev, f.dmabuf, f.attr);
+  }
+}
 
 /** Region offset for mmap(2) and pread/pwrite: index << 40, plus the offset inside the region. */
 export function regionOffset(index: number, offset = 0): number {

@@ -164,6 +164,42 @@ export const vfioPciDmabufOps: DmaBufOps = {
 };
 
 /**
+ * drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_core_get_dmabuf_phys() — a P2P provider for the
+ * BAR (none without a BAR: -EINVAL), then vfio_pci_core_fill_phys_vec() over the BAR. Reads only
+ * what probe set up: no events.
+ */
+export function vfioPciCoreGetDmabufPhys(
+  vdev: VfioPciCoreDevice,
+  regionIndex: number,
+  ranges: readonly DmaRange[],
+): PhysVec[] | number {
+  const bar = vdev.pdev.bars[regionIndex];
+  if (!bar) return EINVAL;
+  return vfioPciCoreFillPhysVec(ranges, bar.phys, bar.size);
+}
+
+/**
+ * drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_core_fill_phys_vec() — each range at its offset
+ * from `start`, -EOVERFLOW when the address overflows, -EINVAL past `start + len`. Ranges may
+ * overlap, alias and come in any order.
+ */
+export function vfioPciCoreFillPhysVec(
+  ranges: readonly DmaRange[],
+  start: number,
+  len: number,
+): PhysVec[] | number {
+  const physVec: PhysVec[] = [];
+  for (const r of ranges) {
+    const paddr = start + r.offset;
+    const end = paddr + r.length;
+    if (!Number.isSafeInteger(end)) return EOVERFLOW;
+    if (end > start + len) return EINVAL;
+    physVec.push({ paddr, len: r.length });
+  }
+  return physVec;
+}
+
+/**
  * drivers/vfio/pci/vfio_pci_dmabuf.c: vfio_pci_core_feature_dma_buf() with
  * validate_dmabuf_input() and vfio_pci_core_get_dmabuf_phys(), in order.
  * Returns the dma-buf file (the new fd) or -errno.
@@ -185,18 +221,10 @@ export function* vfioPciCoreFeatureDmaBuf(
     total += r.length;
     if (!Number.isSafeInteger(total)) return EOVERFLOW;
   }
-  // vfio_pci_core_get_dmabuf_phys(): a P2P provider for the BAR (none without a BAR), then
-  // vfio_pci_core_fill_phys_vec(). Ranges may overlap, alias and come in any order.
-  const bar = vdev.pdev.bars[req.regionIndex];
-  if (!bar) return EINVAL;
-  const physVec: PhysVec[] = [];
-  for (const r of req.ranges) {
-    const paddr = bar.phys + r.offset;
-    const end = paddr + r.length;
-    if (!Number.isSafeInteger(end)) return EOVERFLOW;
-    if (end > bar.phys + bar.size) return EINVAL;
-    physVec.push({ paddr, len: r.length });
-  }
+  // vdev->pci_ops->get_dmabuf_phys(): vfio-pci's is vfio_pci_core_get_dmabuf_phys(); a variant
+  // driver may give the ranges of memory that is no BAR (nvgrace-gpu).
+  const physVec = vdev.pciOps.getDmabufPhys(vdev, req.regionIndex, req.ranges);
+  if (typeof physVec === 'number') return physVec;
   const priv = yield* vfioPciDmaBufCreate(vdev, physVec, total, `${vdev.pdev.name}.dmabuf`, {
     ownMapping: !dmabufBacked(vdev) || ownAddressSpace(vdev),
   });
