@@ -25,6 +25,8 @@ const { DESIGN_NAMES, designOf } = await load('src/designs/design.js');
 
 /** One line per example: the story it tells (docs/examples.md has the longer version). */
 const STORIES = {
+  'proposal-v5-export-lock-deadlock.yaml':
+    "the series up to v5 lists an mmap's dma-buf under memory_lock inside mmap_lock; nvgrace-gpu's read holds memory_lock across a faulting copy: DEADLOCK; exportLock none (after v5): none",
   'v6.19-rc-pinned-importer.yaml':
     'v6.19-rc1..rc7: VFIO had no .pin, so a pinned (non-ODP RDMA) importer attached and kept the BAR through a revoke; 61ceaf236115 (rc8) refuses it',
   'uffd-copy-wakes-fault.yaml':

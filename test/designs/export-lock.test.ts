@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { designOf } from '../../src/designs/design.js';
 import { kernelLockName } from '../../src/kernel/lock-classes.js';
 import { checkExploreOptions, checkScenario } from '../../src/scenario/check.js';
-import { parseScenario } from '../../src/scenario/load.js';
+import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
 import { scenarioProgram } from '../../src/scenario/program.js';
 import { exploreLockGraph } from '../../src/sched/explore.js';
 
@@ -72,5 +72,17 @@ describe('dmabuf-backed exportLock', () => {
       const r = checkScenario(off, { design: designOf('dmabuf-backed', { exportLock }) });
       assert.deepEqual(r.violations, [], exportLock);
     }
+  });
+
+  test('with nvgrace-gpu: memory_lock (v1-v5) deadlocks an mmap against a read whose copy faults; none does not', () => {
+    const sc = loadScenarioFile('examples/proposal-v5-export-lock-deadlock.yaml');
+    const ids = (exportLock: 'memory_lock' | 'none') => {
+      const r = checkScenario(sc, { design: designOf('dmabuf-backed', { exportLock }) });
+      assert.equal(r.complete, true);
+      return [...new Set(r.violations.map((v) => v.invariant))].sort();
+    };
+    assert.deepEqual(ids('memory_lock'), ['DEADLOCK', 'LOCK_ORDER']);
+    // nvgrace-gpu's own copy under memory_lock stays a lock-order inversion (docs/findings.md #6).
+    assert.deepEqual(ids('none'), ['LOCK_ORDER']);
   });
 });

@@ -36,7 +36,7 @@ describe('docs/findings.md', () => {
       assert.ok(r.status === 0 || r.status === 1, r.stderr);
       assert.match(
         r.stdout,
-        new RegExp(`^${q.id} \\((?:invariant|lock-order)\\): `, 'm'),
+        new RegExp(`^${q.id} \\((?:invariant|lock-order|deadlock)\\): `, 'm'),
         `no ${q.id} at the end of the replay`,
       );
     });
