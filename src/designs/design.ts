@@ -241,6 +241,16 @@ export interface DesignOptions {
    * resv). Other designs ignore it.
    */
   exportLock: 'memory_lock' | 'none';
+  /**
+   * The dma-buf core's file release, dma_buf_file_release(), sets dmabuf->file to NULL (Matt Evans,
+   * "dma-buf: Annul dmabuf->file on file release", posted in 2026, not merged as far as the list
+   * shows), so VFIO's get_file_active(&priv->dmabuf->file) in vfio_pci_dma_buf_move() and
+   * vfio_pci_dma_buf_cleanup() finds NULL and skips the buffer. false (every design): since
+   * 4ab59c3c638c (v5.8) the exporter's release runs from the dentry's d_release, so a buffer whose
+   * dentry an O_PATH fd holds outlives its struct file, stays on vdev->dmabufs, and the walks read
+   * the freed file (USE_AFTER_FREE; docs/findings.md #5).
+   */
+  dmabufFileAnnulled: boolean;
 }
 
 export interface Design {
@@ -284,6 +294,7 @@ const UPSTREAM: DesignOptions = {
   ioptReleaseOrder: 'detach-first',
   ioptUnpinTakesResv: true,
   accessPinRejectsDmabuf: true,
+  dmabufFileAnnulled: false,
 };
 
 /** v7.1 (the newest mainline whose source the model was read from, before the v7.2 fixes). */
@@ -479,6 +490,7 @@ export const OPTION_VALUES: { [K in keyof DesignOptions]: readonly DesignOptions
   accessPinRejectsDmabuf: [true, false],
   resetPreparesIommu: [true, false],
   exportLock: ['memory_lock', 'none'],
+  dmabufFileAnnulled: [false, true],
 };
 
 /**

@@ -76,6 +76,13 @@ export const OPS = {
       fd: 'fd',
     },
   ),
+  open_path: op(
+    'open("/proc/self/fd/N", O_PATH) of the fd `fd`: a new O_PATH fd whose file holds a reference on the original file\u2019s dentry (its path) and none on the original file. An O_PATH fd can only be closed, dup\u2019d, sent or opened O_PATH again: every other operation given it returns EBADF (fdget() does not find it). A dma-buf\u2019s dentry held this way keeps the buffer (and its exporter\u2019s state) alive after the buffer\u2019s file is released: the dma-buf core runs the exporter\u2019s release from the dentry\u2019s d_release. ENOENT when `fd` is not open.',
+    'fs/namei.c: do_o_path() -> fs/proc/fd.c: proc_fd_link(), fs/open.c: do_dentry_open()',
+    { fd: handle, as: name },
+    { fd: 'fd' },
+    'fd',
+  ),
   dup: op('A second fd for the same file.', 'fs/file.c: dup()', { fd: handle, as: name }, { fd: 'fd' }, 'fd'),
   send: op(
     'Passes an fd to another process over a unix socket (SCM_RIGHTS): `as` names it there.',

@@ -176,12 +176,13 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
  * The objects the invariants of src/invariants/system.ts read, so the explorer orders writes to
  * them (and only them) against each other. Everything is observed except objects no invariant
  * reads — reference counts and completions (REFCOUNT and USE_AFTER_FREE are raised by the code
- * that breaks them, at the event), the freed flag, the TLB handshake and the page-table locks (the
+ * that breaks them, at the event; a file's f_count also records its free), dentry counts, the
+ * dma-buf's file pointer (read by VFIO's walks with the annul fix), the freed flag, the TLB handshake and the page-table locks (the
  * tables themselves are observed), open counts and dev_set locks, claimed barmaps, and the
  * interpreter's own handle and process completions; nvgrace-gpu's reset_done flag and remap_lock.
  */
 const UNREAD =
-  /(\.refcount|\.fdtable|\.f_count|\.kref|\.comp|\.freed|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+|\.fault_wqh@\w+|\.reset_done|\.remap_lock)$|^(handle|proc) /;
+  /(\.refcount|\.fdtable|\.f_count|\.d_lockref|\.dmabuf_file|\.kref|\.comp|\.freed|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+|\.fault_wqh@\w+|\.reset_done|\.remap_lock)$|^(handle|proc) /;
 const readsByName = new Map<string, boolean>();
 export function invariantReads(p: Prim): boolean {
   // Asked for every object every execution: the answer for a name never changes.
@@ -284,6 +285,11 @@ function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: st
     }
     case 'close':
       return yield* sys.sysClose(p, fdOf(pr, a.fd));
+    case 'open_path': {
+      const r = yield* sys.sysOpenPath(p, fdOf(pr, a.fd), `${processName(w, pr)}.${a.as}`);
+      yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'fd', fd: r }));
+      return r;
+    }
     case 'dup': {
       const r = yield* sys.sysDup(p, fdOf(pr, a.fd));
       yield* createdHandle(w, pr, a.as, r, () => ({ kind: 'fd', fd: r }));

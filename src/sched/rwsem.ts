@@ -59,6 +59,10 @@ export class RwSem extends Prim {
 
   // kernel/locking/rwsem.c: down_write(), or down_write_nested() with a lockdep subclass
   downWrite(subclass = 0): Thread<void> {
+    // The two ops are this semaphore's own, reused by every call: forget the last call's site so
+    // that mark() records this one's (replays for people only).
+    this.downWriteWaitOp.site = undefined;
+    this.downWriteOp.site = undefined;
     this.mark(this.downWriteWaitOp);
     this.downWriteOp.arg = subclass;
     this.downWriteWaitOp.arg = subclass;

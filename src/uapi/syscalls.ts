@@ -5,7 +5,17 @@
 import { dmaBufGet, isDmaBufFile } from '../kernel/dma-buf/dma-buf.js';
 import { type Importer, importerAttach, importerDma, importerUnmap } from '../kernel/dma-buf/importer.js';
 import { dupMmap } from '../kernel/fork.js';
-import { closeFile, File, fput, getFile, Inode, taskWorkRun } from '../kernel/fs/file.js';
+import {
+  closeFile,
+  dget,
+  dput,
+  emptyFops,
+  File,
+  fput,
+  getFile,
+  Inode,
+  taskWorkRun,
+} from '../kernel/fs/file.js';
 import { UserfaultfdCtx, userfaultfdCopy, userfaultfdRegister } from '../kernel/fs/userfaultfd.js';
 import {
   Ioas,
@@ -49,11 +59,6 @@ const ENOTTY = -25;
 function deviceOfFile(f: File | undefined): VfioPciCoreDevice | null {
   const dev = f?.privateData as VfioDevice | undefined;
   return f?.fop.name === 'vfio_device_fops' && dev ? vfioPciCore(dev) : null;
-}
-
-/** The vfio-pci device behind a device fd, or null (fdget: an event on the fd table). */
-function* deviceOf(p: Process, fd: number): Thread<VfioPciCoreDevice | null> {
-  return deviceOfFile(yield* p.fdget(fd));
 }
 
 /**
@@ -102,9 +107,41 @@ export function* sysClose(p: Process, fd: number): Thread<number> {
   return 0;
 }
 
-// dup(2): fs/file.c ksys_dup() — a reference on the file, a new fd for it, or the reference back.
+/**
+ * open("/proc/self/fd/N", O_PATH): fs/open.c: do_sys_openat2() allocates the new fd first; then
+ * fs/namei.c: path_openat() -> do_o_path(): path_lookupat() follows the magic link
+ * (fs/proc/fd.c: proc_fd_link(): fget_task() of fd N, path_get(&file->f_path), fput() of the file),
+ * vfs_open() -> fs/open.c: do_dentry_open() with O_PATH (path_get(&f->f_path), FMODE_PATH,
+ * empty_fops, no ->open), then path_put() of the looked-up path; fd_install(). The new file holds
+ * a reference on the original file's dentry and none on the original file. ENOENT when fd N is not
+ * open (there is no /proc/self/fd/N). `name` names the new file.
+ */
+export function* sysOpenPath(p: Process, fd: number, name: string): Thread<number> {
+  const nfd = yield* p.getUnusedFdFlags();
+  if (nfd < 0) return nfd;
+  // proc_fd_link()
+  const f = yield* p.fgetTask(fd);
+  if (!f) {
+    yield* p.putUnusedFd(nfd);
+    return ENOENT;
+  }
+  const dentry = yield* dget(f.dentry);
+  yield* fput(f);
+  // do_dentry_open(): the O_PATH file takes its own reference on the path.
+  const opath = new File(name, dentry.inode, emptyFops, undefined, {
+    dentry: yield* dget(dentry),
+    fmodePath: true,
+  });
+  // do_o_path(): path_put() of the path the lookup returned.
+  yield* dput(dentry);
+  p.fdInstall(nfd, opath);
+  return nfd;
+}
+
+// dup(2): fs/file.c ksys_dup() — fget_raw(): a reference on the file (an O_PATH file too), a new fd
+// for it, or the reference back.
 export function* sysDup(p: Process, fd: number): Thread<number> {
-  const f = yield* p.fdget(fd);
+  const f = yield* p.fdgetRaw(fd);
   if (!f) return EBADF;
   yield* getFile(f);
   return yield* installOrPut(p, f);
@@ -117,9 +154,10 @@ function* installOrPut(p: Process, f: File): Thread<number> {
   return nfd;
 }
 
-// sendmsg(SCM_RIGHTS) + recvmsg: the file reaches the other process as a new fd there.
+// sendmsg(SCM_RIGHTS) + recvmsg: the file reaches the other process as a new fd there
+// (scm_fp_copy() takes it with fget_raw(): O_PATH files can be passed).
 export function* sysSend(p: Process, fd: number, to: Process): Thread<number> {
-  const f = yield* p.fdget(fd);
+  const f = yield* p.fdgetRaw(fd);
   if (!f) return EBADF;
   yield* getFile(f);
   return yield* installOrPut(to, f);
@@ -226,8 +264,10 @@ export function* sysRw(
   o: { region: number; offset: number; length: number; write: boolean; buffer?: number },
   thread: string,
 ): Thread<number> {
-  const vdev = yield* deviceOf(p, fd);
-  if (!vdev) return p.fds.has(fd) ? EINVAL : EBADF; // (the lookup above was the event)
+  const f = yield* p.fdget(fd);
+  if (!f) return EBADF; // no file, or an O_PATH one (fdget() does not find it)
+  const vdev = deviceOfFile(f);
+  if (!vdev) return EINVAL;
   const rw = {
     region: o.region,
     offset: o.offset,

@@ -4,7 +4,7 @@
 
 import { DESIGNS, type Design } from '../designs/design.js';
 import type { Importer } from '../kernel/dma-buf/importer.js';
-import type { File } from '../kernel/fs/file.js';
+import { type File, fileRefGet, fput } from '../kernel/fs/file.js';
 import type { Ioas } from '../kernel/iommufd/iommufd.js';
 import { IommuDomain as Domain, type IommuDomain } from '../kernel/iommufd/iommufd.js';
 import { Machine, type ThpSetting } from '../kernel/machine.js';
@@ -78,10 +78,33 @@ export class Process {
     this.fdtable = new Cell(`${name}.fdtable`, 0);
   }
 
-  // fs/file.c: fdget() — an RCU lookup in the fd table.
+  // fs/file.c: fdget() — an RCU lookup in the fd table; an O_PATH file is not found (FMODE_PATH is
+  // in the mask of __fget_light()), so every syscall that uses it says -EBADF for an O_PATH fd.
   *fdget(fd: number): Thread<File | undefined> {
     yield* this.fdtable.read();
+    const f = this.fds.get(fd);
+    return f?.fmodePath ? undefined : f;
+  }
+
+  // fs/file.c: fdget_raw() — the same lookup, O_PATH files included (dup(), SCM_RIGHTS).
+  *fdgetRaw(fd: number): Thread<File | undefined> {
+    yield* this.fdtable.read();
     return this.fds.get(fd);
+  }
+
+  // fs/file.c: fget_task() -> __fget_files() -> __fget_files_rcu() (mask 0: O_PATH files too) — load
+  // the file from the table, take a reference unless it is dead (file_ref_get()), and keep it only
+  // if the table still holds that file; otherwise put it back and look again.
+  *fgetTask(fd: number): Thread<File | undefined> {
+    for (;;) {
+      yield* this.fdtable.read();
+      const f = this.fds.get(fd);
+      if (!f) return undefined;
+      if (!(yield* fileRefGet(f))) continue;
+      yield* this.fdtable.read();
+      if (this.fds.get(fd) === f) return f;
+      yield* fput(f);
+    }
   }
 
   // fs/file.c: get_unused_fd_flags() -> alloc_fd(0, rlimit(RLIMIT_NOFILE)) under files->file_lock:

@@ -114,6 +114,16 @@ const KERNEL_ALL = [
   'do_anonymous_page',
   'copy_to_user',
   'copy_from_user',
+  // fs/: a file's dentry and its free (__fput(): dput(), file_free(); every era), and the O_PATH
+  // open of /proc/self/fd/N (fs/proc/fd.c: proc_fd_link() -> fget_task(); every era)
+  '__fput',
+  '__dentry_kill',
+  'dget',
+  'dput',
+  'file_free',
+  'fget_task',
+  'file_ref_get',
+  'fdget_raw',
   // drivers/pci, the IOMMU, vfio_iommu_type1
   'pci_enable_device',
   'pci_set_power_state',

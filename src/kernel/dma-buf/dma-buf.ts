@@ -4,11 +4,20 @@
 // complete_all().
 
 import { SETUP_THREAD } from '../../sched/atomic.js';
+import { Cell } from '../../sched/cell.js';
 import { Completion } from '../../sched/completion.js';
 import { Mutex } from '../../sched/mutex.js';
 import { currentThread } from '../../sched/prim.js';
 import type { Thread } from '../../sched/program.js';
-import { File, fput, Inode } from '../fs/file.js';
+import {
+  Dentry,
+  type DentryOperations,
+  File,
+  type FileOperations,
+  type FilePointer,
+  fput,
+  Inode,
+} from '../fs/file.js';
 import type { Vma } from '../mm/mm_types.js';
 
 export const EINVAL = -22;
@@ -64,11 +73,30 @@ export class DmaBufAttachment {
   }
 }
 
+/** What the machine's dma-buf core does where kernels (or a posted fix) differ. */
+export interface DmaBufCore {
+  /**
+   * dma_buf_file_release() sets dmabuf->file to NULL (Matt Evans, "dma-buf: Annul dmabuf->file on
+   * file release", posted, not merged: design option dmabufFileAnnulled).
+   */
+  annulFileOnRelease: boolean;
+}
+
+/** The dma-buf core as mainline has it. */
+export const MAINLINE_DMA_BUF_CORE: DmaBufCore = { annulFileOnRelease: false };
+
 export class DmaBuf {
   readonly resv: DmaResv;
   /** Attachments (plain data, changed under resv). */
   readonly attachments: DmaBufAttachment[] = [];
+  /**
+   * The buffer's file (what dma_buf_getfile() made). Model code dereferences it only where the
+   * kernel holds a reference on it; what reads dmabuf->file without one goes through `filePtr()`.
+   */
   readonly file: File;
+  /** dmabuf->file as a location others load (only with the annul fix, which writes it). */
+  private readonly fileField: Cell<File | null> | null;
+  /** kfree(dmabuf): dma_buf_release(), the dentry's d_release, has run. */
   released = false;
 
   constructor(
@@ -76,15 +104,31 @@ export class DmaBuf {
     readonly size: number,
     readonly ops: DmaBufOps,
     readonly priv: unknown,
+    readonly core: DmaBufCore = MAINLINE_DMA_BUF_CORE,
   ) {
     this.resv = new DmaResv(name);
-    // dma_buf_getfile(): a fresh anon inode per buffer, f_op = dma_buf_fops.
-    this.file = new File(name, new Inode(name), dmaBufFops(this), this);
+    // dma_buf_getfile(): a fresh inode on the dma-buf pseudo-fs, whose dentries have
+    // dma_buf_dentry_ops; f_op = dma_buf_fops. dma_buf_export() then sets d_fsdata and dmabuf->file.
+    const inode = new Inode(name);
+    const dentry = new Dentry(name, inode, dmaBufDentryOps);
+    this.file = new File(name, inode, dmaBufFops(this), this, { dentry });
+    dentry.fsdata = this;
+    this.fileField = core.annulFileOnRelease ? new Cell<File | null>(`${name}.dmabuf_file`, this.file) : null;
+  }
+
+  /** &dmabuf->file, as get_file_active() is given it (file.ts: FilePointer). */
+  filePtr(): FilePointer {
+    return this.fileField ?? this.file;
+  }
+
+  /** @internal dma_buf_file_release() with the annul fix: dmabuf->file = NULL. */
+  *annulFile(): Thread<void> {
+    if (this.fileField) yield* this.fileField.write(null);
   }
 }
 
-// drivers/dma-buf/dma-buf.c: dma_buf_fops (mmap, and release through dma_buf_release()).
-function dmaBufFops(buf: DmaBuf) {
+// drivers/dma-buf/dma-buf.c: dma_buf_fops (mmap, and release: dma_buf_file_release()).
+function dmaBufFops(buf: DmaBuf): FileOperations {
   return {
     name: 'dma_buf_fops',
     // dma_buf_mmap_internal(): no ops->mmap is -EINVAL; so is a range past the buffer.
@@ -93,12 +137,31 @@ function dmaBufFops(buf: DmaBuf) {
       if (vma.pgoff + vma.pages > Math.floor(buf.size / 4096)) return EINVAL;
       return yield* buf.ops.mmap(buf, vma);
     },
-    // dma_buf_file_release() then dma_buf_release(): ops->release.
+    // drivers/dma-buf/dma-buf.c: dma_buf_file_release() — __dma_buf_list_del() takes the buffer off
+    // the global dmabuf_list (not modelled: nothing in the model walks it); with the annul fix it
+    // also clears dmabuf->file. The exporter's release is the dentry's (dma_buf_release()), later.
     *release(): Thread<void> {
-      yield* buf.ops.release(buf);
-      buf.released = true;
+      yield* buf.annulFile();
     },
   };
+}
+
+/**
+ * drivers/dma-buf/dma-buf.c: dma_buf_dentry_ops — .d_release = dma_buf_release() (since
+ * 4ab59c3c638c, 2020: the exporter's release runs when the dentry goes, not when the file does).
+ */
+const dmaBufDentryOps: DentryOperations = {
+  name: 'dma_buf_dentry_ops',
+  release: dmaBufRelease,
+};
+
+// drivers/dma-buf/dma-buf.c: dma_buf_release() — d_fsdata's buffer: ops->release (the exporter's),
+// then dma_resv_fini(), module_put() and kfree(dmabuf).
+function* dmaBufRelease(dentry: Dentry): Thread<void> {
+  const buf = dentry.fsdata as DmaBuf | undefined;
+  if (!buf) return;
+  yield* buf.ops.release(buf);
+  buf.released = true;
 }
 
 export function isDmaBufFile(f: File): boolean {
@@ -106,10 +169,16 @@ export function isDmaBufFile(f: File): boolean {
 }
 
 // drivers/dma-buf/dma-buf.c: dma_buf_export() — the ops it requires, then the file.
-export function dmaBufExport(name: string, size: number, ops: DmaBufOps, priv: unknown): DmaBuf | number {
+export function dmaBufExport(
+  name: string,
+  size: number,
+  ops: DmaBufOps,
+  priv: unknown,
+  core: DmaBufCore = MAINLINE_DMA_BUF_CORE,
+): DmaBuf | number {
   if (!priv || !ops.mapDmaBuf || !ops.unmapDmaBuf || !ops.release) return EINVAL;
   if ((ops.pin === undefined) !== (ops.unpin === undefined)) return EINVAL;
-  return new DmaBuf(name, size, ops, priv);
+  return new DmaBuf(name, size, ops, priv, core);
 }
 
 // drivers/dma-buf/dma-buf.c: dma_buf_get() — the file must be a dma-buf's.

@@ -276,7 +276,9 @@ export function* vfioPciDmaBufCreate(
 ): Thread<VfioPciDmaBuf | number> {
   if (!(yield* vfioDeviceTryGetRegistration(vdev.vdev))) return ENODEV;
   const priv = new VfioPciDmaBuf(vdev, physVec, total, name);
-  const buf = dmaBufExport(name, total, vfioPciDmabufOps, priv);
+  const buf = dmaBufExport(name, total, vfioPciDmabufOps, priv, {
+    annulFileOnRelease: vdev.machine.design.options.dmabufFileAnnulled,
+  });
   if (typeof buf === 'number') {
     yield* vfioDevicePutRegistration(vdev.vdev);
     return buf;
@@ -326,9 +328,12 @@ export function* vfioPciDmaBufMove(vdev: VfioPciCoreDevice, revoked: boolean): T
     vdev.revokedShadow = revoked;
   }
   for (const priv of [...vdev.dmabufs]) {
-    const file = priv.dmabuf.file;
-    // get_file_active(): skip a buffer whose file is already being released.
-    if (!(yield* getFileActive(file))) continue;
+    // get_file_active(&priv->dmabuf->file): skip a buffer whose file is already being released. The
+    // list holds no reference on the buffer or its file: a buffer whose file is gone but whose
+    // dentry an O_PATH file still holds stays listed, its file freed (USE_AFTER_FREE here, unless
+    // the dma-buf core annuls dmabuf->file on release: dmabufFileAnnulled).
+    const file = yield* getFileActive(priv.dmabuf.filePtr());
+    if (!file) continue;
     if (priv.revoked !== revoked && !priv.design.revokeWaitsForImporters) {
       // G2 (v6.19): under resv set the state and notify the importers; no waiting at all.
       const buf = priv.dmabuf;
@@ -405,8 +410,8 @@ export function* vfioPciDmaBufCleanup(vdev: VfioPciCoreDevice): Thread<void> {
   if (listLock) yield* listLock.lock();
   const list = vdev.dmabufs;
   for (const priv of [...list]) {
-    const file = priv.dmabuf.file;
-    if (!(yield* getFileActive(file))) continue;
+    const file = yield* getFileActive(priv.dmabuf.filePtr());
+    if (!file) continue;
     yield* priv.dmabuf.resv.lock.lock();
     list.splice(list.indexOf(priv), 1);
     priv.vdev = null;
@@ -432,7 +437,8 @@ function* vfioPciDmaBufCleanupRc(vdev: VfioPciCoreDevice): Thread<void> {
   const list = vdev.dmabufs;
   for (const priv of [...list]) {
     const buf = priv.dmabuf;
-    if (!(yield* getFileActive(buf.file))) continue;
+    const file = yield* getFileActive(buf.filePtr());
+    if (!file) continue;
     yield* buf.resv.lock.lock();
     list.splice(list.indexOf(priv), 1);
     priv.vdev = null;
@@ -443,7 +449,7 @@ function* vfioPciDmaBufCleanupRc(vdev: VfioPciCoreDevice): Thread<void> {
     yield* krefPut(priv);
     yield* priv.comp.wait();
     yield* vfioDevicePutRegistration(vdev.vdev);
-    yield* fput(buf.file);
+    yield* fput(file);
   }
   yield* vdev.memoryLock.upWrite();
 }
