@@ -80,7 +80,7 @@ describe('vdm lockdep', () => {
     assert.match(r.out, /&group->mutex {3}\[model: group->mutex\]/);
     assert.match(
       r.out,
-      /&vdev->memory_lock \(write\) -> &group->mutex \(lock\)\n {6}by admin\n {8}held in {2}sys_reset\(\) > vfio_pci_ioctl_reset\(\) > vfio_pci_zap_and_down_write_memory_lock\(\)\n.*\n {8}taken in sys_reset\(\) > vfio_pci_ioctl_reset\(\) > pci_try_reset_function\(\) > __pci_reset_function_locked\(\) > pcie_flr\(\) > pci_dev_reset_iommu_prepare\(\)/,
+      /&vdev->memory_lock \(write\) -> &group->mutex \(lock\)\n {6}by admin\n {8}held in {2}sys_reset\(\) > vfio_pci_core_ioctl\(\) > vfio_pci_ioctl_reset\(\) > vfio_pci_zap_and_down_write_memory_lock\(\)\n.*\n {8}taken in sys_reset\(\) > vfio_pci_core_ioctl\(\) > vfio_pci_ioctl_reset\(\) > pci_try_reset_function\(\) > __pci_reset_function_locked\(\) > pcie_flr\(\) > pci_dev_reset_iommu_prepare\(\)/,
     );
     assert.match(
       r.out,
