@@ -157,6 +157,7 @@ for (const file of files) {
     expected: [...sc.expect.violations],
     results: {},
   };
+  if (sc.expect.designs) entry.expectedByDesign = { ...sc.expect.designs };
   if (Object.keys(sc.design.options).length > 0) entry.options = { ...sc.design.options };
   const t0 = Date.now();
   for (const d of DESIGN_NAMES) entry.results[d] = summary(checkScenario(sc, { design: designOf(d) }));

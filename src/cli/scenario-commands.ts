@@ -862,6 +862,7 @@ export function addScenarioCommands(program: Command): void {
                 name: sc.name,
                 design: sc.design.name,
                 expect: sc.expect.violations,
+                ...(sc.expect.designs ? { expectByDesign: sc.expect.designs } : {}),
               };
             } catch (e) {
               return {

@@ -2,7 +2,7 @@
 // (checkScenario), on every design (compareScenario), one execution (runScenario), and one
 // schedule replayed with everything a report shows (recordScenario).
 
-import { DESIGN_NAMES, type Design, designOf } from '../designs/design.js';
+import { DESIGN_NAMES, type Design, type DesignName, designOf } from '../designs/design.js';
 import type { RunRecord, TraceStep } from '../report/record.js';
 import type { CheckReport, CheckViolation, CompareReport, CompareResult } from '../report/results.js';
 import { defaultSchedule, explore, replay } from '../sched/explore.js';
@@ -65,7 +65,7 @@ function exploreOptions(sc: Scenario, o: CheckOptions): ExploreOptions {
   e.lazyLocks = o.lazyLocks ?? c.lazyLocks ?? true;
   if (o.stopAtFirst ?? c.stopAtFirst) {
     e.stopAtFirst = true;
-    const want = sc.expect.violations;
+    const want = expectedOn(sc, o.design?.name ?? sc.design.name);
     // Lock-order cycles are found from lockdep's graph at the end: not something to wait for.
     const during = want.filter((id) => id !== 'LOCK_ORDER');
     if (want.length > 0)
@@ -90,13 +90,26 @@ export function durationMs(d: number | string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
-/** The verdict on `expect`: every listed id found; none other (when `exactly`, or when none is listed). */
+/**
+ * What a design is expected to show: its entry in `expect.designs` when the scenario has one, else
+ * `expect.violations`.
+ */
+export function expectedOn(sc: Scenario, design: string | undefined): readonly string[] {
+  const own = design === undefined ? undefined : sc.expect.designs?.[design as DesignName];
+  return own ?? sc.expect.violations;
+}
+
+/**
+ * The verdict on `expect` for a design: every expected id found; none other (when `exactly`, or
+ * when none is expected).
+ */
 export function judge(
   sc: Scenario,
   found: readonly string[],
+  design?: string,
 ): { verdict: 'pass' | 'fail'; reasons: string[] } {
   const reasons: string[] = [];
-  const want = sc.expect.violations;
+  const want = expectedOn(sc, design);
   for (const id of want) if (!found.includes(id)) reasons.push(`expected ${id}, not found`);
   if (want.length === 0 || sc.expect.exactly) {
     for (const id of found) if (!want.includes(id)) reasons.push(`found ${id}, not expected`);
@@ -140,7 +153,7 @@ export function checkReportOf(
   r: ExploreResult,
   elapsedMs: number,
 ): CheckReport {
-  const { verdict, reasons } = judge(sc, distinctIds(r));
+  const { verdict, reasons } = judge(sc, distinctIds(r), design.name);
   return {
     scenario: sc.name,
     design: design.name,
@@ -157,7 +170,7 @@ export function checkReportOf(
     events: r.events,
     maxDepth: r.maxDepth,
     elapsedMs,
-    expected: [...sc.expect.violations],
+    expected: [...expectedOn(sc, design.name)],
     reasons,
   };
 }
@@ -212,7 +225,7 @@ export function compareScenario(
       incomplete: r.incomplete ?? [],
       counts,
       shortest,
-      verdict: judge(sc, ids).verdict,
+      verdict: judge(sc, ids, design.name).verdict,
       elapsedMs: Date.now() - started,
     });
   }

@@ -144,6 +144,11 @@ const FIELDS: Record<string, FieldDoc> = {
     type: 'list of invariant or explorer ids',
   },
   'expect.exactly': { doc: 'Whether the ids found must be exactly those listed.', default: '`false`' },
+  'expect.designs': {
+    doc: 'Per-design expectations: design name → the ids that design must show (`[]`: none). `check` and `compare` judge a design named here by its own list (“this design has the bug / does not”), any other by `violations`.',
+    type: 'mapping of design name to list of ids',
+    default: 'none',
+  },
 };
 
 /** What the loader checks about an operation beyond its arguments' types. */

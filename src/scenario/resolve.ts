@@ -45,7 +45,7 @@ export interface Scenario {
   setup: ScenarioOp[];
   threads: ScenarioThread[];
   check: NonNullable<RawScenario['check']>;
-  expect: { violations: string[]; exactly: boolean };
+  expect: { violations: string[]; exactly: boolean; designs?: Partial<Record<DesignName, string[]>> };
   /** `process/handle` pairs some operation waits for (each gets a completion). */
   waited: string[];
 }
@@ -361,7 +361,13 @@ export function resolveScenario(
       ops: input.ops.get(`threads.${t}`) ?? [],
     })),
     check: raw.check ?? {},
-    expect: { violations: raw.expect?.violations ?? [], exactly: raw.expect?.exactly ?? false },
+    expect: {
+      violations: raw.expect?.violations ?? [],
+      exactly: raw.expect?.exactly ?? false,
+      ...(raw.expect?.designs
+        ? { designs: raw.expect.designs as Partial<Record<DesignName, string[]>> }
+        : {}),
+    },
     waited: [...waited].sort(),
   };
   if (raw.description !== undefined) scenario.description = raw.description;

@@ -101,6 +101,11 @@ export const scenarioSchema = z.strictObject({
       violations: z.array(z.enum(ALL_IDS)),
       /** Extension: the ids found must be exactly these (default: at least these). */
       exactly: z.boolean().optional(),
+      /**
+       * Per-design expectations: a design named here is judged by its own list ("this design has
+       * the bug / does not"), any other by `violations`.
+       */
+      designs: z.partialRecord(designName, z.array(z.enum(ALL_IDS))).optional(),
     })
     .optional(),
 });
