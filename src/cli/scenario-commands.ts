@@ -278,6 +278,7 @@ function checkText(
   lines.push(
     `${r.scenario} on ${r.design}: ${r.executions} executions (${r.strategy}), ${r.events} events, ${status}`,
   );
+  for (const w of r.warnings ?? []) lines.push(`warning: ${w}`);
   if (r.violations.length === 0) lines.push('no violation found');
   // One counterexample per invariant: the first (fewest preemptions) reported for it.
   const shown = new Set<string>();

@@ -44,6 +44,11 @@ export interface CheckReport {
   reasons: string[];
   /** Extension, for a swarm (`--swarm K`): the runs and the distinct executions they saw. */
   coverage?: { runs: number; distinct: number };
+  /**
+   * Extension: setup operations that returned something other than `ok` without an `expect:`
+   * (the setup then went on without what they were to make). Absent when there are none.
+   */
+  warnings?: string[];
 }
 
 export interface CompareResult {

@@ -141,6 +141,17 @@ export function checkScenario(sc: Scenario, o: CheckOptions = {}): CheckReport {
   return checkReportOf(sc, design, r, Date.now() - started);
 }
 
+/**
+ * Setup operations that returned something other than `ok` without an `expect:` (CheckReport
+ * warnings): setup is the same in every execution, so one run of the default schedule shows them
+ * whichever way (workers, queue, swarm) the search itself ran.
+ */
+export function setupWarnings(sc: Scenario, design: Design): string[] {
+  const program = scenarioProgram(sc, { design });
+  defaultSchedule(program, sc.check.maxSteps);
+  return [...program.setupWarnings];
+}
+
 /** The explore options a check uses (the scenario's `check:` block, overridden by `o`). */
 export function checkExploreOptions(sc: Scenario, o: CheckOptions = {}): ExploreOptions {
   return exploreOptions(sc, o);
@@ -154,6 +165,7 @@ export function checkReportOf(
   elapsedMs: number,
 ): CheckReport {
   const { verdict, reasons } = judge(sc, distinctIds(r), design.name);
+  const warnings = setupWarnings(sc, design);
   return {
     scenario: sc.name,
     design: design.name,
@@ -172,6 +184,7 @@ export function checkReportOf(
     elapsedMs,
     expected: [...expectedOn(sc, design.name)],
     reasons,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
 }
 

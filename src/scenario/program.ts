@@ -87,7 +87,14 @@ export function checkedIds(sc: Scenario): Set<string> {
   return new Set(inv === undefined || inv === 'all' ? INVARIANT_IDS : inv);
 }
 
-export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<World> {
+/**
+ * A scenario's program, with what its setup did that the file did not ask for: each setup
+ * operation that returned something other than `ok` without an `expect:` (the same in every
+ * execution: setup runs atomically, before any thread), for the report.
+ */
+export type ScenarioProgram = Program<World> & { readonly setupWarnings: string[] };
+
+export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): ScenarioProgram {
   const design = scenarioDesign(sc, o);
   const enabled = checkedIds(sc);
   const scopes = new ScenarioScopes(sc);
@@ -99,7 +106,12 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
       for (const op of t.ops) yield* runOp(w, t.process, op, t.name);
     };
   }
+  const setupWarnings: string[] = [];
+  const warn = (m: string): void => {
+    if (!setupWarnings.includes(m)) setupWarnings.push(m);
+  };
   return {
+    setupWarnings,
     name: sc.name,
     lockChains: [...designLockChains(design), ...(sc.machine.lockChains ?? [])].map((chain) =>
       chain.map(modelLockClass),
@@ -127,7 +139,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): Program<W
       }
       for (const op of sc.setup) {
         try {
-          runAtomically(runOp(w, op.process ?? sc.processes[0]!.name, op, 'setup'));
+          runAtomically(runOp(w, op.process ?? sc.processes[0]!.name, op, 'setup', warn));
         } catch (e) {
           if (!(e instanceof Violation)) throw e;
           w.pending ??= e;
@@ -199,7 +211,14 @@ function mark(w: World, m: Omit<Mark, 'after'>): void {
 }
 
 /** One scenario operation in process `pname`, by `thread`: waits, the syscall, the return to user space. */
-function* runOp(w: World, pname: string, o: ScenarioOp, thread: string): Thread<void> {
+function* runOp(
+  w: World,
+  pname: string,
+  o: ScenarioOp,
+  thread: string,
+  /** Setup only: told of an outcome other than `ok` that no `expect:` asked for. */
+  warn?: (message: string) => void,
+): Thread<void> {
   for (const key of WAITS.get(o) ?? []) yield* w.waits.get(key)!.wait();
   const pr = w.procs.get(pname)!;
   const p = pr.proc!;
@@ -218,6 +237,9 @@ function* runOp(w: World, pname: string, o: ScenarioOp, thread: string): Thread<
     });
   }
   const expected = a.expect as string | undefined;
+  if (warn && expected === undefined && outcome !== 'ok') {
+    warn(`setup: ${text} returned ${outcome} (${o.where}), and no expect: says so`);
+  }
   if (expected !== undefined && expected !== 'any' && expected !== outcome) {
     throw new Violation(
       'EXPECT',

@@ -50,3 +50,34 @@ expect: { violations: [], designs: { v9.9: [] } }
     );
   });
 });
+
+describe('a setup operation that fails without an expect', () => {
+  const text = (setupExpect: string) => `name: setup fails
+design: v6.12
+devices:
+  - name: gpu0
+    bars: [ { index: 0, size: 16K, phys: 0x3800000000 } ]
+setup:
+  - open: { device: gpu0, as: dev }
+  - export: { fd: dev, region: 0, ranges: [ { offset: 0, length: 4K } ], as: buf${setupExpect} }
+threads:
+  t:
+    - close: { fd: dev }
+check: { strategy: dpor }
+`;
+
+  test('is reported as a warning naming the operation, its outcome and where it is', () => {
+    const r = checkScenario(parseScenario(text(''), 'setup.yaml'));
+    assert.equal(r.verdict, 'pass');
+    assert.equal(r.warnings?.length, 1);
+    assert.match(
+      r.warnings![0]!,
+      /^setup: export fd=dev .* returned ENOTTY \(setup\.yaml:8:\d+\), and no expect: says so$/,
+    );
+  });
+
+  test('is not reported when its expect says so', () => {
+    const r = checkScenario(parseScenario(text(', expect: ENOTTY'), 'setup.yaml'));
+    assert.equal(r.warnings, undefined);
+  });
+});
