@@ -435,7 +435,7 @@ export function addScenarioCommands(program: Command): void {
     )
     .option(
       '--workers <n>',
-      'explore on this many worker processes (exhaustive strategy, or a swarm)',
+      "share the search out over this many executors, with one worker's report: dpor on worker threads, exhaustive search split over processes, or a swarm's runs (docs/cli.md)",
       count('--workers'),
     )
     .option(
