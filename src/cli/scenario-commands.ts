@@ -305,14 +305,16 @@ function checkText(
 function traceFlags(c: Command): Command {
   return c
     .option('--json', 'print the execution as JSON')
+    .option('--functions', 'with kernel function entry/exit lines (the default)')
     .option('--no-functions', 'one line per event, without function entry/exit lines')
     .option('--perfetto <file>', 'also write the execution as a Perfetto / Chrome trace');
 }
 
 /** Prints one execution as the trace flags ask; exit 1 when it shows a violation. */
-function printRecord(rec: RunRecord, o: { json?: boolean; functions: boolean; perfetto?: string }): void {
+function printRecord(rec: RunRecord, o: { json?: boolean; functions?: boolean; perfetto?: string }): void {
   if (o.perfetto) writePerfetto(rec, o.perfetto);
-  print(o.json ? JSON.stringify(rec, null, 2) : recordText(rec, o.functions));
+  // --functions and --no-functions are both accepted; entries and exits are shown unless turned off.
+  print(o.json ? JSON.stringify(rec, null, 2) : recordText(rec, o.functions !== false));
   process.exitCode = rec.violations.length > 0 ? 1 : 0;
 }
 
@@ -323,7 +325,8 @@ function recordText(rec: RunRecord, functions: boolean): string {
   return out.join('\n');
 }
 
-function compareText(c: CompareReport, file: string): string {
+/** `vdm compare`'s text: the matrix, why a row is incomplete, the shortest counterexamples. */
+export function compareText(c: CompareReport, file: string): string {
   const all = c.own ? [c.own, ...c.results] : c.results;
   const ids = c.invariants.filter((id) => all.some((r) => r.violations.includes(id)));
   const head = ['design', 'executions', ...ids, 'verdict'];
@@ -334,7 +337,11 @@ function compareText(c: CompareReport, file: string): string {
     r.verdict,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join('  ');
+  const fmt = (r: string[]) =>
+    r
+      .map((x, i) => x.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const lines = [`${c.scenario}: invariants violated per design (counts are executions; + = incomplete)`, ''];
   lines.push(fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt));
   if (ids.length === 0) lines.push('', 'no design violates any invariant in this scenario');
@@ -343,6 +350,15 @@ function compareText(c: CompareReport, file: string): string {
   if (cut.length > 0) {
     lines.push('', 'incomplete (+):');
     for (const r of cut) lines.push(`  ${r.design}: ${incompleteText(r.incomplete)}`);
+    const capped = cut.filter((r) => r.cappedAt !== undefined);
+    if (capped.length > 0) {
+      lines.push(
+        '',
+        `compare stops each design after ${capped[0]!.cappedAt} executions unless told otherwise; ${capped.length === 1 ? 'this design was' : 'these designs were'} cut by that cap,`,
+        `not by the scenario: \`vdm check ${shellQuote(file)} --design NAME\` searches one to the end,`,
+        '`--max-executions N` raises the cap here.',
+      );
+    }
   }
   for (const r of all) {
     for (const [id, s] of Object.entries(r.shortest)) {
@@ -621,7 +637,7 @@ export function addScenarioCommands(program: Command): void {
         .argument('<file>', 'scenario file (YAML)'),
     ),
   ).action(
-    guarded((file: string, o: DesignFlags & { json?: boolean; functions: boolean; perfetto?: string }) => {
+    guarded((file: string, o: DesignFlags & { json?: boolean; functions?: boolean; perfetto?: string }) => {
       const sc = loadScenarioFile(file);
       const design = designFromFlags(sc, o);
       const rec = runScenario(sc, design ? { design } : {});
@@ -642,7 +658,7 @@ export function addScenarioCommands(program: Command): void {
       guarded(
         (
           file: string,
-          o: DesignFlags & { schedule: string; json?: boolean; functions: boolean; perfetto?: string },
+          o: DesignFlags & { schedule: string; json?: boolean; functions?: boolean; perfetto?: string },
         ) => {
           const sc = loadScenarioFile(file);
           const design = designFromFlags(sc, o);

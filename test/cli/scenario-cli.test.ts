@@ -84,6 +84,16 @@ describe('vdm check', () => {
     const rec = JSON.parse(rep.out);
     assert.ok(rec.violations.some((x: { id: string }) => x.id === 'MMIO_WHILE_DISABLED'));
     assert.ok(rec.steps.length > 0);
+    // --functions (as documented) and --no-functions both work; function lines are the default.
+    const plain = vdm('replay', RESET, '--design', 'v5.7', '--schedule', v.schedule);
+    const withF = vdm('replay', RESET, '--design', 'v5.7', '--schedule', v.schedule, '--functions');
+    const without = vdm('replay', RESET, '--design', 'v5.7', '--schedule', v.schedule, '--no-functions');
+    assert.equal(withF.code, 1, withF.err);
+    assert.equal(withF.out, plain.out);
+    assert.match(withF.out, /funcgraph_entry/);
+    assert.equal(without.code, 1, without.err);
+    assert.doesNotMatch(without.out, /funcgraph_entry/);
+    assert.match(without.out, /MMIO_WHILE_DISABLED/);
   });
 
   test('text output: the invariant, the counterexample trace with kernel functions, the replay command', () => {
@@ -554,5 +564,28 @@ describe('vdm check: quick answers and honest limits', () => {
     const r = vdm('check', f);
     assert.equal(r.code, 2);
     assert.match(r.err, /check\.timeLimit/);
+  });
+});
+
+describe('vdm compare: its own default cap', () => {
+  test('a design cut by the default cap is named as such; a cap the user set is not', async () => {
+    const { compareScenario } = await import('../../src/scenario/check.js');
+    const { compareText } = await import('../../src/cli/scenario-commands.js');
+    const sc = loadScenarioFile(RESET);
+    const c = compareScenario(sc, { designs: ['dmabuf-backed', 'v5.7'], defaultCap: 5 });
+    const cut = c.results.find((r) => r.design === 'dmabuf-backed')!;
+    assert.equal(cut.complete, false);
+    assert.equal(cut.cappedAt, 5);
+    // v5.7 finishes under the cap: nothing to say about it.
+    assert.equal(c.results.find((r) => r.design === 'v5.7')!.cappedAt, undefined);
+    const text = compareText(c, RESET);
+    assert.match(text, /compare stops each design after 5 executions unless told otherwise; this design was cut/);
+    assert.match(text, /vdm check .*reset\.yaml --design NAME` searches one to the end/);
+    for (const line of text.split('\n')) assert.equal(line, line.trimEnd(), `trailing spaces: ${JSON.stringify(line)}`);
+    // The user's own --max-executions is not compare's cap.
+    const mine = compareScenario(sc, { designs: ['dmabuf-backed'], maxExecutions: 5 });
+    assert.equal(mine.results[0]!.complete, false);
+    assert.equal(mine.results[0]!.cappedAt, undefined);
+    assert.doesNotMatch(compareText(mine, RESET), /unless told otherwise/);
   });
 });
