@@ -240,7 +240,7 @@ test('off a terminal, a long exploration prints no progress (stderr stays empty)
   assert.equal(r.stderr, '');
 });
 
-test('on a terminal, a long exploration shows a progress line (estimate, executions, rate, depth, violations, time)', () => {
+test('on a terminal, a long exploration shows a progress line (executions, rate, depth, violations, time; no share done)', () => {
   // script(1) gives the command a pseudo-terminal, as a user's shell would.
   const env = { ...process.env };
   delete env.CI;
@@ -250,11 +250,9 @@ test('on a terminal, a long exploration shows a progress line (estimate, executi
   const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env });
   assert.equal(r.error, undefined, 'script(1) from util-linux is needed for this test');
   const screen = stripVTControlCharacters(r.stdout);
-  // dpor (the default) estimates how much of the search is done.
-  assert.match(
-    screen,
-    /exploring \| ~[\d.]+% done \| \d+ executions \| \d+\/s \| depth \d+ \| violations \d+ \| [\d.]+s/,
-  );
+  assert.match(screen, /exploring \| \d+ executions \| \d+\/s \| depth \d+ \| violations \d+ \| [\d.]+s/);
+  // The explorer's estimate of the share done is far off on kernel scenarios: not shown.
+  assert.doesNotMatch(screen, /% done/);
 });
 
 test('vdm schema prints the JSON Schema of scenario files', () => {
@@ -579,9 +577,13 @@ describe('vdm compare: its own default cap', () => {
     // v5.7 finishes under the cap: nothing to say about it.
     assert.equal(c.results.find((r) => r.design === 'v5.7')!.cappedAt, undefined);
     const text = compareText(c, RESET);
-    assert.match(text, /compare stops each design after 5 executions unless told otherwise; this design was cut/);
+    assert.match(
+      text,
+      /compare stops each design after 5 executions unless told otherwise; this design was cut/,
+    );
     assert.match(text, /vdm check .*reset\.yaml --design NAME` searches one to the end/);
-    for (const line of text.split('\n')) assert.equal(line, line.trimEnd(), `trailing spaces: ${JSON.stringify(line)}`);
+    for (const line of text.split('\n'))
+      assert.equal(line, line.trimEnd(), `trailing spaces: ${JSON.stringify(line)}`);
     // The user's own --max-executions is not compare's cap.
     const mine = compareScenario(sc, { designs: ['dmabuf-backed'], maxExecutions: 5 });
     assert.equal(mine.results[0]!.complete, false);
