@@ -591,3 +591,91 @@ describe('vdm compare: its own default cap', () => {
     assert.doesNotMatch(compareText(mine, RESET), /unless told otherwise/);
   });
 });
+
+describe('vdm check: Ctrl-C and SIGTERM', () => {
+  const long = fileURLToPath(new URL('../../../examples/v5.8-pread-lock-order.yaml', import.meta.url));
+
+  /** Starts a check that would run for minutes; sends `sig` once it has saved its first checkpoint. */
+  async function interrupt(sig: NodeJS.Signals, ck: string, json: boolean) {
+    const args = [
+      'check',
+      long,
+      '--max-executions',
+      '1000000',
+      '--checkpoint',
+      ck,
+      '--checkpoint-every',
+      '1',
+    ];
+    const child = spawn(process.execPath, [main, ...args, ...(json ? ['--json'] : [])], {
+      env: { ...process.env, CI: 'true' },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    for (let i = 0; i < 1200; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      try {
+        JSON.parse(readFileSync(ck, 'utf8'));
+        break;
+      } catch {
+        // not written yet
+      }
+    }
+    child.kill(sig);
+    return { code: await exited, out, err, args };
+  }
+
+  test('SIGINT prints the partial result, names the checkpoint, exits 130; the checkpoint resumes', async () => {
+    const ck = join(dir, 'int.ckpt');
+    const r = await interrupt('SIGINT', ck, false);
+    assert.equal(r.code, 130, r.err);
+    assert.match(
+      r.out,
+      /\d+ executions \(dpor\), \d+ events, incomplete: .*interrupted \(interrupted after \d+ executions\)/,
+    );
+    assert.match(r.out, /verdict: /);
+    assert.match(r.err, /SIGINT: stopping at the end of the current execution/);
+    assert.ok(
+      r.err.includes(`its frontier is in ${ck}: go on with \`vdm check ${long} --resume ${ck}\``),
+      r.err,
+    );
+    const done = Number(/(\d+) executions \(dpor\)/.exec(r.out)![1]);
+    const resumed = vdm('check', long, '--max-executions', String(done + 5), '--resume', ck, '--json');
+    assert.notEqual(resumed.code, 2, resumed.err);
+    assert.equal(JSON.parse(resumed.out).executions, done + 5);
+  });
+
+  test('SIGTERM with --json prints the partial JSON result and exits 143', async () => {
+    const r = await interrupt('SIGTERM', join(dir, 'term.ckpt'), true);
+    assert.equal(r.code, 143, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.complete, false);
+    assert.ok(j.incomplete.some((i: { reason: string }) => i.reason === 'interrupted'));
+    assert.ok(j.executions > 0);
+  });
+
+  test('a search handed from the main thread to the search thread ends as one that was not', async () => {
+    const { singleSearch } = await import('../../src/cli/search.js');
+    const file = fileURLToPath(
+      new URL('../../../examples/v6.19-command-off-vs-importer.yaml', import.meta.url),
+    );
+    const whole = singleSearch(file, {}).report;
+    // Hand over after the first execution, then go on from the frontier, as `vdm check` does.
+    const first = singleSearch(file, {}, { handOverAfterMs: 0 });
+    assert.ok(first.handOver, 'handed over');
+    const rest = singleSearch(file, {}, { from: first.handOver! }).report;
+    assert.equal(rest.executions, whole.executions);
+    assert.equal(rest.complete, whole.complete);
+    assert.equal(rest.events, whole.events);
+    const ids = (x: typeof whole) =>
+      x.violations.map((v) => `${v.invariant}:${v.count}:${v.schedule}`).sort();
+    assert.deepEqual(ids(rest), ids(whole));
+  });
+});
