@@ -755,7 +755,7 @@ export function addScenarioCommands(program: Command): void {
           });
           writeAtomically(o.output, html);
           print(
-            `wrote ${o.output}: ${check.verdict}, ${check.violations.length} violation(s), ${check.executions} executions`,
+            `wrote ${o.output}: ${check.verdict}, ${check.violations.length} violation(s), ${check.executions} executions${check.complete ? '' : `, incomplete: ${incompleteText(check.incomplete)}`}`,
           );
         },
       ),
