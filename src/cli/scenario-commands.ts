@@ -23,6 +23,7 @@ import { renderHtmlReport } from '../report/html.js';
 import { lockGraphText } from '../report/lock-graph-text.js';
 import { writePerfetto } from '../report/perfetto.js';
 import type { RunRecord } from '../report/record.js';
+import { designArgs, replayCommand, shellQuote } from '../report/replay-command.js';
 import type { CheckReport, CompareReport } from '../report/results.js';
 import {
   checkExploreOptions,
@@ -202,22 +203,6 @@ function designFromFlags(sc: Scenario, f: DesignFlags): Design | undefined {
     options[k] = v;
   }
   return designOf(name, options as Partial<DesignOptions>);
-}
-
-/** The flags that recreate the design on another command line. */
-function designArgs(f: DesignFlags): string {
-  return [
-    ...(f.design ? [`--design ${f.design}`] : []),
-    ...(f.option ?? []).map((o) => `--option ${o}`),
-  ].join(' ');
-}
-
-const shellQuote = (s: string): string => (/^[\w./:@=,+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
-function replayCommand(file: string, schedule: string, f: DesignFlags): string {
-  return ['vdm replay', shellQuote(file), designArgs(f), '--schedule', shellQuote(schedule)]
-    .filter(Boolean)
-    .join(' ');
 }
 
 /** A --queue address, or exit 2. */

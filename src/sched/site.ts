@@ -30,7 +30,13 @@ export function captureStack(): string[] {
   for (const raw of stack.split('\n')) {
     const line = raw.trim();
     if (!line.startsWith('at ')) continue;
-    if (/[/\\]sched[/\\][^/\\]+\.[jt]s/.test(line)) continue;
+    // The explorer's frames below the model code are the primitive; those above it are the
+    // executor driving the thread, and past them is whoever asked for the replay (a CLI command,
+    // a test): not kernel functions.
+    if (/[/\\]sched[/\\][^/\\]+\.[jt]s/.test(line)) {
+      if (out.length > 0) break;
+      continue;
+    }
     if (!/[/\\](?:src|test|bench)[/\\]/.test(line) || line.includes('node_modules')) continue;
     // The scenario interpreter drives the kernel; its frames are not kernel functions.
     if (/[/\\]src[/\\]scenario[/\\]/.test(line)) continue;
