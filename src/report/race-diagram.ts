@@ -436,7 +436,7 @@ function chooseSteps(record: RunRecord, t: Target): Set<number> {
     l.push(i);
   }
   const position = new Map<number, number>();
-  for (const l of byObject.values()) l.forEach((i, k) => position.set(i, k));
+  for (const l of byObject.values()) for (let k = 0; k < l.length; k++) position.set(l[k]!, k);
   /** For each other thread, its last event before `i` that conflicts with `i` (data only: `dataOnly`). */
   const conflictsBefore = (i: number, dataOnly: boolean): number[] => {
     const e = steps[i]!;
@@ -841,7 +841,9 @@ function diagram(record: RunRecord, t: Target, W: number): string[] {
   } else if (mode === 'lanes') {
     if (labels.every((l, c) => c === k - 1 || l.length < step))
       out.push(labels.map((l) => l.padEnd(step)).join(''));
-    else threads.forEach((th, c) => out.push(' '.repeat(startOf(th)) + labels[c]!.slice(0, W - startOf(th))));
+    else
+      for (let c = 0; c < k; c++)
+        out.push(' '.repeat(startOf(threads[c]!)) + labels[c]!.slice(0, W - startOf(threads[c]!)));
     out.push(threads.map((_, c) => '-'.repeat(Math.min(labels[c]!.length, step - 1)).padEnd(step)).join(''));
   } else {
     out.push(...wrap(`tasks: ${labels.join(', ')}`, W, '  '), '');
