@@ -25,8 +25,12 @@ import type { Mark, RunRecord, TraceStep } from './record.js';
 import { replayCommand } from './replay-command.js';
 
 export interface RaceDiagramOptions {
-  /** Which violation to draw (its id, `MMIO_WHILE_DISABLED`); default the first one recorded. */
-  violation?: string;
+  /**
+   * Which violation to draw: its id (`MMIO_WHILE_DISABLED`), or the id and message a check
+   * reported (said as it is when the replayed execution does not show it). Default: the first
+   * violation recorded.
+   */
+  violation?: string | { id: string; message?: string };
   /** Total width (default 72, at least 40). */
   width?: number;
   /**
@@ -613,14 +617,22 @@ function stepText(record: RunRecord, i: number, multi: Set<string>): string {
     const result = /trylock$/.test(s.op) && s.result !== undefined ? ` = ${s.result}` : '';
     return `${lockCall(s.op, n.cls)}(${lockExpr(n, multi)})${result}`;
   }
-  // Page-table leaves set or cleared by this event.
-  const leaves = (leafMarks(record).get(i) ?? []).map((m) => {
-    const va = typeof m.data.va === 'number' ? `0x${m.data.va.toString(16)}` : String(m.data.va);
-    const pfn = typeof m.data.pfn === 'number' ? `0x${m.data.pfn.toString(16)}` : String(m.data.pfn);
+  // Page-table leaves set or cleared by this event; several of one kind and level as one run.
+  const hex = (v: unknown): string => (typeof v === 'number' ? `0x${v.toString(16)}` : String(v));
+  const groups = new Map<string, Mark[]>();
+  for (const m of leafMarks(record).get(i) ?? []) {
+    const key = `${m.kind} ${String(m.data.level ?? 'pte')} ${String(m.data.process)}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(m);
+  }
+  const leaves = [...groups.values()].map((g) => {
+    const m = g[0]!;
+    const level = String(m.data.level ?? 'pte');
     const proc = multi.has('mm') ? ` [${String(m.data.process)}]` : '';
-    return m.kind === 'leaf-set'
-      ? `set ${String(m.data.level ?? 'pte')} ${va} -> pfn ${pfn}${proc}`
-      : `clear ${String(m.data.level ?? 'pte')} ${va} (pfn ${pfn})${proc}`;
+    const what = g.length > 1 ? `${g.length} ${level}s from ${hex(m.data.va)}` : `${level} ${hex(m.data.va)}`;
+    const pfn = g.length > 1 ? `${hex(m.data.pfn)}..` : hex(m.data.pfn);
+    return m.kind === 'leaf-set' ? `set ${what} -> pfn ${pfn}${proc}` : `clear ${what} (pfn ${pfn})${proc}`;
   });
   const pt = /^(?:mm\.)?(.+)\.pt@\w+$/.exec(s.object);
   if (pt) {
@@ -641,15 +653,25 @@ function stepText(record: RunRecord, i: number, multi: Set<string>): string {
  */
 export function formatRaceDiagram(record: RunRecord, opts: RaceDiagramOptions = {}): string {
   const W = Math.max(40, Math.trunc(opts.width ?? 72));
-  const t = target(record, opts.violation);
+  const want = typeof opts.violation === 'string' ? { id: opts.violation } : opts.violation;
+  const t = target(record, want?.id);
   const out: string[] = [];
-  if (!t) {
-    out.push(`no violation in this execution of ${record.scenario.name} on ${record.design.name}`);
-  } else {
-    out.push(...diagram(record, t, W));
-  }
+  if (t) out.push(...diagram(record, t, W));
+  else if (want === undefined)
+    out.push(...wrap(`no violation in this execution of ${record.scenario.name}`, W, '  '));
+  else
+    out.push(
+      ...wrap(
+        record.steps.length === 0
+          ? `no race to draw: the setup alone leaves a state that breaks ${want.id}, before any task runs`
+          : `no race to draw: this execution does not show ${want.id}`,
+        W,
+        '  ',
+      ),
+    );
   out.push('');
   if (t) out.push(...wrap(`${t.id}: ${t.message.split('\n')[0]}`, W, '  '));
+  else if (want?.message) out.push(...wrap(`${want.id}: ${want.message.split('\n')[0]}`, W, '  '));
   const design = designSummary(record);
   out.push(...wrap(`design: ${design.text}`, W, '  '));
   const source = record.scenario.source.replace(/\s+$/, '');
