@@ -250,7 +250,7 @@ function shortValue(v: string): string {
 /** Break `text` into lines of at most `width`, at spaces where it can; later lines start with `indent`. */
 function wrap(text: string, width: number, indent: string): string[] {
   const out: string[] = [];
-  let rest = text;
+  let rest = asciiOnly(text);
   let first = true;
   while (rest.length > 0) {
     const room = first ? width : width - indent.length;
@@ -280,6 +280,16 @@ interface Hold {
   release: number;
 }
 
+/** Does the step take a lock (a successful trylock included)? */
+function isAcquire(s: TraceStep): boolean {
+  return (
+    s.op === 'lock' ||
+    s.op === 'down_read' ||
+    s.op === 'down_write(wait)' ||
+    (/trylock$/.test(s.op) && s.result === 'true')
+  );
+}
+
 /** Per step, the locks its thread holds when it runs (acquired before it, not yet released). */
 function holdsAt(steps: readonly TraceStep[]): Hold[][] {
   const held = new Map<string, Hold[]>();
@@ -289,12 +299,7 @@ function holdsAt(steps: readonly TraceStep[]): Hold[][] {
     let list = held.get(s.thread);
     if (!list) held.set(s.thread, (list = []));
     at.push([...list]);
-    const acquired =
-      s.op === 'lock' ||
-      s.op === 'down_read' ||
-      s.op === 'down_write(wait)' ||
-      (/trylock$/.test(s.op) && s.result === 'true');
-    if (acquired) list.push({ object: s.object, acquire: i, release: -1 });
+    if (isAcquire(s)) list.push({ object: s.object, acquire: i, release: -1 });
     else if (s.op === 'unlock' || s.op === 'up_read' || s.op === 'up_write') {
       for (let k = list.length - 1; k >= 0; k--) {
         if (list[k]!.object !== s.object) continue;
@@ -374,6 +379,8 @@ interface Target {
   seeds: number[];
   /** A deadlock's waits, which are not events: thread -> op and object. */
   pending: { thread: string; op: string; object: string }[];
+  /** Edges of a lock-order cycle this execution does not make (lockdep saw them elsewhere). */
+  elsewhere: string[];
 }
 
 function target(record: RunRecord, want?: string): Target | undefined {
@@ -401,6 +408,7 @@ function target(record: RunRecord, want?: string): Target | undefined {
   };
   const any = (): boolean => true;
   const pending: Target['pending'] = [];
+  const elsewhere: string[] = [];
   const seeds: number[] = [];
   if (v.kind === 'deadlock') {
     const re = /(\S+) waits in (\S+) on (?:mutex|rwsem|completion) (\S+)/g;
@@ -408,6 +416,24 @@ function target(record: RunRecord, want?: string): Target | undefined {
       pending.push({ thread: m[1]!, op: m[2]!, object: m[3]! });
       const k = lastOf(m[1]!, after, any);
       if (k >= 0) seeds.push(k);
+    }
+  }
+  const cycle = v.kind === 'lock-order' ? /^lock order inversion: (.+)$/m.exec(v.message) : null;
+  if (cycle) {
+    // A cycle of lock classes: for each of its edges A -> B the model's threads made, the last
+    // acquisition of a B by a thread holding an A.
+    const classes = cycle[1]!.split(' -> ').map((c) => c.trim().replace(/\/\d+$/, ''));
+    const holds = holdsAt(steps);
+    for (let e = 0; e + 1 < classes.length; e++) {
+      let made = false;
+      for (let k = after - 1; k >= 0 && !made; k--) {
+        const s = steps[k]!;
+        if (!isAcquire(s) || lockName(s.object).cls !== classes[e + 1]) continue;
+        if (!holds[k]!.some((h) => lockName(h.object).cls === classes[e])) continue;
+        if (!seeds.includes(k)) seeds.push(k);
+        made = true;
+      }
+      if (!made) elsewhere.push(`${classes[e]} -> ${classes[e + 1]}`);
     }
   }
   if (seeds.length === 0 && after > 0) {
@@ -421,7 +447,7 @@ function target(record: RunRecord, want?: string): Target | undefined {
       : lastOf(thread, after, any);
     seeds.push(k >= 0 ? k : after - 1);
   }
-  return { id: v.id, kind: v.kind, message: v.message, after, seeds, pending };
+  return { id: v.id, kind: v.kind, message: v.message, after, seeds, pending, elsewhere };
 }
 
 /**
@@ -540,14 +566,19 @@ function designSummary(record: RunRecord): { text: string; args: string } {
   };
 }
 
-/** A shell command in lines of at most `width`, continued with a backslash. */
+/**
+ * A shell command in lines of at most `width`, continued with a backslash: between words the next
+ * line is indented, inside a word too long for a line it starts in the first column (the shell
+ * joins backslash-newline with nothing).
+ */
 function wrapCommand(cmd: string, width: number): string[] {
   if (cmd.length <= width) return [cmd];
   // A flag and its value stay together.
   const words: string[] = [];
   for (const w of cmd.split(' ')) {
     const prev = words[words.length - 1];
-    if (prev !== undefined && /^--/.test(prev) && !/^--/.test(w)) words[words.length - 1] = `${prev} ${w}`;
+    const glue = prev !== undefined && ((/^--/.test(prev) && !/^--/.test(w)) || /^(replay:|vdm)$/.test(prev));
+    if (glue) words[words.length - 1] = `${prev} ${w}`;
     else words.push(w);
   }
   const lines: string[] = [];
@@ -656,10 +687,20 @@ export function formatRaceDiagram(record: RunRecord, opts: RaceDiagramOptions = 
   const want = typeof opts.violation === 'string' ? { id: opts.violation } : opts.violation;
   const t = target(record, want?.id);
   const out: string[] = [];
-  if (t) out.push(...diagram(record, t, W));
-  else if (want === undefined)
+  if (t) {
+    out.push(...diagram(record, t, W));
+    if (t.elsewhere.length > 0)
+      out.push(
+        '',
+        ...wrap(
+          `not drawn: ${t.elsewhere.join(', ')} (made in another execution of the search, or declared by the machine's lockChains)`,
+          W,
+          '  ',
+        ),
+      );
+  } else if (want === undefined) {
     out.push(...wrap(`no violation in this execution of ${record.scenario.name}`, W, '  '));
-  else
+  } else {
     out.push(
       ...wrap(
         record.steps.length === 0
@@ -669,6 +710,7 @@ export function formatRaceDiagram(record: RunRecord, opts: RaceDiagramOptions = 
         '  ',
       ),
     );
+  }
   out.push('');
   if (t) out.push(...wrap(`${t.id}: ${t.message.split('\n')[0]}`, W, '  '));
   else if (want?.message) out.push(...wrap(`${want.id}: ${want.message.split('\n')[0]}`, W, '  '));
@@ -685,7 +727,7 @@ export function formatRaceDiagram(record: RunRecord, opts: RaceDiagramOptions = 
     out.push(...wrap(`scenario: ${record.scenario.file} (${record.scenario.name})`, W, '  '));
   }
   const cmd = replayCommand(record.scenario.file, record.schedule, opts.designArgs ?? design.args);
-  out.push('replay:', ...wrapCommand(cmd, W - 2).map((l) => `  ${l}`));
+  out.push(...wrapCommand(`replay: ${cmd}`, W));
   return `${asciiOnly(out.join('\n'))}\n`;
 }
 
@@ -816,7 +858,7 @@ function diagram(record: RunRecord, t: Target, W: number): string[] {
       r.step >= 0
         ? steps.slice((prev ?? -1) + 1, r.step).some((s) => s.thread === r.thread)
         : prev !== undefined && steps.slice(prev + 1).some((s) => s.thread === r.thread);
-    if (skipped) lines.push('...');
+    if (skipped) lines.push(`${'  '.repeat(Math.min((chains.get(r.thread) ?? []).length, MAX_DEPTH))}...`);
     if (r.step >= 0) lastShown.set(r.thread, r.step);
     // Headers: the innermost kernel function when it changes, nested under the ones still open.
     const M = r.frames;
