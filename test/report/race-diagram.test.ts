@@ -6,8 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type DesignOptions, designOf } from '../../src/designs/design.js';
@@ -374,4 +374,21 @@ describe('the commands', () => {
     assert.equal(h.code, 2);
     assert.match(h.err, /-o FILE is needed/);
   });
+});
+
+test('the diagram imports nothing from Node or a package (it also runs in a browser)', () => {
+  const seen = new Set<string>();
+  const outside: string[] = [];
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import|export)[^;]*?from '([^']+)';/gm)) {
+      const spec = m[1]!;
+      if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
+      else outside.push(`${file}: ${spec}`);
+    }
+  };
+  visit(fileURLToPath(new URL('../../src/report/race-diagram.js', import.meta.url)));
+  assert.ok(seen.size > 3, `the walk followed ${seen.size} modules`);
+  assert.deepEqual(outside, []);
 });
