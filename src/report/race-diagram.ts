@@ -45,11 +45,12 @@ export interface RaceDiagramOptions {
 
 /** Narrowest side-by-side column; below it the tasks are drawn as staggered lanes. */
 const COLUMN_MIN = 30;
-/** Staggered lanes: the last lane keeps at least this width, and lanes start at least STEP_MIN apart. */
+/** Staggered lanes: the last lane keeps at least this width. */
 const LANE_MIN = 36;
-const STEP_MIN = 6;
 /** Deepest nesting of function headers. */
 const MAX_DEPTH = 4;
+/** Lanes start further apart than the deepest indentation in one (headers, events, wrapped lines). */
+const STEP_MIN = 2 * MAX_DEPTH + 4;
 
 /** A lock, completion or data access drawn in the diagram, or the wait a deadlock ends in. */
 interface Row {

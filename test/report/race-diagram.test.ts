@@ -332,8 +332,19 @@ describe('choosing the events (a record made by hand)', () => {
     assert.match(text, /\nX: a saw x change\n/);
   });
 
-  test('narrower widths still hold, and lanes replace columns', () => {
-    for (const width of [40, 56]) assertMailSafe(formatRaceDiagram(record, { width }), width);
+  test('narrower widths: staggered lanes, then one tagged line per event', () => {
+    // 56: columns would be 27 wide, so lanes (b's 20 further right); 40: lanes would be 4 apart,
+    // less than the indentation inside one, so one line per event tagged with its task.
+    const lanes = formatRaceDiagram(record, { width: 56 });
+    assertMailSafe(lanes, 56);
+    assert.match(lanes, /^CPU1 \(a\) {12}CPU2 \(b\)\n/);
+    assert.match(lanes, /\n {20}writer_fn\(\)\n {22}down_write\(/);
+    assert.match(lanes, /\nchecker_fn\(\)\n {2}read x = 2 {2}<- X\n/);
+    const tagged = formatRaceDiagram(record, { width: 40 });
+    assertMailSafe(tagged, 40);
+    assert.match(tagged, /^tasks: CPU1 \(a\), CPU2 \(b\)\n\n/);
+    assert.match(tagged, /\nb \| writer_fn\(\)\nb \| {3}down_write\(/);
+    assert.match(tagged, /\na \| {3}read x = 2 {2}<- X\n/);
   });
 });
 
