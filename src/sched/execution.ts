@@ -781,6 +781,10 @@ export class Execution<S> implements Host {
     this.opObj[t] = op.obj as AnyPrim;
     this.opLo[t] = op.lo;
     this.opHi[t] = op.hi;
+    // A down_write's wait half is its object's own op, yielded after the arrival: another thread's
+    // down_write may have re-aimed it since. It continues the thread's own call, whose argument and
+    // site the slots still hold.
+    if (op.kind === K.DOWN_WRITE_WAIT) return;
     this.opArg[t] = op.arg;
     this.opSite[t] = op.site;
     this.opStack[t] = op.stack;

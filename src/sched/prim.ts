@@ -2,8 +2,7 @@
 // primitive learns which execution created it.
 
 import { encodeValue } from './fingerprint.js';
-import { capture, K, type Op } from './op.js';
-import { captureSite, captureStack } from './site.js';
+import { capture, K } from './op.js';
 
 export { captureSite, captureStack, kernelName } from './site.js';
 
@@ -129,14 +128,6 @@ export abstract class Prim {
   /** One line on who holds this object, for deadlock reports. */
   describeHolders(_names: readonly string[]): string {
     return '';
-  }
-
-  protected mark<T extends Op>(op: T): T {
-    if (host?.captureSites && op.site === undefined) {
-      op.site = captureSite();
-      op.stack = captureStack();
-    }
-    return op;
   }
 }
 
