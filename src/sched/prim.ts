@@ -45,7 +45,7 @@ export function currentThread(): number {
 }
 
 /** Prim fields that are identity or configuration, not state. */
-const SKIP = new Set(['name', 'key', 'id', 'host', 'type', 'lockClass', 'slots', 'atomicSections']);
+const SKIP = new Set(['name', 'key', 'id', 'host', 'type', 'lockClass', 'slots', 'atomicSections', 'show']);
 
 export type PrimType = 'cell' | 'mutex' | 'rwsem' | 'completion';
 

@@ -238,7 +238,7 @@ export function sysMadvise(
 
 // fork(2): a copy of the address space (dup_mmap) and of the fd table.
 export function* sysFork(p: Process, child: string): Thread<Process> {
-  const mm = yield* dupMmap(p.mm);
+  const mm = yield* dupMmap(p.mm, p.system.mmName(child));
   const c = p.system.spawnWith(child, mm);
   for (const [fd, f] of p.fds) {
     yield* getFile(f);
