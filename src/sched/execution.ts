@@ -1182,7 +1182,8 @@ function rwsemBusy(code: number): boolean {
 
 /**
  * What a trace shows for an event on a cell: a read the value it saw (of the slots it read, for a
- * slotted cell); a write the value written; a read-modify-write of a count `old -> new`, and what
+ * slotted cell); a write the value written; a change of some slots what they hold after it; a
+ * read-modify-write of a count `old -> new`, and what
  * the operation returned when that is not the old count (a tryget's `true`/`false`); another
  * read-modify-write what it returned. Values are printed as the cell's `show` says.
  */
@@ -1196,18 +1197,16 @@ function shownCell(
   hi: number,
 ): string | undefined {
   const show = (v: unknown): string | undefined => (c.show ? c.show(v) : printable(v));
-  if (k === K.READ) {
-    if (
-      typeof result === 'object' &&
-      result !== null &&
-      'traceSlots' in result &&
-      !(lo === ALL_LO && hi === ALL_HI)
-    )
-      return JSON.stringify((result as SlotsShown).traceSlots(lo, hi));
-    return show(result);
-  }
+  const slots = (v: unknown): string | undefined =>
+    typeof v === 'object' && v !== null && 'traceSlots' in v && !(lo === ALL_LO && hi === ALL_HI)
+      ? JSON.stringify((v as SlotsShown).traceSlots(lo, hi))
+      : undefined;
+  if (k === K.READ) return slots(result) ?? show(result);
   if (k === K.WRITE) return show(arg);
   const after = c.value;
+  // A change of some slots (page-table entries): what they hold after it.
+  const changed = result === undefined ? slots(after) : undefined;
+  if (changed !== undefined) return changed;
   if (typeof before === 'number' && typeof after === 'number') {
     const change = `${show(before)} -> ${show(after)}`;
     if (result === undefined || result === before) return change;
