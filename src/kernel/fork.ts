@@ -20,9 +20,16 @@ import type { Entry, Table } from './mm/pgtable.js';
  * after the parent's (vma_interval_tree_insert_after()), so a zap walking i_mmap meets the parent
  * first. Per-VMA locks and flush_tlb_mm(oldmm) have no counterpart here (no TLBs).
  */
-export function* dupMmap(parent: Mm): Thread<Mm> {
+export function* dupMmap(
+  parent: Mm,
+  /**
+   * The child mm's name, which every object of it carries (`mm.<process>`: fork(2) names it after
+   * the child process); without one, the parent's name and a fork count (`mm.vmm.1`).
+   */
+  name?: string,
+): Thread<Mm> {
   yield* parent.mmapLock.downWrite();
-  const child = new Mm(parent.machine, `${parent.name}.${++parent.forks}`);
+  const child = new Mm(parent.machine, name ?? `${parent.name}.${++parent.forks}`);
   yield* child.mmapLock.downWrite(1); // mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING)
   for (const mpnt of parent.vmas) {
     // vm_area_dup()

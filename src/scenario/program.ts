@@ -226,7 +226,7 @@ function* runOp(
   const text = opText(o);
   if (w.marks) mark(w, { thread, kind: 'op-begin', text, data: { op: o.op, args: argsText(a) } });
   const ret = yield* call(w, pr, p, o, thread);
-  yield* sys.sysExit();
+  yield* sys.exitToUserModeLoop();
   const outcome = outcomeOf(ret as number);
   if (w.marks) {
     mark(w, {

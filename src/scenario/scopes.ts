@@ -177,7 +177,10 @@ function split(scope: string): [string, string] {
   return [scope.slice(0, i), scope.slice(i + 1)];
 }
 
-/** The process an mm was first made for: `mm.vmm` and its forks `mm.vmm.1`, `mm.vmm.1.2`. */
+/**
+ * The process an mm was made for: `mm.vmm`, and a forked child's `mm.kid` (System.mmName); an mm
+ * forked outside a scenario is named after its parent and a fork count (`mm.vmm.1`, `mm.vmm.1.2`).
+ */
 function rootProcess(mm: string): string {
   return mm.slice(3).replace(/(\.\d+)+$/, '');
 }

@@ -5,16 +5,28 @@ import { ALL_HI, K, shared } from './op.js';
 import { Prim, type PrimOptions } from './prim.js';
 import type { Thread } from './program.js';
 
+export interface CellOptions<T> extends PrimOptions {
+  /**
+   * How traces print a value of this cell, as the kernel would show it (a count, `freed`, an IOMMU
+   * table's translations); without it, numbers and strings as they are and objects as JSON.
+   * Replays for people only: never called in the search.
+   */
+  show?: (v: T) => string;
+}
+
 export class Cell<T> extends Prim {
   // A getter, not a field: the executor reads it while the base constructor registers the object.
   get type(): 'cell' {
     return 'cell';
   }
   private v: T;
+  /** CellOptions.show (given a value of this cell). */
+  readonly show: ((v: unknown) => string) | undefined;
 
-  constructor(name: string, initial: T, options: PrimOptions = {}) {
+  constructor(name: string, initial: T, options: CellOptions<T> = {}) {
     super(name, options);
     this.v = initial;
+    this.show = options.show as ((v: unknown) => string) | undefined;
   }
 
   /** One event: returns the value. */

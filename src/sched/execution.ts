@@ -109,6 +109,8 @@ export class Execution<S> implements Host {
   /** The (obj * 256 + thread) marks the last event added to nestMarks. */
   readonly newNest: number[] = [];
   private readonly opArg: unknown[];
+  /** With recordTrace: the value of the cell the running event is on, before the event. */
+  private shownBefore: unknown = undefined;
   private readonly opSite: (string | undefined)[];
   private readonly opStack: (string[] | undefined)[];
   private readonly held: Held[][];
@@ -635,6 +637,9 @@ export class Execution<S> implements Host {
     this.thrLast[t] = i;
 
     let result: unknown;
+    // Traces show what a read-modify-write changed: the value before it (recording only).
+    if (this.options.recordTrace)
+      this.shownBefore = o.type === 'cell' ? (o as Cell<unknown>).value : undefined;
     setHost(this);
     this.current = t;
     try {
@@ -781,6 +786,10 @@ export class Execution<S> implements Host {
     this.opObj[t] = op.obj as AnyPrim;
     this.opLo[t] = op.lo;
     this.opHi[t] = op.hi;
+    // A down_write's wait half is its object's own op, yielded after the arrival: another thread's
+    // down_write may have re-aimed it since. It continues the thread's own call, whose argument and
+    // site the slots still hold.
+    if (op.kind === K.DOWN_WRITE_WAIT) return;
     this.opArg[t] = op.arg;
     this.opSite[t] = op.site;
     this.opStack[t] = op.stack;
@@ -924,7 +933,17 @@ export class Execution<S> implements Host {
           ? rwsemBusy(this.evState[i]!)
             ? 'queued'
             : undefined
-          : shownResult(result, this.evLo[i]!, this.evHi[i]!);
+          : o.type === 'cell'
+            ? shownCell(
+                o as Cell<unknown>,
+                k,
+                result,
+                this.shownBefore,
+                this.opArg[t],
+                this.evLo[i]!,
+                this.evHi[i]!,
+              )
+            : printable(result);
       if (shown !== undefined) ev.result = shown;
       const lo = this.evLo[i]!;
       const hi = this.evHi[i]!;
@@ -1164,20 +1183,57 @@ function rwsemBusy(code: number): boolean {
   return code !== 1;
 }
 
-function shownResult(v: unknown, lo: number, hi: number): string | undefined {
-  if (typeof v === 'object' && v !== null && 'traceSlots' in v && !(lo === ALL_LO && hi === ALL_HI))
-    return JSON.stringify((v as SlotsShown).traceSlots(lo, hi));
-  return printable(v);
+/**
+ * What a trace shows for an event on a cell: a read the value it saw (of the slots it read, for a
+ * slotted cell); a write the value written; a change of some slots what they hold after it; a
+ * read-modify-write of a count `old -> new`, and what
+ * the operation returned when that is not the old count (a tryget's `true`/`false`); another
+ * read-modify-write what it returned. Values are printed as the cell's `show` says.
+ */
+function shownCell(
+  c: Cell<unknown>,
+  k: number,
+  result: unknown,
+  before: unknown,
+  arg: unknown,
+  lo: number,
+  hi: number,
+): string | undefined {
+  const show = (v: unknown): string | undefined => (c.show ? c.show(v) : printable(v));
+  const slots = (v: unknown): string | undefined =>
+    typeof v === 'object' && v !== null && 'traceSlots' in v && !(lo === ALL_LO && hi === ALL_HI)
+      ? JSON.stringify((v as SlotsShown).traceSlots(lo, hi))
+      : undefined;
+  if (k === K.READ) return slots(result) ?? show(result);
+  if (k === K.WRITE) return show(arg);
+  const after = c.value;
+  // A change of some slots (page-table entries): what they hold after it.
+  const changed = result === undefined ? slots(after) : undefined;
+  if (changed !== undefined) return changed;
+  if (typeof before === 'number' && typeof after === 'number') {
+    const change = `${show(before)} -> ${show(after)}`;
+    if (result === undefined || result === before) return change;
+    return `${change} (${typeof result === 'number' ? `returned ${show(result)}` : printable(result)})`;
+  }
+  return printable(result);
 }
 
 function printable(v: unknown): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === null)
-    return String(v);
-  try {
-    return JSON.stringify(v);
-  } catch {
-    return String(v);
+  if (v === null) return 'NULL';
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (v instanceof Map) {
+    if (v.size === 0) return 'empty';
+    return `{${[...v].map(([a, b]) => `${printable(a)}: ${printable(b)}`).join(', ')}}`;
   }
+  if (v instanceof Set) return v.size === 0 ? 'empty' : `{${[...v].map(printable).join(', ')}}`;
+  try {
+    const s = JSON.stringify(v);
+    if (s !== undefined && s !== '{}') return s;
+  } catch {
+    // (cyclic: the class name below)
+  }
+  const name = (v as { constructor?: { name?: string } }).constructor?.name;
+  return name && name !== 'Object' ? name : undefined;
 }

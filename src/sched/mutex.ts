@@ -35,7 +35,7 @@ export class Mutex extends Prim {
    * lock of the same class taken under the first, in a known order, is its own class for lockdep.
    */
   lock(subclass = 0): Thread<void> {
-    return this.mark(shared(K.LOCK, this, subclass)) as unknown as Thread<void>;
+    return shared(K.LOCK, this, subclass) as unknown as Thread<void>;
   }
 
   unlock(): Thread<void> {
@@ -44,7 +44,7 @@ export class Mutex extends Prim {
 
   /** Never blocks: true if the lock was taken. */
   tryLock(): Thread<boolean> {
-    return this.mark(shared(K.TRYLOCK, this)) as unknown as Thread<boolean>;
+    return shared(K.TRYLOCK, this) as unknown as Thread<boolean>;
   }
 
   get locked(): boolean {

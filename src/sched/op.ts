@@ -6,7 +6,7 @@
 // method and mutates `arg` per call: no allocation per event.
 
 import type { Prim } from './prim.js';
-import { captureSite, captureStack } from './site.js';
+import { captureCall } from './site.js';
 
 /** Operation kinds. The numeric values index the tables below; keep them dense. */
 export const K = {
@@ -192,10 +192,25 @@ export class Op<R = unknown> implements Iterator<Op, R, unknown> {
 
 const sharedOps: Op[] = [];
 
-/** The shared op of a kind, aimed at `obj` for this call. */
 /** Set while the running execution records sites and stacks (replays for people). */
 export const capture = { on: false };
 
+/**
+ * Stamps an op with the call that is issuing it now: its site and the thread's kernel call stack
+ * while sites are captured, nothing otherwise. Every op a primitive hands out passes here at each
+ * call, the shared ones and an object's own alike: an op is reused by every call, so what it
+ * carries must be this call's (the search never pays: one flag test).
+ */
+export function issued<T extends Op>(op: T): T {
+  if (capture.on) captureCall(op);
+  else if (op.site !== undefined) {
+    op.site = undefined;
+    op.stack = undefined;
+  }
+  return op;
+}
+
+/** The shared op of a kind, aimed at `obj` for this call. */
 export function shared(kind: OpKind, obj: Prim, arg?: unknown, lo = ALL_LO, hi = ALL_HI): Op {
   let op = sharedOps[kind];
   if (op === undefined) {
@@ -206,12 +221,5 @@ export function shared(kind: OpKind, obj: Prim, arg?: unknown, lo = ALL_LO, hi =
   op.arg = arg;
   op.lo = lo;
   op.hi = hi;
-  if (capture.on) {
-    op.site = captureSite();
-    op.stack = captureStack();
-  } else {
-    op.site = undefined;
-    op.stack = undefined;
-  }
-  return op;
+  return issued(op);
 }

@@ -2,8 +2,7 @@
 // primitive learns which execution created it.
 
 import { encodeValue } from './fingerprint.js';
-import { capture, K, type Op } from './op.js';
-import { captureSite, captureStack } from './site.js';
+import { capture, K } from './op.js';
 
 export { captureSite, captureStack, kernelName } from './site.js';
 
@@ -46,7 +45,7 @@ export function currentThread(): number {
 }
 
 /** Prim fields that are identity or configuration, not state. */
-const SKIP = new Set(['name', 'key', 'id', 'host', 'type', 'lockClass', 'slots', 'atomicSections']);
+const SKIP = new Set(['name', 'key', 'id', 'host', 'type', 'lockClass', 'slots', 'atomicSections', 'show']);
 
 export type PrimType = 'cell' | 'mutex' | 'rwsem' | 'completion';
 
@@ -129,14 +128,6 @@ export abstract class Prim {
   /** One line on who holds this object, for deadlock reports. */
   describeHolders(_names: readonly string[]): string {
     return '';
-  }
-
-  protected mark<T extends Op>(op: T): T {
-    if (host?.captureSites && op.site === undefined) {
-      op.site = captureSite();
-      op.stack = captureStack();
-    }
-    return op;
   }
 }
 

@@ -15,7 +15,7 @@
 // touches slot 0 only, the arrival slot 1 only, everything else both.
 
 import type { LockOptions } from './mutex.js';
-import { K, Op, QUEUED, shared } from './op.js';
+import { issued, K, Op, QUEUED, shared } from './op.js';
 import { Prim } from './prim.js';
 import type { Thread } from './program.js';
 
@@ -49,7 +49,7 @@ export class RwSem extends Prim {
 
   // kernel/locking/rwsem.c: down_read()
   downRead(subclass = 0): Thread<void> {
-    return this.mark(shared(K.DOWN_READ, this, subclass)) as unknown as Thread<void>;
+    return shared(K.DOWN_READ, this, subclass) as unknown as Thread<void>;
   }
 
   // kernel/locking/rwsem.c: up_read()
@@ -59,14 +59,12 @@ export class RwSem extends Prim {
 
   // kernel/locking/rwsem.c: down_write(), or down_write_nested() with a lockdep subclass
   downWrite(subclass = 0): Thread<void> {
-    // The two ops are this semaphore's own, reused by every call: forget the last call's site so
-    // that mark() records this one's (replays for people only).
-    this.downWriteWaitOp.site = undefined;
-    this.downWriteOp.site = undefined;
-    this.mark(this.downWriteWaitOp);
+    // The two ops are this semaphore's own, reused by every call (and by every thread): the
+    // arrival carries this call's argument and site. The executor keeps them in the thread's slots
+    // for the wait half, which another thread's call may have re-aimed by the time it is yielded.
     this.downWriteOp.arg = subclass;
     this.downWriteWaitOp.arg = subclass;
-    return this.mark(this.downWriteOp) as unknown as Thread<void>;
+    return issued(this.downWriteOp) as unknown as Thread<void>;
   }
 
   // kernel/locking/rwsem.c: up_write()
@@ -76,12 +74,12 @@ export class RwSem extends Prim {
 
   // kernel/locking/rwsem.c: down_read_trylock()
   tryDownRead(): Thread<boolean> {
-    return this.mark(shared(K.TRY_DOWN_READ, this)) as unknown as Thread<boolean>;
+    return shared(K.TRY_DOWN_READ, this) as unknown as Thread<boolean>;
   }
 
   // kernel/locking/rwsem.c: down_write_trylock()
   tryDownWrite(): Thread<boolean> {
-    return this.mark(shared(K.TRY_DOWN_WRITE, this)) as unknown as Thread<boolean>;
+    return shared(K.TRY_DOWN_WRITE, this) as unknown as Thread<boolean>;
   }
 
   private get readable(): boolean {

@@ -1,56 +1,78 @@
 // Where model code issued an operation: its source line and the chain of model functions above it.
 // Captured only in replays made for people (traces, reports), never in the search.
 
-/** The first stack frame outside the explorer: where model code called the primitive. */
-export function captureSite(): string {
-  const stack = new Error().stack ?? '';
-  const lines = stack.split('\n');
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (!line.startsWith('at ')) continue;
-    if (/[/\\]sched[/\\][^/\\]+\.[jt]s/.test(line)) continue;
-    // Paths relative to the project: drop everything up to src/, test/ or bench/ (and dist/).
-    return line.slice(3).replace(/(?:file:\/\/)?[^ ()]*?[/\\](?:dist[/\\])?((?:src|test|bench)[/\\])/, '$1');
-  }
-  return '?';
+/** Primitives and the explorer: frames of src/sched are never model code. */
+const SCHED = /[/\\]sched[/\\][^/\\]+\.[jt]s/;
+/**
+ * The code that drives a thread: the executor resuming it (execution.ts) and setup running code to
+ * completion (atomic.ts). A thread's own frames end there; what is below (the strategy, a report,
+ * the command line, a test) called the explorer, not the kernel.
+ */
+const DRIVER = /[/\\]sched[/\\](?:execution|atomic)\.[jt]s/;
+/** Frames the stack keeps: model code in the project, not the scenario interpreter. */
+const PROJECT = /[/\\](?:src|test|bench)[/\\]/;
+const SCENARIO = /[/\\]src[/\\]scenario[/\\]/;
+/** The function of a frame (one called through an object member reads `Object.fn [as member] (`). */
+const FRAME = /^at (?:async )?(?:[\w$.<>]*\.)?([\w$]+)(?: \[as [\w$]+\])? \(/;
+/** Deep enough for any kernel call chain the model has, up to the driver's frame. */
+const FRAMES = 128;
+
+/** An operation's call site and the model functions active there (Op.site, Op.stack). */
+export interface CallSite {
+  site: string | undefined;
+  stack: string[] | undefined;
 }
 
 /**
- * The model functions active at this point, outermost first: the frames of code outside the
- * explorer (src/kernel, src/uapi, src/scenario, tests), named as the kernel spells them
- * (`vfioPciMmapHugeFault` -> `vfio_pci_mmap_huge_fault`). Generators delegating with `yield*`
- * are all on the stack while the innermost one runs, so this is the kernel call chain.
+ * Records where the running thread issues an operation, into `into`: `site`, the first frame outside
+ * the explorer (where model code called the primitive), and `stack`, the model functions active
+ * there, outermost first: the thread's frames of code outside the explorer (src/kernel, src/uapi,
+ * tests), named as the kernel spells them (`vfioPciMmapHugeFault` -> `vfio_pci_mmap_huge_fault`).
+ * Generators delegating with `yield*` are all on the stack while the innermost one runs, so this is
+ * the kernel call chain. The walk stops at the frame that resumed the thread, so nothing of its
+ * caller (a report, the command line) is taken for a kernel function. One stack trace per call.
  */
-export function captureStack(): string[] {
+export function captureCall(into: CallSite): void {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 64;
-  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = FRAMES;
+  const trace = new Error().stack ?? '';
   Error.stackTraceLimit = limit;
+  let site: string | undefined;
   const out: string[] = [];
-  // The explorer's frames below the model code are the primitive; those above it are the executor
-  // driving the thread, and past them is whoever asked for the replay (a CLI command, a test):
-  // not kernel functions, even when the event came from the scenario interpreter with no kernel
-  // function between.
-  let pastPrimitive = false;
-  for (const raw of stack.split('\n')) {
+  for (const raw of trace.split('\n')) {
     const line = raw.trim();
     if (!line.startsWith('at ')) continue;
-    if (/[/\\]sched[/\\][^/\\]+\.[jt]s/.test(line)) {
-      if (pastPrimitive) break;
-      continue;
-    }
-    pastPrimitive = true;
-    if (!/[/\\](?:src|test|bench)[/\\]/.test(line) || line.includes('node_modules')) continue;
+    if (DRIVER.test(line)) break;
+    if (SCHED.test(line)) continue;
+    // Paths relative to the project: drop everything up to src/, test/ or bench/ (and dist/).
+    site ??= line
+      .slice(3)
+      .replace(/(?:file:\/\/)?[^ ()]*?[/\\](?:dist[/\\])?((?:src|test|bench)[/\\])/, '$1');
+    if (!PROJECT.test(line) || line.includes('node_modules')) continue;
     // The scenario interpreter drives the kernel; its frames are not kernel functions.
-    if (/[/\\]src[/\\]scenario[/\\]/.test(line)) continue;
-    // (a function called through an object member reads `Object.fn [as member] (`)
-    const m = /^at (?:async )?(?:[\w$.<>]*\.)?([\w$]+)(?: \[as [\w$]+\])? \(/.exec(line);
+    if (SCENARIO.test(line)) continue;
+    const m = FRAME.exec(line);
     if (!m) continue;
     const name = m[1]!;
     if (name === 'next' || name === 'Generator' || name === '<anonymous>') continue;
     out.push(kernelName(name));
   }
-  return out.reverse();
+  into.site = site ?? '?';
+  into.stack = out.reverse();
+}
+
+/** The first stack frame outside the explorer: where model code called the primitive. */
+export function captureSite(): string {
+  const c: CallSite = { site: undefined, stack: undefined };
+  captureCall(c);
+  return c.site!;
+}
+
+/** The model functions active at this point, outermost first (see captureCall). */
+export function captureStack(): string[] {
+  const c: CallSite = { site: undefined, stack: undefined };
+  captureCall(c);
+  return c.stack!;
 }
 
 /** camelCase model names in the kernel's snake_case (`vmfInsertPfnPmd` -> `vmf_insert_pfn_pmd`). */

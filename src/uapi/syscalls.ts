@@ -223,22 +223,22 @@ export function* sysUffdCopy(
   return yield* userfaultfdCopy(uffd, addr, length, () => p.system.machine.allocPage());
 }
 
-export function sysMunmap(p: Process, addr: number, length: number): Thread<number> {
-  return munmap(p.mm, addr, length);
+export function* sysMunmap(p: Process, addr: number, length: number): Thread<number> {
+  return yield* munmap(p.mm, addr, length);
 }
 
-export function sysMadvise(
+export function* sysMadvise(
   p: Process,
   addr: number,
   length: number,
   advice: 'hugepage' | 'nohugepage',
 ): Thread<number> {
-  return madviseHugepage(p.mm, addr, length, advice);
+  return yield* madviseHugepage(p.mm, addr, length, advice);
 }
 
 // fork(2): a copy of the address space (dup_mmap) and of the fd table.
 export function* sysFork(p: Process, child: string): Thread<Process> {
-  const mm = yield* dupMmap(p.mm);
+  const mm = yield* dupMmap(p.mm, p.system.mmName(child));
   const c = p.system.spawnWith(child, mm);
   for (const [fd, f] of p.fds) {
     yield* getFile(f);
@@ -249,8 +249,8 @@ export function* sysFork(p: Process, child: string): Thread<Process> {
 }
 
 /** A load or store by a thread of the process. */
-export function sysAccess(p: Process, addr: number, write: boolean, thread: string): Thread<AccessOutcome> {
-  return cpuAccess(p.mm, addr, write, thread);
+export function* sysAccess(p: Process, addr: number, write: boolean, thread: string): Thread<AccessOutcome> {
+  return yield* cpuAccess(p.mm, addr, write, thread);
 }
 
 /**
@@ -460,13 +460,13 @@ export function* sysMapFile(
 }
 
 /** An in-kernel iommufd access (emulated/mdev device) pins IOVA pages: iommufd_access_pin_pages(). */
-export function sysAccessPin(ioas: Ioas, iova: number, length: number): Thread<number> {
-  return iommufdAccessPinPages(ioas, iova, length);
+export function* sysAccessPin(ioas: Ioas, iova: number, length: number): Thread<number> {
+  return yield* iommufdAccessPinPages(ioas, iova, length);
 }
 
 /** IOMMU_IOAS_UNMAP. */
-export function sysUnmapIova(ioas: Ioas, iova: number, length: number): Thread<number> {
-  return iommufdIoasUnmap(ioas, iova, length);
+export function* sysUnmapIova(ioas: Ioas, iova: number, length: number): Thread<number> {
+  return yield* iommufdIoasUnmap(ioas, iova, length);
 }
 
 /**
@@ -579,12 +579,12 @@ export function* sysImport(
   return imp;
 }
 
-export function sysImporterDma(p: Process, imp: Importer): Thread<number> {
-  return importerDma(p.system.machine, imp);
+export function* sysImporterDma(p: Process, imp: Importer): Thread<number> {
+  return yield* importerDma(p.system.machine, imp);
 }
 
-export function sysImporterUnmap(imp: Importer): Thread<number> {
-  return importerUnmap(imp);
+export function* sysImporterUnmap(imp: Importer): Thread<number> {
+  return yield* importerUnmap(imp);
 }
 
 /** A device's DMA to an IOVA through its IOMMU domain: 0, or -EFAULT for an IOMMU fault. */
@@ -594,7 +594,10 @@ export function* sysDma(p: Process, device: string, iova: number): Thread<number
   return yield* iommuDma(p.system.machine, d, iova, device);
 }
 
-/** The end of a syscall: work queued for the return to user space (deferred fputs). */
-export const sysExit = taskWorkRun;
+// kernel/entry/common.c: exit_to_user_mode_loop() — the return to user space after every system
+// call runs the work queued for it (resume_user_mode_work(): task_work_run(), deferred fputs).
+export function* exitToUserModeLoop(): Thread<void> {
+  yield* taskWorkRun();
+}
 
 export type { File };

@@ -186,7 +186,12 @@ export class System {
 
   /** A process with a fresh address space. */
   spawn(name: string): Process {
-    return this.spawnWith(name, new Mm(this.machine, `mm.${name}`));
+    return this.spawnWith(name, new Mm(this.machine, this.mmName(name)));
+  }
+
+  /** The name of a process's mm, started or forked: `mm.<process>` (its locks and tables are named after it). */
+  mmName(process: string): string {
+    return `mm.${process}`;
   }
 
   /** A process with the given address space (fork). */

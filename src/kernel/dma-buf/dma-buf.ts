@@ -204,8 +204,9 @@ export function* dmaBufFd(buf: DmaBuf, files: FdTable): Thread<number> {
   return fd;
 }
 
-export function dmaBufPut(buf: DmaBuf): Thread<void> {
-  return fput(buf.file);
+// drivers/dma-buf/dma-buf.c: dma_buf_put()
+export function* dmaBufPut(buf: DmaBuf): Thread<void> {
+  return yield* fput(buf.file);
 }
 
 // drivers/dma-buf/dma-buf.c: dma_buf_attach_revocable() (G3)

@@ -86,6 +86,9 @@ export interface FileOptions {
   fmodePath?: boolean;
 }
 
+/** f_count in traces: the count, or `freed` once file_free() has run. */
+const showFileCount = (c: number): string => (c === FILE_FREED ? 'freed' : String(c));
+
 export class File {
   /** f_count (f_ref); FILE_FREED once file_free() has run. */
   readonly count: Cell<number>;
@@ -106,7 +109,7 @@ export class File {
     public privateData: unknown = undefined,
     o: FileOptions = {},
   ) {
-    this.count = new Cell(`${name}.f_count`, 1);
+    this.count = new Cell(`${name}.f_count`, 1, { show: showFileCount });
     this.mapping = inode.mapping;
     this.dentry = o.dentry ?? new Dentry(name, inode);
     this.fmodePath = o.fmodePath ?? false;

@@ -42,11 +42,23 @@ export const ENOENT = -2;
  * holds `iotlb` for read across its translation and the access, and an unmap's IOTLB sync takes it
  * for write, so once an unmap returns no DMA still uses the old translation.
  */
+/** A domain's translations in traces: `iova 0x1000 -> pfn 0x3800000, ...`, or `no translations`. */
+function showDomain(m: ReadonlyMap<number, number>): string {
+  if (m.size === 0) return 'no translations';
+  const hex = (x: number): string => `0x${x.toString(16)}`;
+  return [...m]
+    .sort((a, b) => a[0] - b[0])
+    .map(([page, pfn]) => `iova ${hex(page * PAGE_SIZE)} -> pfn ${hex(pfn)}`)
+    .join(', ');
+}
+
 export class IommuDomain {
   readonly table: Cell<ReadonlyMap<number, number>>;
   readonly iotlb: RwSem;
   constructor(readonly name: string) {
-    this.table = new Cell<ReadonlyMap<number, number>>(`${name}.iommu_domain`, new Map());
+    this.table = new Cell<ReadonlyMap<number, number>>(`${name}.iommu_domain`, new Map(), {
+      show: showDomain,
+    });
     this.iotlb = new RwSem(`${name}.iotlb`, { lockClass: 'iotlb_sync' });
   }
 }

@@ -87,6 +87,15 @@ export interface PciHw {
   devmemReady?: boolean;
 }
 
+/** The hardware state as lspci would put it: `PCI_COMMAND=0x2 D0 enabled` (in reset, device memory ready). */
+export function showHw(h: PciHw): string {
+  const parts = [`PCI_COMMAND=0x${h.command.toString(16)}`, h.power, h.enabled ? 'enabled' : 'disabled'];
+  if (h.inReset) parts.push('in reset');
+  if (h.devmemReady !== undefined)
+    parts.push(h.devmemReady ? 'device memory ready' : 'device memory not ready');
+  return parts.join(' ');
+}
+
 export class PciDev {
   readonly name: string;
   readonly bars: (PciBar | undefined)[] = [];
@@ -125,13 +134,17 @@ export class PciDev {
     // Firmware leaves memory decode on for a device with memory BARs; device memory was trained
     // at boot (the driver's probe polled its readiness before binding).
     const devmem = this.bars.some((b) => b?.deviceMemory);
-    this.hw = new Cell<PciHw>(`${spec.name}.hw`, {
-      command: PCI_COMMAND_MEMORY,
-      power: 'D0',
-      inReset: false,
-      enabled: false,
-      ...(devmem ? { devmemReady: true } : {}),
-    });
+    this.hw = new Cell<PciHw>(
+      `${spec.name}.hw`,
+      {
+        command: PCI_COMMAND_MEMORY,
+        power: 'D0',
+        inReset: false,
+        enabled: false,
+        ...(devmem ? { devmemReady: true } : {}),
+      },
+      { show: showHw },
+    );
     this.iommuGroup = new IommuGroup(spec.name);
     machine.pciDevices.push(this);
   }

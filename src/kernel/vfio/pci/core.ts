@@ -118,7 +118,9 @@ export class VfioPciCoreDevice {
     this.vdev = new VfioDevice(pdev.name, this.ops, machine.design.options.coreEra, registered);
     this.vdev.drv = this;
     this.memoryLock = new RwSem(`${pdev.name}.memory_lock`, { lockClass: 'memory_lock' });
-    this.vconfigCommand = new Cell(`${pdev.name}.vconfig.PCI_COMMAND`, 0);
+    this.vconfigCommand = new Cell(`${pdev.name}.vconfig.PCI_COMMAND`, 0, {
+      show: (v) => `0x${v.toString(16)}`,
+    });
     this.pmRuntimeEngaged = new Cell(`${pdev.name}.pm_runtime_engaged`, false);
     this.vmaLock = new Mutex(`${pdev.name}.vma_lock`, { lockClass: 'vma_lock' });
     this.dmabufLock = new Mutex(`${pdev.name}.dmabuf_lock`, { lockClass: 'dmabuf_lock' });
