@@ -3,9 +3,10 @@
 // a server; everything decoded here is untrusted: the design and options are kept only when they
 // name a real design and real option values, and the text is bounded like a scenario file.
 
-import { compressToEncodedURIComponent, decompressFromEncodedURIComponent } from 'lz-string';
+// lz-string is CommonJS: its functions are properties of the default export under Node's ESM.
+import LZString from 'lz-string';
 import { DESIGN_NAMES, type DesignName, type DesignOptions, OPTION_VALUES } from '../designs/design.js';
-import { MAX_SCENARIO_BYTES } from '../scenario/parse.js';
+import { MAX_SCENARIO_BYTES } from '../scenario/limits.js';
 
 export type PlaygroundMode = 'check' | 'compare';
 
@@ -26,7 +27,7 @@ export interface PlaygroundState {
 /** The fragment (without `#`) that reopens `state`. */
 export function encodeFragment(state: PlaygroundState): string {
   const p = new URLSearchParams();
-  p.set('s', compressToEncodedURIComponent(state.scenario));
+  p.set('s', LZString.compressToEncodedURIComponent(state.scenario));
   p.set('f', state.file);
   if (state.design) p.set('d', state.design);
   const opts = Object.entries(state.options);
@@ -52,7 +53,7 @@ export function decodeFragment(hash: string): DecodedFragment {
   if (s === null) return { notes };
   // A compressed text expands at most about 20-fold; the bound is checked on both sides.
   if (s.length > MAX_SCENARIO_BYTES) return { notes: ['the link’s scenario is too large'] };
-  const scenario = decompressFromEncodedURIComponent(s);
+  const scenario = LZString.decompressFromEncodedURIComponent(s);
   if (typeof scenario !== 'string' || (scenario === '' && s !== '')) {
     return { notes: ['the link’s scenario could not be decompressed'] };
   }

@@ -57,6 +57,17 @@ export function progressLine(design: string, p: Progress): string {
   return `${design}: ${p.executions} executions${pct}, ${p.events} events, ${p.violations} violation${p.violations === 1 ? '' : 's'}, ${(p.elapsedMs / 1000).toFixed(1)} s`;
 }
 
+/** The scenario's problems (none when it loads), as the CLI reports them: the editor's diagnostics. */
+export function lintScenario(text: string, file: string): ScenarioIssue[] {
+  try {
+    parseScenario(text, file);
+    return [];
+  } catch (e) {
+    if (e instanceof ScenarioError) return e.issues;
+    return [{ file, line: 0, column: 0, field: '', message: e instanceof Error ? e.message : String(e) }];
+  }
+}
+
 export function runPlayground(req: RunRequest, onProgress: (line: string) => void = () => {}): RunResponse {
   let sc: ReturnType<typeof parseScenario>;
   try {

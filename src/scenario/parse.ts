@@ -9,16 +9,13 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, 
 import type { z } from 'zod';
 import { DESIGN_NAMES, type DesignName, type DesignOptions, OPTION_VALUES } from '../designs/design.js';
 import { ScenarioError, type ScenarioIssue, suggest } from './errors.js';
+import { MAX_ISSUES, MAX_SCENARIO_BYTES } from './limits.js';
 import { OP_NAMES, OPS, type OpName, type ScenarioOp } from './ops.js';
 import { resolveScenario, type Scenario } from './resolve.js';
 import { type RawScenario, scenarioSchema } from './schema.js';
 import { show } from './size.js';
 
-/** At most this many errors are reported for one file. */
-export const MAX_ISSUES = 100;
-
-/** Scenario files larger than this are refused before parsing. */
-export const MAX_SCENARIO_BYTES = 1 << 20;
+export { MAX_ISSUES, MAX_SCENARIO_BYTES } from './limits.js';
 
 export type { Scenario } from './resolve.js';
 
