@@ -19,7 +19,7 @@ export const DEFAULT_OUTDIR = join(ROOT, 'dist', 'playground');
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 /** Fails the build on any import of a Node built-in (`node:fs`, `crypto`, ...). */
-const noNode = {
+export const noNode = {
   name: 'no-node-builtins',
   setup(build) {
     build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {

@@ -132,7 +132,8 @@ export function completeAt(schema: SchemaNode, text: string, pos: number): Compl
   // A word alone on its line (or after `- `) is a key being typed: the marker gets a `:` so the
   // line parses as a pair; elsewhere (after `key: `, in `[a, b`) it is a value.
   const alone = /^\s*(-\s+)*$/.test(before);
-  const tries = alone ? [`${MARK}: `, MARK] : [MARK];
+  const hasColon = /^[\w.-]*\s*:/.test(text.slice(pos));
+  const tries = alone && !hasColon ? [`${MARK}: `, MARK] : [MARK];
   for (const m of tries) {
     const at = locate(`${text.slice(0, from)}${m}${text.slice(pos).replace(/^[\w.-]*/, '')}`);
     if (!at) continue;
