@@ -138,6 +138,7 @@ designSelect.addEventListener('change', () => {
 function loadExample(name: string): void {
   const ex = examples.find((x) => x.file === name);
   if (!ex) return;
+  stopWorker();
   file = ex.file;
   exampleSelect.value = ex.file;
   editor.setText(ex.text);
@@ -280,6 +281,7 @@ function showResult(r: Extract<RunResponse, { kind: 'result' }>): void {
 // Opening: the link's scenario (and run it when the link says so), else the default example.
 function openFromLocation(): void {
   const { state: s, notes } = decodeFragment(location.hash);
+  stopWorker();
   showNotes(notes);
   if (!s) {
     loadExample(DEFAULT_EXAMPLE);

@@ -86,10 +86,13 @@ export function runPlayground(req: RunRequest, onProgress: (line: string) => voi
     let compare: CompareReport | undefined;
     if (req.mode === 'compare') {
       let current = '';
+      let n = 0;
+      // Every design, and first the file's own options when it sets any (compareScenario's rows).
+      const total = DESIGN_NAMES.length + (Object.keys(sc.design.options).length > 0 ? 1 : 0);
       compare = compareScenario(sc, {
         onDesign: (d) => {
           current = d;
-          onProgress(`${d}: starting (${DESIGN_NAMES.indexOf(d as DesignName) + 1}/${DESIGN_NAMES.length})`);
+          onProgress(`${d}: starting (design ${++n} of ${total})`);
         },
         onProgress: (p) => onProgress(progressLine(current, p)),
       });

@@ -254,3 +254,38 @@ test('the names in a linked scenario are text: no script runs, nothing is loaded
     await page.close();
   }
 });
+
+test('an example is one choice away; a design, an option and completion from the schema', {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  const b = requireBrowser();
+  const { page, errors } = await open(b, '');
+  try {
+    await page.locator('.cm-content', { hasText: 'reset races a fault' }).waitFor();
+    const names = await page.locator('#example option').allTextContents();
+    assert.ok(names.includes('v5.8-pread-lock-order.yaml') && names.length > 40, names.join(' '));
+    await page.locator('#example').selectOption('v5.8-pread-lock-order.yaml');
+    const text = readFileSync(join(ROOT, 'examples', 'v5.8-pread-lock-order.yaml'), 'utf8');
+    const firstLine = text.split('\n')[0]!;
+    await page.locator('.cm-line', { hasText: firstLine }).first().waitFor();
+    // A design and one of its options: the link carries both.
+    await page.locator('#design').selectOption('v6.19');
+    await page.locator('.pg-options summary').click();
+    await page.locator('#options select[name="closeOrder"]').selectOption('cleanup-first');
+    await page.locator('#copy-link').click();
+    const url = await page.locator('#link').inputValue();
+    assert.match(url, /&f=v5\.8-pread-lock-order\.yaml&d=v6\.19&o=closeOrder%3Dcleanup-first&m=check&run=1$/);
+    // Completion: the strategies after `strategy: `, from the JSON Schema.
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('\ncheck: { strategy: ');
+    await page.keyboard.press('Control+Space');
+    const options = page.locator('.cm-tooltip-autocomplete li');
+    await options.first().waitFor();
+    assert.deepEqual((await options.allTextContents()).sort(), ['dpor', 'exhaustive', 'pct', 'random']);
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
