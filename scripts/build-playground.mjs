@@ -1,6 +1,7 @@
 // Builds the playground (playground/, src/) into one static folder, dist/playground/ by default:
 // index.html, app.js (the page), worker.js (the explorer, the kernel model and the designs, run in a
-// Web Worker), report.css (the HTML report's own style sheet) and playground.css. Every URL in it
+// Web Worker), report.css (the HTML report's own style sheet), playground.css and licenses.txt (the
+// licenses of the packages bundled). Every URL in it
 // is relative, so any static host serves it. esbuild bundles for the browser; the build fails on
 // any import of a Node built-in, and a module `X.ts` with a sibling `X.browser.ts` (src/platform)
 // is replaced by it. The examples (examples/*.yaml) are bundled into app.js.
@@ -72,6 +73,23 @@ const examples = {
   },
 };
 
+/** The license of every package bundled (the bundles are copies of their code): licenses.txt. */
+function licenses(metafile) {
+  const packages = new Map();
+  for (const input of Object.keys(metafile.inputs)) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (m && !packages.has(m[1])) packages.set(m[1], join(ROOT, m[1]));
+  }
+  const parts = ['vfio-dmabuf-model (MIT) and the packages its playground bundles, with their licenses.', ''];
+  for (const dir of [...packages.values()].sort()) {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+    parts.push(`${'='.repeat(78)}\n${pkg.name} ${pkg.version} (${pkg.license ?? 'see below'})\n`);
+    parts.push(file ? readFileSync(join(dir, file), 'utf8').trim() : '(no license file in the package)', '');
+  }
+  return `${parts.join('\n')}\n`;
+}
+
 /** The HTML report's style sheet (REPORT_CSS in src/report/html.ts), so both look the same. */
 async function reportCss() {
   const r = await esbuild.build({
@@ -91,7 +109,7 @@ async function reportCss() {
 export async function buildPlayground(outdir = DEFAULT_OUTDIR, o = { minify: true }) {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
-  await esbuild.build({
+  const result = await esbuild.build({
     entryPoints: { app: join(ROOT, 'playground', 'app.ts'), worker: join(ROOT, 'playground', 'worker.ts') },
     outdir,
     bundle: true,
@@ -102,8 +120,10 @@ export async function buildPlayground(outdir = DEFAULT_OUTDIR, o = { minify: tru
     legalComments: 'linked',
     charset: 'utf8',
     logLevel: 'silent',
+    metafile: true,
     plugins: [noNode, browserVariants, examples],
   });
+  writeFileSync(join(outdir, 'licenses.txt'), licenses(result.metafile));
   copyFileSync(join(ROOT, 'playground', 'index.html'), join(outdir, 'index.html'));
   copyFileSync(join(ROOT, 'playground', 'playground.css'), join(outdir, 'playground.css'));
   writeFileSync(join(outdir, 'report.css'), await reportCss());
