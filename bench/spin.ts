@@ -1,6 +1,6 @@
 // Side by side with Spin (issue: "beat Spin on the same model"): the revoke-vs-faults scenario of
 // bench/spin/revoke.pml as a vdm program, explored by dpor, and — when `spin` and `gcc` are on the
-// PATH (Debian's `spin` package; `npm run bench` installs nothing) — by Spin with partial-order
+// PATH (Debian's `spin` package; `npm run bench` installs it and gcc when missing) — by Spin with partial-order
 // reduction, for N = 2..8 fault threads. Prints states/executions, seconds and the ratio, for dpor
 // with the invariant checked at cuts (the program declares observedOnly), dpor ordering every
 // observed write (the rule for invariants that read anything), and the state cache.
@@ -175,7 +175,8 @@ const num = (v: number | undefined, w: number, d = 0): string =>
 export function spinTable(rows: SpinRow[], withSpin: boolean): string[] {
   const out: string[] = [];
   out.push('Side by side with Spin: revoke vs N faults under memory_lock (bench/spin/revoke.pml)');
-  if (!withSpin) out.push('(spin or gcc not on PATH: vdm only; `apt-get install spin` to compare)');
+  if (!withSpin)
+    out.push('(spin or gcc not on PATH: vdm only; `bash scripts/system-deps.sh bench` installs them)');
   out.push(
     ' N  dpor+cuts: executions     states        s  |  dpor ordered: executions        s  |  cache runs        s' +
       (withSpin ? '  |  spin states   spin s  |  vdm/spin time' : ''),

@@ -3,19 +3,13 @@
 // schedule) prints a clear message and exits 2; `check` exits 0 when the scenario's `expect`
 // holds and 1 when it does not.
 
-import { readdirSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { basename, dirname, join, relative } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { availableParallelism, constants as osConstants } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import {
-  DESIGN_NAMES,
-  DESIGNS,
-  type Design,
-  type DesignOptions,
-  designOf,
-  OPTION_VALUES,
-} from '../designs/design.js';
+import { DESIGN_NAMES, DESIGNS, type Design, designOf, OPTION_VALUES } from '../designs/design.js';
 import { INVARIANTS } from '../invariants/catalog.js';
 import { kernelLockName } from '../kernel/lock-classes.js';
 import { formatFtrace } from '../report/ftrace.js';
@@ -29,7 +23,6 @@ import {
   checkReportOf,
   checkScenario,
   compareScenario,
-  durationMs,
   recordScenario,
   runScenario,
 } from '../scenario/check.js';
@@ -38,13 +31,7 @@ import { loadScenarioFile, type Scenario } from '../scenario/load.js';
 import { scenarioProgram } from '../scenario/program.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import { exploreLockGraph, type LockGraph } from '../sched/explore.js';
-import type {
-  ExplorationCheckpoint,
-  ExploreOptions,
-  ExploreResult,
-  Incompleteness,
-  Strategy,
-} from '../sched/program.js';
+import type { ExplorationCheckpoint, ExploreResult, Incompleteness, Progress } from '../sched/program.js';
 import { decodeSchedule, ScheduleError } from '../sched/schedule.js';
 import {
   checkOnWorkers,
@@ -57,10 +44,21 @@ import {
 } from './parallel-check.js';
 import { progressBar } from './progress.js';
 import { redisConnection, startQueueWorker } from './queue.js';
+import {
+  type CheckFlags,
+  type DesignFlags,
+  designFromFlags,
+  limitOptions,
+  readCheckpoint,
+  type SearchFlags,
+  type SearchThreadMessage,
+  searchOptions,
+  singleSearch,
+  UsageError,
+} from './search.js';
 import { writeAtomically } from './write-atomically.js';
 
-/** Raised for bad command-line input: printed, exit 2. */
-export class UsageError extends Error {}
+export { type CheckFlags, type SearchFlags, searchOptions, UsageError };
 
 function count(name: string) {
   return (v: string): number => {
@@ -70,17 +68,6 @@ function count(name: string) {
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
-
-interface DesignFlags {
-  design?: string;
-  option?: string[];
-}
-export interface SearchFlags {
-  strategy?: Strategy;
-  seed?: number;
-  maxExecutions?: number;
-  preemptionBound?: number;
-}
 
 function designFlags(c: Command): Command {
   return c
@@ -113,95 +100,69 @@ export function incompleteText(list: readonly Incompleteness[] | undefined): str
   return list.map((i) => `${i.reason} (${i.detail})`).join('; ');
 }
 
-/** --stop-at-first, --time-limit and --memory-guard as check options. */
-function limitOptions(o: { stopAtFirst?: boolean; timeLimit?: string; memoryGuard?: string }): {
-  stopAtFirst?: boolean;
-  timeLimitMs?: number;
-  memoryGuard?: number;
-} {
-  const out: { stopAtFirst?: boolean; timeLimitMs?: number; memoryGuard?: number } = {};
-  if (o.stopAtFirst) out.stopAtFirst = true;
-  if (o.timeLimit !== undefined) {
-    try {
-      out.timeLimitMs = durationMs(/^\d+$/.test(o.timeLimit) ? Number(o.timeLimit) : o.timeLimit);
-    } catch {
-      throw new UsageError(`--time-limit ${o.timeLimit}: expected a duration such as 500ms, 30s, 2m or 1h`);
-    }
-  }
-  if (o.memoryGuard !== undefined) {
-    const f = Number(o.memoryGuard);
-    if (!Number.isFinite(f) || f < 0 || f >= 1)
-      throw new UsageError(
-        `--memory-guard ${o.memoryGuard}: expected a fraction of the heap limit, 0 (off) to below 1`,
-      );
-    out.memoryGuard = f;
-  }
-  return out;
-}
+/** How long `vdm check` searches on the main thread before it hands the search to a thread of its own. */
+const HAND_OVER_AFTER_MS = 2000;
 
 /**
- * A checkpoint written only if the search stops between executions (memory guard, time limit):
- * .vdm-checkpoint-NAME.json in the working directory.
+ * SIGINT and SIGTERM while `vdm check` searches: the first asks the search to stop at the end of
+ * its current execution (the partial result is then printed as usual, `interrupted` the reason it
+ * is incomplete, the frontier saved to resume from); a second ends the process at once. A search
+ * on the main thread cannot hear a signal until it returns, so a long one runs on a thread of its
+ * own (searchOnThread) and reads `flag`.
  */
-function fallbackCheckpoint(
-  file: string,
-  identity: Record<string, unknown>,
-): { path: string; written: boolean; sink: NonNullable<ExploreOptions['checkpoint']> } {
-  const path = `.vdm-checkpoint-${basename(file).replace(/\.ya?ml$/, '')}.json`;
-  const out = {
-    path,
-    written: false,
-    sink: {
-      save(c: ExplorationCheckpoint) {
-        writeAtomically(path, `${JSON.stringify({ ...identity, checkpoint: c })}\n`);
-        out.written = true;
-      },
-    },
-  };
-  return out;
-}
-
-/** The search flags as explore options (only those given). */
-export function searchOptions(
-  o: SearchFlags,
-): Pick<ExploreOptions, 'strategy' | 'seed' | 'maxExecutions' | 'preemptionBound'> {
-  return {
-    ...(o.strategy ? { strategy: o.strategy } : {}),
-    ...(o.seed !== undefined ? { seed: o.seed } : {}),
-    ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
-    ...(o.preemptionBound !== undefined ? { preemptionBound: o.preemptionBound } : {}),
-  };
-}
-
-/** The design the flags ask for, or undefined to use the file's. */
-function designFromFlags(sc: Scenario, f: DesignFlags): Design | undefined {
-  if (f.design === undefined && !f.option?.length) return undefined;
-  const name = f.design ?? sc.design.name;
-  if (!(DESIGN_NAMES as readonly string[]).includes(name)) {
-    const s = suggest(name, DESIGN_NAMES);
-    throw new UsageError(
-      `--design: unknown design "${name}"${s ? ` — did you mean \`${s}\`?` : ''} (designs: ${DESIGN_NAMES.join(', ')})`,
+class SignalStop {
+  readonly flag = new Int32Array(new SharedArrayBuffer(4));
+  signal: NodeJS.Signals | undefined;
+  private readonly on = (sig: NodeJS.Signals): void => {
+    if (this.signal) process.exit(128 + osConstants.signals[sig]);
+    this.signal = sig;
+    Atomics.store(this.flag, 0, 1);
+    process.stderr.write(
+      `\nvdm: ${sig}: stopping at the end of the current execution (again to quit at once)\n`,
     );
+  };
+  constructor() {
+    process.on('SIGINT', this.on);
+    process.on('SIGTERM', this.on);
   }
-  // --design replaces the file's design and its options; --option alone adds to the file's.
-  const options: Record<string, unknown> = f.design === undefined ? { ...sc.design.options } : {};
-  for (const kv of f.option ?? []) {
-    const m = /^([A-Za-z]+)=(.+)$/.exec(kv);
-    if (!m) throw new UsageError(`--option ${kv}: expected key=value`);
-    const [, k, raw] = m as unknown as [string, string, string];
-    const values = (OPTION_VALUES as Record<string, readonly unknown[]>)[k];
-    if (!values) {
-      const s = suggest(k, Object.keys(OPTION_VALUES));
-      throw new UsageError(
-        `--option: design option "${k}" does not exist${s ? ` — did you mean \`${s}\`?` : ''}`,
-      );
-    }
-    const v = raw === 'true' ? true : raw === 'false' ? false : /^\d+$/.test(raw) ? Number(raw) : raw;
-    if (!values.includes(v))
-      throw new UsageError(`--option ${k}: expected one of ${values.join(', ')}, got ${raw}`);
-    options[k] = v;
+  get stopped(): boolean {
+    return Atomics.load(this.flag, 0) !== 0;
   }
-  return designOf(name, options as Partial<DesignOptions>);
+  release(): void {
+    process.off('SIGINT', this.on);
+    process.off('SIGTERM', this.on);
+  }
+}
+
+/** singleSearch() on a worker thread (src/cli/search-thread.ts) while this one waits and hears signals. */
+async function searchOnThread(
+  file: string,
+  o: CheckFlags,
+  onProgress: (p: Progress) => void,
+  stop: SignalStop,
+  from?: ExplorationCheckpoint,
+  elapsedBeforeMs = 0,
+): Promise<{ report: CheckReport; frontier?: string }> {
+  const worker = new Worker(new URL('./search-thread.js', import.meta.url), {
+    workerData: { file, flags: o, stop: stop.flag.buffer, from, elapsedBeforeMs },
+  });
+  return new Promise((resolve, reject) => {
+    let done = false;
+    worker.on('message', (m: SearchThreadMessage) => {
+      if (m.t === 'progress') onProgress(m.progress);
+      else if (m.t === 'done') {
+        done = true;
+        resolve(m.frontier ? { report: m.report, frontier: m.frontier } : { report: m.report });
+      } else {
+        done = true;
+        reject(m.usage ? new UsageError(m.message) : Object.assign(new Error(m.message), { stack: m.stack }));
+      }
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (!done) reject(new Error(`the search thread exited (code ${code}) before it was done`));
+    });
+  });
 }
 
 /** The flags that recreate the design on another command line. */
@@ -228,39 +189,6 @@ function checkedQueue(url: string): string {
     throw new UsageError((e as Error).message);
   }
   return url;
-}
-
-/** A --checkpoint file, checked against the run it is to continue. */
-function readCheckpoint(
-  file: string,
-  identity: Record<string, unknown>,
-): ExplorationCheckpoint | SplitCheckpoint {
-  let data: Record<string, unknown>;
-  try {
-    data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new UsageError(`--resume ${file}: cannot read it as a checkpoint (${(e as Error).message})`);
-  }
-  for (const [k, v] of Object.entries(identity)) {
-    if (JSON.stringify(data[k]) !== JSON.stringify(v)) {
-      throw new UsageError(
-        `--resume ${file}: it was saved for ${k} ${JSON.stringify(data[k])}, this run has ${JSON.stringify(v)}`,
-      );
-    }
-  }
-  const c = data.checkpoint as ExplorationCheckpoint | SplitCheckpoint | undefined;
-  const shaped =
-    c?.version === 1 &&
-    ('split' in c
-      ? Array.isArray(c.split?.subtrees) && Array.isArray(c.split.results)
-      : c.strategy === 'exhaustive'
-        ? Array.isArray(c.stack)
-        : c.strategy === 'dpor' &&
-          Array.isArray(c.prefix) &&
-          Array.isArray(c.nodes) &&
-          Array.isArray(c.next));
-  if (!shaped) throw new UsageError(`--resume ${file}: not a vdm checkpoint`);
-  return c;
 }
 
 function print(s: string): void {
@@ -305,14 +233,16 @@ function checkText(
 function traceFlags(c: Command): Command {
   return c
     .option('--json', 'print the execution as JSON')
+    .option('--functions', 'with kernel function entry/exit lines (the default)')
     .option('--no-functions', 'one line per event, without function entry/exit lines')
     .option('--perfetto <file>', 'also write the execution as a Perfetto / Chrome trace');
 }
 
 /** Prints one execution as the trace flags ask; exit 1 when it shows a violation. */
-function printRecord(rec: RunRecord, o: { json?: boolean; functions: boolean; perfetto?: string }): void {
+function printRecord(rec: RunRecord, o: { json?: boolean; functions?: boolean; perfetto?: string }): void {
   if (o.perfetto) writePerfetto(rec, o.perfetto);
-  print(o.json ? JSON.stringify(rec, null, 2) : recordText(rec, o.functions));
+  // --functions and --no-functions are both accepted; entries and exits are shown unless turned off.
+  print(o.json ? JSON.stringify(rec, null, 2) : recordText(rec, o.functions !== false));
   process.exitCode = rec.violations.length > 0 ? 1 : 0;
 }
 
@@ -323,7 +253,8 @@ function recordText(rec: RunRecord, functions: boolean): string {
   return out.join('\n');
 }
 
-function compareText(c: CompareReport, file: string): string {
+/** `vdm compare`'s text: the matrix, why a row is incomplete, the shortest counterexamples. */
+export function compareText(c: CompareReport, file: string): string {
   const all = c.own ? [c.own, ...c.results] : c.results;
   const ids = c.invariants.filter((id) => all.some((r) => r.violations.includes(id)));
   const head = ['design', 'executions', ...ids, 'verdict'];
@@ -334,7 +265,11 @@ function compareText(c: CompareReport, file: string): string {
     r.verdict,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join('  ');
+  const fmt = (r: string[]) =>
+    r
+      .map((x, i) => x.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const lines = [`${c.scenario}: invariants violated per design (counts are executions; + = incomplete)`, ''];
   lines.push(fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt));
   if (ids.length === 0) lines.push('', 'no design violates any invariant in this scenario');
@@ -343,6 +278,15 @@ function compareText(c: CompareReport, file: string): string {
   if (cut.length > 0) {
     lines.push('', 'incomplete (+):');
     for (const r of cut) lines.push(`  ${r.design}: ${incompleteText(r.incomplete)}`);
+    const capped = cut.filter((r) => r.cappedAt !== undefined);
+    if (capped.length > 0) {
+      lines.push(
+        '',
+        `compare stops each design after ${capped[0]!.cappedAt} executions unless told otherwise; ${capped.length === 1 ? 'this design was' : 'these designs were'} cut by that cap,`,
+        `not by the scenario: \`vdm check ${shellQuote(file)} --design NAME\` searches one to the end,`,
+        '`--max-executions N` raises the cap here.',
+      );
+    }
   }
   for (const r of all) {
     for (const [id, s] of Object.entries(r.shortest)) {
@@ -453,164 +397,167 @@ export function addScenarioCommands(program: Command): void {
       count('--swarm'),
     )
     .action(
-      guardedAsync(
-        async (
-          file: string,
-          o: DesignFlags &
-            SearchFlags & {
-              json?: boolean;
-              functions?: boolean;
-              perfetto?: string;
-              checkpoint?: string;
-              checkpointEvery?: number;
-              resume?: string;
-              workers?: number;
-              swarm?: number;
-              queue?: string;
-              queueSplit?: number;
-              stopAtFirst?: boolean;
-              timeLimit?: string;
-              memoryGuard?: string;
-            },
-        ) => {
-          const limits = limitOptions(o);
-          const sc = loadScenarioFile(file);
-          const design = designFromFlags(sc, o);
-          const used = design ?? designOf(sc.design.name, sc.design.options);
-          const strategy = o.strategy ?? sc.check.strategy ?? 'dpor';
-          if ((o.checkpoint || o.resume) && strategy !== 'exhaustive' && strategy !== 'dpor') {
-            throw new UsageError(
-              '--checkpoint and --resume need --strategy dpor or exhaustive (random and pct runs are cheap to repeat with their seed)',
-            );
+      guardedAsync(async (file: string, o: CheckFlags) => {
+        const limits = limitOptions(o);
+        const sc = loadScenarioFile(file);
+        const design = designFromFlags(sc, o);
+        const used = design ?? designOf(sc.design.name, sc.design.options);
+        const strategy = o.strategy ?? sc.check.strategy ?? 'dpor';
+        if ((o.checkpoint || o.resume) && strategy !== 'exhaustive' && strategy !== 'dpor') {
+          throw new UsageError(
+            '--checkpoint and --resume need --strategy dpor or exhaustive (random and pct runs are cheap to repeat with their seed)',
+          );
+        }
+        const identity = { scenario: sc.name, design: used.name, options: used.options, strategy };
+        const resume = o.resume ? readCheckpoint(o.resume, identity) : undefined;
+        const checkpoint = o.checkpoint;
+        if (o.swarm !== undefined) {
+          if (strategy !== 'random' && strategy !== 'pct' && o.strategy !== undefined) {
+            throw new UsageError('--swarm runs random or pct explorations (--strategy random|pct)');
           }
-          const identity = { scenario: sc.name, design: used.name, options: used.options, strategy };
-          const resume = o.resume ? readCheckpoint(o.resume, identity) : undefined;
-          const checkpoint = o.checkpoint;
-          if (o.swarm !== undefined) {
-            if (strategy !== 'random' && strategy !== 'pct' && o.strategy !== undefined) {
-              throw new UsageError('--swarm runs random or pct explorations (--strategy random|pct)');
-            }
-            if (o.swarm < 1) throw new UsageError('--swarm needs at least one run');
-            const workersN = o.workers ?? Math.max(1, availableParallelism());
-            const runners = o.queue
-              ? { queue: checkedQueue(o.queue), subtrees: o.queueSplit ?? 32 }
-              : { workers: workersN };
-            const bar = progressBar();
-            const started = Date.now();
-            let result: ExploreResult;
-            try {
-              const opts = checkExploreOptions(sc, {
-                ...searchOptions(o),
-                strategy: strategy === 'pct' ? 'pct' : 'random',
-              });
-              result = await swarmOnWorkers(sc, used, opts, o.swarm, runners, (p) => bar.update(p));
-            } finally {
-              bar.stop();
-            }
-            const rep: CheckReport = {
-              ...checkReportOf(sc, used, result, Date.now() - started),
-              coverage: { runs: o.swarm, distinct: result.coverage?.distinct ?? 0 },
-            };
-            print(
-              o.json
-                ? JSON.stringify(rep, null, 2)
-                : `${checkText(rep, sc, o, design)}\nswarm: ${o.swarm} runs on ${o.queue ? `the queue ${o.queue}` : `${workersN} workers`}, ${rep.coverage!.distinct} distinct executions of ${rep.executions}`,
-            );
-            process.exitCode = rep.verdict === 'pass' ? 0 : 1;
-            return;
-          }
-          const workers = o.workers ?? 1;
-          const parallel = workers > 1 || o.queue !== undefined;
-          if (parallel && strategy !== 'exhaustive' && strategy !== 'dpor') {
-            throw new UsageError(
-              `--workers and --queue share out a dpor or exhaustive search; ${strategy} runs spread over workers with --swarm`,
-            );
-          }
-          if (o.queue !== undefined && strategy !== 'exhaustive') {
-            throw new UsageError(
-              '--queue needs --strategy exhaustive: a dpor search hands out one execution at a time, too fine for a queue (use --workers)',
-            );
-          }
-          if (o.queue !== undefined && (checkpoint || resume)) {
-            throw new UsageError('--checkpoint and --resume do not combine with --queue yet');
-          }
-          // An exhaustive search split over workers saves its subtrees; one search (and dpor on any
-          // number of workers) its frontier. Each resumes its own kind.
-          const split = parallel && strategy === 'exhaustive';
-          if (resume && 'split' in resume !== split) {
-            throw new UsageError(
-              `--resume ${o.resume}: ${'split' in resume ? 'saved by an exhaustive search split over workers: resume it with --workers N' : 'saved by a search on one worker: resume it without --workers'}`,
-            );
-          }
-          const save = (c: ExplorationCheckpoint | SplitCheckpoint) =>
-            writeAtomically(checkpoint!, `${JSON.stringify({ ...identity, checkpoint: c })}\n`);
-          const every = { everyExecutions: o.checkpointEvery ?? 1000, everyMs: 10_000 };
-          // The frontier saved as it goes, or the one to go on from: the same file for one worker or many.
-          const durable = {
-            ...(resume && !('split' in resume) ? { resume } : {}),
-            ...(checkpoint ? { checkpoint: { ...every, save } } : {}),
-          };
-          const durableSplit: SplitDurability = {
-            ...(resume && 'split' in resume ? { resume } : {}),
-            ...(checkpoint ? { checkpoint: { ...every, save } } : {}),
-          };
+          if (o.swarm < 1) throw new UsageError('--swarm needs at least one run');
+          const workersN = o.workers ?? Math.max(1, availableParallelism());
+          const runners = o.queue
+            ? { queue: checkedQueue(o.queue), subtrees: o.queueSplit ?? 32 }
+            : { workers: workersN };
           const bar = progressBar();
-          let r: CheckReport;
-          let stats: ParallelDporStats | undefined;
+          const started = Date.now();
+          let result: ExploreResult;
           try {
-            if (parallel) {
-              const started = Date.now();
-              const opts = checkExploreOptions(sc, { ...searchOptions(o), ...limits, strategy });
-              const runners = o.queue
-                ? { queue: checkedQueue(o.queue), subtrees: o.queueSplit ?? 32 }
-                : { workers };
-              const result =
-                strategy === 'dpor'
-                  ? await dporOnWorkers(
-                      sc,
-                      used,
-                      { ...opts, ...durable, onProgress: (p) => bar.update(p) },
-                      workers,
-                      (st) => {
-                        stats = st;
-                      },
-                    )
-                  : await checkOnWorkers(sc, used, opts, runners, (p) => bar.update(p), durableSplit);
-              r = checkReportOf(sc, used, result, Date.now() - started);
-            } else {
-              // Without --checkpoint, a search the memory guard or time limit stops still leaves
-              // its frontier behind, so it can go on with --resume.
-              const fallback =
-                !checkpoint && (strategy === 'dpor' || strategy === 'exhaustive')
-                  ? fallbackCheckpoint(file, identity)
-                  : undefined;
-              r = checkScenario(sc, {
-                ...(design ? { design } : {}),
-                ...searchOptions(o),
-                ...limits,
-                ...durable,
-                ...(fallback ? { checkpoint: fallback.sink } : {}),
-                onProgress: (p) => bar.update(p),
-              });
-              if (fallback?.written && !o.json)
-                process.stderr.write(
-                  `vdm: the search stopped early; its frontier is in ${fallback.path}: go on with \`vdm check ${file} --resume ${fallback.path}\`\n`,
-                );
-            }
+            const opts = checkExploreOptions(sc, {
+              ...searchOptions(o),
+              strategy: strategy === 'pct' ? 'pct' : 'random',
+            });
+            result = await swarmOnWorkers(sc, used, opts, o.swarm, runners, (p) => bar.update(p));
           } finally {
             bar.stop();
           }
-          if (o.perfetto && r.violations[0]) {
-            writePerfetto(recordScenario(sc, r.violations[0].schedule, design ? { design } : {}), o.perfetto);
-          }
+          const rep: CheckReport = {
+            ...checkReportOf(sc, used, result, Date.now() - started),
+            coverage: { runs: o.swarm, distinct: result.coverage?.distinct ?? 0 },
+          };
           print(
             o.json
-              ? JSON.stringify(r, null, 2)
-              : `${checkText(r, sc, o, design)}${stats ? `\n${parallelDporText(stats)}` : ''}`,
+              ? JSON.stringify(rep, null, 2)
+              : `${checkText(rep, sc, o, design)}\nswarm: ${o.swarm} runs on ${o.queue ? `the queue ${o.queue}` : `${workersN} workers`}, ${rep.coverage!.distinct} distinct executions of ${rep.executions}`,
           );
-          process.exitCode = r.verdict === 'pass' ? 0 : 1;
-        },
-      ),
+          process.exitCode = rep.verdict === 'pass' ? 0 : 1;
+          return;
+        }
+        const workers = o.workers ?? 1;
+        const parallel = workers > 1 || o.queue !== undefined;
+        if (parallel && strategy !== 'exhaustive' && strategy !== 'dpor') {
+          throw new UsageError(
+            `--workers and --queue share out a dpor or exhaustive search; ${strategy} runs spread over workers with --swarm`,
+          );
+        }
+        if (o.queue !== undefined && strategy !== 'exhaustive') {
+          throw new UsageError(
+            '--queue needs --strategy exhaustive: a dpor search hands out one execution at a time, too fine for a queue (use --workers)',
+          );
+        }
+        if (o.queue !== undefined && (checkpoint || resume)) {
+          throw new UsageError('--checkpoint and --resume do not combine with --queue yet');
+        }
+        // An exhaustive search split over workers saves its subtrees; one search (and dpor on any
+        // number of workers) its frontier. Each resumes its own kind.
+        const split = parallel && strategy === 'exhaustive';
+        if (resume && 'split' in resume !== split) {
+          throw new UsageError(
+            `--resume ${o.resume}: ${'split' in resume ? 'saved by an exhaustive search split over workers: resume it with --workers N' : 'saved by a search on one worker: resume it without --workers'}`,
+          );
+        }
+        const save = (c: ExplorationCheckpoint | SplitCheckpoint) =>
+          writeAtomically(checkpoint!, `${JSON.stringify({ ...identity, checkpoint: c })}\n`);
+        const every = { everyExecutions: o.checkpointEvery ?? 1000, everyMs: 10_000 };
+        // The frontier saved as it goes, or the one to go on from: the same file for one worker or many.
+        const durable = {
+          ...(resume && !('split' in resume) ? { resume } : {}),
+          ...(checkpoint ? { checkpoint: { ...every, save } } : {}),
+        };
+        const durableSplit: SplitDurability = {
+          ...(resume && 'split' in resume ? { resume } : {}),
+          ...(checkpoint ? { checkpoint: { ...every, save } } : {}),
+        };
+        const bar = progressBar();
+        let r: CheckReport;
+        let stats: ParallelDporStats | undefined;
+        let stoppedBy: NodeJS.Signals | undefined;
+        try {
+          if (parallel) {
+            const started = Date.now();
+            const opts = checkExploreOptions(sc, { ...searchOptions(o), ...limits, strategy });
+            const runners = o.queue
+              ? { queue: checkedQueue(o.queue), subtrees: o.queueSplit ?? 32 }
+              : { workers };
+            const result =
+              strategy === 'dpor'
+                ? await dporOnWorkers(
+                    sc,
+                    used,
+                    { ...opts, ...durable, onProgress: (p) => bar.update(p) },
+                    workers,
+                    (st) => {
+                      stats = st;
+                    },
+                  )
+                : await checkOnWorkers(sc, used, opts, runners, (p) => bar.update(p), durableSplit);
+            r = checkReportOf(sc, used, result, Date.now() - started);
+          } else {
+            // A dpor or exhaustive search runs here for its first second; one that needs longer
+            // goes on from its frontier on a thread of its own, so that Ctrl-C and SIGTERM reach
+            // this thread while it runs (a search running on this one cannot hear them).
+            const begun = Date.now();
+            const durableSearch = strategy === 'dpor' || strategy === 'exhaustive';
+            const stop = new SignalStop();
+            let out: { report: CheckReport; frontier?: string };
+            try {
+              const first = durableSearch
+                ? singleSearch(file, o, {
+                    onProgress: (p) => bar.update(p),
+                    handOverAfterMs: HAND_OVER_AFTER_MS,
+                  })
+                : undefined;
+              // A signal that came while the main thread searched is heard now: the thread, if
+              // one is needed, stops after its first execution.
+              await new Promise((resolve) => setImmediate(resolve));
+              out =
+                first && !first.handOver
+                  ? first
+                  : await searchOnThread(
+                      file,
+                      o,
+                      (p) => bar.update(p),
+                      stop,
+                      first?.handOver,
+                      Date.now() - begun,
+                    );
+            } finally {
+              stop.release();
+            }
+            r = out.report;
+            // The signal counts if it cut the search (one that came as it ended changes nothing).
+            if (r.incomplete?.some((i) => i.reason === 'interrupted')) stoppedBy = stop.signal;
+            const frontier = out.frontier ?? (stoppedBy && durableSearch ? checkpoint : undefined);
+            if (frontier && !o.json)
+              process.stderr.write(
+                `vdm: the search stopped early; its frontier is in ${frontier}: go on with \`vdm check ${file} --resume ${frontier}\`\n`,
+              );
+          }
+        } finally {
+          bar.stop();
+        }
+        if (o.perfetto && r.violations[0]) {
+          writePerfetto(recordScenario(sc, r.violations[0].schedule, design ? { design } : {}), o.perfetto);
+        }
+        print(
+          o.json
+            ? JSON.stringify(r, null, 2)
+            : `${checkText(r, sc, o, design)}${stats ? `\n${parallelDporText(stats)}` : ''}`,
+        );
+        // Stopped by a signal: the partial result is printed, and the exit status says why (128 + n).
+        process.exitCode = stoppedBy ? 128 + osConstants.signals[stoppedBy] : r.verdict === 'pass' ? 0 : 1;
+      }),
     );
 
   traceFlags(
@@ -621,7 +568,7 @@ export function addScenarioCommands(program: Command): void {
         .argument('<file>', 'scenario file (YAML)'),
     ),
   ).action(
-    guarded((file: string, o: DesignFlags & { json?: boolean; functions: boolean; perfetto?: string }) => {
+    guarded((file: string, o: DesignFlags & { json?: boolean; functions?: boolean; perfetto?: string }) => {
       const sc = loadScenarioFile(file);
       const design = designFromFlags(sc, o);
       const rec = runScenario(sc, design ? { design } : {});
@@ -642,7 +589,7 @@ export function addScenarioCommands(program: Command): void {
       guarded(
         (
           file: string,
-          o: DesignFlags & { schedule: string; json?: boolean; functions: boolean; perfetto?: string },
+          o: DesignFlags & { schedule: string; json?: boolean; functions?: boolean; perfetto?: string },
         ) => {
           const sc = loadScenarioFile(file);
           const design = designFromFlags(sc, o);

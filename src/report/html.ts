@@ -6,6 +6,7 @@
 // the input is escaped with `escapeHtml`; the same input gives the same bytes (unless
 // `generatedAt` is given). The SVGs are built in html-memory-map.ts and html-sequence.ts.
 
+import { DESIGNS } from '../designs/design.js';
 import { renderMemoryMapSvg, renderMemoryMapTable } from './html-memory-map.js';
 import { renderSequenceSvg, renderStepTable } from './html-sequence.js';
 import { escapeHtml, formatCount, formatMs, shellQuote } from './html-text.js';
@@ -148,12 +149,33 @@ function optionValue(v: unknown): string {
   return typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
 }
 
+/**
+ * A design and its options as a reader needs them: what sets this design apart from upstream (the
+ * options its definition changes), what the scenario or the command line set for this run, and
+ * every option folded away.
+ */
 function designText(name: string, options: Record<string, unknown>): string {
-  const opts = Object.entries(options).filter(([k]) => k !== 'name');
-  const list = opts
-    .map(([k, v]) => `<code>${escapeHtml(k)}: ${escapeHtml(optionValue(v))}</code>`)
-    .join(', ');
-  return `<strong>${escapeHtml(name)}</strong>${opts.length > 0 ? ` — ${list}` : ' <span class="note">(default options)</span>'}`;
+  const own = (DESIGNS as Record<string, { options: object } | undefined>)[name]?.options as
+    | Record<string, unknown>
+    | undefined;
+  const upstream = DESIGNS.upstream.options as unknown as Record<string, unknown>;
+  const all = Object.entries(options).filter(([k]) => k !== 'name');
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const code = ([k, v]: [string, unknown]) => `<code>${escapeHtml(k)}: ${escapeHtml(optionValue(v))}</code>`;
+  const set = own ? all.filter(([k, v]) => !same(v, own[k])) : all;
+  const apart =
+    own && name !== 'upstream'
+      ? all.filter(([k]) => !same(own[k], upstream[k]) && !set.some(([s]) => s === k))
+      : [];
+  const parts: string[] = [];
+  if (apart.length > 0) parts.push(`as upstream except ${apart.map(code).join(', ')}`);
+  if (set.length > 0) parts.push(`set for this run: ${set.map(code).join(', ')}`);
+  if (parts.length === 0) parts.push('<span class="note">its default options</span>');
+  const folded =
+    all.length > 0
+      ? ` <details class="options"><summary>all ${all.length} options</summary>${all.map(code).join(', ')}</details>`
+      : '';
+  return `<strong>${escapeHtml(name)}</strong> — ${parts.join('; ')}${folded}`;
 }
 
 function verdictBadge(v: 'pass' | 'fail'): string {

@@ -64,6 +64,12 @@ export interface CompareResult {
   shortest: Record<string, { schedule: string; events: number; message: string }>;
   verdict: 'pass' | 'fail';
   elapsedMs: number;
+  /**
+   * Extension: set when compare's own default cap (no --max-executions, no `check.maxExecutions`
+   * in the file) stopped this design's search: the cap. `vdm check` has no such cap and may
+   * complete what compare cut.
+   */
+  cappedAt?: number;
   /** Set when the scenario cannot run on this design (an operation it lacks is not an error: the errno is the result). */
   error?: string;
 }

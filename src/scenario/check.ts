@@ -199,8 +199,14 @@ export const COMPARE_DEFAULT_MAX_EXECUTIONS = 20000;
 /** The scenario on every design, each with its default options. */
 export function compareScenario(
   sc: Scenario,
-  o: Omit<CheckOptions, 'design'> & { designs?: readonly string[]; onDesign?: (name: string) => void } = {},
+  o: Omit<CheckOptions, 'design'> & {
+    designs?: readonly string[];
+    onDesign?: (name: string) => void;
+    /** The per-design cap when neither the caller nor the file sets one (COMPARE_DEFAULT_MAX_EXECUTIONS). */
+    defaultCap?: number;
+  } = {},
 ): CompareReport {
+  const cap = o.defaultCap ?? COMPARE_DEFAULT_MAX_EXECUTIONS;
   const results: CompareResult[] = [];
   const own =
     Object.keys(sc.design.options).length > 0 ? designOf(sc.design.name, sc.design.options) : undefined;
@@ -218,8 +224,11 @@ export function compareScenario(
     o.onDesign?.(name);
     const started = Date.now();
     const eo = exploreOptions(sc, o);
-    eo.maxExecutions ??= COMPARE_DEFAULT_MAX_EXECUTIONS;
+    const defaultCap = eo.maxExecutions === undefined;
+    eo.maxExecutions ??= cap;
     const r = explore(scenarioProgram(sc, { design }), eo);
+    const cutByCap =
+      defaultCap && !r.complete && (r.incomplete ?? []).some((i) => i.reason === 'maxExecutions');
     const ids = distinctIds(r);
     const counts: Record<string, number> = {};
     const shortest: CompareResult['shortest'] = {};
@@ -240,6 +249,7 @@ export function compareScenario(
       shortest,
       verdict: judge(sc, ids, design.name).verdict,
       elapsedMs: Date.now() - started,
+      ...(cutByCap ? { cappedAt: cap } : {}),
     });
   }
   const seen = new Set(results.flatMap((r) => r.violations));

@@ -175,7 +175,7 @@ test('a link runs its scenario: the violation in the summary, the matrix and eve
 
 test('an error typed into the editor is shown at its line and column, as the CLI prints it', {
   skip,
-  timeout: 30_000,
+  timeout: 45_000,
 }, async () => {
   const b = requireBrowser();
   const { page, errors } = await open(b, '');
@@ -257,7 +257,7 @@ test('the names in a linked scenario are text: no script runs, nothing is loaded
 
 test('an example is one choice away; a design, an option and completion from the schema', {
   skip,
-  timeout: 30_000,
+  timeout: 45_000,
 }, async () => {
   const b = requireBrowser();
   const { page, errors } = await open(b, '');

@@ -336,3 +336,23 @@ test('the same input gives the same bytes; generatedAt is the only thing that ch
   const check = { ...makeCheck(), elapsedMs: 0 };
   assert.match(section(renderHtmlReport({ ...makeInput(), check }), 'statistics'), /events\/s<\/th><td>—</);
 });
+
+test('the design line shows what sets the design apart from upstream and what the run set; all options folded', async () => {
+  const { DESIGNS, designOf } = await import('../../src/designs/design.js');
+  const summaryOf = (name: string, options: Record<string, unknown>) => {
+    const input = makeInput();
+    input.check = { ...input.check, design: name, designOptions: options };
+    return section(renderHtmlReport(input), 'summary');
+  };
+  const up = summaryOf('upstream', { ...DESIGNS.upstream.options });
+  assert.match(up, /<strong>upstream<\/strong> — <span class="note">its default options<\/span>/);
+  const v58 = summaryOf('v5.8', { ...DESIGNS['v5.8'].options });
+  const line = v58.slice(v58.indexOf('<strong>v5.8</strong>'), v58.indexOf('<details class="options">'));
+  assert.match(line, /as upstream except .*<code>mmapScheme: vma-list<\/code>/);
+  // An option v5.8 shares with upstream is not in the line, only in the folded list.
+  assert.doesNotMatch(line, /closeOrder/);
+  assert.match(v58, /<summary>all \d+ options<\/summary>.*<code>closeOrder: cleanup-first<\/code>/);
+  // An option the scenario set is said to be set for this run.
+  const set = summaryOf('dmabuf-backed', { ...designOf('dmabuf-backed', { exportLock: 'none' }).options });
+  assert.match(set, /set for this run: <code>exportLock: none<\/code>/);
+});

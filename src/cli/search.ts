@@ -1,0 +1,264 @@
+// What `vdm check` needs to run its search on one thread, kept apart from the command-line
+// parsing so that the search thread (search-thread.ts) loads the model and nothing else: the
+// flags as explore options, the design they name, the checkpoint to resume and the one to save,
+// and singleSearch() itself. Bad flags raise UsageError (printed, exit 2).
+
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { DESIGN_NAMES, type Design, type DesignOptions, designOf, OPTION_VALUES } from '../designs/design.js';
+import type { CheckReport } from '../report/results.js';
+import { checkScenario, durationMs } from '../scenario/check.js';
+import { suggest } from '../scenario/errors.js';
+import { loadScenarioFile, type Scenario } from '../scenario/load.js';
+import type { ExplorationCheckpoint, ExploreOptions, Progress, Strategy } from '../sched/program.js';
+import type { SplitCheckpoint } from './parallel-check.js';
+import { writeAtomically } from './write-atomically.js';
+
+/** What `vdm check` is told on its command line. */
+export type CheckFlags = DesignFlags &
+  SearchFlags & {
+    json?: boolean;
+    functions?: boolean;
+    perfetto?: string;
+    checkpoint?: string;
+    checkpointEvery?: number;
+    resume?: string;
+    workers?: number;
+    swarm?: number;
+    queue?: string;
+    queueSplit?: number;
+    stopAtFirst?: boolean;
+    timeLimit?: string;
+    memoryGuard?: string;
+  };
+
+/** Raised for bad command-line input: printed, exit 2. */
+export class UsageError extends Error {}
+
+export interface DesignFlags {
+  design?: string;
+  option?: string[];
+}
+
+export interface SearchFlags {
+  strategy?: Strategy;
+  seed?: number;
+  maxExecutions?: number;
+  preemptionBound?: number;
+}
+
+/** --stop-at-first, --time-limit and --memory-guard as check options. */
+export function limitOptions(o: { stopAtFirst?: boolean; timeLimit?: string; memoryGuard?: string }): {
+  stopAtFirst?: boolean;
+  timeLimitMs?: number;
+  memoryGuard?: number;
+} {
+  const out: { stopAtFirst?: boolean; timeLimitMs?: number; memoryGuard?: number } = {};
+  if (o.stopAtFirst) out.stopAtFirst = true;
+  if (o.timeLimit !== undefined) {
+    try {
+      out.timeLimitMs = durationMs(/^\d+$/.test(o.timeLimit) ? Number(o.timeLimit) : o.timeLimit);
+    } catch {
+      throw new UsageError(`--time-limit ${o.timeLimit}: expected a duration such as 500ms, 30s, 2m or 1h`);
+    }
+  }
+  if (o.memoryGuard !== undefined) {
+    const f = Number(o.memoryGuard);
+    if (!Number.isFinite(f) || f < 0 || f >= 1)
+      throw new UsageError(
+        `--memory-guard ${o.memoryGuard}: expected a fraction of the heap limit, 0 (off) to below 1`,
+      );
+    out.memoryGuard = f;
+  }
+  return out;
+}
+
+/**
+ * A checkpoint written only if the search stops between executions (memory guard, time limit):
+ * .vdm-checkpoint-NAME.json in the working directory.
+ */
+export function fallbackCheckpoint(
+  file: string,
+  identity: Record<string, unknown>,
+): { path: string; written: boolean; sink: NonNullable<ExploreOptions['checkpoint']> } {
+  const path = `.vdm-checkpoint-${basename(file).replace(/\.ya?ml$/, '')}.json`;
+  const out = {
+    path,
+    written: false,
+    sink: {
+      save(c: ExplorationCheckpoint) {
+        writeAtomically(path, `${JSON.stringify({ ...identity, checkpoint: c })}\n`);
+        out.written = true;
+      },
+    },
+  };
+  return out;
+}
+
+/** How singleSearch() is driven, beyond the command's flags. */
+export interface SearchHooks {
+  onProgress?: (p: Progress) => void;
+  /** Asked after each execution: stop the search there (reason `interrupted`). */
+  interrupted?: () => boolean;
+  /** Stop after this many milliseconds and hand the frontier over instead of finishing (dpor, exhaustive). */
+  handOverAfterMs?: number;
+  /** Go on from this frontier (handed over by another thread) instead of --resume's. */
+  from?: ExplorationCheckpoint;
+  /** Time the search had already taken before `from` (for --time-limit and the report's time). */
+  elapsedBeforeMs?: number;
+}
+
+/**
+ * `vdm check`'s search on one thread: the scenario, its design and limits from the flags, the
+ * checkpoint to resume and the one to save (the flags' or, when a limit or a signal stops a dpor
+ * or exhaustive search without one, `.vdm-checkpoint-NAME.json`). Returns the report and where the
+ * frontier was saved for that reason; or, when `handOverAfterMs` ran out first, the frontier to go
+ * on from (`handOver`; the report is then partial and not to be shown).
+ */
+export function singleSearch(
+  file: string,
+  o: CheckFlags,
+  hooks: SearchHooks = {},
+): { report: CheckReport; frontier?: string; handOver?: ExplorationCheckpoint } {
+  const started = Date.now();
+  const before = hooks.elapsedBeforeMs ?? 0;
+  const limits = limitOptions(o);
+  if (limits.timeLimitMs !== undefined) limits.timeLimitMs = Math.max(1, limits.timeLimitMs - before);
+  const sc = loadScenarioFile(file);
+  const design = designFromFlags(sc, o);
+  const used = design ?? designOf(sc.design.name, sc.design.options);
+  const strategy = o.strategy ?? sc.check.strategy ?? 'dpor';
+  const identity = { scenario: sc.name, design: used.name, options: used.options, strategy };
+  let resume: ExplorationCheckpoint | undefined = hooks.from;
+  if (!resume && o.resume) {
+    const c = readCheckpoint(o.resume, identity);
+    if ('split' in c) throw new UsageError(`--resume ${o.resume}: saved by a search split over workers`);
+    resume = c;
+  }
+  const durable = strategy === 'dpor' || strategy === 'exhaustive';
+  const checkpoint = o.checkpoint;
+  const fallback = !checkpoint && durable ? fallbackCheckpoint(file, identity) : undefined;
+  // Handing over: the frontier the search saves when it stops is kept, not written as a fallback.
+  let handingOver = false;
+  let handOver: ExplorationCheckpoint | undefined;
+  const write = checkpoint
+    ? (c: ExplorationCheckpoint) =>
+        writeAtomically(checkpoint, `${JSON.stringify({ ...identity, checkpoint: c })}\n`)
+    : undefined;
+  const save = (c: ExplorationCheckpoint): void => {
+    if (handingOver) handOver = c;
+    if (write) write(c);
+    else if (!handingOver) fallback?.sink.save(c);
+  };
+  const handOverAt =
+    hooks.handOverAfterMs !== undefined && durable ? started + hooks.handOverAfterMs : undefined;
+  const interrupted =
+    hooks.interrupted || handOverAt !== undefined
+      ? () => {
+          if (hooks.interrupted?.()) return true;
+          if (handOverAt !== undefined && Date.now() >= handOverAt) handingOver = true;
+          return handingOver;
+        }
+      : undefined;
+  const report = checkScenario(sc, {
+    ...(design ? { design } : {}),
+    ...searchOptions(o),
+    ...limits,
+    ...(resume ? { resume } : {}),
+    ...(durable
+      ? {
+          checkpoint: {
+            ...(write ? { everyExecutions: o.checkpointEvery ?? 1000, everyMs: 10_000 } : {}),
+            save,
+          },
+        }
+      : {}),
+    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+    ...(interrupted ? { interrupted } : {}),
+  });
+  report.elapsedMs += before;
+  if (handOver && report.incomplete?.some((i) => i.reason === 'interrupted')) return { report, handOver };
+  return { report, ...(fallback?.written ? { frontier: fallback.path } : {}) };
+}
+
+/** The search flags as explore options (only those given). */
+export function searchOptions(
+  o: SearchFlags,
+): Pick<ExploreOptions, 'strategy' | 'seed' | 'maxExecutions' | 'preemptionBound'> {
+  return {
+    ...(o.strategy ? { strategy: o.strategy } : {}),
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
+    ...(o.preemptionBound !== undefined ? { preemptionBound: o.preemptionBound } : {}),
+  };
+}
+
+/** The design the flags ask for, or undefined to use the file's. */
+export function designFromFlags(sc: Scenario, f: DesignFlags): Design | undefined {
+  if (f.design === undefined && !f.option?.length) return undefined;
+  const name = f.design ?? sc.design.name;
+  if (!(DESIGN_NAMES as readonly string[]).includes(name)) {
+    const s = suggest(name, DESIGN_NAMES);
+    throw new UsageError(
+      `--design: unknown design "${name}"${s ? ` — did you mean \`${s}\`?` : ''} (designs: ${DESIGN_NAMES.join(', ')})`,
+    );
+  }
+  // --design replaces the file's design and its options; --option alone adds to the file's.
+  const options: Record<string, unknown> = f.design === undefined ? { ...sc.design.options } : {};
+  for (const kv of f.option ?? []) {
+    const m = /^([A-Za-z]+)=(.+)$/.exec(kv);
+    if (!m) throw new UsageError(`--option ${kv}: expected key=value`);
+    const [, k, raw] = m as unknown as [string, string, string];
+    const values = (OPTION_VALUES as Record<string, readonly unknown[]>)[k];
+    if (!values) {
+      const s = suggest(k, Object.keys(OPTION_VALUES));
+      throw new UsageError(
+        `--option: design option "${k}" does not exist${s ? ` — did you mean \`${s}\`?` : ''}`,
+      );
+    }
+    const v = raw === 'true' ? true : raw === 'false' ? false : /^\d+$/.test(raw) ? Number(raw) : raw;
+    if (!values.includes(v))
+      throw new UsageError(`--option ${k}: expected one of ${values.join(', ')}, got ${raw}`);
+    options[k] = v;
+  }
+  return designOf(name, options as Partial<DesignOptions>);
+}
+
+/** A --checkpoint file, checked against the run it is to continue. */
+export function readCheckpoint(
+  file: string,
+  identity: Record<string, unknown>,
+): ExplorationCheckpoint | SplitCheckpoint {
+  let data: Record<string, unknown>;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`--resume ${file}: cannot read it as a checkpoint (${(e as Error).message})`);
+  }
+  for (const [k, v] of Object.entries(identity)) {
+    if (JSON.stringify(data[k]) !== JSON.stringify(v)) {
+      throw new UsageError(
+        `--resume ${file}: it was saved for ${k} ${JSON.stringify(data[k])}, this run has ${JSON.stringify(v)}`,
+      );
+    }
+  }
+  const c = data.checkpoint as ExplorationCheckpoint | SplitCheckpoint | undefined;
+  const shaped =
+    c?.version === 1 &&
+    ('split' in c
+      ? Array.isArray(c.split?.subtrees) && Array.isArray(c.split.results)
+      : c.strategy === 'exhaustive'
+        ? Array.isArray(c.stack)
+        : c.strategy === 'dpor' &&
+          Array.isArray(c.prefix) &&
+          Array.isArray(c.nodes) &&
+          Array.isArray(c.next));
+  if (!shaped) throw new UsageError(`--resume ${file}: not a vdm checkpoint`);
+  return c;
+}
+
+/** What the search thread posts back. */
+export type SearchThreadMessage =
+  | { t: 'progress'; progress: Progress }
+  | { t: 'done'; report: CheckReport; frontier?: string }
+  | { t: 'error'; message: string; stack?: string; usage: boolean };
