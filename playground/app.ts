@@ -78,7 +78,7 @@ function lint(text: string): Promise<ScenarioIssue[]> {
   });
 }
 
-const editor = createEditor($('editor'), lint, showIssues);
+const editor = createEditor($('editor'), lint, showIssues, () => run('check'));
 
 function showIssues(issues: ScenarioIssue[]): void {
   issuesBox.replaceChildren(...issues.map((i) => el('li', formatIssue(i))));

@@ -67,12 +67,13 @@ export interface ScenarioEditor {
 
 /**
  * The editor in `parent`. `check` gives the text's issues (the CLI's parser, in a worker);
- * `onIssues` hears them each time the text is checked (after typing stops).
+ * `onIssues` hears them each time the text is checked (after typing stops); Ctrl-Enter calls `onRun`.
  */
 export function createEditor(
   parent: HTMLElement,
   check: (text: string) => Promise<ScenarioIssue[]>,
   onIssues: (issues: ScenarioIssue[]) => void,
+  onRun: () => void,
 ): ScenarioEditor {
   const lint = linter(
     async (view): Promise<Diagnostic[]> => {
@@ -106,7 +107,20 @@ export function createEditor(
         lint,
         lintGutter(),
         EditorState.tabSize.of(2),
-        keymap.of([indentWithTab, ...defaultKeymap, ...historyKeymap, ...completionKeymap]),
+        keymap.of([
+          // Ctrl-Enter (Cmd-Enter) runs, as in most playgrounds.
+          {
+            key: 'Mod-Enter',
+            run: () => {
+              onRun();
+              return true;
+            },
+          },
+          indentWithTab,
+          ...defaultKeymap,
+          ...historyKeymap,
+          ...completionKeymap,
+        ]),
         // CodeMirror adds its style sheet as a <style> element: index.html's Content-Security-Policy
         // allows style elements carrying this nonce (no scenario text can make an element at all).
         EditorView.cspNonce.of('vdm-playground-codemirror'),

@@ -195,8 +195,8 @@ test('an error typed into the editor is shown at its line and column, as the CLI
     ]);
     // The editor marks the place too.
     assert.equal(await page.locator('.cm-lintRange-error').first().textContent(), 'chek');
-    // Run says the scenario has an error, and shows no result.
-    await page.locator('#run').click();
+    // Run (Ctrl-Enter in the editor) says the scenario has an error, and shows no result.
+    await page.keyboard.press('Control+Enter');
     await page.locator('#progress', { hasText: 'the scenario has 1 error' }).waitFor();
     assert.ok(await page.locator('#results').isHidden());
     assert.deepEqual(errors, []);
