@@ -16,7 +16,9 @@ import { formatFtrace } from '../report/ftrace.js';
 import { renderHtmlReport } from '../report/html.js';
 import { lockGraphText } from '../report/lock-graph-text.js';
 import { writePerfetto } from '../report/perfetto.js';
+import { formatRaceDiagram } from '../report/race-diagram.js';
 import type { RunRecord } from '../report/record.js';
+import { designArgs, replayCommand, shellQuote } from '../report/replay-command.js';
 import type { CheckReport, CompareReport } from '../report/results.js';
 import {
   checkExploreOptions,
@@ -165,22 +167,6 @@ async function searchOnThread(
   });
 }
 
-/** The flags that recreate the design on another command line. */
-function designArgs(f: DesignFlags): string {
-  return [
-    ...(f.design ? [`--design ${f.design}`] : []),
-    ...(f.option ?? []).map((o) => `--option ${o}`),
-  ].join(' ');
-}
-
-const shellQuote = (s: string): string => (/^[\w./:@=,+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
-function replayCommand(file: string, schedule: string, f: DesignFlags): string {
-  return ['vdm replay', shellQuote(file), designArgs(f), '--schedule', shellQuote(schedule)]
-    .filter(Boolean)
-    .join(' ');
-}
-
 /** A --queue address, or exit 2. */
 function checkedQueue(url: string): string {
   try {
@@ -227,6 +213,39 @@ function checkText(
   }
   lines.push('', `verdict: ${r.verdict}${r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}`);
   return lines.join('\n');
+}
+
+/**
+ * The race diagram of the first counterexample of each invariant a check found, by invariant id
+ * (`check --report text`, `report --format text`).
+ */
+function raceDiagrams(r: CheckReport, sc: Scenario, f: DesignFlags, design?: Design): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of r.violations) {
+    if (out[v.invariant] !== undefined) continue;
+    const rec = recordScenario(sc, v.schedule, design ? { design } : {});
+    out[v.invariant] = formatRaceDiagram(rec, {
+      violation: { id: v.invariant, message: v.message },
+      designArgs: designArgs(f),
+    });
+  }
+  return out;
+}
+
+/** The text of several race diagrams, one after another. */
+function diagramsText(d: Record<string, string>): string {
+  return Object.entries(d)
+    .map(([id, text]) => `race diagram: ${id}\n\n${text.replace(/\n$/, '')}`)
+    .join('\n\n');
+}
+
+/** --report / --format values. */
+function reportFormat(flag: string, allowed: readonly string[]): (v: string) => string {
+  return (v: string) => {
+    if (!allowed.includes(v))
+      throw new InvalidArgumentError(`${flag}: expected ${allowed.join(' or ')}, got ${v}`);
+    return v;
+  };
 }
 
 /** The output flags of the commands that print one execution (run, replay). */
@@ -358,6 +377,11 @@ export function addScenarioCommands(program: Command): void {
     .option('--json', 'print the result as JSON (the CLI contract)')
     .option('--functions', 'show kernel function entry/exit in counterexample traces')
     .option('--perfetto <file>', 'write the first counterexample as a Perfetto / Chrome trace')
+    .option(
+      '--report <format>',
+      'text: after the result, the race diagram of the first counterexample of each invariant (with --json: raceDiagrams)',
+      reportFormat('--report', ['text']),
+    )
     .option('--checkpoint <file>', 'save the search frontier to this file as it goes (dpor or exhaustive)')
     .option(
       '--checkpoint-every <n>',
@@ -436,10 +460,11 @@ export function addScenarioCommands(program: Command): void {
             ...checkReportOf(sc, used, result, Date.now() - started),
             coverage: { runs: o.swarm, distinct: result.coverage?.distinct ?? 0 },
           };
+          const swarmDiagrams = o.report ? raceDiagrams(rep, sc, o, design) : undefined;
           print(
             o.json
-              ? JSON.stringify(rep, null, 2)
-              : `${checkText(rep, sc, o, design)}\nswarm: ${o.swarm} runs on ${o.queue ? `the queue ${o.queue}` : `${workersN} workers`}, ${rep.coverage!.distinct} distinct executions of ${rep.executions}`,
+              ? JSON.stringify(swarmDiagrams ? { ...rep, raceDiagrams: swarmDiagrams } : rep, null, 2)
+              : `${checkText(rep, sc, o, design)}\nswarm: ${o.swarm} runs on ${o.queue ? `the queue ${o.queue}` : `${workersN} workers`}, ${rep.coverage!.distinct} distinct executions of ${rep.executions}${swarmDiagrams && rep.violations.length > 0 ? `\n\n${diagramsText(swarmDiagrams)}` : ''}`,
           );
           process.exitCode = rep.verdict === 'pass' ? 0 : 1;
           return;
@@ -550,10 +575,11 @@ export function addScenarioCommands(program: Command): void {
         if (o.perfetto && r.violations[0]) {
           writePerfetto(recordScenario(sc, r.violations[0].schedule, design ? { design } : {}), o.perfetto);
         }
+        const diagrams = o.report ? raceDiagrams(r, sc, o, design) : undefined;
         print(
           o.json
-            ? JSON.stringify(r, null, 2)
-            : `${checkText(r, sc, o, design)}${stats ? `\n${parallelDporText(stats)}` : ''}`,
+            ? JSON.stringify(diagrams ? { ...r, raceDiagrams: diagrams } : r, null, 2)
+            : `${checkText(r, sc, o, design)}${stats ? `\n${parallelDporText(stats)}` : ''}${diagrams && r.violations.length > 0 ? `\n\n${diagramsText(diagrams)}` : ''}`,
         );
         // Stopped by a signal: the partial result is printed, and the exit status says why (128 + n).
         process.exitCode = stoppedBy ? 128 + osConstants.signals[stoppedBy] : r.verdict === 'pass' ? 0 : 1;
@@ -696,19 +722,30 @@ export function addScenarioCommands(program: Command): void {
     designFlags(
       program
         .command('report')
-        .description('explore a scenario and write one self-contained HTML report')
+        .description(
+          'explore a scenario and write one self-contained HTML report, or print the race diagram of each counterexample (--format text)',
+        )
         .argument('<file>', 'scenario file (YAML)'),
     ),
   )
-    .requiredOption('-o, --output <file>', 'the HTML file to write')
+    .option('-o, --output <file>', 'the file to write (needed for html; text goes to stdout without it)')
+    .option(
+      '--format <format>',
+      'html (default) or text: the race diagrams',
+      reportFormat('--format', ['html', 'text']),
+    )
     .option('--no-compare', 'leave out the design × invariant matrix (it explores every design)')
     .option('--schedule <s>', 'show this execution instead of the first counterexample')
     .action(
       guarded(
         (
           file: string,
-          o: DesignFlags & SearchFlags & { output: string; compare: boolean; schedule?: string },
+          o: DesignFlags &
+            SearchFlags & { output?: string; compare: boolean; schedule?: string; format?: string },
         ) => {
+          const text = o.format === 'text';
+          if (!text && o.output === undefined)
+            throw new UsageError('report: -o FILE is needed for the HTML report (or --format text)');
           const sc = loadScenarioFile(file);
           const design = designFromFlags(sc, o);
           const search = searchOptions(o);
@@ -721,7 +758,7 @@ export function addScenarioCommands(program: Command): void {
               ...(design ? { design } : {}),
               onProgress: (p) => bar.update(p),
             });
-            if (o.compare) {
+            if (o.compare && !text) {
               compare = compareScenario(sc, {
                 ...search,
                 onDesign: (d) => bar.phase(d),
@@ -730,6 +767,29 @@ export function addScenarioCommands(program: Command): void {
             }
           } finally {
             bar.stop();
+          }
+          const summary = `${check.verdict}, ${check.violations.length} violation(s), ${check.executions} executions${check.complete ? '' : `, incomplete: ${incompleteText(check.incomplete)}`}`;
+          if (text) {
+            // One diagram per invariant found (or of the --schedule given), as check --report text.
+            let body: string;
+            if (o.schedule !== undefined) {
+              const rec = recordScenario(sc, schedule(o.schedule), design ? { design } : {});
+              if (rec.replayError) {
+                throw new UsageError(
+                  `--schedule does not fit ${file} on ${rec.design.name}: ${rec.replayError} (made with another --design, or before the file changed?)`,
+                );
+              }
+              body = formatRaceDiagram(rec, { designArgs: designArgs(o) }).replace(/\n$/, '');
+            } else if (check.violations.length > 0) {
+              body = diagramsText(raceDiagrams(check, sc, o, design));
+            } else {
+              body = `${check.scenario} on ${check.design}: no violation found, no race to draw (${summary})`;
+            }
+            if (o.output !== undefined) {
+              writeAtomically(o.output, `${body}\n`);
+              print(`wrote ${o.output}: ${summary}`);
+            } else print(body);
+            return;
           }
           const sched = o.schedule !== undefined ? schedule(o.schedule) : check.violations[0]?.schedule;
           const record =
@@ -753,10 +813,8 @@ export function addScenarioCommands(program: Command): void {
                 }
               : {}),
           });
-          writeAtomically(o.output, html);
-          print(
-            `wrote ${o.output}: ${check.verdict}, ${check.violations.length} violation(s), ${check.executions} executions`,
-          );
+          writeAtomically(o.output!, html);
+          print(`wrote ${o.output}: ${summary}`);
         },
       ),
     );

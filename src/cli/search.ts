@@ -20,6 +20,7 @@ export type CheckFlags = DesignFlags &
     json?: boolean;
     functions?: boolean;
     perfetto?: string;
+    report?: string;
     checkpoint?: string;
     checkpointEvery?: number;
     resume?: string;

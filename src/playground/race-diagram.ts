@@ -1,9 +1,11 @@
 // The counterexample's text panel in the playground: the one place that chooses what it shows.
-// The race diagram (src/report/race-diagram.ts, formatRaceDiagram) is not on main yet; until it is,
-// this returns the run's ftrace-style text trace (report/ftrace.ts, as `vdm trace --format ftrace`
-// prints it), headed "trace" so the page does not call it a race diagram.
+// With a violation, the race diagram (report/race-diagram.ts, as `vdm report --format text` and
+// `vdm check --report text` print it); a run without one has no race to draw, so the panel shows
+// its ftrace-style trace instead (report/ftrace.ts, as `vdm replay` prints it without the function
+// graph), headed as a trace.
 
 import { formatFtrace } from '../report/ftrace.js';
+import { formatRaceDiagram } from '../report/race-diagram.js';
 import type { RunRecord } from '../report/record.js';
 
 export interface RaceDiagramText {
@@ -13,7 +15,19 @@ export interface RaceDiagramText {
   text: string;
 }
 
-/** What the counterexample's text panel shows for `record`. */
-export function raceDiagramText(record: RunRecord): RaceDiagramText {
-  return { heading: 'Trace (ftrace format)', text: formatFtrace(record, { functions: false }) };
+/**
+ * What the counterexample's text panel shows for `record`; `violation` is the one the check
+ * reported first (the record's first one when absent).
+ */
+export function raceDiagramText(
+  record: RunRecord,
+  violation?: { id: string; message?: string },
+): RaceDiagramText {
+  if (record.violations.length > 0 || violation) {
+    return { heading: 'Race diagram', text: formatRaceDiagram(record, violation ? { violation } : {}) };
+  }
+  return {
+    heading: 'Trace (no violation: nothing to draw a race of)',
+    text: formatFtrace(record, { functions: false }),
+  };
 }

@@ -108,7 +108,7 @@ export function runPlayground(req: RunRequest, onProgress: (line: string) => voi
       check,
       counterexampleHtml: renderCounterexampleSection({ file: req.file, record, designArgs: args }),
       memoryMapHtml: renderMemoryMapSection(record),
-      raceDiagram: raceDiagramText(record),
+      raceDiagram: raceDiagramText(record, first && { id: first.invariant, message: first.message }),
       schedule: record.schedule,
       violation: first !== undefined,
     };

@@ -154,7 +154,7 @@ function optionValue(v: unknown): string {
  * options its definition changes), what the scenario or the command line set for this run, and
  * every option folded away.
  */
-function designText(name: string, options: Record<string, unknown>): string {
+function designText(name: string, options: Record<string, unknown>, fold = true): string {
   const own = (DESIGNS as Record<string, { options: object } | undefined>)[name]?.options as
     | Record<string, unknown>
     | undefined;
@@ -172,7 +172,7 @@ function designText(name: string, options: Record<string, unknown>): string {
   if (set.length > 0) parts.push(`set for this run: ${set.map(code).join(', ')}`);
   if (parts.length === 0) parts.push('<span class="note">its default options</span>');
   const folded =
-    all.length > 0
+    fold && all.length > 0
       ? ` <details class="options"><summary>all ${all.length} options</summary>${all.map(code).join(', ')}</details>`
       : '';
   return `<strong>${escapeHtml(name)}</strong> — ${parts.join('; ')}${folded}`;
@@ -266,7 +266,7 @@ export function renderCounterexampleSection(
   return [
     intro,
     `<p>Replay: <code class="cmd">${escapeHtml(replayCommand(input.file, record.schedule, input.designArgs))}</code></p>`,
-    `<p class="note">Design ${designText(record.design.name, record.design.options)}. One lane per thread, time going down; a yellow box is a lock operation, a grey dashed box several memory accesses in one function, an orange arrow a lock handed from one thread to another, a red band a violation. Hover for the full stack.</p>`,
+    `<p class="note">Design ${designText(record.design.name, record.design.options, false)}. One lane per thread, time going down; a yellow box is a lock operation, a grey dashed box several memory accesses in one function, an orange arrow a lock handed from one thread to another, a red band a violation. Hover for the full stack.</p>`,
     `<div class="scroll">${renderSequenceSvg(record)}</div>`,
     `<details><summary>The steps as a table (${formatCount(record.steps.length)} steps, ${formatCount(record.marks.length)} marks)</summary>\n${renderStepTable(record)}\n</details>`,
   ].join('\n');

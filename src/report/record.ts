@@ -18,6 +18,13 @@ export interface TraceStep {
   /** Source location of the model code that issued the event (src/...:line:col). */
   site?: string;
   /**
+   * The slots of the object it touched, [lo, hi), when it touched only some (a page-table access:
+   * the entries it read or wrote); absent when it touched the whole object. Two steps conflict
+   * when they touch the same object in overlapping slots and one of them is not read-like, as the
+   * explorer's dependence relation says (src/sched/op.ts `conflicts`).
+   */
+  slots?: [number, number];
+  /**
    * Kernel functions active at the event, outermost first, in kernel spelling
    * (`vfio_pci_mmap_huge_fault`): the model's generator frames, renamed from camelCase.
    * The scenario operation itself appears first as `op:<name>` (for example `op:mmap`).

@@ -300,6 +300,7 @@ export function recordScenario(sc: Scenario, schedule: string, o: { design?: Des
     };
     if (e.result !== undefined) step.result = e.result;
     if (e.site !== undefined) step.site = e.site;
+    if (e.slots !== undefined) step.slots = e.slots;
     return step;
   });
   for (const v of rep.violations) {

@@ -926,6 +926,9 @@ export class Execution<S> implements Host {
             : undefined
           : shownResult(result, this.evLo[i]!, this.evHi[i]!);
       if (shown !== undefined) ev.result = shown;
+      const lo = this.evLo[i]!;
+      const hi = this.evHi[i]!;
+      if (lo !== ALL_LO || hi !== ALL_HI) ev.slots = [lo, hi];
       this.trace.push(ev);
     }
     if (!this.options.lockdep) return;

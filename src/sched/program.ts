@@ -247,6 +247,11 @@ export interface TraceEvent {
   stack?: string[];
   /** What the operation returned, printable (a read's value, trylock's success, 'queued'). */
   result?: string;
+  /**
+   * The slots of the object it touched, [lo, hi), when not the whole object (a page-table
+   * access: the entries it read or wrote). Two events conflict as op.ts `conflicts` says.
+   */
+  slots?: [number, number];
 }
 
 export interface ReplayResult<S> {

@@ -27,10 +27,19 @@ export function captureStack(): string[] {
   const stack = new Error().stack ?? '';
   Error.stackTraceLimit = limit;
   const out: string[] = [];
+  // The explorer's frames below the model code are the primitive; those above it are the executor
+  // driving the thread, and past them is whoever asked for the replay (a CLI command, a test):
+  // not kernel functions, even when the event came from the scenario interpreter with no kernel
+  // function between.
+  let pastPrimitive = false;
   for (const raw of stack.split('\n')) {
     const line = raw.trim();
     if (!line.startsWith('at ')) continue;
-    if (/[/\\]sched[/\\][^/\\]+\.[jt]s/.test(line)) continue;
+    if (/[/\\]sched[/\\][^/\\]+\.[jt]s/.test(line)) {
+      if (pastPrimitive) break;
+      continue;
+    }
+    pastPrimitive = true;
     if (!/[/\\](?:src|test|bench)[/\\]/.test(line) || line.includes('node_modules')) continue;
     // The scenario interpreter drives the kernel; its frames are not kernel functions.
     if (/[/\\]src[/\\]scenario[/\\]/.test(line)) continue;

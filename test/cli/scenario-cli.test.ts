@@ -212,6 +212,23 @@ test('vdm report writes one self-contained HTML file', () => {
   }
   assert.match(html, /--design v5.7 --schedule/);
   assert.doesNotMatch(html, /<script src=|<link [^>]*href="http/);
+  // A report of a search that a bound stopped says so, and names the bound.
+  const cut = vdm(
+    'report',
+    RESET,
+    '--design',
+    'dmabuf-backed',
+    '--max-executions',
+    '3',
+    '-o',
+    out,
+    '--no-compare',
+  );
+  assert.equal(cut.code, 0, cut.err);
+  assert.match(
+    cut.out,
+    /3 executions, incomplete: maxExecutions \(stopped after maxExecutions = 3 executions\)/,
+  );
 });
 
 test('vdm list designs | invariants | examples; a typo is exit 2', () => {

@@ -356,8 +356,8 @@ function traced(design: DesignName): { locks: Map<string, string>; fns: Map<stri
     for (const s of r.steps) {
       const where = `${f}: ${s.stack.join(' > ')}`;
       for (const fn of s.stack) {
-        // (the stack also has this test's own frame, which called the run)
-        if (fn.startsWith('op:') || isModel(fn) || fn === 'traced' || fns.has(fn)) continue;
+        // (the stack ends at the explorer: this test's own frame, which called the run, is not on it)
+        if (fn.startsWith('op:') || isModel(fn) || fns.has(fn)) continue;
         fns.set(fn, where);
       }
       if (LOCK_OPS.test(s.op)) {

@@ -75,16 +75,25 @@ test('a run on a design shows its violation; compare renders the matrix as the H
   assert.match(r.matrixHtml!, /<tr class="current"><th>v5\.7<\/th>/);
 });
 
-test('the text panel is the ftrace trace until the race diagram lands, headed as a trace', () => {
+test('the text panel is the race diagram of the violation; a run without one shows its trace', () => {
   const r = runPlayground({ text: exampleText, file: EXAMPLE, design: 'v5.7', options: {}, mode: 'check' });
   assert.equal(r.kind, 'result');
   if (r.kind !== 'result') return;
-  assert.match(r.raceDiagram.heading, /trace/i);
-  assert.match(
-    r.raceDiagram.text,
-    /^# tracer: vdm {2}scenario: reset races a fault {2}design: v5\.7 {2}schedule: /,
-  );
-  assert.ok(r.raceDiagram.text.includes('MMIO_WHILE_DISABLED'));
+  assert.equal(r.raceDiagram.heading, 'Race diagram');
+  const lines = r.raceDiagram.text.split('\n');
+  assert.match(lines[0]!, /^CPU0 \(vmm\) +CPU1 \(admin\)$/);
+  // The racing pair: the reset's write of the device state, then the load's read of it.
+  const at = (needle: string) => lines.findIndex((l) => l.includes(needle));
+  assert.ok(at('rmw gpu0.hw') > 0 && at('rmw gpu0.hw') < at('read gpu0.hw'), r.raceDiagram.text);
+  assert.match(r.raceDiagram.text, /<- MMIO_WHILE_DISABLED/);
+  assert.match(r.raceDiagram.text, /replay: vdm replay reset-races-fault\.yaml --design v5\.7/);
+
+  const clean = runPlayground({ text: exampleText, file: EXAMPLE, options: {}, mode: 'check' });
+  assert.equal(clean.kind, 'result');
+  if (clean.kind !== 'result') return;
+  assert.equal(clean.violation, false);
+  assert.match(clean.raceDiagram.heading, /^Trace/);
+  assert.match(clean.raceDiagram.text, /^# tracer: vdm {2}scenario: reset races a fault {2}design: upstream/);
 });
 
 test('a link round-trips; a design, option or file name that is not real is dropped and said so', () => {
