@@ -686,7 +686,8 @@ function stepText(record: RunRecord, i: number, multi: Set<string>): string {
 export function formatRaceDiagram(record: RunRecord, opts: RaceDiagramOptions = {}): string {
   const W = Math.max(40, Math.trunc(opts.width ?? 72));
   const want = typeof opts.violation === 'string' ? { id: opts.violation } : opts.violation;
-  const t = target(record, want?.id);
+  // A violation of the state the setup leaves is there before any task runs: nothing raced.
+  const t = record.steps.length === 0 ? undefined : target(record, want?.id);
   const out: string[] = [];
   if (t) {
     out.push(...diagram(record, t, W));
