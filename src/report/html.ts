@@ -36,7 +36,8 @@ export interface HtmlReportInput {
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
 
-const CSS = `
+/** The report's style sheet (the playground links the same rules from its own CSS file). */
+export const REPORT_CSS = `
 :root { color-scheme: light; --fg: #212529; --muted: #6c757d; --line: #dee2e6; --bg: #fff; --soft: #f8f9fa;
   --pass: #2b8a3e; --fail: #c92a2a; --mono: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
 * { box-sizing: border-box; }
@@ -232,7 +233,8 @@ function noRecord(): string {
   return '<p class="note">No run record: the scenario was not replayed.</p>';
 }
 
-function memoryMap(record: RunRecord | undefined): string {
+/** The memory map section's body: the map at the end of the run as an SVG, and as a table. */
+export function renderMemoryMapSection(record: RunRecord | undefined): string {
   if (!record) return noRecord();
   const m = record.memory;
   const leaves = m.processes.reduce((n, p) => n + p.vmas.reduce((k, v) => k + v.leaves.length, 0), 0);
@@ -243,7 +245,13 @@ function memoryMap(record: RunRecord | undefined): string {
   ].join('\n');
 }
 
-function counterexample(input: HtmlReportInput): string {
+/**
+ * The counterexample section's body: the violations the run shows, its replay command, the sequence
+ * diagram and the step table.
+ */
+export function renderCounterexampleSection(
+  input: Pick<HtmlReportInput, 'file' | 'record' | 'designArgs'>,
+): string {
   const record = input.record;
   if (!record) return noRecord();
   const intro =
@@ -264,11 +272,12 @@ function counterexample(input: HtmlReportInput): string {
   ].join('\n');
 }
 
-function matrix(input: HtmlReportInput, compare: CompareReport): string {
+/** The design × invariant matrix; the row of `current` (the checked design) is highlighted. */
+export function renderMatrix(compare: CompareReport, current: string): string {
   const ids = compare.invariants;
   const head = `<tr><th>design</th>${ids.map((id) => `<th>${escapeHtml(id)}</th>`).join('')}<th class="num">executions</th><th>complete</th><th>verdict</th><th class="num">time</th></tr>`;
   const rows = compare.results.map((r) => {
-    const current = r.design === input.check.design ? ' class="current"' : '';
+    const cls = r.design === current ? ' class="current"' : '';
     const cells = r.error
       ? `<td class="error" colspan="${Math.max(1, ids.length)}">${escapeHtml(r.error)}</td>`
       : ids
@@ -282,7 +291,7 @@ function matrix(input: HtmlReportInput, compare: CompareReport): string {
             return `<td class="cell hit" title="${escapeHtml(title)}">${formatCount(r.counts[id] ?? 1)}</td>`;
           })
           .join('');
-    return `<tr${current}><th>${escapeHtml(r.design)}</th>${cells}<td class="num">${formatCount(r.executions)}</td><td>${r.complete ? 'yes' : '<span class="fail-text">no</span>'}</td><td>${verdictBadge(r.verdict)}</td><td class="num">${formatMs(r.elapsedMs)}</td></tr>`;
+    return `<tr${cls}><th>${escapeHtml(r.design)}</th>${cells}<td class="num">${formatCount(r.executions)}</td><td>${r.complete ? 'yes' : '<span class="fail-text">no</span>'}</td><td>${verdictBadge(r.verdict)}</td><td class="num">${formatMs(r.elapsedMs)}</td></tr>`;
   });
   return [
     '<p class="note">Executions that showed each invariant violation, per design (— = none found). Hover a red cell for the shortest counterexample.</p>',
@@ -309,10 +318,15 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   const sections: [string, string, string][] = [
     ['summary', 'Summary', summary(input)],
     ['scenario', 'Scenario', scenario(input)],
-    ['memory-map', 'Memory map', memoryMap(input.record)],
-    ['counterexample', input.check.violations.length > 0 ? 'Counterexample' : 'Run', counterexample(input)],
+    ['memory-map', 'Memory map', renderMemoryMapSection(input.record)],
+    [
+      'counterexample',
+      input.check.violations.length > 0 ? 'Counterexample' : 'Run',
+      renderCounterexampleSection(input),
+    ],
   ];
-  if (input.compare) sections.push(['matrix', 'Designs × invariants', matrix(input, input.compare)]);
+  if (input.compare)
+    sections.push(['matrix', 'Designs × invariants', renderMatrix(input.compare, input.check.design)]);
   sections.push(['statistics', 'Statistics', statistics(input.check)]);
   const nav = sections.map(([id, title]) => `<a href="#${id}">${escapeHtml(title)}</a>`).join('');
   const generated = input.generatedAt !== undefined ? ` on ${escapeHtml(input.generatedAt)}` : '';
@@ -324,7 +338,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${escapeHtml(input.title)} — vdm report</title>
-<style>${CSS}</style>
+<style>${REPORT_CSS}</style>
 </head>
 <body>
 <header class="page">

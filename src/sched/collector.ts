@@ -1,7 +1,7 @@
 // What every strategy reports: counts, violations (one per kind and id, with the schedule that
 // shows it and the fewest preemptions seen), progress, and limits.
 
-import { getHeapStatistics } from 'node:v8';
+import { heapFigures } from '../platform/heap.js';
 import type { Execution } from './execution.js';
 import { hash64 } from './fingerprint.js';
 import type {
@@ -61,7 +61,7 @@ export class Collector {
   ) {
     this.maxExecutions = options.maxExecutions ?? defaultMax;
     const guard = options.memoryGuard ?? DEFAULT_MEMORY_GUARD;
-    this.heapLimit = guard > 0 ? getHeapStatistics().heap_size_limit * guard : Number.POSITIVE_INFINITY;
+    this.heapLimit = guard > 0 ? heapFigures().limit * guard : Number.POSITIVE_INFINITY;
     this.deadline =
       options.timeLimitMs !== undefined ? this.started + options.timeLimitMs : Number.POSITIVE_INFINITY;
   }
@@ -143,11 +143,12 @@ export class Collector {
     if (--this.heapCheckIn > 0) return;
     this.heapCheckIn = HEAP_EVERY;
     // The heap's own figure: no system call, unlike process.memoryUsage() (which reads the RSS too).
-    const used = getHeapStatistics().used_heap_size;
+    const heap = heapFigures();
+    const used = heap.used;
     if (used >= this.heapLimit)
       this.stop(
         'memory',
-        `the heap reached ${mib(used)} MiB of its ${mib(getHeapStatistics().heap_size_limit)} MiB limit (memory guard at ${Math.round((this.options.memoryGuard ?? DEFAULT_MEMORY_GUARD) * 100)}%)`,
+        `the heap reached ${mib(used)} MiB of its ${mib(heap.limit)} MiB limit (memory guard at ${Math.round((this.options.memoryGuard ?? DEFAULT_MEMORY_GUARD) * 100)}%)`,
       );
   }
 

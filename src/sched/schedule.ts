@@ -6,7 +6,7 @@
 // is a checksum of the operations the execution performed, so a replay can tell when the model
 // behaved differently (nondeterminism in model code) rather than silently run something else.
 
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../platform/sha256.js';
 
 export interface DecodedSchedule {
   threads: number[];
@@ -83,7 +83,5 @@ export function decodeSchedule(s: string): DecodedSchedule {
 
 /** Checksum of an execution's operations: object names and operation kinds, in order. */
 export function opsChecksum(ops: Iterable<string>): string {
-  const h = createHash('sha256');
-  for (const o of ops) h.update(o).update('\n');
-  return h.digest('hex').slice(0, 8);
+  return sha256Hex(ops, '\n').slice(0, 8);
 }
