@@ -179,7 +179,7 @@ function lockName(object: string): LockName {
 
 /**
  * The lock's expression, naming its instance when the diagram has several of its class: in place
- * of the struct (`&gpu1->memory_lock`, `pte_lockptr(primary.1, pmd)`), else after it.
+ * of the struct (`&gpu1->memory_lock`, `pte_lockptr(child, pmd)`), else after it.
  */
 function lockExpr(n: LockName, multi: ReadonlySet<string>): string {
   if (!multi.has(n.cls) || !n.instance) return n.expr;

@@ -1,4 +1,4 @@
-// The race diagram on the README's first screen is what the tool prints today, not a copy that
+// The race diagrams on the README's first screen and in docs/report.md are what the tool prints today, not a copy that
 // drifted: the command it shows is run and its output compared with the README's block.
 
 import assert from 'node:assert/strict';
