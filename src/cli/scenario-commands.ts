@@ -136,7 +136,42 @@ class SignalStop {
   }
 }
 
-/** singleSearch() on a worker thread (src/cli/search-thread.ts) while this one waits and hears signals. */
+/** What a search thread ends with. */
+type ThreadResult = Extract<SearchThreadMessage, { t: 'done' } | { t: 'compared' }>;
+
+/**
+ * Runs search-thread.ts with `data` while this thread waits and hears signals (`stop`): progress
+ * and phases go to the hooks, the result (or the thread's error) comes back.
+ */
+function onThread(
+  data: Record<string, unknown>,
+  stop: SignalStop,
+  hooks: { onProgress: (p: Progress) => void; onPhase?: (label: string) => void },
+): Promise<ThreadResult> {
+  const worker = new Worker(new URL('./search-thread.js', import.meta.url), {
+    workerData: { ...data, stop: stop.flag.buffer },
+  });
+  return new Promise((resolve, reject) => {
+    let done = false;
+    worker.on('message', (m: SearchThreadMessage) => {
+      if (m.t === 'progress') hooks.onProgress(m.progress);
+      else if (m.t === 'phase') hooks.onPhase?.(m.label);
+      else if (m.t === 'error') {
+        done = true;
+        reject(m.usage ? new UsageError(m.message) : Object.assign(new Error(m.message), { stack: m.stack }));
+      } else {
+        done = true;
+        resolve(m);
+      }
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (!done) reject(new Error(`the search thread exited (code ${code}) before it was done`));
+    });
+  });
+}
+
+/** singleSearch() on a search thread, going on from `from` when the main thread handed it over. */
 async function searchOnThread(
   file: string,
   o: CheckFlags,
@@ -145,26 +180,9 @@ async function searchOnThread(
   from?: ExplorationCheckpoint,
   elapsedBeforeMs = 0,
 ): Promise<{ report: CheckReport; frontier?: string }> {
-  const worker = new Worker(new URL('./search-thread.js', import.meta.url), {
-    workerData: { file, flags: o, stop: stop.flag.buffer, from, elapsedBeforeMs },
-  });
-  return new Promise((resolve, reject) => {
-    let done = false;
-    worker.on('message', (m: SearchThreadMessage) => {
-      if (m.t === 'progress') onProgress(m.progress);
-      else if (m.t === 'done') {
-        done = true;
-        resolve(m.frontier ? { report: m.report, frontier: m.frontier } : { report: m.report });
-      } else {
-        done = true;
-        reject(m.usage ? new UsageError(m.message) : Object.assign(new Error(m.message), { stack: m.stack }));
-      }
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (!done) reject(new Error(`the search thread exited (code ${code}) before it was done`));
-    });
-  });
+  const m = await onThread({ file, flags: o, from, elapsedBeforeMs }, stop, { onProgress });
+  if (m.t !== 'done') throw new Error('the search thread compared instead of searching');
+  return m.frontier ? { report: m.report, frontier: m.frontier } : { report: m.report };
 }
 
 /** A --queue address, or exit 2. */
@@ -291,8 +309,15 @@ export function compareText(c: CompareReport, file: string): string {
       .trimEnd();
   const lines = [`${c.scenario}: invariants violated per design (counts are executions; + = incomplete)`, ''];
   lines.push(fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt));
-  if (ids.length === 0) lines.push('', 'no design violates any invariant in this scenario');
+  if (ids.length === 0)
+    lines.push(
+      '',
+      c.notExplored?.length
+        ? 'no design explored so far violates any invariant in this scenario'
+        : 'no design violates any invariant in this scenario',
+    );
   if (c.own) lines.push('', `first row: the file's own design options; the others: each design's defaults`);
+  if (c.notExplored?.length) lines.push('', `interrupted: not explored: ${c.notExplored.join(', ')}`);
   const cut = all.filter((r) => !r.complete);
   if (cut.length > 0) {
     lines.push('', 'incomplete (+):');
@@ -638,20 +663,28 @@ export function addScenarioCommands(program: Command): void {
   )
     .option('--json', 'print the result as JSON (the CLI contract)')
     .action(
-      guarded((file: string, o: SearchFlags & { json?: boolean }) => {
-        const sc = loadScenarioFile(file);
+      guardedAsync(async (file: string, o: SearchFlags & { json?: boolean }) => {
+        loadScenarioFile(file);
         const bar = progressBar();
+        // On a search thread, so that Ctrl-C and SIGTERM reach this one: the partial matrix is printed.
+        const stop = new SignalStop();
         let c: CompareReport;
         try {
-          c = compareScenario(sc, {
-            ...searchOptions(o),
-            onDesign: (d) => bar.phase(d),
+          const m = await onThread({ file, flags: o, compare: true, elapsedBeforeMs: 0 }, stop, {
             onProgress: (p) => bar.update(p),
+            onPhase: (d) => bar.phase(d),
           });
+          if (m.t !== 'compared') throw new Error('the search thread searched instead of comparing');
+          c = m.report;
         } finally {
+          stop.release();
           bar.stop();
         }
         print(o.json ? JSON.stringify(c, null, 2) : compareText(c, file));
+        const cut =
+          c.notExplored !== undefined ||
+          [c.own, ...c.results].some((r) => r?.incomplete?.some((i) => i.reason === 'interrupted'));
+        if (cut && stop.signal) process.exitCode = 128 + osConstants.signals[stop.signal];
       }),
     );
 

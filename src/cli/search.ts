@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { DESIGN_NAMES, type Design, type DesignOptions, designOf, OPTION_VALUES } from '../designs/design.js';
-import type { CheckReport } from '../report/results.js';
+import type { CheckReport, CompareReport } from '../report/results.js';
 import { checkScenario, durationMs } from '../scenario/check.js';
 import { suggest } from '../scenario/errors.js';
 import { loadScenarioFile, type Scenario } from '../scenario/load.js';
@@ -261,5 +261,7 @@ export function readCheckpoint(
 /** What the search thread posts back. */
 export type SearchThreadMessage =
   | { t: 'progress'; progress: Progress }
+  | { t: 'phase'; label: string }
   | { t: 'done'; report: CheckReport; frontier?: string }
+  | { t: 'compared'; report: CompareReport }
   | { t: 'error'; message: string; stack?: string; usage: boolean };

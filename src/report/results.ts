@@ -84,4 +84,9 @@ export interface CompareReport {
   own?: CompareResult;
   /** Extension: the ids that make up the matrix's columns, in a stable order. */
   invariants: string[];
+  /**
+   * Extension: set when the comparison was interrupted (Ctrl-C, SIGTERM): the designs it did not
+   * explore. The design being explored then ends incomplete (`interrupted`).
+   */
+  notExplored?: string[];
 }

@@ -220,7 +220,12 @@ export function compareScenario(
       .join(', ');
     runs.unshift({ label: `${own.name} {${opts}}`, design: own });
   }
+  const notExplored: string[] = [];
   for (const { label: name, design } of runs) {
+    if (o.interrupted?.()) {
+      notExplored.push(name);
+      continue;
+    }
     o.onDesign?.(name);
     const started = Date.now();
     const eo = exploreOptions(sc, o);
@@ -254,11 +259,12 @@ export function compareScenario(
   }
   const seen = new Set(results.flatMap((r) => r.violations));
   const invariants = ALL_IDS.filter((id) => seen.has(id) || isInvariant(id));
-  if (own) {
+  const stopped = notExplored.length > 0 ? { notExplored } : {};
+  if (own && results.length > 0 && results[0]!.design === runs[0]!.label) {
     const [first, ...rest] = results;
-    return { scenario: sc.name, results: rest, own: first!, invariants };
+    return { scenario: sc.name, results: rest, own: first!, invariants, ...stopped };
   }
-  return { scenario: sc.name, results, invariants };
+  return { scenario: sc.name, results, invariants, ...stopped };
 }
 
 const isInvariant = (id: string): boolean => !['DEADLOCK', 'LOCK_ORDER', 'ERROR', 'EXPECT'].includes(id);

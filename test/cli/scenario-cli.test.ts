@@ -696,3 +696,27 @@ describe('vdm check: Ctrl-C and SIGTERM', () => {
     assert.deepEqual(ids(rest), ids(whole));
   });
 });
+
+test('an interrupted compare keeps the designs it explored and names those it did not', async () => {
+  const { compareScenario } = await import('../../src/scenario/check.js');
+  const { compareText } = await import('../../src/cli/scenario-commands.js');
+  const sc = loadScenarioFile(RESET);
+  let designs = 0;
+  // Interrupted once the second design is under way: it ends incomplete, the rest are not run.
+  const c = compareScenario(sc, {
+    designs: ['v5.7', 'upstream', 'v5.8', 'v6.19'],
+    onDesign: () => {
+      designs++;
+    },
+    interrupted: () => designs >= 2,
+  });
+  assert.deepEqual(
+    c.results.map((r) => r.design),
+    ['v5.7', 'upstream'],
+  );
+  assert.ok(c.results[1]!.incomplete?.some((i) => i.reason === 'interrupted'));
+  assert.deepEqual(c.notExplored, ['v5.8', 'v6.19']);
+  const text = compareText(c, RESET);
+  assert.match(text, /interrupted: not explored: v5\.8, v6\.19/);
+  assert.match(text, /upstream: interrupted \(interrupted after \d+ executions\)/);
+});
