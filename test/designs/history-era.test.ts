@@ -108,6 +108,12 @@ const KERNEL_ALL = [
   'put_unused_fd',
   'get_file',
   'task_work_run',
+  // the return to user space that runs task work: kernel/entry/common.c exit_to_user_mode_loop()
+  // since the generic entry code (v5.9); before, x86's exit_to_usermode_loop(). The traces use
+  // today's name in every era, as for the GUP-fast functions above.
+  'exit_to_user_mode_loop',
+  // drivers/dma-buf/dma-buf.c (every era with dma-bufs at all; VFIO calls it from v6.19)
+  'dma_buf_put',
   // fs/userfaultfd.c (v4.3 on), mm/memory.c's anonymous fault, include/linux/uaccess.h
   'userfaultfd_copy',
   'handle_userfault',
