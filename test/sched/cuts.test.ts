@@ -63,9 +63,9 @@ test('a violation visible only at an intermediate state no explored interleaving
     r.violations.map((v) => v.message),
     ['both set'],
   );
-  // The counterexample puts the cut first: a=1, b=1.
+  // The counterexample puts the cut first: a=1, b=1 (a write shows the value it wrote).
   const trace = replay(p, r.violations[0]!.schedule).trace.map((e) => `${e.thread}:${e.result ?? ''}`);
-  assert.deepEqual(trace.slice(0, 2).sort(), ['ta:', 'tb:']);
+  assert.deepEqual(trace.slice(0, 2).sort(), ['ta:1', 'tb:1']);
   assert.equal(r.cutStates, 8, 'the 3 x 3 down-closed sets of the two chains, less the empty one');
 });
 
