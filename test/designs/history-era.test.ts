@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type DesignName, designOf } from '../../src/designs/design.js';
+import { PLUMBING_FRAMES } from '../../src/report/race-diagram.js';
 import { runScenario } from '../../src/scenario/check.js';
 import { parseScenario } from '../../src/scenario/load.js';
 
@@ -152,26 +153,8 @@ const KERNEL_ALL = [
  * names of ops members (vm_ops->open/close, f_op->release), which the kernel of each era has.
  */
 const MODEL = [
-  'access',
-  'change',
-  'clear',
-  'clear_tables',
-  'insert_leaf',
-  'populate',
-  'read',
-  'read_leaf',
-  'read_is_leaf',
-  'read_range',
-  'set',
-  'set_hw',
-  'set_leaves',
-  'set_runs',
-  'set_table',
-  'walk',
-  'device_config_write',
-  'device_ioctl',
-  'device_of',
-  'rw_through_buffer',
+  // shared-state accessors and the layer between an operation and the kernel (the race diagram's list)
+  ...PLUMBING_FRAMES,
   'open',
   'close',
   'release',

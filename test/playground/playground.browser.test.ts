@@ -5,7 +5,7 @@
 // error typed into the editor is shown at its line and column; a link whose names carry markup runs
 // nothing, loads nothing from elsewhere and shows the names as text.
 //
-// Needs /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs it). VDM_SKIP_BROWSER=1
+// Needs /usr/bin/chromium (`npm test` installs it: scripts/system-deps.sh). VDM_SKIP_BROWSER=1
 // skips these tests; without it a missing browser is a failure, not a skip.
 
 import assert from 'node:assert/strict';
@@ -16,11 +16,11 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { encodeFragment, type PlaygroundState } from '../../src/playground/fragment.js';
+import { launchChromium, requireBrowser, skipBrowser } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = process.env.VDM_SKIP_BROWSER === '1' ? 'VDM_SKIP_BROWSER=1' : false;
+const skip = skipBrowser;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const EXAMPLE = 'reset-races-fault.yaml';
 const exampleText = readFileSync(join(ROOT, 'examples', EXAMPLE), 'utf8');
@@ -38,7 +38,6 @@ let origin = '';
 const dir = mkdtempSync(join(tmpdir(), 'vdm-playground-'));
 
 before(async () => {
-  if (skip || !existsSync(CHROMIUM)) return;
   // The bundle is built here, from the sources, so the test never sees a stale one.
   const { buildPlayground } = await import(pathToFileURL(join(ROOT, 'scripts', 'build-playground.mjs')).href);
   await buildPlayground(dir);
@@ -54,19 +53,7 @@ before(async () => {
   });
   await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -74,15 +61,6 @@ after(async () => {
   await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
   rmSync(dir, { recursive: true, force: true });
 });
-
-function requireBrowser(): Browser {
-  assert.ok(
-    existsSync(CHROMIUM),
-    `${CHROMIUM} not found: run \`apt-get install -y chromium\` (or set VDM_SKIP_BROWSER=1 to skip the browser tests)`,
-  );
-  assert.ok(browser, 'chromium did not start');
-  return browser;
-}
 
 interface Opened {
   page: Page;
@@ -132,7 +110,7 @@ test('a link runs its scenario: the violation in the summary, the matrix and eve
   skip,
   timeout: 60_000,
 }, async () => {
-  const b = requireBrowser();
+  const b = requireBrowser(browser);
   const { page, requests, errors } = await open(
     b,
     link({ scenario: exampleText, design: 'v5.7', mode: 'compare' }),
@@ -178,7 +156,7 @@ test('an error typed into the editor is shown at its line and column, as the CLI
   skip,
   timeout: 45_000,
 }, async () => {
-  const b = requireBrowser();
+  const b = requireBrowser(browser);
   const { page, errors } = await open(b, '');
   try {
     // The default example is loaded and has no error.
@@ -210,7 +188,7 @@ test('the names in a linked scenario are text: no script runs, nothing is loaded
   skip,
   timeout: 45_000,
 }, async () => {
-  const b = requireBrowser();
+  const b = requireBrowser(browser);
   const name = `<script>window.__pwned=1</script>"'><img src=x onerror="window.__pwned=2">`;
   const device = `gpu"'><img src=//example.invalid/x onerror=alert(1)>`;
   const vmm = `vmm<script>alert(2)</script>`;
@@ -263,7 +241,7 @@ test('an example is one choice away; a design, an option and completion from the
   skip,
   timeout: 45_000,
 }, async () => {
-  const b = requireBrowser();
+  const b = requireBrowser(browser);
   const { page, errors } = await open(b, '');
   try {
     await page.locator('.cm-content', { hasText: 'reset races a fault' }).waitFor();

@@ -2,21 +2,21 @@
 // file, it requests nothing but itself, logs no error, shows every section, draws both diagrams,
 // and the script injected through the scenario never runs. Writes a screenshot to /tmp/report.png.
 //
-// Needs /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs it). VDM_SKIP_BROWSER=1
+// Needs /usr/bin/chromium (`npm test` installs it: scripts/system-deps.sh). VDM_SKIP_BROWSER=1
 // skips these tests; without it a missing browser is a failure, not a skip.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { renderHtmlReport } from '../../src/report/html.js';
+import { launchChromium, requireBrowser, skipBrowser } from '../helpers/chromium.js';
 import { makeInput, PWN_SCRIPT } from './html-fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = process.env.VDM_SKIP_BROWSER === '1' ? 'VDM_SKIP_BROWSER=1' : false;
+const skip = skipBrowser;
 const SCREENSHOT = '/tmp/report.png';
 const SECTIONS = ['summary', 'scenario', 'memory-map', 'counterexample', 'matrix', 'statistics'];
 
@@ -24,35 +24,13 @@ let browser: Browser | undefined;
 const dir = mkdtempSync(join(tmpdir(), 'vdm-html-'));
 
 before(async () => {
-  if (skip || !existsSync(CHROMIUM)) return;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function requireBrowser(): Browser {
-  assert.ok(
-    existsSync(CHROMIUM),
-    `${CHROMIUM} not found: run \`apt-get install -y chromium\` (or set VDM_SKIP_BROWSER=1 to skip the browser tests)`,
-  );
-  assert.ok(browser, 'chromium did not start');
-  return browser;
-}
 
 interface Opened {
   page: Page;
@@ -84,7 +62,7 @@ test('the report opens offline: no request, no error, every section shown, no in
   skip,
   timeout: 30_000,
 }, async () => {
-  const b = requireBrowser();
+  const b = requireBrowser(browser);
   const input = makeInput({ compare: true, hostile: true });
   const { page, url, requests, errors } = await open(b, 'hostile.html', renderHtmlReport(input));
   try {
@@ -125,7 +103,7 @@ test('without a comparison there is no matrix, and the page still loads nothing'
   skip,
   timeout: 30_000,
 }, async () => {
-  const b = requireBrowser();
+  const b = requireBrowser(browser);
   const { page, url, requests, errors } = await open(b, 'plain.html', renderHtmlReport(makeInput()));
   try {
     assert.deepEqual(requests, [url]);
