@@ -106,7 +106,10 @@ export function runPlayground(req: RunRequest, onProgress: (line: string) => voi
       kind: 'result',
       title: sc.name,
       check,
-      counterexampleHtml: renderCounterexampleSection({ file: req.file, record, designArgs: args }),
+      counterexampleHtml: renderCounterexampleSection(
+        { file: req.file, record, designArgs: args },
+        { raceDiagram: false },
+      ),
       memoryMapHtml: renderMemoryMapSection(record),
       raceDiagram: raceDiagramText(record, first && { id: first.invariant, message: first.message }),
       schedule: record.schedule,

@@ -10,6 +10,7 @@ import { DESIGNS } from '../designs/design.js';
 import { renderMemoryMapSvg, renderMemoryMapTable } from './html-memory-map.js';
 import { renderSequenceSvg, renderStepTable } from './html-sequence.js';
 import { escapeHtml, formatCount, formatMs, shellQuote } from './html-text.js';
+import { formatRaceDiagram } from './race-diagram.js';
 import type { RunRecord } from './record.js';
 import type { CheckReport, CheckViolation, CompareReport } from './results.js';
 
@@ -75,6 +76,8 @@ table.steps tr.mark-violation td { background: #ffe3e3; color: #c92a2a; font-wei
 code.cmd { display: inline-block; background: var(--soft); border: 1px solid var(--line); border-radius: 4px;
   padding: 1px 6px; user-select: all; word-break: break-all; }
 ul.reasons { margin: 4px 0; color: var(--fail); }
+pre.race { background: var(--soft); border: 1px solid var(--line); border-radius: 4px; padding: 10px 12px;
+  overflow-x: auto; line-height: 1.35; width: max-content; max-width: 100%; }
 pre.source { background: var(--soft); border: 1px solid var(--line); border-radius: 4px; padding: 10px 12px;
   overflow-x: auto; counter-reset: line; line-height: 1.5; }
 pre.source .ln { counter-increment: line; }
@@ -251,9 +254,21 @@ export function renderMemoryMapSection(record: RunRecord | undefined): string {
  */
 export function renderCounterexampleSection(
   input: Pick<HtmlReportInput, 'file' | 'record' | 'designArgs'>,
+  /** Leave out the race diagram (the playground shows it in a panel of its own). */
+  o: { raceDiagram?: boolean } = {},
 ): string {
   const record = input.record;
   if (!record) return noRecord();
+  // The race diagram, as `vdm report --format text` prints it (one implementation for both).
+  const race =
+    o.raceDiagram !== false && record.violations.length > 0 && record.steps.length > 0
+      ? `<p>As a race diagram, the way a commit message or a review reply draws it (<code>vdm report --format text</code>):</p>\n<pre class="race">${escapeHtml(
+          formatRaceDiagram(record, {
+            violation: { id: record.violations[0]!.id, message: record.violations[0]!.message },
+            ...(input.designArgs ? { designArgs: input.designArgs } : {}),
+          }),
+        )}</pre>`
+      : '';
   const intro =
     record.violations.length > 0
       ? `<p>The run of the first violation, ${formatCount(record.steps.length)} events. It shows:</p><ul>${record.violations
@@ -266,6 +281,7 @@ export function renderCounterexampleSection(
   return [
     intro,
     `<p>Replay: <code class="cmd">${escapeHtml(replayCommand(input.file, record.schedule, input.designArgs))}</code></p>`,
+    ...(race ? [race] : []),
     `<p class="note">Design ${designText(record.design.name, record.design.options, false)}. One lane per thread, time going down; a yellow box is a lock operation, a grey dashed box several memory accesses in one function, an orange arrow a lock handed from one thread to another, a red band a violation. Hover for the full stack.</p>`,
     `<div class="scroll">${renderSequenceSvg(record)}</div>`,
     `<details><summary>The steps as a table (${formatCount(record.steps.length)} steps, ${formatCount(record.marks.length)} marks)</summary>\n${renderStepTable(record)}\n</details>`,

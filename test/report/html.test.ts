@@ -356,3 +356,22 @@ test('the design line shows what sets the design apart from upstream and what th
   const set = summaryOf('dmabuf-backed', { ...designOf('dmabuf-backed', { exportLock: 'none' }).options });
   assert.match(set, /set for this run: <code>exportLock: none<\/code>/);
 });
+
+test('the counterexample section carries the race diagram, as `vdm report --format text` draws it', async () => {
+  const { formatRaceDiagram } = await import('../../src/report/race-diagram.js');
+  const input = makeInput();
+  const ce = section(renderHtmlReport(input), 'counterexample');
+  const rec = input.record!;
+  const text = formatRaceDiagram(rec, {
+    violation: { id: rec.violations[0]!.id, message: rec.violations[0]!.message },
+  });
+  assert.ok(ce.includes(`<pre class="race">${escapeHtml(text)}</pre>`));
+  // Hostile names stay text inside it.
+  const hostile = section(renderHtmlReport(makeInput({ hostile: true })), 'counterexample');
+  const pre = hostile.slice(
+    hostile.indexOf('<pre class="race">'),
+    hostile.indexOf('</pre>', hostile.indexOf('<pre class="race">')),
+  );
+  assert.ok(pre.length > 0);
+  assert.doesNotMatch(pre.slice('<pre class="race">'.length), /<(?!\/pre)/);
+});
