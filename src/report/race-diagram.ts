@@ -65,20 +65,11 @@ interface Row {
   frames: string[];
 }
 
-const LOCK_OPS = new Set([
-  'lock',
-  'unlock',
-  'trylock',
-  'down_read',
-  'up_read',
-  'down_write',
-  'down_write(wait)',
-  'up_write',
-  'down_read_trylock',
-  'down_write_trylock',
-]);
-const SYNC_OPS = new Set([...LOCK_OPS, 'wait', 'complete', 'complete_all']);
-const DATA_OPS = new Set(['read', 'write', 'rmw']);
+// Trace names of the explorer's operation kinds (src/sched/op.ts), grouped as the diagram draws them.
+const names = (from: number, to: number): Set<string> => new Set(OP_NAME.slice(from, to + 1));
+const LOCK_OPS = names(K.LOCK, K.TRY_DOWN_WRITE);
+const SYNC_OPS = names(K.LOCK, K.COMPLETE_ALL);
+const DATA_OPS = names(K.READ, K.RMW);
 
 /**
  * Model plumbing, not kernel functions: shared-state accessors and the layer between a scenario
