@@ -7,6 +7,7 @@ import { formatTrace } from '../report/trace-text.js';
 import { explore, replay } from '../sched/explore.js';
 import type { ExploreResult, Strategy } from '../sched/program.js';
 import { ScheduleError } from '../sched/schedule.js';
+import { addHuntCommand } from './hunt-command.js';
 import { addScenarioCommands, searchFlags, searchOptions } from './scenario-commands.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -99,6 +100,7 @@ function fail(message: string): never {
 }
 
 addScenarioCommands(program);
+addHuntCommand(program);
 
 // `vdm run x.yaml | head`: a closed pipe ends the output, not with a stack trace.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { type Design, designOf } from '../designs/design.js';
+import { type HuntJob, type HuntJobResult, runHuntJob } from '../hunt/jobs.js';
 import { parseScenario } from '../scenario/load.js';
 import { scenarioProgram, type World } from '../scenario/program.js';
 import type { Scenario } from '../scenario/resolve.js';
@@ -23,6 +24,48 @@ export interface QueueJob {
   design: { name: string; options: Record<string, unknown> };
   options: ExploreOptions;
   task: WorkerTask;
+}
+
+/** A job of `vdm hunt --queue`: a generated program to evaluate, or one to shrink (its text inside). */
+export interface QueueHuntJob {
+  hunt: HuntJob;
+}
+
+/**
+ * `vdm hunt --queue URL`: jobs go on the same queue as a check's, one at a time per call; the
+ * connection is opened on the first and kept until close().
+ */
+export function huntQueue(url: string): {
+  run(job: HuntJob): Promise<HuntJobResult>;
+  close(): Promise<void>;
+} {
+  const connection = redisConnection(url);
+  let open: { queue: Queue; events: QueueEvents } | undefined;
+  let n = 0;
+  const ready = async () => {
+    if (!open) {
+      open = { queue: new Queue(QUEUE, { connection }), events: new QueueEvents(QUEUE, { connection }) };
+      open.queue.setMaxListeners(0);
+      open.events.setMaxListeners(0);
+      await open.events.waitUntilReady();
+    }
+    return open;
+  };
+  return {
+    async run(job) {
+      const { queue, events } = await ready();
+      const j = await queue.add(`hunt #${++n}`, { hunt: job } satisfies QueueHuntJob, {
+        removeOnComplete: { age: 3600 },
+        removeOnFail: { age: 86400 },
+      });
+      return (await j.waitUntilFinished(events)) as HuntJobResult;
+    },
+    async close() {
+      if (!open) return;
+      await open.queue.close();
+      await open.events.close();
+    },
+  };
 }
 
 /** BullMQ's connection options for a `redis://HOST:PORT` address. */
@@ -100,6 +143,7 @@ export function startQueueWorker(url: string, concurrency: number): { close(): P
   const worker = new Worker(
     QUEUE,
     async (job) => {
+      if ('hunt' in (job.data as object)) return runHuntJob((job.data as QueueHuntJob).hunt);
       const data = job.data as QueueJob;
       const program = programOf(data);
       if (data.task.kind === 'subtree') return exploreSubtree(program, data.options, data.task.subtree);

@@ -197,16 +197,28 @@ export function searchOptions(
 /** The design the flags ask for, or undefined to use the file's. */
 export function designFromFlags(sc: Scenario, f: DesignFlags): Design | undefined {
   if (f.design === undefined && !f.option?.length) return undefined;
-  const name = f.design ?? sc.design.name;
+  const name = designNameFlag(f.design ?? sc.design.name);
+  // --design replaces the file's design and its options; --option alone adds to the file's.
+  const options: Record<string, unknown> = f.design === undefined ? { ...sc.design.options } : {};
+  Object.assign(options, optionFlags(f.option));
+  return designOf(name, options as Partial<DesignOptions>);
+}
+
+/** A --design value checked against the designs (UsageError with a suggestion otherwise). */
+export function designNameFlag(name: string): string {
   if (!(DESIGN_NAMES as readonly string[]).includes(name)) {
     const s = suggest(name, DESIGN_NAMES);
     throw new UsageError(
       `--design: unknown design "${name}"${s ? ` — did you mean \`${s}\`?` : ''} (designs: ${DESIGN_NAMES.join(', ')})`,
     );
   }
-  // --design replaces the file's design and its options; --option alone adds to the file's.
-  const options: Record<string, unknown> = f.design === undefined ? { ...sc.design.options } : {};
-  for (const kv of f.option ?? []) {
+  return name;
+}
+
+/** --option key=value flags as design options, each checked against the values it takes. */
+export function optionFlags(option: string[] | undefined): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const kv of option ?? []) {
     const m = /^([A-Za-z]+)=(.+)$/.exec(kv);
     if (!m) throw new UsageError(`--option ${kv}: expected key=value`);
     const [, k, raw] = m as unknown as [string, string, string];
@@ -222,7 +234,7 @@ export function designFromFlags(sc: Scenario, f: DesignFlags): Design | undefine
       throw new UsageError(`--option ${k}: expected one of ${values.join(', ')}, got ${raw}`);
     options[k] = v;
   }
-  return designOf(name, options as Partial<DesignOptions>);
+  return options;
 }
 
 /** A --checkpoint file, checked against the run it is to continue. */

@@ -62,6 +62,8 @@ export interface World {
   check: StateCheck;
   /** Invariant ids raised in this execution (each is reported once). */
   raised: Set<string>;
+  /** Processes whose fd table two or more threads share (Process.sharedFiles). */
+  sharing: ReadonlySet<string>;
 }
 
 export interface ProgramOptions {
@@ -106,6 +108,20 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): ScenarioP
       for (const op of t.ops) yield* runOp(w, t.process, op, t.name);
     };
   }
+  /**
+   * Processes whose fd table several threads share and one of them can close an fd in
+   * (Process.sharedFiles). Without a close in another thread nothing can take an fd's file away
+   * from a syscall that looked it up, so the reference fdget() takes on a shared table changes no
+   * outcome: the model borrows the file there and spares the search those events (docs/uapi.md).
+   */
+  const sharing = new Set(
+    sc.processes
+      .filter((p) => {
+        const ts = sc.threads.filter((t) => t.process === p.name);
+        return ts.length >= 2 && ts.some((t) => t.ops.some((o) => o.op === 'close'));
+      })
+      .map((p) => p.name),
+  );
   const setupWarnings: string[] = [];
   const warn = (m: string): void => {
     if (!setupWarnings.includes(m)) setupWarnings.push(m);
@@ -129,6 +145,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): ScenarioP
         events: 0,
         check: new StateCheck(s, enabled),
         raised: new Set(),
+        sharing,
       };
       for (const p of sc.processes) {
         w.procs.set(p.name, { proc: p.origin === 'start' ? s.spawn(p.name) : null, handles: new Map() });
@@ -145,6 +162,8 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): ScenarioP
           w.pending ??= e;
         }
       }
+      // The threads start: a process that runs two or more shares its fd table among them.
+      for (const [name, pr] of w.procs) if (pr.proc && sharing.has(name)) pr.proc.sharedFiles = true;
       w.recorder?.observe(w);
       return w;
     },
@@ -226,6 +245,7 @@ function* runOp(
   const text = opText(o);
   if (w.marks) mark(w, { thread, kind: 'op-begin', text, data: { op: o.op, args: argsText(a) } });
   const ret = yield* call(w, pr, p, o, thread);
+  yield* p.fdput();
   yield* sys.exitToUserModeLoop();
   const outcome = outcomeOf(ret as number);
   if (w.marks) {
@@ -363,6 +383,7 @@ function* call(w: World, pr: ScenarioProc, p: Process, o: ScenarioOp, thread: st
       const child = yield* sys.sysFork(p, a.as);
       const c = w.procs.get(a.as)!;
       c.proc = child;
+      child.sharedFiles = w.sharing.has(a.as);
       for (const [h, v] of pr.handles) yield* createHandle(w, pr, h, v, c, a.as);
       const done = w.waits.get(`proc:${a.as}`);
       if (done) yield* done.completeAll();

@@ -232,6 +232,8 @@ export function resolveScenario(
       declare(o.op === 'send' ? (o.args.to as string) : process, o.args.as as string, c.kind, o, 'as', true);
     if (o.op === 'fork') inheritAt(process, o.args.as as string, new Set(), true);
   }
+  /** The thread operation that makes each handle (`proc/handle`) or process (`proc:name`). */
+  const madeBy = new Map<string, ScenarioOp>();
   for (const t of threadNames) {
     const proc = processOf.get(t)!;
     const local = new Set<string>();
@@ -240,9 +242,13 @@ export function resolveScenario(
       if (c) {
         const target = o.op === 'send' ? (o.args.to as string) : proc;
         declare(target, o.args.as as string, c.kind, o, 'as', false);
+        madeBy.set(`${target}/${o.args.as as string}`, o);
         if (target === proc) local.add(o.args.as as string);
       }
-      if (o.op === 'fork') inheritAt(proc, o.args.as as string, local, false);
+      if (o.op === 'fork') {
+        inheritAt(proc, o.args.as as string, local, false);
+        madeBy.set(`proc:${o.args.as as string}`, o);
+      }
     }
   }
 
@@ -340,6 +346,8 @@ export function resolveScenario(
       if (c && o.op !== 'send') local.add(o.args.as as string);
     }
   }
+  const cycle = waitCycle(threadNames, processOf, forkedIn, input.ops, madeBy);
+  if (cycle) issue(pathOf(cycle.op), cycle.message);
   done();
 
   const scenario: Scenario = {
@@ -372,6 +380,71 @@ export function resolveScenario(
   };
   if (raw.description !== undefined) scenario.description = raw.description;
   return scenario;
+}
+
+/**
+ * A cycle of waits no schedule can satisfy: an operation waiting for a handle its own thread makes
+ * only later, or threads each waiting for what the other makes after its wait (or a forked child's
+ * thread, which starts at the fork, waiting for what the forking thread makes before it). Such a
+ * scenario would stop in the scenario's own waits, before the kernel runs: a load error, not a
+ * DEADLOCK. Returns the first operation of the cycle found and the cycle in words.
+ */
+function waitCycle(
+  threadNames: string[],
+  processOf: Map<string, string>,
+  forkedIn: Map<string, { thread: string | null; parent: string }>,
+  ops: Map<string, ScenarioOp[]>,
+  madeBy: Map<string, ScenarioOp>,
+): { op: ScenarioOp; message: string } | undefined {
+  // Each thread operation happens after the operations listed here.
+  const after = new Map<ScenarioOp, ScenarioOp[]>();
+  const label = new Map<ScenarioOp, string>();
+  for (const t of threadNames) {
+    const list = ops.get(`threads.${t}`) ?? [];
+    const fork = forkedIn.get(processOf.get(t)!);
+    const forkOp = fork?.thread != null ? madeBy.get(`proc:${processOf.get(t)!}`) : undefined;
+    list.forEach((o, i) => {
+      label.set(o, `threads.${t}[${i}] (${o.op})`);
+      const deps: ScenarioOp[] = [];
+      if (i > 0) deps.push(list[i - 1]!);
+      else if (forkOp) deps.push(forkOp);
+      for (const w of WAITS.get(o) ?? []) {
+        const m = madeBy.get(w);
+        if (m) deps.push(m);
+      }
+      after.set(o, deps);
+    });
+  }
+  const state = new Map<ScenarioOp, 1 | 2>(); // 1: on the path, 2: done
+  const path: ScenarioOp[] = [];
+  const visit = (o: ScenarioOp): ScenarioOp[] | undefined => {
+    state.set(o, 1);
+    path.push(o);
+    for (const d of after.get(o) ?? []) {
+      if (state.get(d) === 1) return path.slice(path.indexOf(d));
+      if (state.get(d) === undefined) {
+        const c = visit(d);
+        if (c) return c;
+      }
+    }
+    path.pop();
+    state.set(o, 2);
+    return undefined;
+  };
+  for (const o of after.keys()) {
+    if (state.has(o)) continue;
+    const c = visit(o);
+    if (!c) continue;
+    return {
+      op: c[0]!,
+      message: `these operations wait for each other, so no schedule runs them: ${c
+        .map((x) => label.get(x))
+        .join(
+          ' waits for ',
+        )} waits for ${label.get(c[0]!)} (a thread runs its operations in order; a use of a handle another thread makes waits for it)`,
+    };
+  }
+  return undefined;
 }
 
 function parsePath(s: string): Path {

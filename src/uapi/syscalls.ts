@@ -138,12 +138,11 @@ export function* sysOpenPath(p: Process, fd: number, name: string): Thread<numbe
   return nfd;
 }
 
-// dup(2): fs/file.c ksys_dup() — fget_raw(): a reference on the file (an O_PATH file too), a new fd
-// for it, or the reference back.
+// dup(2): fs/file.c SYSCALL_DEFINE1(dup) — fget_raw(): a reference on the file (an O_PATH file
+// too), which the new fd takes over, or goes back when there is no fd.
 export function* sysDup(p: Process, fd: number): Thread<number> {
-  const f = yield* p.fdgetRaw(fd);
+  const f = yield* p.fgetRaw(fd);
   if (!f) return EBADF;
-  yield* getFile(f);
   return yield* installOrPut(p, f);
 }
 
@@ -154,12 +153,14 @@ function* installOrPut(p: Process, f: File): Thread<number> {
   return nfd;
 }
 
-// sendmsg(SCM_RIGHTS) + recvmsg: the file reaches the other process as a new fd there
-// (scm_fp_copy() takes it with fget_raw(): O_PATH files can be passed).
+// sendmsg(SCM_RIGHTS) + recvmsg: the file reaches the other process as a new fd there.
+// net/core/scm.c: scm_fp_copy() takes it with fget_raw() (O_PATH files can be passed); the
+// receiver's receive_fd() installs it with get_file() and the skb's scm_fp_list puts the sender's
+// reference when it is freed — the model hands the sender's reference to the new fd, the same
+// count at every point a thread can observe it.
 export function* sysSend(p: Process, fd: number, to: Process): Thread<number> {
-  const f = yield* p.fdgetRaw(fd);
+  const f = yield* p.fgetRaw(fd);
   if (!f) return EBADF;
-  yield* getFile(f);
   return yield* installOrPut(to, f);
 }
 

@@ -16,6 +16,7 @@ import type { VfioPciDriverName } from '../kernel/vfio/pci/driver-names.js';
 import { VFIO_PCI_DRIVERS } from '../kernel/vfio/pci/drivers.js';
 import type { Type1Container } from '../kernel/vfio/vfio_iommu_type1.js';
 import { Cell } from '../sched/cell.js';
+import { currentThread } from '../sched/prim.js';
 import type { Thread } from '../sched/program.js';
 
 export interface DeviceSpec {
@@ -78,32 +79,74 @@ export class Process {
     this.fdtable = new Cell(`${name}.fdtable`, 0);
   }
 
-  // fs/file.c: fdget() — an RCU lookup in the fd table; an O_PATH file is not found (FMODE_PATH is
-  // in the mask of __fget_light()), so every syscall that uses it says -EBADF for an O_PATH fd.
+  /**
+   * files->count > 1: another task shares this fd table (the scenario gives the process two or
+   * more threads, which share it as CLONE_FILES threads do). fdget() then takes a real reference,
+   * which the syscall drops on its way out (fdput()); with the table unshared no other task can
+   * close an fd under the lookup and fdget() borrows the file. Set by the scenario when its threads
+   * start; setup runs as the process's one task.
+   */
+  sharedFiles = false;
+  /** The references fdget() took on a shared table, per thread, until fdput(). */
+  private readonly cloned = new Map<number, File[]>();
+
+  // fs/file.c: fdget() -> __fget_light(fd, FMODE_PATH) — an unshared table is read under RCU and
+  // the file borrowed; a shared one goes through __fget_files(), whose reference fdput() drops at
+  // the end of the syscall. An O_PATH file is not found (FMODE_PATH in the mask), so every syscall
+  // that uses fdget() says -EBADF for an O_PATH fd.
   *fdget(fd: number): Thread<File | undefined> {
-    yield* this.fdtable.read();
-    const f = this.fds.get(fd);
-    return f?.fmodePath ? undefined : f;
+    if (!this.sharedFiles) {
+      yield* this.fdtable.read();
+      const f = this.fds.get(fd);
+      return f?.fmodePath ? undefined : f;
+    }
+    const f = yield* this.__fgetFiles(fd, true);
+    if (f) {
+      const t = currentThread();
+      const held = this.cloned.get(t);
+      if (held) held.push(f);
+      else this.cloned.set(t, [f]);
+    }
+    return f;
   }
 
-  // fs/file.c: fdget_raw() — the same lookup, O_PATH files included (dup(), SCM_RIGHTS).
-  *fdgetRaw(fd: number): Thread<File | undefined> {
-    yield* this.fdtable.read();
-    return this.fds.get(fd);
+  // include/linux/file.h: fdput() (the CLASS(fd) cleanup as the syscall returns): the reference
+  // fdget() took on a shared table goes back; a borrowed lookup has none.
+  *fdput(): Thread<void> {
+    const held = this.cloned.get(currentThread());
+    while (held && held.length > 0) yield* fput(held.pop()!);
   }
 
-  // fs/file.c: fget_task() -> __fget_files() -> __fget_files_rcu() (mask 0: O_PATH files too) — load
-  // the file from the table, take a reference unless it is dead (file_ref_get()), and keep it only
-  // if the table still holds that file; otherwise put it back and look again.
+  // fs/file.c: fget_raw() -> __fget(fd, 0): always a reference (dup(), SCM_RIGHTS), O_PATH too.
+  *fgetRaw(fd: number): Thread<File | undefined> {
+    return yield* this.__fgetFiles(fd, false);
+  }
+
+  // fs/file.c: fget_task() -> __fget_files(task->files, fd, 0) (proc_fd_link()).
   *fgetTask(fd: number): Thread<File | undefined> {
+    return yield* this.__fgetFiles(fd, false);
+  }
+
+  // fs/file.c: __fget_files() -> __fget_files_rcu() — load the file from the table, take a
+  // reference unless it is dead (file_ref_get()), and keep it only if the table still holds that
+  // file, otherwise put it back and look again; a file of a mode the mask refuses (O_PATH for
+  // fget()/fdget()) is put back and not found.
+  *__fgetFiles(fd: number, refusePath: boolean): Thread<File | undefined> {
     for (;;) {
       yield* this.fdtable.read();
       const f = this.fds.get(fd);
       if (!f) return undefined;
       if (!(yield* fileRefGet(f))) continue;
       yield* this.fdtable.read();
-      if (this.fds.get(fd) === f) return f;
-      yield* fput(f);
+      if (this.fds.get(fd) !== f) {
+        yield* fput(f);
+        continue;
+      }
+      if (refusePath && f.fmodePath) {
+        yield* fput(f);
+        return undefined;
+      }
+      return f;
     }
   }
 

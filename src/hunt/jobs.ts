@@ -1,0 +1,118 @@
+// The hunter's two kinds of work, as plain data in and out so that they run alike in this process,
+// on worker processes and on the Redis queue: evaluate a program (explore it on each design, read
+// its coverage) and shrink a program to the smallest that still shows a signature.
+
+import { type Design, designOf } from '../designs/design.js';
+import { ScenarioError } from '../scenario/errors.js';
+import { parseScenario } from '../scenario/load.js';
+import { BlockCoverage } from './coverage.js';
+import { type HuntProgram, loadProgram, programOf } from './program.js';
+import { type Finding, type HuntBounds, type ProgramRun, runProgram } from './run.js';
+import { shrinkProgram } from './shrink.js';
+
+export interface DesignRef {
+  name: string;
+  options?: Record<string, unknown>;
+}
+
+export interface EvaluateJob {
+  kind: 'evaluate';
+  /** The program as a scenario file. */
+  text: string;
+  designs: DesignRef[];
+  bounds: HuntBounds;
+  coverage: boolean;
+}
+
+export interface EvaluateResult {
+  kind: 'evaluate';
+  runs: ProgramRun[];
+  /** Model blocks the program reached (empty without coverage). */
+  blocks: string[];
+}
+
+/** What a shrink must keep: the signature on `design`, and (a difference) no `id` on `absentOn`. */
+export interface ShrinkTarget {
+  key: string;
+  id: string;
+  design: DesignRef;
+  absentOn: DesignRef[];
+}
+
+export interface ShrinkJob {
+  kind: 'shrink';
+  text: string;
+  target: ShrinkTarget;
+  bounds: HuntBounds;
+  maxRuns: number;
+  timeMs: number;
+}
+
+export interface ShrinkJobResult {
+  kind: 'shrink';
+  key: string;
+  program: HuntProgram;
+  /** The finding on the shrunk program (its schedule replays it). */
+  finding?: Finding;
+  runs: number;
+  refused: number;
+  cut: boolean;
+  ms: number;
+}
+
+export type HuntJob = EvaluateJob | ShrinkJob;
+export type HuntJobResult = EvaluateResult | ShrinkJobResult;
+
+const coverage = new BlockCoverage();
+
+const designOfRef = (d: DesignRef): Design => designOf(d.name, d.options ?? {});
+
+export function evaluate(job: EvaluateJob): EvaluateResult {
+  const sc = parseScenario(job.text, '<hunt>');
+  if (job.coverage) coverage.start();
+  const runs = job.designs.map((d) => runProgram(sc, designOfRef(d), job.bounds));
+  return { kind: 'evaluate', runs, blocks: job.coverage ? coverage.take() : [] };
+}
+
+/** Does `p` still show the target? */
+export function showsTarget(p: HuntProgram, t: ShrinkTarget, bounds: HuntBounds): Finding | undefined {
+  let sc: ReturnType<typeof loadProgram>;
+  try {
+    sc = loadProgram(p, { name: 'shrink' });
+  } catch (e) {
+    if (e instanceof ScenarioError) return undefined;
+    throw e;
+  }
+  const f = runProgram(sc, designOfRef(t.design), bounds).findings.find((x) => x.signature.key === t.key);
+  if (!f) return undefined;
+  for (const d of t.absentOn)
+    if (runProgram(sc, designOfRef(d), bounds).findings.some((x) => x.signature.id === t.id))
+      return undefined;
+  return f;
+}
+
+export function shrink(job: ShrinkJob): ShrinkJobResult {
+  const started = Date.now();
+  const p = programOf(parseScenario(job.text, '<hunt>'));
+  const r = shrinkProgram(p, (q) => showsTarget(q, job.target, job.bounds) !== undefined, {
+    maxRuns: job.maxRuns,
+    deadline: started + job.timeMs,
+  });
+  const finding = showsTarget(r.program, job.target, job.bounds);
+  coverage.take(); // what the shrink reached is not the next program's coverage
+  const out: ShrinkJobResult = {
+    kind: 'shrink',
+    key: job.target.key,
+    program: r.program,
+    runs: r.runs,
+    refused: r.refused,
+    cut: r.cut,
+    ms: Date.now() - started,
+  };
+  if (finding) out.finding = finding;
+  return out;
+}
+
+export function runHuntJob(job: HuntJob): HuntJobResult {
+  return job.kind === 'evaluate' ? evaluate(job) : shrink(job);
+}
