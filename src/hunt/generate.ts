@@ -7,7 +7,7 @@ import type { HandleKind, OpName } from '../scenario/ops.js';
 import type { DeviceSpec } from '../uapi/system.js';
 import type { HuntOp, HuntProgram, HuntThread } from './program.js';
 import type { Rng } from './rng.js';
-import { type ArgDescription, describeUapi, type OpDescription } from './uapi.js';
+import { type ArgDescription, describeUapi, type OpDescription, type SizeRole } from './uapi.js';
 
 const K = 2 ** 10;
 const M = 2 ** 20;
@@ -19,8 +19,10 @@ export const BAR_SIZES = [4 * K, 16 * K, 64 * K, 2 * M, 4 * M, G] as const;
 export const ADDRESSES = [
   0x7f0000000000, 0x7f0000200000, 0x7f0000001000, 0x7f00001ff000, 0x7f0040000000, 0x100000, 0x101000,
 ] as const;
-/** Offsets and lengths, beside each BAR's size and the sizes around it. */
-export const BYTES = [0, 8, 4 * K, 8 * K, 16 * K, 2 * M - 4 * K, 2 * M, 2 * M + 4 * K, 4 * M, G] as const;
+/** Offsets: the start, a page in, the 2 MiB and 1 GiB boundaries (with each BAR's end, a page before it and just past it). */
+export const OFFSETS = [0, 4 * K, 2 * M, G] as const;
+/** Lengths: a word, a page, a 2 MiB block, two (with each BAR's size and a page past it). */
+export const LENGTHS = [8, 4 * K, 2 * M, 4 * M] as const;
 /** Values for counts (an fd limit): the low fds, and the default. */
 const COUNTS = [0, 3, 4, 5, 1024] as const;
 
@@ -125,6 +127,7 @@ class Builder {
     for (let i = 0; i < place.index; i++) {
       const o = place.thread.ops[i]!;
       const d = desc(o.op);
+      if (o.op === 'send' && o.args.to !== place.thread.process) continue;
       if (d.creates && d.creates !== 'process') out.push({ name: String(o.args.as), kind: d.creates });
     }
     return out;
@@ -142,8 +145,13 @@ class Builder {
 
   private build(op: OpDescription, place: Place, depth: number): HuntOp | undefined {
     const args: Record<string, unknown> = {};
+    // Several optional handles (map_dma's `ioas` or `container`) are alternatives: name one.
+    const alternatives = op.args.filter((a) => a.optional && a.domain.kind === 'handle');
+    const chosen = alternatives.length > 1 ? this.rng.pick(alternatives) : undefined;
     for (const a of op.args) {
-      if (a.optional && a.domain.kind !== 'new' && this.rng.chance(0.5)) continue;
+      if (chosen && alternatives.includes(a)) {
+        if (a !== chosen) continue;
+      } else if (a.optional && a.domain.kind !== 'new' && this.rng.chance(0.5)) continue;
       const v = this.value(a, place, depth, op);
       if (v === undefined) {
         if (a.optional) continue;
@@ -160,11 +168,11 @@ class Builder {
     const have = this.visible(place).filter((h) => h.kind === kind);
     if (have.length > 0 && (depth >= 3 || !this.rng.chance(0.1))) return this.rng.pick(have).name;
     if (depth >= 3) return undefined;
-    const creators = (CREATORS.get(kind) ?? []).filter((c) => c.name !== 'fork');
+    // A fork makes a process, a send an fd in another process: neither makes a handle here.
+    const creators = (CREATORS.get(kind) ?? []).filter((c) => c.name !== 'fork' && c.name !== 'send');
     if (creators.length === 0) return undefined;
     // A VFIO device fd is what most fds are: open it more often than the other fd makers.
     const c = kind === 'fd' && this.rng.chance(0.6) ? desc('open') : this.rng.pick(creators);
-    const before = this.p.setup.length;
     const procOf = place.setup ? place.process : place.thread.process;
     const where: Place =
       place.setup || (this.existsInSetup(procOf) && this.rng.chance(0.8))
@@ -173,11 +181,8 @@ class Builder {
     const made = this.build(c, where, depth + 1);
     if (!made || typeof made.args.as !== 'string') return undefined;
     if (where.setup) {
-      this.p.setup.splice(
-        before,
-        0,
-        where.process === this.p.processes[0] ? made : { ...made, process: where.process },
-      );
+      // After what it needed, which building it put at the end of the setup.
+      this.p.setup.push(where.process === this.p.processes[0] ? made : { ...made, process: where.process });
     } else {
       where.thread.ops.splice(where.index, 0, made);
       where.index++;
@@ -206,7 +211,7 @@ class Builder {
       case 'process':
         return this.rng.pick(this.p.processes);
       case 'size':
-        return d.role === 'address' ? this.rng.pick(ADDRESSES) : this.rng.pick(bytePool(this.p.devices));
+        return this.rng.pick(sizePool(d.role, this.p.devices));
       case 'int':
         if (d.role === 'region') {
           const bars = [...new Set(this.p.devices.flatMap((x) => x.bars.map((b) => b.index)))];
@@ -239,11 +244,15 @@ function allNames(p: HuntProgram): string[] {
   return out;
 }
 
-/** Sizes for offsets and lengths: the fixed pool plus each BAR's size, a page under and a page past it. */
-export function bytePool(devices: readonly DeviceSpec[]): number[] {
-  const s = new Set<number>(BYTES);
+/** The values a size argument of `role` takes in a program with these devices, ascending. */
+export function sizePool(role: SizeRole, devices: readonly DeviceSpec[]): number[] {
+  if (role === 'address') return [...ADDRESSES].sort((x, y) => x - y);
+  const s = new Set<number>(role === 'offset' ? OFFSETS : LENGTHS);
   for (const d of devices)
-    for (const b of d.bars) for (const v of [b.size, b.size - 4 * K, b.size + 4 * K]) if (v > 0) s.add(v);
+    for (const b of d.bars) {
+      const near = role === 'offset' ? [b.size - 4 * K, b.size] : [b.size, b.size + 4 * K];
+      for (const v of near) if (v > 0) s.add(v);
+    }
   return [...s].sort((x, y) => x - y);
 }
 
@@ -345,9 +354,7 @@ export function mutateProgram(src: HuntProgram, rng: Rng): { program: HuntProgra
         const d = a.domain;
         o.args[a.name] =
           d.kind === 'size'
-            ? d.role === 'address'
-              ? rng.pick(ADDRESSES)
-              : rng.pick(bytePool(p.devices))
+            ? rng.pick(sizePool(d.role, p.devices))
             : d.kind === 'bool'
               ? !o.args[a.name]
               : d.kind === 'enum'

@@ -81,6 +81,8 @@ export interface HuntSignature {
   programs: number;
   /** Found by an earlier hunt in the same folder. */
   known: boolean;
+  /** A sleep the kernel does by design until user space acts (Signature.waitsForUser): not shrunk. */
+  waitsForUser?: boolean;
   /** The program that showed it first. */
   text: string;
   shrunk?: {
@@ -225,9 +227,10 @@ export async function hunt(o: HuntOptions, runner: JobRunner = inProcess): Promi
           text,
         };
         if (absentOn && designNames.length > 1) sig.absentOn = absentOn;
+        if (f.signature.waitsForUser) sig.waitsForUser = true;
         sigs.set(sig.key, sig);
         stats.signatures = sigs.size;
-        if (o.shrink !== false && !sig.known && !o.leaveOut?.(sig.key)) {
+        if (o.shrink !== false && !sig.known && !sig.waitsForUser && !o.leaveOut?.(sig.key)) {
           shrinkQueue.push({
             kind: 'shrink',
             text,
@@ -259,7 +262,8 @@ export async function hunt(o: HuntOptions, runner: JobRunner = inProcess): Promi
       description: `Found by vdm hunt (seed ${o.seed}) on ${design}${sig.absentOn ? `, not on ${sig.absentOn}` : ''} after ${(sig.firstMs / 1000).toFixed(1)} s, program ${sig.firstProgram}; shrunk in ${r.runs} runs. ${sig.message.split('\n')[0]}`,
       design: ref.options && Object.keys(ref.options).length > 0 ? { name: design, ...ref.options } : design,
       check,
-      expect: { violations: [sig.id] },
+      // A crash of the model is no violation id: the file is the program that makes vdm fail.
+      ...(sig.id === 'CRASH' ? {} : { expect: { violations: [sig.id] } }),
     });
     sig.shrunk = { text, threads: size.threads, ops: size.ops, runs: r.runs, ms: r.ms, cut: r.cut };
     if (r.finding) {

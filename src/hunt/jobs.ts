@@ -3,11 +3,13 @@
 // its coverage) and shrink a program to the smallest that still shows a signature.
 
 import { type Design, designOf } from '../designs/design.js';
+import { recordScenario } from '../scenario/check.js';
 import { ScenarioError } from '../scenario/errors.js';
 import { parseScenario } from '../scenario/load.js';
+import type { Scenario } from '../scenario/resolve.js';
 import { BlockCoverage } from './coverage.js';
 import { type HuntProgram, loadProgram, programOf } from './program.js';
-import { type Finding, type HuntBounds, type ProgramRun, runProgram } from './run.js';
+import { type Finding, framesOf, type HuntBounds, type ProgramRun, runProgram } from './run.js';
 import { shrinkProgram } from './shrink.js';
 
 export interface DesignRef {
@@ -67,15 +69,34 @@ const coverage = new BlockCoverage();
 
 const designOfRef = (d: DesignRef): Design => designOf(d.name, d.options ?? {});
 
+/** Signature keys whose kernel functions this process has already looked up. */
+const framed = new Set<string>();
+
+/** Fills in a finding's kernel functions (one replay with stacks) the first time its signature is seen here. */
+function withFrames(sc: Scenario, d: DesignRef, f: Finding, always = false): void {
+  if ((!always && framed.has(f.signature.key)) || !f.schedule || f.signature.frames.length > 0) return;
+  framed.add(f.signature.key);
+  f.signature.frames = framesOf(f, recordScenario(sc, f.schedule, { design: designOfRef(d) }), f.thread);
+}
+
 export function evaluate(job: EvaluateJob): EvaluateResult {
   const sc = parseScenario(job.text, '<hunt>');
   if (job.coverage) coverage.start();
-  const runs = job.designs.map((d) => runProgram(sc, designOfRef(d), job.bounds));
+  const runs = job.designs.map((d) => {
+    const run = runProgram(sc, designOfRef(d), job.bounds);
+    for (const f of run.findings) withFrames(sc, d, f);
+    return run;
+  });
   return { kind: 'evaluate', runs, blocks: job.coverage ? coverage.take() : [] };
 }
 
 /** Does `p` still show the target? */
-export function showsTarget(p: HuntProgram, t: ShrinkTarget, bounds: HuntBounds): Finding | undefined {
+export function showsTarget(
+  p: HuntProgram,
+  t: ShrinkTarget,
+  bounds: HuntBounds,
+  minimize = false,
+): Finding | undefined {
   let sc: ReturnType<typeof loadProgram>;
   try {
     sc = loadProgram(p, { name: 'shrink' });
@@ -83,7 +104,9 @@ export function showsTarget(p: HuntProgram, t: ShrinkTarget, bounds: HuntBounds)
     if (e instanceof ScenarioError) return undefined;
     throw e;
   }
-  const f = runProgram(sc, designOfRef(t.design), bounds).findings.find((x) => x.signature.key === t.key);
+  const f = runProgram(sc, designOfRef(t.design), bounds, minimize).findings.find(
+    (x) => x.signature.key === t.key,
+  );
   if (!f) return undefined;
   for (const d of t.absentOn)
     if (runProgram(sc, designOfRef(d), bounds).findings.some((x) => x.signature.id === t.id))
@@ -98,7 +121,9 @@ export function shrink(job: ShrinkJob): ShrinkJobResult {
     maxRuns: job.maxRuns,
     deadline: started + job.timeMs,
   });
-  const finding = showsTarget(r.program, job.target, job.bounds);
+  // The shrunk program's counterexample with its fewest preemptions: the file's bound.
+  const finding = showsTarget(r.program, job.target, job.bounds, true);
+  if (finding) withFrames(loadProgram(r.program, { name: 'shrunk' }), job.target.design, finding, true);
   coverage.take(); // what the shrink reached is not the next program's coverage
   const out: ShrinkJobResult = {
     kind: 'shrink',

@@ -4,7 +4,6 @@
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { huntQueue } from '../cli/queue.js';
 import type { JobRunner } from './hunt.js';
 import type { HuntJob, HuntJobResult } from './jobs.js';
 
@@ -54,6 +53,7 @@ export function processPool(workers: number): JobRunner {
 
 /** Jobs as BullMQ jobs on the Redis queue at `url`, `capacity` at a time (`vdm worker` runs them). */
 export function queuePool(url: string, capacity: number): JobRunner {
-  const q = huntQueue(url);
-  return { capacity, run: (job) => q.run(job), close: () => q.close() };
+  // BullMQ and its Redis client load only when a queue is asked for.
+  const q = import('../cli/queue.js').then((m) => m.huntQueue(url));
+  return { capacity, run: async (job) => (await q).run(job), close: async () => (await q).close() };
 }

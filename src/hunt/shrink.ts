@@ -5,7 +5,7 @@
 // skipped without running it.
 
 import { ScenarioError } from '../scenario/errors.js';
-import { BAR_SIZES, bytePool } from './generate.js';
+import { BAR_SIZES, sizePool } from './generate.js';
 import { cloneProgram, type HuntProgram, loadProgram } from './program.js';
 import { describeUapi } from './uapi.js';
 
@@ -75,7 +75,6 @@ function* candidates(p: HuntProgram): Generator<HuntProgram> {
     }
   }
   const ops = (q: HuntProgram) => [...q.setup, ...q.threads.flatMap((t) => t.ops)];
-  const pool = bytePool(p.devices);
   for (const [k, o] of ops(p).entries()) {
     for (const a of OPS.get(o.op)?.args ?? []) {
       if (!(a.name in o.args)) continue;
@@ -85,8 +84,8 @@ function* candidates(p: HuntProgram): Generator<HuntProgram> {
         yield q;
       }
       const v = o.args[a.name];
-      if (typeof v === 'number' && a.domain.kind === 'size') {
-        for (const s of pool) {
+      if (typeof v === 'number' && a.domain.kind === 'size' && a.domain.role !== 'address') {
+        for (const s of sizePool(a.domain.role, p.devices)) {
           if (s >= v) break;
           const q = cloneProgram(p);
           ops(q)[k]!.args[a.name] = s;

@@ -20,14 +20,16 @@ export type ArgDomain =
   | { kind: 'device' }
   /** A process of the scenario (send's `to`). */
   | { kind: 'process' }
-  /** Bytes: an address (`at`, `iova`) or an offset or length. */
-  | { kind: 'size'; role: 'address' | 'bytes' }
+  /** Bytes: an address (`at`, `iova`), an offset (`offset`, `mapOffset`) or a length. */
+  | { kind: 'size'; role: SizeRole }
   /** A whole number in [min, max]; `region` is a BAR index. */
   | { kind: 'int'; min: number; max: number; role: 'region' | 'count' }
   | { kind: 'bool' }
   | { kind: 'enum'; values: readonly string[] }
   /** A list of records (export's `ranges`). */
   | { kind: 'list'; item: readonly ArgDescription[] };
+
+export type SizeRole = 'address' | 'offset' | 'length';
 
 export interface ArgDescription {
   name: string;
@@ -83,7 +85,11 @@ function describeArg(
   const { schema: s, optional } = unwrap(schema);
   const d = defOf(s);
   const arg = (domain: ArgDomain): ArgDescription => ({ name, domain, optional });
-  if (s === size) return arg({ kind: 'size', role: ADDRESS_ARGS.has(name) ? 'address' : 'bytes' });
+  if (s === size)
+    return arg({
+      kind: 'size',
+      role: ADDRESS_ARGS.has(name) ? 'address' : /offset$/i.test(name) ? 'offset' : 'length',
+    });
   switch (d.type) {
     case 'string':
       if (uses[name]) return arg({ kind: 'handle', handle: uses[name] });
@@ -161,9 +167,7 @@ export function uapiText(): string {
           : d.kind === 'new'
             ? `new ${d.creates}`
             : d.kind === 'size'
-              ? d.role === 'address'
-                ? 'address'
-                : 'bytes'
+              ? d.role
               : d.kind === 'int'
                 ? d.role === 'region'
                   ? 'BAR index'

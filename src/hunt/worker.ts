@@ -6,11 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { type HuntJob, runHuntJob } from './jobs.js';
 
 if (process.send && process.argv[1] === fileURLToPath(import.meta.url)) {
+  const reply = (m: unknown): void => {
+    if (process.connected) process.send!(m); // the hunt may have ended (Ctrl-C) while this ran
+  };
   process.on('message', (m: { id: number; job: HuntJob }) => {
     try {
-      process.send!({ id: m.id, result: runHuntJob(m.job) });
+      reply({ id: m.id, result: runHuntJob(m.job) });
     } catch (e) {
-      process.send!({ id: m.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      reply({ id: m.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
     }
   });
   process.on('disconnect', () => process.exit(0));

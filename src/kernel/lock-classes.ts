@@ -21,6 +21,8 @@ const KERNEL_NAMES: Record<string, string> = {
   'group->mutex': '&group->mutex',
   iopt_pages_dmabuf_mutex: '&pages->mutex',
   page_table_lock: '&mm->page_table_lock',
+  file_lock: '&newf->file_lock',
+  device_lock: '&dev->mutex',
   // Split page-table locks: one lockdep class for PMD and PTE tables alike (ptlock_init()).
   pmd_lock: 'ptlock_ptr(ptdesc) [PMD table]',
   ptl: 'ptlock_ptr(ptdesc) [PTE table]',

@@ -67,7 +67,6 @@ interface Row {
 
 // Trace names of the explorer's operation kinds (src/sched/op.ts), grouped as the diagram draws them.
 const names = (from: number, to: number): Set<string> => new Set(OP_NAME.slice(from, to + 1));
-const LOCK_OPS = names(K.LOCK, K.TRY_DOWN_WRITE);
 const SYNC_OPS = names(K.LOCK, K.COMPLETE_ALL);
 const DATA_OPS = names(K.READ, K.RMW);
 

@@ -14,7 +14,7 @@ import { PAGE_SIZE } from '../kernel/mm/arch.js';
 import type { Vma } from '../kernel/mm/mm_types.js';
 import type { PowerState } from '../kernel/pci/pci.js';
 import type { Mark } from '../report/record.js';
-import { runAtomically } from '../sched/atomic.js';
+import { runAtomically, SetupBlocks } from '../sched/atomic.js';
 import { Completion } from '../sched/completion.js';
 import { currentHost, type Prim } from '../sched/prim.js';
 import type { CheckedEvent, Program, Thread } from '../sched/program.js';
@@ -158,6 +158,14 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): ScenarioP
         try {
           runAtomically(runOp(w, op.process ?? sc.processes[0]!.name, op, 'setup', warn));
         } catch (e) {
+          if (e instanceof SetupBlocks) {
+            // The kernel would sleep here for ever: nothing runs beside setup to wake it.
+            w.pending ??= new Violation(
+              'DEADLOCK',
+              `setup never finishes: ${opText(op)} (${op.where}) sleeps — ${e.message.replace(/^setup: /, '')} — and setup runs before any thread that could wake it`,
+            );
+            break;
+          }
           if (!(e instanceof Violation)) throw e;
           w.pending ??= e;
         }
@@ -208,12 +216,13 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): ScenarioP
  * them (and only them) against each other. Everything is observed except objects no invariant
  * reads — reference counts and completions (REFCOUNT and USE_AFTER_FREE are raised by the code
  * that breaks them, at the event; a file's f_count also records its free), dentry counts, the
- * dma-buf's file pointer (read by VFIO's walks with the annul fix), the freed flag, the TLB handshake and the page-table locks (the
+ * dma-buf's file pointer (read by VFIO's walks with the annul fix), the freed flag, the fd
+ * table's file_lock, the driver core's device_lock and bound-driver pointer, the TLB handshake and the page-table locks (the
  * tables themselves are observed), open counts and dev_set locks, claimed barmaps, and the
  * interpreter's own handle and process completions; nvgrace-gpu's reset_done flag and remap_lock.
  */
 const UNREAD =
-  /(\.refcount|\.fdtable|\.f_count|\.d_lockref|\.dmabuf_file|\.kref|\.comp|\.freed|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+|\.fault_wqh@\w+|\.reset_done|\.remap_lock)$|^(handle|proc) /;
+  /(\.refcount|\.fdtable|\.file_lock|\.device_lock|\.driver|\.f_count|\.d_lockref|\.dmabuf_file|\.kref|\.comp|\.freed|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+|\.fault_wqh@\w+|\.reset_done|\.remap_lock)$|^(handle|proc) /;
 const readsByName = new Map<string, boolean>();
 export function invariantReads(p: Prim): boolean {
   // Asked for every object every execution: the answer for a name never changes.

@@ -315,6 +315,18 @@ export function resolveScenario(
   for (const { op: o, thread, process } of allOps) {
     if (thread !== null) continue;
     checkOp(o, process, () => true);
+    // Setup runs before any thread: a process a thread's fork makes does not exist yet.
+    for (const [field, p] of [
+      ['process', o.process],
+      ['to', o.op === 'send' ? (o.args.to as string) : undefined],
+    ] as const) {
+      if (p !== undefined && processes.find((x) => x.name === p)?.origin === 'thread') {
+        issue(
+          field === 'process' ? pathOf(o).slice(0, -1).concat('process') : pathOf(o, 'to'),
+          `process \`${p}\` is made by a fork in a thread, after setup has run`,
+        );
+      }
+    }
     for (const field of Object.keys(OPS[o.op].uses)) {
       const v = o.args[field];
       const list = v === undefined ? [] : Array.isArray(v) ? (v as string[]) : [v as string];

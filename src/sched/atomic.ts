@@ -16,6 +16,14 @@ interface Applicable {
   apply(kind: number, t: number, arg: unknown): unknown;
 }
 
+/** A setup operation that would wait for something only a thread could do: setup never ends. */
+export class SetupBlocks extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SetupBlocks';
+  }
+}
+
 export function runAtomically<T>(thread: Thread<T>): T {
   const host = currentHost();
   if (!host?.inSetup) throw new Error('runAtomically() runs only inside setup()');
@@ -24,7 +32,7 @@ export function runAtomically<T>(thread: Thread<T>): T {
     const op = r.value as Op;
     const o = op.obj as unknown as Applicable;
     if (!o.enabled(op.kind, SETUP_THREAD)) {
-      throw new Error(`setup: ${OP_NAME[op.kind]} on ${o.type} ${o.name} would block`);
+      throw new SetupBlocks(`setup: ${OP_NAME[op.kind]} on ${o.type} ${o.name} would block`);
     }
     const res = o.apply(op.kind, SETUP_THREAD, op.arg);
     // A down_write queues first; its wait half, next, is the one that must be able to run.

@@ -252,15 +252,21 @@ function runSchedule<S>(program: Program<S>, threads: ArrayLike<number>, o: RunO
  * cannot run at its turn, or a checksum that differs: the model behaved differently) is reported as
  * an `error` violation with id REPLAY_MISMATCH.
  */
-export function replay<S>(program: Program<S>, schedule: string): ReplayResult<S> {
+export function replay<S>(
+  program: Program<S>,
+  schedule: string,
+  /** `trace: false`: no sites, stacks or trace (the state and the violations only, at search speed). */
+  o: { trace?: boolean } = {},
+): ReplayResult<S> {
   const decoded = decodeSchedule(schedule);
   const replayLockdep = new Lockdep();
+  const trace = o.trace !== false;
   const ex = new Execution(program, {
     clocks: false,
     lockdep: replayLockdep,
     maxSteps: Math.max(DEFAULT_MAX_STEPS, decoded.threads.length + 1),
-    captureSites: true,
-    recordTrace: true,
+    captureSites: trace,
+    recordTrace: trace,
   });
   const reports: ViolationReport[] = [];
   const collect = (): void => {

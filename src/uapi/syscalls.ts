@@ -237,14 +237,12 @@ export function* sysMadvise(
   return yield* madviseHugepage(p.mm, addr, length, advice);
 }
 
-// fork(2): a copy of the address space (dup_mmap) and of the fd table.
+// fork(2): kernel/fork.c copy_process() — copy_files() (dup_fd()) before copy_mm() (dup_mmap()).
 export function* sysFork(p: Process, child: string): Thread<Process> {
+  const fds = yield* p.dupFd();
   const mm = yield* dupMmap(p.mm, p.system.mmName(child));
   const c = p.system.spawnWith(child, mm);
-  for (const [fd, f] of p.fds) {
-    yield* getFile(f);
-    c.fds.set(fd, f);
-  }
+  for (const [fd, f] of fds) c.fds.set(fd, f);
   c.copyFrom(p);
   return c;
 }
@@ -397,13 +395,23 @@ export function* sysMemattr(p: Process, fd: number, dmabuf: number, attr: 'uc' |
 }
 
 /**
- * The driver is unbound (echo ... > unbind): vfio_unregister_group_dev() waits until every user
- * has let go of the device, then the driver frees it.
+ * The driver is unbound (echo ... > unbind): drivers/base/bus.c unbind_store() checks that the
+ * driver is bound (-ENODEV otherwise), then device_driver_detach() ->
+ * device_release_driver_internal() takes device_lock() and, if a driver is still bound, runs its
+ * remove — vfio_unregister_group_dev(), which waits until every user has let go of the device,
+ * then the driver frees it — and clears dev->driver. A second unbind finds no driver.
  */
 export function* sysUnbind(p: Process, device: string): Thread<number> {
   const vdev = p.system.devices.get(device);
   if (!vdev) return ENODEV;
-  yield* vfioUnregister(vdev.vdev);
+  const dev = vdev.vdev;
+  if (!(yield* dev.driverBound.read())) return ENODEV;
+  yield* dev.deviceLock.lock();
+  if (yield* dev.driverBound.read()) {
+    yield* vfioUnregister(dev);
+    yield* dev.driverBound.write(false);
+  }
+  yield* dev.deviceLock.unlock();
   return 0;
 }
 

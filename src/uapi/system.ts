@@ -4,7 +4,7 @@
 
 import { DESIGNS, type Design } from '../designs/design.js';
 import type { Importer } from '../kernel/dma-buf/importer.js';
-import { type File, fileRefGet, fput } from '../kernel/fs/file.js';
+import { type File, fileRefGet, fput, getFile } from '../kernel/fs/file.js';
 import type { Ioas } from '../kernel/iommufd/iommufd.js';
 import { IommuDomain as Domain, type IommuDomain } from '../kernel/iommufd/iommufd.js';
 import { Machine, type ThpSetting } from '../kernel/machine.js';
@@ -16,6 +16,7 @@ import type { VfioPciDriverName } from '../kernel/vfio/pci/driver-names.js';
 import { VFIO_PCI_DRIVERS } from '../kernel/vfio/pci/drivers.js';
 import type { Type1Container } from '../kernel/vfio/vfio_iommu_type1.js';
 import { Cell } from '../sched/cell.js';
+import { Mutex } from '../sched/mutex.js';
 import { currentThread } from '../sched/prim.js';
 import type { Thread } from '../sched/program.js';
 
@@ -71,12 +72,20 @@ export class Process {
    * two are ordered only by which comes first: one object for both gives exactly those orders).
    */
   nofile = DEFAULT_NOFILE;
+  /**
+   * files->file_lock (a spinlock): close_fd() removes an entry and dup_fd() (fork) copies the table
+   * and takes a reference on each file under it, so a fork never copies an entry whose file a
+   * concurrent close has already put. (Allocation, which the kernel also does under it, is one
+   * event on `fdtable` in the model: it takes no file reference.)
+   */
+  readonly fileLock: Mutex;
   constructor(
     readonly system: System,
     readonly name: string,
     readonly mm: Mm,
   ) {
     this.fdtable = new Cell(`${name}.fdtable`, 0);
+    this.fileLock = new Mutex(`${name}.file_lock`, { lockClass: 'file_lock' });
   }
 
   /**
@@ -183,10 +192,26 @@ export class Process {
 
   // fs/file.c: file_close_fd() — take the file out of the table under files->file_lock.
   *closeFd(fd: number): Thread<File | undefined> {
+    yield* this.fileLock.lock();
     yield* this.fdtable.rmw((g) => [g + 1, undefined]);
     const f = this.fds.get(fd);
     this.fds.delete(fd);
+    yield* this.fileLock.unlock();
     return f;
+  }
+
+  // fs/file.c: dup_fd() — fork's copy of the fd table: under the old table's file_lock, each open
+  // file gets a reference for the child's entry.
+  *dupFd(): Thread<Map<number, File>> {
+    const copy = new Map<number, File>();
+    yield* this.fileLock.lock();
+    yield* this.fdtable.read();
+    for (const [fd, f] of this.fds) {
+      yield* getFile(f);
+      copy.set(fd, f);
+    }
+    yield* this.fileLock.unlock();
+    return copy;
   }
 
   // kernel/sys.c: do_prlimit(RLIMIT_NOFILE) — the new soft limit (see `nofile`).

@@ -44,6 +44,10 @@ export class VfioDevice {
   readonly comp: Completion;
   /** Set once vfio_unregister_group_dev() returned and the driver freed the device. */
   readonly freed: Cell<boolean>;
+  /** The PCI device's struct device mutex (device_lock()), which the driver core holds across unbind. */
+  readonly deviceLock: Mutex;
+  /** dev->driver is set: vfio-pci (or its variant) is bound, until an unbind's remove returns. */
+  readonly driverBound: Cell<boolean>;
   /** Driver-private state (the vfio_pci_core_device). */
   drv: unknown;
 
@@ -66,6 +70,8 @@ export class VfioDevice {
     this.refcount = new Cell(`${name}.refcount`, registered ? 1 : 0);
     this.comp = new Completion(`${name}.comp`);
     this.freed = new Cell(`${name}.freed`, false);
+    this.deviceLock = new Mutex(`${name}.device_lock`, { lockClass: 'device_lock' });
+    this.driverBound = new Cell(`${name}.driver`, registered);
   }
 }
 
