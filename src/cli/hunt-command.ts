@@ -81,7 +81,7 @@ export function addHuntCommand(program: Command): void {
     )
     .option(
       '--workers <n>',
-      'programs at once on worker processes (default 1: in this process)',
+      'programs at once, each on a worker process of its own (default 1)',
       positive('--workers'),
     )
     .option('--queue <url>', 'run programs as jobs on this Redis queue (vdm worker --queue URL takes them)')

@@ -17,6 +17,50 @@ interface ScriptCoverage {
   functions: { functionName: string; ranges: Range[] }[];
 }
 
+/** A model function that ran, with the blocks inside it that did not. */
+export interface FunctionCoverage {
+  fn: string;
+  holes: [number, number][];
+}
+
+/**
+ * The model code the programs of a hunt reached so far: per function, the blocks no program has
+ * reached yet (the intersection of the programs' holes).
+ */
+export class CoverageMap {
+  private readonly holes = new Map<string, [number, number][]>();
+  /** Blocks (functions and the branches inside them) reached so far. */
+  blocks = 0;
+
+  /** Adds a program's coverage; the number of blocks it reached first. */
+  add(cov: readonly FunctionCoverage[]): number {
+    let fresh = 0;
+    for (const { fn, holes } of cov) {
+      const old = this.holes.get(fn);
+      if (!old) {
+        this.holes.set(fn, holes);
+        fresh++;
+        continue;
+      }
+      // What stays unreached: the parts of the old holes that this program's holes also cover.
+      const next: [number, number][] = [];
+      for (const [a, b] of old)
+        for (const [c, d] of holes) {
+          const lo = Math.max(a, c);
+          const hi = Math.min(b, d);
+          if (lo < hi) next.push([lo, hi]);
+        }
+      const closed = old.filter(([a, b]) => !next.some(([c, d]) => c === a && d === b)).length;
+      if (closed > 0) {
+        fresh += closed;
+        this.holes.set(fn, next);
+      }
+    }
+    this.blocks += fresh;
+    return fresh;
+  }
+}
+
 /** The model's code, by the path of the compiled file. */
 const MODEL = /[/\\]src[/\\](kernel|uapi|designs)[/\\]/;
 
@@ -35,19 +79,32 @@ export class BlockCoverage {
   }
 
   /**
-   * The blocks that ran since the last take, as `file:offset` keys (`kernel/mm/memory.js:1234`), and
-   * resets the counts.
+   * What ran since the last take, and resets the counts: each model function that ran (keyed
+   * `file:offset`, `kernel/mm/memory.js:1234`) with the blocks inside it that did not (its
+   * *holes*, [start, end) offsets). V8 reports a block only where its count differs from the
+   * block around it, so the blocks that ran are not all listed, but those that did not run inside
+   * one that did always are: holes are what a program's coverage is compared by.
    */
-  take(): string[] {
+  take(): FunctionCoverage[] {
     if (!this.on) return [];
     const res = this.post('Profiler.takePreciseCoverage') as { result: ScriptCoverage[] };
-    const out: string[] = [];
+    const out: FunctionCoverage[] = [];
     for (const s of res.result) {
       const m = MODEL.exec(s.url);
       if (!m) continue;
       const file = s.url.slice(m.index + 5);
-      for (const f of s.functions)
-        for (const r of f.ranges) if (r.count > 0) out.push(`${file}:${r.startOffset}`);
+      for (const f of s.functions) {
+        const [top, ...inner] = f.ranges;
+        if (!top || top.count === 0) continue;
+        const holes: [number, number][] = [];
+        for (const r of inner) {
+          if (r.count !== 0) continue;
+          // Only the outermost: a hole inside a hole is no news.
+          if (holes.some(([a, b]) => a <= r.startOffset && r.endOffset <= b)) continue;
+          holes.push([r.startOffset, r.endOffset]);
+        }
+        out.push({ fn: `${file}:${top.startOffset}`, holes });
+      }
     }
     return out;
   }

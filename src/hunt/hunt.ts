@@ -8,9 +8,11 @@
 import { createHash } from 'node:crypto';
 import { ScenarioError } from '../scenario/errors.js';
 import { parseScenario } from '../scenario/load.js';
+import { CoverageMap } from './coverage.js';
 import { type GenerateOptions, generateProgram, mutateProgram } from './generate.js';
 import {
   type DesignRef,
+  dropCoverage,
   type EvaluateResult,
   type HuntJob,
   type HuntJobResult,
@@ -117,6 +119,7 @@ export const inProcess: JobRunner = {
   capacity: 1,
   run: async (job) => {
     await new Promise((r) => setImmediate(r));
+    dropCoverage();
     return runHuntJob(job);
   },
   close: async () => {},
@@ -131,7 +134,7 @@ export async function hunt(o: HuntOptions, runner: JobRunner = inProcess): Promi
   const started = Date.now();
   const rng = new Rng(o.seed);
   const coverage = o.coverage !== false;
-  const seen = new Set<string>();
+  const seen = new CoverageMap();
   const corpus: HuntProgram[] = [];
   const sigs = new Map<string, HuntSignature>();
   const known = new Set(o.known ?? []);
@@ -187,13 +190,8 @@ export async function hunt(o: HuntOptions, runner: JobRunner = inProcess): Promi
       stats.executions += run.executions;
       stats.events += run.events;
     }
-    let fresh = 0;
-    for (const b of r.blocks) {
-      if (seen.has(b)) continue;
-      seen.add(b);
-      fresh++;
-    }
-    stats.blocks = seen.size;
+    const fresh = seen.add(r.coverage);
+    stats.blocks = seen.blocks;
     if (fresh > 0 || (!coverage && corpus.length < 64)) {
       corpus.push(program);
       stats.corpus = corpus.length;

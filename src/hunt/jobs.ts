@@ -7,7 +7,7 @@ import { recordScenario } from '../scenario/check.js';
 import { ScenarioError } from '../scenario/errors.js';
 import { parseScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/resolve.js';
-import { BlockCoverage } from './coverage.js';
+import { BlockCoverage, type FunctionCoverage } from './coverage.js';
 import { type HuntProgram, loadProgram, programOf } from './program.js';
 import { type Finding, framesOf, type HuntBounds, type ProgramRun, runProgram } from './run.js';
 import { shrinkProgram } from './shrink.js';
@@ -29,8 +29,8 @@ export interface EvaluateJob {
 export interface EvaluateResult {
   kind: 'evaluate';
   runs: ProgramRun[];
-  /** Model blocks the program reached (empty without coverage). */
-  blocks: string[];
+  /** The model functions the program ran, with the blocks in them it did not (empty without coverage). */
+  coverage: FunctionCoverage[];
 }
 
 /** What a shrink must keep: the signature on `design`, and (a difference) no `id` on `absentOn`. */
@@ -82,12 +82,15 @@ function withFrames(sc: Scenario, d: DesignRef, f: Finding, always = false): voi
 export function evaluate(job: EvaluateJob): EvaluateResult {
   const sc = parseScenario(job.text, '<hunt>');
   if (job.coverage) coverage.start();
-  const runs = job.designs.map((d) => {
-    const run = runProgram(sc, designOfRef(d), job.bounds);
-    for (const f of run.findings) withFrames(sc, d, f);
-    return run;
+  const runs = job.designs.map((d) => runProgram(sc, designOfRef(d), job.bounds));
+  const reached = job.coverage ? coverage.take() : [];
+  // Looked up after the coverage is read, and its own blocks dropped: what a program reached must
+  // not depend on which signatures this process has seen before (a seed is one hunt).
+  job.designs.forEach((d, i) => {
+    for (const f of runs[i]!.findings) withFrames(sc, d, f);
   });
-  return { kind: 'evaluate', runs, blocks: job.coverage ? coverage.take() : [] };
+  coverage.take();
+  return { kind: 'evaluate', runs, coverage: reached };
 }
 
 /** Does `p` still show the target? */
@@ -136,6 +139,15 @@ export function shrink(job: ShrinkJob): ShrinkJobResult {
   };
   if (finding) out.finding = finding;
   return out;
+}
+
+/**
+ * Drops the coverage counted since the last job: for a caller that runs model code of its own
+ * between jobs (the in-process runner, whose loop loads each program's scenario, designs
+ * included). A worker process runs nothing else between jobs.
+ */
+export function dropCoverage(): void {
+  coverage.take();
 }
 
 export function runHuntJob(job: HuntJob): HuntJobResult {

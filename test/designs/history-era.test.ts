@@ -36,6 +36,8 @@ function lockClass(name: string): string {
     [/\.iommu_lock$/, 'iommu->lock'],
     [/\.group\.mutex$/, 'group->mutex'],
     [/\.remap_lock$/, 'remap_lock'],
+    [/\.file_lock$/, 'file_lock'],
+    [/\.device_lock$/, 'device_lock'],
   ];
   for (const [re, cls] of classes) if (re.test(name)) return cls;
   return `unknown lock ${name}`;
@@ -54,6 +56,9 @@ const MM_LOCKS = [
   'iotlb_sync',
   // vfio_iommu_type1.c's iommu->lock: type1 in every era
   'iommu->lock',
+  // fs/file.c's files->file_lock (close, fork) and the driver core's device_lock (unbind)
+  'file_lock',
+  'device_lock',
 ];
 const KERNEL_ALL = [
   // mm/, anonymous memory and userfaultfd (fs/userfaultfd.c, mm/userfaultfd.c: every era has them)
@@ -130,7 +135,12 @@ const KERNEL_ALL = [
   'file_free',
   'fget_task',
   'file_ref_get',
-  'fdget_raw',
+  // fs/file.c: the lookups of a shared fd table and of dup()/SCM_RIGHTS (fget_raw() ->
+  // __fget_files()), fdput() as the syscall returns, fork's dup_fd() (every era)
+  '__fget_files',
+  'fget_raw',
+  'fdput',
+  'dup_fd',
   // drivers/pci, the IOMMU, vfio_iommu_type1
   'pci_enable_device',
   'pci_set_power_state',
