@@ -3,6 +3,7 @@
 import os from 'node:os';
 import * as L from '../src/demo/litmus.js';
 import { explore, type Program, type Strategy } from '../src/sched/index.js';
+import { huntBench } from './hunt.js';
 import { kernelBench } from './kernel.js';
 import { mmBench } from './mm.js';
 import { scaleBench } from './scale.js';
@@ -124,3 +125,4 @@ for (const l of mmBench()) console.log(l);
 await scaleBench(spinBench());
 console.log('');
 await kernelBench();
+await huntBench();

@@ -88,6 +88,8 @@ export class Execution<S> implements Host {
   readonly names: string[];
   private readonly fns: ((s: S) => Thread<unknown>)[];
   captureSites: boolean;
+  /** Host.executionNumber: executions begun (begin() counts them). */
+  executionNumber = 0;
   state!: S;
 
   // Threads.
@@ -458,6 +460,7 @@ export class Execution<S> implements Host {
 
   /** Starts a fresh execution: setup, then every thread runs up to its first event. */
   begin(): void {
+    this.executionNumber++;
     this.len = 0;
     this.preemptions = 0;
     this.lastThread = -1;

@@ -15,6 +15,11 @@ export interface Host {
   /** True while the program's setup() runs. */
   readonly inSetup: boolean;
   /**
+   * Executions begun on this host: one host runs execution after execution, so model state keyed
+   * by the host (such as queued task work) must be keyed by this too, or it leaks into the next.
+   */
+  readonly executionNumber: number;
+  /**
    * True when no other thread can ever run again in this execution (setup, or every other thread
    * has returned or died): what the running code does next cannot interleave with anything.
    */

@@ -17,7 +17,7 @@
 // a USE_AFTER_FREE at that access, which the explorer orders against the free.
 
 import { Cell } from '../../sched/cell.js';
-import { currentHost, currentThread } from '../../sched/prim.js';
+import { currentHost, currentThread, type Host } from '../../sched/prim.js';
 import type { Thread } from '../../sched/program.js';
 import { Violation } from '../../sched/violation.js';
 import type { VmAreaDesc, Vma } from '../mm/mm_types.js';
@@ -150,10 +150,10 @@ export function* fput(file: File): Thread<void> {
       yield* __fput(file);
       return;
     }
-    let perThread = taskWork.get(host);
+    let perThread = taskWorkOf(host);
     if (!perThread) {
       perThread = new Map();
-      taskWork.set(host, perThread);
+      taskWork.set(host, { execution: host.executionNumber, perThread });
     }
     const q = perThread.get(t) ?? [];
     q.push(file);
@@ -209,13 +209,22 @@ export function* fileRefGet(file: File): Thread<boolean> {
   return yield* file.count.rmw((c) => (c <= 0 ? [c, false] : [c + 1, true]));
 }
 
-/** Files whose last reference was put, per execution and thread, waiting for task_work_run(). */
-const taskWork = new WeakMap<object, Map<number, File[]>>();
+/**
+ * Files whose last reference was put, per thread, waiting for task_work_run(): per host and the
+ * execution it is running (a thread that died of a violation before returning to user space
+ * leaves its queue behind; the next execution must not run it).
+ */
+const taskWork = new WeakMap<Host, { execution: number; perThread: Map<number, File[]> }>();
+
+function taskWorkOf(host: Host): Map<number, File[]> | undefined {
+  const w = taskWork.get(host);
+  return w && w.execution === host.executionNumber ? w.perThread : undefined;
+}
 
 // kernel/task_work.c: task_work_run(), on the way back to user space: the queued __fput()s.
 export function* taskWorkRun(): Thread<void> {
   const host = currentHost();
-  const q = host ? taskWork.get(host)?.get(currentThread()) : undefined;
+  const q = host ? taskWorkOf(host)?.get(currentThread()) : undefined;
   while (q && q.length > 0) yield* __fput(q.shift()!);
 }
 
