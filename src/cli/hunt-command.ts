@@ -289,10 +289,13 @@ export function huntText(s: HuntSummary, out: string, workers: number): string {
     );
   }
   if (userWaits.length > 0) {
+    // Listed in full in hunt.json; the most frequent few here.
+    const top = [...userWaits].sort((a, b) => b.programs - a.programs).slice(0, 3);
+    const programs = userWaits.reduce((n, x) => n + x.programs, 0);
     lines.push(
       '',
-      `sleeps the kernel does by design until user space acts (an unbind waiting for the device's users, a userfault for its handler), not shrunk:`,
-      ...userWaits.map((x) => `  ${x.key} (${x.programs} program${x.programs === 1 ? '' : 's'})`),
+      `${userWaits.length} signature${userWaits.length === 1 ? '' : 's'} (${programs} program${programs === 1 ? '' : 's'}) are sleeps the kernel does by design until user space acts — an unbind waiting for the device's users, a userfault for its handler — not shrunk (all in hunt.json), most often:`,
+      ...top.map((x) => `  ${x.key} (${x.programs} program${x.programs === 1 ? '' : 's'})`),
     );
   }
   const hidden = s.signatures.filter((x) => x.ignored).length;

@@ -161,7 +161,9 @@ export async function hunt(o: HuntOptions, runner: JobRunner = inProcess): Promi
     while (resume.length > 0) {
       const c = resume.shift()!;
       try {
-        return { text: c.text, program: programOf(parseScenario(c.text, c.file)) };
+        // As a program: no expectations, no design or check of its own (any scenario file can seed a hunt).
+        const program = programOf(parseScenario(c.text, c.file));
+        return { text: programText(program, { name: `corpus ${c.file}` }), program };
       } catch (e) {
         if (!(e instanceof ScenarioError)) throw e;
         stats.refused++;

@@ -108,7 +108,7 @@ const meaningful = (f: string): boolean => !f.startsWith('op:') && !f.startsWith
 export function messageShape(message: string): string {
   return (message.split('\n')[0] ?? '')
     .replace(/^[\w.-]+: /, '')
-    .replace(/0x[0-9a-f]+/gi, '#')
+    .replace(/0x[0-9a-f]+|@[0-9a-f]+\b/gi, (m) => (m.startsWith('@') ? '@#' : '#'))
     .replace(/\b(gpu|dev|nic)\d+\b/g, 'dev')
     .replace(/\b(t|fd|m|ictx|io|imp|ctr|p)\d+\b/g, '$1')
     .replace(/\b\d+\b/g, '#');
@@ -131,7 +131,7 @@ function cycleOf(message: string): string | undefined {
 export interface ViolationPlace {
   /** The thread that broke the rule (the violating event's), if any. */
   thread?: string;
-  /** Thread -> the operation it was in (absent: it had not started one, or had finished). */
+  /** Thread -> the operation it was in, or had last finished (absent: it had not started one). */
   ops: ReadonlyMap<string, string>;
 }
 
@@ -201,8 +201,8 @@ export function placeOf(sc: Scenario, design: Design, v: ViolationReport): Viola
   const ops = new Map<string, string>();
   for (const m of rep.state.marks ?? []) {
     if (m.thread === undefined || m.thread === 'setup') continue;
+    // The op the thread is in, or the one it last finished (a check can fire just after it).
     if (m.kind === 'op-begin') ops.set(m.thread, `op:${String(m.data.op)}`);
-    else if (m.kind === 'op-end') ops.delete(m.thread);
   }
   const events = decodeSchedule(v.schedule).threads;
   const names = Object.keys(program.threads);

@@ -66,6 +66,11 @@ function* candidates(p: HuntProgram): Generator<HuntProgram> {
         q.devices[d]!.bars.splice(b, 1);
         yield q;
       }
+      if (p.devices[d]!.bars[b]!.structPages) {
+        const q = cloneProgram(p);
+        q.devices[d]!.bars[b]!.structPages = false;
+        yield q;
+      }
       for (const s of BAR_SIZES) {
         if (s >= p.devices[d]!.bars[b]!.size) break;
         const q = cloneProgram(p);
@@ -75,6 +80,23 @@ function* candidates(p: HuntProgram): Generator<HuntProgram> {
     }
   }
   const ops = (q: HuntProgram) => [...q.setup, ...q.threads.flatMap((t) => t.ops)];
+  // Another handle of the same kind in place of one (then what made this one may go).
+  const made = new Map<string, string[]>(); // kind -> names, in program order
+  for (const o of ops(p)) {
+    const kind = OPS.get(o.op)?.creates;
+    if (kind && typeof o.args.as === 'string') made.set(kind, [...(made.get(kind) ?? []), o.args.as]);
+  }
+  for (const [k, o] of ops(p).entries()) {
+    for (const a of OPS.get(o.op)?.args ?? []) {
+      if (a.domain.kind !== 'handle' || typeof o.args[a.name] !== 'string') continue;
+      for (const other of made.get(a.domain.handle) ?? []) {
+        if (other === o.args[a.name]) break; // only handles made before it, in program order
+        const q = cloneProgram(p);
+        ops(q)[k]!.args[a.name] = other;
+        yield q;
+      }
+    }
+  }
   for (const [k, o] of ops(p).entries()) {
     for (const a of OPS.get(o.op)?.args ?? []) {
       if (!(a.name in o.args)) continue;

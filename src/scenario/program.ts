@@ -64,6 +64,8 @@ export interface World {
   raised: Set<string>;
   /** Processes whose fd table two or more threads share (Process.sharedFiles). */
   sharing: ReadonlySet<string>;
+  /** A setup step slept for ever (a DEADLOCK is pending): the threads never start. */
+  setupStuck: boolean;
 }
 
 export interface ProgramOptions {
@@ -104,6 +106,8 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): ScenarioP
   for (const t of sc.threads) {
     const proc = sc.processes.find((p) => p.name === t.process)!;
     threads[t.name] = function* (w: World): Thread<void> {
+      // A setup that never finished never started the threads.
+      if (w.setupStuck) return;
       if (proc.origin === 'thread') yield* w.waits.get(`proc:${proc.name}`)!.wait();
       for (const op of t.ops) yield* runOp(w, t.process, op, t.name);
     };
@@ -146,6 +150,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): ScenarioP
         check: new StateCheck(s, enabled),
         raised: new Set(),
         sharing,
+        setupStuck: false,
       };
       for (const p of sc.processes) {
         w.procs.set(p.name, { proc: p.origin === 'start' ? s.spawn(p.name) : null, handles: new Map() });
@@ -164,6 +169,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): ScenarioP
               'DEADLOCK',
               `setup never finishes: ${opText(op)} (${op.where}) sleeps — ${e.message.replace(/^setup: /, '')} — and setup runs before any thread that could wake it`,
             );
+            w.setupStuck = true;
             break;
           }
           if (!(e instanceof Violation)) throw e;

@@ -3,7 +3,9 @@
 // inversion against the memory-disable path (fixed by bc93b9ae0151, docs/history.md).
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { designOf } from '../../src/designs/design.js';
 import { hunt } from '../../src/hunt/hunt.js';
 import { processPool } from '../../src/hunt/pool.js';
 import { checkScenario } from '../../src/scenario/check.js';
@@ -52,6 +54,35 @@ describe('vdm hunt', () => {
     );
     // Sleeps the kernel does by design are told apart and not shrunk.
     for (const s of r.signatures.filter((x) => x.waitsForUser)) assert.equal(s.shrunk, undefined, s.key);
+  });
+
+  test('--design all: a signature one design shows and another does not is a difference, shrunk as one', async () => {
+    // Started from a corpus program (as a resumed hunt is): v5.7's read through the fd ignores
+    // memory decode; later designs refuse the read (EIO) and show nothing.
+    const text = readFileSync(
+      new URL('../../../examples/v5.7-read-ignores-decode.yaml', import.meta.url),
+      'utf8',
+    );
+    const designs = ['v5.7', 'v5.8', 'upstream'].map((name) => ({ name }));
+    const r = await hunt({
+      designs,
+      seed: 1,
+      timeMs: 300_000,
+      maxPrograms: 1,
+      corpus: [{ text, file: 'v5.7-read-ignores-decode.yaml' }],
+      bounds: { maxExecutions: 100, timeLimitMs: 5000 },
+      shrink: { maxRuns: 100, timeMs: 60_000 },
+    });
+    const sig = r.signatures.find((s) => s.id === 'MMIO_WHILE_DISABLED');
+    assert.ok(sig, r.signatures.map((s) => s.key).join('\n'));
+    assert.deepEqual(sig.designs, ['v5.7']);
+    assert.equal(sig.absentOn, 'v5.8');
+    assert.ok(sig.shrunk, 'shrunk');
+    // The shrunk program still shows it on v5.7 and still does not on v5.8.
+    const sc = parseScenario(sig.shrunk.text, 'shrunk.yaml');
+    assert.equal(checkScenario(sc, { design: designOf('v5.7') }).verdict, 'pass');
+    const on58 = checkScenario(sc, { design: designOf('v5.8') });
+    assert.ok(!on58.violations.some((v) => v.invariant === 'MMIO_WHILE_DISABLED'));
   });
 
   test('on worker processes the programs are shared out and the results merged', async () => {
