@@ -41,6 +41,7 @@ export interface HuntSummary {
   seed: number;
   stats: HuntStats;
   stoppedBecause: HuntResult['stoppedBecause'];
+  lastFailure?: string;
   signatures: (Omit<HuntSignature, 'text' | 'shrunk'> & {
     ignored: boolean;
     shrunk?: Omit<NonNullable<HuntSignature['shrunk']>, 'text'> & { replay?: string };
@@ -237,6 +238,7 @@ export function summaryOf(
     seed,
     stats: r.stats,
     stoppedBecause: r.stoppedBecause,
+    ...(r.lastFailure !== undefined ? { lastFailure: r.lastFailure } : {}),
     signatures: r.signatures.map((s) => {
       const { text: _t, shrunk, ...rest } = s;
       const out: HuntSummary['signatures'][number] = { ...rest, ignored: ignored(s.key) };
@@ -260,6 +262,10 @@ export function huntText(s: HuntSummary, out: string, workers: number): string {
   ];
   if (st.refused > 0)
     lines.push(`(${st.refused} generated programs refused by the scenario loader, not run)`);
+  if (st.failed > 0)
+    lines.push(
+      `(${st.failed} job${st.failed === 1 ? '' : 's'} lost to a failed worker; the last: ${s.lastFailure ?? '?'})`,
+    );
   const shown = s.signatures.filter((x) => !x.ignored && !x.waitsForUser);
   const userWaits = s.signatures.filter((x) => !x.ignored && x.waitsForUser);
   if (shown.length === 0) lines.push('', 'no violation found');

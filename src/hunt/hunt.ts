@@ -65,6 +65,8 @@ export interface HuntStats {
   corpus: number;
   signatures: number;
   shrinking: number;
+  /** Jobs lost to a worker that died or failed (the last reason in HuntResult.lastFailure). */
+  failed: number;
   elapsedMs: number;
 }
 
@@ -105,6 +107,8 @@ export interface HuntResult {
   stats: HuntStats;
   signatures: HuntSignature[];
   stoppedBecause: 'time' | 'programs' | 'interrupted';
+  /** Why the last lost job was lost. */
+  lastFailure?: string;
 }
 
 export interface JobRunner {
@@ -149,9 +153,11 @@ export async function hunt(o: HuntOptions, runner: JobRunner = inProcess): Promi
     corpus: 0,
     signatures: 0,
     shrinking: 0,
+    failed: 0,
     elapsedMs: 0,
   };
   let stopped: HuntResult['stoppedBecause'] | undefined;
+  let lastFailure: string | undefined;
   let issued = 0;
 
   const designNames = o.designs.map((d) => d.name);
@@ -275,8 +281,13 @@ export async function hunt(o: HuntOptions, runner: JobRunner = inProcess): Promi
   };
 
   const inflight = new Set<Promise<void>>();
-  const launch = (job: HuntJob, done: (r: HuntJobResult) => void): void => {
-    const p: Promise<void> = runner.run(job).then(done);
+  const launch = (job: HuntJob, done: (r: HuntJobResult) => void, failed: () => void): void => {
+    // A job whose worker died (or threw) is lost, not the hunt: counted and said.
+    const p: Promise<void> = runner.run(job).then(done, (e: unknown) => {
+      stats.failed++;
+      lastFailure = e instanceof Error ? e.message : String(e);
+      failed();
+    });
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
   };
@@ -296,10 +307,16 @@ export async function hunt(o: HuntOptions, runner: JobRunner = inProcess): Promi
         const sj = shrinkQueue.shift();
         if (sj) {
           stats.shrinking++;
-          launch(sj, (r) => {
-            stats.shrinking--;
-            onShrink(r as ShrinkJobResult);
-          });
+          launch(
+            sj,
+            (r) => {
+              stats.shrinking--;
+              onShrink(r as ShrinkJobResult);
+            },
+            () => {
+              stats.shrinking--;
+            },
+          );
           continue;
         }
         if (stopped) break;
@@ -313,7 +330,11 @@ export async function hunt(o: HuntOptions, runner: JobRunner = inProcess): Promi
           bounds: o.bounds,
           coverage,
         };
-        launch(job, (r) => onEvaluate(r as EvaluateResult, next.text, next.program, index));
+        launch(
+          job,
+          (r) => onEvaluate(r as EvaluateResult, next.text, next.program, index),
+          () => {},
+        );
         stopped ??= stopReason();
       }
       if (inflight.size === 0) {
@@ -329,5 +350,10 @@ export async function hunt(o: HuntOptions, runner: JobRunner = inProcess): Promi
     await runner.close();
   }
   stats.elapsedMs = Date.now() - started;
-  return { stats, signatures: [...sigs.values()], stoppedBecause: stopped ?? 'time' };
+  return {
+    stats,
+    signatures: [...sigs.values()],
+    stoppedBecause: stopped ?? 'time',
+    ...(lastFailure !== undefined ? { lastFailure } : {}),
+  };
 }

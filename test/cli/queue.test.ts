@@ -92,3 +92,30 @@ test('a bad queue address is exit 2', () => {
   assert.equal(r.code, 2);
   assert.match(r.err, /expected redis:\/\/HOST:PORT/);
 });
+
+test('vdm hunt --queue: the programs run on the vdm workers, as on local workers', { skip }, () => {
+  const out = fileURLToPath(new URL(`../../../.hunt-queue-test-${process.pid}`, import.meta.url));
+  const args = [
+    'hunt',
+    '--design',
+    'v5.7',
+    '--seed',
+    '9',
+    '--programs',
+    '12',
+    '--max-executions',
+    '50',
+    '--no-shrink',
+    '--json',
+  ];
+  try {
+    const remote = vdm(...args, '--queue', url, '--workers', '2', '--out', `${out}-q`);
+    assert.ok(remote.code === 0 || remote.code === 1, remote.err);
+    const r = JSON.parse(remote.out);
+    assert.equal(r.stats.programs, 12);
+    assert.ok(r.stats.executions > 12);
+    assert.ok(r.stats.blocks > 100, 'each job carries its program\u2019s coverage back');
+  } finally {
+    spawnSync('rm', ['-rf', `${out}-q`]);
+  }
+});

@@ -102,3 +102,29 @@ describe('vdm hunt', () => {
     assert.ok(r.stats.blocks > 100, 'each worker reads its own coverage');
   });
 });
+
+describe('the worker pool', () => {
+  test('a worker that dies fails its job and is replaced; the next job runs', async () => {
+    const pool = processPool(1);
+    const text = readFileSync(new URL('../../../examples/faults-vs-disable.yaml', import.meta.url), 'utf8');
+    const job = {
+      kind: 'evaluate' as const,
+      text,
+      designs: [{ name: 'upstream' }],
+      bounds: { maxExecutions: 100_000, timeLimitMs: 60_000 },
+      coverage: false,
+    };
+    try {
+      const [pid] = pool.pids();
+      const running = pool.run(job);
+      setTimeout(() => process.kill(pid!, 'SIGKILL'), 300);
+      await assert.rejects(running, /a hunt worker process died \(SIGKILL\)/);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.notEqual(pool.pids()[0], pid, 'a new worker took its place');
+      const small = await pool.run({ ...job, bounds: { maxExecutions: 5, timeLimitMs: 5000 } });
+      assert.equal(small.kind, 'evaluate');
+    } finally {
+      await pool.close();
+    }
+  });
+});
