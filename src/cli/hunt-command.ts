@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DESIGN_NAMES } from '../designs/design.js';
-import { type HuntResult, type HuntSignature, type HuntStats, hunt } from '../hunt/hunt.js';
+import { type HuntResult, type HuntSignature, type HuntStats, hunt, short } from '../hunt/hunt.js';
 import type { DesignRef } from '../hunt/jobs.js';
 import { processPool, queuePool } from '../hunt/pool.js';
 import { uapiText } from '../hunt/uapi.js';
@@ -196,7 +196,7 @@ async function runHunt(f: HuntFlags): Promise<void> {
           const file = join(
             out,
             'findings',
-            `${sig.id}-${safe(sig.frames[0] ?? 'setup')}-${hash(sig.key)}.yaml`,
+            `${sig.id}-${safe(sig.frames[0] ?? 'setup')}-${short(sig.key)}.yaml`,
           );
           const replay = sig.shrunk?.schedule
             ? `# replay: ${replayCommand(file, sig.shrunk.schedule, '')}\n`
@@ -219,12 +219,6 @@ async function runHunt(f: HuntFlags): Promise<void> {
   else process.stdout.write(huntText(summary, out, workers));
   const fresh = summary.signatures.filter((s) => !s.known && !s.ignored && !s.waitsForUser);
   process.exitCode = interrupted ? 130 : fresh.length > 0 ? 1 : 0;
-}
-
-function hash(s: string): string {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
-  return h.toString(16).padStart(8, '0');
 }
 
 export function summaryOf(

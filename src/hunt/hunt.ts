@@ -129,7 +129,8 @@ export const inProcess: JobRunner = {
   close: async () => {},
 };
 
-const short = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 10);
+/** A short stable name for a text (corpus and finding files). */
+export const short = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 10);
 
 /** Share of programs generated afresh once the corpus has some (the rest are mutations). */
 const FRESH = 0.3;

@@ -114,6 +114,11 @@ export function messageShape(message: string): string {
     .replace(/\b\d+\b/g, '#');
 }
 
+/** The functions a LOCK_ORDER message names: where each lock of the cycle was held and taken. */
+function lockOrderFrames(message: string): string[] {
+  return [...message.matchAll(/(?:held|acquired) at (?:Object\.)?([\w$]+)/g)].map((m) => kernelName(m[1]!));
+}
+
 /** A lock-order cycle `A -> B -> C -> A` started at its least lock, so one cycle has one spelling. */
 function cycleOf(message: string): string | undefined {
   const m = /lock order inversion: (.+)$/m.exec(message);
@@ -145,9 +150,7 @@ export function signatureOf(v: ViolationReport, at: ViolationPlace): Signature {
   const id = violationId(v);
   if (v.kind === 'lock-order') {
     // The message names where each lock was held and taken.
-    const frames = [...v.message.matchAll(/(?:held|acquired) at (?:Object\.)?([\w$]+)/g)].map((m) =>
-      kernelName(m[1]!),
-    );
+    const frames = lockOrderFrames(v.message);
     return { id, frames, key: `${id} ${cycleOf(v.message) ?? messageShape(v.message)}` };
   }
   if (v.kind === 'deadlock') {
@@ -177,10 +180,7 @@ export function framesOf(
   record: RunRecord,
   thread?: string,
 ): string[] {
-  if (v.kind === 'lock-order')
-    return [...v.message.matchAll(/(?:held|acquired) at (?:Object\.)?([\w$]+)/g)].map((m) =>
-      kernelName(m[1]!),
-    );
+  if (v.kind === 'lock-order') return lockOrderFrames(v.message);
   if (v.kind === 'deadlock') {
     const out: string[] = [];
     for (const t of [...v.message.matchAll(/(\w[\w-]*) waits/g)].map((m) => m[1]!)) {
