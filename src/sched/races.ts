@@ -30,7 +30,7 @@
 import type { Dependent } from './dependence.js';
 import type { Execution } from './execution.js';
 import { RUNNING } from './execution.js';
-import { isBlockable, isReadLike, isSeenWrite, isTry, K } from './op.js';
+import { isBlockable, isReadLike, isRelease, isSeenWrite, isTry, K } from './op.js';
 import { enabledIn } from './prim.js';
 import type { Seq } from './wakeup.js';
 
@@ -96,11 +96,11 @@ export class RaceFinder<S> {
     v.reset();
     // What happens after b stays behind it. For a hidden conflict reversed directly, what follows
     // b only through lazy lock orders moves ahead too (directFeasible checked that the locks let it).
-    const clocks = this.direct ? ex.dclocks : ex.clocks;
+    const direct = this.direct;
     const col = ex.evThread[b]!;
     const seq = ex.evSeq[b]!;
     for (let x = b + 1; x < j; x++)
-      if (clocks[x * this.n + col]! < seq)
+      if (direct ? this.moves(b, x) : ex.clocks[x * this.n + col]! < seq)
         v.push(ex.evThread[x]!, ex.evObj[x]!, ex.evKind[x]!, ex.evLo[x]!, ex.evHi[x]!);
     v.push(t, o, k, lo, hi);
   }
@@ -310,7 +310,12 @@ export class RaceFinder<S> {
         const c = cands[ci]!;
         let covered = latestRev[ex.evThread[c]!]! > c;
         for (let c2 = 0; !covered && c2 < candsN; c2++) {
-          if (c2 !== ci && partnerOf[c2]! >= 0 && this.hb(c, cands[c2]!)) covered = true;
+          if (
+            c2 !== ci &&
+            partnerOf[c2]! >= 0 &&
+            (this.lazy ? this.hbD(c, cands[c2]!) : this.hb(c, cands[c2]!))
+          )
+            covered = true;
         }
         if (covered) continue;
       }
@@ -325,7 +330,16 @@ export class RaceFinder<S> {
       ) {
         // Two critical sections of a lazy lock: reversed only if something comes to need it.
         this.deferRace(partner, j);
-      } else if (!this.rebuilding) this.onRace(partner, j, t, o, k, lo, hi);
+      } else if (!this.rebuilding) {
+        if (this.lazy && this.eN > 0 && this.directFeasible(partner, j) === FEASIBLE) {
+          this.direct = true;
+          try {
+            this.onRace(partner, j, t, o, k, lo, hi);
+          } finally {
+            this.direct = false;
+          }
+        } else this.onRace(partner, j, t, o, k, lo, hi);
+      }
     }
     if (this.lazy && !defer && this.eN > 0 && !this.rebuilding) {
       if (this.ex.dep.isLazy(o)) {
@@ -468,6 +482,11 @@ export class RaceFinder<S> {
         let blocked = this.directFeasible(x, j);
         if (blocked >= 0) {
           at = this.heldSince(x, blocked);
+          // y must then come before x's whole critical section. When y's thread already follows
+          // its acquisition through data or eager orders (x's thread read what y's thread then
+          // overwrote, say), no execution keeps those orders and puts y first: it takes reversing
+          // a race on that chain, which is found and reversed on its own.
+          if (at >= 0 && this.hbD(at, pred)) continue;
           if (at >= 0) blocked = this.directFeasible(at, j);
         }
         if (blocked === FEASIBLE) {
@@ -500,6 +519,7 @@ export class RaceFinder<S> {
   private directFeasible(x: number, j: number): number {
     const ex = this.ex;
     if (j >= ex.len) return UNKNOWN;
+    if (!this.directCut(x, j)) return UNKNOWN;
     this.simRound++;
     const round = this.simRound;
     for (let q = x; q <= j; q++) {
@@ -512,7 +532,7 @@ export class RaceFinder<S> {
         this.simStamp[o] = round;
         this.simState[o] = ex.evState[q]!;
       }
-      if (q !== j && this.hbD(x, q)) continue;
+      if (q !== j && !this.moves(x, q)) continue;
       const k = ex.evKind[q]!;
       const state = this.simState[o]!;
       if (state === ex.evState[q]) {
@@ -529,6 +549,70 @@ export class RaceFinder<S> {
       this.simState[o] = next;
     }
     return FEASIBLE;
+  }
+
+  /** Per thread, the position from which its events stay behind x in a direct reversal. */
+  private cutAt = new Int32Array(0);
+  private openAt = new Int32Array(0);
+  private openDepth = new Int32Array(0);
+
+  /** Does event q (x < q < j) move ahead of x in the direct reversal directCut() prepared? */
+  private moves(x: number, q: number): boolean {
+    return q < this.cutAt[this.ex.evThread[q]!]! && !this.hbD(x, q);
+  }
+
+  /**
+   * Which events between x and the operation at j move ahead of x with it: those that follow x
+   * through lazy lock orders only — but not a thread's critical section of a lazy lock whose end
+   * stays behind (its acquisition moved ahead alone would keep the lock from the events left
+   * behind, and the moved section would be an order of two sections that touch nothing in common:
+   * an execution that differs from one already due only in a lock order), nor what follows such a
+   * section's events through data. Fills cutAt; false when the operation itself needs an event
+   * that stays behind.
+   */
+  private directCut(x: number, j: number): boolean {
+    const ex = this.ex;
+    const n = this.n;
+    if (this.cutAt.length < n) {
+      this.cutAt = new Int32Array(n);
+      this.openAt = new Int32Array(n);
+      this.openDepth = new Int32Array(n);
+    }
+    const cutAt = this.cutAt;
+    const openAt = this.openAt;
+    const depth = this.openDepth;
+    const t = ex.evThread[j]!;
+    cutAt.fill(j + 1, 0, n);
+    for (let changed = true; changed; ) {
+      changed = false;
+      depth.fill(0, 0, n);
+      for (let q = x + 1; q < j; q++) {
+        const u = ex.evThread[q]!;
+        if (q >= cutAt[u]! || this.hbD(x, q)) continue;
+        let needsCut = false;
+        for (let w = 0; w < n && !needsCut; w++)
+          if (w !== u && cutAt[w]! <= q && this.hbD(cutAt[w]!, q)) needsCut = true;
+        if (needsCut) {
+          cutAt[u] = q;
+          changed = true;
+          continue;
+        }
+        if (u === t || !this.ex.dep.isLazy(ex.evObj[q]!)) continue;
+        const k = ex.evKind[q]!;
+        if (k === K.LOCK || k === K.DOWN_READ || k === K.DOWN_WRITE) {
+          if (depth[u] === 0) openAt[u] = q;
+          depth[u]!++;
+        } else if (isRelease(k) && depth[u]! > 0) depth[u]!--;
+      }
+      for (let u = 0; u < n; u++) {
+        if (u !== t && depth[u]! > 0 && openAt[u]! < cutAt[u]!) {
+          cutAt[u] = openAt[u]!;
+          changed = true;
+        }
+      }
+    }
+    for (let w = 0; w < n; w++) if (cutAt[w]! < j && this.hbD(cutAt[w]!, j)) return false;
+    return true;
   }
 
   /**
