@@ -20,12 +20,19 @@
 // edges (x happens before y in `clocks` but not in `dclocks`, which leave those edges out). That
 // conflict is then reversed directly when the locks allow it: y, with every event between x and y
 // that follows x only through deferred edges, runs before x (directFeasible checks each moved lock
-// event), or before the critical section of x's thread that keeps a moved event out. Otherwise,
-// for every such edge between them (x before its source, its target before y) the deferred race
-// of the target's thread on that lock with the source's thread is reversed, as the eager search
-// would have done. A trylock reads the lock's state, and a critical section in which its thread
-// takes another lazy lock, or that never ends (its thread blocked inside it), can take part in a
-// deadlock: races of those are reversed at once, or as soon as that is known.
+// event), or before the critical section of x's thread that keeps a moved event out. Only what y
+// can take along moves: not another thread's critical section of a lazy lock whose end stays
+// behind (directCut) — moving it would only order two sections that touch nothing in common — and
+// nothing at all when y's thread already follows, through data, the section of x's thread it would
+// have to precede: no execution keeps that data order and puts y first, and the race on that chain
+// is reversed on its own. Otherwise, for every such edge between x and y (x before its source, its
+// target before y) the deferred race of the target's thread on that lock with the source's thread
+// is reversed, as the eager search would have done. Plain races are reversed the same way: what
+// follows their first event only through deferred edges moves along when the locks allow it (an
+// eager search would have reversed those lock orders first), and a deferred edge never makes one
+// race stand for another. A trylock reads the lock's state, and a critical section in which its
+// thread takes another lazy lock, or that never ends (its thread blocked inside it), can take part
+// in a deadlock: races of those are reversed at once, or as soon as that is known.
 
 import type { Dependent } from './dependence.js';
 import type { Execution } from './execution.js';
@@ -309,6 +316,8 @@ export class RaceFinder<S> {
       if (remappedOf[ci] === 0) {
         const c = cands[ci]!;
         let covered = latestRev[ex.evThread[c]!]! > c;
+        // With lazy locks a candidate that precedes another only through deferred lock orders is
+        // not reached through it: that order is not reversed unless something needs it.
         for (let c2 = 0; !covered && c2 < candsN; c2++) {
           if (
             c2 !== ci &&
@@ -331,6 +340,8 @@ export class RaceFinder<S> {
         // Two critical sections of a lazy lock: reversed only if something comes to need it.
         this.deferRace(partner, j);
       } else if (!this.rebuilding) {
+        // What follows the partner only through deferred lock orders moves ahead with the
+        // operation when the locks let it, as after an eager search's reversal of those orders.
         if (this.lazy && this.eN > 0 && this.directFeasible(partner, j) === FEASIBLE) {
           this.direct = true;
           try {
