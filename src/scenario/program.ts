@@ -225,10 +225,13 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): ScenarioP
  * dma-buf's file pointer (read by VFIO's walks with the annul fix), the freed flag, the fd
  * table's file_lock, the driver core's device_lock and bound-driver pointer, the TLB handshake and the page-table locks (the
  * tables themselves are observed), open counts and dev_set locks, claimed barmaps, and the
- * interpreter's own handle and process completions; nvgrace-gpu's reset_done flag and remap_lock.
+ * interpreter's own handle and process completions; nvgrace-gpu's reset_done flag and remap_lock;
+ * a dma-buf's reservation lock (what the invariants read under it — the exporter's revoked word,
+ * an importer's mapping — are objects of their own, so a read-only section such as a fault's check
+ * orders nothing for them).
  */
 const UNREAD =
-  /(\.refcount|\.fdtable|\.file_lock|\.device_lock|\.driver|\.f_count|\.d_lockref|\.dmabuf_file|\.kref|\.comp|\.freed|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+|\.fault_wqh@\w+|\.reset_done|\.remap_lock)$|^(handle|proc) /;
+  /(\.refcount|\.fdtable|\.file_lock|\.device_lock|\.driver|\.f_count|\.d_lockref|\.dmabuf_file|\.kref|\.comp|\.freed|\.dev_set\.lock|\.barmap|\.tlb|\.page_table_lock|\.ptl@\w+|\.pmd_lock@\w+|\.fault_wqh@\w+|\.reset_done|\.remap_lock|\.resv)$|^(handle|proc) /;
 const readsByName = new Map<string, boolean>();
 export function invariantReads(p: Prim): boolean {
   // Asked for every object every execution: the answer for a name never changes.

@@ -338,8 +338,14 @@ export class Execution<S> implements Host {
     // Lazy: mutexes (and spinlocks), and rw_semaphores whose sections never wait. Another
     // rw_semaphore's readers share it and its queued writers block new readers, so who waits where
     // in a deadlock depends on orders of sections that touch nothing in common: its races stay eager.
+    // A lock whose sections touch plain data stays eager too: its orders are that data's.
     if (this.options.lazy)
-      dep.setLazy(id, (p.type === 'mutex' || (p.type === 'rwsem' && p.atomicSections)) && !dep.isVisible(id));
+      dep.setLazy(
+        id,
+        (p.type === 'mutex' || (p.type === 'rwsem' && p.atomicSections)) &&
+          !p.guardsPlainData &&
+          !dep.isVisible(id),
+      );
     return id;
   }
 

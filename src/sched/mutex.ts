@@ -14,6 +14,12 @@ export interface LockOptions extends PrimOptions {
    * can then take no part in a deadlock); a thread that does block inside is an error.
    */
   atomicSections?: boolean;
+  /**
+   * Its critical sections read or write shared data that is not modelled as objects (plain fields
+   * changed under the lock): with ExploreOptions.lazyLocks the lock is still handled eagerly, since
+   * only its acquisitions order that data.
+   */
+  guardsPlainData?: boolean;
 }
 
 export class Mutex extends Prim {

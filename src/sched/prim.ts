@@ -50,7 +50,18 @@ export function currentThread(): number {
 }
 
 /** Prim fields that are identity or configuration, not state. */
-const SKIP = new Set(['name', 'key', 'id', 'host', 'type', 'lockClass', 'slots', 'atomicSections', 'show']);
+const SKIP = new Set([
+  'name',
+  'key',
+  'id',
+  'host',
+  'type',
+  'lockClass',
+  'slots',
+  'atomicSections',
+  'guardsPlainData',
+  'show',
+]);
 
 export type PrimType = 'cell' | 'mutex' | 'rwsem' | 'completion';
 
@@ -69,6 +80,8 @@ export interface PrimOptions {
   slots?: boolean;
   /** Locks: critical sections that never wait (LockOptions.atomicSections in mutex.ts). */
   atomicSections?: boolean;
+  /** Locks: sections that touch data that is not modelled as objects (LockOptions.guardsPlainData). */
+  guardsPlainData?: boolean;
 }
 
 export abstract class Prim {
@@ -83,6 +96,8 @@ export abstract class Prim {
   readonly slots: boolean;
   /** A lock whose critical sections never wait (PrimOptions.atomicSections). */
   readonly atomicSections: boolean;
+  /** A lock whose sections touch plain data: never handled lazily (PrimOptions.guardsPlainData). */
+  readonly guardsPlainData: boolean;
 
   constructor(
     readonly name: string,
@@ -91,6 +106,7 @@ export abstract class Prim {
     this.key = options.key;
     this.slots = options.slots === true;
     this.atomicSections = options.atomicSections === true;
+    this.guardsPlainData = options.guardsPlainData === true;
     this.host = host;
     this.id = host ? host.register(this) : -1;
   }

@@ -121,7 +121,7 @@ describe('dmabuf-backed, step by step', () => {
           const vma = (yield* doMmap(p.mm, { file: p.fds.get(fd)!, len: 16 * KiB, offset: 0 })) as Vma;
           // The buffer is revoked while memory decode stays on (as a permanent revoke, or a
           // runtime resume that leaves buffers revoked, would leave it).
-          (vma.privateData as VfioPciDmaBuf).revoked = true;
+          yield* (vma.privateData as VfioPciDmaBuf).revokedWord.write(true);
           return yield* sysAccess(p, vma.start, false, 'p');
         },
       );

@@ -58,7 +58,10 @@ export class DmaResv {
   /** Unsignalled fences (plain data, changed under the lock). */
   fences: Completion[] = [];
   constructor(name: string) {
-    this.lock = new Mutex(`${name}.resv`, { lockClass: 'reservation_ww_class_mutex' });
+    // The invariants read what the lock guards through objects of their own (the exporter's
+    // revoked word, importers' mappings), not the lock; its sections also touch plain data
+    // (fences, attachment lists, the exporter's list), so it is never handled lazily.
+    this.lock = new Mutex(`${name}.resv`, { lockClass: 'reservation_ww_class_mutex', guardsPlainData: true });
   }
 }
 

@@ -7,6 +7,7 @@
 // invalid and the unmap waits for the importer's own thread (`importerUnmap`); an exporter that
 // waits for the unmap (v7.1's revoke) then waits until that thread runs, or for ever.
 
+import { Cell } from '../../sched/cell.js';
 import type { Thread } from '../../sched/program.js';
 import type { Machine } from '../machine.js';
 import {
@@ -43,15 +44,26 @@ export interface ImporterOptions {
 
 export class Importer {
   at: DmaBufAttachment | null = null;
-  /** The current mapping (plain data, changed under resv). */
-  sgt: PhysVec[] | null = null;
+  /**
+   * The current mapping, changed under resv: the invariants read it (an importer mapping left
+   * after a revoke), so a change is an event (mapping.write); the importer reads it under resv (plain).
+   */
+  readonly mapping: Cell<PhysVec[] | null>;
   /** invalidate_mappings was called since the last map (plain data, under resv). */
   invalidated = false;
   constructor(
     readonly name: string,
     readonly buf: DmaBuf,
     readonly options: ImporterOptions,
-  ) {}
+  ) {
+    this.mapping = new Cell<PhysVec[] | null>(`${buf.name}.importer.${name}.sgt`, null, {
+      show: (v) => (v ? 'mapped' : 'none'),
+    });
+  }
+
+  get sgt(): PhysVec[] | null {
+    return this.mapping.value;
+  }
 }
 
 // model-only: an importer driver's attach: dma_buf_dynamic_attach(), dma_buf_pin() if it pins, dma_buf_map_attachment().
@@ -83,7 +95,7 @@ export function* importerAttach(
   if (err === 0) {
     const sgt = yield* dmaBufMapAttachment(at);
     if (typeof sgt === 'number') err = sgt;
-    else imp.sgt = sgt;
+    else yield* imp.mapping.write(sgt);
   }
   if (err !== 0 && o.pinned) yield* dmaBufUnpin(at);
   yield* buf.resv.lock.unlock();
@@ -131,9 +143,12 @@ export function* importerDma(machine: Machine, imp: Importer): Thread<number> {
 // model-only: the importer's unmap with the reservation lock held — dma_buf_unmap_attachment()
 // of its mapping (and dma_buf_unpin() if it pinned), as an importer driver does.
 function* importerUnmapLocked(imp: Importer, at: DmaBufAttachment): Thread<void> {
-  if (imp.sgt) {
-    yield* dmaBufUnmapAttachment(at, imp.sgt);
-    imp.sgt = null;
+  const sgt = imp.sgt;
+  if (sgt) {
+    // The importer stops using the mapping (its DMA quiesced), then hands it back: the exporter's
+    // unmap may wake a revoke that waits for it, which finds the importer holding nothing.
+    yield* imp.mapping.write(null);
+    yield* dmaBufUnmapAttachment(at, sgt);
     if (imp.options.pinned) yield* dmaBufUnpin(at);
   }
 }

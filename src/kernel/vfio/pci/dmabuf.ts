@@ -52,8 +52,12 @@ export class VfioPciDmaBuf {
   dmabuf!: DmaBuf;
   /** priv->vdev: null after cleanup (the buffer is dead for good). Changed under memory_lock. */
   vdev: VfioPciCoreDevice | null;
-  /** priv->revoked: written with memory_lock (write) and resv held; read under either. */
-  revoked = false;
+  /**
+   * priv->revoked: written with memory_lock (write) and resv held; read under either. The word is
+   * shared memory the invariants read, so a store is an event (revokedWord.write), whatever lock covers
+   * it; the kernel's readers read it under a lock the writer holds, and so does the model (plain).
+   */
+  readonly revokedWord: Cell<boolean>;
   /** Outstanding map_dma_buf results plus one base reference. */
   readonly kref: Cell<number>;
   /** Completed when the kref drops to zero: every importer has unmapped. */
@@ -80,6 +84,11 @@ export class VfioPciDmaBuf {
     this.design = vdev.machine.design.options;
     this.kref = new Cell(`${name}.kref`, 1);
     this.comp = new Completion(`${name}.comp`);
+    this.revokedWord = new Cell(`${name}.revoked`, false);
+  }
+
+  get revoked(): boolean {
+    return this.revokedWord.value;
   }
 }
 
@@ -290,7 +299,7 @@ export function* vfioPciDmaBufCreate(
     // The proposal after v5: under dmabuf_lock and resv, the revoke state from its shadow.
     yield* listLock.lock();
     yield* buf.resv.lock.lock();
-    priv.revoked = vdev.revokedShadow;
+    yield* priv.revokedWord.write(vdev.revokedShadow);
     vdev.dmabufs.push(priv);
     yield* buf.resv.lock.unlock();
     yield* listLock.unlock();
@@ -299,7 +308,7 @@ export function* vfioPciDmaBufCreate(
   // Under memory_lock (write) and resv: a buffer created while decode is off starts revoked.
   yield* vdev.memoryLock.downWrite();
   yield* buf.resv.lock.lock();
-  priv.revoked = !(yield* vfioPciMemoryEnabled(vdev));
+  yield* priv.revokedWord.write(!(yield* vfioPciMemoryEnabled(vdev)));
   vdev.dmabufs.push(priv);
   yield* buf.resv.lock.unlock();
   yield* vdev.memoryLock.upWrite();
@@ -338,7 +347,7 @@ export function* vfioPciDmaBufMove(vdev: VfioPciCoreDevice, revoked: boolean): T
       // G2 (v6.19): under resv set the state and notify the importers; no waiting at all.
       const buf = priv.dmabuf;
       yield* buf.resv.lock.lock();
-      priv.revoked = revoked;
+      yield* priv.revokedWord.write(revoked);
       yield* dmaBufInvalidateMappings(buf);
       yield* buf.resv.lock.unlock();
     } else if (priv.revoked !== revoked && !(priv.perm && !revoked)) {
@@ -358,7 +367,7 @@ export function* vfioPciDmaBufMove(vdev: VfioPciCoreDevice, revoked: boolean): T
         // end of the revoke.
         if (priv.design.cleanupPutsRevoked) yield* rearm(priv);
         yield* buf.resv.lock.lock();
-        priv.revoked = false;
+        yield* priv.revokedWord.write(false);
         yield* buf.resv.lock.unlock();
       }
     }
@@ -376,7 +385,7 @@ export function* vfioPciDmaBufMove(vdev: VfioPciCoreDevice, revoked: boolean): T
 export function* vfioPciDmaBufRevokeOne(priv: VfioPciDmaBuf): Thread<void> {
   const buf = priv.dmabuf;
   yield* buf.resv.lock.lock();
-  priv.revoked = true;
+  yield* priv.revokedWord.write(true);
   yield* dmaBufInvalidateMappings(buf);
   yield* dmaResvWait(buf);
   yield* buf.resv.lock.unlock();
@@ -415,7 +424,7 @@ export function* vfioPciDmaBufCleanup(vdev: VfioPciCoreDevice): Thread<void> {
     yield* priv.dmabuf.resv.lock.lock();
     list.splice(list.indexOf(priv), 1);
     priv.vdev = null;
-    priv.revoked = true;
+    yield* priv.revokedWord.write(true);
     yield* priv.dmabuf.resv.lock.unlock();
     yield* vfioDevicePutRegistration(vdev.vdev);
     yield* fput(file);
@@ -442,7 +451,7 @@ function* vfioPciDmaBufCleanupRc(vdev: VfioPciCoreDevice): Thread<void> {
     yield* buf.resv.lock.lock();
     list.splice(list.indexOf(priv), 1);
     priv.vdev = null;
-    priv.revoked = true;
+    yield* priv.revokedWord.write(true);
     yield* dmaBufInvalidateMappings(buf);
     yield* dmaResvWait(buf);
     yield* buf.resv.lock.unlock();
