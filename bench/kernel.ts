@@ -35,12 +35,13 @@ export interface KernelBenchOptions {
 }
 
 /**
- * The run the before/after table compares against by default: the build before the page-table
- * region layout (2026-12-05, 20 s per cell; docs/performance.md). Earlier runs, for `--before`:
- * bench/results/kernel-before-issue-15.json (before the fidelity work) and
- * bench/results/kernel-before-2026-12-04.json (before the speed work).
+ * The run the before/after table compares against by default: the newest committed run (2026-12-05
+ * evening, 20 s per cell; docs/performance.md). Earlier runs, for `--before`:
+ * bench/results/kernel-after-rwsem-lazy-fix.json, kernel-after-region-layout.json,
+ * kernel-before-issue-15.json (before the fidelity work) and kernel-before-2026-12-04.json (before
+ * the speed work).
  */
-export const BASELINE = 'bench/results/kernel-after-region-layout.json';
+export const BASELINE = 'bench/results/kernel-after-direct-cut.json';
 
 /** finished: the search ran to its end (complete or cut by a bound of the file); limit: killed at the time limit. */
 export type CellStatus = 'finished' | 'limit' | 'oom' | 'error' | 'crash';

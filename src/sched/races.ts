@@ -101,8 +101,8 @@ export class RaceFinder<S> {
   reversal(b: number, j: number, t: number, o: number, k: number, lo: number, hi: number, v: Seq): void {
     const ex = this.ex;
     v.reset();
-    // What happens after b stays behind it. For a hidden conflict reversed directly, what follows
-    // b only through lazy lock orders moves ahead too (directFeasible checked that the locks let it).
+    // What happens after b stays behind it. For a race reversed directly (`direct`), what follows
+    // b only through lazy lock orders moves ahead too, as directCut chose and directFeasible checked.
     const direct = this.direct;
     const col = ex.evThread[b]!;
     const seq = ex.evSeq[b]!;
