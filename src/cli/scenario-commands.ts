@@ -210,6 +210,10 @@ function checkText(
   lines.push(
     `${r.scenario} on ${r.design}: ${r.executions} executions (${r.strategy}), ${r.events} events, ${status}`,
   );
+  if (r.cycles)
+    lines.push(
+      `retry cycles: in ${r.cycles} execution${r.cycles === 1 ? '' : 's'} a thread began a retry-loop iteration where it had already been (another thread undid each attempt); it was stopped there, its continuation explored from the first time (docs/explorer.md "Retry cycles")`,
+    );
   for (const w of r.warnings ?? []) lines.push(`warning: ${w}`);
   if (r.violations.length === 0) lines.push('no violation found');
   // One counterexample per invariant: the first (fewest preemptions) reported for it.

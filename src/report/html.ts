@@ -326,6 +326,7 @@ function statistics(c: CheckReport): string {
     ['elapsed', formatMs(c.elapsedMs)],
     ['events/s', rate],
     ['complete', c.complete ? 'yes' : 'no'],
+    ...(c.cycles ? ([['retry cycles stopped', formatCount(c.cycles)]] as [string, string][]) : []),
   ]);
 }
 

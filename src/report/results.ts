@@ -42,6 +42,13 @@ export interface CheckReport {
   expected: string[];
   /** One line per reason the verdict is `fail` (an expected id not found, an unexpected one found). */
   reasons: string[];
+  /**
+   * Extension: executions in which a thread was stopped at the top of a retry-loop iteration
+   * that began in a state the execution had already been in (a retry cycle two threads can go
+   * round for ever under an unfair schedule; the search explores it once and stays complete).
+   * Absent when none.
+   */
+  cycles?: number;
   /** Extension, for a swarm (`--swarm K`): the runs and the distinct executions they saw. */
   coverage?: { runs: number; distinct: number };
   /**

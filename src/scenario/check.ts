@@ -184,6 +184,7 @@ export function checkReportOf(
     elapsedMs,
     expected: [...expectedOn(sc, design.name)],
     reasons,
+    ...(r.cycles ? { cycles: r.cycles } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
   };
 }

@@ -183,6 +183,10 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): ScenarioP
     },
     threads,
     observesObject: invariantReads,
+    // What the kernel model shares outside sched objects (lists, trees, counts, kept under the
+    // locks that guard them) and what the checks remember: a state is all of it (loop.ts). The
+    // event counter and the report recorders are bookkeeping that never changes what runs.
+    sharedState: (w: World) => [w.sys, w.procs, w.waits, w.check, w.raised, w.pending, w.setupStuck],
     scopeOf: scopes.scopeOf,
     scopesRelated: scopes.related,
     invariant(w: World, after?: CheckedEvent): void {

@@ -29,6 +29,8 @@ export function atExecutionEnd(col: Collector): boolean {
 export class Collector {
   executions = 0;
   blocked = 0;
+  /** Executions in which a thread was stopped going round a retry cycle (loop.ts). */
+  cycles = 0;
   deadlocks = 0;
   events = 0;
   maxDepth = 0;
@@ -221,14 +223,22 @@ export class Collector {
       deadlocked,
       ex.stepLimitHit || ex.boundHit,
       this.options.coverage ? hash64(ex.evThread.subarray(0, ex.len).join(',')) : undefined,
+      ex.cycleHit,
     );
     this.take(ex);
     this.tick(ex.len);
   }
 
   /** The counts of one finished execution of `len` events (`cut`: stopped by a bound). */
-  counted(len: number, deadlocked: boolean, cut: boolean, fingerprint: string | undefined): void {
+  counted(
+    len: number,
+    deadlocked: boolean,
+    cut: boolean,
+    fingerprint: string | undefined,
+    cycle = false,
+  ): void {
     this.executions++;
+    if (cycle) this.cycles++;
     if (fingerprint !== undefined) this.seen.add(fingerprint);
     if (deadlocked) this.deadlocks++;
     if (len > this.maxDepth) this.maxDepth = len;
@@ -262,6 +272,7 @@ export class Collector {
         events: this.events,
         maxDepth: this.maxDepth,
         complete: this.complete,
+        ...(this.cycles > 0 ? { cycles: this.cycles } : {}),
         ...(this.cuts.size > 0 ? { incomplete: this.incompleteness() } : {}),
         ...(this.cutStates >= 0 ? { cutStates: this.cutStates } : {}),
       },
@@ -296,6 +307,7 @@ export class Collector {
       events: this.events,
       maxDepth: this.maxDepth,
       strategy: this.strategy,
+      ...(this.cycles > 0 ? { cycles: this.cycles } : {}),
       ...(this.cutStates >= 0 ? { cutStates: this.cutStates } : {}),
       ...(this.options.coverage
         ? { coverage: { distinct: this.seen.size, fingerprints: [...this.seen] } }

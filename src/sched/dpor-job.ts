@@ -78,6 +78,8 @@ export interface DporJobResult {
   cutStates: number;
   edges: SavedEdge[];
   fingerprint?: string;
+  /** A thread was stopped at a retry cycle (counted executions only). */
+  cycle?: boolean;
   newIds: NewId[];
   /** Ids from here on are the worker's own (newIds renumbers them); below, the coordinator's. */
   idBase: number;
@@ -481,6 +483,7 @@ export class DporJobRunner<S> {
       idBase: this.ids.count,
     };
     if (fingerprint !== undefined) out.fingerprint = fingerprint;
+    if (outcome === 0 && ex.cycleHit) out.cycle = true;
     return out;
   }
 }

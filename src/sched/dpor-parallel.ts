@@ -625,7 +625,7 @@ export class ParallelDpor<S> {
       this.edgeLog.push(`${e.from}\0${e.to}`);
     }
     if (res.outcome === 0) {
-      col.counted(len, res.deadlocked, res.cut, res.fingerprint);
+      col.counted(len, res.deadlocked, res.cut, res.fingerprint, res.cycle === true);
       this.observe?.(r.threads!);
       col.tick(len);
     }

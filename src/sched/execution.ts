@@ -13,7 +13,7 @@ import type { Cell } from './cell.js';
 import { violationKey } from './collector.js';
 import type { Completion } from './completion.js';
 import { Dependence } from './dependence.js';
-import { encodeValue, foldHash, hash64 } from './fingerprint.js';
+import { encodeGraph, encodeValue, foldHash, hash64 } from './fingerprint.js';
 import type { Lockdep, LockMode } from './lockdep.js';
 import type { Mutex } from './mutex.js';
 import {
@@ -31,7 +31,7 @@ import {
   QUEUED,
   VOID,
 } from './op.js';
-import { type Host, type Prim, setHost } from './prim.js';
+import { type Host, Prim, setHost } from './prim.js';
 import type { CheckedEvent, Program, SavedIds, Thread, TraceEvent, ViolationKind } from './program.js';
 
 /** An object a worker numbered: [id, creator, index, scope] or [id, key, scope] (scope null: not visible). */
@@ -72,6 +72,28 @@ export interface ExecutionOptions {
   cuts?: boolean;
   /** Handle the locks the invariant does not see lazily (ExploreOptions.lazyLocks): keep dclocks. */
   lazy?: boolean;
+}
+
+/** The state at the top of a retry-loop iteration (Execution.loopHead). */
+interface LoopRecord {
+  invocation: object;
+  /** encodeGraph of the shared plain data and the live sched objects. */
+  state: string;
+  /** Events each thread had run. */
+  seqs: Int32Array;
+  /** Per other thread in a retry loop: where in its iteration it was. */
+  at: (LoopPlace | null)[];
+  /** Events of the execution then. */
+  len: number;
+}
+
+/** Where a thread was in an iteration of a retry loop. */
+interface LoopPlace {
+  invocation: object;
+  /** Its operations since the top of the iteration (object, kind, slots). */
+  ops: string[];
+  /** What each returned. */
+  results: unknown[];
 }
 
 interface Held {
@@ -218,6 +240,26 @@ export class Execution<S> implements Host {
   /** The message of the first SearchBound of this execution. */
   boundMessage = '';
   /**
+   * Retry cycles (loop.ts; only when the program defines sharedState): a thread was stopped at
+   * the top of a loop iteration that began in a state this execution had already been in.
+   */
+  cycleHit = false;
+  /** Which thread and loop, for the first stop of this execution. */
+  cycleMessage = '';
+  /**
+   * Per thread inside a retry loop: the invocation, and what it did since the top of the current
+   * iteration (its events, and what each returned): where in the iteration it is.
+   */
+  private readonly loopInv: (object | null)[];
+  private readonly loopEvents: number[][];
+  private readonly loopResults: unknown[][];
+  /** Invocations whose first iteration has begun (records start at the second). */
+  private readonly loopStarted = new Set<object>();
+  /** The states at the tops of later iterations in this execution. */
+  private readonly loopRecs: LoopRecord[] = [];
+  /** A thread loopHead() stopped: it is not resumed once it yields its next operation. */
+  private loopStop = -1;
+  /**
    * Set while a strategy replays a prefix it ran before: the clocks recorded then are still right,
    * so they are not computed again.
    */
@@ -256,6 +298,9 @@ export class Execution<S> implements Host {
     this.thrLast = new Int32Array(this.n);
     this.thrSeq = new Int32Array(this.n);
     this.thrHash = new Uint32Array(this.n);
+    this.loopInv = new Array(this.n).fill(null);
+    this.loopEvents = this.names.map(() => []);
+    this.loopResults = this.names.map(() => []);
     this.dep = new Dependence(program.scopesRelated?.bind(program));
     this.visibility = options.cuts
       ? 'none'
@@ -288,6 +333,85 @@ export class Execution<S> implements Host {
 
   get eventCount(): number {
     return this.len;
+  }
+
+  /**
+   * Host.loopHead (loop.ts): the running thread begins an iteration of a retry loop. From the
+   * second iteration of an invocation on, the state here is compared with the states at the tops
+   * of earlier iterations of the same invocation in this execution: the same sched objects and
+   * shared plain data, and every other thread either idle since or back at the top of the same
+   * invocation's iteration it was at then. On a match the thread is stopped (the continuation from
+   * here is the continuation from there).
+   */
+  loopHead(invocation: object): void {
+    const t = this.current;
+    const shared = this.program.sharedState;
+    if (t < 0 || !shared) return;
+    this.loopInv[t] = invocation;
+    this.loopEvents[t]!.length = 0;
+    this.loopResults[t]!.length = 0;
+    if (!this.loopStarted.has(invocation)) {
+      this.loopStarted.add(invocation);
+      return;
+    }
+    const roots: unknown[] = [shared.call(this.program, this.state)];
+    for (const id of this.liveIds) roots.push(this.objs[id]);
+    const state = encodeGraph(roots, (o) => (o instanceof Prim ? o.stateFields() : undefined));
+    const seqs = Int32Array.from(this.thrSeq);
+    for (const r of this.loopRecs) {
+      if (r.invocation !== invocation || r.state !== state) continue;
+      let same = true;
+      for (let u = 0; u < this.n && same; u++)
+        if (u !== t && r.seqs[u] !== seqs[u]) same = this.status[u] === RUNNING && this.samePlace(u, r.at[u]);
+      if (!same) continue;
+      this.loopStop = t;
+      if (!this.cycleHit)
+        this.cycleMessage = `${this.names[t]} at event ${this.len} is where it was at event ${r.len}`;
+      this.cycleHit = true;
+      return;
+    }
+    const at: (LoopPlace | null)[] = [];
+    for (let u = 0; u < this.n; u++) {
+      const inv = this.loopInv[u];
+      at.push(
+        u === t || inv === null || this.status[u] !== RUNNING
+          ? null
+          : {
+              invocation: inv,
+              ops: this.loopEvents[u]!.map((i) => this.opSignature(i)),
+              results: this.loopResults[u]!.slice(),
+            },
+      );
+    }
+    this.loopRecs.push({ invocation, state, seqs, at, len: this.len });
+  }
+
+  /**
+   * Is thread u where it was at a recorded place: in the same loop invocation, having done the
+   * same operations since the top of the iteration, each returning the same value (objects: the
+   * same object)? Model code is deterministic, so then its local state is the same.
+   */
+  private samePlace(u: number, p: LoopPlace | null): boolean {
+    if (p === null || this.loopInv[u] !== p.invocation) return false;
+    const evs = this.loopEvents[u]!;
+    const res = this.loopResults[u]!;
+    if (evs.length !== p.ops.length) return false;
+    for (let k = 0; k < evs.length; k++)
+      if (this.opSignature(evs[k]!) !== p.ops[k] || !Object.is(res[k], p.results[k])) return false;
+    return true;
+  }
+
+  private opSignature(i: number): string {
+    return `${this.evObj[i]}:${this.evKind[i]}:${this.evLo[i]}:${this.evHi[i]}`;
+  }
+
+  /** Host.loopEnd (loop.ts): the running thread leaves the retry loop it was in. */
+  loopEnd(invocation: object): void {
+    const t = this.current;
+    if (t < 0 || this.loopInv[t] !== invocation) return;
+    this.loopInv[t] = null;
+    this.loopEvents[t]!.length = 0;
+    this.loopResults[t]!.length = 0;
   }
 
   get inSetup(): boolean {
@@ -329,7 +453,7 @@ export class Execution<S> implements Host {
       this.objThrLast = grown(this.objThrLast, (id + 1) * this.n * 2);
     this.objThrLast.fill(-1, id * this.n, (id + 1) * this.n);
     this.objSlots[id] = p.slots ? 1 : 0;
-    if (this.options.fingerprints) this.liveIds.push(id);
+    if (this.options.fingerprints || this.program.sharedState) this.liveIds.push(id);
     const dep = this.dep;
     if (this.visibility === 'pred' || this.visibility === 'all') {
       const visible = this.visibility === 'all' || this.program.observesObject!(p);
@@ -473,6 +597,16 @@ export class Execution<S> implements Host {
     this.stepLimitHit = false;
     this.boundHit = false;
     this.threadDied = false;
+    if (this.program.sharedState) {
+      this.cycleHit = false;
+      this.loopInv.fill(null);
+      for (const a of this.loopEvents) a.length = 0;
+      for (const a of this.loopResults) a.length = 0;
+      this.loopStarted.clear();
+      this.loopRecs.length = 0;
+      this.loopStop = -1;
+      this.liveIds.length = 0;
+    }
     if (this.violations.length > 0) this.violations.length = 0;
     if (this.seenIds.size > 0) this.seenIds.clear();
     if (this.trace.length > 0) this.trace.length = 0;
@@ -673,6 +807,10 @@ export class Execution<S> implements Host {
     if (this.options.lockdep || this.options.recordTrace) this.afterOp(t, i, o, k, result);
     if (this.options.fingerprints)
       this.thrHash[t] = foldHash(this.thrHash[t]!, `${k}:${encodeValue(result)}`);
+    if (this.loopInv[t] !== null) {
+      this.loopEvents[t]!.push(i);
+      this.loopResults[t]!.push(result);
+    }
     this.resume(t, result);
     this.current = -1;
     setHost(null);
@@ -731,7 +869,9 @@ export class Execution<S> implements Host {
     // waiting are no deadlock the model can claim (the search is marked incomplete instead).
     // Likewise a thread that died of a violation: the others may wait for what it held, which the
     // kernel would have released had the bug not been there (the violation is the report).
-    if (this.anyUnfinished() && !this.boundHit && !this.threadDied) {
+    // And a thread stopped going round a retry cycle: it would have gone on for ever, holding or
+    // freeing in turns what the others wait for.
+    if (this.anyUnfinished() && !this.boundHit && !this.threadDied && !this.cycleHit) {
       const waits: string[] = [];
       for (let t = 0; t < this.n; t++) {
         if (this.status[t] !== RUNNING) continue;
@@ -769,6 +909,13 @@ export class Execution<S> implements Host {
     }
     if (r.done) {
       this.status[t] = DONE;
+      this.gens[t] = null;
+      return;
+    }
+    if (this.loopStop === t) {
+      // Stopped at the top of a retry-loop iteration (loopHead): its next operation never runs.
+      this.loopStop = -1;
+      this.status[t] = DEAD;
       this.gens[t] = null;
       return;
     }

@@ -62,3 +62,102 @@ export function encodeValue(v: unknown, depth = 0): string {
   const keys = Object.keys(o).sort();
   return `{${keys.map((k) => `${k}:${encodeValue(o[k], depth + 1)}`).join(',')}}`;
 }
+
+/**
+ * An exact encoding of everything reachable from `roots`, for comparing two states of one
+ * execution: every object by its class and own enumerable fields in order, to any depth; an object
+ * met again (shared, or in a cycle) as a back reference to its first visit, so two encodings are
+ * equal only if the graphs are the same shape with the same data. Functions encode as `fn` (what
+ * a closure captured is not seen). `fields` picks an object's fields to encode (all own
+ * enumerable ones when it returns undefined): sched objects leave out identity and configuration.
+ */
+export function encodeGraph(
+  roots: readonly unknown[],
+  fields: (o: object) => readonly string[] | undefined,
+): string {
+  const seen = new Map<object, number>();
+  const out: string[] = [];
+  const visit = (v: unknown): void => {
+    if (v === null) {
+      out.push('n');
+      return;
+    }
+    switch (typeof v) {
+      case 'undefined':
+        out.push('u');
+        return;
+      case 'number':
+      case 'boolean':
+      case 'bigint':
+        out.push(String(v));
+        return;
+      case 'string':
+        out.push(JSON.stringify(v));
+        return;
+      case 'function':
+        out.push('fn');
+        return;
+      case 'symbol':
+        out.push(v.toString());
+        return;
+    }
+    const o = v as object;
+    const ref = seen.get(o);
+    if (ref !== undefined) {
+      out.push(`^${ref}`);
+      return;
+    }
+    seen.set(o, seen.size);
+    if (Array.isArray(o)) {
+      out.push('[');
+      for (const x of o) {
+        visit(x);
+        out.push(',');
+      }
+      out.push(']');
+      return;
+    }
+    if (ArrayBuffer.isView(o)) {
+      out.push(`${o.constructor.name}(${Array.prototype.join.call(o, ',')})`);
+      return;
+    }
+    if (o instanceof Map) {
+      out.push('M{');
+      for (const [k, x] of o) {
+        visit(k);
+        out.push(':');
+        visit(x);
+        out.push(',');
+      }
+      out.push('}');
+      return;
+    }
+    if (o instanceof Set) {
+      out.push('S{');
+      for (const x of o) {
+        visit(x);
+        out.push(',');
+      }
+      out.push('}');
+      return;
+    }
+    if (o instanceof WeakMap || o instanceof WeakSet || o instanceof WeakRef || o instanceof Promise) {
+      // Not enumerable: two such objects are told apart by identity only.
+      out.push(`${o.constructor.name}#${seen.get(o)}`);
+      return;
+    }
+    const rec = o as Record<string, unknown>;
+    out.push(`${o.constructor?.name ?? ''}{`);
+    for (const k of fields(o) ?? Object.keys(rec)) {
+      out.push(k, ':');
+      visit(rec[k]);
+      out.push(',');
+    }
+    out.push('}');
+  };
+  for (const r of roots) {
+    visit(r);
+    out.push('|');
+  }
+  return out.join('');
+}

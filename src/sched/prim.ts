@@ -28,6 +28,10 @@ export interface Host {
   readonly currentThread: number;
   /** Events run so far in this execution (model layers mark what happened between events). */
   readonly eventCount: number;
+  /** The running thread is at the top of an iteration of a retry loop (loop.ts). */
+  loopHead?(invocation: object): void;
+  /** The running thread leaves that loop (loop.ts). */
+  loopEnd?(invocation: object): void;
 }
 
 let host: Host | null = null;
@@ -144,6 +148,19 @@ export abstract class Prim {
       parts.push(`${k}=${encodeValue(v)}`);
     }
     return parts.join(';');
+  }
+
+  /**
+   * The fields that hold this object's state (a Cell's value, a lock's holders and queue), for
+   * comparing two states of an execution (encodeGraph in fingerprint.ts, used by loop.ts).
+   */
+  stateFields(): string[] {
+    const o = this as unknown as Record<string, unknown>;
+    return Object.keys(o).filter((k) => {
+      if (SKIP.has(k)) return false;
+      const v = o[k];
+      return typeof v !== 'function' && !(v !== null && typeof v === 'object' && 'kind' in v && 'obj' in v);
+    });
   }
 
   /** One line on who holds this object, for deadlock reports. */

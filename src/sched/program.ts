@@ -65,6 +65,14 @@ export interface Program<S> {
   observedOnly?: boolean;
   /** Checked once every thread has returned. */
   final?(s: S): string | undefined | void;
+  /**
+   * The plain data (not sched objects) that threads share: what, besides the sched objects, a
+   * state is made of. Defining it turns on the retry-cycle check of loop.ts: a thread at the top
+   * of a retry loop iteration (loopHead) is stopped when the execution was already in the same
+   * state there. Everything shared that can change what a thread does next must be reachable
+   * from the returned value or live in sched objects; closures' captured variables are not seen.
+   */
+  sharedState?(s: S): unknown;
 }
 
 /** The event an invariant is checked after (Program.invariant's second argument). */
@@ -210,6 +218,12 @@ export interface ExploreResult {
   maxDepth: number;
   strategy: Strategy;
   /**
+   * Executions that ended with a thread stopped at the top of a retry-loop iteration that began
+   * in a state the execution had already been in (Program.sharedState, loop.ts). Such executions
+   * are complete: what follows is explored from the earlier point. Absent when none.
+   */
+  cycles?: number;
+  /**
    * dpor on an observedOnly program: the states the invariant was checked at (each down-closed
    * set of observed writes of each trace, counted once), the figure to set beside a stateful
    * checker's state count.
@@ -278,6 +292,8 @@ export interface CheckpointBase {
     incomplete?: Incompleteness[];
     /** dpor with the cut check: states checked so far. */
     cutStates?: number;
+    /** Executions stopped at a retry cycle so far. */
+    cycles?: number;
   };
   found: [string, ViolationReport][];
   lockdep: SavedEdge[];

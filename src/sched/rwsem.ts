@@ -155,6 +155,8 @@ export class RwSem extends Prim {
           throw new Error(`rwsem ${this.name}: up_read by a thread that does not hold it`);
         this.readers[t]!--;
         this.readerCount--;
+        // Trailing zeros dropped: one state, one encoding (loop.ts compares states).
+        while (this.readers.length > 0 && this.readers[this.readers.length - 1] === 0) this.readers.length--;
         return undefined;
       case K.DOWN_WRITE:
         // Always queued: the wait half takes it (at once when it is free).

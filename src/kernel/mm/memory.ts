@@ -1,6 +1,7 @@
 // Page faults, pfn insertion and zapping (mm/memory.c; docs/mm.md, "Faults" and "Zapping"), and the CPU
 // access that drives them.
 
+import { loopEnd, loopHead } from '../../sched/loop.js';
 import { currentHost } from '../../sched/prim.js';
 import type { Thread } from '../../sched/program.js';
 import { SearchBound } from '../../sched/violation.js';
@@ -176,50 +177,57 @@ export function* cpuAccess(
   thread: string,
   onFault?: (result: number) => void,
 ): Thread<AccessOutcome> {
-  for (let attempt = 0; ; attempt++) {
-    // Translation and access are one instruction: a TLB flush cannot come between them.
-    yield* mm.tlb.downRead();
-    let hit = false;
-    try {
-      const t = yield* mm.pt.walk(addr);
-      if (t !== null && (!write || t.write)) {
-        hit = true;
-        yield* mm.machine.access({
-          by: 'cpu',
-          thread,
-          write,
-          pfn: pfnAt(t, addr),
-          via: `${t.level} leaf at 0x${t.base.toString(16)}`,
-          addr,
-          mm,
-        });
+  const invocation = {};
+  try {
+    for (let attempt = 0; ; attempt++) {
+      // A fault another thread undoes before the retry is a loop two threads can go round for ever.
+      loopHead(invocation);
+      // Translation and access are one instruction: a TLB flush cannot come between them.
+      yield* mm.tlb.downRead();
+      let hit = false;
+      try {
+        const t = yield* mm.pt.walk(addr);
+        if (t !== null && (!write || t.write)) {
+          hit = true;
+          yield* mm.machine.access({
+            by: 'cpu',
+            thread,
+            write,
+            pfn: pfnAt(t, addr),
+            via: `${t.level} leaf at 0x${t.base.toString(16)}`,
+            addr,
+            mm,
+          });
+        }
+      } finally {
+        // Also when an access check throws: the instruction ends either way.
+        yield* mm.tlb.upRead();
       }
-    } finally {
-      // Also when an access check throws: the instruction ends either way.
-      yield* mm.tlb.upRead();
+      if (hit) return 'ok';
+      if (attempt === MAX_FAULT_RETRIES) {
+        // Another thread undid each fault before this one could use it: under a fair schedule the
+        // access goes through eventually; the model stops the search here (a bound, not a bug).
+        throw new SearchBound(
+          `access at 0x${addr.toString(16)} still faults after ${MAX_FAULT_RETRIES} page faults`,
+        );
+      }
+      yield* mm.mmapLock.downRead();
+      const vma = mm.vmaLookup(addr);
+      let ret: number;
+      const watchers = mm.machine.faultObservers.map((o) => o({ thread, mm, addr, write }));
+      if (!vma || !hasFlag(vma.flags, write ? VM_WRITE : VM_READ)) ret = VM_FAULT_SIGSEGV;
+      else ret = yield* handleMmFault(vma, addr, write, true);
+      // VM_FAULT_RETRY: the handler dropped mmap_lock (handle_userfault() slept); fault again.
+      if (!(ret & VM_FAULT_RETRY)) yield* mm.mmapLock.upRead();
+      for (const w of watchers) w?.(ret);
+      onFault?.(ret);
+      if (ret & VM_FAULT_SIGSEGV) return 'sigsegv';
+      if (ret & VM_FAULT_SIGBUS) return 'sigbus';
+      if (ret & VM_FAULT_OOM) return 'oom';
+      if (ret & VM_FAULT_ERROR) return 'sigbus';
     }
-    if (hit) return 'ok';
-    if (attempt === MAX_FAULT_RETRIES) {
-      // Another thread undid each fault before this one could use it: under a fair schedule the
-      // access goes through eventually; the model stops the search here (a bound, not a bug).
-      throw new SearchBound(
-        `access at 0x${addr.toString(16)} still faults after ${MAX_FAULT_RETRIES} page faults`,
-      );
-    }
-    yield* mm.mmapLock.downRead();
-    const vma = mm.vmaLookup(addr);
-    let ret: number;
-    const watchers = mm.machine.faultObservers.map((o) => o({ thread, mm, addr, write }));
-    if (!vma || !hasFlag(vma.flags, write ? VM_WRITE : VM_READ)) ret = VM_FAULT_SIGSEGV;
-    else ret = yield* handleMmFault(vma, addr, write, true);
-    // VM_FAULT_RETRY: the handler dropped mmap_lock (handle_userfault() slept); fault again.
-    if (!(ret & VM_FAULT_RETRY)) yield* mm.mmapLock.upRead();
-    for (const w of watchers) w?.(ret);
-    onFault?.(ret);
-    if (ret & VM_FAULT_SIGSEGV) return 'sigsegv';
-    if (ret & VM_FAULT_SIGBUS) return 'sigbus';
-    if (ret & VM_FAULT_OOM) return 'oom';
-    if (ret & VM_FAULT_ERROR) return 'sigbus';
+  } finally {
+    loopEnd(invocation);
   }
 }
 

@@ -5,6 +5,7 @@
 // mmap_lock -> vma_lock -> memory_lock, drops vma_lock to take each mm's mmap_lock (the lock dance
 // of vfio_pci_zap_and_vma_lock()). The design options pick v5.8, v5.13 or v6.9.
 
+import { loopEnd, loopHead } from '../../../sched/loop.js';
 import type { Thread } from '../../../sched/program.js';
 import { PAGE_SIZE } from '../../mm/arch.js';
 import { remapPfnRange, zapVmaPtes } from '../../mm/memory.js';
@@ -89,34 +90,41 @@ export function vfioPciMmapOpsVmaList(): VmOperations {
  * that mm's mmap_lock for read, take vma_lock again, zap and unlist every VMA of that mm.
  */
 export function* vfioPciZapAndVmaLock(vdev: VfioPciCoreDevice, tryOnly: boolean): Thread<boolean> {
-  for (;;) {
-    if (tryOnly) {
-      if (!(yield* vdev.vmaLock.tryLock())) return false;
-    } else {
-      yield* vdev.vmaLock.lock();
-    }
-    // mmget_not_zero() of the first listed VMA's mm (every mm is alive in the model).
-    const first = vdev.vmaList[0];
-    if (!first) return true;
-    const mm: Mm = first.mm;
-    yield* vdev.vmaLock.unlock();
-    if (tryOnly) {
-      if (!(yield* mm.mmapLock.tryDownRead())) return false;
-      if (!(yield* vdev.vmaLock.tryLock())) {
-        yield* mm.mmapLock.upRead();
-        return false;
+  const invocation = {};
+  try {
+    for (;;) {
+      // A fault can list a VMA again each time the list is dropped: a loop to go round with it.
+      loopHead(invocation);
+      if (tryOnly) {
+        if (!(yield* vdev.vmaLock.tryLock())) return false;
+      } else {
+        yield* vdev.vmaLock.lock();
       }
-    } else {
-      yield* mm.mmapLock.downRead();
-      yield* vdev.vmaLock.lock();
+      // mmget_not_zero() of the first listed VMA's mm (every mm is alive in the model).
+      const first = vdev.vmaList[0];
+      if (!first) return true;
+      const mm: Mm = first.mm;
+      yield* vdev.vmaLock.unlock();
+      if (tryOnly) {
+        if (!(yield* mm.mmapLock.tryDownRead())) return false;
+        if (!(yield* vdev.vmaLock.tryLock())) {
+          yield* mm.mmapLock.upRead();
+          return false;
+        }
+      } else {
+        yield* mm.mmapLock.downRead();
+        yield* vdev.vmaLock.lock();
+      }
+      for (const vma of [...vdev.vmaList]) {
+        if (vma.mm !== mm) continue;
+        vdev.vmaList.splice(vdev.vmaList.indexOf(vma), 1);
+        yield* zapVmaPtes(vma, vma.start, vma.end - vma.start);
+      }
+      yield* vdev.vmaLock.unlock();
+      yield* mm.mmapLock.upRead();
     }
-    for (const vma of [...vdev.vmaList]) {
-      if (vma.mm !== mm) continue;
-      vdev.vmaList.splice(vdev.vmaList.indexOf(vma), 1);
-      yield* zapVmaPtes(vma, vma.start, vma.end - vma.start);
-    }
-    yield* vdev.vmaLock.unlock();
-    yield* mm.mmapLock.upRead();
+  } finally {
+    loopEnd(invocation);
   }
 }
 
