@@ -74,6 +74,14 @@ export interface ExecutionOptions {
   lazy?: boolean;
 }
 
+/**
+ * The iteration of a retry-loop invocation whose state is the first recorded (1-based). The first
+ * iteration is not recorded: every access is an invocation, most never retry, and a state is an
+ * encoding of the whole world. Not later than the second: with three unrecorded iterations the
+ * v5.8 fault/zap cycles outlast the model's re-fault bound before they repeat a recorded state.
+ */
+const LOOP_FIRST_RECORD = 2;
+
 /** The state at the top of a retry-loop iteration (Execution.loopHead). */
 interface LoopRecord {
   invocation: object;
@@ -253,10 +261,12 @@ export class Execution<S> implements Host {
   private readonly loopInv: (object | null)[];
   private readonly loopEvents: number[][];
   private readonly loopResults: unknown[][];
-  /** Invocations whose first iteration has begun (records start at the second). */
-  private readonly loopStarted = new Set<object>();
+  /** Iterations begun per invocation (states are recorded from the LOOP_FIRST_RECORD-th on). */
+  private readonly loopStarted = new Map<object, number>();
   /** The states at the tops of later iterations in this execution. */
   private readonly loopRecs: LoopRecord[] = [];
+  /** The state encodings of the last execution's loop heads, by event count * 256 + thread. */
+  private readonly loopStateCache = new Map<number, string>();
   /** A thread loopHead() stopped: it is not resumed once it yields its next operation. */
   private loopStop = -1;
   /**
@@ -350,13 +360,18 @@ export class Execution<S> implements Host {
     this.loopInv[t] = invocation;
     this.loopEvents[t]!.length = 0;
     this.loopResults[t]!.length = 0;
-    if (!this.loopStarted.has(invocation)) {
-      this.loopStarted.add(invocation);
-      return;
+    const begun = (this.loopStarted.get(invocation) ?? 0) + 1;
+    this.loopStarted.set(invocation, begun);
+    if (begun < LOOP_FIRST_RECORD) return;
+    // A replayed prefix passes through the states the previous execution did: reuse its encodings.
+    const key = this.len * 256 + t;
+    let state = this.replaying ? this.loopStateCache.get(key) : undefined;
+    if (state === undefined) {
+      const roots: unknown[] = [shared.call(this.program, this.state)];
+      for (const id of this.liveIds) roots.push(this.objs[id]);
+      state = encodeGraph(roots, (o) => (o instanceof Prim ? o.stateFields() : undefined));
+      this.loopStateCache.set(key, state);
     }
-    const roots: unknown[] = [shared.call(this.program, this.state)];
-    for (const id of this.liveIds) roots.push(this.objs[id]);
-    const state = encodeGraph(roots, (o) => (o instanceof Prim ? o.stateFields() : undefined));
     const seqs = Int32Array.from(this.thrSeq);
     for (const r of this.loopRecs) {
       if (r.invocation !== invocation || r.state !== state) continue;

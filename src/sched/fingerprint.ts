@@ -76,88 +76,83 @@ export function encodeGraph(
   fields: (o: object) => readonly string[] | undefined,
 ): string {
   const seen = new Map<object, number>();
-  const out: string[] = [];
+  // One growing string (V8 builds it as a rope): no array of pieces to join.
+  let out = '';
   const visit = (v: unknown): void => {
-    if (v === null) {
-      out.push('n');
-      return;
-    }
     switch (typeof v) {
       case 'undefined':
-        out.push('u');
+        out += 'u,';
         return;
       case 'number':
       case 'boolean':
       case 'bigint':
-        out.push(String(v));
+        out += `${v},`;
         return;
       case 'string':
-        out.push(JSON.stringify(v));
+        // Length-prefixed: no escaping needed to keep two encodings apart.
+        out += `${v.length}"${v},`;
         return;
       case 'function':
-        out.push('fn');
+        out += 'f,';
         return;
       case 'symbol':
-        out.push(v.toString());
+        out += `${v.toString()},`;
         return;
+    }
+    if (v === null) {
+      out += 'n,';
+      return;
     }
     const o = v as object;
     const ref = seen.get(o);
     if (ref !== undefined) {
-      out.push(`^${ref}`);
+      out += `^${ref},`;
       return;
     }
     seen.set(o, seen.size);
     if (Array.isArray(o)) {
-      out.push('[');
-      for (const x of o) {
-        visit(x);
-        out.push(',');
-      }
-      out.push(']');
-      return;
-    }
-    if (ArrayBuffer.isView(o)) {
-      out.push(`${o.constructor.name}(${Array.prototype.join.call(o, ',')})`);
+      out += `[${o.length}`;
+      for (let i = 0; i < o.length; i++) visit(o[i]);
+      out += '],';
       return;
     }
     if (o instanceof Map) {
-      out.push('M{');
+      out += `M${o.size}`;
       for (const [k, x] of o) {
         visit(k);
-        out.push(':');
         visit(x);
-        out.push(',');
       }
-      out.push('}');
+      out += '},';
       return;
     }
     if (o instanceof Set) {
-      out.push('S{');
-      for (const x of o) {
-        visit(x);
-        out.push(',');
-      }
-      out.push('}');
+      out += `S${o.size}`;
+      for (const x of o) visit(x);
+      out += '},';
+      return;
+    }
+    if (ArrayBuffer.isView(o)) {
+      out += `${o.constructor.name}(${Array.prototype.join.call(o, ',')}),`;
       return;
     }
     if (o instanceof WeakMap || o instanceof WeakSet || o instanceof WeakRef || o instanceof Promise) {
       // Not enumerable: two such objects are told apart by identity only.
-      out.push(`${o.constructor.name}#${seen.get(o)}`);
+      out += `${o.constructor.name}#${seen.get(o)},`;
       return;
     }
     const rec = o as Record<string, unknown>;
-    out.push(`${o.constructor?.name ?? ''}{`);
-    for (const k of fields(o) ?? Object.keys(rec)) {
-      out.push(k, ':');
+    out += `${o.constructor?.name ?? ''}{`;
+    const keys = fields(o) ?? Object.keys(rec);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      out += `${k}:`;
       visit(rec[k]);
-      out.push(',');
     }
-    out.push('}');
+    out += '},';
   };
   for (const r of roots) {
     visit(r);
-    out.push('|');
+    out += '|';
   }
-  return out.join('');
+  return out;
 }

@@ -67,6 +67,9 @@ const SKIP = new Set([
   'show',
 ]);
 
+/** Prim.stateFields per class. */
+const STATE_FIELDS = new Map<unknown, { all: number; fields: string[] }>();
+
 export type PrimType = 'cell' | 'mutex' | 'rwsem' | 'completion';
 
 export interface PrimOptions {
@@ -155,12 +158,19 @@ export abstract class Prim {
    * comparing two states of an execution (encodeGraph in fingerprint.ts, used by loop.ts).
    */
   stateFields(): string[] {
+    // The same for every object of a class (fields are set in constructors): kept per class.
     const o = this as unknown as Record<string, unknown>;
-    return Object.keys(o).filter((k) => {
+    const keys = Object.keys(o);
+    const cached = STATE_FIELDS.get(this.constructor);
+    // An object with other fields than the first of its class (a field set conditionally): its own.
+    if (cached !== undefined && cached.all === keys.length) return cached.fields;
+    const fields = keys.filter((k) => {
       if (SKIP.has(k)) return false;
       const v = o[k];
       return typeof v !== 'function' && !(v !== null && typeof v === 'object' && 'kind' in v && 'obj' in v);
     });
+    if (cached === undefined) STATE_FIELDS.set(this.constructor, { all: keys.length, fields });
+    return fields;
   }
 
   /** One line on who holds this object, for deadlock reports. */
