@@ -82,6 +82,12 @@ export class RwSem extends Prim {
     return shared(K.TRY_DOWN_WRITE, this) as unknown as Thread<boolean>;
   }
 
+  /** One more read hold by thread t; `readers` stays dense (no holes: one state, one encoding). */
+  private addReader(t: number): void {
+    while (this.readers.length <= t) this.readers.push(0);
+    this.readers[t]!++;
+  }
+
   private get readable(): boolean {
     return this.writer === -1 && this.queue.length === 0;
   }
@@ -142,12 +148,12 @@ export class RwSem extends Prim {
   apply(kind: number, t: number): unknown {
     switch (kind) {
       case K.DOWN_READ:
-        this.readers[t] = (this.readers[t] ?? 0) + 1;
+        this.addReader(t);
         this.readerCount++;
         return undefined;
       case K.TRY_DOWN_READ:
         if (!this.readable) return false;
-        this.readers[t] = (this.readers[t] ?? 0) + 1;
+        this.addReader(t);
         this.readerCount++;
         return true;
       case K.UP_READ:

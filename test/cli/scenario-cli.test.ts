@@ -540,9 +540,32 @@ describe('vdm check: quick answers and honest limits', () => {
   });
 
   test('a file with check.stopAtFirst: the text status line names the reason', () => {
-    const r = vdm('check', PREAD64);
+    const f = scenario(
+      'stop-at-first.yaml',
+      readFileSync(CONCURRENT_FAULTS, 'utf8').replace(
+        /^check:.*$/m,
+        'check: { strategy: dpor, stopAtFirst: true }',
+      ),
+    );
+    const r = vdm('check', f);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /incomplete: stopAtFirst \(stopped once every expected violation was found\)/);
+  });
+
+  test('a retry cycle (v5.8 fault against the zap loop): the search completes and the text says how often it stopped one', () => {
+    const r = vdm('check', PREAD64);
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      r.out,
+      /^v5\.8 pread into a 64 KiB BAR mapping races a memory disable on v5\.8: \d+ executions \(dpor\), \d+ events, complete$/m,
+    );
+    assert.match(
+      r.out,
+      /^retry cycles: in \d+ executions a thread began a retry-loop iteration where it had already been/m,
+    );
+    const j = JSON.parse(vdm('check', PREAD64, '--json').out) as { complete: boolean; cycles?: number };
+    assert.equal(j.complete, true);
+    assert.ok((j.cycles ?? 0) > 0);
   });
 
   test('--max-executions: the reason and the cap in --json', () => {
@@ -610,7 +633,8 @@ describe('vdm compare: its own default cap', () => {
 });
 
 describe('vdm check: Ctrl-C and SIGTERM', () => {
-  const long = fileURLToPath(new URL('../../../examples/v5.8-pread-lock-order.yaml', import.meta.url));
+  // About two minutes of search (four faults against a disable and a reset): long enough to stop.
+  const long = fileURLToPath(new URL('../../../bench/scenarios/kernel/faults-4-reset.yaml', import.meta.url));
 
   /** Starts a check that would run for minutes; sends `sig` once it has saved its first checkpoint. */
   async function interrupt(sig: NodeJS.Signals, ck: string, json: boolean) {

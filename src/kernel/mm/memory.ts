@@ -159,8 +159,13 @@ export function* handleMmFault(
 
 export type AccessOutcome = 'ok' | 'sigbus' | 'sigsegv' | 'oom';
 
-/** How many times an access faults and retries before the model calls it stuck. */
-const MAX_FAULT_RETRIES = 4;
+/**
+ * How many times an access faults and retries before the model calls it stuck. A fault that
+ * another thread keeps undoing is normally caught as a retry cycle (sched/loop.ts) once a state
+ * repeats; this bound is the backstop for retries that keep the state moving (two zapping threads
+ * taking turns before the cycle shows: faults-1-reset on v6.9 needs five).
+ */
+const MAX_FAULT_RETRIES = 8;
 
 // model-only: a CPU load or store — the MMU's walk, and on a miss the arch fault handler (arch/x86/mm/fault.c: do_user_addr_fault()).
 /**
