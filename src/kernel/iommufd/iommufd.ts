@@ -145,7 +145,10 @@ export class IoptDmabufPages {
     /** pages->source_mm: the mm of the task that mapped it (iopt_alloc_pages() grabs current->mm). */
     readonly sourceMm: Mm | undefined = undefined,
   ) {
-    this.mutex = new Mutex(`${dmabuf.name}.iopt_pages.mutex`, { lockClass: 'iopt_pages_dmabuf_mutex' });
+    this.mutex = new Mutex(`${dmabuf.name}.iopt_pages.mutex`, {
+      lockClass: 'iopt_pages_dmabuf_mutex',
+      guardsPlainData: true,
+    });
     this.mutexDestroyed = new Cell(`${dmabuf.name}.iopt_pages.mutex.freed`, false);
   }
 

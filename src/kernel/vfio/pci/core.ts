@@ -122,8 +122,11 @@ export class VfioPciCoreDevice {
       show: (v) => `0x${v.toString(16)}`,
     });
     this.pmRuntimeEngaged = new Cell(`${pdev.name}.pm_runtime_engaged`, false);
-    this.vmaLock = new Mutex(`${pdev.name}.vma_lock`, { lockClass: 'vma_lock' });
-    this.dmabufLock = new Mutex(`${pdev.name}.dmabuf_lock`, { lockClass: 'dmabuf_lock' });
+    this.vmaLock = new Mutex(`${pdev.name}.vma_lock`, { lockClass: 'vma_lock', guardsPlainData: true });
+    this.dmabufLock = new Mutex(`${pdev.name}.dmabuf_lock`, {
+      lockClass: 'dmabuf_lock',
+      guardsPlainData: true,
+    });
     this.barmap = new Cell<readonly boolean[]>(`${pdev.name}.barmap`, []);
   }
 }
