@@ -13,7 +13,7 @@ import type { Cell } from './cell.js';
 import { violationKey } from './collector.js';
 import type { Completion } from './completion.js';
 import { Dependence } from './dependence.js';
-import { encodeGraph, encodeValue, foldHash, hash64 } from './fingerprint.js';
+import { encodeValue, foldHash, hash64, hashGraph } from './fingerprint.js';
 import type { Lockdep, LockMode } from './lockdep.js';
 import type { Mutex } from './mutex.js';
 import {
@@ -85,7 +85,7 @@ const LOOP_FIRST_RECORD = 2;
 /** The state at the top of a retry-loop iteration (Execution.loopHead). */
 interface LoopRecord {
   invocation: object;
-  /** encodeGraph of the shared plain data and the live sched objects. */
+  /** hashGraph of the shared plain data and the live sched objects. */
   state: string;
   /** Events each thread had run. */
   seqs: Int32Array;
@@ -265,7 +265,7 @@ export class Execution<S> implements Host {
   private readonly loopStarted = new Map<object, number>();
   /** The states at the tops of later iterations in this execution. */
   private readonly loopRecs: LoopRecord[] = [];
-  /** The state encodings of the last execution's loop heads, by event count * 256 + thread. */
+  /** The state hashes of the last execution's loop heads, by event count * 256 + thread. */
   private readonly loopStateCache = new Map<number, string>();
   /** A thread loopHead() stopped: it is not resumed once it yields its next operation. */
   private loopStop = -1;
@@ -363,13 +363,13 @@ export class Execution<S> implements Host {
     const begun = (this.loopStarted.get(invocation) ?? 0) + 1;
     this.loopStarted.set(invocation, begun);
     if (begun < LOOP_FIRST_RECORD) return;
-    // A replayed prefix passes through the states the previous execution did: reuse its encodings.
+    // A replayed prefix passes through the states the previous execution did: reuse its hashes.
     const key = this.len * 256 + t;
     let state = this.replaying ? this.loopStateCache.get(key) : undefined;
     if (state === undefined) {
       const roots: unknown[] = [shared.call(this.program, this.state)];
       for (const id of this.liveIds) roots.push(this.objs[id]);
-      state = encodeGraph(roots, (o) => (o instanceof Prim ? o.stateFields() : undefined));
+      state = hashGraph(roots, (o) => (o instanceof Prim ? o.stateFields() : undefined));
       this.loopStateCache.set(key, state);
     }
     const seqs = Int32Array.from(this.thrSeq);

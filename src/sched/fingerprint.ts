@@ -63,96 +63,136 @@ export function encodeValue(v: unknown, depth = 0): string {
   return `{${keys.map((k) => `${k}:${encodeValue(o[k], depth + 1)}`).join(',')}}`;
 }
 
+/** String hashes (strings are keys and names, met again and again): the engine hashes the key. */
+const STRING_HASH = new Map<string, number>();
+
+function stringHash(s: string): number {
+  let h = STRING_HASH.get(s);
+  if (h === undefined) {
+    h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+    h = Math.imul(h ^ s.length, 0x9e3779b1) >>> 0;
+    if (s.length <= 64 && STRING_HASH.size < 1 << 16) STRING_HASH.set(s, h);
+  }
+  return h;
+}
+
 /**
- * An exact encoding of everything reachable from `roots`, for comparing two states of one
- * execution: every object by its class and own enumerable fields in order, to any depth; an object
- * met again (shared, or in a cycle) as a back reference to its first visit, so two encodings are
- * equal only if the graphs are the same shape with the same data. Functions encode as `fn` (what
- * a closure captured is not seen). `fields` picks an object's fields to encode (all own
- * enumerable ones when it returns undefined): sched objects leave out identity and configuration.
+ * A 64-bit hash (two 32-bit lanes) of everything reachable from `roots`, for comparing two states
+ * of one execution: every object by its class and own enumerable fields in order, to any depth; an
+ * object met again (shared, or in a cycle) as a back reference to its first visit, so equal graphs
+ * (same shape, same data) hash alike, and two different ones alike with odds of about 2^-64 per
+ * comparison (hash compaction, as the state cache's). Functions hash as one constant (what a
+ * closure captured is not seen). `fields` picks an object's fields (all own enumerable ones when it
+ * returns undefined): sched objects leave out identity and configuration. Allocates nothing but
+ * the visited map.
  */
-export function encodeGraph(
+export function hashGraph(
   roots: readonly unknown[],
   fields: (o: object) => readonly string[] | undefined,
 ): string {
   const seen = new Map<object, number>();
-  // One growing string (V8 builds it as a rope): no array of pieces to join.
-  let out = '';
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  const mix = (x: number): void => {
+    a = Math.imul(a ^ x, 0x01000193) >>> 0;
+    b = (Math.imul(b ^ x, 0x5bd1e995) + (a >>> 7)) >>> 0;
+  };
+  const num = (v: number): void => {
+    if (Number.isInteger(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER) {
+      mix(v >>> 0);
+      mix(Math.floor(v / 4294967296) >>> 0);
+    } else mix(stringHash(String(v)));
+  };
   const visit = (v: unknown): void => {
     switch (typeof v) {
       case 'undefined':
-        out += 'u,';
+        mix(1);
         return;
       case 'number':
+        mix(2);
+        num(v);
+        return;
       case 'boolean':
+        mix(v ? 3 : 4);
+        return;
       case 'bigint':
-        out += `${v},`;
+        mix(5);
+        mix(stringHash(v.toString()));
         return;
       case 'string':
-        // Length-prefixed: no escaping needed to keep two encodings apart.
-        out += `${v.length}"${v},`;
+        mix(6);
+        mix(stringHash(v));
         return;
       case 'function':
-        out += 'f,';
+        mix(7);
         return;
       case 'symbol':
-        out += `${v.toString()},`;
+        mix(8);
+        mix(stringHash(v.toString()));
         return;
     }
     if (v === null) {
-      out += 'n,';
+      mix(9);
       return;
     }
     const o = v as object;
     const ref = seen.get(o);
     if (ref !== undefined) {
-      out += `^${ref},`;
+      mix(10);
+      mix(ref);
       return;
     }
     seen.set(o, seen.size);
     if (Array.isArray(o)) {
-      out += `[${o.length}`;
+      mix(11);
+      mix(o.length);
       for (let i = 0; i < o.length; i++) visit(o[i]);
-      out += '],';
       return;
     }
     if (o instanceof Map) {
-      out += `M${o.size}`;
+      mix(12);
+      mix(o.size);
       for (const [k, x] of o) {
         visit(k);
         visit(x);
       }
-      out += '},';
       return;
     }
     if (o instanceof Set) {
-      out += `S${o.size}`;
+      mix(13);
+      mix(o.size);
       for (const x of o) visit(x);
-      out += '},';
       return;
     }
     if (ArrayBuffer.isView(o)) {
-      out += `${o.constructor.name}(${Array.prototype.join.call(o, ',')}),`;
+      mix(14);
+      mix(stringHash(o.constructor.name));
+      const arr = o as unknown as ArrayLike<number>;
+      mix(arr.length);
+      for (let i = 0; i < arr.length; i++) num(Number(arr[i]));
       return;
     }
     if (o instanceof WeakMap || o instanceof WeakSet || o instanceof WeakRef || o instanceof Promise) {
-      // Not enumerable: two such objects are told apart by identity only.
-      out += `${o.constructor.name}#${seen.get(o)},`;
+      // Not enumerable: told apart by identity only.
+      mix(15);
+      mix(seen.get(o)!);
       return;
     }
     const rec = o as Record<string, unknown>;
-    out += `${o.constructor?.name ?? ''}{`;
+    mix(16);
+    mix(stringHash(o.constructor?.name ?? ''));
     const keys = fields(o) ?? Object.keys(rec);
+    mix(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
-      out += `${k}:`;
+      mix(stringHash(k));
       visit(rec[k]);
     }
-    out += '},';
   };
   for (const r of roots) {
     visit(r);
-    out += '|';
+    mix(17);
   }
-  return out;
+  return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
 }

@@ -155,7 +155,7 @@ export abstract class Prim {
 
   /**
    * The fields that hold this object's state (a Cell's value, a lock's holders and queue), for
-   * comparing two states of an execution (encodeGraph in fingerprint.ts, used by loop.ts).
+   * comparing two states of an execution (hashGraph in fingerprint.ts, used by loop.ts).
    */
   stateFields(): string[] {
     // The same for every object of a class (fields are set in constructors): kept per class.
