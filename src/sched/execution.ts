@@ -76,8 +76,8 @@ export interface ExecutionOptions {
 
 /**
  * The iteration of a retry-loop invocation whose state is the first recorded (1-based). The first
- * iteration is not recorded: every access is an invocation, most never retry, and a state is an
- * encoding of the whole world. Not later than the second: with three unrecorded iterations the
+ * iteration is not recorded: every access is an invocation, most never retry, and a state is a
+ * hash of the whole world. Not later than the second: with three unrecorded iterations the
  * v5.8 fault/zap cycles outlast the model's re-fault bound before they repeat a recorded state.
  */
 const LOOP_FIRST_RECORD = 2;
@@ -252,8 +252,6 @@ export class Execution<S> implements Host {
    * the top of a loop iteration that began in a state this execution had already been in.
    */
   cycleHit = false;
-  /** Which thread and loop, for the first stop of this execution. */
-  cycleMessage = '';
   /**
    * Per thread inside a retry loop: the invocation, and what it did since the top of the current
    * iteration (its events, and what each returned): where in the iteration it is.
@@ -349,8 +347,8 @@ export class Execution<S> implements Host {
    * Host.loopHead (loop.ts): the running thread begins an iteration of a retry loop. From the
    * second iteration of an invocation on, the state here is compared with the states at the tops
    * of earlier iterations of the same invocation in this execution: the same sched objects and
-   * shared plain data, and every other thread either idle since or back at the top of the same
-   * invocation's iteration it was at then. On a match the thread is stopped (the continuation from
+   * shared plain data, and every other thread either idle since or at the same place of the same
+   * loop iteration as then (samePlace). On a match the thread is stopped (the continuation from
    * here is the continuation from there).
    */
   loopHead(invocation: object): void {
@@ -380,8 +378,6 @@ export class Execution<S> implements Host {
         if (u !== t && r.seqs[u] !== seqs[u]) same = this.status[u] === RUNNING && this.samePlace(u, r.at[u]);
       if (!same) continue;
       this.loopStop = t;
-      if (!this.cycleHit)
-        this.cycleMessage = `${this.names[t]} at event ${this.len} is where it was at event ${r.len}`;
       this.cycleHit = true;
       return;
     }

@@ -7,7 +7,7 @@
 // itself incomplete). Model code marks the top of each iteration of such a loop with loopHead();
 // the executor (execution.ts) stops the thread when that iteration begins in a state the same
 // execution was already in — the same shared objects and plain shared data, every other thread
-// that ran in between back at the top of the same loop iteration it was at then. Whatever the
+// that ran in between back at the same place of the same loop iteration as then. Whatever the
 // execution could do from here it could do from that earlier point, whose continuations the
 // search explores in their own right, so the rest adds nothing: docs/explorer.md "Retry cycles".
 
