@@ -141,16 +141,9 @@ export abstract class Prim {
   /** This object's state, for state fingerprints: its data fields (a Cell's value, a lock's holders). */
   fingerprint(): string {
     const o = this as unknown as Record<string, unknown>;
-    const parts: string[] = [];
-    for (const k of Object.keys(o)) {
-      if (SKIP.has(k)) continue;
-      const v = o[k];
-      // Cached operation objects (RwSem's down_write ops) are not state.
-      if (typeof v === 'function' || (v !== null && typeof v === 'object' && 'kind' in v && 'obj' in v))
-        continue;
-      parts.push(`${k}=${encodeValue(v)}`);
-    }
-    return parts.join(';');
+    return this.stateFields()
+      .map((k) => `${k}=${encodeValue(o[k])}`)
+      .join(';');
   }
 
   /**
@@ -167,6 +160,7 @@ export abstract class Prim {
     const fields = keys.filter((k) => {
       if (SKIP.has(k)) return false;
       const v = o[k];
+      // Cached operation objects (RwSem's down_write ops) are not state.
       return typeof v !== 'function' && !(v !== null && typeof v === 'object' && 'kind' in v && 'obj' in v);
     });
     if (cached === undefined) STATE_FIELDS.set(this.constructor, { all: keys.length, fields });
