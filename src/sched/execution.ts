@@ -751,7 +751,8 @@ export class Execution<S> implements Host {
     if (this.wouldPreempt(t)) this.preemptions++;
     this.lastThread = t;
     const o = this.opObj[t]!;
-    const k = this.opKind[t]!;
+    let k: number = this.opKind[t]!;
+    if (k === K.REF_SCOPED) k = o.refine(k);
     const id = o.id;
     const lo = this.opLo[t]!;
     const hi = this.opHi[t]!;
@@ -866,6 +867,22 @@ export class Execution<S> implements Host {
       this.nestMarks.add(mark);
       this.newNest.push(mark);
     }
+  }
+
+  /**
+   * Host.plainAccess (Mutex.plainData): the running thread touches plain data lock `p` guards.
+   * Such sections are ordered the way sections that can wait are: the thread's deferred races on
+   * the lock are reversed (races.ts: nested) and its later ones are not deferred (nesting()).
+   */
+  plainAccess(p: Prim): void {
+    const t = this.current;
+    if (t < 0 || !this.options.lazy) return;
+    const id = p.id;
+    if (!this.dep.isLazy(id)) return;
+    const mark = id * 256 + t;
+    if (this.nestMarks.has(mark)) return;
+    this.nestMarks.add(mark);
+    this.newNest.push(mark);
   }
 
   /** Has thread t done something that could wait inside a critical section of lazy lock `obj` in this execution? */

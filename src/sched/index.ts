@@ -31,6 +31,7 @@ export type {
   ViolationReport,
 } from './program.js';
 export { DEFAULT_MAX_STEPS } from './program.js';
+export { RefCount } from './refcount.js';
 export { RwSem } from './rwsem.js';
 export { decodeSchedule, encodeSchedule, ScheduleError } from './schedule.js';
 export { SearchBound, Violation, Violations } from './violation.js';

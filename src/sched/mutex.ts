@@ -2,7 +2,7 @@
 // on it conflicts with every other.
 
 import { K, shared } from './op.js';
-import { Prim, type PrimOptions } from './prim.js';
+import { currentHost, Prim, type PrimOptions } from './prim.js';
 import type { Thread } from './program.js';
 
 export interface LockOptions extends PrimOptions {
@@ -17,7 +17,8 @@ export interface LockOptions extends PrimOptions {
   /**
    * Its critical sections read or write shared data that is not modelled as objects (plain fields
    * changed under the lock): with ExploreOptions.lazyLocks the lock is still handled eagerly, since
-   * only its acquisitions order that data.
+   * only its acquisitions order that data. Where only some sections do, leave this off and have
+   * those sections call plainData() instead.
    */
   guardsPlainData?: boolean;
 }
@@ -51,6 +52,23 @@ export class Mutex extends Prim {
   /** Never blocks: true if the lock was taken. */
   tryLock(): Thread<boolean> {
     return shared(K.TRYLOCK, this) as unknown as Thread<boolean>;
+  }
+
+  /**
+   * Called by model code inside a critical section of this lock when it reads or writes data the
+   * lock guards that is not modelled as objects (a plain field or list). With lazy locks, two
+   * sections that touch no object in common are not explored in both orders; plain data is no
+   * object, so a section that touches it says so here, and the explorer then orders every critical
+   * section of this lock by the calling thread eagerly, in this execution, earlier ones included.
+   * Sections that touch only objects need no call. The running thread must hold the lock.
+   */
+  plainData(): void {
+    const h = currentHost();
+    if (!h || h.inSetup) return;
+    const t = h.currentThread;
+    if (t >= 0 && this.owner !== t)
+      throw new Error(`mutex ${this.name}: plainData() by a thread that does not hold it`);
+    h.plainAccess?.(this);
   }
 
   get locked(): boolean {

@@ -28,6 +28,12 @@ export const K = {
   COMPLETE_ALL: 15,
   /** A read-modify-write the program promises changes nothing its invariant reads (Cell.rmwSlots). */
   RMW_UNSEEN: 16,
+  /**
+   * A reference count's get or put of a reference its thread holds only for a while
+   * (refcount.ts): while long-lived references keep the count above zero, these commute with
+   * each other. Run as RMW when they do not (Prim.refine).
+   */
+  REF_SCOPED: 17,
 } as const;
 export type OpKind = (typeof K)[keyof typeof K];
 
@@ -49,6 +55,7 @@ export const OP_NAME: readonly string[] = [
   'wait',
   'complete',
   'complete_all',
+  'rmw',
   'rmw',
 ];
 
@@ -74,6 +81,7 @@ const READ_LIKE: readonly boolean[] = [
   true, // COMPLETE: completions only add, so they commute with each other
   true, // COMPLETE_ALL
   false, // RMW_UNSEEN
+  true, // REF_SCOPED: with each other (a RefCount has no plain reads, so nothing else is read-like there)
 ];
 
 /**

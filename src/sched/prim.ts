@@ -32,6 +32,11 @@ export interface Host {
   loopHead?(invocation: object): void;
   /** The running thread leaves that loop (loop.ts). */
   loopEnd?(invocation: object): void;
+  /**
+   * The running thread, holding lock `p`, touches data the lock guards that is not modelled as
+   * objects (Mutex.plainData): its critical sections of `p` are ordered eagerly from now on.
+   */
+  plainAccess?(p: Prim): void;
 }
 
 let host: Host | null = null;
@@ -136,6 +141,14 @@ export abstract class Prim {
    */
   nextCode(_kind: number, _t: number, _code: number): number {
     return -1;
+  }
+
+  /**
+   * The kind an operation of `kind` runs as, decided when it runs (from this object's state).
+   * Only RefCount refines (K.REF_SCOPED to K.RMW when its scoped references do not commute).
+   */
+  refine(kind: number): number {
+    return kind;
   }
 
   /** This object's state, for state fingerprints: its data fields (a Cell's value, a lock's holders). */

@@ -158,7 +158,7 @@ test('random programs: the parallel search equals the sequential one', () => {
 test('kernel scenarios: object numbering, visibility and keyed objects travel between workers', () => {
   let unused = 0;
   for (const [file, design, max] of [
-    ['examples/v5.8-concurrent-faults-bug.yaml', 'dmabuf-backed', 600],
+    ['examples/faults-vs-disable.yaml', 'dmabuf-backed', 600],
     ['examples/v5.8-pread-lock-order.yaml', 'v5.8', 400],
     ['examples/v6.19-close-disables-before-cleanup.yaml', 'v6.19', 400],
   ] as const) {

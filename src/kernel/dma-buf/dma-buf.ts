@@ -59,9 +59,10 @@ export class DmaResv {
   fences: Completion[] = [];
   constructor(name: string) {
     // The invariants read what the lock guards through objects of their own (the exporter's
-    // revoked word, importers' mappings), not the lock; its sections also touch plain data
-    // (fences, attachment lists, the exporter's list), so it is never handled lazily.
-    this.lock = new Mutex(`${name}.resv`, { lockClass: 'reservation_ww_class_mutex', guardsPlainData: true });
+    // revoked word, importers' mappings), not the lock. Sections that also touch plain data
+    // (fences, the attachment list, the exporter's list, importers' fields) say so with
+    // plainData(), which orders them eagerly; the CPU fault's section reads only objects.
+    this.lock = new Mutex(`${name}.resv`, { lockClass: 'reservation_ww_class_mutex' });
   }
 }
 
@@ -232,6 +233,7 @@ export function* dmaBufDynamicAttach(
     if (err !== 0) return err;
   }
   yield* buf.resv.lock.lock();
+  buf.resv.lock.plainData();
   buf.attachments.push(at);
   yield* buf.resv.lock.unlock();
   return at;
@@ -241,6 +243,7 @@ export function* dmaBufDynamicAttach(
 export function* dmaBufDetach(at: DmaBufAttachment): Thread<void> {
   const buf = at.dmabuf;
   yield* buf.resv.lock.lock();
+  buf.resv.lock.plainData();
   const i = buf.attachments.indexOf(at);
   if (i >= 0) buf.attachments.splice(i, 1);
   yield* buf.resv.lock.unlock();
@@ -288,6 +291,7 @@ export function* dmaBufUnpin(at: DmaBufAttachment): Thread<void> {
  */
 export function* dmaBufInvalidateMappings(buf: DmaBuf): Thread<void> {
   assertResvHeld(buf, 'dma_buf_invalidate_mappings');
+  buf.resv.lock.plainData();
   for (const at of [...buf.attachments]) {
     if (at.importerOps?.invalidateMappings) yield* at.importerOps.invalidateMappings(at);
   }
@@ -296,6 +300,7 @@ export function* dmaBufInvalidateMappings(buf: DmaBuf): Thread<void> {
 /** drivers/dma-buf/dma-resv.c: dma_resv_add_fence() (resv held). */
 export function dmaResvAddFence(buf: DmaBuf, fence: Completion): void {
   assertResvHeld(buf, 'dma_resv_add_fence');
+  buf.resv.lock.plainData();
   buf.resv.fences.push(fence);
 }
 
@@ -305,6 +310,8 @@ export function dmaResvAddFence(buf: DmaBuf, fence: Completion): void {
  * model does the same (signalling a fence takes no resv).
  */
 export function* dmaResvWait(buf: DmaBuf): Thread<void> {
+  assertResvHeld(buf, 'dma_resv_wait_timeout');
+  buf.resv.lock.plainData();
   const fences = [...buf.resv.fences];
   for (const f of fences) yield* f.wait();
   buf.resv.fences = buf.resv.fences.filter((f) => !fences.includes(f));

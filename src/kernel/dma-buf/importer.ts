@@ -90,6 +90,7 @@ export function* importerAttach(
   if (typeof at === 'number') return at;
   imp.at = at;
   yield* buf.resv.lock.lock();
+  buf.resv.lock.plainData();
   let err = 0;
   if (o.pinned) err = yield* dmaBufPin(at);
   if (err === 0) {
@@ -116,6 +117,7 @@ export function* importerAttach(
 export function* importerDma(machine: Machine, imp: Importer): Thread<number> {
   const buf = imp.buf;
   yield* buf.resv.lock.lock();
+  buf.resv.lock.plainData();
   if (!imp.sgt || imp.invalidated) {
     yield* buf.resv.lock.unlock();
     return ENODEV;
@@ -160,6 +162,7 @@ export function* importerUnmap(imp: Importer): Thread<number> {
   if (!at) return EFAULT;
   const buf = imp.buf;
   yield* buf.resv.lock.lock();
+  buf.resv.lock.plainData();
   yield* importerUnmapLocked(imp, at);
   yield* buf.resv.lock.unlock();
   return 0;

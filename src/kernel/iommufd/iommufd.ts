@@ -229,6 +229,7 @@ function* ioptMapDmabuf(pages: IoptDmabufPages): Thread<number> {
   if (typeof at === 'number') return at;
   pages.at = at;
   yield* buf.resv.lock.lock();
+  buf.resv.lock.plainData();
   // dma_buf_pin() came with the revoke series (8c5f9645c, G3: the designs whose VFIO accepts pinned
   // revocable importers); v6.19's iommufd mapped without pinning.
   const pins = (optionsOf(buf)?.importers ?? 'revocable-any-pin') === 'revocable-any-pin';
@@ -325,7 +326,10 @@ function* releasePages(pages: IoptDmabufPages): Thread<void> {
     const at = pages.at;
     if (pages.pinned) {
       const locks = o?.ioptUnpinTakesResv ?? true;
-      if (locks) yield* at.dmabuf.resv.lock.lock();
+      if (locks) {
+        yield* at.dmabuf.resv.lock.lock();
+        at.dmabuf.resv.lock.plainData();
+      }
       yield* dmaBufUnpin(at);
       if (locks) yield* at.dmabuf.resv.lock.unlock();
       pages.pinned = false;

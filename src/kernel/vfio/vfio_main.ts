@@ -7,6 +7,7 @@ import { Cell } from '../../sched/cell.js';
 import { Completion } from '../../sched/completion.js';
 import { Mutex } from '../../sched/mutex.js';
 import type { Thread } from '../../sched/program.js';
+import { RefCount } from '../../sched/refcount.js';
 import { Violation } from '../../sched/violation.js';
 import { File, Inode } from '../fs/file.js';
 import type { VmAreaDesc, Vma } from '../mm/mm_types.js';
@@ -38,8 +39,11 @@ export class VfioDevice {
   readonly devSetLock: Mutex;
   /** device->open_count (protected by dev_set->lock). */
   readonly openCount: Cell<number>;
-  /** device->refcount: the registration, held by vfio_register_group_dev() and by users. */
-  readonly refcount: Cell<number>;
+  /**
+   * device->refcount: the registration, held by vfio_register_group_dev() and by users. A fault's
+   * pin of the device (taken and dropped within the fault) is a scoped reference (RefCount).
+   */
+  readonly refcount: RefCount;
   /** device->comp: completed when the registration count reaches zero. */
   readonly comp: Completion;
   /** Set once vfio_unregister_group_dev() returned and the driver freed the device. */
@@ -67,7 +71,7 @@ export class VfioDevice {
     this.openCount = new Cell(`${name}.open_count`, 0);
     // Registered from the start (vfio_register_group_dev), unless the probe failed: then every
     // open finds no registration (-ENODEV).
-    this.refcount = new Cell(`${name}.refcount`, registered ? 1 : 0);
+    this.refcount = new RefCount(`${name}.refcount`, registered ? 1 : 0);
     this.comp = new Completion(`${name}.comp`);
     this.freed = new Cell(`${name}.freed`, false);
     this.deviceLock = new Mutex(`${name}.device_lock`, { lockClass: 'device_lock' });
@@ -77,20 +81,32 @@ export class VfioDevice {
 
 // drivers/vfio/vfio_main.c: vfio_device_try_get_registration()
 export function* vfioDeviceTryGetRegistration(dev: VfioDevice): Thread<boolean> {
-  return yield* dev.refcount.rmw((c) => (c === 0 ? [0, false] : [c + 1, true]));
+  return yield* dev.refcount.incNotZero();
 }
 
 // drivers/vfio/vfio_main.c: vfio_device_put_registration()
 export function* vfioDevicePutRegistration(dev: VfioDevice): Thread<void> {
-  const old = yield* dev.refcount.rmw((c) => [c - 1, c]);
+  const old = yield* dev.refcount.dec();
   if (old <= 0) throw new Violation('REFCOUNT', `${dev.name}: registration reference count underflow`);
   if (old === 1) yield* dev.comp.complete();
+}
+
+// drivers/vfio/vfio_main.c: vfio_device_try_get_registration(), for a reference its caller drops
+// with vfioDevicePutRegistrationScoped() before it returns (a fault's pin of the device).
+export function* vfioDeviceTryGetRegistrationScoped(dev: VfioDevice): Thread<boolean> {
+  return yield* dev.refcount.getScoped();
+}
+
+// drivers/vfio/vfio_main.c: vfio_device_put_registration() of a reference
+// vfioDeviceTryGetRegistrationScoped() took in this thread (it cannot underflow).
+export function* vfioDevicePutRegistrationScoped(dev: VfioDevice): Thread<void> {
+  if (yield* dev.refcount.putScoped()) yield* dev.comp.complete();
 }
 
 // drivers/vfio/vfio.c (v5.7 to v5.14): vfio_device_put() — the v5 era's reference drop (a kref
 // whose release wakes vfio_del_group_dev()).
 function* vfioDevicePut(dev: VfioDevice): Thread<void> {
-  const old = yield* dev.refcount.rmw((c) => [c - 1, c]);
+  const old = yield* dev.refcount.dec();
   if (old <= 0) throw new Violation('REFCOUNT', `${dev.name}: device reference count underflow`);
   if (old === 1) yield* dev.comp.complete();
 }
@@ -98,7 +114,7 @@ function* vfioDevicePut(dev: VfioDevice): Thread<void> {
 // drivers/vfio/vfio.c (v5.7 to v5.14): vfio_device_get_from_name() — a reference to a device still
 // registered (the v5 era's open path).
 function* vfioDeviceGetFromName(dev: VfioDevice): Thread<boolean> {
-  return yield* dev.refcount.rmw((c) => (c === 0 ? [0, false] : [c + 1, true]));
+  return yield* dev.refcount.incNotZero();
 }
 
 /**

@@ -50,8 +50,11 @@ export interface FeatureDmaBuf {
 /** struct vfio_pci_dma_buf (G3). */
 export class VfioPciDmaBuf {
   dmabuf!: DmaBuf;
-  /** priv->vdev: null after cleanup (the buffer is dead for good). Changed under memory_lock. */
-  vdev: VfioPciCoreDevice | null;
+  /**
+   * priv->vdev: null after cleanup (the buffer is dead for good). Changed under memory_lock and
+   * resv; the CPU fault reads it under resv alone, as an event (vdevField.read()).
+   */
+  readonly vdevField: Cell<VfioPciCoreDevice | null>;
   /**
    * priv->revoked: written with memory_lock (write) and resv held; read under either. The word is
    * shared memory the invariants read, so a store is an event (revokedWord.write), whatever lock covers
@@ -80,7 +83,7 @@ export class VfioPciDmaBuf {
     readonly size: number,
     name: string,
   ) {
-    this.vdev = vdev;
+    this.vdevField = new Cell<VfioPciCoreDevice | null>(`${name}.vdev`, vdev);
     this.design = vdev.machine.design.options;
     this.kref = new Cell(`${name}.kref`, 1);
     this.comp = new Completion(`${name}.comp`);
@@ -89,6 +92,11 @@ export class VfioPciDmaBuf {
 
   get revoked(): boolean {
     return this.revokedWord.value;
+  }
+
+  /** priv->vdev, read where a lock the writer holds is held (no event). */
+  get vdev(): VfioPciCoreDevice | null {
+    return this.vdevField.value;
   }
 }
 
@@ -130,6 +138,7 @@ export const vfioPciDmabufOps: DmaBufOps = {
   // vfio_pci_dma_buf_map(): resv held; revoked is -ENODEV; a mapping takes a kref.
   *mapDmaBuf(at): Thread<PhysVec[] | number> {
     const priv = privOf(at);
+    at.dmabuf.resv.lock.plainData();
     if (priv.revoked) return ENODEV;
     yield* priv.kref.rmw((c) => [c + 1, undefined]);
     return priv.physVec.map((p) => ({ ...p }));
@@ -299,6 +308,7 @@ export function* vfioPciDmaBufCreate(
     // The proposal after v5: under dmabuf_lock and resv, the revoke state from its shadow.
     yield* listLock.lock();
     yield* buf.resv.lock.lock();
+    buf.resv.lock.plainData();
     yield* priv.revokedWord.write(vdev.revokedShadow);
     vdev.dmabufs.push(priv);
     yield* buf.resv.lock.unlock();
@@ -308,6 +318,7 @@ export function* vfioPciDmaBufCreate(
   // Under memory_lock (write) and resv: a buffer created while decode is off starts revoked.
   yield* vdev.memoryLock.downWrite();
   yield* buf.resv.lock.lock();
+  buf.resv.lock.plainData();
   yield* priv.revokedWord.write(!(yield* vfioPciMemoryEnabled(vdev)));
   vdev.dmabufs.push(priv);
   yield* buf.resv.lock.unlock();
@@ -422,8 +433,9 @@ export function* vfioPciDmaBufCleanup(vdev: VfioPciCoreDevice): Thread<void> {
     const file = yield* getFileActive(priv.dmabuf.filePtr());
     if (!file) continue;
     yield* priv.dmabuf.resv.lock.lock();
+    priv.dmabuf.resv.lock.plainData();
     list.splice(list.indexOf(priv), 1);
-    priv.vdev = null;
+    yield* priv.vdevField.write(null);
     yield* priv.revokedWord.write(true);
     yield* priv.dmabuf.resv.lock.unlock();
     yield* vfioDevicePutRegistration(vdev.vdev);
@@ -449,8 +461,9 @@ function* vfioPciDmaBufCleanupRc(vdev: VfioPciCoreDevice): Thread<void> {
     const file = yield* getFileActive(buf.filePtr());
     if (!file) continue;
     yield* buf.resv.lock.lock();
+    buf.resv.lock.plainData();
     list.splice(list.indexOf(priv), 1);
-    priv.vdev = null;
+    yield* priv.vdevField.write(null);
     yield* priv.revokedWord.write(true);
     yield* dmaBufInvalidateMappings(buf);
     yield* dmaResvWait(buf);

@@ -26,7 +26,11 @@ import {
   type VmFault,
   type VmOperations,
 } from '../../mm/mm_types.js';
-import { type VfioDevice, vfioDevicePutRegistration, vfioDeviceTryGetRegistration } from '../vfio_main.js';
+import {
+  type VfioDevice,
+  vfioDevicePutRegistrationScoped,
+  vfioDeviceTryGetRegistrationScoped,
+} from '../vfio_main.js';
 import {
   isAlignedForOrder,
   pgoffInRegion,
@@ -178,14 +182,17 @@ export function* vfioPciDmaBufMmapFault(vmf: VmFault, order: number): Thread<num
   let pinned = false;
   if (design.revokeCheck !== 'memory_lock') {
     // 1. Under resv: a revoked buffer is SIGBUS; a live one has a live device.
+    // A base with a dma-buf is the buffer's vfio_pci_dma_buf: priv->revoked and priv->vdev are
+    // loads of its words (events), so this section touches only objects.
+    const bufPriv = priv as VfioPciDmaBuf;
     yield* buf.resv.lock.lock();
-    if (priv.revoked) {
+    if (yield* bufPriv.revokedWord.read()) {
       yield* buf.resv.lock.unlock();
       return VM_FAULT_SIGBUS;
     }
-    vdev = priv.vdev;
+    vdev = yield* bufPriv.vdevField.read();
     // 2. Pin the device (vfio_device_try_get_registration), then drop resv.
-    if (vdev && design.faultPinsDevice) pinned = yield* vfioDeviceTryGetRegistration(vdev.vdev);
+    if (vdev && design.faultPinsDevice) pinned = yield* vfioDeviceTryGetRegistrationScoped(vdev.vdev);
     yield* buf.resv.lock.unlock();
     if (!vdev || (design.faultPinsDevice && !pinned)) return VM_FAULT_SIGBUS;
   } else {
@@ -195,7 +202,7 @@ export function* vfioPciDmaBufMmapFault(vmf: VmFault, order: number): Thread<num
     if (design.faultPinsDevice) {
       // Nothing held guarantees the device is still allocated: the refcount itself may be gone.
       yield* vfioDeviceAccess(vdev.vdev, 'vfio_device_try_get_registration() in the fault path');
-      pinned = yield* vfioDeviceTryGetRegistration(vdev.vdev);
+      pinned = yield* vfioDeviceTryGetRegistrationScoped(vdev.vdev);
       if (!pinned) return VM_FAULT_SIGBUS;
     }
   }
@@ -207,7 +214,7 @@ export function* vfioPciDmaBufMmapFault(vmf: VmFault, order: number): Thread<num
   else ret = yield* insert(vdev);
   yield* vdev.memoryLock.upRead();
   // 4. Drop the registration.
-  if (pinned) yield* vfioDevicePutRegistration(vdev.vdev);
+  if (pinned) yield* vfioDevicePutRegistrationScoped(vdev.vdev);
   return ret;
 }
 
