@@ -182,14 +182,27 @@ export class ParallelDpor<S> {
   /**
    * The execution the commit waits for, again, for executor w to run as well: the first of the two
    * results to arrive is used, the other ignored (both are the same execution). Null when the
-   * commit does not wait on a sent execution.
+   * commit does not wait on a sent execution. `_w`: the executor (any: the job carries every log).
    */
-  hedge(w: number): DporJob | null {
+  hedge(_w: number): DporJob | null {
     const f = this.forced;
     const r = f ? this.runOf.get(f) : undefined;
     if (!r || r.arrived || r.hedged) return null;
     r.hedged = true;
-    return { ...r.job, sync: this.syncFor(w) };
+    // Everything, not the delta since the last job sent to w: a hedged job can run before jobs
+    // already queued for w, whose deltas it would otherwise lack (applying a sync is idempotent).
+    return { ...r.job, sync: this.fullSync() };
+  }
+
+  /** Every log from its start (a job that may overtake others sent to the same executor). */
+  private fullSync(): SyncDelta {
+    return {
+      ids: this.idLog.slice(),
+      visible: this.visLog.slice(),
+      violations: this.violationLog.slice(),
+      edges: this.edgeLog.slice(),
+      cutKeys: this.cutLog.slice(),
+    };
   }
 
   /** Where the search stands (for an error report when it cannot go on). */
