@@ -862,11 +862,16 @@ export class Execution<S> implements Host {
           this.len,
           this.names[t],
         );
-      const mark = o * 256 + t;
-      if (this.nestMarks.has(mark)) continue;
-      this.nestMarks.add(mark);
-      this.newNest.push(mark);
+      this.markSections(o, t);
     }
+  }
+
+  /** From now on thread t's sections of lazy lock o are ordered eagerly (nestMarks, newNest). */
+  private markSections(o: number, t: number): void {
+    const mark = o * 256 + t;
+    if (this.nestMarks.has(mark)) return;
+    this.nestMarks.add(mark);
+    this.newNest.push(mark);
   }
 
   /**
@@ -877,12 +882,7 @@ export class Execution<S> implements Host {
   plainAccess(p: Prim): void {
     const t = this.current;
     if (t < 0 || !this.options.lazy) return;
-    const id = p.id;
-    if (!this.dep.isLazy(id)) return;
-    const mark = id * 256 + t;
-    if (this.nestMarks.has(mark)) return;
-    this.nestMarks.add(mark);
-    this.newNest.push(mark);
+    if (this.dep.isLazy(p.id)) this.markSections(p.id, t);
   }
 
   /** Has thread t done something that could wait inside a critical section of lazy lock `obj` in this execution? */
