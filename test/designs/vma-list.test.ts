@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DESIGNS, type DesignName } from '../../src/designs/design.js';
-import { checkSystem, watchSystem } from '../../src/invariants/system.js';
+import { watchSystem } from '../../src/invariants/system.js';
 import type { Vma } from '../../src/kernel/mm/mm_types.js';
-import { explore, type Program, runAtomically } from '../../src/sched/index.js';
+import { type Program, runAtomically } from '../../src/sched/index.js';
 import { sysAccess, sysCommand, sysFork, sysMmap, sysOpen, sysRw } from '../../src/uapi/syscalls.js';
 import { type Process, System } from '../../src/uapi/system.js';
-import { runOnce } from '../kernel/helpers/run.js';
+import { exploreSystem, runOnce } from '../kernel/helpers/run.js';
 
 const VA = 0x7f0000000000;
 const PAGES = 4;
@@ -28,11 +28,15 @@ function world(design: DesignName): S {
   return s;
 }
 
-const run = (design: DesignName, threads: Program<S>['threads']) =>
-  explore(
-    { setup: () => world(design), threads, invariant: (s) => checkSystem(s) },
-    { maxExecutions: 20000 },
-  );
+// Explored as `vdm check` explores: the retry cycles of the vma_list faults end where they repeat,
+// so these searches complete (with every object visible and no shared state to compare, the v5.8
+// pread search below stopped at 20,000 executions, incomplete, in 10 s; like this, 236 in 0.3 s).
+const run = (design: DesignName, threads: Program<S>['threads']) => {
+  const r = exploreSystem(() => world(design), threads);
+  // Every search here is complete: a clean result on the fixed kernel is a proof, not a sample.
+  assert.ok(r.complete, JSON.stringify(r.incomplete));
+  return r;
+};
 const kinds = (r: ReturnType<typeof run>) =>
   [...new Set(r.violations.map((v) => `${v.kind}:${v.id}`))].sort();
 const leaves = (s: S) => s.p.mm.pt.leafList().length;

@@ -1,6 +1,37 @@
 // Helpers for kernel-model tests: run a body once as a single thread, or explore threads.
 
-import { type ExploreResult, explore, type Program, type Thread } from '../../../src/sched/index.js';
+import { checkSystem } from '../../../src/invariants/system.js';
+import { invariantReads } from '../../../src/scenario/program.js';
+import {
+  type ExploreOptions,
+  type ExploreResult,
+  explore,
+  type Program,
+  type Thread,
+} from '../../../src/sched/index.js';
+import type { System } from '../../../src/uapi/system.js';
+
+/**
+ * Explores threads against a System under the system invariants, the way `vdm check` explores a
+ * scenario: only the objects the invariants read are visible, the kernel's plain shared state
+ * (the System) is what a retry loop compares to end a cycle, and locks are lazy. Options override.
+ */
+export function exploreSystem<S extends System>(
+  setup: () => S,
+  threads: Program<S>['threads'],
+  options: ExploreOptions = {},
+): ExploreResult {
+  return explore(
+    {
+      setup,
+      threads,
+      invariant: (s) => checkSystem(s),
+      observesObject: invariantReads,
+      sharedState: (s) => [s],
+    },
+    { lazyLocks: true, ...options },
+  );
+}
 
 /** Runs `body` as the only thread of a program (one execution) and returns its state and result. */
 export function runOnce<S, R>(
