@@ -15,13 +15,14 @@ import type { System } from '../../../src/uapi/system.js';
  * Explores threads against a System under the system invariants, the way `vdm check` explores a
  * scenario: only the objects the invariants read are visible, the kernel's plain shared state
  * (the System) is what a retry loop compares to end a cycle, and locks are lazy. Options override.
+ * Fails unless the search is complete: a clean result on a fixed kernel is then a proof.
  */
 export function exploreSystem<S extends System>(
   setup: () => S,
   threads: Program<S>['threads'],
   options: ExploreOptions = {},
 ): ExploreResult {
-  return explore(
+  const r = explore(
     {
       setup,
       threads,
@@ -31,6 +32,8 @@ export function exploreSystem<S extends System>(
     },
     { lazyLocks: true, ...options },
   );
+  if (!r.complete) throw new Error(`exploreSystem: incomplete search: ${JSON.stringify(r.incomplete)}`);
+  return r;
 }
 
 /** Runs `body` as the only thread of a program (one execution) and returns its state and result. */
