@@ -71,7 +71,7 @@ function stringHash(s: string): number {
   if (h === undefined) {
     h = 0x811c9dc5;
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-    h = Math.imul(h ^ s.length, 0x9e3779b1) >>> 0;
+    h = Math.imul(h ^ s.length, 0x9e3779b1);
     if (s.length <= 64 && STRING_HASH.size < 1 << 16) STRING_HASH.set(s, h);
   }
   return h;
@@ -92,16 +92,19 @@ export function hashGraph(
   fields: (o: object) => readonly string[] | undefined,
 ): string {
   const seen = new Map<object, number>();
-  let a = 0x811c9dc5;
+  // The lanes are kept as signed 32-bit integers (`| 0`), which the engine stores unboxed; unsigned
+  // ones (`>>> 0`) of 2^31 and above would be a heap number for every store into these captured
+  // variables. The bits are the same: they become unsigned only when printed.
+  let a = 0x811c9dc5 | 0;
   let b = 0x01000193;
   const mix = (x: number): void => {
-    a = Math.imul(a ^ x, 0x01000193) >>> 0;
-    b = (Math.imul(b ^ x, 0x5bd1e995) + (a >>> 7)) >>> 0;
+    a = Math.imul(a ^ x, 0x01000193);
+    b = (Math.imul(b ^ x, 0x5bd1e995) + (a >>> 7)) | 0;
   };
   const num = (v: number): void => {
     if (Number.isInteger(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER) {
-      mix(v >>> 0);
-      mix(Math.floor(v / 4294967296) >>> 0);
+      mix(v | 0);
+      mix(Math.floor(v / 4294967296) | 0);
     } else mix(stringHash(String(v)));
   };
   const visit = (v: unknown): void => {
@@ -194,5 +197,5 @@ export function hashGraph(
     visit(r);
     mix(17);
   }
-  return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
