@@ -30,11 +30,92 @@ export interface CallSite {
  * tests), named as the kernel spells them (`vfioPciMmapHugeFault` -> `vfio_pci_mmap_huge_fault`).
  * Generators delegating with `yield*` are all on the stack while the innermost one runs, so this is
  * the kernel call chain. The walk stops at the frame that resumed the thread, so nothing of its
- * caller (a report, the command line) is taken for a kernel function. One stack trace per call.
+ * caller (a report, the command line) is taken for a kernel function. One structured stack trace
+ * per call, and a formatted one per call chain not seen before.
  */
 export function captureCall(into: CallSite): void {
+  // The formatted (source-mapped) stack is what names sites and functions, and formatting it is
+  // most of a replay's time; the same code positions always format the same way, so the result is
+  // kept per chain of positions, read from V8's structured frames, which cost no formatting.
+  const key = positionsKey();
+  let hit = key === null ? undefined : known.get(key);
+  if (hit === undefined) {
+    hit = fromFormattedStack();
+    if (key !== null) {
+      if (known.size >= KNOWN_MAX) known.clear();
+      known.set(key, hit);
+    }
+  }
+  into.site = hit.site;
+  into.stack = hit.stack === undefined ? undefined : hit.stack.slice();
+}
+
+/** Call chains formatted so far, by positionsKey(). */
+const known = new Map<string, CallSite>();
+const KNOWN_MAX = 20_000;
+
+/** V8's frame objects (the stack-trace API's CallSite), as far as the key reads them. */
+interface V8Frame {
+  getFileName(): string | null | undefined;
+  getLineNumber(): number | null;
+  getColumnNumber(): number | null;
+  getMethodName(): string | null;
+  getTypeName(): string | null;
+  isAsync?(): boolean;
+}
+
+const structured = (_e: Error, frames: V8Frame[]): V8Frame[] => frames;
+
+/**
+ * The code positions of the stack up to and including the driver's frame (where the thread's own
+ * frames end): what decides how fromFormattedStack() reads it. A position fixes its function's
+ * name; a frame's source-mapped name can come from the frame below it, which is why the driver's
+ * frame is in the key too. The receiver's type and the member called, which the site's text shows,
+ * are keyed for the first frame outside the explorer. Null when the structured frames cannot be had.
+ */
+function positionsKey(): string | null {
+  // V8's stack-trace API; other engines (the playground in a browser) format every time.
+  if (typeof Error.captureStackTrace !== 'function') return null;
+  const prev = Error.prepareStackTrace;
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = FRAMES;
+  Error.prepareStackTrace = structured as unknown as typeof Error.prepareStackTrace;
+  const holder: { stack?: unknown } = {};
+  Error.captureStackTrace(holder, captureCall);
+  const frames = holder.stack;
+  Error.prepareStackTrace = prev;
+  Error.stackTraceLimit = limit;
+  if (!Array.isArray(frames)) return null;
+  let key = '';
+  let named = false;
+  for (const f of frames as V8Frame[]) {
+    const file = f.getFileName() ?? '';
+    let id = fileIds.get(file);
+    if (id === undefined) {
+      id = fileIds.size;
+      fileIds.set(file, id);
+    }
+    key += `${id}:${f.getLineNumber()}:${f.getColumnNumber()},`;
+    if (!named && !SCHED.test(file)) {
+      named = true;
+      key += `${f.getTypeName()}.${f.getMethodName()}${f.isAsync?.() === true ? ' async' : ''},`;
+    }
+    if (DRIVER_FILE.test(file)) break;
+  }
+  return key;
+}
+
+/** Small numbers for the files in keys. */
+const fileIds = new Map<string, number>();
+
+/** The driver's frames by their compiled file (DRIVER reads the source-mapped one). */
+const DRIVER_FILE = /[/\\]sched[/\\](?:execution|atomic)\.[jt]s$/;
+
+/** captureCall() from a formatted stack trace: the only reading of frames (positionsKey() keys it). */
+function fromFormattedStack(): CallSite {
+  const limit = Error.stackTraceLimit;
+  // One more than captureCall() reads: this function's own frame is on top.
+  Error.stackTraceLimit = FRAMES + 1;
   const trace = new Error().stack ?? '';
   Error.stackTraceLimit = limit;
   let site: string | undefined;
@@ -57,8 +138,7 @@ export function captureCall(into: CallSite): void {
     if (name === 'next' || name === 'Generator' || name === '<anonymous>') continue;
     out.push(kernelName(name));
   }
-  into.site = site ?? '?';
-  into.stack = out.reverse();
+  return { site: site ?? '?', stack: out.reverse() };
 }
 
 /** The first stack frame outside the explorer: where model code called the primitive. */
