@@ -491,13 +491,21 @@ export class RaceFinder<S> {
         // whole critical section: reverse from its acquisition instead.
         let at = x;
         let blocked = this.directFeasible(x, j);
+        // x's thread holds the refusing lock for read (a reader section of an rw_semaphore): y's
+        // thread may come inside that section, before x, with the writer whose section kept it out
+        // left behind — an order the direct reversal cannot make (it moves that writer along).
+        let insideReader = false;
         if (blocked >= 0) {
           at = this.heldSince(x, blocked);
+          insideReader = at >= 0 && ex.evKind[at] === K.DOWN_READ;
           // y must then come before x's whole critical section. When y's thread already follows
           // its acquisition through data or eager orders (x's thread read what y's thread then
           // overwrote, say), no execution keeps those orders and puts y first: it takes reversing
           // a race on that chain, which is found and reversed on its own.
-          if (at >= 0 && this.hbD(at, pred)) continue;
+          if (at >= 0 && this.hbD(at, pred)) {
+            if (insideReader) this.trigger(x, j, pred);
+            continue;
+          }
           if (at >= 0) blocked = this.directFeasible(at, j);
         }
         if (blocked === FEASIBLE) {
@@ -507,6 +515,9 @@ export class RaceFinder<S> {
           } finally {
             this.direct = false;
           }
+          // Reversing the lock orders between x and y as well reaches y inside the reader
+          // section with that writer's section left behind (test/sched/lazy-readers.test.ts).
+          if (insideReader) this.trigger(x, j, pred);
         } else this.trigger(x, j, pred);
       }
     }
