@@ -47,11 +47,18 @@ export function captureCall(into: CallSite): void {
     }
   }
   into.site = hit.site;
-  into.stack = hit.stack === undefined ? undefined : hit.stack.slice();
+  // Each op keeps its own array: the cached one is shared by every call of the chain.
+  into.stack = hit.stack.slice();
+}
+
+/** A call chain as fromFormattedStack() read it. */
+interface ReadCall {
+  site: string;
+  stack: string[];
 }
 
 /** Call chains formatted so far, by positionsKey(). */
-const known = new Map<string, CallSite>();
+const known = new Map<string, ReadCall>();
 const KNOWN_MAX = 20_000;
 
 /** V8's frame objects (the stack-trace API's CallSite), as far as the key reads them. */
@@ -81,10 +88,14 @@ function positionsKey(): string | null {
   Error.stackTraceLimit = FRAMES;
   Error.prepareStackTrace = structured as unknown as typeof Error.prepareStackTrace;
   const holder: { stack?: unknown } = {};
-  Error.captureStackTrace(holder, captureCall);
-  const frames = holder.stack;
-  Error.prepareStackTrace = prev;
-  Error.stackTraceLimit = limit;
+  let frames: unknown;
+  try {
+    Error.captureStackTrace(holder, captureCall);
+    frames = holder.stack;
+  } finally {
+    Error.prepareStackTrace = prev;
+    Error.stackTraceLimit = limit;
+  }
   if (!Array.isArray(frames)) return null;
   let key = '';
   let named = false;
@@ -100,7 +111,7 @@ function positionsKey(): string | null {
       named = true;
       key += `${f.getTypeName()}.${f.getMethodName()}${f.isAsync?.() === true ? ' async' : ''},`;
     }
-    if (DRIVER_FILE.test(file)) break;
+    if (DRIVER.test(file)) break;
   }
   return key;
 }
@@ -108,11 +119,8 @@ function positionsKey(): string | null {
 /** Small numbers for the files in keys. */
 const fileIds = new Map<string, number>();
 
-/** The driver's frames by their compiled file (DRIVER reads the source-mapped one). */
-const DRIVER_FILE = /[/\\]sched[/\\](?:execution|atomic)\.[jt]s$/;
-
 /** captureCall() from a formatted stack trace: the only reading of frames (positionsKey() keys it). */
-function fromFormattedStack(): CallSite {
+function fromFormattedStack(): ReadCall {
   const limit = Error.stackTraceLimit;
   // One more than captureCall() reads: this function's own frame is on top.
   Error.stackTraceLimit = FRAMES + 1;
