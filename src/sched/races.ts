@@ -116,14 +116,20 @@ export class RaceFinder<S> {
 
   /**
    * Could (t, k) run right after pre(c).notdep(c)? The object's state there is its state before c
-   * plus the effects of the read-like events on it that do not happen after c (they move along).
+   * plus the effects of the events on it that do not happen after c (they move along). Those are
+   * read-like: events after a read-like c that do not conflict with it, or, after a write-like c,
+   * events on slots it does not touch — a reader's up_read after another writer's arrival on an
+   * rw_semaphore (the arrival takes the writer slot, the up_read the reader count). Leaving the
+   * latter out took a writer's wait, queued behind a reader and another writer's arrival, for
+   * blocked wherever it moved, and the search missed every trace where the reader leaves and the
+   * first writer takes the semaphore before the second arrives (test/sched/queued-writers.test.ts).
    */
   private feasible(c: number, first: number, t: number, k: number): boolean {
     const ex = this.ex;
     let code = ex.evState[c]!;
     // Events of c's own thread after it happen after it: when only they follow c on the object
     // (soleThread, from soleFrom on), nothing moves along.
-    if (isReadLike(ex.evKind[c]!) && !(ex.evThread[c] === this.soleThread && c >= this.soleFrom)) {
+    if (!(ex.evThread[c] === this.soleThread && c >= this.soleFrom)) {
       for (let x = first; x > c; x = ex.evPrevObj[x]!)
         if (!this.hb(c, x)) code += ex.evAfter[x]! - ex.evState[x]!;
     }
