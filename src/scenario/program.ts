@@ -183,6 +183,7 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): ScenarioP
     },
     threads,
     observesObject: invariantReads,
+    readOnlySections: sc.check.readOnlySections !== false,
     // What the kernel model shares outside sched objects (lists, trees, counts, kept under the
     // locks that guard them) and what the checks remember: a state is all of it (loop.ts). The
     // event counter and the report recorders are bookkeeping that never changes what runs.

@@ -130,6 +130,10 @@ const FIELDS: Record<string, FieldDoc> = {
     doc: 'dpor only: explore two critical sections of a lock in both orders only when something in them conflicts (lazy locks, see docs/explorer.md). Off: every order of every acquisition, as an eager search does; the verdict is the same, the count of executions larger.',
     default: '`true`',
   },
+  'check.readOnlySections': {
+    doc: "Let the critical sections the model marks read-only (a dma-buf fault's check under the reservation lock) overlap each other, so that two of them are never explored in both orders (a reduction, see docs/explorer.md). Off: they take the lock exclusively, as the kernel does; the verdict is the same, the count of executions larger.",
+    default: '`true`',
+  },
   'check.stopAtFirst': {
     doc: 'Stop at the first execution that shows every expected violation (or, when none is expected, at the first violation): a quick answer; the search is reported incomplete (`stopAtFirst`).',
     default: '`false`',

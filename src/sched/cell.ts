@@ -1,6 +1,7 @@
 // One shared memory location. Reads are read-like; writes and read-modify-writes conflict with
 // everything on the same cell.
 
+import type { Mutex } from './mutex.js';
 import { ALL_HI, K, shared } from './op.js';
 import { Prim, type PrimOptions } from './prim.js';
 import type { Thread } from './program.js';
@@ -22,6 +23,12 @@ export class Cell<T> extends Prim {
   private v: T;
   /** CellOptions.show (given a value of this cell). */
   readonly show: ((v: unknown) => string) | undefined;
+  /**
+   * The lock every change of this cell is made under, held exclusively (the kernel's "protected
+   * by"), where a read-only section of that lock reads it (Mutex.lockReadOnly): a change without it
+   * is an error. Null: no such promise.
+   */
+  guardedBy: Mutex | null = null;
 
   constructor(name: string, initial: T, options: CellOptions<T> = {}) {
     super(name, options);
@@ -86,8 +93,13 @@ export class Cell<T> extends Prim {
   }
 
   /** @internal executed by the explorer. */
-  apply(kind: number, _t: number, arg: unknown): unknown {
+  apply(kind: number, t: number, arg: unknown): unknown {
     if (kind === K.READ) return this.v;
+    const g = this.guardedBy;
+    if (g !== null && g.owner !== t)
+      throw new Error(
+        `cell ${this.name} changed without ${g.name} held, the lock that guards it (guardedBy)`,
+      );
     if (kind === K.WRITE) {
       this.v = arg as T;
       return undefined;

@@ -118,6 +118,7 @@ export class Execution<S> implements Host {
   readonly names: string[];
   private readonly fns: ((s: S) => Thread<unknown>)[];
   captureSites: boolean;
+  readonly readOnlySections: boolean;
   /** Host.executionNumber: executions begun (begin() counts them). */
   executionNumber = 0;
   state!: S;
@@ -132,6 +133,10 @@ export class Execution<S> implements Host {
   readonly opHi: Int32Array;
   /** The lazily handled locks each thread holds (object ids, in acquisition order). */
   private readonly lazyHeld: number[][];
+  /** Per thread: the mutexes it holds in read-only sections (Mutex.lockReadOnly), innermost last. */
+  private readonly readOnlyHeld: Prim[][];
+  /** Per thread: accesses in its read-only section other than reads of data the lock guards. */
+  private readonly readOnlyOther: Int32Array;
   /**
    * Lazy locks in whose critical sections a thread has taken another lazy lock in this execution,
    * as obj * 256 + thread: their critical sections can take part in a deadlock, so races of that
@@ -290,6 +295,7 @@ export class Execution<S> implements Host {
     if (this.n === 0) throw new Error('program has no threads');
     if (this.n > 254) throw new Error(`program has ${this.n} threads; the explorer supports at most 254`);
     this.captureSites = options.captureSites ?? false;
+    this.readOnlySections = program.readOnlySections !== false;
     this.status = new Uint8Array(this.n);
     this.gens = new Array(this.n).fill(null);
     this.opKind = new Int32Array(this.n);
@@ -297,6 +303,8 @@ export class Execution<S> implements Host {
     this.opLo = new Int32Array(this.n);
     this.opHi = new Int32Array(this.n);
     this.lazyHeld = this.names.map(() => []);
+    this.readOnlyHeld = this.names.map(() => []);
+    this.readOnlyOther = new Int32Array(this.names.length);
     this.opArg = new Array(this.n);
     this.opSite = new Array(this.n);
     this.opStack = new Array(this.n);
@@ -631,6 +639,7 @@ export class Execution<S> implements Host {
     }
     this.status.fill(RUNNING);
     for (const h of this.lazyHeld) if (h.length > 0) h.length = 0;
+    for (const h of this.readOnlyHeld) if (h.length > 0) h.length = 0;
     if (this.nestMarks.size > 0) this.nestMarks.clear();
     for (const h of this.held) if (h.length > 0) h.length = 0;
     this.scopeLast.fill(-1);
@@ -809,6 +818,7 @@ export class Execution<S> implements Host {
       return;
     }
     this.evAfter[i] = o.stateCode();
+    if (this.readOnlyHeld[t]!.length > 0 || k === K.DOWN_READ) this.readOnlySection(t, o, k);
     if (this.newNest.length > 0) this.newNest.length = 0;
     if (this.lazyHeld[t]!.length > 0 && (isBlockable(k) || k === K.DOWN_WRITE)) this.markNesting(t, o);
     if (lazyLock) this.countLazy(t, id, k, result);
@@ -836,6 +846,51 @@ export class Execution<S> implements Host {
     c.lo = lo;
     c.hi = hi;
     return c;
+  }
+
+  /**
+   * Thread t's event of kind k on o, in or at the start of a read-only section (Mutex.lockReadOnly):
+   * keeps the sections t is in, and reports an ERROR where a section breaks what makes it one — it
+   * may read data its lock guards (a Cell whose guardedBy is that lock) and make one other access,
+   * and must not wait or take a lock.
+   */
+  private readOnlySection(t: number, o: Prim, k: number): void {
+    const held = this.readOnlyHeld[t]!;
+    if (k === K.DOWN_READ && o.type === 'mutex') {
+      if (held.length > 0) this.readOnlyBroken(t, held, `takes ${o.name} inside it`);
+      held.push(o);
+      this.readOnlyOther[t] = 0;
+      return;
+    }
+    if (held.length === 0) return;
+    if (k === K.UP_READ && o === held[held.length - 1]) {
+      held.pop();
+      return;
+    }
+    if (k === K.READ && o.type === 'cell') {
+      const g = (o as Cell<unknown>).guardedBy;
+      if (g !== null && held.includes(g)) return;
+    }
+    if (isBlockable(k) || isAcquire(k) || isTry(k)) {
+      this.readOnlyBroken(t, held, `could wait or take a lock: ${OP_NAME[k]} ${o.name}`);
+      return;
+    }
+    if (++this.readOnlyOther[t]! > 1)
+      this.readOnlyBroken(
+        t,
+        held,
+        `makes a second access that is not a read of data the lock guards: ${OP_NAME[k]} ${o.name}`,
+      );
+  }
+
+  private readOnlyBroken(t: number, held: Prim[], what: string): void {
+    this.report(
+      'error',
+      'ERROR',
+      `${this.names[t]}: a read-only section of ${held[held.length - 1]!.name} (lockReadOnly) ${what}; such a section may only read data written under the lock, make one other access, and never wait`,
+      this.len,
+      this.names[t],
+    );
   }
 
   /** Keeps the lazily handled locks thread t holds, after its event of kind k on lock `id`. */
@@ -1106,7 +1161,10 @@ export class Execution<S> implements Host {
 
   private afterOp(t: number, i: number, o: AnyPrim, k: number, result: unknown): void {
     if (this.options.recordTrace) {
-      const ev: TraceEvent = { thread: this.names[t]!, op: OP_NAME[k]!, object: o.name };
+      // A mutex's read-only section is the kernel's mutex_lock() (Mutex.lockReadOnly), said so.
+      const readOnly = o.type === 'mutex' && (k === K.DOWN_READ || k === K.UP_READ);
+      const op = readOnly ? (k === K.DOWN_READ ? 'lock' : 'unlock') : OP_NAME[k]!;
+      const ev: TraceEvent = { thread: this.names[t]!, op, object: o.name };
       const site = this.opSite[t];
       if (site) ev.site = site;
       const stack = this.opStack[t];
@@ -1129,6 +1187,7 @@ export class Execution<S> implements Host {
               )
             : printable(result);
       if (shown !== undefined) ev.result = shown;
+      if (readOnly && k === K.DOWN_READ) ev.result = 'read-only section';
       const lo = this.evLo[i]!;
       const hi = this.evHi[i]!;
       if (lo !== ALL_LO || hi !== ALL_HI) ev.slots = [lo, hi];
@@ -1142,7 +1201,8 @@ export class Execution<S> implements Host {
         break;
       case K.DOWN_READ:
         this.lockdepAttempt(t, i, o, k);
-        this.hold(t, o, 'read');
+        // A mutex's read-only section is an exclusive mutex_lock() in the kernel.
+        this.hold(t, o, o.type === 'mutex' ? 'lock' : 'read');
         break;
       case K.DOWN_WRITE:
         this.lockdepAttempt(t, i, o, k);
@@ -1197,7 +1257,8 @@ export class Execution<S> implements Host {
     const ld = this.options.lockdep!;
     if (k !== K.LOCK && k !== K.DOWN_READ && k !== K.DOWN_WRITE && k !== K.DOWN_WRITE_WAIT) return;
     const cls = this.lockClassOf(t, o);
-    const toMode: LockMode = k === K.LOCK ? 'lock' : k === K.DOWN_READ ? 'read' : 'write';
+    const toMode: LockMode =
+      k === K.LOCK || o.type === 'mutex' ? 'lock' : k === K.DOWN_READ ? 'read' : 'write';
     for (const h of this.held[t]!) {
       if (ld.has(h.cls, cls)) continue;
       ld.add({

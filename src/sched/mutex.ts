@@ -1,5 +1,5 @@
 // A sleeping lock (kernel mutex, spinlock or ww_mutex without the wound/wait part). Every operation
-// on it conflicts with every other.
+// on it conflicts with every other, except two read-only sections' (lockReadOnly()).
 
 import { K, shared } from './op.js';
 import { currentHost, Prim, type PrimOptions } from './prim.js';
@@ -21,6 +21,16 @@ export interface LockOptions extends PrimOptions {
    * those sections call plainData() instead.
    */
   guardsPlainData?: boolean;
+  /**
+   * Some of its critical sections are read-only and may be taken with lockReadOnly() (see there).
+   * Such a lock can never be trylocked.
+   */
+  readOnlySections?: boolean;
+}
+
+/** Do read-only sections overlap in the running execution (Program.readOnlySections)? */
+function overlapping(): boolean {
+  return currentHost()?.readOnlySections ?? true;
 }
 
 export class Mutex extends Prim {
@@ -31,10 +41,15 @@ export class Mutex extends Prim {
   readonly lockClass: string;
   /** Holding thread index, -1 when free. */
   owner = -1;
+  /** Threads in a read-only section (lockReadOnly), one entry per hold, in thread order. */
+  readonly readOnly: number[] = [];
+  /** LockOptions.readOnlySections. */
+  readonly readOnlySections: boolean;
 
   constructor(name: string, options: LockOptions = {}) {
     super(name, options);
     this.lockClass = options.lockClass ?? name;
+    this.readOnlySections = options.readOnlySections === true;
   }
 
   /**
@@ -47,6 +62,26 @@ export class Mutex extends Prim {
 
   unlock(): Thread<void> {
     return shared(K.UNLOCK, this) as unknown as Thread<void>;
+  }
+
+  /**
+   * mutex_lock() for a critical section that only reads: the kernel takes the lock exclusively, and
+   * the explorer lets such sections overlap one another (never a section taken with lock()). That
+   * is Lipton's reduction: when a section reads only data that is written with the lock held
+   * exclusively, makes at most one other access, and neither waits nor takes another lock, its
+   * acquisition moves right, its release left and its reads either way, so every execution where
+   * two such sections overlap equals one where they follow each other, and none is explored twice
+   * in two orders of sections that commute. The executor checks those conditions at every event
+   * (Cell `guardedBy`) and reports an ERROR when a section breaks them. Needs `readOnlySections`.
+   * A program with `readOnlySections: false` takes these sections exclusively, as lock() does.
+   */
+  lockReadOnly(subclass = 0): Thread<void> {
+    return shared(overlapping() ? K.DOWN_READ : K.LOCK, this, subclass) as unknown as Thread<void>;
+  }
+
+  /** mutex_unlock() of a section taken with lockReadOnly(). */
+  unlockReadOnly(): Thread<void> {
+    return shared(overlapping() ? K.UP_READ : K.UNLOCK, this) as unknown as Thread<void>;
   }
 
   /** Never blocks: true if the lock was taken. */
@@ -67,36 +102,50 @@ export class Mutex extends Prim {
     if (!h || h.inSetup) return;
     const t = h.currentThread;
     if (t >= 0 && this.owner !== t)
-      throw new Error(`mutex ${this.name}: plainData() by a thread that does not hold it`);
+      throw new Error(
+        this.readOnly.includes(t)
+          ? `mutex ${this.name}: plainData() inside a read-only section (lockReadOnly): plain data is not checked to be read only`
+          : `mutex ${this.name}: plainData() by a thread that does not hold it`,
+      );
     h.plainAccess?.(this);
   }
 
   get locked(): boolean {
-    return this.owner !== -1;
+    return this.owner !== -1 || this.readOnly.length > 0;
   }
 
-  /** Does thread t hold it? */
+  /** Does thread t hold it (in a read-only section too)? */
   heldBy(t: number): boolean {
-    return this.owner === t;
+    return this.owner === t || (this.readOnly.length > 0 && this.readOnly.includes(t));
   }
 
+  /**
+   * Bit 0: no thread holds it exclusively; bits 1-9: the exclusive holder + 1; bits 10 and up: the
+   * read-only sections open. Free is 1. A read-only section's events change only the count, so
+   * their effects add up (prim.ts).
+   */
   override stateCode(): number {
-    return this.owner + 1;
+    return (this.owner === -1 ? 1 : (this.owner + 1) << 1) + (this.readOnly.length << 10);
   }
 
   override nextCode(kind: number, t: number, code: number): number {
-    if (kind === K.LOCK) return code === 0 ? t + 1 : -1;
-    if (kind === K.UNLOCK) return 0;
+    if (kind === K.LOCK) return code === 1 ? (t + 1) << 1 : -1;
+    if (kind === K.UNLOCK) return 1;
     return -1;
   }
 
   override describeHolders(names: readonly string[]): string {
-    return this.owner === -1 ? 'free' : `held by ${names[this.owner]}`;
+    if (this.owner !== -1) return `held by ${names[this.owner]}`;
+    if (this.readOnly.length > 0)
+      return `held in read-only sections by ${this.readOnly.map((t) => names[t]).join(', ')}`;
+    return 'free';
   }
 
   /** @internal */
   enabled(kind: number): boolean {
-    return kind !== K.LOCK || this.owner === -1;
+    if (kind === K.LOCK) return this.owner === -1 && this.readOnly.length === 0;
+    if (kind === K.DOWN_READ) return this.owner === -1;
+    return true;
   }
 
   /** @internal */
@@ -106,9 +155,30 @@ export class Mutex extends Prim {
         this.owner = t;
         return undefined;
       case K.TRYLOCK:
+        if (this.readOnlySections)
+          throw new Error(
+            `mutex ${this.name}: trylock of a lock with read-only sections (a trylock's outcome would depend on how they overlap)`,
+          );
         if (this.owner !== -1) return false;
         this.owner = t;
         return true;
+      case K.DOWN_READ:
+        if (!this.readOnlySections)
+          throw new Error(`mutex ${this.name}: lockReadOnly() needs the readOnlySections option`);
+        {
+          // Kept sorted: one state, one encoding (loop.ts compares states).
+          let at = this.readOnly.length;
+          while (at > 0 && this.readOnly[at - 1]! > t) at--;
+          this.readOnly.splice(at, 0, t);
+        }
+        return undefined;
+      case K.UP_READ: {
+        const at = this.readOnly.lastIndexOf(t);
+        if (at < 0)
+          throw new Error(`mutex ${this.name}: unlockReadOnly() by a thread not in a read-only section`);
+        this.readOnly.splice(at, 1);
+        return undefined;
+      }
       default:
         if (this.owner !== t) throw new Error(`mutex ${this.name}: unlock by a thread that does not hold it`);
         this.owner = -1;

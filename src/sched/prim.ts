@@ -14,6 +14,8 @@ export interface Host {
   captureSites: boolean;
   /** True while the program's setup() runs. */
   readonly inSetup: boolean;
+  /** Program.readOnlySections: Mutex.lockReadOnly() sections may overlap. */
+  readonly readOnlySections: boolean;
   /**
    * Executions begun on this host: one host runs execution after execution, so model state keyed
    * by the host (such as queued task work) must be keyed by this too, or it leaks into the next.
@@ -70,6 +72,8 @@ const SKIP = new Set([
   'atomicSections',
   'guardsPlainData',
   'show',
+  'guardedBy',
+  'readOnlySections',
 ]);
 
 /** Prim.stateFields per class. */
@@ -190,7 +194,8 @@ export abstract class Prim {
 export function enabledIn(kind: number, t: number, code: number): boolean {
   switch (kind) {
     case K.LOCK:
-      return code === 0;
+      // A mutex's code is 1 when it is free (Mutex.stateCode).
+      return code === 1;
     case K.DOWN_READ:
       return (code & 1) === 1;
     case K.DOWN_WRITE_WAIT:

@@ -48,6 +48,13 @@ export interface Program<S> {
    */
   scopeOf?(p: Prim): string;
   /**
+   * Mutex.lockReadOnly() sections overlap each other (Lipton's reduction, mutex.ts). False: they
+   * take the lock exclusively like lock(), to compare a search against one without the reduction.
+   * Part of the program, not of a search, so that every replay of an execution runs it the same way.
+   * Default true.
+   */
+  readOnlySections?: boolean;
+  /**
    * Whether writes in scopes a and b must be ordered (a part of the invariant reads both). Default:
    * a === b. A scope need not be related to itself: writes to different objects of a scope whose
    * objects no part reads together (the page tables of one mm, read entry by entry) stay unordered.

@@ -61,8 +61,12 @@ export class DmaResv {
     // The invariants read what the lock guards through objects of their own (the exporter's
     // revoked word, importers' mappings), not the lock. Sections that also touch plain data
     // (fences, the attachment list, the exporter's list, importers' fields) say so with
-    // plainData(), which orders them eagerly; the CPU fault's section reads only objects.
-    this.lock = new Mutex(`${name}.resv`, { lockClass: 'reservation_ww_class_mutex' });
+    // plainData(), which orders them eagerly; the CPU fault's section reads only objects, and
+    // only what is changed with the lock held, so it is taken as a read-only section.
+    this.lock = new Mutex(`${name}.resv`, {
+      lockClass: 'reservation_ww_class_mutex',
+      readOnlySections: true,
+    });
   }
 }
 

@@ -302,6 +302,9 @@ export function* vfioPciDmaBufCreate(
     return buf;
   }
   priv.dmabuf = buf;
+  // priv->revoked and priv->vdev change only with resv held (and memory_lock or dmabuf_lock).
+  priv.revokedWord.guardedBy = buf.resv.lock;
+  priv.vdevField.guardedBy = buf.resv.lock;
   if (!o.ownMapping) buf.file.mapping = vdev.vdev.inode.mapping;
   const listLock = dmabufListLock(vdev);
   if (listLock) {

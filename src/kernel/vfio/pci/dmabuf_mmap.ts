@@ -184,16 +184,18 @@ export function* vfioPciDmaBufMmapFault(vmf: VmFault, order: number): Thread<num
     // 1. Under resv: a revoked buffer is SIGBUS; a live one has a live device.
     // A base with a dma-buf is the buffer's vfio_pci_dma_buf: priv->revoked and priv->vdev are
     // loads of its words (events), so this section touches only objects.
+    // The section reads two words changed only under resv and takes one scoped reference: a
+    // read-only section (Mutex.lockReadOnly), so two faults' sections are not explored in both orders.
     const bufPriv = priv as VfioPciDmaBuf;
-    yield* buf.resv.lock.lock();
+    yield* buf.resv.lock.lockReadOnly();
     if (yield* bufPriv.revokedWord.read()) {
-      yield* buf.resv.lock.unlock();
+      yield* buf.resv.lock.unlockReadOnly();
       return VM_FAULT_SIGBUS;
     }
     vdev = yield* bufPriv.vdevField.read();
     // 2. Pin the device (vfio_device_try_get_registration), then drop resv.
     if (vdev && design.faultPinsDevice) pinned = yield* vfioDeviceTryGetRegistrationScoped(vdev.vdev);
-    yield* buf.resv.lock.unlock();
+    yield* buf.resv.lock.unlockReadOnly();
     if (!vdev || (design.faultPinsDevice && !pinned)) return VM_FAULT_SIGBUS;
   } else {
     // No resv step: priv->vdev is read as it is (it becomes NULL at cleanup, under both locks).
