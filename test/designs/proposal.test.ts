@@ -120,8 +120,12 @@ describe('dmabuf-backed, step by step', () => {
           const fd = yield* sysOpen(p, 'gpu0');
           const vma = (yield* doMmap(p.mm, { file: p.fds.get(fd)!, len: 16 * KiB, offset: 0 })) as Vma;
           // The buffer is revoked while memory decode stays on (as a permanent revoke, or a
-          // runtime resume that leaves buffers revoked, would leave it).
-          yield* (vma.privateData as VfioPciDmaBuf).revokedWord.write(true);
+          // runtime resume that leaves buffers revoked, would leave it), under resv as the kernel
+          // changes it (the word is guarded by resv: Cell.guardedBy).
+          const priv = vma.privateData as VfioPciDmaBuf;
+          yield* priv.dmabuf!.resv.lock.lock();
+          yield* priv.revokedWord.write(true);
+          yield* priv.dmabuf!.resv.lock.unlock();
           return yield* sysAccess(p, vma.start, false, 'p');
         },
       );
