@@ -4,8 +4,10 @@
 // The system invariants (src/invariants/system.ts) are a conjunction of parts:
 // - one per page-table leaf: the leaf's entries, its mm's VMAs and mmap_lock, and the state of the
 //   device its VMA maps (decode, power, reset, memory_lock, its dma-bufs' revoke state);
-// - one per device: the VMAs of every mm that map it, its address_space, its vma_list, its
-//   importers;
+// - one per device: the VMAs of every mm that map it, its address_space, its importers;
+// - within the leaf part, ZAP_COVERAGE (v5.8 to v6.9) reads the device's vma_list and vma_lock
+//   with the leaf and its mm, and no rule reads them with the device's other objects: vma_lock
+//   has a scope of its own (`list:<device>`), related to the mms that can map the device only;
 // - one per IOMMU domain (ISOLATION for DMA): the domain's translations and the open counts of
 //   the devices, so a domain's writes are ordered against open counts (and nothing else), and
 //   two open counts against each other where one process family can hold both devices.
@@ -82,7 +84,9 @@ export class ScenarioScopes {
       case 'mm':
         return `mm:${o.mm}`;
       case 'dev':
-        return `dev:${o.dev}`;
+        // vdev->vma_lock: ZAP_COVERAGE reads it (and the vma_list it guards) with a leaf and its
+        // mm's mmap_lock, and no part reads it with the device's other objects.
+        return p.name === `${o.dev}.vma_lock` ? `list:${o.dev}` : `dev:${o.dev}`;
       case 'iommu':
         return `iommu:${o.dev}`;
       case 'open':
@@ -106,10 +110,14 @@ export class ScenarioScopes {
       return va === vb || this.heldTogether(va, vb);
     }
     if (ka === 'pt' && kb === 'pt') return false;
-    if (ka === 'dev' && kb === 'dev') return va === vb;
-    if (ka !== 'dev' && kb !== 'dev') return va === vb;
-    const mm = ka === 'dev' ? vb : va;
-    const dev = ka === 'dev' ? va : vb;
+    // A device's vma_lock (its vma_list) and its other objects are read by different parts.
+    if ((ka === 'list' && kb === 'dev') || (ka === 'dev' && kb === 'list')) return false;
+    const da = ka === 'dev' || ka === 'list';
+    const db = kb === 'dev' || kb === 'list';
+    if (da && db) return ka === kb && va === vb;
+    if (!da && !db) return va === vb;
+    const mm = da ? vb : va;
+    const dev = da ? va : vb;
     return this.canMap(mm, dev);
   };
 
