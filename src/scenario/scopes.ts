@@ -110,10 +110,9 @@ export class ScenarioScopes {
       return va === vb || this.heldTogether(va, vb);
     }
     if (ka === 'pt' && kb === 'pt') return false;
-    // A device's vma_lock (its vma_list) and its other objects are read by different parts.
-    if ((ka === 'list' && kb === 'dev') || (ka === 'dev' && kb === 'list')) return false;
     const da = ka === 'dev' || ka === 'list';
     const db = kb === 'dev' || kb === 'list';
+    // A device's vma_lock (its vma_list) and its other objects are read by different parts.
     if (da && db) return ka === kb && va === vb;
     if (!da && !db) return va === vb;
     const mm = da ? vb : va;
