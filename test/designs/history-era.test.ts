@@ -99,6 +99,7 @@ const KERNEL_ALL = [
   'unlink_file_vma',
   'unmap_mapping_range',
   'unmap_region',
+  'unmap_single_vma',
   'vma_link_file',
   'vmf_insert_pfn',
   'vmf_insert_pfn_pmd',

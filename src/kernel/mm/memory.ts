@@ -237,18 +237,36 @@ export function* cpuAccess(
 }
 
 /**
- * mm/memory.c: zap_page_range_single() -> unmap_single_vma() for [start, end) of one VMA, then the
- * TLB flush of tlb_finish_mmu(). A huge leaf that the range touches at all is removed whole
- * (zap_huge_pud/zap_huge_pmd for a full cover; __split_huge_p?d_locked clears a special leaf whole
- * for a partial one). Special leaves hold no page references, so nothing is put. MMU notifiers
- * (secondary MMUs such as KVM's) are told before and after, then the TLB flush (flushTlbMm) waits
- * for every CPU that could still use a cleared translation.
+ * mm/memory.c: zap_page_range_single() — MMU notifiers (secondary MMUs such as KVM's) are told
+ * before and after, unmapSingleVma() clears [start, end) of one VMA, and tlb_finish_mmu() flushes
+ * the TLB (flushTlbMm: it waits for every CPU that could still use a cleared translation) only if
+ * an entry was cleared: tlb_flush_mmu_tlbonly() returns at once when none of the mmu_gather's
+ * cleared_* or freed_tables bits is set, so a zap that found nothing mapped sends no IPI.
  */
 export function* zapPageRangeSingle(vma: Vma, start: number, end: number): Thread<void> {
   const mm = vma.mm;
-  const pt = mm.pt;
-  let zappedOne = false;
   for (const n of mm.notifiers) yield* n.invalidateStart(mm, start, end);
+  const cleared = yield* unmapSingleVma(vma, start, end);
+  for (const n of mm.notifiers) yield* n.invalidateEnd(mm, start, end);
+  if (cleared) yield* flushTlbMm(mm);
+}
+
+/** zapPmdEntry(): the range covered the whole PTE table. */
+const ZAP_WHOLE_TABLE = 1;
+/** zapPmdEntry(): an entry was cleared (the mmu_gather's cleared_ptes or cleared_pmds). */
+const ZAP_CLEARED = 2;
+
+/**
+ * mm/memory.c: unmap_single_vma() -> unmap_page_range() for [start, end) of one VMA, the TLB flush
+ * left to the caller's mmu_gather. A huge leaf that the range touches at all is removed whole
+ * (zap_huge_pud/zap_huge_pmd for a full cover; __split_huge_p?d_locked clears a special leaf whole
+ * for a partial one). Special leaves hold no page references, so nothing is put. True when an
+ * entry was cleared: the caller's tlb_finish_mmu() flushes only then.
+ */
+export function* unmapSingleVma(vma: Vma, start: number, end: number): Thread<boolean> {
+  const pt = vma.mm.pt;
+  let zappedOne = false;
+  let cleared = false;
   for (let pudVa = start - (start % PUD_SIZE); pudVa < end; pudVa += PUD_SIZE) {
     const pi = pt.pud.slot(pudVa);
     const pe = yield* pt.pud.read(pi);
@@ -258,6 +276,7 @@ export function* zapPageRangeSingle(vma: Vma, start: number, end: number): Threa
       yield* pt.pud.lock.lock();
       yield* pt.pud.clear(pi, pi + 1, true);
       yield* pt.pud.lock.unlock();
+      cleared = true;
       continue;
     }
     const pmd = pt.pmdTable(pudVa);
@@ -269,18 +288,19 @@ export function* zapPageRangeSingle(vma: Vma, start: number, end: number): Threa
       if (zappedOne && currentHost()?.alone === true) {
         const next = pt.zapFilled(pmdVa, hi);
         if (next !== pmdVa) {
+          // Only a run of mapped leaves is zapped there: each table it stands for had entries.
+          cleared = true;
           pmdVa = next;
           continue;
         }
       }
-      if (yield* zapPmdEntry(vma, pmd, pmdVa, Math.max(lo, pmdVa), Math.min(hi, pmdVa + PMD_SIZE)))
-        zappedOne = true;
+      const r = yield* zapPmdEntry(vma, pmd, pmdVa, Math.max(lo, pmdVa), Math.min(hi, pmdVa + PMD_SIZE));
+      if (r & ZAP_WHOLE_TABLE) zappedOne = true;
+      if (r & ZAP_CLEARED) cleared = true;
       pmdVa += PMD_SIZE;
     }
   }
-  for (const n of mm.notifiers) yield* n.invalidateEnd(mm, start, end);
-  // tlb_finish_mmu(): the flush returns once no CPU can still use a cleared translation.
-  yield* flushTlbMm(mm);
+  return cleared;
 }
 
 // arch/x86/mm/tlb.c: flush_tlb_mm_range() — IPIs to every CPU of the mm, waiting for each.
@@ -290,29 +310,34 @@ export function* flushTlbMm(mm: Mm): Thread<void> {
 }
 
 // mm/memory.c: zap_pmd_range() for one PMD entry, and zap_pte_range() under the PTE lock: the
-// entries of [start, end) are read and cleared in one hold of the lock. True when it zapped a
-// whole PTE table.
-function* zapPmdEntry(vma: Vma, pmd: Table, pmdVa: number, start: number, end: number): Thread<boolean> {
+// entries of [start, end) are read and cleared in one hold of the lock. ZAP_WHOLE_TABLE when the
+// range covered a whole PTE table, ZAP_CLEARED when an entry was cleared.
+function* zapPmdEntry(vma: Vma, pmd: Table, pmdVa: number, start: number, end: number): Thread<number> {
   const pt = vma.mm.pt;
   const mi = pmd.slot(pmdVa);
   const me = yield* pmd.read(mi);
-  if (me === undefined) return false;
+  if (me === undefined) return 0;
   if (me.t === 'leaf') {
     // zap_huge_pmd() (full cover) or __split_huge_pmd_locked() (partial): a special leaf goes whole.
     yield* pmd.lock.lock();
     yield* pmd.clear(mi, mi + 1, true);
     yield* pmd.lock.unlock();
-    return false;
+    return ZAP_CLEARED;
   }
   const pte = pt.pteTable(pmdVa);
   const lo = pte.slot(start);
   const hi = pte.slot(end - 1) + 1;
+  let cleared = 0;
   yield* pte.lock.lock();
   // The loop clears the present entries (ptep_get_and_clear_full): a run of present ones at a time,
-  // so an entry that stays empty is not written.
-  for (const r of (yield* pte.readRange(lo, hi)).in(lo, hi)) yield* pte.clear(r.lo, r.hi);
+  // so an entry that stays empty is not written; each cleared one is recorded for the flush
+  // (tlb_remove_tlb_entry sets cleared_ptes).
+  for (const r of (yield* pte.readRange(lo, hi)).in(lo, hi)) {
+    yield* pte.clear(r.lo, r.hi);
+    cleared = ZAP_CLEARED;
+  }
   yield* pte.lock.unlock();
-  return hi - lo === PTRS_PER_TABLE;
+  return (hi - lo === PTRS_PER_TABLE ? ZAP_WHOLE_TABLE : 0) | cleared;
 }
 
 /**

@@ -4,7 +4,7 @@
 import type { Thread } from '../../sched/program.js';
 import { type File, fput, getFile, taskWorkRun } from '../fs/file.js';
 import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from './arch.js';
-import { zapPageRangeSingle } from './memory.js';
+import { flushTlbMm, unmapSingleVma } from './memory.js';
 import type { Mm } from './mm.js';
 import { anyFlag, type PageProt, VM_SPECIAL, type VmAreaDesc, Vma, type VmOperations } from './mm_types.js';
 
@@ -195,24 +195,31 @@ function* unlinkFileVma(vma: Vma): Thread<void> {
 }
 
 /**
- * mm/vma.c: unmap_region() — zap the range's page tables, then free_pgtables() for the tables that
- * no other VMA needs: those wholly inside the gap between the neighbouring VMAs.
+ * mm/vma.c: unmap_region() — in one mmu_gather: unmap_vmas() zaps the range's page tables between
+ * the MMU notifiers' start and end, free_pgtables() frees the tables that no other VMA needs
+ * (those wholly inside the gap between the neighbouring VMAs), and tlb_finish_mmu() flushes the
+ * TLB once, after both, if an entry was cleared or a table freed.
  */
 function* unmapRegion(mm: Mm, vma: Vma, start: number, end: number): Thread<void> {
-  yield* zapPageRangeSingle(vma, start, end);
+  for (const n of mm.notifiers) yield* n.invalidateStart(mm, start, end);
+  const cleared = yield* unmapSingleVma(vma, start, end);
+  for (const n of mm.notifiers) yield* n.invalidateEnd(mm, start, end);
   const floor = mm.vmas.filter((v) => v !== vma && v.end <= start).reduce((a, v) => Math.max(a, v.end), 0);
   const ceiling = mm.vmas
     .filter((v) => v !== vma && v.start >= end)
     .reduce((a, v) => Math.min(a, v.start), Number.MAX_SAFE_INTEGER);
-  yield* freePgtables(mm, floor, ceiling);
+  const freed = yield* freePgtables(mm, floor, ceiling);
+  if (cleared || freed) yield* flushTlbMm(mm);
 }
 
 // mm/memory.c: free_pgtables() -> free_pgd_range(): page tables wholly inside [floor, ceiling)
 // are unhooked (pmd_clear/pud_clear) and freed. Runs under mmap_lock held for write, after the zap
-// emptied them; gup-fast cannot be walking them (the kernel's RCU table free keeps it safe).
-function* freePgtables(mm: Mm, floor: number, ceiling: number): Thread<void> {
+// emptied them; gup-fast cannot be walking them (the kernel's RCU table free keeps it safe). True
+// when a table was freed (pte_free_tlb/pmd_free_tlb set the mmu_gather's freed_tables).
+function* freePgtables(mm: Mm, floor: number, ceiling: number): Thread<boolean> {
   const pt = mm.pt;
   const filled = new Set(pt.filledIn(floor, ceiling));
+  let freed = false;
   for (const mi of [...pt.pteTablesIn(floor, ceiling), ...filled]) {
     const va = mi * PMD_SIZE;
     const pmd = pt.pmdTable(va);
@@ -221,13 +228,16 @@ function* freePgtables(mm: Mm, floor: number, ceiling: number): Thread<void> {
     const empty = !filled.has(mi) && pt.pteTable(va).entries.empty;
     yield* pmd.clearTables(s, s + 1, empty);
     pt.forgetPteTable(va);
+    freed = true;
   }
   for (const pi of pt.pmdTablesIn(floor, ceiling)) {
     const va = pi * PUD_SIZE;
     const s = pt.pud.slot(va);
     yield* pt.pud.clearTables(s, s + 1, pt.pmdTable(va).entries.empty);
     pt.forgetPmdTable(va);
+    freed = true;
   }
+  return freed;
 }
 
 // mm/vma.c: remove_vma()

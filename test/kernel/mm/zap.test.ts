@@ -8,6 +8,7 @@ import { vmfInsertPfnPmd } from '../../../src/kernel/mm/huge_memory.js';
 import { cpuAccess, makeVmf, unmapMappingRange, vmfInsertPfn } from '../../../src/kernel/mm/memory.js';
 import { VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, type Vma } from '../../../src/kernel/mm/mm_types.js';
 import { doMmap } from '../../../src/kernel/mm/mmap.js';
+import { munmap } from '../../../src/kernel/mm/vma.js';
 import { explore } from '../../../src/sched/index.js';
 import { runOnce } from '../helpers/run.js';
 import { GiB, MiB, VA, world } from './helpers/world.js';
@@ -102,5 +103,68 @@ describe('unmap_mapping_range', () => {
       state.mm.pt.leafList().map((l) => rel(l.base)),
       ['100000'],
     );
+  });
+});
+
+describe('TLB flushes of a zap (tlb_finish_mmu)', () => {
+  // Each flush is recorded with whether the mapping's PTE table was still hooked in at the time.
+  function counted(w: ReturnType<typeof world>): string[] {
+    const flushes: string[] = [];
+    const tlb = w.mm.tlb;
+    const down = tlb.downWrite.bind(tlb);
+    tlb.downWrite = (subclass?: number) => {
+      flushes.push(w.mm.pt.hasPteTable(VA) ? 'flush, table hooked' : 'flush, table freed');
+      return down(subclass);
+    };
+    return flushes;
+  }
+
+  test('a zap that finds nothing mapped sends no flush; one that clears entries sends one', () => {
+    const { result } = runOnce(
+      () => world({ thp: 'never' }),
+      function* (w) {
+        const flushes = counted(w);
+        yield* doMmap(w.mm, { file: w.file, len: 4 * PAGE_SIZE, offset: 0, at: VA });
+        yield* unmapMappingRange(w.file.mapping, 0, 0);
+        const untouched = flushes.length;
+        yield* cpuAccess(w.mm, VA + PAGE_SIZE, false, 'main');
+        yield* unmapMappingRange(w.file.mapping, 0, 0);
+        const mapped = flushes.length - untouched;
+        // The PTE table stays, empty: zapping it again clears nothing.
+        yield* unmapMappingRange(w.file.mapping, 0, 0);
+        return [untouched, mapped, flushes.length - untouched - mapped];
+      },
+    );
+    assert.deepEqual(result, [0, 1, 0]);
+  });
+
+  test('munmap flushes once, after free_pgtables, when it cleared entries or freed a table', () => {
+    const { result } = runOnce(
+      () => world({ thp: 'never' }),
+      function* (w) {
+        const flushes = counted(w);
+        // Mapped: the entries are cleared and the table freed, then one flush.
+        yield* doMmap(w.mm, { file: w.file, len: 4 * PAGE_SIZE, offset: 0, at: VA });
+        yield* cpuAccess(w.mm, VA, false, 'main');
+        yield* munmap(w.mm, VA, 4 * PAGE_SIZE);
+        const mapped = flushes.splice(0);
+        // Emptied by a zap before: nothing to clear, but the freed table is flushed.
+        yield* doMmap(w.mm, { file: w.file, len: 4 * PAGE_SIZE, offset: 0, at: VA });
+        yield* cpuAccess(w.mm, VA, false, 'main');
+        yield* unmapMappingRange(w.file.mapping, 0, 0);
+        flushes.length = 0;
+        yield* munmap(w.mm, VA, 4 * PAGE_SIZE);
+        const emptied = flushes.splice(0);
+        // Never touched: no table, no entry, no flush.
+        yield* doMmap(w.mm, { file: w.file, len: 4 * PAGE_SIZE, offset: 0, at: VA });
+        yield* munmap(w.mm, VA, 4 * PAGE_SIZE);
+        return { mapped, emptied, untouched: flushes };
+      },
+    );
+    assert.deepEqual(result, {
+      mapped: ['flush, table freed'],
+      emptied: ['flush, table freed'],
+      untouched: [],
+    });
   });
 });
