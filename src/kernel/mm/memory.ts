@@ -25,7 +25,7 @@ import {
   type Vma,
   type VmFault,
 } from './mm_types.js';
-import { PTRS_PER_TABLE, pfnAt, type Table } from './pgtable.js';
+import { lastClearFound, PTRS_PER_TABLE, pfnAt, type Table } from './pgtable.js';
 
 // mm/memory.c: vmf_insert_pfn() -> vmf_insert_pfn_prot() -> insert_pfn(mkwrite = false)
 export function* vmfInsertPfn(vma: Vma, addr: number, pfn: number): Thread<number> {
@@ -274,9 +274,9 @@ export function* unmapSingleVma(vma: Vma, start: number, end: number): Thread<bo
     if (pe.t === 'leaf') {
       // zap_huge_pud() / pudp_huge_clear_flush() under the PUD lock (page_table_lock).
       yield* pt.pud.lock.lock();
-      yield* pt.pud.clear(pi, pi + 1, true);
+      yield* pt.pud.clearLeaf(pi);
+      if (lastClearFound()) cleared = true;
       yield* pt.pud.lock.unlock();
-      cleared = true;
       continue;
     }
     const pmd = pt.pmdTable(pudVa);
@@ -320,9 +320,10 @@ function* zapPmdEntry(vma: Vma, pmd: Table, pmdVa: number, start: number, end: n
   if (me.t === 'leaf') {
     // zap_huge_pmd() (full cover) or __split_huge_pmd_locked() (partial): a special leaf goes whole.
     yield* pmd.lock.lock();
-    yield* pmd.clear(mi, mi + 1, true);
+    yield* pmd.clearLeaf(mi);
+    const found = lastClearFound();
     yield* pmd.lock.unlock();
-    return ZAP_CLEARED;
+    return found ? ZAP_CLEARED : 0;
   }
   const pte = pt.pteTable(pmdVa);
   const lo = pte.slot(start);

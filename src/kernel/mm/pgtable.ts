@@ -23,6 +23,14 @@ export type { Entry } from './pte-runs.js';
 /** Entries per PMD and PTE table. */
 export const PTRS_PER_TABLE = 512;
 
+/**
+ * Whether the last Table.clearLeaf() found a leaf to remove. The clearing thread reads it right
+ * after its event, before any other thread runs; a module variable rather than a field, so the
+ * state comparisons of retry loops (hashGraph) never see it.
+ */
+let clearFound = false;
+export const lastClearFound = (): boolean => clearFound;
+
 /** A table's level, and what one of its slots maps. */
 const STEP = { pud: PUD_SIZE / PAGE_SIZE, pmd: PMD_SIZE / PAGE_SIZE, pte: 1 } as const;
 const SLOT_SIZE = { pud: PUD_SIZE, pmd: PMD_SIZE, pte: PAGE_SIZE } as const;
@@ -244,6 +252,24 @@ export class Table {
   /** One event: empties slots [lo, hi) (only the leaves among them with `leavesOnly`). */
   clear(lo: number, hi: number, leavesOnly = false): Thread<void> {
     return this.change(lo, hi, (m) => m.clear(lo, hi, leavesOnly), 'leaf');
+  }
+
+  /**
+   * One event: removes the huge leaf at slot i (PUD or PMD) if the entry is one when the event runs,
+   * as zap_huge_pud()/zap_huge_pmd() do after their recheck under the lock. Whether there was one
+   * is read right after the event with lastClearFound() (the zap's cleared_puds/cleared_pmds); the
+   * event's own result stays empty, so traces show the entry after it as for any other change.
+   */
+  clearLeaf(i: number): Thread<void> {
+    return this.change(
+      i,
+      i + 1,
+      (m) => {
+        clearFound = m.get(i)?.t === 'leaf';
+        m.clear(i, i + 1, true);
+      },
+      'leaf',
+    );
   }
 
   private change(

@@ -149,4 +149,34 @@ describe('races on the mm model', () => {
     assert.deepEqual(run.violations, []);
     assert.deepEqual([...states], ['parent=none child=none refs=3']);
   });
+  test('two zaps of one huge PMD leaf: the one that finds it gone under the lock sends no flush', () => {
+    // Each zap reads the PMD entry without the lock, then clears under it (zap_huge_pmd rechecks
+    // there). Whatever the order, the leaf is removed once, so exactly one flush is sent.
+    const { run, states } = finals<S & { flushes: number }>(
+      {
+        setup: () => {
+          const s = { ...setup({}, { len: 4 * MiB, touch: true })(), flushes: 0 };
+          const tlb = s.mm.tlb;
+          const down = tlb.downWrite.bind(tlb);
+          tlb.downWrite = (subclass?: number) => {
+            s.flushes++;
+            return down(subclass);
+          };
+          return s;
+        },
+        threads: {
+          a: function* (s) {
+            yield* unmapMappingRange(s.file.mapping, 0, 0);
+          },
+          b: function* (s) {
+            yield* unmapMappingRange(s.file.mapping, 0, 0);
+          },
+        },
+      },
+      (s) => `${s.flushes} ${leaves(s.mm)}`,
+    );
+    assert.deepEqual(run.violations, []);
+    assert.equal(run.complete, true);
+    assert.deepEqual([...states], ['1 none']);
+  });
 });
