@@ -18,7 +18,11 @@ import type { Entry, Table } from './mm/pgtable.js';
  * fault"), copy_huge_pud() copies any huge PUD; PTEs are copied
  * as they are (special pfnmap PTEs take no page reference). The child VMA goes into i_mmap right
  * after the parent's (vma_interval_tree_insert_after()), so a zap walking i_mmap meets the parent
- * first. Per-VMA locks and flush_tlb_mm(oldmm) have no counterpart here (no TLBs).
+ * first. Per-VMA locks have no counterpart here, nor has the flush_tlb_mm(oldmm) at the end: it
+ * is there for the parent's PTEs that copy-on-write made read-only, and the model neither shares
+ * anonymous pages at fork nor changes a parent entry, so no CPU of the parent can hold a
+ * translation that fork made stale (a zap's own flush still waits for every window that read an
+ * entry it cleared).
  */
 export function* dupMmap(
   parent: Mm,
