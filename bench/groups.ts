@@ -60,11 +60,17 @@ const overlap = (x: GroupEvent, y: GroupEvent): boolean =>
 /**
  * The pairs of events of two executions of one group (same threads, same events per thread) that
  * they order differently, as "x < y" in a's order: pairs on one object that conflict (overlapping
- * slots, not both read-like); when there is none, pairs of write-like events on different objects
- * (which conflict only through the invariant's visibility scopes), marked so. Distinct texts, in
- * a's order.
+ * slots, not both read-like); when there is none, pairs of write-like events on different objects,
+ * marked so, which the search orders only when the invariant reads both objects together
+ * (`ordered`, from the search's visibility scopes: when it is given, only those pairs). A writer's
+ * arrival at a semaphore is left out there: the invariants read who holds it, not who waits.
+ * Distinct texts, in a's order.
  */
-export function reorderedPairs(a: readonly GroupEvent[], b: readonly GroupEvent[]): string[] {
+export function reorderedPairs(
+  a: readonly GroupEvent[],
+  b: readonly GroupEvent[],
+  ordered?: (objectA: string, objectB: string) => boolean,
+): string[] {
   const id = (trace: readonly GroupEvent[]): string[] => {
     const seen = new Map<string, number>();
     return trace.map((e) => {
@@ -85,7 +91,15 @@ export function reorderedPairs(a: readonly GroupEvent[], b: readonly GroupEvent[
         if (sameObject) {
           if (x.object !== y.object || (READ_LIKE.has(x.op) && READ_LIKE.has(y.op)) || !overlap(x, y))
             continue;
-        } else if (x.object === y.object || READ_LIKE.has(x.op) || READ_LIKE.has(y.op)) continue;
+        } else if (
+          x.object === y.object ||
+          READ_LIKE.has(x.op) ||
+          READ_LIKE.has(y.op) ||
+          x.op === 'down_write' ||
+          y.op === 'down_write' ||
+          (ordered !== undefined && !ordered(x.object, y.object))
+        )
+          continue;
         const pi = posB.get(ia[i]!);
         const pj = posB.get(ia[j]!);
         if (pi === undefined || pj === undefined || pi < pj) continue;
@@ -124,10 +138,23 @@ export function groupExecutions(file: string, design: string, maxExecutions: num
     recordTrace: true,
   });
   const groups = new Map<string, { first: GroupEvent[]; n: number }>();
+  // Object name -> visibility scope (-1: the invariant does not read it), as the search numbered them.
+  const scopes = new Map<string, number>();
+  let related: (a: number, b: number) => boolean = () => false;
+  const ordered = (x: string, y: string): boolean => {
+    const sx = scopes.get(x) ?? -1;
+    const sy = scopes.get(y) ?? -1;
+    return sx >= 0 && sy >= 0 && related(sx, sy);
+  };
   const differences = new Map<string, number>();
   let executions = 0;
   const col = dpor(scenarioProgram(sc, { design: d }), options, new Lockdep(), (ex) => {
     executions++;
+    related = (a, b) => ex.dep.related(a, b);
+    for (let id = 0; id < ex.objNames.length; id++) {
+      const name = ex.objNames[id];
+      if (name !== undefined) scopes.set(name, ex.dep.scopeOf(id));
+    }
     replayer.begin();
     for (let i = 0; i < ex.len; i++) replayer.step(ex.evThread[i]!);
     const trace: GroupEvent[] = replayer.trace.map((e) => ({
@@ -145,7 +172,7 @@ export function groupExecutions(file: string, design: string, maxExecutions: num
     }
     g.n++;
     if (g.n > 6) return;
-    const diff = reorderedPairs(g.first, trace).slice(0, 6).join(' | ');
+    const diff = reorderedPairs(g.first, trace, ordered).slice(0, 6).join(' | ');
     differences.set(diff, (differences.get(diff) ?? 0) + 1);
   });
   const result = col.result();

@@ -63,6 +63,15 @@ describe('bench/groups', () => {
     assert.deepEqual(reorderedPairs(slots, swapped), []);
     const two = [ev('a', 'write', 'x'), ev('b', 'rmw', 'y')];
     assert.deepEqual(reorderedPairs(two, [two[1]!, two[0]!]), ['a write x < b rmw y (different objects)']);
+    // Given the search's visibility, only pairs the invariant reads together are named.
+    assert.deepEqual(
+      reorderedPairs(two, [two[1]!, two[0]!], () => false),
+      [],
+    );
+    assert.deepEqual(
+      reorderedPairs(two, [two[1]!, two[0]!], (x, y) => x === 'x' && y === 'y'),
+      ['a write x < b rmw y (different objects)'],
+    );
   });
 
   test('a scenario: a complete search with one execution per group reports so', () => {
