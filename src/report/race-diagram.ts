@@ -79,6 +79,7 @@ export const PLUMBING_FRAMES: readonly string[] = [
   'access',
   'change',
   'clear',
+  'clear_leaf',
   'clear_tables',
   'insert_leaf',
   'populate',
