@@ -9,9 +9,9 @@ import { cpuAccess, makeVmf, unmapMappingRange, vmfInsertPfn } from '../../../sr
 import { VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, type Vma } from '../../../src/kernel/mm/mm_types.js';
 import { doMmap } from '../../../src/kernel/mm/mmap.js';
 import { munmap } from '../../../src/kernel/mm/vma.js';
-import { explore } from '../../../src/sched/index.js';
+import { explore, type Thread } from '../../../src/sched/index.js';
 import { runOnce } from '../helpers/run.js';
-import { GiB, MiB, VA, world } from './helpers/world.js';
+import { GiB, MiB, VA, type World, world } from './helpers/world.js';
 
 const rel = (base: number) => (base - VA).toString(16);
 
@@ -108,7 +108,7 @@ describe('unmap_mapping_range', () => {
 
 describe('TLB flushes of a zap (tlb_finish_mmu)', () => {
   // Each flush is recorded with whether the mapping's PTE table was still hooked in at the time.
-  function counted(w: ReturnType<typeof world>): string[] {
+  function counted(w: World): string[] {
     const flushes: string[] = [];
     const tlb = w.mm.tlb;
     const down = tlb.downWrite.bind(tlb);
@@ -118,13 +118,18 @@ describe('TLB flushes of a zap (tlb_finish_mmu)', () => {
     };
     return flushes;
   }
+  // Four pages of the file at VA; with `touch`, a load at that offset then faults one in.
+  function* mapFour(w: World, touch?: number): Thread<void> {
+    yield* doMmap(w.mm, { file: w.file, len: 4 * PAGE_SIZE, offset: 0, at: VA });
+    if (touch !== undefined) yield* cpuAccess(w.mm, VA + touch, false, 'main');
+  }
 
   test('a zap that finds nothing mapped sends no flush; one that clears entries sends one', () => {
     const { result } = runOnce(
       () => world({ thp: 'never' }),
       function* (w) {
         const flushes = counted(w);
-        yield* doMmap(w.mm, { file: w.file, len: 4 * PAGE_SIZE, offset: 0, at: VA });
+        yield* mapFour(w);
         yield* unmapMappingRange(w.file.mapping, 0, 0);
         const untouched = flushes.length;
         yield* cpuAccess(w.mm, VA + PAGE_SIZE, false, 'main');
@@ -144,19 +149,17 @@ describe('TLB flushes of a zap (tlb_finish_mmu)', () => {
       function* (w) {
         const flushes = counted(w);
         // Mapped: the entries are cleared and the table freed, then one flush.
-        yield* doMmap(w.mm, { file: w.file, len: 4 * PAGE_SIZE, offset: 0, at: VA });
-        yield* cpuAccess(w.mm, VA, false, 'main');
+        yield* mapFour(w, 0);
         yield* munmap(w.mm, VA, 4 * PAGE_SIZE);
         const mapped = flushes.splice(0);
         // Emptied by a zap before: nothing to clear, but the freed table is flushed.
-        yield* doMmap(w.mm, { file: w.file, len: 4 * PAGE_SIZE, offset: 0, at: VA });
-        yield* cpuAccess(w.mm, VA, false, 'main');
+        yield* mapFour(w, 0);
         yield* unmapMappingRange(w.file.mapping, 0, 0);
         flushes.length = 0;
         yield* munmap(w.mm, VA, 4 * PAGE_SIZE);
         const emptied = flushes.splice(0);
         // Never touched: no table, no entry, no flush.
-        yield* doMmap(w.mm, { file: w.file, len: 4 * PAGE_SIZE, offset: 0, at: VA });
+        yield* mapFour(w);
         yield* munmap(w.mm, VA, 4 * PAGE_SIZE);
         return { mapped, emptied, untouched: flushes };
       },
