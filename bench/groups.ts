@@ -14,24 +14,19 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { designOf } from '../src/designs/design.js';
+import { stepKind, stepsConflict } from '../src/report/race-diagram.js';
 import { checkExploreOptions } from '../src/scenario/check.js';
 import { loadScenarioFile } from '../src/scenario/load.js';
 import { scenarioProgram } from '../src/scenario/program.js';
+import type { Dependence } from '../src/sched/dependence.js';
 import { dpor } from '../src/sched/dpor.js';
 import { Execution } from '../src/sched/execution.js';
 import { Lockdep } from '../src/sched/lockdep.js';
-import { isReadLike, OP_NAME } from '../src/sched/op.js';
+import { isReadLike } from '../src/sched/op.js';
 import { DEFAULT_MAX_STEPS, type TraceEvent } from '../src/sched/program.js';
 
 /** An event as the grouping sees it: a trace event (its thread, operation, object, slots, result). */
 export type GroupEvent = Pick<TraceEvent, 'thread' | 'op' | 'object' | 'slots' | 'result'>;
-
-/**
- * Operation names that commute with each other on one object (op.ts: isReadLike). Traces name a
- * scoped reference's get or put `rmw` as they do a plain read-modify-write, so a name counts only
- * when every kind printed with it is read-like.
- */
-const READ_LIKE = new Set(OP_NAME.filter((name) => OP_NAME.every((n, k) => n !== name || isReadLike(k))));
 
 /**
  * An event as its thread saw it. A writer's arrival at a busy rw_semaphore shows as `queued` in
@@ -53,9 +48,6 @@ export function groupKey(trace: readonly GroupEvent[]): string {
     .map((t) => `${t}: ${perThread.get(t)!.join(' ; ')}`)
     .join('\n');
 }
-
-const overlap = (x: GroupEvent, y: GroupEvent): boolean =>
-  !x.slots || !y.slots || (x.slots[0] < y.slots[1] && y.slots[0] < x.slots[1]);
 
 /**
  * The pairs of events of two executions of one group (same threads, same events per thread) that
@@ -89,12 +81,11 @@ export function reorderedPairs(
         const y = a[j]!;
         if (x.thread === y.thread) continue;
         if (sameObject) {
-          if (x.object !== y.object || (READ_LIKE.has(x.op) && READ_LIKE.has(y.op)) || !overlap(x, y))
-            continue;
+          if (!stepsConflict(x, y)) continue;
         } else if (
           x.object === y.object ||
-          READ_LIKE.has(x.op) ||
-          READ_LIKE.has(y.op) ||
+          isReadLike(stepKind(x.op)) ||
+          isReadLike(stepKind(y.op)) ||
           x.op === 'down_write' ||
           y.op === 'down_write' ||
           (ordered !== undefined && !ordered(x.object, y.object))
@@ -140,17 +131,18 @@ export function groupExecutions(file: string, design: string, maxExecutions: num
   const groups = new Map<string, { first: GroupEvent[]; n: number }>();
   // Object name -> visibility scope (-1: the invariant does not read it), as the search numbered them.
   const scopes = new Map<string, number>();
-  let related: (a: number, b: number) => boolean = () => false;
+  // The search's dependence relation (one Execution serves the whole search).
+  let dep: Dependence | undefined;
   const ordered = (x: string, y: string): boolean => {
     const sx = scopes.get(x) ?? -1;
     const sy = scopes.get(y) ?? -1;
-    return sx >= 0 && sy >= 0 && related(sx, sy);
+    return sx >= 0 && sy >= 0 && dep !== undefined && dep.related(sx, sy);
   };
   const differences = new Map<string, number>();
   let executions = 0;
   const col = dpor(scenarioProgram(sc, { design: d }), options, new Lockdep(), (ex) => {
     executions++;
-    related = (a, b) => ex.dep.related(a, b);
+    dep = ex.dep;
     for (let id = 0; id < ex.objNames.length; id++) {
       const name = ex.objNames[id];
       if (name !== undefined) scopes.set(name, ex.dep.scopeOf(id));

@@ -108,18 +108,24 @@ function framesOf(step: TraceStep): string[] {
   return step.stack.filter(meaningful);
 }
 
-/** The op kind (src/sched/op.ts `K`) of a step's printable op name. */
-function kindOf(op: string): number {
+/**
+ * The op kind (src/sched/op.ts `K`) of a step's printable op name. Names shared by several kinds
+ * (`rmw`) give the first, which is not read-like: the conservative reading.
+ */
+export function stepKind(op: string): number {
   const k = OP_NAME.indexOf(op);
   return k >= 0 ? k : K.RMW;
 }
 
 /** The explorer's conflict rule on two recorded steps: one object, overlapping slots, not both read-like. */
-export function stepsConflict(a: TraceStep, b: TraceStep): boolean {
+export function stepsConflict(
+  a: Pick<TraceStep, 'object' | 'op' | 'slots'>,
+  b: Pick<TraceStep, 'object' | 'op' | 'slots'>,
+): boolean {
   if (a.object !== b.object) return false;
   const [la, ha] = a.slots ?? [0, 0x7fffffff];
   const [lb, hb] = b.slots ?? [0, 0x7fffffff];
-  return conflicts(0, kindOf(a.op), la, ha, 0, kindOf(b.op), lb, hb);
+  return conflicts(0, stepKind(a.op), la, ha, 0, stepKind(b.op), lb, hb);
 }
 
 // --- Lock names ------------------------------------------------------------------------------------
