@@ -136,7 +136,7 @@ export function groupExecutions(file: string, design: string, maxExecutions: num
   const ordered = (x: string, y: string): boolean => {
     const sx = scopes.get(x) ?? -1;
     const sy = scopes.get(y) ?? -1;
-    return sx >= 0 && sy >= 0 && dep !== undefined && dep.related(sx, sy);
+    return sx >= 0 && sy >= 0 && dep?.related(sx, sy) === true;
   };
   const differences = new Map<string, number>();
   let executions = 0;
