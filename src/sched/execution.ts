@@ -831,7 +831,7 @@ export class Execution<S> implements Host {
       this.thrHash[t] = foldHash(this.thrHash[t]!, `${k}:${encodeValue(result)}`);
     if (this.loopInv[t] !== null) {
       this.loopEvents[t]!.push(i);
-      this.loopResults[t]!.push(result);
+      this.loopResults[t]!.push(k === K.READ ? readContent(result, lo, hi) : result);
     }
     this.resume(t, result);
     this.current = -1;
@@ -1421,6 +1421,25 @@ function errStack(e: unknown): string | undefined {
  */
 export interface SlotsShown {
   traceSlots(lo: number, hi: number): string;
+}
+
+/**
+ * What a read saw, as a retry loop's place records it (Execution.samePlace). A read returns the
+ * object's value itself. A slotted value (a page-table region) is changed in place, so it is the
+ * same object whatever its slots held: the slots read, as traces show them (all of it, as JSON, for
+ * a read of the whole value), stand for it. A plain
+ * record (a device's hardware state) is replaced at each change, so one read again after a change
+ * and its undoing is another object with the same fields: its encoding stands for it. Any other
+ * object (a pointer to a device, say) stands for itself.
+ */
+function readContent(result: unknown, lo: number, hi: number): unknown {
+  if (typeof result !== 'object' || result === null) return result;
+  if ('traceSlots' in result)
+    return lo === ALL_LO && hi === ALL_HI
+      ? JSON.stringify(result)
+      : (result as SlotsShown).traceSlots(lo, hi);
+  if (Object.getPrototypeOf(result) === Object.prototype) return encodeValue(result);
+  return result;
 }
 
 /** Was an rw_semaphore whose state code (RwSem.stateCode) is `code` held or waited for? */

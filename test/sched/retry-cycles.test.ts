@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Execution } from '../../src/sched/execution.js';
 import { Cell, explore, loopEnd, loopHead, type Program, type Thread } from '../../src/sched/index.js';
 
 interface S {
@@ -81,4 +82,91 @@ test('plain shared data that changes on each pass is part of the state: no cycle
   const r = explore(tug({ shared: true, counting: true }), { maxSteps: 60 });
   assert.equal(r.cycles, undefined);
   assert.equal(r.complete, false);
+});
+
+/**
+ * A value changed in place, as a page-table region is: a read returns the same object whatever
+ * its slots hold, and traceSlots() tells what a read of some slots saw.
+ */
+class Flags {
+  readonly bits = [0];
+  traceSlots(lo: number, hi: number): string {
+    return this.bits.slice(lo, hi).join(',');
+  }
+}
+
+interface T {
+  x: Cell<Flags>;
+  q: Cell<number>;
+}
+
+/**
+ * A raises and lowers slot 0 of x, round after round; B, round after round, reads the slot and
+ * then q. At each of A's loop heads the shared state is the same (the slot is down).
+ */
+function inPlace(): Program<T> {
+  const a = function* (s: T): Thread<void> {
+    const inv = {};
+    try {
+      for (;;) {
+        loopHead(inv);
+        yield* s.x.rmwSlots(0, 1, (f) => {
+          f.bits[0] = 1;
+          return [f, undefined];
+        });
+        yield* s.x.rmwSlots(0, 1, (f) => {
+          f.bits[0] = 0;
+          return [f, undefined];
+        });
+      }
+    } finally {
+      loopEnd(inv);
+    }
+  };
+  const b = function* (s: T): Thread<void> {
+    const inv = {};
+    try {
+      for (;;) {
+        loopHead(inv);
+        yield* s.x.readSlots(0, 1);
+        yield* s.q.read();
+      }
+    } finally {
+      loopEnd(inv);
+    }
+  };
+  return {
+    setup: () => ({ x: new Cell('x', new Flags(), { slots: true }), q: new Cell('q', 0) }),
+    threads: { a, b },
+    sharedState: () => null,
+  };
+}
+
+test('a place in a retry loop compares what a read of a value changed in place saw, not the object', () => {
+  const A = 0;
+  const B = 1;
+  // Runs B's read of the slot (raised or not), then A to the top of its next iteration: is A stopped?
+  const stoppedWhenBSaw = (raised: boolean): boolean => {
+    const ex = new Execution(inPlace(), { clocks: false, lockdep: null, maxSteps: 1000 });
+    ex.begin();
+    ex.step(B); // B reads the slot down: its place at A's next loop head
+    ex.step(A);
+    ex.step(A); // A's second iteration begins: its state is recorded, with B's place
+    ex.step(B); // B reads q and begins its second iteration
+    if (raised) {
+      ex.step(A); // A raises the slot
+      ex.step(B); // B sees it raised
+      ex.step(A); // and A lowers it: A's third iteration begins in the recorded state
+    } else {
+      ex.step(B); // B sees it down
+      ex.step(A);
+      ex.step(A);
+    }
+    return ex.cycleHit;
+  };
+  // B saw what it saw then: the whole state is the recorded one, and A is stopped.
+  assert.equal(stoppedWhenBSaw(false), true);
+  // B saw the slot raised: its next steps may differ from those of the recorded state (it read the
+  // same object, changed in place), so A goes on.
+  assert.equal(stoppedWhenBSaw(true), false);
 });
