@@ -214,6 +214,11 @@ function checkText(
     lines.push(
       `retry cycles: in ${r.cycles} execution${r.cycles === 1 ? '' : 's'} a thread began a retry-loop iteration where it had already been (another thread undid each attempt); it was stopped there, its continuation explored from the first time (docs/explorer.md "Retry cycles")`,
     );
+  const cutShort = r.incomplete?.some((i) => i.reason === 'timeLimit' || i.reason === 'maxExecutions');
+  if (r.cycles && cutShort && r.strategy === 'dpor')
+    lines.push(
+      'hint: retry loops that undo each other (the cycles above) make this search long: each round they go round is a new set of executions. `--preemption-bound 3` explores every execution with at most 3 preemptions, usually in seconds, and reports the search as bounded (docs/performance.md, "where the vma_list executions go")',
+    );
   for (const w of r.warnings ?? []) lines.push(`warning: ${w}`);
   if (r.violations.length === 0) lines.push('no violation found');
   // One counterexample per invariant: the first (fewest preemptions) reported for it.

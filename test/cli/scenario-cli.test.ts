@@ -553,6 +553,20 @@ describe('vdm check: quick answers and honest limits', () => {
     assert.ok((j.cycles ?? 0) > 0);
   });
 
+  test('a search that retry loops keep long and a limit cuts: the text suggests a preemption bound', () => {
+    const file = fileURLToPath(new URL('../../../examples/faults-vs-disable.yaml', import.meta.url));
+    const cut = vdm('check', file, '--design', 'v6.9', '--max-executions', '400');
+    assert.equal(cut.code, 0, cut.err);
+    assert.match(cut.out, /incomplete: maxExecutions/);
+    assert.match(cut.out, /^retry cycles: in \d+ executions/m);
+    assert.match(cut.out, /^hint: retry loops that undo each other .* `--preemption-bound 3`/m);
+    // Complete, or bounded already: no hint.
+    assert.doesNotMatch(vdm('check', PREAD64).out, /^hint:/m);
+    const bounded = vdm('check', file, '--design', 'v6.9', '--preemption-bound', '2');
+    assert.match(bounded.out, /incomplete: preemptionBound/);
+    assert.doesNotMatch(bounded.out, /^hint:/m);
+  });
+
   test('--max-executions: the reason and the cap in --json', () => {
     const r = vdm('check', CONCURRENT_FAULTS, '--max-executions', '3', '--json');
     const j = JSON.parse(r.out) as { incomplete: { reason: string; detail: string }[] };
