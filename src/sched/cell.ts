@@ -46,7 +46,12 @@ export class Cell<T> extends Prim {
     return shared(K.WRITE, this, value) as unknown as Thread<void>;
   }
 
-  /** One atomic event: `f` maps the old value to [new value, result] (xchg, cmpxchg, inc, ...). */
+  /**
+   * One atomic event: `f` maps the old value to [new value, result] (xchg, cmpxchg, inc, ...). An
+   * object value is replaced, never changed in place: the retry-cycle check (loop.ts) takes the
+   * same object read twice for the same value. Only a slotted value (rmwSlots) may change in place,
+   * if it says what a read of some slots saw (SlotsKeyed in execution.ts).
+   */
   rmw<R>(f: (v: T) => [T, R]): Thread<R> {
     return shared(K.RMW, this, f) as unknown as Thread<R>;
   }

@@ -1423,27 +1423,24 @@ export interface SlotsShown {
   traceSlots(lo: number, hi: number): string;
 }
 
-/** What a read of slots [lo, hi) of a value that can show them saw (traces, places); undefined otherwise. */
-function slotsSeen(v: unknown, lo: number, hi: number): string | undefined {
-  return typeof v === 'object' && v !== null && 'traceSlots' in v && !(lo === ALL_LO && hi === ALL_HI)
-    ? (v as SlotsShown).traceSlots(lo, hi)
-    : undefined;
+/**
+ * A value whose slots say exactly what a read of some of them saw (a page-table region): for
+ * comparing two reads of the same slots.
+ */
+export interface SlotsKeyed {
+  slotsKey(lo: number, hi: number): number | string;
 }
 
 /**
  * What a read saw, as a retry loop's place records it (Execution.samePlace). A read returns the
- * object's value itself. A slotted value (a page-table region) is changed in place, so it is the
- * same object whatever its slots held: the slots read, as traces show them, stand for it (all of
- * it, as JSON, for a read of the whole value). A plain record (a device's hardware state) is
- * replaced at each change, so one read again after a change and its undoing is another object with
- * the same fields: its encoding stands for it. Any other object (a pointer to a device, say) stands
- * for itself.
+ * object's value itself. Values are replaced at each change (Cell.rmw), so the same object is the
+ * same value; but a slotted value (a page-table region) is changed in place, one object whatever
+ * its slots hold: what the slots read held (slotsKey) stands for it.
  */
 function readContent(result: unknown, lo: number, hi: number): unknown {
-  if (typeof result !== 'object' || result === null) return result;
-  if ('traceSlots' in result) return slotsSeen(result, lo, hi) ?? JSON.stringify(result);
-  if (Object.getPrototypeOf(result) === Object.prototype) return encodeValue(result);
-  return result;
+  if (typeof result !== 'object' || result === null || !('slotsKey' in result)) return result;
+  // A read of the whole of it is told apart from every other (no place with one ever matches).
+  return lo === ALL_LO && hi === ALL_HI ? {} : (result as SlotsKeyed).slotsKey(lo, hi);
 }
 
 /** Was an rw_semaphore whose state code (RwSem.stateCode) is `code` held or waited for? */
@@ -1468,10 +1465,10 @@ function shownCell(
   hi: number,
 ): string | undefined {
   const show = (v: unknown): string | undefined => (c.show ? c.show(v) : printable(v));
-  const slots = (v: unknown): string | undefined => {
-    const seen = slotsSeen(v, lo, hi);
-    return seen === undefined ? undefined : JSON.stringify(seen);
-  };
+  const slots = (v: unknown): string | undefined =>
+    typeof v === 'object' && v !== null && 'traceSlots' in v && !(lo === ALL_LO && hi === ALL_HI)
+      ? JSON.stringify((v as SlotsShown).traceSlots(lo, hi))
+      : undefined;
   if (k === K.READ) return slots(result) ?? show(result);
   if (k === K.WRITE) return show(arg);
   const after = c.value;

@@ -86,11 +86,11 @@ test('plain shared data that changes on each pass is part of the state: no cycle
 
 /**
  * A value changed in place, as a page-table region is: a read returns the same object whatever
- * its slots hold, and traceSlots() tells what a read of some slots saw.
+ * its slots hold, and slotsKey() tells what a read of some slots saw.
  */
 class Flags {
   readonly bits = [0];
-  traceSlots(lo: number, hi: number): string {
+  slotsKey(lo: number, hi: number): string {
     return this.bits.slice(lo, hi).join(',');
   }
 }

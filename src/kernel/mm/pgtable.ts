@@ -93,6 +93,38 @@ export class PtRegion {
     return text;
   }
 
+  /**
+   * What a read of slots [lo, hi) saw, exactly and cheaply (no allocation for one entry), for
+   * comparing two reads of the same slots (sched/execution.ts, SlotsKeyed): a number for one entry
+   * (a PUD or PMD entry's two slots, a huge-leaf slot alone, one PTE), else the entries' numbers
+   * joined. An entry's number: 0 none, 1 a table, else its leaf (PageTable.leafCode); a huge-leaf
+   * slot alone (readIsLeaf), 1 when the entry is a leaf and 0 when not; a PTE, the translation of
+   * its address (PageTable.translationCode).
+   */
+  slotsKey(lo: number, hi: number): number | string {
+    const base = this.index * PUD_SIZE;
+    const entryVa = (slot: number): number =>
+      slot < 2 ? base : base + Math.floor((slot - 2) / PMD_SPAN) * PMD_SIZE;
+    // A huge-leaf slot read alone: whether the entry is a leaf (readIsLeaf).
+    if (hi === lo + 1 && (lo === 1 || (lo >= 2 && (lo - 2) % PMD_SPAN === 1)))
+      return this.pt.entryKind(lo === 1 ? 'pud' : 'pmd', entryVa(lo)) === 'leaf' ? 1 : 0;
+    let key: number | string = -1;
+    for (let s = lo; s < hi; ) {
+      const r = s < 2 ? s : (s - 2) % PMD_SPAN;
+      let code: number;
+      if (r < 2) {
+        // An entry's two slots (or one of them): the entry.
+        code = this.pt.entryCode(s < 2 ? 'pud' : 'pmd', entryVa(s));
+        s += 2 - r;
+      } else {
+        code = this.pt.translationCode(entryVa(s) + (r - 2) * PAGE_SIZE);
+        s++;
+      }
+      key = key === -1 ? code : `${key},${code}`;
+    }
+    return key;
+  }
+
   /** For traces of a whole-value read: the region's leaves, briefly. */
   toJSON(): string {
     const lo = this.index * PUD_SIZE;
@@ -578,6 +610,45 @@ export class PageTable {
   }
 
   /** What kind of entry covers `va` at a level, without events (for tests). */
+  /**
+   * The PUD or PMD entry that maps va, as a number (no allocation): 0 none, 1 a table, else its
+   * leaf (leafCode). For comparing what two reads of an entry saw (PtRegion.slotsKey).
+   */
+  entryCode(level: 'pud' | 'pmd', va: number): number {
+    const t = level === 'pud' ? this.pud : this.pmdTables.get(pudIndex(va));
+    if (!t) return 0;
+    const i = t.slot(va);
+    const r = t.entries.run(i);
+    if (!r) return 0;
+    if (r.table) return 1;
+    return leafCode(r.pfn + (i - r.lo) * t.entries.step, r.special, r.write, level === 'pud' ? 1 : 2);
+  }
+
+  /** The translation of va (lookup()) as a number, without allocating: 0 none, else leafCode. */
+  translationCode(va: number): number {
+    const ps = this.pud.slot(va);
+    const pr = this.pud.entries.run(ps);
+    if (!pr) return 0;
+    if (!pr.table) return leafCode(pr.pfn + (ps - pr.lo) * this.pud.entries.step, pr.special, pr.write, 1);
+    const pmd = this.pmdTables.get(pudIndex(va));
+    if (!pmd) return 0;
+    const ms = pmd.slot(va);
+    const r = pmd.entries.run(ms);
+    if (!r) return 0;
+    if (!r.table) return leafCode(r.pfn + (ms - r.lo) * pmd.entries.step, r.special, r.write, 2);
+    if (r.fill) {
+      if (r.fill.pfn < 0) return 0;
+      const pfn = r.fill.pfn + (ms - r.lo) * PTRS_PER_TABLE + (pteIndex(va) % PTRS_PER_TABLE);
+      return leafCode(pfn, r.fill.special, r.fill.write, 3);
+    }
+    const pte = this.pteTables.get(pmdIndex(va));
+    if (!pte) return 0;
+    const i = pte.slot(va);
+    const q = pte.entries.run(i);
+    if (!q || q.table) return 0;
+    return leafCode(q.pfn + (i - q.lo), q.special, q.write, 3);
+  }
+
   entryKind(level: Level, va: number): 'none' | 'table' | 'leaf' {
     if (level === 'pud') return kind(this.pud.entries.get(this.pud.slot(va)));
     if (level === 'pmd') {
@@ -676,6 +747,11 @@ export class PageTable {
   pmdTablesIn(fromVa: number, toVa: number): number[] {
     return [...this.pmdTables.keys()].filter((i) => i * PUD_SIZE >= fromVa && (i + 1) * PUD_SIZE <= toVa);
   }
+}
+
+/** A leaf as a number of at most 2^53: its first pfn, its bits and its level (1 PUD, 2 PMD, 3 PTE); never 0 or 1. */
+function leafCode(pfn: number, special: boolean, write: boolean, level: number): number {
+  return 2 + ((pfn * 2 + (special ? 1 : 0)) * 2 + (write ? 1 : 0)) * 4 + level;
 }
 
 function kind(e: Entry | undefined): 'none' | 'table' | 'leaf' {
