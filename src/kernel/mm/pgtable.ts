@@ -97,7 +97,7 @@ export class PtRegion {
    * What a read of slots [lo, hi) saw, exactly and cheaply (no allocation for one entry), for
    * comparing two reads of the same slots (sched/execution.ts, SlotsKeyed): a number for one entry
    * (a PUD or PMD entry's two slots, a huge-leaf slot alone, one PTE), else the entries' numbers
-   * joined. An entry's number: 0 none, 1 a table, else its leaf (PageTable.leafCode); a huge-leaf
+   * joined. An entry's number: 0 none, 1 a table, else its leaf (leafCode); a huge-leaf
    * slot alone (readIsLeaf), 1 when the entry is a leaf and 0 when not; a PTE, the translation of
    * its address (PageTable.translationCode).
    */
@@ -609,7 +609,6 @@ export class PageTable {
     return out;
   }
 
-  /** What kind of entry covers `va` at a level, without events (for tests). */
   /**
    * The PUD or PMD entry that maps va, as a number (no allocation): 0 none, 1 a table, else its
    * leaf (leafCode). For comparing what two reads of an entry saw (PtRegion.slotsKey).
@@ -649,6 +648,7 @@ export class PageTable {
     return leafCode(q.pfn + (i - q.lo), q.special, q.write, 3);
   }
 
+  /** What kind of entry covers `va` at a level, without events (for tests). */
   entryKind(level: Level, va: number): 'none' | 'table' | 'leaf' {
     if (level === 'pud') return kind(this.pud.entries.get(this.pud.slot(va)));
     if (level === 'pmd') {
