@@ -648,7 +648,7 @@ export class PageTable {
     return leafCode(q.pfn + (i - q.lo), q.special, q.write, 3);
   }
 
-  /** What kind of entry covers `va` at a level, without events (for tests). */
+  /** What kind of entry covers `va` at a level, without events (for tests and slotsKey). */
   entryKind(level: Level, va: number): 'none' | 'table' | 'leaf' {
     if (level === 'pud') return kind(this.pud.entries.get(this.pud.slot(va)));
     if (level === 'pmd') {
