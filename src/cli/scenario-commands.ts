@@ -93,7 +93,11 @@ export function searchFlags(c: Command): Command {
     )
     .option('--seed <n>', 'seed for random and pct', count('--seed'))
     .option('--max-executions <n>', 'stop after this many executions', count('--max-executions'))
-    .option('--preemption-bound <n>', 'most preemptions per execution', count('--preemption-bound'));
+    .option('--preemption-bound <n>', 'most preemptions per execution', count('--preemption-bound'))
+    .option(
+      '--fold-states',
+      'dpor on one worker: end executions at retry-loop heads in states a finished part of the search started from (docs/explorer.md "State folding")',
+    );
 }
 
 /** Why a search is incomplete, in words, for the human output. */
@@ -214,10 +218,14 @@ function checkText(
     lines.push(
       `retry cycles: in ${r.cycles} execution${r.cycles === 1 ? '' : 's'} a thread began a retry-loop iteration where it had already been (another thread undid each attempt); it was stopped there, its continuation explored from the first time (docs/explorer.md "Retry cycles")`,
     );
-  const cutShort = r.incomplete?.some((i) => i.reason === 'timeLimit' || i.reason === 'maxExecutions');
-  if (r.cycles && cutShort && r.strategy === 'dpor')
+  if (r.folded)
     lines.push(
-      'hint: retry loops that undo each other (the cycles above) make this search long: each round they go round is a new set of executions. `--preemption-bound 3` explores every execution with at most 3 preemptions, usually in seconds, and reports the search as bounded (docs/performance.md, "where the vma_list executions go")',
+      `folded states: ${r.folded} execution${r.folded === 1 ? '' : 's'} reached a retry-loop head in a state a finished part of the search had started from, and ended there once the races of what ran from it with what came before were reversed (docs/explorer.md "State folding")`,
+    );
+  const cutShort = r.incomplete?.some((i) => i.reason === 'timeLimit' || i.reason === 'maxExecutions');
+  if (r.cycles && cutShort && r.strategy === 'dpor' && !r.folded)
+    lines.push(
+      'hint: retry loops that undo each other (the cycles above) make this search long: each round they go round is a new set of executions. `--fold-states` ends an execution where a finished part of the search already started from its state (on the v5.8 to v6.9 designs often complete in seconds); `--preemption-bound 3` explores every execution with at most 3 preemptions and reports the search as bounded (docs/performance.md, "where the vma_list executions go")',
     );
   for (const w of r.warnings ?? []) lines.push(`warning: ${w}`);
   if (r.violations.length === 0) lines.push('no violation found');
@@ -508,6 +516,11 @@ export function addScenarioCommands(program: Command): void {
         if (parallel && strategy !== 'exhaustive' && strategy !== 'dpor') {
           throw new UsageError(
             `--workers and --queue share out a dpor or exhaustive search; ${strategy} runs spread over workers with --swarm`,
+          );
+        }
+        if (o.foldStates && (parallel || strategy !== 'dpor')) {
+          throw new UsageError(
+            '--fold-states folds the states of one dpor search: use --strategy dpor without --workers or --queue',
           );
         }
         if (o.queue !== undefined && strategy !== 'exhaustive') {

@@ -46,6 +46,7 @@ export interface SearchFlags {
   seed?: number;
   maxExecutions?: number;
   preemptionBound?: number;
+  foldStates?: boolean;
 }
 
 /** --stop-at-first, --time-limit and --memory-guard as check options. */
@@ -185,12 +186,13 @@ export function singleSearch(
 /** The search flags as explore options (only those given). */
 export function searchOptions(
   o: SearchFlags,
-): Pick<ExploreOptions, 'strategy' | 'seed' | 'maxExecutions' | 'preemptionBound'> {
+): Pick<ExploreOptions, 'strategy' | 'seed' | 'maxExecutions' | 'preemptionBound' | 'foldStates'> {
   return {
     ...(o.strategy ? { strategy: o.strategy } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
     ...(o.preemptionBound !== undefined ? { preemptionBound: o.preemptionBound } : {}),
+    ...(o.foldStates ? { foldStates: true } : {}),
   };
 }
 

@@ -49,6 +49,11 @@ export interface CheckReport {
    * Absent when none.
    */
   cycles?: number;
+  /**
+   * Extension (`--fold-states`): executions that ended at the top of a retry-loop iteration in a
+   * state a finished part of the search had started from. Absent when none.
+   */
+  folded?: number;
   /** Extension, for a swarm (`--swarm K`): the runs and the distinct executions they saw. */
   coverage?: { runs: number; distinct: number };
   /**

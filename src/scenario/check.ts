@@ -21,6 +21,8 @@ export interface CheckOptions {
   seed?: number;
   /** dpor: lazy locks (default: the scenario's `check.lazyLocks`, else on). */
   lazyLocks?: boolean;
+  /** dpor: state folding (default: the scenario's `check.foldStates`, else off). */
+  foldStates?: boolean;
   /** Stop once every expected violation is found (none expected: at the first). Default: `check.stopAtFirst`. */
   stopAtFirst?: boolean;
   /** Stop after this many ms (default: `check.timeLimit`). */
@@ -63,6 +65,7 @@ function exploreOptions(sc: Scenario, o: CheckOptions): ExploreOptions {
   if (seed !== undefined) e.seed = seed;
   if (c.maxSteps !== undefined) e.maxSteps = c.maxSteps;
   e.lazyLocks = o.lazyLocks ?? c.lazyLocks ?? true;
+  if (o.foldStates ?? c.foldStates) e.foldStates = true;
   if (o.stopAtFirst ?? c.stopAtFirst) {
     e.stopAtFirst = true;
     const want = expectedOn(sc, o.design?.name ?? sc.design.name);
@@ -185,6 +188,7 @@ export function checkReportOf(
     expected: [...expectedOn(sc, design.name)],
     reasons,
     ...(r.cycles ? { cycles: r.cycles } : {}),
+    ...(r.folded ? { folded: r.folded } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
   };
 }

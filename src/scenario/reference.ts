@@ -130,6 +130,10 @@ const FIELDS: Record<string, FieldDoc> = {
     doc: 'dpor only: explore two critical sections of a lock in both orders only when something in them conflicts (lazy locks, see docs/explorer.md). Off: every order of every acquisition, as an eager search does; the verdict is the same, the count of executions larger.',
     default: '`true`',
   },
+  'check.foldStates': {
+    doc: "dpor only, one worker, no preemption bound: end an execution at the top of a retry-loop iteration (a fault retried, a zap loop going round) whose whole state — shared data and every thread's local state — a finished part of the search already started from, after reversing the races what ran from there has with what ran before (state folding, see docs/explorer.md). For designs whose retry loops undo each other (v5.8 to v6.9): far fewer executions there, more on designs without such loops.",
+    default: '`false`',
+  },
   'check.readOnlySections': {
     doc: "Let the critical sections the model marks read-only (a dma-buf fault's check under the reservation lock) overlap each other, so that two of them are never explored in both orders (a reduction, see docs/explorer.md). Off: they take the lock exclusively, as the kernel does; the verdict is the same, the count of executions larger.",
     default: '`true`',

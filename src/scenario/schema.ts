@@ -85,6 +85,8 @@ export const scenarioSchema = z.strictObject({
       maxSteps: z.number().int().min(1).optional(),
       /** dpor: critical sections of the locks no invariant reads, explored in both orders only when they conflict (default true). */
       lazyLocks: z.boolean().optional(),
+      /** dpor: fold the states met at retry-loop heads across executions (default false). */
+      foldStates: z.boolean().optional(),
       /** Read-only critical sections (Mutex.lockReadOnly) overlap each other (default true). */
       readOnlySections: z.boolean().optional(),
       /** Stop once every expected violation is found (none expected: at the first violation). */

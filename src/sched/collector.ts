@@ -31,6 +31,8 @@ export class Collector {
   blocked = 0;
   /** Executions in which a thread was stopped going round a retry cycle (loop.ts). */
   cycles = 0;
+  /** Executions ended at a folded state (ExploreOptions.foldStates). */
+  folded = 0;
   deadlocks = 0;
   events = 0;
   maxDepth = 0;
@@ -273,6 +275,7 @@ export class Collector {
         maxDepth: this.maxDepth,
         complete: this.complete,
         ...(this.cycles > 0 ? { cycles: this.cycles } : {}),
+        ...(this.folded > 0 ? { folded: this.folded } : {}),
         ...(this.cuts.size > 0 ? { incomplete: this.incompleteness() } : {}),
         ...(this.cutStates >= 0 ? { cutStates: this.cutStates } : {}),
       },
@@ -308,6 +311,7 @@ export class Collector {
       maxDepth: this.maxDepth,
       strategy: this.strategy,
       ...(this.cycles > 0 ? { cycles: this.cycles } : {}),
+      ...(this.folded > 0 ? { folded: this.folded } : {}),
       ...(this.cutStates >= 0 ? { cutStates: this.cutStates } : {}),
       ...(this.options.coverage
         ? { coverage: { distinct: this.seen.size, fingerprints: [...this.seen] } }

@@ -11,7 +11,7 @@
 
 import { atExecutionEnd, Collector } from './collector.js';
 import { CutChecker } from './cuts.js';
-import { Execution } from './execution.js';
+import { Execution, RUNNING } from './execution.js';
 import type { Lockdep } from './lockdep.js';
 import type { ExploreOptions, Program, SavedBranch } from './program.js';
 import { DEFAULT_MAX_STEPS } from './program.js';
@@ -39,14 +39,20 @@ export function dpor<S>(
   const cuts = usesCuts(program, options);
   const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
   const lazy = options.lazyLocks === true && !cuts;
-  const ex = new Execution(program, { clocks: true, lockdep, maxSteps, cuts, lazy });
+  const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
+  const fold =
+    options.foldStates === true && !cuts && bound === Number.POSITIVE_INFINITY && !!program.sharedState;
+  const ex = new Execution(program, { clocks: true, lockdep, maxSteps, cuts, lazy, fold });
   const cutChecker = cuts ? new CutChecker(ex, program, col, maxSteps) : null;
   if (cuts) col.cutStates = 0;
-  const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
   const nodes: Node[] = [new Node()];
   col.estimate = () => dporFractionDone(nodes, depth);
+  // Set while the races of a folded state's operations are reversed: the reversal ends with the
+  // thread's pending operation (the operation raced may come later in that thread).
+  let future = false;
   const races: RaceFinder<S> = new RaceFinder(ex, (b, j, t, o, k, lo, hi) => {
-    races.reversal(b, j, t, o, k, lo, hi, v);
+    if (future) races.reversal(b, j, t, ex.opObj[t]!.id, ex.opKind[t]!, ex.opLo[t]!, ex.opHi[t]!, v);
+    else races.reversal(b, j, t, o, k, lo, hi, v);
     insertBranch(nodes[b]!, v);
   });
   const dependent = races.dependent;
@@ -130,6 +136,59 @@ export function dpor<S>(
     }
     depth = pos + 1;
     races.detectAt(pos);
+    if (fold) {
+      const top = foldOpen[foldOpen.length - 1];
+      if (top !== undefined)
+        top.sum.add(opKey(t, ex.evObj[pos]!, ex.evKind[pos]!, ex.evLo[pos]!, ex.evHi[pos]!));
+      if (ex.foldKeyAt === pos + 1) foldAt(pos + 1);
+    }
+  };
+  // State folding (ExploreOptions.foldStates). The loop-head states of the current execution
+  // whose subtrees are still being explored, innermost last, each with what ran below it so far;
+  // and the states whose subtrees are done, with their sleep sets and what ran below them.
+  const foldOpen: FoldRecord[] = [];
+  const foldDone = new Map<string, FoldRecord[]>();
+  let foldCut = false;
+  const foldAt = (q: number): void => {
+    const key = ex.foldKey;
+    const node = nodes[q]!;
+    const done = foldDone.get(key);
+    if (done !== undefined)
+      for (const d of done) {
+        if (!sleepCovers(node, d.sleep)) continue;
+        const top = foldOpen[foldOpen.length - 1];
+        if (top !== undefined) for (const x of d.sum) top.sum.add(x);
+        // What the rest of this execution would have raced with before this point.
+        races.reverseDeferredOfRunning();
+        future = true;
+        try {
+          for (const x of d.sum) {
+            const [u, o, k, lo, hi] = x.split(',').map(Number) as [number, number, number, number, number];
+            if (ex.status[u] === RUNNING) races.detectFuture(u, o, k, lo, hi);
+          }
+        } finally {
+          future = false;
+        }
+        foldCut = true;
+        col.folded++;
+        return;
+      }
+    foldOpen.push({ key, pos: q, sleep: node.sleepOps(), sum: new Set() });
+  };
+  /** Backtracking to `next`: the loop-head states after it are done. */
+  const foldClose = (next: number): void => {
+    for (
+      let r = foldOpen[foldOpen.length - 1];
+      r !== undefined && r.pos > next;
+      r = foldOpen[foldOpen.length - 1]
+    ) {
+      foldOpen.pop();
+      const parent = foldOpen[foldOpen.length - 1];
+      if (parent !== undefined) for (const x of r.sum) parent.sum.add(x);
+      const list = foldDone.get(r.key);
+      if (list === undefined) foldDone.set(r.key, [r]);
+      else list.push(r);
+    }
   };
 
   for (;;) {
@@ -170,7 +229,8 @@ export function dpor<S>(
         pos++;
       }
     }
-    while (ok && !ex.stepLimitHit) {
+    foldCut = false;
+    while (ok && !ex.stepLimitHit && !foldCut) {
       if (options.stopAtFirst) {
         col.take(ex);
         if (col.stopped) break;
@@ -203,9 +263,17 @@ export function dpor<S>(
     }
     col.events += ex.len;
     cutChecker?.check(fresh);
-    if (ex.stepLimitHit) col.executed(ex, false);
+    if (ex.stepLimitHit || foldCut) col.executed(ex, false);
     else if (ok && !col.stopped) {
-      if (ex.anyUnfinished()) races.detectBlocked();
+      if (ex.anyUnfinished()) {
+        races.detectBlocked();
+        // Threads left blocked: their pending operations count as run below the open states.
+        const top = fold ? foldOpen[foldOpen.length - 1] : undefined;
+        if (top !== undefined)
+          for (let u = 0; u < n; u++)
+            if (ex.status[u] === RUNNING)
+              top.sum.add(opKey(u, ex.opObj[u]!.id, ex.opKind[u]!, ex.opLo[u]!, ex.opHi[u]!));
+      }
       observe?.(ex);
       col.executed(ex, ex.finish());
     } else col.take(ex);
@@ -235,6 +303,7 @@ export function dpor<S>(
     }
     forced = nodes[next]!.take();
     replayTo = next;
+    if (fold) foldClose(next);
     races.truncate(next);
     if (atBoundary) {
       // Stopped between executions (time, memory, interrupt): the frontier is saved to resume from.
@@ -251,6 +320,37 @@ export function dpor<S>(
       save(forced);
   }
   return col;
+}
+
+/** A state met at a retry-loop head (state folding). */
+interface FoldRecord {
+  key: string;
+  /** Its node: the events before it. */
+  pos: number;
+  /** The sleep set there when it was met. */
+  sleep: number[];
+  /** The operations run below it (thread, object, kind, slots). */
+  sum: Set<string>;
+}
+
+function opKey(t: number, o: number, k: number, lo: number, hi: number): string {
+  return `${t},${o},${k},${lo},${hi}`;
+}
+
+/** Does the node's sleep set hold every operation of `ops` (a flat sleep set)? */
+function sleepCovers(node: Node, ops: readonly number[]): boolean {
+  for (let i = 0; i < ops.length; i += 5) {
+    let found = false;
+    for (let j = 0; j < node.slN && !found; j += 5)
+      found =
+        node.sl[j] === ops[i] &&
+        node.sl[j + 1] === ops[i + 1] &&
+        node.sl[j + 2] === ops[i + 2] &&
+        node.sl[j + 3] === ops[i + 3] &&
+        node.sl[j + 4] === ops[i + 4];
+    if (!found) return false;
+  }
+  return true;
 }
 
 /** The first `len` events of the execution as operations (thread, object, kind, lo, hi). */

@@ -72,6 +72,11 @@ export interface ExecutionOptions {
   cuts?: boolean;
   /** Handle the locks the invariant does not see lazily (ExploreOptions.lazyLocks): keep dclocks. */
   lazy?: boolean;
+  /**
+   * State folding (ExploreOptions.foldStates): keep each thread's local state as a hash of what
+   * its events returned, and at recorded loop heads the whole state's key (Execution.foldKey).
+   */
+  fold?: boolean;
 }
 
 /**
@@ -206,6 +211,8 @@ export class Execution<S> implements Host {
   }
   private objReadsHead = new Int32Array(16);
   private objLastEv = new Int32Array(16);
+  /** Per object id: the execution (executionNumber) that last registered it. */
+  private objEpoch = new Int32Array(16);
   /** Previous read-like event since the object's last write, -1 if none (per event). */
   evPrevRead = new Int32Array(0);
   /** For each event, its thread's previous event on the same object (-1: none). */
@@ -272,6 +279,25 @@ export class Execution<S> implements Host {
   private readonly loopStateCache = new Map<number, string>();
   /** A thread loopHead() stopped: it is not resumed once it yields its next operation. */
   private loopStop = -1;
+  // State folding (ExecutionOptions.fold). Per thread, two 32-bit lanes hashing every event it ran
+  // and what it returned (its local state, as model code is deterministic), `hist` since the
+  // thread began and `iter` since the top of its current loop iteration (from the hash its
+  // invocation began with: loop.ts lets the invocation fix the loop's local state); a taint flag
+  // when a result has no content to hash.
+  private readonly histA: Int32Array;
+  private readonly histB: Int32Array;
+  private readonly histTaint: Uint8Array;
+  private readonly iterA: Int32Array;
+  private readonly iterB: Int32Array;
+  private readonly iterTaint: Uint8Array;
+  /** Per loop invocation: the thread's hash lanes and taint when it began. */
+  private readonly invStart = new Map<object, [number, number, number]>();
+  /**
+   * The whole state's key at the last recorded loop head (shared state, every thread's status and
+   * local state), and the event count there (-1: none in this execution yet).
+   */
+  foldKey = '';
+  foldKeyAt = -1;
   /**
    * Set while a strategy replays a prefix it ran before: the clocks recorded then are still right,
    * so they are not computed again.
@@ -314,6 +340,12 @@ export class Execution<S> implements Host {
     this.thrLast = new Int32Array(this.n);
     this.thrSeq = new Int32Array(this.n);
     this.thrHash = new Uint32Array(this.n);
+    this.histA = new Int32Array(this.n);
+    this.histB = new Int32Array(this.n);
+    this.histTaint = new Uint8Array(this.n);
+    this.iterA = new Int32Array(this.n);
+    this.iterB = new Int32Array(this.n);
+    this.iterTaint = new Uint8Array(this.n);
     this.loopInv = new Array(this.n).fill(null);
     this.loopEvents = this.names.map(() => []);
     this.loopResults = this.names.map(() => []);
@@ -368,6 +400,16 @@ export class Execution<S> implements Host {
     this.loopResults[t]!.length = 0;
     const begun = (this.loopStarted.get(invocation) ?? 0) + 1;
     this.loopStarted.set(invocation, begun);
+    if (this.options.fold) {
+      let st = this.invStart.get(invocation);
+      if (st === undefined) {
+        st = [this.histA[t]!, this.histB[t]!, this.histTaint[t]!];
+        this.invStart.set(invocation, st);
+      }
+      this.iterA[t] = st[0];
+      this.iterB[t] = st[1];
+      this.iterTaint[t] = st[2];
+    }
     if (begun < LOOP_FIRST_RECORD) return;
     // A replayed prefix passes through the states the previous execution did: reuse its hashes.
     const key = this.len * 256 + t;
@@ -378,6 +420,7 @@ export class Execution<S> implements Host {
       state = hashGraph(roots, (o) => (o instanceof Prim ? o.stateFields() : undefined));
       this.loopStateCache.set(key, state);
     }
+    if (this.options.fold) this.setFoldKey(state);
     const seqs = Int32Array.from(this.thrSeq);
     for (const r of this.loopRecs) {
       if (r.invocation !== invocation || r.state !== state) continue;
@@ -403,6 +446,41 @@ export class Execution<S> implements Host {
       );
     }
     this.loopRecs.push({ invocation, state, seqs, at, len: this.len });
+  }
+
+  /** Folds an event of thread t and what it returned into t's local-state hashes. */
+  private foldEvent(t: number, id: number, k: number, lo: number, hi: number, result: unknown): void {
+    const r = resultCode(k === K.READ ? readContent(result, lo, hi) : result);
+    if (r === null) {
+      this.histTaint[t] = 1;
+      this.iterTaint[t] = 1;
+      return;
+    }
+    const x =
+      Math.imul(id, 31) ^ Math.imul(k, 0x9e3779b1) ^ Math.imul(lo, 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35);
+    this.histA[t] = Math.imul(this.histA[t]! ^ x, 0x01000193) ^ r;
+    this.histB[t] = (Math.imul(this.histB[t]! ^ r, 0x5bd1e995) + (this.histA[t]! >>> 7)) | 0;
+    this.iterA[t] = Math.imul(this.iterA[t]! ^ x, 0x01000193) ^ r;
+    this.iterB[t] = (Math.imul(this.iterB[t]! ^ r, 0x5bd1e995) + (this.iterA[t]! >>> 7)) | 0;
+  }
+
+  /**
+   * The whole state's key at the running thread's loop head: the shared state's hash and, per
+   * thread, its status and local state (in a retry loop: since its invocation began and the top of
+   * its current iteration; else since it began). None when a thread's local state has a result
+   * without content (foldKeyAt stays).
+   */
+  private setFoldKey(state: string): void {
+    let key = state;
+    for (let u = 0; u < this.n; u++) {
+      const inLoop = this.loopInv[u] !== null && this.status[u] === RUNNING;
+      if ((inLoop ? this.iterTaint[u] : this.histTaint[u]) === 1) return;
+      const a = inLoop ? this.iterA[u]! : this.histA[u]!;
+      const b = inLoop ? this.iterB[u]! : this.histB[u]!;
+      key += `|${this.status[u]}:${a >>> 0}:${b >>> 0}`;
+    }
+    this.foldKey = key;
+    this.foldKeyAt = this.len;
   }
 
   /**
@@ -468,6 +546,7 @@ export class Execution<S> implements Host {
     this.objLastW[id] = -1;
     this.objReadsHead[id] = -1;
     this.objLastEv[id] = -1;
+    this.objEpoch[id] = this.executionNumber;
     if ((id + 1) * this.n > this.objThrLast.length)
       this.objThrLast = grown(this.objThrLast, (id + 1) * this.n * 2);
     this.objThrLast.fill(-1, id * this.n, (id + 1) * this.n);
@@ -598,6 +677,7 @@ export class Execution<S> implements Host {
       this.objLastW = grown(this.objLastW, n);
       this.objReadsHead = grown(this.objReadsHead, n);
       this.objLastEv = grown(this.objLastEv, n);
+      this.objEpoch = grown(this.objEpoch, n);
       const b = new Uint8Array(n);
       b.set(this.objSlots);
       this.objSlots = b;
@@ -625,6 +705,16 @@ export class Execution<S> implements Host {
       this.loopRecs.length = 0;
       this.loopStop = -1;
       this.liveIds.length = 0;
+    }
+    if (this.options.fold) {
+      this.histA.fill(FOLD_SEED_A);
+      this.histB.fill(FOLD_SEED_B);
+      this.histTaint.fill(0);
+      this.iterA.fill(FOLD_SEED_A);
+      this.iterB.fill(FOLD_SEED_B);
+      this.iterTaint.fill(0);
+      this.invStart.clear();
+      this.foldKeyAt = -1;
     }
     if (this.violations.length > 0) this.violations.length = 0;
     if (this.seenIds.size > 0) this.seenIds.clear();
@@ -833,6 +923,7 @@ export class Execution<S> implements Host {
       this.loopEvents[t]!.push(i);
       this.loopResults[t]!.push(k === K.READ ? readContent(result, lo, hi) : result);
     }
+    if (this.options.fold) this.foldEvent(t, id, k, lo, hi, result);
     this.resume(t, result);
     this.current = -1;
     setHost(null);
@@ -1300,6 +1391,16 @@ export class Execution<S> implements Host {
   }
 
   /** The last event on an object in this execution, -1 if none. */
+  /** Does object `id` exist in this execution (registered since it began)? */
+  isLive(id: number): boolean {
+    return id < this.objCount && this.objEpoch[id] === this.executionNumber;
+  }
+
+  /** The current state code of object `id` (which must be live). */
+  stateCodeOf(id: number): number {
+    return this.objs[id]!.stateCode();
+  }
+
   lastEventOn(obj: number): number {
     return this.objLastEv[obj]!;
   }
@@ -1441,6 +1542,43 @@ function readContent(result: unknown, lo: number, hi: number): unknown {
   if (typeof result !== 'object' || result === null || !('slotsKey' in result)) return result;
   // A read of the whole of it is told apart from every other (no place with one ever matches).
   return lo === ALL_LO && hi === ALL_HI ? {} : (result as SlotsKeyed).slotsKey(lo, hi);
+}
+
+const FOLD_SEED_A = 0x811c9dc5 | 0;
+const FOLD_SEED_B = 0x01000193;
+
+/**
+ * A 32-bit code of what an event returned, by content (folded into its thread's local-state hash),
+ * or null when it has none: an object not made of plain data (a unique token from readContent).
+ */
+function resultCode(v: unknown): number | null {
+  switch (typeof v) {
+    case 'undefined':
+      return 0x1234567;
+    case 'number':
+      return Number.isInteger(v) && Math.abs(v) < 2 ** 31 ? v ^ 0x5a5a5a5a : stringCode(String(v));
+    case 'boolean':
+      return v ? 0x2468ace : 0x13579bd;
+    case 'string':
+      return stringCode(`s${v}`);
+    case 'symbol':
+      return stringCode(`y${v.description ?? ''}`);
+    case 'bigint':
+      return stringCode(`b${v}`);
+    case 'function':
+      return null;
+  }
+  if (v === null) return 0x7654321;
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== Array.prototype) return null;
+  if (!Array.isArray(v) && Object.keys(v as object).length === 0) return null;
+  return stringCode(hashGraph([v], () => undefined));
+}
+
+function stringCode(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
 }
 
 /** Was an rw_semaphore whose state code (RwSem.stateCode) is `code` held or waited for? */

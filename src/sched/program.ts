@@ -170,6 +170,14 @@ export interface ExploreOptions {
    * Executions cut this way are counted in `blocked`.
    */
   stateCache?: boolean;
+  /**
+   * dpor only (sequential, no preemption bound, programs with sharedState): fold the states met
+   * at recorded retry-loop heads across executions. An execution that reaches such a state whose
+   * first visit's subtree is done, with a sleep set that covers that visit's, ends there; the
+   * races the rest of it would have had with the events before are reversed from what that
+   * subtree ran. See docs/explorer.md "State folding".
+   */
+  foldStates?: boolean;
   /** Called every so often during a long search (the CLI draws its progress bar from this). */
   onProgress?(p: Progress): void;
   /** Least time between two onProgress calls, in ms (default 200; 0: after every execution). */
@@ -230,6 +238,11 @@ export interface ExploreResult {
    * are complete: what follows is explored from the earlier point. Absent when none.
    */
   cycles?: number;
+  /**
+   * ExploreOptions.foldStates: executions that ended at a retry-loop head in a state whose first
+   * visit's subtree was explored (docs/explorer.md "State folding"). Absent when none.
+   */
+  folded?: number;
   /**
    * dpor on an observedOnly program: the states the invariant was checked at (each down-closed
    * set of observed writes of each trace, counted once), the figure to set beside a stateful
@@ -301,6 +314,8 @@ export interface CheckpointBase {
     cutStates?: number;
     /** Executions stopped at a retry cycle so far. */
     cycles?: number;
+    /** Executions ended at a folded state so far. */
+    folded?: number;
   };
   found: [string, ViolationReport][];
   lockdep: SavedEdge[];

@@ -760,14 +760,8 @@ export class RaceFinder<S> {
    * blocked are reversed.
    */
   detectBlocked(): void {
+    this.reverseDeferredOfRunning();
     const ex = this.ex;
-    for (let d = 0; d < this.dN; d++) {
-      const j = this.dJ[d]!;
-      const tj = ex.evThread[j]!;
-      const tb = ex.evThread[this.dB[d]!]!;
-      if (ex.status[tj] !== RUNNING && ex.status[tb] !== RUNNING) continue;
-      this.reverse(d);
-    }
     for (let t = 0; t < this.n; t++) {
       if (ex.status[t] !== RUNNING) continue;
       const o = ex.opObj[t]!.id;
@@ -784,6 +778,30 @@ export class RaceFinder<S> {
         false,
       );
     }
+  }
+
+  /** Reverses the deferred races in which a thread that has not finished takes part. */
+  reverseDeferredOfRunning(): void {
+    const ex = this.ex;
+    for (let d = 0; d < this.dN; d++) {
+      const j = this.dJ[d]!;
+      const tj = ex.evThread[j]!;
+      const tb = ex.evThread[this.dB[d]!]!;
+      if (ex.status[tj] !== RUNNING && ex.status[tb] !== RUNNING) continue;
+      this.reverse(d);
+    }
+  }
+
+  /**
+   * State folding (dpor.ts): races an operation that thread t ran, in another execution, after
+   * the state this one has just reached, with the events before, as if it ran next (its thread's
+   * clock now: it can only have more happens-before edges later, so no fewer races are found). An
+   * object this execution has not made yet has no events to race with.
+   */
+  detectFuture(t: number, o: number, k: number, lo: number, hi: number): void {
+    const ex = this.ex;
+    if (!ex.isLive(o)) return;
+    this.detect(ex.len, t, o, k, lo, hi, ex.lastEventOn(o), ex.thrLast[t]!, ex.stateCodeOf(o), false);
   }
 
   /**

@@ -553,13 +553,34 @@ describe('vdm check: quick answers and honest limits', () => {
     assert.ok((j.cycles ?? 0) > 0);
   });
 
+  test('--fold-states: the search says how many executions it folded; it runs one dpor search only', () => {
+    const file = fileURLToPath(new URL('../../../examples/v6.10-address-space.yaml', import.meta.url));
+    const r = vdm('check', file, '--design', 'v5.13', '--max-executions', '100000', '--fold-states');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /: \d+ executions \(dpor\), \d+ events, complete$/m);
+    assert.match(r.out, /^folded states: \d+ executions reached a retry-loop head/m);
+    const j = JSON.parse(
+      vdm('check', file, '--design', 'v5.13', '--max-executions', '100000', '--fold-states', '--json').out,
+    ) as { complete: boolean; folded?: number };
+    assert.equal(j.complete, true);
+    assert.ok((j.folded ?? 0) > 0);
+    const two = vdm('check', file, '--design', 'v5.13', '--fold-states', '--workers', '2');
+    assert.equal(two.code, 2);
+    assert.match(two.err, /--fold-states folds the states of one dpor search/);
+    const ex = vdm('check', file, '--fold-states', '--strategy', 'exhaustive');
+    assert.equal(ex.code, 2);
+  });
+
   test('a search that retry loops keep long and a limit cuts: the text suggests a preemption bound', () => {
     const file = fileURLToPath(new URL('../../../examples/faults-vs-disable.yaml', import.meta.url));
     const cut = vdm('check', file, '--design', 'v6.9', '--max-executions', '400');
     assert.equal(cut.code, 0, cut.err);
     assert.match(cut.out, /incomplete: maxExecutions/);
     assert.match(cut.out, /^retry cycles: in \d+ executions/m);
-    assert.match(cut.out, /^hint: retry loops that undo each other .* `--preemption-bound 3`/m);
+    assert.match(
+      cut.out,
+      /^hint: retry loops that undo each other .*`--fold-states`.* `--preemption-bound 3`/m,
+    );
     // Complete, or bounded already: no hint.
     assert.doesNotMatch(vdm('check', PREAD64).out, /^hint:/m);
     const bounded = vdm('check', file, '--design', 'v6.9', '--preemption-bound', '2');

@@ -1,0 +1,42 @@
+// State folding on kernel scenarios (`check.foldStates`, `vdm check --fold-states`): the
+// vma_list designs' fault and zap loops reach the same loop-head states in execution after
+// execution; folding them ends those executions early. It must report what the unfolded search
+// reports, and it completes a search the unfolded one does not finish.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { designOf } from '../../src/designs/design.js';
+import { checkScenario } from '../../src/scenario/check.js';
+import { loadScenarioFile } from '../../src/scenario/load.js';
+
+const ids = (r: { violations: { invariant: string }[] }): string[] =>
+  [...new Set(r.violations.map((v) => v.invariant))].sort();
+
+for (const [file, design] of [
+  ['examples/reset-races-fault.yaml', 'v5.8'],
+  ['examples/fork-huge-pmd-vs-command.yaml', 'v5.8'],
+  ['examples/v5.8-load-store-vs-disable.yaml', 'v5.8'],
+  ['examples/v5.8-uffd-stall-under-memory-lock.yaml', 'v6.9'],
+] as const) {
+  test(`${file} on ${design}: folded, the same verdict and violations as the full search`, () => {
+    const sc = loadScenarioFile(file);
+    const plain = checkScenario(sc, { design: designOf(design) });
+    const folded = checkScenario(sc, { design: designOf(design), foldStates: true });
+    assert.equal(plain.complete, true, JSON.stringify(plain.incomplete));
+    assert.equal(folded.complete, true, JSON.stringify(folded.incomplete));
+    assert.ok((folded.folded ?? 0) > 0);
+    assert.equal(folded.verdict, plain.verdict);
+    assert.deepEqual(ids(folded), ids(plain));
+  });
+}
+
+test('v6.10-address-space on v5.13: the full search stops at its cap, the folded one completes', () => {
+  const sc = loadScenarioFile('examples/v6.10-address-space.yaml');
+  const plain = checkScenario(sc, { design: designOf('v5.13') });
+  assert.equal(plain.complete, false);
+  const folded = checkScenario(sc, { design: designOf('v5.13'), foldStates: true, maxExecutions: 100000 });
+  assert.equal(folded.complete, true, JSON.stringify(folded.incomplete));
+  assert.ok((folded.folded ?? 0) > 0);
+  assert.deepEqual(ids(folded), []);
+  assert.ok(folded.executions < plain.executions, `${folded.executions} executions`);
+});
