@@ -5,7 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Cell, explore, loopEnd, loopHead, type Program, type Thread } from '../../src/sched/index.js';
+import { Cell, explore, type Program, type Thread } from '../../src/sched/index.js';
+import { tugClearer, tugSetter } from './helpers/tug.js';
 
 interface S {
   x: Cell<number>;
@@ -20,31 +21,8 @@ interface S {
  * reachable only after a round: A finished, x cleared, and y already 2.
  */
 function tugWithBystander(): Program<S> {
-  const a = function* (s: S): Thread<void> {
-    const inv = {};
-    try {
-      for (;;) {
-        loopHead(inv);
-        yield* s.x.write(1);
-        if ((yield* s.x.read()) === 1) break;
-      }
-    } finally {
-      loopEnd(inv);
-    }
-    yield* s.aDone.write(true);
-  };
-  const b = function* (s: S): Thread<void> {
-    const inv = {};
-    try {
-      for (;;) {
-        loopHead(inv);
-        if ((yield* s.x.read()) !== 1) return;
-        yield* s.x.write(0);
-      }
-    } finally {
-      loopEnd(inv);
-    }
-  };
+  const a = (s: S): Thread<void> => tugSetter(s.x, s.aDone);
+  const b = (s: S): Thread<void> => tugClearer(s.x);
   const c = function* (s: S): Thread<void> {
     yield* s.y.write(1);
     yield* s.y.write(2);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Execution } from '../../src/sched/execution.js';
 import { Cell, explore, loopEnd, loopHead, type Program, type Thread } from '../../src/sched/index.js';
+import { tugClearer, tugSetter } from './helpers/tug.js';
 
 interface S {
   x: Cell<number>;
@@ -19,32 +20,8 @@ interface S {
  * once A has finished (B clears after A's successful read: reachable without any retry).
  */
 function tug(o: { shared: boolean; counting?: boolean }): Program<S> {
-  const a = function* (s: S): Thread<void> {
-    const inv = {};
-    try {
-      for (;;) {
-        loopHead(inv);
-        yield* s.x.write(1);
-        if ((yield* s.x.read()) === 1) break;
-      }
-    } finally {
-      loopEnd(inv);
-    }
-    yield* s.aDone.write(true);
-  };
-  const b = function* (s: S): Thread<void> {
-    const inv = {};
-    try {
-      for (;;) {
-        loopHead(inv);
-        if ((yield* s.x.read()) !== 1) return;
-        if (o.counting) s.passes.n++;
-        yield* s.x.write(0);
-      }
-    } finally {
-      loopEnd(inv);
-    }
-  };
+  const a = (s: S): Thread<void> => tugSetter(s.x, s.aDone);
+  const b = (s: S): Thread<void> => tugClearer(s.x, o.counting ? () => s.passes.n++ : undefined);
   const p: Program<S> = {
     setup: () => ({ x: new Cell('x', 0), aDone: new Cell('aDone', false), passes: { n: 0 } }),
     threads: { a, b },
