@@ -139,7 +139,7 @@ export function dpor<S>(
     if (fold) {
       const top = foldOpen[foldOpen.length - 1];
       if (top !== undefined)
-        top.sum.add(opKey(t, ex.evObj[pos]!, ex.evKind[pos]!, ex.evLo[pos]!, ex.evHi[pos]!));
+        sumAdd(top.sum, t, ex.evObj[pos]!, ex.evKind[pos]!, ex.evLo[pos]!, ex.evHi[pos]!, ex.locksAtLast(t));
       if (ex.foldKeyAt === pos + 1) foldAt(pos + 1);
     }
   };
@@ -147,6 +147,7 @@ export function dpor<S>(
   // whose subtrees are still being explored, innermost last, each with what ran below it so far;
   // and the states whose subtrees are done, with their sleep sets and what ran below them.
   const foldOpen: FoldRecord[] = [];
+
   const foldDone = new Map<string, FoldRecord[]>();
   let foldCut = false;
   const foldAt = (q: number): void => {
@@ -157,15 +158,13 @@ export function dpor<S>(
       for (const d of done) {
         if (!sleepCovers(node, d.sleep)) continue;
         const top = foldOpen[foldOpen.length - 1];
-        if (top !== undefined) for (const x of d.sum) top.sum.add(x);
+        if (top !== undefined) sumMerge(top.sum, d.sum);
         // What the rest of this execution would have raced with before this point.
         races.reverseDeferredOfRunning();
         future = true;
         try {
-          for (const x of d.sum) {
-            const [u, o, k, lo, hi] = x.split(',').map(Number) as [number, number, number, number, number];
-            if (ex.status[u] === RUNNING) races.detectFuture(u, o, k, lo, hi);
-          }
+          for (const x of d.sum.values())
+            if (ex.status[x.t] === RUNNING) races.detectFuture(x.t, x.o, x.k, x.lo, x.hi, x.locks);
         } finally {
           future = false;
         }
@@ -173,7 +172,7 @@ export function dpor<S>(
         col.folded++;
         return;
       }
-    foldOpen.push({ key, pos: q, sleep: node.sleepOps(), sum: new Set() });
+    foldOpen.push({ key, pos: q, sleep: node.sleepOps(), sum: new Map() });
   };
   /** Backtracking to `next`: the loop-head states after it are done. */
   const foldClose = (next: number): void => {
@@ -184,7 +183,7 @@ export function dpor<S>(
     ) {
       foldOpen.pop();
       const parent = foldOpen[foldOpen.length - 1];
-      if (parent !== undefined) for (const x of r.sum) parent.sum.add(x);
+      if (parent !== undefined) sumMerge(parent.sum, r.sum);
       const list = foldDone.get(r.key);
       if (list === undefined) foldDone.set(r.key, [r]);
       else list.push(r);
@@ -272,7 +271,7 @@ export function dpor<S>(
         if (top !== undefined)
           for (let u = 0; u < n; u++)
             if (ex.status[u] === RUNNING)
-              top.sum.add(opKey(u, ex.opObj[u]!.id, ex.opKind[u]!, ex.opLo[u]!, ex.opHi[u]!));
+              sumAdd(top.sum, u, ex.opObj[u]!.id, ex.opKind[u]!, ex.opLo[u]!, ex.opHi[u]!, ex.locksNow(u));
       }
       observe?.(ex);
       col.executed(ex, ex.finish());
@@ -329,12 +328,50 @@ interface FoldRecord {
   pos: number;
   /** The sleep set there when it was met. */
   sleep: number[];
-  /** The operations run below it (thread, object, kind, slots). */
-  sum: Set<string>;
+  /** The operations run below it, by opKey. */
+  sum: Map<string, SumOp>;
+}
+
+/** An operation run below a loop-head state, and the locks its thread held at it every time. */
+interface SumOp {
+  t: number;
+  o: number;
+  k: number;
+  lo: number;
+  hi: number;
+  /** Lock codes (Execution.futureClock): those held at each run of it met so far. */
+  locks: number[];
 }
 
 function opKey(t: number, o: number, k: number, lo: number, hi: number): string {
   return `${t},${o},${k},${lo},${hi}`;
+}
+
+/** Adds a run of an operation to a summary: a new entry, or its lock set narrowed to `locks`. */
+function sumAdd(
+  sum: Map<string, SumOp>,
+  t: number,
+  o: number,
+  k: number,
+  lo: number,
+  hi: number,
+  locks: readonly number[],
+): void {
+  const key = opKey(t, o, k, lo, hi);
+  const had = sum.get(key);
+  if (had === undefined) {
+    sum.set(key, { t, o, k, lo, hi, locks: locks.slice() });
+    return;
+  }
+  const mine = had.locks;
+  let w = 0;
+  for (let r = 0; r < mine.length; r++) if (locks.includes(mine[r]!)) mine[w++] = mine[r]!;
+  mine.length = w;
+}
+
+/** Adds every run of `from` to `into`. */
+function sumMerge(into: Map<string, SumOp>, from: Map<string, SumOp>): void {
+  for (const x of from.values()) sumAdd(into, x.t, x.o, x.k, x.lo, x.hi, x.locks);
 }
 
 /** Does the node's sleep set hold every operation of `ops` (a flat sleep set)? */

@@ -299,6 +299,15 @@ export class Execution<S> implements Host {
   foldKey = '';
   foldKeyAt = -1;
   /**
+   * State folding: per thread, the locks it holds now and the ones it held at its last event
+   * (lockCode: id * 2, + 1 for a read-like acquisition), taken by a blocking acquisition (a
+   * trylock's hold is left out: fewer locks only make the race step of a folded state find more).
+   */
+  private readonly foldHeld: number[][];
+  /** State folding: per thread, the hash lanes saved when each open resultOnly call began (6 per call). */
+  private readonly callSaved: number[][];
+  private readonly foldHeldBefore: number[][];
+  /**
    * Set while a strategy replays a prefix it ran before: the clocks recorded then are still right,
    * so they are not computed again.
    */
@@ -346,6 +355,9 @@ export class Execution<S> implements Host {
     this.iterA = new Int32Array(this.n);
     this.iterB = new Int32Array(this.n);
     this.iterTaint = new Uint8Array(this.n);
+    this.foldHeld = this.names.map(() => []);
+    this.callSaved = this.names.map(() => []);
+    this.foldHeldBefore = this.names.map(() => []);
     this.loopInv = new Array(this.n).fill(null);
     this.loopEvents = this.names.map(() => []);
     this.loopResults = this.names.map(() => []);
@@ -464,6 +476,85 @@ export class Execution<S> implements Host {
     this.iterB[t] = (Math.imul(this.iterB[t]! ^ r, 0x5bd1e995) + (this.iterA[t]! >>> 7)) | 0;
   }
 
+  /** Keeps thread t's fold lock sets (foldHeld) after its event (id, k) returned `result`. */
+  private foldLocks(t: number, id: number, k: number, result: unknown): void {
+    const now = this.foldHeld[t]!;
+    const before = this.foldHeldBefore[t]!;
+    before.length = 0;
+    for (let i = 0; i < now.length; i++) before.push(now[i]!);
+    if (
+      k === K.LOCK ||
+      k === K.DOWN_READ ||
+      k === K.DOWN_WRITE_WAIT ||
+      (k === K.DOWN_WRITE && result !== QUEUED)
+    )
+      now.push(id * 2 + (isReadLike(k) ? 1 : 0));
+    else if (k === K.UNLOCK || k === K.UP_READ || k === K.UP_WRITE) {
+      for (let i = now.length - 1; i >= 0; i--)
+        if (now[i]! >> 1 === id) {
+          removeAt(now, i);
+          break;
+        }
+    }
+  }
+
+  /** State folding: the locks thread t held at its last event (lock codes, see foldHeld). */
+  locksAtLast(t: number): readonly number[] {
+    return this.foldHeldBefore[t]!;
+  }
+
+  /** State folding: the locks thread t holds now (lock codes, see foldHeld). */
+  locksNow(t: number): readonly number[] {
+    return this.foldHeld[t]!;
+  }
+
+  /**
+   * State folding: writes at row `len` of the clocks the clock an operation of thread t would
+   * have at the least if it ran later holding `locks` (lock codes, see foldHeld), and returns that
+   * row. Each of those locks t does not hold now it takes later by a blocking acquisition, which
+   * follows the lock's last event here (its last write-like one, for a read-like acquisition), as
+   * clockInto joins them, and the release of every other thread that holds it in a mode that
+   * keeps t out: so what that thread has run. dclocks get no edge of a lazily handled lock, as a
+   * deferred acquisition's. evThread[len] is set to t (the row stands for an event of t).
+   */
+  futureClock(t: number, locks: readonly number[]): number {
+    const i = this.len;
+    if (i >= this.cap) this.grow(Math.max(16, this.cap * 2));
+    const n = this.n;
+    const base = i * n;
+    const lazy = this.options.lazy === true;
+    copyRow(this.clocks, base, this.thrLast[t]!, n);
+    if (lazy) copyRow(this.dclocks, base, this.thrLast[t]!, n);
+    this.evThread[i] = t;
+    const held = this.foldHeld[t]!;
+    for (const code of locks) {
+      const id = code >> 1;
+      if (!this.isLive(id)) continue;
+      let mine = false;
+      for (const h of held) if (h >> 1 === id) mine = true;
+      if (mine) continue;
+      const eager = lazy && !(id < this.dep.lazy.length && this.dep.lazy[id] === 1);
+      const e = (code & 1) === 1 ? this.objLastW[id]! : this.objLastEv[id]!;
+      if (e >= 0) {
+        join(this.clocks, base, e * n, n);
+        if (eager) join(this.dclocks, base, e * n, n);
+      }
+      // Another thread that holds it so that t cannot take it too releases it first: after what
+      // it has run so far.
+      for (let w = 0; w < n; w++) {
+        const last = this.thrLast[w]!;
+        if (w === t || last < 0) continue;
+        for (const h of this.foldHeld[w]!)
+          if (h >> 1 === id && ((h & 1) === 0 || (code & 1) === 0)) {
+            join(this.clocks, base, last * n, n);
+            if (eager) join(this.dclocks, base, last * n, n);
+            break;
+          }
+      }
+    }
+    return i;
+  }
+
   /**
    * The whole state's key at the running thread's loop head: the shared state's hash and, per
    * thread, its status and local state (in a retry loop: since its invocation began and the top of
@@ -503,6 +594,50 @@ export class Execution<S> implements Host {
   }
 
   /** Host.loopEnd (loop.ts): the running thread leaves the retry loop it was in. */
+  /** Host.callEnter (loop.ts: resultOnly): saves the running thread's hash lanes. */
+  callEnter(): number {
+    const t = this.current;
+    if (t < 0 || !this.options.fold) return -1;
+    const c = this.callSaved[t]!;
+    const mark = c.length;
+    c.push(
+      this.histA[t]!,
+      this.histB[t]!,
+      this.histTaint[t]!,
+      this.iterA[t]!,
+      this.iterB[t]!,
+      this.iterTaint[t]!,
+    );
+    return mark;
+  }
+
+  /**
+   * Host.callExit: the call that began at `mark` returned `value` (ok) or threw. Returned, the
+   * thread's local state is what it was at the call plus the value: its lanes become the saved
+   * ones folded with the value's code. Thrown, they keep every event of the call.
+   */
+  callExit(mark: number, ok: boolean, value: unknown): void {
+    const t = this.current;
+    if (t < 0 || !this.options.fold) return;
+    const c = this.callSaved[t]!;
+    if (mark >= c.length) return;
+    if (ok) {
+      const r = resultCode(value);
+      if (r === null) {
+        this.histTaint[t] = 1;
+        this.iterTaint[t] = 1;
+      } else {
+        this.histA[t] = Math.imul(c[mark]! ^ CALL_MARK, 0x01000193) ^ r;
+        this.histB[t] = (Math.imul(c[mark + 1]! ^ r, 0x5bd1e995) + (this.histA[t]! >>> 7)) | 0;
+        this.histTaint[t] = c[mark + 2]!;
+        this.iterA[t] = Math.imul(c[mark + 3]! ^ CALL_MARK, 0x01000193) ^ r;
+        this.iterB[t] = (Math.imul(c[mark + 4]! ^ r, 0x5bd1e995) + (this.iterA[t]! >>> 7)) | 0;
+        this.iterTaint[t] = c[mark + 5]!;
+      }
+    }
+    c.length = mark;
+  }
+
   loopEnd(invocation: object): void {
     const t = this.current;
     if (t < 0 || this.loopInv[t] !== invocation) return;
@@ -715,6 +850,9 @@ export class Execution<S> implements Host {
       this.iterTaint.fill(0);
       this.invStart.clear();
       this.foldKeyAt = -1;
+      for (const h of this.foldHeld) h.length = 0;
+      for (const c of this.callSaved) c.length = 0;
+      for (const h of this.foldHeldBefore) h.length = 0;
     }
     if (this.violations.length > 0) this.violations.length = 0;
     if (this.seenIds.size > 0) this.seenIds.clear();
@@ -923,7 +1061,10 @@ export class Execution<S> implements Host {
       this.loopEvents[t]!.push(i);
       this.loopResults[t]!.push(k === K.READ ? readContent(result, lo, hi) : result);
     }
-    if (this.options.fold) this.foldEvent(t, id, k, lo, hi, result);
+    if (this.options.fold) {
+      this.foldEvent(t, id, k, lo, hi, result);
+      this.foldLocks(t, id, k, result);
+    }
     this.resume(t, result);
     this.current = -1;
     setHost(null);
@@ -1422,6 +1563,12 @@ export class Execution<S> implements Host {
   }
 }
 
+/** Row `base` of clocks c: a copy of event prev's row (zeros when prev < 0). */
+function copyRow(c: Int32Array, base: number, prev: number, n: number): void {
+  if (prev >= 0) c.copyWithin(base, prev * n, prev * n + n);
+  else c.fill(0, base, base + n);
+}
+
 function join(c: Int32Array, dst: number, src: number, n: number): void {
   for (let k = 0; k < n; k++) {
     const v = c[src + k]!;
@@ -1545,6 +1692,8 @@ function readContent(result: unknown, lo: number, hi: number): unknown {
 }
 
 const FOLD_SEED_A = 0x811c9dc5 | 0;
+/** Mixed into the hash lanes in place of a resultOnly call's events (callExit). */
+const CALL_MARK = 0x2f6b3a19;
 const FOLD_SEED_B = 0x01000193;
 
 /**

@@ -5,7 +5,7 @@ export { Cell } from './cell.js';
 export { Completion } from './completion.js';
 export { defaultSchedule, explore, replay } from './explore.js';
 export type { Edge, LockCycle, LockMode } from './lockdep.js';
-export { loopEnd, loopHead } from './loop.js';
+export { loopEnd, loopHead, resultOnly } from './loop.js';
 export { type LockOptions, Mutex } from './mutex.js';
 export type { Op } from './op.js';
 export { currentThread, type Prim, type PrimOptions } from './prim.js';

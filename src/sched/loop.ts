@@ -12,6 +12,7 @@
 // search explores in their own right, so the rest adds nothing: docs/explorer.md "Retry cycles".
 
 import { currentHost } from './prim.js';
+import type { Thread } from './program.js';
 
 /**
  * Marks the top of one iteration of a retry loop, called from model code. `invocation` is an
@@ -29,4 +30,29 @@ export function loopHead(invocation: object): void {
 /** Marks the end of a retry loop's invocation (every way out of it: call it in a `finally`). */
 export function loopEnd(invocation: object): void {
   currentHost()?.loopEnd?.(invocation);
+}
+
+/**
+ * Runs `body`, a call whose only effect on its caller's local state is the value it returns: no
+ * callback into the caller, no change to caller-owned data that is not shared state. State folding
+ * (docs/explorer.md) then counts the call in its thread's local state by that value alone, not by
+ * every event inside it: a CPU access that faulted twice before it went through leaves its caller
+ * where one that hit at once does. A call that throws counts by all its events. Without state
+ * folding it is `body` itself.
+ */
+export function resultOnly<T>(body: Thread<T>): Thread<T> {
+  const mark = currentHost()?.callEnter?.() ?? -1;
+  return mark < 0 ? body : counted(body, mark);
+}
+
+function* counted<T>(body: Thread<T>, mark: number): Thread<T> {
+  let ok = false;
+  let value: T | undefined;
+  try {
+    value = yield* body;
+    ok = true;
+    return value;
+  } finally {
+    currentHost()?.callExit?.(mark, ok, value);
+  }
 }

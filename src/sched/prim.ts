@@ -34,6 +34,10 @@ export interface Host {
   loopHead?(invocation: object): void;
   /** The running thread leaves that loop (loop.ts). */
   loopEnd?(invocation: object): void;
+  /** The running thread calls a function whose only effect on it is its result (loop.ts: resultOnly); returns a mark for callExit. */
+  callEnter?(): number;
+  /** That call returns `value` (`ok`), or throws (its events stay in the thread's local state). */
+  callExit?(mark: number, ok: boolean, value: unknown): void;
   /**
    * The running thread, holding lock `p`, touches data the lock guards that is not modelled as
    * objects (Mutex.plainData): its critical sections of `p` are ordered eagerly from now on.

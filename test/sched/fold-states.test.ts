@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Cell, explore, type Program, type Thread } from '../../src/sched/index.js';
+import { Cell, explore, Mutex, type Program, resultOnly, type Thread } from '../../src/sched/index.js';
 import { tugClearer, tugSetter } from './helpers/tug.js';
 
 interface S {
@@ -63,4 +63,117 @@ test('folding needs one sequential dpor search without a preemption bound: other
   assert.equal(bounded.folded, undefined);
   const exhaustive = explore(tugWithBystander(), { strategy: 'exhaustive', maxSteps: 80, foldStates: true });
   assert.equal(exhaustive.folded, undefined);
+});
+
+interface P extends S {
+  probes: Cell<number>;
+}
+
+/** Reads y once, or twice when it is 1: what it reads depends on the schedule, the result does not. */
+function* probe(s: P): Thread<string> {
+  yield* s.probes.write(1);
+  if ((yield* s.y.read()) === 1) yield* s.y.read();
+  return 'probed';
+}
+
+/**
+ * The bystander tug, with A first making a call (`probe`) that runs one or two events depending on
+ * the schedule but always returns the same: with `only`, the call is marked resultOnly.
+ */
+function probedTug(only: boolean): Program<P> {
+  const base = tugWithBystander();
+  const a = function* (s: P): Thread<void> {
+    yield* only ? resultOnly(probe(s)) : probe(s);
+    yield* tugSetter(s.x, s.aDone);
+  };
+  return {
+    ...base,
+    setup: () => ({ ...(base.setup() as S), probes: new Cell('probes', 0) }),
+    threads: { ...(base.threads as Record<string, (s: P) => Thread<void>>), a },
+  };
+}
+
+test("a resultOnly call counts in its thread's state by its result: more loop-head states fold, the same violation", () => {
+  const plain = explore(probedTug(false), { strategy: 'dpor', maxSteps: 100 });
+  const byEvents = explore(probedTug(false), { strategy: 'dpor', maxSteps: 100, foldStates: true });
+  const byResult = explore(probedTug(true), { strategy: 'dpor', maxSteps: 100, foldStates: true });
+  for (const r of [plain, byEvents, byResult]) assert.equal(r.complete, true, JSON.stringify(r.incomplete));
+  const msgs = (r: typeof plain): string[] => r.violations.map((v) => v.message);
+  assert.deepEqual(msgs(plain), ['x cleared after A finished, y at 2']);
+  assert.deepEqual(msgs(byEvents), msgs(plain));
+  assert.deepEqual(msgs(byResult), msgs(plain));
+  assert.ok((byResult.folded ?? 0) > (byEvents.folded ?? 0), `${byResult.folded} vs ${byEvents.folded}`);
+  assert.ok(byResult.executions < byEvents.executions, `${byResult.executions} vs ${byEvents.executions}`);
+});
+
+interface L {
+  x: Cell<number>;
+  aDone: Cell<boolean>;
+  lock: Mutex;
+  d: Cell<number>;
+  seen: Cell<number>;
+  y: Cell<number>;
+}
+
+/**
+ * A writes d in a critical section, then pulls the tug; B pulls the tug, then reads d in its own
+ * critical section of the same lock. B reading d before A wrote it needs B's section first: the
+ * race step of a folded state must reach it through the lock's order, not the data's. C, a
+ * bystander, makes the tug's loop-head states recur.
+ */
+function lockedAfterTug(): Program<L> {
+  return {
+    setup: () => ({
+      x: new Cell('x', 0),
+      aDone: new Cell('aDone', false),
+      lock: new Mutex('lock'),
+      d: new Cell('d', 0),
+      seen: new Cell('seen', -1),
+      y: new Cell('y', 0),
+    }),
+    threads: {
+      a: function* (s: L): Thread<void> {
+        yield* s.lock.lock();
+        yield* s.d.write(1);
+        yield* s.lock.unlock();
+        yield* tugSetter(s.x, s.aDone);
+      },
+      b: function* (s: L): Thread<void> {
+        yield* tugClearer(s.x);
+        yield* s.lock.lock();
+        const d = yield* s.d.read();
+        yield* s.lock.unlock();
+        yield* s.seen.write(d);
+      },
+      c: function* (s: L): Thread<void> {
+        yield* s.y.write(1);
+        yield* s.y.write(2);
+      },
+    },
+    sharedState: () => ({}),
+    invariant: (s) =>
+      s.aDone.value && s.seen.value === 0 ? 'B read d before A wrote it, A done' : undefined,
+  };
+}
+
+test('folding with locks: a section after the fold point still comes before an earlier one', () => {
+  for (const lazyLocks of [false, true]) {
+    const plain = explore(lockedAfterTug(), { strategy: 'dpor', maxSteps: 100, lazyLocks });
+    const folded = explore(lockedAfterTug(), {
+      strategy: 'dpor',
+      maxSteps: 100,
+      lazyLocks,
+      foldStates: true,
+    });
+    assert.equal(folded.complete, true, JSON.stringify(folded.incomplete));
+    assert.ok((folded.folded ?? 0) > 0, 'some execution folded');
+    assert.deepEqual(
+      folded.violations.map((v) => v.message),
+      plain.violations.map((v) => v.message),
+    );
+    assert.deepEqual(
+      plain.violations.map((v) => v.message),
+      ['B read d before A wrote it, A done'],
+    );
+  }
 });

@@ -1,7 +1,7 @@
 // Page faults, pfn insertion and zapping (mm/memory.c; docs/mm.md, "Faults" and "Zapping"), and the CPU
 // access that drives them.
 
-import { loopEnd, loopHead } from '../../sched/loop.js';
+import { loopEnd, loopHead, resultOnly } from '../../sched/loop.js';
 import { currentHost } from '../../sched/prim.js';
 import type { Thread } from '../../sched/program.js';
 import { SearchBound } from '../../sched/violation.js';
@@ -175,7 +175,19 @@ const MAX_FAULT_RETRIES = 8;
  * reported to the machine's observers with the pfn it reached; its faults to the machine's fault
  * observers. `onFault` sees every fault result.
  */
-export function* cpuAccess(
+export function cpuAccess(
+  mm: Mm,
+  addr: number,
+  write: boolean,
+  thread: string,
+  onFault?: (result: number) => void,
+): Thread<AccessOutcome> {
+  // Without onFault the caller learns only the outcome: how many faults it took is not its state.
+  const run = cpuAccessRetrying(mm, addr, write, thread, onFault);
+  return onFault ? run : resultOnly(run);
+}
+
+function* cpuAccessRetrying(
   mm: Mm,
   addr: number,
   write: boolean,
