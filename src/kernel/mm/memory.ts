@@ -167,6 +167,24 @@ export type AccessOutcome = 'ok' | 'sigbus' | 'sigsegv' | 'oom';
  */
 const MAX_FAULT_RETRIES = 8;
 
+/**
+ * A CPU load or store at `addr` in `mm` (cpuAccess, below). Without `onFault` the caller learns
+ * only the outcome, so the access is a resultOnly call: how many faults it took is not the
+ * caller's state (state folding, sched/loop.ts).
+ */
+function cpuAccessByOutcome(
+  mm: Mm,
+  addr: number,
+  write: boolean,
+  thread: string,
+  onFault?: (result: number) => void,
+): Thread<AccessOutcome> {
+  const run = cpuAccess(mm, addr, write, thread, onFault);
+  return onFault ? run : resultOnly(run);
+}
+
+export { cpuAccessByOutcome as cpuAccess };
+
 // model-only: a CPU load or store — the MMU's walk, and on a miss the arch fault handler (arch/x86/mm/fault.c: do_user_addr_fault()).
 /**
  * A CPU load or store at `addr` in `mm`: the MMU walks the page table; on a miss the page fault
@@ -175,19 +193,7 @@ const MAX_FAULT_RETRIES = 8;
  * reported to the machine's observers with the pfn it reached; its faults to the machine's fault
  * observers. `onFault` sees every fault result.
  */
-export function cpuAccess(
-  mm: Mm,
-  addr: number,
-  write: boolean,
-  thread: string,
-  onFault?: (result: number) => void,
-): Thread<AccessOutcome> {
-  // Without onFault the caller learns only the outcome: how many faults it took is not its state.
-  const run = cpuAccessRetrying(mm, addr, write, thread, onFault);
-  return onFault ? run : resultOnly(run);
-}
-
-function* cpuAccessRetrying(
+function* cpuAccess(
   mm: Mm,
   addr: number,
   write: boolean,
