@@ -96,8 +96,9 @@ export function searchFlags(c: Command): Command {
     .option('--preemption-bound <n>', 'most preemptions per execution', count('--preemption-bound'))
     .option(
       '--fold-states',
-      'dpor on one worker: end executions at retry-loop heads in states a finished part of the search started from (docs/explorer.md "State folding")',
-    );
+      'dpor on one worker: end executions at retry-loop heads in states a finished part of the search started from (docs/explorer.md "State folding"; default on the vma_list designs v5.8 to v6.9)',
+    )
+    .option('--no-fold-states', 'do not fold states, also on the designs where it is the default');
 }
 
 /** Why a search is incomplete, in words, for the human output. */
@@ -223,9 +224,11 @@ function checkText(
       `folded states: ${r.folded} execution${r.folded === 1 ? '' : 's'} reached a retry-loop head in a state a finished part of the search had started from, and ended there once the races of what ran from it with what came before were reversed (docs/explorer.md "State folding")`,
     );
   const cutShort = r.incomplete?.some((i) => i.reason === 'timeLimit' || i.reason === 'maxExecutions');
-  if (r.cycles && cutShort && r.strategy === 'dpor' && !r.folded)
+  if (r.cycles && cutShort && r.strategy === 'dpor')
     lines.push(
-      'hint: retry loops that undo each other (the cycles above) make this search long: each round they go round is a new set of executions. `--fold-states` ends an execution where a finished part of the search already started from its state (on the v5.8 to v6.9 designs often complete in seconds); `--preemption-bound 3` explores every execution with at most 3 preemptions and reports the search as bounded (docs/performance.md, "where the vma_list executions go")',
+      r.folded
+        ? 'hint: retry loops that undo each other (the cycles above) make this search long, folded as it is: `--preemption-bound 3` explores every execution with at most 3 preemptions and reports the search as bounded (docs/performance.md, "where the vma_list executions go")'
+        : 'hint: retry loops that undo each other (the cycles above) make this search long: each round they go round is a new set of executions. `--fold-states` (one worker; the default on the v5.8 to v6.9 designs) ends an execution where a finished part of the search already started from its state (there searches often complete in seconds); `--preemption-bound 3` explores every execution with at most 3 preemptions and reports the search as bounded (docs/performance.md, "where the vma_list executions go")',
     );
   for (const w of r.warnings ?? []) lines.push(`warning: ${w}`);
   if (r.violations.length === 0) lines.push('no violation found');
@@ -726,7 +729,14 @@ export function addScenarioCommands(program: Command): void {
         const sc = loadScenarioFile(file);
         const design = designFromFlags(sc, o) ?? designOf(sc.design.name, sc.design.options);
         // The whole graph: a search that stops at the first violation would leave edges out.
-        const { stopAtFirst: _s, stopWhen: _w, ...options } = checkExploreOptions(sc, searchOptions(o));
+        const {
+          stopAtFirst: _s,
+          stopWhen: _w,
+          ...options
+        } = checkExploreOptions(sc, {
+          ...searchOptions(o),
+          design,
+        });
         const bar = progressBar();
         let g: LockGraph;
         try {

@@ -192,7 +192,7 @@ export function searchOptions(
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
     ...(o.preemptionBound !== undefined ? { preemptionBound: o.preemptionBound } : {}),
-    ...(o.foldStates ? { foldStates: true } : {}),
+    ...(o.foldStates !== undefined ? { foldStates: o.foldStates } : {}),
   };
 }
 

@@ -145,6 +145,20 @@ export class StateCheck {
     }
   }
 
+  /**
+   * What the next check will look at because of changes not checked yet: per mm (by name) the
+   * ranges whose leaves changed, and the mms whose VMAs changed. Empty after every check; the
+   * rest of this object (which mms it has seen, the sets it reuses) is history that never changes
+   * a verdict, so it is not part of the state a retry loop or state folding compares.
+   */
+  pending(): unknown[] {
+    if (this.dirtyN === 0 && this.vmasChanged.size === 0) return NO_PENDING;
+    const out: unknown[] = [];
+    for (const [mm, ranges] of this.dirty) if (ranges.length > 0) out.push(mm.name, ranges.slice());
+    for (const mm of this.vmasChanged) out.push(`vmas:${mm.name}`);
+    return out;
+  }
+
   /** Every rule over the whole system. */
   all(): Violation[] {
     this.found = null;
@@ -238,6 +252,7 @@ export class StateCheck {
 
 const LEAF_SIZE = { pte: PAGE_SIZE, pmd: PMD_SIZE, pud: PUD_SIZE } as const;
 const NONE: readonly Violation[] = [];
+const NO_PENDING: unknown[] = [];
 
 /**
  * A run of leaves cut where VMAs start or end: runs of whole leaves inside one VMA, and single

@@ -21,7 +21,7 @@ export interface CheckOptions {
   seed?: number;
   /** dpor: lazy locks (default: the scenario's `check.lazyLocks`, else on). */
   lazyLocks?: boolean;
-  /** dpor: state folding (default: the scenario's `check.foldStates`, else off). */
+  /** dpor: state folding (default: the scenario's `check.foldStates`, else foldsByDefault(design)). */
   foldStates?: boolean;
   /** Stop once every expected violation is found (none expected: at the first). Default: `check.stopAtFirst`. */
   stopAtFirst?: boolean;
@@ -52,7 +52,17 @@ export function violationId(v: ViolationReport): string {
   }
 }
 
-function exploreOptions(sc: Scenario, o: CheckOptions): ExploreOptions {
+/**
+ * Whether a check folds states (docs/explorer.md "State folding") when neither the caller nor the
+ * file says: on the vma_list designs (v5.8 to v6.9), where a fault and the zap loop take turns and
+ * the same loop-head states come back execution after execution, folding ends searches that
+ * otherwise run for minutes; elsewhere it mostly costs executions, so it is off.
+ */
+export function foldsByDefault(design: Design): boolean {
+  return design.options.mmapScheme === 'vma-list';
+}
+
+function exploreOptions(sc: Scenario, o: CheckOptions, design: Design): ExploreOptions {
   const c = sc.check;
   const e: ExploreOptions = {};
   const strategy = o.strategy ?? c.strategy;
@@ -65,7 +75,7 @@ function exploreOptions(sc: Scenario, o: CheckOptions): ExploreOptions {
   if (seed !== undefined) e.seed = seed;
   if (c.maxSteps !== undefined) e.maxSteps = c.maxSteps;
   e.lazyLocks = o.lazyLocks ?? c.lazyLocks ?? true;
-  if (o.foldStates ?? c.foldStates) e.foldStates = true;
+  if (o.foldStates ?? c.foldStates ?? foldsByDefault(design)) e.foldStates = true;
   if (o.stopAtFirst ?? c.stopAtFirst) {
     e.stopAtFirst = true;
     const want = expectedOn(sc, o.design?.name ?? sc.design.name);
@@ -140,7 +150,7 @@ function distinctIds(r: ExploreResult): string[] {
 export function checkScenario(sc: Scenario, o: CheckOptions = {}): CheckReport {
   const design = scenarioDesign(sc, o.design ? { design: o.design } : {});
   const started = Date.now();
-  const r = explore(scenarioProgram(sc, { design }), exploreOptions(sc, o));
+  const r = explore(scenarioProgram(sc, { design }), exploreOptions(sc, o, design));
   return checkReportOf(sc, design, r, Date.now() - started);
 }
 
@@ -157,7 +167,7 @@ export function setupWarnings(sc: Scenario, design: Design): string[] {
 
 /** The explore options a check uses (the scenario's `check:` block, overridden by `o`). */
 export function checkExploreOptions(sc: Scenario, o: CheckOptions = {}): ExploreOptions {
-  return exploreOptions(sc, o);
+  return exploreOptions(sc, o, scenarioDesign(sc, o.design ? { design: o.design } : {}));
 }
 
 /** The CLI contract's report of an exploration of `sc` on `design`. */
@@ -233,7 +243,7 @@ export function compareScenario(
     }
     o.onDesign?.(name);
     const started = Date.now();
-    const eo = exploreOptions(sc, o);
+    const eo = exploreOptions(sc, o, design);
     const defaultCap = eo.maxExecutions === undefined;
     eo.maxExecutions ??= cap;
     const r = explore(scenarioProgram(sc, { design }), eo);

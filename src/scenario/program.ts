@@ -186,8 +186,18 @@ export function scenarioProgram(sc: Scenario, o: ProgramOptions = {}): ScenarioP
     readOnlySections: sc.check.readOnlySections !== false,
     // What the kernel model shares outside sched objects (lists, trees, counts, kept under the
     // locks that guard them) and what the checks remember: a state is all of it (loop.ts). The
-    // event counter and the report recorders are bookkeeping that never changes what runs.
-    sharedState: (w: World) => [w.sys, w.procs, w.waits, w.check, w.raised, w.pending, w.setupStuck],
+    // event counter and the report recorders are bookkeeping that never changes what runs; of the
+    // incremental state check only what it has still to look at counts (StateCheck.pending), not
+    // the tables it keeps between checks.
+    sharedState: (w: World) => [
+      w.sys,
+      w.procs,
+      w.waits,
+      w.check.pending(),
+      w.raised,
+      w.pending,
+      w.setupStuck,
+    ],
     scopeOf: scopes.scopeOf,
     scopesRelated: scopes.related,
     invariant(w: World, after?: CheckedEvent): void {

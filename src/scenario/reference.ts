@@ -131,8 +131,8 @@ const FIELDS: Record<string, FieldDoc> = {
     default: '`true`',
   },
   'check.foldStates': {
-    doc: "dpor only, one worker, no preemption bound: end an execution at the top of a retry-loop iteration (a fault retried, a zap loop going round) whose whole state — shared data and every thread's local state — a finished part of the search already started from, after reversing the races what ran from there has with what ran before (state folding, see docs/explorer.md). For designs whose retry loops undo each other (v5.8 to v6.9): far fewer executions there, more on designs without such loops.",
-    default: '`false`',
+    doc: "dpor only, one worker, no preemption bound: end an execution at the top of a retry-loop iteration (a fault retried, a zap loop going round) whose whole state — shared data and every thread's local state — a finished part of the search already started from, after reversing the races what ran from there has with what ran before (state folding, see docs/explorer.md). For designs whose retry loops undo each other (the vma_list designs v5.8, v5.13 and v6.9): far fewer executions there, more on designs without such loops, hence the default. `vdm check --fold-states` / `--no-fold-states` override it.",
+    default: '`true` on the vma_list designs (v5.8, v5.13, v6.9), else `false`',
   },
   'check.readOnlySections': {
     doc: "Let the critical sections the model marks read-only (a dma-buf fault's check under the reservation lock) overlap each other, so that two of them are never explored in both orders (a reduction, see docs/explorer.md). Off: they take the lock exclusively, as the kernel does; the verdict is the same, the count of executions larger.",

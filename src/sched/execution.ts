@@ -279,6 +279,8 @@ export class Execution<S> implements Host {
   private readonly loopStateCache = new Map<number, string>();
   /** A thread loopHead() stopped: it is not resumed once it yields its next operation. */
   private loopStop = -1;
+  /** Per thread: the loop invocation at whose iteration top loopHead() stopped it (null: none). */
+  private readonly stoppedAt: (object | null)[];
   // State folding (ExecutionOptions.fold). Per thread, two 32-bit lanes hashing every event it ran
   // and what it returned (its local state, as model code is deterministic), `hist` since the
   // thread began and `iter` since the top of its current loop iteration (from the hash its
@@ -359,6 +361,7 @@ export class Execution<S> implements Host {
     this.callSaved = this.names.map(() => []);
     this.foldHeldBefore = this.names.map(() => []);
     this.loopInv = new Array(this.n).fill(null);
+    this.stoppedAt = new Array(this.n).fill(null);
     this.loopEvents = this.names.map(() => []);
     this.loopResults = this.names.map(() => []);
     this.dep = new Dependence(program.scopesRelated?.bind(program));
@@ -438,7 +441,8 @@ export class Execution<S> implements Host {
       if (r.invocation !== invocation || r.state !== state) continue;
       let same = true;
       for (let u = 0; u < this.n && same; u++)
-        if (u !== t && r.seqs[u] !== seqs[u]) same = this.status[u] === RUNNING && this.samePlace(u, r.at[u]);
+        if (u !== t && r.seqs[u] !== seqs[u])
+          same = this.status[u] === RUNNING ? this.samePlace(u, r.at[u]) : this.stoppedAtPlace(u, r.at[u]);
       if (!same) continue;
       this.loopStop = t;
       this.cycleHit = true;
@@ -589,11 +593,18 @@ export class Execution<S> implements Host {
     return true;
   }
 
+  /**
+   * Was thread u stopped by loopHead() at the top of an iteration of the loop it was at the top of
+   * at place p? It stays there for good: for what the other threads can do it is where it was.
+   */
+  private stoppedAtPlace(u: number, p: LoopPlace | null): boolean {
+    return this.status[u] === DEAD && p !== null && p.ops.length === 0 && this.stoppedAt[u] === p.invocation;
+  }
+
   private opSignature(i: number): string {
     return `${this.evObj[i]}:${this.evKind[i]}:${this.evLo[i]}:${this.evHi[i]}`;
   }
 
-  /** Host.loopEnd (loop.ts): the running thread leaves the retry loop it was in. */
   /** Host.callEnter (loop.ts: resultOnly): saves the running thread's hash lanes. */
   callEnter(): number {
     const t = this.current;
@@ -638,6 +649,7 @@ export class Execution<S> implements Host {
     c.length = mark;
   }
 
+  /** Host.loopEnd (loop.ts): the running thread leaves the retry loop it was in. */
   loopEnd(invocation: object): void {
     const t = this.current;
     if (t < 0 || this.loopInv[t] !== invocation) return;
@@ -839,6 +851,7 @@ export class Execution<S> implements Host {
       this.loopStarted.clear();
       this.loopRecs.length = 0;
       this.loopStop = -1;
+      this.stoppedAt.fill(null);
       this.liveIds.length = 0;
     }
     if (this.options.fold) {
@@ -1230,6 +1243,7 @@ export class Execution<S> implements Host {
     if (this.loopStop === t) {
       // Stopped at the top of a retry-loop iteration (loopHead): its next operation never runs.
       this.loopStop = -1;
+      this.stoppedAt[t] = this.loopInv[t] ?? null;
       this.status[t] = DEAD;
       this.gens[t] = null;
       return;

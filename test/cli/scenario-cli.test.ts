@@ -573,13 +573,21 @@ describe('vdm check: quick answers and honest limits', () => {
 
   test('a search that retry loops keep long and a limit cuts: the text suggests a preemption bound', () => {
     const file = fileURLToPath(new URL('../../../examples/faults-vs-disable.yaml', import.meta.url));
-    const cut = vdm('check', file, '--design', 'v6.9', '--max-executions', '400');
+    const cut = vdm('check', file, '--design', 'v6.9', '--max-executions', '400', '--no-fold-states');
     assert.equal(cut.code, 0, cut.err);
     assert.match(cut.out, /incomplete: maxExecutions/);
     assert.match(cut.out, /^retry cycles: in \d+ executions/m);
+    assert.doesNotMatch(cut.out, /^folded states:/m);
     assert.match(
       cut.out,
       /^hint: retry loops that undo each other .*`--fold-states`.* `--preemption-bound 3`/m,
+    );
+    // Folded by default on v6.9: the hint says only what is left.
+    const folded = vdm('check', file, '--design', 'v6.9', '--max-executions', '400');
+    assert.match(folded.out, /^folded states: \d+ executions/m);
+    assert.match(
+      folded.out,
+      /^hint: retry loops that undo each other .*folded as it is: `--preemption-bound 3`/m,
     );
     // Complete, or bounded already: no hint.
     assert.doesNotMatch(vdm('check', PREAD64).out, /^hint:/m);

@@ -1,12 +1,13 @@
 // State folding on kernel scenarios (`check.foldStates`, `vdm check --fold-states`): the
 // vma_list designs' fault and zap loops reach the same loop-head states in execution after
 // execution; folding them ends those executions early. It must report what the unfolded search
-// reports, and it completes a search the unfolded one does not finish.
+// reports, and it completes searches the unfolded one does not finish. It is the default on those
+// designs, off elsewhere; a caller or the file can say otherwise.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { designOf } from '../../src/designs/design.js';
-import { checkScenario } from '../../src/scenario/check.js';
+import { checkScenario, foldsByDefault } from '../../src/scenario/check.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 
 const ids = (r: { violations: { invariant: string }[] }): string[] =>
@@ -20,7 +21,7 @@ for (const [file, design] of [
 ] as const) {
   test(`${file} on ${design}: folded, the same verdict and violations as the full search`, () => {
     const sc = loadScenarioFile(file);
-    const plain = checkScenario(sc, { design: designOf(design) });
+    const plain = checkScenario(sc, { design: designOf(design), foldStates: false });
     const folded = checkScenario(sc, { design: designOf(design), foldStates: true });
     assert.equal(plain.complete, true, JSON.stringify(plain.incomplete));
     assert.equal(folded.complete, true, JSON.stringify(folded.incomplete));
@@ -32,7 +33,7 @@ for (const [file, design] of [
 
 test('v6.10-address-space on v5.13: the full search stops at its cap, the folded one completes', () => {
   const sc = loadScenarioFile('examples/v6.10-address-space.yaml');
-  const plain = checkScenario(sc, { design: designOf('v5.13') });
+  const plain = checkScenario(sc, { design: designOf('v5.13'), foldStates: false });
   assert.equal(plain.complete, false);
   const folded = checkScenario(sc, { design: designOf('v5.13'), foldStates: true, maxExecutions: 100000 });
   assert.equal(folded.complete, true, JSON.stringify(folded.incomplete));
@@ -43,7 +44,7 @@ test('v6.10-address-space on v5.13: the full search stops at its cap, the folded
 
 test('pread-across-bars on v5.8: the full search stops at its cap, the folded one completes with the same violations', () => {
   const sc = loadScenarioFile('examples/pread-across-bars.yaml');
-  const plain = checkScenario(sc, { design: designOf('v5.8') });
+  const plain = checkScenario(sc, { design: designOf('v5.8'), foldStates: false });
   assert.equal(plain.complete, false);
   // A CPU access is counted in its caller's state by its outcome alone (resultOnly): a word copy
   // that faulted and retried leaves the copy where one that hit did.
@@ -52,4 +53,26 @@ test('pread-across-bars on v5.8: the full search stops at its cap, the folded on
   assert.deepEqual(ids(folded), ids(plain));
   assert.deepEqual(ids(folded), ['DEADLOCK', 'LOCK_ORDER', 'MAPPING_AFTER_REVOKE', 'ZAP_COVERAGE']);
   assert.ok(folded.executions < plain.executions, `${folded.executions} executions`);
+});
+
+test('folding is the default on the vma_list designs only, and the caller or the file can turn it off', () => {
+  const sc = loadScenarioFile('examples/pread-across-bars.yaml');
+  assert.deepEqual(
+    ['upstream', 'dmabuf-backed', 'v6.10', 'v6.9', 'v5.13', 'v5.8', 'v5.7'].filter((d) =>
+      foldsByDefault(designOf(d)),
+    ),
+    ['v6.9', 'v5.13', 'v5.8'],
+  );
+  const byDefault = checkScenario(sc, { design: designOf('v5.8') });
+  assert.equal(byDefault.complete, true, JSON.stringify(byDefault.incomplete));
+  assert.ok((byDefault.folded ?? 0) > 0);
+  const off = checkScenario(sc, { design: designOf('v5.8'), foldStates: false, maxExecutions: 50 });
+  assert.equal(off.folded, undefined);
+  const fileOff = checkScenario(
+    { ...sc, check: { ...sc.check, foldStates: false, maxExecutions: 50 } },
+    { design: designOf('v5.8') },
+  );
+  assert.equal(fileOff.folded, undefined);
+  const upstream = checkScenario(sc, { design: designOf('upstream') });
+  assert.equal(upstream.folded, undefined);
 });

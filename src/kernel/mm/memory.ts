@@ -162,10 +162,12 @@ export type AccessOutcome = 'ok' | 'sigbus' | 'sigsegv' | 'oom';
 /**
  * How many times an access faults and retries before the model calls it stuck. A fault that
  * another thread keeps undoing is normally caught as a retry cycle (sched/loop.ts) once a state
- * repeats; this bound is the backstop for retries that keep the state moving (two zapping threads
- * taking turns before the cycle shows: faults-1-reset on v6.9 needs five).
+ * repeats; this bound is the backstop for retries that keep the state moving. With three or four
+ * threads taking turns a whole state can take many rounds to come back: faults-vs-disable (three
+ * vCPUs and a disable) on v6.9 still met a bound of 16 and completes under 40, where the count of
+ * executions barely moves (43,887 cut at 16, 44,801 whole).
  */
-const MAX_FAULT_RETRIES = 8;
+const MAX_FAULT_RETRIES = 40;
 
 /**
  * A CPU load or store at `addr` in `mm` (cpuAccess, below). Without `onFault` the caller learns
