@@ -30,7 +30,7 @@ interface ScenarioLike {
 }
 interface Modules {
   /** The options `vdm check` explores a scenario with (its `check:` block; lazy locks where the build has them). */
-  checkExploreOptions(sc: ScenarioLike): Record<string, unknown>;
+  checkExploreOptions(sc: ScenarioLike, o?: { design?: unknown }): Record<string, unknown>;
   loadScenarioFile(file: string): ScenarioLike;
   scenarioProgram(sc: ScenarioLike, o: { design: unknown }): unknown;
   explore(program: unknown, options: Record<string, unknown>): Result;
@@ -128,7 +128,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   // As `vdm check` explores it, but complete: no execution limit, dpor.
   const options: Record<string, unknown> = {
-    ...m.checkExploreOptions(sc),
+    // The cell's design decides the defaults that depend on it (state folding on the vma_list designs).
+    ...m.checkExploreOptions(sc, { design: m.designOf(designName) }),
     strategy: 'dpor',
     minimizePreemptions: false,
     progressEveryMs: 0,

@@ -81,7 +81,10 @@ describe('anonymous memory and userfaultfd', () => {
     const sc = loadScenarioFile('examples/v5.8-uffd-stall-under-memory-lock.yaml');
     const ids = (design: string) =>
       [...new Set(checkScenario(sc, { design: designOf(design) }).violations.map((v) => v.invariant))].sort();
-    assert.deepEqual(ids('v5.8'), ['DEADLOCK', 'LOCK_ORDER']);
+    // The whole v5.8 search (folded, the default there) also meets v5.8's fault racing the zap
+    // (MMIO_WHILE_DISABLED, the race of examples/v5.8-fault-vs-disable.yaml): the handler's BAR
+    // fault remaps after the disable's zap found nothing to zap.
+    assert.deepEqual(ids('v5.8'), ['DEADLOCK', 'LOCK_ORDER', 'MMIO_WHILE_DISABLED']);
     assert.deepEqual(ids('v5.13'), []);
     assert.deepEqual(ids('upstream'), []);
   });
