@@ -174,14 +174,9 @@ const MAX_FAULT_RETRIES = 40;
  * only the outcome, so the access is a resultOnly call: how many faults it took is not the
  * caller's state (state folding, sched/loop.ts).
  */
-function cpuAccessByOutcome(
-  mm: Mm,
-  addr: number,
-  write: boolean,
-  thread: string,
-  onFault?: (result: number) => void,
-): Thread<AccessOutcome> {
-  const run = cpuAccess(mm, addr, write, thread, onFault);
+function cpuAccessByOutcome(...args: Parameters<typeof cpuAccess>): Thread<AccessOutcome> {
+  const run = cpuAccess(...args);
+  const onFault = args[4];
   return onFault ? run : resultOnly(run);
 }
 
