@@ -147,7 +147,6 @@ export function dpor<S>(
   // whose subtrees are still being explored, innermost last, each with what ran below it so far;
   // and the states whose subtrees are done, with their sleep sets and what ran below them.
   const foldOpen: FoldRecord[] = [];
-
   const foldDone = new Map<string, FoldRecord[]>();
   let foldCut = false;
   const foldAt = (q: number): void => {
