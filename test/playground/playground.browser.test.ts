@@ -264,7 +264,8 @@ test('an example is one choice away; a design, an option and completion from the
     await page.keyboard.type('\ncheck: { strategy: ');
     await page.keyboard.press('Control+Space');
     const options = page.locator('.cm-tooltip-autocomplete li');
-    await options.first().waitFor();
+    // Typing the key may have opened the key completions first: wait for the values' list.
+    await page.locator('.cm-tooltip-autocomplete li', { hasText: 'exhaustive' }).first().waitFor();
     assert.deepEqual((await options.allTextContents()).sort(), ['dpor', 'exhaustive', 'pct', 'random']);
     assert.deepEqual(errors, []);
   } finally {
