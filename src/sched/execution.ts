@@ -474,10 +474,15 @@ export class Execution<S> implements Host {
     }
     const x =
       Math.imul(id, 31) ^ Math.imul(k, 0x9e3779b1) ^ Math.imul(lo, 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35);
-    this.histA[t] = Math.imul(this.histA[t]! ^ x, 0x01000193) ^ r;
-    this.histB[t] = (Math.imul(this.histB[t]! ^ r, 0x5bd1e995) + (this.histA[t]! >>> 7)) | 0;
-    this.iterA[t] = Math.imul(this.iterA[t]! ^ x, 0x01000193) ^ r;
-    this.iterB[t] = (Math.imul(this.iterB[t]! ^ r, 0x5bd1e995) + (this.iterA[t]! >>> 7)) | 0;
+    this.mixLanes(t, this.histA[t]!, this.histB[t]!, this.iterA[t]!, this.iterB[t]!, x, r);
+  }
+
+  /** Thread t's hash lanes: the given ones (hist a, b; iter a, b) with step x and its result code r mixed in. */
+  private mixLanes(t: number, ha: number, hb: number, ia: number, ib: number, x: number, r: number): void {
+    this.histA[t] = Math.imul(ha ^ x, 0x01000193) ^ r;
+    this.histB[t] = (Math.imul(hb ^ r, 0x5bd1e995) + (this.histA[t]! >>> 7)) | 0;
+    this.iterA[t] = Math.imul(ia ^ x, 0x01000193) ^ r;
+    this.iterB[t] = (Math.imul(ib ^ r, 0x5bd1e995) + (this.iterA[t]! >>> 7)) | 0;
   }
 
   /** Keeps thread t's fold lock sets (foldHeld) after its event (id, k) returned `result`. */
@@ -638,11 +643,8 @@ export class Execution<S> implements Host {
         this.histTaint[t] = 1;
         this.iterTaint[t] = 1;
       } else {
-        this.histA[t] = Math.imul(c[mark]! ^ CALL_MARK, 0x01000193) ^ r;
-        this.histB[t] = (Math.imul(c[mark + 1]! ^ r, 0x5bd1e995) + (this.histA[t]! >>> 7)) | 0;
+        this.mixLanes(t, c[mark]!, c[mark + 1]!, c[mark + 3]!, c[mark + 4]!, CALL_MARK, r);
         this.histTaint[t] = c[mark + 2]!;
-        this.iterA[t] = Math.imul(c[mark + 3]! ^ CALL_MARK, 0x01000193) ^ r;
-        this.iterB[t] = (Math.imul(c[mark + 4]! ^ r, 0x5bd1e995) + (this.iterA[t]! >>> 7)) | 0;
         this.iterTaint[t] = c[mark + 5]!;
       }
     }
