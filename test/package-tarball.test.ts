@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -31,6 +31,9 @@ test('npm pack, npm install of the tarball in an empty folder, npx vdm check of 
   assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.startsWith('src/')), 'no tests or sources');
   const app = join(dir, 'app');
   run('mkdir', ['-p', app], dir);
+  // A package of its own: without one npm installs into the nearest folder above that has a
+  // node_modules or package.json (a stray /tmp/node_modules would take the install).
+  writeFileSync(join(app, 'package.json'), '{ "name": "app", "private": true }\n');
   const install = run(
     'npm',
     ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, info!.filename)],
