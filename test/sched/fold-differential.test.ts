@@ -1,0 +1,141 @@
+// Property: state folding (ExploreOptions.foldStates) visits the same states as the plain dpor
+// search. Random programs around the tug of war (two retry loops that undo each other, whose
+// loop-head states recur): each thread runs a few reads, writes and increments of three cells,
+// some inside a mutex's critical section, before and after its part of the tug; a third thread
+// runs only such steps. The invariant records after every step the whole state: the cells and each
+// thread's local state (how far it is and what it read, kept as plain data the fold key does not
+// hash but the thread's own history determines). A folded execution ends at a state met before, so
+// what it would have visited below must have been visited there, and the race step of the fold
+// must reach every state the plain search reaches through the events before. With that step left
+// out, or the threads' local states left out of the fold key, this fails.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { Cell, explore, Mutex, type Program, type Thread } from '../../src/sched/index.js';
+import { tugClearer, tugSetter } from './helpers/tug.js';
+
+const RUNS = Number(process.env.VDM_PROPERTY_RUNS ?? 300);
+
+interface Step {
+  kind: 'read' | 'write' | 'inc';
+  cell: number;
+  value: number;
+  locked: boolean;
+}
+
+interface Spec {
+  aBefore: Step[];
+  aAfter: Step[];
+  bBefore: Step[];
+  bAfter: Step[];
+  c: Step[];
+}
+
+const stepArb: fc.Arbitrary<Step> = fc.record({
+  kind: fc.constantFrom('read' as const, 'write' as const, 'inc' as const),
+  cell: fc.nat(2),
+  value: fc.integer({ min: 1, max: 2 }),
+  locked: fc.boolean(),
+});
+
+const specArb: fc.Arbitrary<Spec> = fc.record({
+  aBefore: fc.array(stepArb, { maxLength: 1 }),
+  aAfter: fc.array(stepArb, { maxLength: 2 }),
+  bBefore: fc.array(stepArb, { maxLength: 1 }),
+  bAfter: fc.array(stepArb, { maxLength: 2 }),
+  c: fc.array(stepArb, { minLength: 1, maxLength: 2 }),
+});
+
+interface W {
+  x: Cell<number>;
+  done: Cell<boolean>;
+  cells: Cell<number>[];
+  seen: Cell<string>[];
+  lock: Mutex;
+  /** Per thread, plain data the invariant reads: its local state (what it read, how far it is). */
+  local: { at: string; seen: number[] }[];
+}
+
+function* steps(s: W, t: number, part: string, list: readonly Step[]): Thread<void> {
+  const me = s.local[t]!;
+  for (let i = 0; i < list.length; i++) {
+    const st = list[i]!;
+    me.at = `${part}${i}`;
+    if (st.locked) yield* s.lock.lock();
+    const c = s.cells[st.cell]!;
+    if (st.kind === 'read') me.seen.push(yield* c.read());
+    else if (st.kind === 'write') yield* c.write(st.value);
+    else yield* c.rmw((v) => [v + 1, undefined]);
+    if (st.locked) yield* s.lock.unlock();
+  }
+  me.at = `${part}.`;
+}
+
+function build(spec: Spec, visited: Set<string>): Program<W> {
+  return {
+    setup: () => ({
+      x: new Cell('x', 0),
+      done: new Cell('done', false),
+      cells: [0, 1, 2].map((i) => new Cell(`v${i}`, 0)),
+      seen: ['a', 'b', 'c'].map((n) => new Cell(`seen_${n}`, '')),
+      lock: new Mutex('m'),
+      local: [0, 1, 2].map(() => ({ at: '', seen: [] })),
+    }),
+    threads: {
+      a: function* (s: W): Thread<void> {
+        yield* steps(s, 0, 'before', spec.aBefore);
+        s.local[0]!.at = 'tug';
+        yield* tugSetter(s.x, s.done);
+        yield* steps(s, 0, 'after', spec.aAfter);
+        yield* s.seen[0]!.write(s.local[0]!.seen.join(','));
+      },
+      b: function* (s: W): Thread<void> {
+        yield* steps(s, 1, 'before', spec.bBefore);
+        s.local[1]!.at = 'tug';
+        yield* tugClearer(s.x);
+        yield* steps(s, 1, 'after', spec.bAfter);
+        yield* s.seen[1]!.write(s.local[1]!.seen.join(','));
+      },
+      c: function* (s: W): Thread<void> {
+        yield* steps(s, 2, 'c', spec.c);
+        yield* s.seen[2]!.write(s.local[2]!.seen.join(','));
+      },
+    },
+    sharedState: () => ({}),
+    invariant: (s) => {
+      visited.add(
+        [
+          s.x.value,
+          s.done.value,
+          ...s.cells.map((c) => c.value),
+          ...s.seen.map((c) => c.value),
+          ...s.local.map((l) => `${l.at}:${l.seen.join(',')}`),
+        ].join('/'),
+      );
+      return undefined;
+    },
+  };
+}
+
+test('state folding visits the states the plain dpor search visits, on random programs', () => {
+  let folding = 0;
+  fc.assert(
+    fc.property(specArb, (spec) => {
+      const plainStates = new Set<string>();
+      const foldedStates = new Set<string>();
+      const opts = { strategy: 'dpor' as const, maxSteps: 120, maxExecutions: 4000 };
+      const plain = explore(build(spec, plainStates), opts);
+      fc.pre(plain.complete);
+      const folded = explore(build(spec, foldedStates), { ...opts, foldStates: true });
+      assert.equal(folded.complete, true, JSON.stringify(folded.incomplete));
+      if ((folded.folded ?? 0) > 0) folding++;
+      const missed = [...plainStates].filter((x) => !foldedStates.has(x));
+      const extra = [...foldedStates].filter((x) => !plainStates.has(x));
+      assert.deepEqual(missed, [], 'states the folded search never visited');
+      assert.deepEqual(extra, [], 'states only the folded search visited');
+    }),
+    { numRuns: Math.ceil(RUNS / 20), seed: Number(process.env.VDM_PROPERTY_SEED ?? 42) },
+  );
+  assert.ok(folding > 0, 'no program folded: the property tested nothing');
+});
