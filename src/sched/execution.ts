@@ -464,9 +464,9 @@ export class Execution<S> implements Host {
     this.loopRecs.push({ invocation, state, seqs, at, len: this.len });
   }
 
-  /** Folds an event of thread t and what it returned into t's local-state hashes. */
-  private foldEvent(t: number, id: number, k: number, lo: number, hi: number, result: unknown): void {
-    const r = resultCode(k === K.READ ? readContent(result, lo, hi) : result);
+  /** Folds an event of thread t and what it returned (a read: readContent) into t's local-state hashes. */
+  private foldEvent(t: number, id: number, k: number, lo: number, hi: number, seen: unknown): void {
+    const r = resultCode(seen);
     if (r === null) {
       this.histTaint[t] = 1;
       this.iterTaint[t] = 1;
@@ -1072,12 +1072,15 @@ export class Execution<S> implements Host {
     if (this.options.lockdep || this.options.recordTrace) this.afterOp(t, i, o, k, result);
     if (this.options.fingerprints)
       this.thrHash[t] = foldHash(this.thrHash[t]!, `${k}:${encodeValue(result)}`);
+    // What a read saw, by content (a slotted value's slots), once for both uses.
+    const seen =
+      k === K.READ && (this.loopInv[t] !== null || this.options.fold) ? readContent(result, lo, hi) : result;
     if (this.loopInv[t] !== null) {
       this.loopEvents[t]!.push(i);
-      this.loopResults[t]!.push(k === K.READ ? readContent(result, lo, hi) : result);
+      this.loopResults[t]!.push(seen);
     }
     if (this.options.fold) {
-      this.foldEvent(t, id, k, lo, hi, result);
+      this.foldEvent(t, id, k, lo, hi, seen);
       this.foldLocks(t, id, k, result);
     }
     this.resume(t, result);
@@ -1721,7 +1724,11 @@ function resultCode(v: unknown): number | null {
     case 'undefined':
       return 0x1234567;
     case 'number':
-      return Number.isInteger(v) && Math.abs(v) < 2 ** 31 ? v ^ 0x5a5a5a5a : stringCode(String(v));
+      if (Number.isInteger(v) && Math.abs(v) < 2 ** 31) return v ^ 0x5a5a5a5a;
+      // A larger safe integer (a hashed read of several page-table entries): its two halves.
+      if (Number.isSafeInteger(v))
+        return Math.imul((v >>> 0) ^ 0x3c6ef372, 0x01000193) ^ Math.floor(v / 2 ** 32);
+      return stringCode(String(v));
     case 'boolean':
       return v ? 0x2468ace : 0x13579bd;
     case 'string':

@@ -96,8 +96,8 @@ export class PtRegion {
   /**
    * What a read of slots [lo, hi) saw, exactly and cheaply (no allocation for one entry), for
    * comparing two reads of the same slots (sched/execution.ts, SlotsKeyed): a number for one entry
-   * (a PUD or PMD entry's two slots, a huge-leaf slot alone, one PTE), else the entries' numbers
-   * joined. An entry's number: 0 none, 1 a table, else its leaf (leafCode); a huge-leaf
+   * (a PUD or PMD entry's two slots, a huge-leaf slot alone, one PTE), else a hash of the entries'
+   * numbers in order (negative, so never equal to one entry's). An entry's number: 0 none, 1 a table, else its leaf (leafCode); a huge-leaf
    * slot alone (readIsLeaf), 1 when the entry is a leaf and 0 when not; a PTE, the translation of
    * its address (PageTable.translationCode).
    */
@@ -108,7 +108,12 @@ export class PtRegion {
     // A huge-leaf slot read alone: whether the entry is a leaf (readIsLeaf).
     if (hi === lo + 1 && (lo === 1 || (lo >= 2 && (lo - 2) % PMD_SPAN === 1)))
       return this.pt.entryKind(lo === 1 ? 'pud' : 'pmd', entryVa(lo)) === 'leaf' ? 1 : 0;
-    let key: number | string = -1;
+    // Several entries: their numbers mixed in order into two 32-bit lanes, packed into one safe
+    // integer (53 bits; a collision is as unlikely as one of the 64-bit state hashes).
+    let first = -1;
+    let a = 0x811c9dc5 | 0;
+    let b = 0x01000193 | 0;
+    let n = 0;
     for (let s = lo; s < hi; ) {
       const r = s < 2 ? s : (s - 2) % PMD_SPAN;
       let code: number;
@@ -120,9 +125,13 @@ export class PtRegion {
         code = this.pt.translationCode(entryVa(s) + (r - 2) * PAGE_SIZE);
         s++;
       }
-      key = key === -1 ? code : `${key},${code}`;
+      if (n++ === 0) first = code;
+      const low = code >>> 0;
+      const high = Math.floor(code / 4294967296) | 0;
+      a = Math.imul(a ^ low, 0x01000193) ^ high;
+      b = (Math.imul(b ^ high, 0x5bd1e995) + Math.imul(low, 0x9e3779b1) + (a >>> 7)) | 0;
     }
-    return key;
+    return n === 1 ? first : -((a >>> 0) * 2097152 + (b >>> 11)) - 1;
   }
 
   /** For traces of a whole-value read: the region's leaves, briefly. */
