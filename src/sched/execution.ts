@@ -103,8 +103,8 @@ interface LoopRecord {
 /** Where a thread was in an iteration of a retry loop. */
 interface LoopPlace {
   invocation: object;
-  /** Its operations since the top of the iteration (object, kind, slots). */
-  ops: string[];
+  /** Its operations since the top of the iteration: object, kind, slots lo and hi, four numbers each. */
+  ops: number[];
   /** What each returned. */
   results: unknown[];
 }
@@ -309,6 +309,8 @@ export class Execution<S> implements Host {
   /** State folding: per thread, the hash lanes saved when each open resultOnly call began (6 per call). */
   private readonly callSaved: number[][];
   private readonly foldHeldBefore: number[][];
+  /** Per thread: its last event changed foldHeld, so foldHeldBefore is behind (foldLocks). */
+  private readonly foldHeldMoved: Uint8Array;
   /**
    * Set while a strategy replays a prefix it ran before: the clocks recorded then are still right,
    * so they are not computed again.
@@ -360,6 +362,7 @@ export class Execution<S> implements Host {
     this.foldHeld = this.names.map(() => []);
     this.callSaved = this.names.map(() => []);
     this.foldHeldBefore = this.names.map(() => []);
+    this.foldHeldMoved = new Uint8Array(this.n);
     this.loopInv = new Array(this.n).fill(null);
     this.stoppedAt = new Array(this.n).fill(null);
     this.loopEvents = this.names.map(() => []);
@@ -456,7 +459,7 @@ export class Execution<S> implements Host {
           ? null
           : {
               invocation: inv,
-              ops: this.loopEvents[u]!.map((i) => this.opSignature(i)),
+              ops: this.opSignatures(this.loopEvents[u]!),
               results: this.loopResults[u]!.slice(),
             },
       );
@@ -488,20 +491,28 @@ export class Execution<S> implements Host {
   /** Keeps thread t's fold lock sets (foldHeld) after its event (id, k) returned `result`. */
   private foldLocks(t: number, id: number, k: number, result: unknown): void {
     const now = this.foldHeld[t]!;
-    const before = this.foldHeldBefore[t]!;
-    before.length = 0;
-    for (let i = 0; i < now.length; i++) before.push(now[i]!);
-    if (
+    const acquire =
       k === K.LOCK ||
       k === K.DOWN_READ ||
       k === K.DOWN_WRITE_WAIT ||
-      (k === K.DOWN_WRITE && result !== QUEUED)
-    )
+      (k === K.DOWN_WRITE && result !== QUEUED);
+    const release = k === K.UNLOCK || k === K.UP_READ || k === K.UP_WRITE;
+    // `before` is what `now` was before this event: copied only when the last event changed `now`
+    // or this one does (most events take no lock).
+    if (acquire || release || this.foldHeldMoved[t] === 1) {
+      const before = this.foldHeldBefore[t]!;
+      for (let i = 0; i < now.length; i++) before[i] = now[i]!;
+      if (before.length !== now.length) before.length = now.length;
+      this.foldHeldMoved[t] = 0;
+    }
+    if (acquire) {
       now.push(id * 2 + (isReadLike(k) ? 1 : 0));
-    else if (k === K.UNLOCK || k === K.UP_READ || k === K.UP_WRITE) {
+      this.foldHeldMoved[t] = 1;
+    } else if (release) {
       for (let i = now.length - 1; i >= 0; i--)
         if (now[i]! >> 1 === id) {
           removeAt(now, i);
+          this.foldHeldMoved[t] = 1;
           break;
         }
     }
@@ -592,9 +603,20 @@ export class Execution<S> implements Host {
     if (p === null || this.loopInv[u] !== p.invocation) return false;
     const evs = this.loopEvents[u]!;
     const res = this.loopResults[u]!;
-    if (evs.length !== p.ops.length) return false;
-    for (let k = 0; k < evs.length; k++)
-      if (this.opSignature(evs[k]!) !== p.ops[k] || !Object.is(res[k], p.results[k])) return false;
+    if (evs.length * 4 !== p.ops.length) return false;
+    const ops = p.ops;
+    for (let k = 0; k < evs.length; k++) {
+      const i = evs[k]!;
+      const q = k * 4;
+      if (
+        this.evObj[i] !== ops[q] ||
+        this.evKind[i] !== ops[q + 1] ||
+        this.evLo[i] !== ops[q + 2] ||
+        this.evHi[i] !== ops[q + 3] ||
+        !Object.is(res[k], p.results[k])
+      )
+        return false;
+    }
     return true;
   }
 
@@ -606,8 +628,17 @@ export class Execution<S> implements Host {
     return this.status[u] === DEAD && p !== null && p.ops.length === 0 && this.stoppedAt[u] === p.invocation;
   }
 
-  private opSignature(i: number): string {
-    return `${this.evObj[i]}:${this.evKind[i]}:${this.evLo[i]}:${this.evHi[i]}`;
+  /** The events' object, kind and slots, four numbers each (LoopPlace.ops). */
+  private opSignatures(events: readonly number[]): number[] {
+    const out = new Array<number>(events.length * 4);
+    for (let k = 0; k < events.length; k++) {
+      const i = events[k]!;
+      out[k * 4] = this.evObj[i]!;
+      out[k * 4 + 1] = this.evKind[i]!;
+      out[k * 4 + 2] = this.evLo[i]!;
+      out[k * 4 + 3] = this.evHi[i]!;
+    }
+    return out;
   }
 
   /** Host.callEnter (loop.ts: resultOnly): saves the running thread's hash lanes. */
@@ -868,6 +899,7 @@ export class Execution<S> implements Host {
       for (const h of this.foldHeld) h.length = 0;
       for (const c of this.callSaved) c.length = 0;
       for (const h of this.foldHeldBefore) h.length = 0;
+      this.foldHeldMoved.fill(0);
     }
     if (this.violations.length > 0) this.violations.length = 0;
     if (this.seenIds.size > 0) this.seenIds.clear();
