@@ -139,7 +139,17 @@ export function dpor<S>(
     if (fold) {
       const top = foldOpen[foldOpen.length - 1];
       if (top !== undefined)
-        sumAdd(top.sum, t, ex.evObj[pos]!, ex.evKind[pos]!, ex.evLo[pos]!, ex.evHi[pos]!, ex.locksAtLast(t));
+        sumAdd(
+          top.sum,
+          t,
+          ex.evObj[pos]!,
+          ex.evKind[pos]!,
+          ex.evLo[pos]!,
+          ex.evHi[pos]!,
+          ex.locksAtLast(t),
+          ex.followMask(pos, top.seqs, false),
+          ex.followMask(pos, top.seqs, true),
+        );
       if (ex.foldKeyAt === pos + 1) foldAt(pos + 1);
     }
   };
@@ -163,7 +173,8 @@ export function dpor<S>(
         future = true;
         try {
           for (const x of d.sum.values())
-            if (ex.status[x.t] === RUNNING) races.detectFuture(x.t, x.o, x.k, x.lo, x.hi, x.locks);
+            if (ex.status[x.t] === RUNNING)
+              races.detectFuture(x.t, x.o, x.k, x.lo, x.hi, x.locks, x.follow, x.followD);
         } finally {
           future = false;
         }
@@ -171,7 +182,7 @@ export function dpor<S>(
         col.folded++;
         return;
       }
-    foldOpen.push({ key, pos: q, sleep: node.sleepOps(), sum: new Map() });
+    foldOpen.push({ key, pos: q, sleep: node.sleepOps(), sum: new Map(), seqs: ex.foldSeqs() });
   };
   /** Backtracking to `next`: the loop-head states after it are done. */
   const foldClose = (next: number): void => {
@@ -270,7 +281,17 @@ export function dpor<S>(
         if (top !== undefined)
           for (let u = 0; u < n; u++)
             if (ex.status[u] === RUNNING)
-              sumAdd(top.sum, u, ex.opObj[u]!.id, ex.opKind[u]!, ex.opLo[u]!, ex.opHi[u]!, ex.locksNow(u));
+              sumAdd(
+                top.sum,
+                u,
+                ex.opObj[u]!.id,
+                ex.opKind[u]!,
+                ex.opLo[u]!,
+                ex.opHi[u]!,
+                ex.locksNow(u),
+                ex.followMask(ex.thrLast[u]!, top.seqs, false),
+                ex.followMask(ex.thrLast[u]!, top.seqs, true),
+              );
       }
       observe?.(ex);
       col.executed(ex, ex.finish());
@@ -329,6 +350,8 @@ interface FoldRecord {
   sleep: number[];
   /** The operations run below it, by opKey. */
   sum: Map<string, SumOp>;
+  /** Each thread's event count there (Execution.followMask). */
+  seqs: Int32Array;
 }
 
 /** An operation run below a loop-head state, and the locks its thread held at it every time. */
@@ -340,6 +363,10 @@ interface SumOp {
   hi: number;
   /** Lock codes (Execution.futureClock): those held at each run of it met so far. */
   locks: number[];
+  /** Threads whose events below the state came before it at each run (Execution.followMask). */
+  follow: number;
+  /** The same in the clocks without deferred lock edges. */
+  followD: number;
 }
 
 function opKey(t: number, o: number, k: number, lo: number, hi: number): string {
@@ -355,13 +382,17 @@ function sumAdd(
   lo: number,
   hi: number,
   locks: readonly number[],
+  follow: number,
+  followD: number,
 ): void {
   const key = opKey(t, o, k, lo, hi);
   const had = sum.get(key);
   if (had === undefined) {
-    sum.set(key, { t, o, k, lo, hi, locks: locks.slice() });
+    sum.set(key, { t, o, k, lo, hi, locks: locks.slice(), follow, followD });
     return;
   }
+  had.follow &= follow;
+  had.followD &= followD;
   const mine = had.locks;
   let w = 0;
   for (let r = 0; r < mine.length; r++) if (locks.includes(mine[r]!)) mine[w++] = mine[r]!;
@@ -370,7 +401,7 @@ function sumAdd(
 
 /** Adds every run of `from` to `into`. */
 function sumMerge(into: Map<string, SumOp>, from: Map<string, SumOp>): void {
-  for (const x of from.values()) sumAdd(into, x.t, x.o, x.k, x.lo, x.hi, x.locks);
+  for (const x of from.values()) sumAdd(into, x.t, x.o, x.k, x.lo, x.hi, x.locks, x.follow, x.followD);
 }
 
 /** Does the node's sleep set hold every operation of `ops` (a flat sleep set)? */

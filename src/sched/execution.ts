@@ -523,6 +523,25 @@ export class Execution<S> implements Host {
     return this.foldHeldBefore[t]!;
   }
 
+  /** State folding: each thread's count of events so far (compared by followMask). */
+  foldSeqs(): Int32Array {
+    return Int32Array.from(this.thrSeq);
+  }
+
+  /**
+   * State folding: the threads (a bit each; none past 31) with an event after the point where
+   * each had run `seqs` events that happens before the event at pos (`deferred`: in dclocks).
+   */
+  followMask(pos: number, seqs: Int32Array, deferred: boolean): number {
+    const n = this.n;
+    if (n > 31 || pos < 0) return 0;
+    const c = deferred && this.options.lazy === true ? this.dclocks : this.clocks;
+    const base = pos * n;
+    let m = 0;
+    for (let u = 0; u < n; u++) if (c[base + u]! > seqs[u]!) m |= 1 << u;
+    return m;
+  }
+
   /** State folding: the locks thread t holds now (lock codes, see foldHeld). */
   locksNow(t: number): readonly number[] {
     return this.foldHeld[t]!;
@@ -535,9 +554,11 @@ export class Execution<S> implements Host {
    * follows the lock's last event here (its last write-like one, for a read-like acquisition), as
    * clockInto joins them, and the release of every other thread that holds it in a mode that
    * keeps t out: so what that thread has run. dclocks get no edge of a lazily handled lock, as a
-   * deferred acquisition's. evThread[len] is set to t (the row stands for an event of t).
+   * deferred acquisition's. And for each thread in `follow` (`followD`: in dclocks), what it has
+   * run so far: the operation came after one of its later events (dpor.ts, SumOp.follow).
+   * evThread[len] is set to t (the row stands for an event of t).
    */
-  futureClock(t: number, locks: readonly number[]): number {
+  futureClock(t: number, locks: readonly number[], follow = 0, followD = 0): number {
     const i = this.len;
     if (i >= this.cap) this.grow(Math.max(16, this.cap * 2));
     const n = this.n;
@@ -546,6 +567,14 @@ export class Execution<S> implements Host {
     copyRow(this.clocks, base, this.thrLast[t]!, n);
     if (lazy) copyRow(this.dclocks, base, this.thrLast[t]!, n);
     this.evThread[i] = t;
+    // The threads whose own events after the state came before the operation, every time: it
+    // follows what they have run up to the state here too (program order).
+    for (let u = 0; u < n && (follow | followD) >>> u !== 0; u++) {
+      const last = this.thrLast[u]!;
+      if (last < 0) continue;
+      if ((follow >>> u) & 1) join(this.clocks, base, last * n, n);
+      if (lazy && (followD >>> u) & 1) join(this.dclocks, base, last * n, n);
+    }
     const held = this.foldHeld[t]!;
     for (const code of locks) {
       const id = code >> 1;

@@ -795,17 +795,28 @@ export class RaceFinder<S> {
   /**
    * State folding (dpor.ts): races an operation that thread t ran, in another execution, after
    * the state this one has just reached, with the events before, as if it ran next. Its clock is
-   * its thread's clock now joined with what the locks it held there (every time) give it
-   * (Execution.futureClock): a real run can only add happens-before edges to that, so no fewer
+   * its thread's clock now joined with what the locks it held there (every time) give it, and
+   * with what the threads in `follow` (`followD` for the clocks without deferred lock edges) have
+   * run so far: each of them had an event after that state that came before it, every time
+   * (Execution.futureClock). A real run can only add happens-before edges to that, so no fewer
    * races are found. A conflict with another thread's critical section of such a lock is then no
    * race of its own: the order of the two sections is, and the operation's acquisition of the
    * lock (also run below the state) races with that section. An object this execution has not
    * made yet has no events to race with.
    */
-  detectFuture(t: number, o: number, k: number, lo: number, hi: number, locks: readonly number[]): void {
+  detectFuture(
+    t: number,
+    o: number,
+    k: number,
+    lo: number,
+    hi: number,
+    locks: readonly number[],
+    follow = 0,
+    followD = 0,
+  ): void {
     const ex = this.ex;
     if (!ex.isLive(o)) return;
-    const at = ex.futureClock(t, locks);
+    const at = ex.futureClock(t, locks, follow, followD);
     this.detect(at, t, o, k, lo, hi, ex.lastEventOn(o), at, ex.stateCodeOf(o), false);
   }
 
