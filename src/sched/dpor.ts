@@ -157,7 +157,8 @@ export function dpor<S>(
   // whose subtrees are still being explored, innermost last, each with what ran below it so far;
   // and the states whose subtrees are done, with their sleep sets and what ran below them.
   const foldOpen: FoldRecord[] = [];
-  const foldDone = new Map<string, FoldRecord[]>();
+  const foldDone = new Map<string, FoldDone[]>();
+  const lockScratch: number[] = [];
   let foldCut = false;
   const foldAt = (q: number): void => {
     const key = ex.foldKey;
@@ -167,14 +168,27 @@ export function dpor<S>(
       for (const d of done) {
         if (!sleepCovers(node, d.sleep)) continue;
         const top = foldOpen[foldOpen.length - 1];
-        if (top !== undefined) sumMerge(top.sum, d.sum);
+        if (top !== undefined) mergePacked(top.sum, d.ops, lockScratch);
         // What the rest of this execution would have raced with before this point.
         races.reverseDeferredOfRunning();
         future = true;
         try {
-          for (const x of d.sum.values())
-            if (ex.status[x.t] === RUNNING)
-              races.detectFuture(x.t, x.o, x.k, x.lo, x.hi, x.locks, x.follow, x.followD);
+          const ops = d.ops;
+          for (let i = 0; i < ops.length; i += PACKED_FIELDS + ops[i + 7]!) {
+            const t = ops[i]!;
+            if (ex.status[t] !== RUNNING) continue;
+            locksAt(ops, i, lockScratch);
+            races.detectFuture(
+              t,
+              ops[i + 1]!,
+              ops[i + 2]!,
+              ops[i + 3]!,
+              ops[i + 4]!,
+              lockScratch,
+              ops[i + 5]!,
+              ops[i + 6]!,
+            );
+          }
         } finally {
           future = false;
         }
@@ -194,9 +208,11 @@ export function dpor<S>(
       foldOpen.pop();
       const parent = foldOpen[foldOpen.length - 1];
       if (parent !== undefined) sumMerge(parent.sum, r.sum);
+      // Kept packed: a few dozen bytes per operation instead of an object, a map entry and a key.
+      const d: FoldDone = { sleep: Int32Array.from(r.sleep), ops: packSum(r.sum) };
       const list = foldDone.get(r.key);
-      if (list === undefined) foldDone.set(r.key, [r]);
-      else list.push(r);
+      if (list === undefined) foldDone.set(r.key, [d]);
+      else list.push(d);
     }
   };
 
@@ -341,7 +357,7 @@ export function dpor<S>(
   return col;
 }
 
-/** A state met at a retry-loop head (state folding). */
+/** A state met at a retry-loop head whose subtree is still being explored (state folding). */
 interface FoldRecord {
   key: string;
   /** Its node: the events before it. */
@@ -352,6 +368,63 @@ interface FoldRecord {
   sum: Map<string, SumOp>;
   /** Each thread's event count there (Execution.followMask). */
   seqs: Int32Array;
+}
+
+/**
+ * A loop-head state whose subtree is explored: its sleep set then, and the operations run below it
+ * packed, PACKED_FIELDS numbers each (thread, object, kind, lo, hi, follow, followD, lock count)
+ * followed by its lock codes.
+ */
+interface FoldDone {
+  sleep: Int32Array;
+  ops: Int32Array;
+}
+
+const PACKED_FIELDS = 8;
+
+function packSum(sum: Map<string, SumOp>): Int32Array {
+  let size = 0;
+  for (const x of sum.values()) size += PACKED_FIELDS + x.locks.length;
+  const a = new Int32Array(size);
+  let i = 0;
+  for (const x of sum.values()) {
+    a[i] = x.t;
+    a[i + 1] = x.o;
+    a[i + 2] = x.k;
+    a[i + 3] = x.lo;
+    a[i + 4] = x.hi;
+    a[i + 5] = x.follow;
+    a[i + 6] = x.followD;
+    a[i + 7] = x.locks.length;
+    for (let l = 0; l < x.locks.length; l++) a[i + PACKED_FIELDS + l] = x.locks[l]!;
+    i += PACKED_FIELDS + x.locks.length;
+  }
+  return a;
+}
+
+/** The lock codes of the packed operation at i, into `out`. */
+function locksAt(ops: Int32Array, i: number, out: number[]): void {
+  const n = ops[i + 7]!;
+  out.length = n;
+  for (let l = 0; l < n; l++) out[l] = ops[i + PACKED_FIELDS + l]!;
+}
+
+/** Adds every packed operation to a summary (sumMerge from a finished state). */
+function mergePacked(into: Map<string, SumOp>, ops: Int32Array, scratch: number[]): void {
+  for (let i = 0; i < ops.length; i += PACKED_FIELDS + ops[i + 7]!) {
+    locksAt(ops, i, scratch);
+    sumAdd(
+      into,
+      ops[i]!,
+      ops[i + 1]!,
+      ops[i + 2]!,
+      ops[i + 3]!,
+      ops[i + 4]!,
+      scratch,
+      ops[i + 5]!,
+      ops[i + 6]!,
+    );
+  }
 }
 
 /** An operation run below a loop-head state, and the locks its thread held at it every time. */
@@ -405,7 +478,7 @@ function sumMerge(into: Map<string, SumOp>, from: Map<string, SumOp>): void {
 }
 
 /** Does the node's sleep set hold every operation of `ops` (a flat sleep set)? */
-function sleepCovers(node: Node, ops: readonly number[]): boolean {
+function sleepCovers(node: Node, ops: ArrayLike<number>): boolean {
   for (let i = 0; i < ops.length; i += 5) {
     let found = false;
     for (let j = 0; j < node.slN && !found; j += 5)
