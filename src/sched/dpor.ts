@@ -173,22 +173,9 @@ export function dpor<S>(
         races.reverseDeferredOfRunning();
         future = true;
         try {
-          const ops = d.ops;
-          for (let i = 0; i < ops.length; i += PACKED_FIELDS + ops[i + 7]!) {
-            const t = ops[i]!;
-            if (ex.status[t] !== RUNNING) continue;
-            locksAt(ops, i, lockScratch);
-            races.detectFuture(
-              t,
-              ops[i + 1]!,
-              ops[i + 2]!,
-              ops[i + 3]!,
-              ops[i + 4]!,
-              lockScratch,
-              ops[i + 5]!,
-              ops[i + 6]!,
-            );
-          }
+          eachPacked(d.ops, lockScratch, (t, o, k, lo, hi, locks, follow, followD) => {
+            if (ex.status[t] === RUNNING) races.detectFuture(t, o, k, lo, hi, locks, follow, followD);
+          });
         } finally {
           future = false;
         }
@@ -402,29 +389,35 @@ function packSum(sum: Map<string, SumOp>): Int32Array {
   return a;
 }
 
-/** The lock codes of the packed operation at i, into `out`. */
-function locksAt(ops: Int32Array, i: number, out: number[]): void {
-  const n = ops[i + 7]!;
-  out.length = n;
-  for (let l = 0; l < n; l++) out[l] = ops[i + PACKED_FIELDS + l]!;
+/** Calls `f` with each packed operation's fields; its lock codes in `scratch` (reused). */
+function eachPacked(
+  ops: Int32Array,
+  scratch: number[],
+  f: (
+    t: number,
+    o: number,
+    k: number,
+    lo: number,
+    hi: number,
+    locks: number[],
+    follow: number,
+    followD: number,
+  ) => void,
+): void {
+  for (let i = 0; i < ops.length; ) {
+    const n = ops[i + 7]!;
+    scratch.length = n;
+    for (let l = 0; l < n; l++) scratch[l] = ops[i + PACKED_FIELDS + l]!;
+    f(ops[i]!, ops[i + 1]!, ops[i + 2]!, ops[i + 3]!, ops[i + 4]!, scratch, ops[i + 5]!, ops[i + 6]!);
+    i += PACKED_FIELDS + n;
+  }
 }
 
 /** Adds every packed operation to a summary (sumMerge from a finished state). */
 function mergePacked(into: Map<string, SumOp>, ops: Int32Array, scratch: number[]): void {
-  for (let i = 0; i < ops.length; i += PACKED_FIELDS + ops[i + 7]!) {
-    locksAt(ops, i, scratch);
-    sumAdd(
-      into,
-      ops[i]!,
-      ops[i + 1]!,
-      ops[i + 2]!,
-      ops[i + 3]!,
-      ops[i + 4]!,
-      scratch,
-      ops[i + 5]!,
-      ops[i + 6]!,
-    );
-  }
+  eachPacked(ops, scratch, (t, o, k, lo, hi, locks, follow, followD) =>
+    sumAdd(into, t, o, k, lo, hi, locks, follow, followD),
+  );
 }
 
 /** An operation run below a loop-head state, and the locks its thread held at it every time. */
