@@ -138,7 +138,9 @@ export function dpor<S>(
     races.detectAt(pos);
     if (fold) {
       const top = foldOpen[foldOpen.length - 1];
-      if (top !== undefined)
+      if (top !== undefined) {
+        // Without lazy locks dclocks are not kept: the two masks are one.
+        const follow = ex.followMask(pos, top.seqs, false);
         sumAdd(
           top.sum,
           t,
@@ -147,9 +149,10 @@ export function dpor<S>(
           ex.evLo[pos]!,
           ex.evHi[pos]!,
           ex.locksAtLast(t),
-          ex.followMask(pos, top.seqs, false),
-          ex.followMask(pos, top.seqs, true),
+          follow,
+          lazy ? ex.followMask(pos, top.seqs, true) : follow,
         );
+      }
       if (ex.foldKeyAt === pos + 1) foldAt(pos + 1);
     }
   };

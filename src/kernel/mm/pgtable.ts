@@ -97,9 +97,9 @@ export class PtRegion {
    * What a read of slots [lo, hi) saw, exactly and cheaply (no allocation for one entry), for
    * comparing two reads of the same slots (sched/execution.ts, SlotsKeyed): a number for one entry
    * (a PUD or PMD entry's two slots, a huge-leaf slot alone, one PTE), else a hash of the entries'
-   * numbers in order (negative, so never equal to one entry's). An entry's number: 0 none, 1 a table, else its leaf (leafCode); a huge-leaf
-   * slot alone (readIsLeaf), 1 when the entry is a leaf and 0 when not; a PTE, the translation of
-   * its address (PageTable.translationCode).
+   * numbers in order (negative, so never equal to one entry's). An entry's number: 0 none, 1 a
+   * table, else its leaf (leafCode); a huge-leaf slot alone (readIsLeaf), 1 when the entry is a
+   * leaf and 0 when not; a PTE, the translation of its address (PageTable.translationCode).
    */
   slotsKey(lo: number, hi: number): number | string {
     const base = this.index * PUD_SIZE;
