@@ -46,7 +46,8 @@ export class Collector {
   private readonly cuts = new Map<IncompleteReason, string>();
   private heapCheckIn = HEAP_EVERY;
   private readonly heapLimit: number;
-  private readonly deadline: number;
+  /** When the time limit ends the search, and what follows it (minimising counterexamples): Date.now() time. */
+  readonly deadline: number;
   /** What a search with an `accept` predicate found: the schedule's threads and checksum. */
   hit: { threads: Int32Array; checksum: string } | undefined = undefined;
   private readonly found = new Map<string, ViolationReport>();

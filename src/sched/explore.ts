@@ -110,6 +110,9 @@ export function completeExploration<S>(
   lockdep: Lockdep,
 ): ExploreResult {
   declareChains(program, lockdep);
+  // What follows the search runs within its time limit (and stops when it is interrupted).
+  const limits: AfterSearch = { maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS, deadline: col.deadline };
+  if (options.interrupted) limits.interrupted = options.interrupted;
   if (!(options.stopAtFirst && !options.stopWhen && col.violations.length > 0)) {
     for (const cycle of lockdep.cycles()) {
       // A cycle of declared dependencies alone is the rest of the kernel's, not this program's.
@@ -120,14 +123,14 @@ export function completeExploration<S>(
         kind: 'lock-order',
         id: 'LOCK_ORDER',
         message,
-        schedule: cycleSchedule(program, edges, options.maxSteps),
+        schedule: cycleSchedule(program, edges, limits),
         count: 1,
       });
     }
   }
   const result = col.result();
   if (options.minimizePreemptions !== false) {
-    for (const v of result.violations) if (v.kind !== 'lock-order') minimize(program, v, options);
+    for (const v of result.violations) if (v.kind !== 'lock-order') minimize(program, v, limits);
   }
   return result;
 }
@@ -159,19 +162,45 @@ function declareChains<S>(program: Program<S>, lockdep: Lockdep): void {
   }
 }
 
-/** Looks for the same violation under rising preemption bounds, as CHESS does. */
-function minimize<S>(program: Program<S>, v: ViolationReport, options: ExploreOptions): void {
+/** The limits of the searches that follow a search: its step bound, its deadline, its interruption. */
+interface AfterSearch {
+  maxSteps: number;
+  /** Date.now() time; POSITIVE_INFINITY without a time limit. */
+  deadline: number;
+  interrupted?: () => boolean;
+}
+
+/**
+ * Options for one bounded search after the search, or undefined when the time is up (then the
+ * report keeps what the search found).
+ */
+function boundedSearch(limits: AfterSearch, preemptionBound: number): ExploreOptions | undefined {
+  const o: ExploreOptions = { preemptionBound, maxExecutions: MINIMIZE_BUDGET, maxSteps: limits.maxSteps };
+  if (limits.deadline !== Number.POSITIVE_INFINITY) {
+    const left = limits.deadline - Date.now();
+    if (left <= 0) return undefined;
+    o.timeLimitMs = left;
+  }
+  if (limits.interrupted) {
+    if (limits.interrupted()) return undefined;
+    o.interrupted = limits.interrupted;
+  }
+  return o;
+}
+
+/**
+ * Looks for the same violation under rising preemption bounds, as CHESS does, within the search's
+ * time limit: when it runs out the violation keeps the schedule the search found.
+ */
+function minimize<S>(program: Program<S>, v: ViolationReport, limits: AfterSearch): void {
   const target = violationKey(v.kind, v.id, v.message);
   for (let b = 0; b < (v.preemptions ?? 0); b++) {
-    const col = exhaustive(
-      program,
-      { preemptionBound: b, maxExecutions: MINIMIZE_BUDGET, maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS },
-      new Lockdep(),
-      (ex) => {
-        for (const r of ex.violations) if (violationKey(r.kind, r.id, r.message) === target) return r.length;
-        return -1;
-      },
-    );
+    const o = boundedSearch(limits, b);
+    if (o === undefined) return;
+    const col = exhaustive(program, o, new Lockdep(), (ex) => {
+      for (const r of ex.violations) if (violationKey(r.kind, r.id, r.message) === target) return r.length;
+      return -1;
+    });
     if (col.hit) {
       v.schedule = encodeSchedule(col.hit.threads, col.hit.threads.length, col.hit.checksum);
       v.preemptions = b;
@@ -184,13 +213,15 @@ function minimize<S>(program: Program<S>, v: ViolationReport, options: ExploreOp
  * A schedule for a lock-order cycle: one execution that makes every edge of it, when a bounded
  * search finds one (then replaying it shows the cycle); else the execution of the edge found last.
  */
-function cycleSchedule<S>(program: Program<S>, all: Edge[], maxSteps?: number): string {
+function cycleSchedule<S>(program: Program<S>, all: Edge[], limits: AfterSearch): string {
   const edges = all.filter((e) => !isDeclared(e));
   const ld = new Lockdep();
   for (let b = 0; b <= 2; b++) {
+    const o = boundedSearch(limits, b);
+    if (o === undefined) break;
     const col = exhaustive(
       program,
-      { preemptionBound: b, maxExecutions: MINIMIZE_BUDGET, maxSteps: maxSteps ?? DEFAULT_MAX_STEPS },
+      o,
       ld,
       (ex) => (edges.every((e) => ld.has(e.from, e.to)) ? ex.len : -1),
       () => ld.clear(),
@@ -198,7 +229,11 @@ function cycleSchedule<S>(program: Program<S>, all: Edge[], maxSteps?: number): 
     if (col.hit) return encodeSchedule(col.hit.threads, col.hit.threads.length, col.hit.checksum);
   }
   const last = edges.reduce((a, e) => (e.schedule.length > a.schedule.length ? e : a));
-  return encodeSchedule(last.schedule, last.schedule.length, checksumOf(program, last.schedule, maxSteps));
+  return encodeSchedule(
+    last.schedule,
+    last.schedule.length,
+    checksumOf(program, last.schedule, limits.maxSteps),
+  );
 }
 
 /** Runs a schedule with sites captured, to fill in where an edge's two locks were taken. */

@@ -53,6 +53,28 @@ test('counterexamples come with the fewest preemptions found', () => {
   assert.equal(replay(L.racyIncrements(4), v.schedule).violation?.kind, 'final');
 });
 
+test('minimising runs within the search: once it is interrupted a violation keeps the schedule found', () => {
+  // Four philosophers: dpor meets the deadlock with 3 preemptions, 1 is enough. The search asks
+  // `interrupted` once per execution; let it run whole, then interrupt: the minimising searches
+  // that follow must not run (a time limit that has run out ends them the same way).
+  let searchAsks = 0;
+  const raw = explore(L.philosophers(4), {
+    minimizePreemptions: false,
+    interrupted: () => ++searchAsks < 0,
+  });
+  const found = raw.violations[0];
+  assert.ok(found);
+  assert.equal(found.preemptions, 3);
+  assert.equal(explore(L.philosophers(4)).violations[0]?.preemptions, 1, 'minimised when not interrupted');
+  let asked = 0;
+  const r = explore(L.philosophers(4), { interrupted: () => ++asked > searchAsks });
+  assert.equal(r.executions, raw.executions);
+  assert.equal(r.complete, true);
+  assert.equal(r.violations[0]?.preemptions, 3);
+  assert.equal(r.violations[0]?.schedule, found.schedule);
+  assert.equal(asked, searchAsks + 1, 'asked once more, before the first minimising search');
+});
+
 test('stopAtFirst stops at the first violation', () => {
   const r = explore(L.racyIncrements(3), { stopAtFirst: true });
   assert.equal(r.violations.length, 1);
