@@ -309,6 +309,9 @@ export class Execution<S> implements Host {
   /** State folding: per thread, the hash lanes saved when each open resultOnly call began (6 per call). */
   private readonly callSaved: number[][];
   private readonly foldHeldBefore: number[][];
+  /** State folding, per object id: the object value its last read returned, and that value's resultCode. */
+  private readonly codeOf: unknown[] = [];
+  private readonly codeVal: number[] = [];
   /** Per thread: its last event changed foldHeld, so foldHeldBefore is behind (foldLocks). */
   private readonly foldHeldMoved: Uint8Array;
   /**
@@ -469,7 +472,20 @@ export class Execution<S> implements Host {
 
   /** Folds an event of thread t and what it returned (a read: readContent) into t's local-state hashes. */
   private foldEvent(t: number, id: number, k: number, lo: number, hi: number, seen: unknown): void {
-    const r = resultCode(seen);
+    let r: number | null;
+    if (typeof seen === 'object' && seen !== null) {
+      // A cell's value is replaced at each change, never changed in place (Cell.rmw), so the
+      // object read last from this object has the code computed then: reads of a device's state
+      // (an object of a few fields, read at every BAR access) are hashed once per change.
+      if (this.codeOf[id] === seen) r = this.codeVal[id]!;
+      else {
+        r = resultCode(seen);
+        if (r !== null) {
+          this.codeOf[id] = seen;
+          this.codeVal[id] = r;
+        }
+      }
+    } else r = resultCode(seen);
     if (r === null) {
       this.histTaint[t] = 1;
       this.iterTaint[t] = 1;
