@@ -78,6 +78,39 @@ describe('the vma_list era', () => {
     assert.deepEqual(kinds(run('v5.13', threads)), []);
   });
 
+  test('a fault that finds memory off drops vma_lock first on v5.8, memory_lock first on v5.13', () => {
+    // vfio_pci_mmap_fault(): v5.8 unlocks vma_lock on its error path and then up_read()s at up_out;
+    // v5.13 keeps vma_lock to the end. So only on v5.8 can another thread take vma_lock while the
+    // SIGBUSing fault still holds memory_lock for read (a writer's trylock then fails).
+    const seen = (design: DesignName): string[] => {
+      const out = new Set<string>();
+      const r = exploreSystem(
+        () => {
+          const s = world(design);
+          runAtomically(sysCommand(s.p, s.fd, false));
+          return s;
+        },
+        {
+          fault: function* (s) {
+            assert.equal(yield* sysAccess(s.p, VA, false, 'fault'), 'sigbus');
+          },
+          peek: function* (s) {
+            const vdev = s.devices.get('gpu0')!;
+            yield* vdev.vmaLock.lock();
+            const free = yield* vdev.memoryLock.tryDownWrite();
+            if (free) yield* vdev.memoryLock.upWrite();
+            yield* vdev.vmaLock.unlock();
+            out.add(free ? 'memory_lock free' : 'memory_lock held');
+          },
+        },
+      );
+      assert.deepEqual(kinds(r), []);
+      return [...out].sort();
+    };
+    assert.deepEqual(seen('v5.8'), ['memory_lock free', 'memory_lock held']);
+    assert.deepEqual(seen('v5.13'), ['memory_lock free']);
+  });
+
   test("v5.8: pread into the device's own mapping vs memory off — memory_lock held across the copy inverts the lock order and deadlocks; v5.13 fixes it", () => {
     const threads: Program<S>['threads'] = {
       vmm: function* (s) {

@@ -25,6 +25,8 @@ import { type VfioPciCoreDevice, vfioPciMemoryEnabled } from './core.js';
  * one VMA both remap, and remap_pfn_range() BUG()s on the PTEs the other installed. v5.13
  * (6a45ece4c9af, "vfio/pci: Handle concurrent vma faults"): vma_lock is held across the whole
  * fault, a VMA already on the list is left as it is, and the VMA is listed after populating.
+ * Either way the locks are dropped in the kernel's order: v5.8 unlocks vma_lock before up_read()
+ * on every path, v5.13 up_read()s first.
  */
 function* vfioPciMmapFault(vmf: VmFault): Thread<number> {
   const vma = vmf.vma;
@@ -36,6 +38,12 @@ function* vfioPciMmapFault(vmf: VmFault): Thread<number> {
   // pm_runtime_engaged is tested from v6.1 (the low-power feature); v5.8 to v5.13 test memory only.
   const lowPower = vdev.machine.design.options.coreEra === 'v6' && (yield* vdev.pmRuntimeEngaged.read());
   const enabled = !lowPower && (yield* vfioPciMemoryEnabled(vdev));
+  if (!enabled && !fixed) {
+    // v5.8 drops vma_lock before memory_lock on this path too (then up_out: up_read).
+    yield* vdev.vmaLock.unlock();
+    yield* vdev.memoryLock.upRead();
+    return VM_FAULT_SIGBUS;
+  }
   if (!enabled) {
     ret = VM_FAULT_SIGBUS;
   } else if (fixed) {
