@@ -108,6 +108,10 @@ export function incompleteText(list: readonly Incompleteness[] | undefined): str
 }
 
 /** How long `vdm check` searches on the main thread before it hands the search to a thread of its own. */
+/** `vdm check --workers N` of a dpor search that one worker would fold (the vma_list designs' default). */
+const UNFOLDED_NOTE =
+  'note: state folding (the default on this design, or set by the scenario) folds one search, so dpor on several threads runs without it; where retry loops undo each other the unfolded search can take far longer than the folded one without --workers (docs/explorer.md "State folding")';
+
 const HAND_OVER_AFTER_MS = 2000;
 
 /**
@@ -558,10 +562,13 @@ export function addScenarioCommands(program: Command): void {
         let r: CheckReport;
         let stats: ParallelDporStats | undefined;
         let stoppedBy: NodeJS.Signals | undefined;
+        // State folding belongs to one search: dpor on several threads runs without it.
+        let unfolded = false;
         try {
           if (parallel) {
             const started = Date.now();
-            const opts = checkExploreOptions(sc, { ...searchOptions(o), ...limits, strategy });
+            const opts = checkExploreOptions(sc, { ...searchOptions(o), ...limits, strategy, design: used });
+            unfolded = strategy === 'dpor' && opts.foldStates === true;
             const runners = o.queue
               ? { queue: checkedQueue(o.queue), subtrees: o.queueSplit ?? 32 }
               : { workers };
@@ -629,7 +636,7 @@ export function addScenarioCommands(program: Command): void {
         print(
           o.json
             ? JSON.stringify(diagrams ? { ...r, raceDiagrams: diagrams } : r, null, 2)
-            : `${checkText(r, sc, o, design)}${stats ? `\n${parallelDporText(stats)}` : ''}${diagrams && r.violations.length > 0 ? `\n\n${diagramsText(diagrams)}` : ''}`,
+            : `${checkText(r, sc, o, design)}${stats ? `\n${parallelDporText(stats)}` : ''}${unfolded ? `\n${UNFOLDED_NOTE}` : ''}${diagrams && r.violations.length > 0 ? `\n\n${diagramsText(diagrams)}` : ''}`,
         );
         // Stopped by a signal: the partial result is printed, and the exit status says why (128 + n).
         process.exitCode = stoppedBy ? 128 + osConstants.signals[stoppedBy] : r.verdict === 'pass' ? 0 : 1;

@@ -369,6 +369,19 @@ test('dpor (the default search) killed with SIGKILL resumes from its checkpoint 
   assert.deepEqual(ids(r), ids(whole));
 });
 
+test("dpor on two workers says that it does not fold where one worker would (the design given, not the file's)", () => {
+  // faults-vs-disable's file runs on upstream; on v6.9 one worker folds by default.
+  const on = (design: string) =>
+    vdm('check', LONG_ON_DMABUF, '--design', design, '--workers', '2', '--max-executions', '200');
+  const v69 = on('v6.9');
+  assert.equal(v69.code, 0, v69.err);
+  assert.match(v69.out, /dpor on 2 threads: /);
+  assert.match(v69.out, /note: state folding .* dpor on several threads runs without it/);
+  const up = on('upstream');
+  assert.equal(up.code, 0, up.err);
+  assert.doesNotMatch(up.out, /note: state folding/);
+});
+
 test('dpor on two workers killed with SIGKILL resumes, on two workers or one, to the uninterrupted report', async () => {
   const args = ['check', LONG_ON_DMABUF, '--design', 'dmabuf-backed', '--max-executions', '6000', '--json'];
   const whole = JSON.parse(vdm(...args).out);
