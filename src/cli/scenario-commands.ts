@@ -500,6 +500,7 @@ export function addScenarioCommands(program: Command): void {
             const opts = checkExploreOptions(sc, {
               ...searchOptions(o),
               strategy: strategy === 'pct' ? 'pct' : 'random',
+              design: used,
             });
             result = await swarmOnWorkers(sc, used, opts, o.swarm, runners, (p) => bar.update(p));
           } finally {
