@@ -225,7 +225,7 @@ function checkText(
     );
   if (r.folded)
     lines.push(
-      `folded states: ${r.folded} execution${r.folded === 1 ? '' : 's'} reached a retry-loop head in a state a finished part of the search had started from, and ended there once the races of what ran from it with what came before were reversed (docs/explorer.md "State folding")`,
+      `folded states: ${r.folded} execution${r.folded === 1 ? '' : 's'} reached a retry-loop head in a state a finished part of the search had started from, and ended there once the races of what ran from it with what came before were reversed${r.foldForgotten ? `; ${r.foldForgotten} finished states were forgotten to keep the table within its memory (reaching one again explores on)` : ''} (docs/explorer.md "State folding")`,
     );
   const cutShort = r.incomplete?.some((i) => i.reason === 'timeLimit' || i.reason === 'maxExecutions');
   if (r.cycles && cutShort && r.strategy === 'dpor')

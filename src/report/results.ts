@@ -54,6 +54,12 @@ export interface CheckReport {
    * state a finished part of the search had started from. Absent when none.
    */
   folded?: number;
+  /**
+   * Extension (`--fold-states`): finished loop-head states the search forgot to keep its folding
+   * table within its memory (ExploreOptions.foldMemoryMiB); reaching one again explores on. Absent
+   * when none.
+   */
+  foldForgotten?: number;
   /** Extension, for a swarm (`--swarm K`): the runs and the distinct executions they saw. */
   coverage?: { runs: number; distinct: number };
   /**

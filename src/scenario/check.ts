@@ -199,6 +199,7 @@ export function checkReportOf(
     reasons,
     ...(r.cycles ? { cycles: r.cycles } : {}),
     ...(r.folded ? { folded: r.folded } : {}),
+    ...(r.foldForgotten ? { foldForgotten: r.foldForgotten } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
   };
 }

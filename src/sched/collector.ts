@@ -33,6 +33,8 @@ export class Collector {
   cycles = 0;
   /** Executions ended at a folded state (ExploreOptions.foldStates). */
   folded = 0;
+  /** Finished loop-head states forgotten to keep the folding table small (ExploreOptions.foldMemoryMiB). */
+  foldForgotten = 0;
   deadlocks = 0;
   events = 0;
   maxDepth = 0;
@@ -277,6 +279,7 @@ export class Collector {
         complete: this.complete,
         ...(this.cycles > 0 ? { cycles: this.cycles } : {}),
         ...(this.folded > 0 ? { folded: this.folded } : {}),
+        ...(this.foldForgotten > 0 ? { foldForgotten: this.foldForgotten } : {}),
         ...(this.cuts.size > 0 ? { incomplete: this.incompleteness() } : {}),
         ...(this.cutStates >= 0 ? { cutStates: this.cutStates } : {}),
       },
@@ -313,6 +316,7 @@ export class Collector {
       strategy: this.strategy,
       ...(this.cycles > 0 ? { cycles: this.cycles } : {}),
       ...(this.folded > 0 ? { folded: this.folded } : {}),
+      ...(this.foldForgotten > 0 ? { foldForgotten: this.foldForgotten } : {}),
       ...(this.cutStates >= 0 ? { cutStates: this.cutStates } : {}),
       ...(this.options.coverage
         ? { coverage: { distinct: this.seen.size, fingerprints: [...this.seen] } }

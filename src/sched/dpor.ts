@@ -160,7 +160,10 @@ export function dpor<S>(
   // whose subtrees are still being explored, innermost last, each with what ran below it so far;
   // and the states whose subtrees are done, with their sleep sets and what ran below them.
   const foldOpen: FoldRecord[] = [];
+  // Kept in least-recently-used order (a fold moves its key to the end), within a memory budget.
   const foldDone = new Map<string, FoldDone[]>();
+  const foldBudget = (options.foldMemoryMiB ?? DEFAULT_FOLD_MEMORY_MIB) * 2 ** 20;
+  let foldBytes = 0;
   const lockScratch: number[] = [];
   let foldCut = false;
   const foldAt = (q: number): void => {
@@ -184,6 +187,8 @@ export function dpor<S>(
         }
         foldCut = true;
         col.folded++;
+        foldDone.delete(key);
+        foldDone.set(key, done);
         return;
       }
     foldOpen.push({ key, pos: q, sleep: node.sleepOps(), sum: new Map(), seqs: ex.foldSeqs() });
@@ -201,8 +206,22 @@ export function dpor<S>(
       // Kept packed: a few dozen bytes per operation instead of an object, a map entry and a key.
       const d: FoldDone = { sleep: Int32Array.from(r.sleep), ops: packSum(r.sum) };
       const list = foldDone.get(r.key);
-      if (list === undefined) foldDone.set(r.key, [d]);
-      else list.push(d);
+      if (list === undefined) {
+        foldDone.set(r.key, [d]);
+        foldBytes += keyBytes(r.key);
+      } else list.push(d);
+      foldBytes += doneBytes(d);
+    }
+    if (foldBytes > foldBudget) forgetFolds();
+  };
+  /** Forgets the least recently used finished states until the table is within half its budget. */
+  const forgetFolds = (): void => {
+    for (const [key, list] of foldDone) {
+      if (foldBytes <= foldBudget / 2) break;
+      foldDone.delete(key);
+      foldBytes -= keyBytes(key);
+      for (const d of list) foldBytes -= doneBytes(d);
+      col.foldForgotten += list.length;
     }
   };
 
@@ -371,6 +390,19 @@ interface FoldDone {
 }
 
 const PACKED_FIELDS = 8;
+
+/** ExploreOptions.foldMemoryMiB's default. */
+export const DEFAULT_FOLD_MEMORY_MIB = 256;
+
+/** About what a finished state's record takes: its arrays and the objects around them. */
+function doneBytes(d: FoldDone): number {
+  return d.sleep.byteLength + d.ops.byteLength + 200;
+}
+
+/** About what a key of the table takes: the string and the map entry. */
+function keyBytes(key: string): number {
+  return key.length * 2 + 80;
+}
 
 function packSum(sum: Map<string, SumOp>): Int32Array {
   let size = 0;

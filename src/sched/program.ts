@@ -178,6 +178,13 @@ export interface ExploreOptions {
    * subtree ran. See docs/explorer.md "State folding".
    */
   foldStates?: boolean;
+  /**
+   * foldStates: the most memory, in MiB, the table of finished loop-head states may take (an
+   * estimate: their packed summaries and keys). Past it the least recently used half is forgotten:
+   * an execution that reaches one of those states again explores on instead of ending there, so
+   * the search stays complete and its memory stays bounded however long it runs. Default 256.
+   */
+  foldMemoryMiB?: number;
   /** Called every so often during a long search (the CLI draws its progress bar from this). */
   onProgress?(p: Progress): void;
   /** Least time between two onProgress calls, in ms (default 200; 0: after every execution). */
@@ -243,6 +250,11 @@ export interface ExploreResult {
    * visit's subtree was explored (docs/explorer.md "State folding"). Absent when none.
    */
   folded?: number;
+  /**
+   * ExploreOptions.foldMemoryMiB: finished loop-head states forgotten to keep the folding table
+   * within its memory. Absent when none.
+   */
+  foldForgotten?: number;
   /**
    * dpor on an observedOnly program: the states the invariant was checked at (each down-closed
    * set of observed writes of each trace, counted once), the figure to set beside a stateful
@@ -316,6 +328,8 @@ export interface CheckpointBase {
     cycles?: number;
     /** Executions ended at a folded state so far. */
     folded?: number;
+    /** Finished loop-head states forgotten so far (foldMemoryMiB). */
+    foldForgotten?: number;
   };
   found: [string, ViolationReport][];
   lockdep: SavedEdge[];
