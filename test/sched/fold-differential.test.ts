@@ -12,7 +12,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { Cell, explore, Mutex, type Program, type Thread } from '../../src/sched/index.js';
+import {
+  Cell,
+  type ExploreOptions,
+  type ExploreResult,
+  explore,
+  Mutex,
+  type Program,
+  type Thread,
+} from '../../src/sched/index.js';
 import { tugClearer, tugSetter } from './helpers/tug.js';
 
 const RUNS = Number(process.env.VDM_PROPERTY_RUNS ?? 300);
@@ -118,8 +126,12 @@ function build(spec: Spec, visited: Set<string>): Program<W> {
   };
 }
 
-test('state folding visits the states the plain dpor search visits, on random programs', () => {
-  let folding = 0;
+/**
+ * The property on random programs: the folded search (with `more` options) visits exactly the
+ * states the plain one visits. Returns how many programs `counted` held for.
+ */
+function foldedVisitsPlainStates(more: ExploreOptions, counted: (folded: ExploreResult) => boolean): number {
+  let n = 0;
   fc.assert(
     fc.property(specArb, (spec) => {
       const plainStates = new Set<string>();
@@ -127,9 +139,9 @@ test('state folding visits the states the plain dpor search visits, on random pr
       const opts = { strategy: 'dpor' as const, maxSteps: 120, maxExecutions: 4000 };
       const plain = explore(build(spec, plainStates), opts);
       fc.pre(plain.complete);
-      const folded = explore(build(spec, foldedStates), { ...opts, foldStates: true });
+      const folded = explore(build(spec, foldedStates), { ...opts, foldStates: true, ...more });
       assert.equal(folded.complete, true, JSON.stringify(folded.incomplete));
-      if ((folded.folded ?? 0) > 0) folding++;
+      if (counted(folded)) n++;
       const missed = [...plainStates].filter((x) => !foldedStates.has(x));
       const extra = [...foldedStates].filter((x) => !plainStates.has(x));
       assert.deepEqual(missed, [], 'states the folded search never visited');
@@ -137,28 +149,16 @@ test('state folding visits the states the plain dpor search visits, on random pr
     }),
     { numRuns: Math.ceil(RUNS / 20), seed: Number(process.env.VDM_PROPERTY_SEED ?? 42) },
   );
+  return n;
+}
+
+test('state folding visits the states the plain dpor search visits, on random programs', () => {
+  const folding = foldedVisitsPlainStates({}, (r) => (r.folded ?? 0) > 0);
   assert.ok(folding > 0, 'no program folded: the property tested nothing');
 });
 
 test('a folding table kept within a small memory forgets states and still visits every state', () => {
-  let forgetting = 0;
-  fc.assert(
-    fc.property(specArb, (spec) => {
-      const plainStates = new Set<string>();
-      const foldedStates = new Set<string>();
-      const opts = { strategy: 'dpor' as const, maxSteps: 120, maxExecutions: 4000 };
-      const plain = explore(build(spec, plainStates), opts);
-      fc.pre(plain.complete);
-      // About 2 KB: a few finished states at most, so most are forgotten soon after they finish.
-      const folded = explore(build(spec, foldedStates), { ...opts, foldStates: true, foldMemoryMiB: 0.002 });
-      assert.equal(folded.complete, true, JSON.stringify(folded.incomplete));
-      if ((folded.foldForgotten ?? 0) > 0) forgetting++;
-      const missed = [...plainStates].filter((x) => !foldedStates.has(x));
-      const extra = [...foldedStates].filter((x) => !plainStates.has(x));
-      assert.deepEqual(missed, [], 'states the folded search never visited');
-      assert.deepEqual(extra, [], 'states only the folded search visited');
-    }),
-    { numRuns: Math.ceil(RUNS / 20), seed: Number(process.env.VDM_PROPERTY_SEED ?? 42) },
-  );
+  // About 2 KB: a few finished states at most, so most are forgotten soon after they finish.
+  const forgetting = foldedVisitsPlainStates({ foldMemoryMiB: 0.002 }, (r) => (r.foldForgotten ?? 0) > 0);
   assert.ok(forgetting > 0, 'no program forgot a state: the property tested nothing');
 });
