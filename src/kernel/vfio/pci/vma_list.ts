@@ -20,63 +20,47 @@ import {
 import { type VfioPciCoreDevice, vfioPciMemoryEnabled } from './core.js';
 
 /**
- * vfio_pci.c: vfio_pci_mmap_fault(). v5.8 and v5.13 (the design's faultSkipsPopulated) differ
- * enough that each has its own function below, in its kernel's order.
+ * vfio_pci.c: vfio_pci_mmap_fault(). v5.8: under vma_lock and memory_lock (read) check memory and
+ * list the VMA, drop vma_lock, then io_remap_pfn_range() the whole VMA — two concurrent faults on
+ * one VMA both remap, and remap_pfn_range() BUG()s on the PTEs the other installed. v5.13
+ * (6a45ece4c9af, "vfio/pci: Handle concurrent vma faults"): vma_lock is held across the whole
+ * fault, a VMA already on the list is left as it is, and the VMA is listed after populating.
+ * Either way the locks are dropped in the kernel's order: v5.8 unlocks vma_lock before up_read()
+ * on every path, v5.13 up_read()s first.
  */
 function* vfioPciMmapFault(vmf: VmFault): Thread<number> {
-  const vdev = vmf.vma.privateData as VfioPciCoreDevice;
-  return vdev.machine.design.options.faultSkipsPopulated
-    ? yield* vfioPciMmapFaultSkipsPopulated(vmf)
-    : yield* vfioPciMmapFaultV58(vmf);
-}
-
-/**
- * vfio_pci.c: vfio_pci_mmap_fault() of v5.8: under vma_lock and memory_lock (read) check memory
- * and list the VMA, drop vma_lock (on the SIGBUS path too, before up_read), then
- * io_remap_pfn_range() the whole VMA — two concurrent faults on one VMA both remap, and
- * remap_pfn_range() BUG()s on the PTEs the other installed.
- */
-function* vfioPciMmapFaultV58(vmf: VmFault): Thread<number> {
   const vma = vmf.vma;
   const vdev = vma.privateData as VfioPciCoreDevice;
+  const fixed = vdev.machine.design.options.faultSkipsPopulated;
   yield* vdev.vmaLock.lock();
   yield* vdev.memoryLock.downRead();
-  if (!(yield* vfioPciMemoryEnabled(vdev))) {
+  let ret = VM_FAULT_NOPAGE;
+  // pm_runtime_engaged is tested from v6.1 (the low-power feature); v5.8 to v5.13 test memory only.
+  const lowPower = vdev.machine.design.options.coreEra === 'v6' && (yield* vdev.pmRuntimeEngaged.read());
+  const enabled = !lowPower && (yield* vfioPciMemoryEnabled(vdev));
+  if (!enabled && !fixed) {
+    // v5.8 drops vma_lock before memory_lock on this path too (then up_out: up_read).
     yield* vdev.vmaLock.unlock();
     yield* vdev.memoryLock.upRead();
     return VM_FAULT_SIGBUS;
   }
-  if (!vdev.vmaList.includes(vma)) vdev.vmaList.push(vma); // __vfio_pci_add_vma()
-  yield* vdev.vmaLock.unlock();
-  let ret = VM_FAULT_NOPAGE;
-  if ((yield* remapPfnRange(vma, vma.start, vma.pgoff, vma.end - vma.start)) !== 0) ret = VM_FAULT_SIGBUS;
-  yield* vdev.memoryLock.upRead();
-  return ret;
-}
-
-/**
- * vfio_pci.c / vfio_pci_core.c: vfio_pci_mmap_fault() from v5.13 (6a45ece4c9af, "vfio/pci: Handle
- * concurrent vma faults") to v6.9: vma_lock is held across the whole fault, a VMA already on the
- * list is left as it is, the VMA is listed after populating, and up_read() comes before the
- * unlock of vma_lock.
- */
-function* vfioPciMmapFaultSkipsPopulated(vmf: VmFault): Thread<number> {
-  const vma = vmf.vma;
-  const vdev = vma.privateData as VfioPciCoreDevice;
-  yield* vdev.vmaLock.lock();
-  yield* vdev.memoryLock.downRead();
-  let ret = VM_FAULT_NOPAGE;
-  // pm_runtime_engaged is tested from v6.1 (the low-power feature); v5.13 tests memory only.
-  const lowPower = vdev.machine.design.options.coreEra === 'v6' && (yield* vdev.pmRuntimeEngaged.read());
-  if (lowPower || !(yield* vfioPciMemoryEnabled(vdev))) {
+  if (!enabled) {
     ret = VM_FAULT_SIGBUS;
-  } else if (!vdev.vmaList.includes(vma)) {
-    if ((yield* remapPfnRange(vma, vma.start, vma.pgoff, vma.end - vma.start)) !== 0) {
-      ret = VM_FAULT_SIGBUS;
-      yield* zapVmaPtes(vma, vma.start, vma.end - vma.start);
-    } else {
-      vdev.vmaList.push(vma);
+  } else if (fixed) {
+    if (!vdev.vmaList.includes(vma)) {
+      if ((yield* remapPfnRange(vma, vma.start, vma.pgoff, vma.end - vma.start)) !== 0) {
+        ret = VM_FAULT_SIGBUS;
+        yield* zapVmaPtes(vma, vma.start, vma.end - vma.start);
+      } else {
+        vdev.vmaList.push(vma);
+      }
     }
+  } else {
+    if (!vdev.vmaList.includes(vma)) vdev.vmaList.push(vma); // __vfio_pci_add_vma()
+    yield* vdev.vmaLock.unlock();
+    if ((yield* remapPfnRange(vma, vma.start, vma.pgoff, vma.end - vma.start)) !== 0) ret = VM_FAULT_SIGBUS;
+    yield* vdev.memoryLock.upRead();
+    return ret;
   }
   yield* vdev.memoryLock.upRead();
   yield* vdev.vmaLock.unlock();
