@@ -78,6 +78,31 @@ describe('the vma_list era', () => {
     assert.deepEqual(kinds(run('v5.13', threads)), []);
   });
 
+  test('v5.8 lists the VMA at every fault, listed or not: two faults can leave two entries; v5.13 one', () => {
+    // __vfio_pci_add_vma() of v5.8 adds an entry without looking for one (list_add, at the head);
+    // v5.13's fault looks at the list first. A third thread counts the VMA's entries under vma_lock.
+    const entries = (design: DesignName): number[] => {
+      const out = new Set<number>();
+      exploreSystem(() => world(design), {
+        a: function* (s) {
+          yield* sysAccess(s.p, VA, false, 'a');
+        },
+        b: function* (s) {
+          yield* sysAccess(s.p, VA + 4096, false, 'b');
+        },
+        count: function* (s) {
+          const vdev = s.devices.get('gpu0')!;
+          yield* vdev.vmaLock.lock();
+          out.add(vdev.vmaList.filter((v) => v === s.vma).length);
+          yield* vdev.vmaLock.unlock();
+        },
+      });
+      return [...out].sort();
+    };
+    assert.deepEqual(entries('v5.8'), [0, 1, 2]);
+    assert.deepEqual(entries('v5.13'), [0, 1]);
+  });
+
   test('a fault that finds memory off drops vma_lock first on v5.8, memory_lock first on v5.13', () => {
     // vfio_pci_mmap_fault(): v5.8 unlocks vma_lock on its error path and then up_read()s at up_out;
     // v5.13 keeps vma_lock to the end. So only on v5.8 can another thread take vma_lock while the

@@ -21,7 +21,7 @@ import { type VfioPciCoreDevice, vfioPciMemoryEnabled } from './core.js';
 
 /**
  * vfio_pci.c: vfio_pci_mmap_fault(). v5.8: under vma_lock and memory_lock (read) check memory and
- * list the VMA, drop vma_lock, then io_remap_pfn_range() the whole VMA — two concurrent faults on
+ * list the VMA (a new entry every time, listed or not), drop vma_lock, then io_remap_pfn_range() the whole VMA — two concurrent faults on
  * one VMA both remap, and remap_pfn_range() BUG()s on the PTEs the other installed. v5.13
  * (6a45ece4c9af, "vfio/pci: Handle concurrent vma faults"): vma_lock is held across the whole
  * fault, a VMA already on the list is left as it is, and the VMA is listed after populating.
@@ -52,11 +52,13 @@ function* vfioPciMmapFault(vmf: VmFault): Thread<number> {
         ret = VM_FAULT_SIGBUS;
         yield* zapVmaPtes(vma, vma.start, vma.end - vma.start);
       } else {
-        vdev.vmaList.push(vma);
+        addVma(vdev, vma);
       }
     }
   } else {
-    if (!vdev.vmaList.includes(vma)) vdev.vmaList.push(vma); // __vfio_pci_add_vma()
+    // v5.8 lists the VMA again even when it is listed: two faults that both get here before
+    // either remaps leave two entries for it (v5.13 checks the list first, above).
+    addVma(vdev, vma);
     yield* vdev.vmaLock.unlock();
     if ((yield* remapPfnRange(vma, vma.start, vma.pgoff, vma.end - vma.start)) !== 0) ret = VM_FAULT_SIGBUS;
     yield* vdev.memoryLock.upRead();
@@ -65,6 +67,11 @@ function* vfioPciMmapFault(vmf: VmFault): Thread<number> {
   yield* vdev.memoryLock.upRead();
   yield* vdev.vmaLock.unlock();
   return ret;
+}
+
+// drivers/vfio/pci/vfio_pci_core.c (vfio_pci.c before v5.15; v5.8 to v6.9): __vfio_pci_add_vma() — a new entry at the list's head (list_add), with no look for one already there.
+function addVma(vdev: VfioPciCoreDevice, vma: Vma): void {
+  vdev.vmaList.unshift(vma);
 }
 
 // drivers/vfio/pci/vfio_pci_core.c (vfio_pci.c before v5.15; v5.8 to v6.9): vfio_pci_mmap_open() — a new VMA (fork, split) is
@@ -108,7 +115,8 @@ export function* vfioPciZapAndVmaLock(vdev: VfioPciCoreDevice, tryOnly: boolean)
       } else {
         yield* vdev.vmaLock.lock();
       }
-      // mmget_not_zero() of the first listed VMA's mm (every mm is alive in the model).
+      // mmget_not_zero() of the mm of the list's first entry, the one listed last (every mm is
+      // alive in the model).
       const first = vdev.vmaList[0];
       if (!first) return true;
       const mm: Mm = first.mm;
