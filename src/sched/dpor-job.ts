@@ -396,7 +396,12 @@ export class DporJobRunner<S> {
       taken = 1;
       if (!ex.enabled(t) || (ex.wouldPreempt(t) && ex.preemptions >= bound)) {
         if (ex.enabled(t)) col.cutByBound(bound);
-        else col.blocked++;
+        else {
+          // As in dpor.ts: a branch whose first thread cannot run counts no violations (the
+          // replayed prefix's were counted by the execution that ran it first).
+          col.blocked++;
+          ex.violations.length = 0;
+        }
         ok = false;
       } else {
         advance(pos, t);

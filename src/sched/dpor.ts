@@ -34,6 +34,11 @@ export function dpor<S>(
   lockdep: Lockdep,
   /** Sees every complete execution (tests use it to check that no trace is explored twice). */
   observe?: (ex: Execution<S>) => void,
+  /**
+   * Replay a branch whose first thread cannot run, as the search did before nodes kept their
+   * masks (tests compare the two: the same executions in the same order).
+   */
+  replayBlocked = false,
 ): Collector {
   const col = new Collector('dpor', options);
   const cuts = usesCuts(program, options);
@@ -62,6 +67,11 @@ export function dpor<S>(
   let depth = 0;
   let forced: WuNode | null = null;
   const n = ex.n;
+  // Each node keeps which threads could run there (Node.enabled), so that a branch whose first
+  // thread cannot run is dropped at the backtrack instead of replayed to find that out. Only a
+  // folded search makes such branches in numbers (its race step ends a reversal with a thread's
+  // pending operation, which may wait on a lock): elsewhere the masks would cost more than they save.
+  const masks = fold && n <= 31 && !replayBlocked;
   // Resuming: the frontier a checkpoint saved. The first execution replays its prefix computing
   // the clocks afresh (the executions that computed them are gone).
   let recompute = false;
@@ -117,6 +127,7 @@ export function dpor<S>(
    * `children` (null: none yet).
    */
   const advance = (pos: number, t: number, children: WuNode[] | null): void => {
+    if (masks) nodes[pos]!.enabled = enabledMask(ex);
     ex.step(t);
     if (ex.stepLimitHit) return;
     const from = nodes[pos]!;
@@ -254,9 +265,14 @@ export function dpor<S>(
       const f = forced;
       forced = null;
       if (!ex.enabled(f.thread) || (ex.wouldPreempt(f.thread) && ex.preemptions >= bound)) {
-        // Cut by the preemption bound (or, never expected, a branch that cannot run).
+        // Cut by the preemption bound, or a branch that cannot run here (where the node's mask
+        // was not known: a resumed search). The replayed prefix's violations were counted by the
+        // execution that ran it first: a blocked execution counts none.
         if (ex.enabled(f.thread)) col.cutByBound(bound);
-        else col.blocked++;
+        else {
+          col.blocked++;
+          ex.violations.length = 0;
+        }
         ok = false;
       } else {
         advance(pos, f.thread, f.children);
@@ -295,6 +311,9 @@ export function dpor<S>(
       advance(pos, choice, null);
       pos++;
     }
+    // Where the execution stopped, the node is reached but not left: its mask is set here (it may
+    // hold branches still to take, the rest of a wakeup-tree branch).
+    if (masks && !ex.stepLimitHit) nodes[ex.len]!.enabled = enabledMask(ex);
     col.events += ex.len;
     cutChecker?.check(fresh);
     if (ex.stepLimitHit || foldCut) col.executed(ex, false);
@@ -329,29 +348,44 @@ export function dpor<S>(
     }
     // Backtrack to the deepest node with a pending branch.
     let next = -1;
-    for (let i = depth; i >= 0; i--) {
-      const node = nodes[i]!;
-      if (i < ex.len) {
-        node.sleep(ex.evThread[i]!, ex.evObj[i]!, ex.evKind[i]!, ex.evLo[i]!, ex.evHi[i]!);
-        node.done++;
+    let top = depth;
+    let len = ex.len;
+    for (;;) {
+      next = -1;
+      for (let i = top; i >= 0; i--) {
+        const node = nodes[i]!;
+        if (i < len) {
+          node.sleep(ex.evThread[i]!, ex.evObj[i]!, ex.evKind[i]!, ex.evLo[i]!, ex.evHi[i]!);
+          node.done++;
+        }
+        if (node.pending) {
+          next = i;
+          break;
+        }
       }
-      if (node.pending) {
-        next = i;
-        break;
-      }
+      if (next < 0 || (col.exhausted && !atBoundary)) break;
+      forced = nodes[next]!.take();
+      replayTo = next;
+      if (fold) foldClose(next);
+      races.truncate(next);
+      // A branch whose first thread could not run here: the execution that replays to it would
+      // end at once, blocked. Counted as such, and the backtrack goes on from here (that
+      // execution's events end before this node: the nodes above it learn their sleepers).
+      const mask = nodes[next]!.enabled;
+      if (mask === -1 || (mask >>> forced.thread) & 1) break;
+      col.blocked++;
+      forced = null;
+      top = next;
+      len = next;
     }
     if (next < 0) break;
     if (col.exhausted && !atBoundary) {
       col.cutExhausted();
       break;
     }
-    forced = nodes[next]!.take();
-    replayTo = next;
-    if (fold) foldClose(next);
-    races.truncate(next);
     if (atBoundary) {
       // Stopped between executions (time, memory, interrupt): the frontier is saved to resume from.
-      if (ck) save(forced);
+      if (ck) save(forced!);
       col.cutStopped();
       break;
     }
@@ -361,9 +395,16 @@ export function dpor<S>(
       ((ck.everyExecutions !== undefined && col.executions - savedAt >= ck.everyExecutions) ||
         (ck.everyMs !== undefined && Date.now() - lastSaved >= ck.everyMs))
     )
-      save(forced);
+      save(forced!);
   }
   return col;
+}
+
+/** The threads that can run now, bit t for thread t (at most 31 threads). */
+function enabledMask<S>(ex: Execution<S>): number {
+  let m = 0;
+  for (let t = 0; t < ex.n; t++) if (ex.enabled(t)) m |= 1 << t;
+  return m;
 }
 
 /** A state met at a retry-loop head whose subtree is still being explored (state folding). */

@@ -40,6 +40,12 @@ export class Node {
   wutHead = 0;
   /** Branches from here whose subtrees are done (for the progress estimate). */
   done = 0;
+  /**
+   * The threads that could run here, bit t for thread t, as last seen when an execution passed
+   * this point (the sequential search: every execution through here has the same prefix, so the
+   * same state); -1 when not known (a resumed search's prefix, or more than 31 threads).
+   */
+  enabled = -1;
   get sleepN(): number {
     return this.slN / OPW;
   }

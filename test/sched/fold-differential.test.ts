@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { dpor } from '../../src/sched/dpor.js';
 import {
   Cell,
   type ExploreOptions,
@@ -21,6 +22,7 @@ import {
   type Program,
   type Thread,
 } from '../../src/sched/index.js';
+import { Lockdep } from '../../src/sched/lockdep.js';
 import { tugClearer, tugSetter } from './helpers/tug.js';
 
 const RUNS = Number(process.env.VDM_PROPERTY_RUNS ?? 300);
@@ -169,4 +171,47 @@ test('a folding table kept within a small memory forgets states and still visits
     Math.ceil(RUNS / 40),
   );
   assert.ok(forgetting > 0, 'no program forgot a state: the property tested nothing');
+});
+
+test('a branch whose first thread cannot run ends at the backtrack: the same executions, in the same order, as replaying it', () => {
+  // dpor keeps at each node the threads that could run there (Node.enabled). A branch whose first
+  // thread could not is counted blocked without replaying its prefix; replayed, it would end there
+  // at once. The folded search's race step makes such branches (it reverses with a thread's pending
+  // operation, which may wait on a lock). Either way the search must run the same executions.
+  // (A kernel search checks the same at scale: test/scenario/blocked-branches.test.ts.)
+  let saved = 0;
+  for (const lazyLocks of [false, true]) {
+    fc.assert(
+      fc.property(specArb, (spec) => {
+        const opts: ExploreOptions = {
+          strategy: 'dpor',
+          maxSteps: 120,
+          maxExecutions: 4000,
+          foldStates: true,
+          lazyLocks,
+        };
+        const run = (replayBlocked: boolean) => {
+          const order: string[] = [];
+          const col = dpor(
+            build(spec, new Set()),
+            opts,
+            new Lockdep(),
+            (ex) => order.push(ex.evThread.subarray(0, ex.len).join(',')),
+            replayBlocked,
+          );
+          return { order, col };
+        };
+        const replayed = run(true);
+        const skipped = run(false);
+        assert.deepEqual(skipped.order, replayed.order);
+        assert.equal(skipped.col.executions, replayed.col.executions);
+        assert.equal(skipped.col.blocked, replayed.col.blocked);
+        assert.equal(skipped.col.folded, replayed.col.folded);
+        assert.ok(skipped.col.events <= replayed.col.events);
+        if (skipped.col.events < replayed.col.events) saved++;
+      }),
+      { numRuns: Math.ceil(RUNS / 40), seed: Number(process.env.VDM_PROPERTY_SEED ?? 42) },
+    );
+  }
+  assert.ok(saved > 0, 'no program had a blocked branch: the property tested nothing');
 });
