@@ -21,8 +21,9 @@ import { type VfioPciCoreDevice, vfioPciMemoryEnabled } from './core.js';
 
 /**
  * vfio_pci.c: vfio_pci_mmap_fault(). v5.8: under vma_lock and memory_lock (read) check memory and
- * list the VMA (a new entry every time, listed or not), drop vma_lock, then io_remap_pfn_range() the whole VMA — two concurrent faults on
- * one VMA both remap, and remap_pfn_range() BUG()s on the PTEs the other installed. v5.13
+ * list the VMA (a new entry every time, listed or not), drop vma_lock, then io_remap_pfn_range()
+ * the whole VMA — two concurrent faults on one VMA both remap, and remap_pfn_range() BUG()s on the
+ * PTEs the other installed. v5.13
  * (6a45ece4c9af, "vfio/pci: Handle concurrent vma faults"): vma_lock is held across the whole
  * fault, a VMA already on the list is left as it is, and the VMA is listed after populating.
  * Either way the locks are dropped in the kernel's order: v5.8 unlocks vma_lock before up_read()
