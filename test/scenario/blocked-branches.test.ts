@@ -10,8 +10,7 @@ import { designOf } from '../../src/designs/design.js';
 import { checkExploreOptions } from '../../src/scenario/check.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 import { scenarioProgram } from '../../src/scenario/program.js';
-import { dpor } from '../../src/sched/dpor.js';
-import { Lockdep } from '../../src/sched/lockdep.js';
+import { sameWithoutBlockedReplays } from '../sched/helpers/blocked-branches.js';
 
 const FILE = fileURLToPath(new URL('../../../examples/v6.10-address-space.yaml', import.meta.url));
 
@@ -22,25 +21,6 @@ test('a folded kernel search drops blocked branches at the backtrack and runs th
   // on, which may still hold branches) first sends this search elsewhere at its 124th.
   const options = { ...checkExploreOptions(sc, { design }), maxExecutions: 300 };
   assert.equal(options.foldStates, true);
-  const run = (replayBlocked: boolean) => {
-    const order: string[] = [];
-    const col = dpor(
-      scenarioProgram(sc, { design }),
-      options,
-      new Lockdep(),
-      (ex) => order.push(ex.evThread.subarray(0, ex.len).join(',')),
-      replayBlocked,
-    );
-    return { order, col };
-  };
-  const replayed = run(true);
-  const dropped = run(false);
-  assert.equal(dropped.order.length, replayed.order.length);
-  assert.deepEqual(dropped.order, replayed.order);
-  assert.equal(dropped.col.blocked, replayed.col.blocked);
-  assert.ok(replayed.col.blocked > 0);
-  assert.ok(
-    dropped.col.events < replayed.col.events,
-    `events: ${dropped.col.events} dropping, ${replayed.col.events} replaying`,
-  );
+  const { dropped, replayed } = sameWithoutBlockedReplays(() => scenarioProgram(sc, { design }), options);
+  assert.ok(dropped < replayed, `events: ${dropped} dropping, ${replayed} replaying`);
 });
