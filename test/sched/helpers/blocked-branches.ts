@@ -1,6 +1,8 @@
-// Runs dpor twice, dropping the branches whose first thread cannot run at the backtrack (Node.enabled)
-// and replaying them, and checks that only the work differs: the same executions in the same
-// order, the same blocked and folded counts, no more events. Returns the two event counts.
+// Runs a folded dpor search twice: as it runs (a branch whose first thread cannot run is dropped at
+// the backtrack, by Node.enabled; a branch that starts where the last execution stopped goes on
+// from there) and replaying every branch from the setup. Checks that only the work differs: the
+// same executions in the same order, the same blocked and folded counts, the same violations with
+// the same counts, no more events. Returns the two event counts.
 
 import assert from 'node:assert/strict';
 import { dpor } from '../../../src/sched/dpor.js';
@@ -11,14 +13,14 @@ export function sameWithoutBlockedReplays<S>(
   program: () => Program<S>,
   options: ExploreOptions,
 ): { dropped: number; replayed: number } {
-  const run = (replayBlocked: boolean) => {
+  const run = (replayAll: boolean) => {
     const order: string[] = [];
     const col = dpor(
       program(),
       options,
       new Lockdep(),
       (ex) => order.push(ex.evThread.subarray(0, ex.len).join(',')),
-      replayBlocked,
+      replayAll,
     );
     return { order, col };
   };
@@ -29,6 +31,9 @@ export function sameWithoutBlockedReplays<S>(
   assert.equal(dropped.col.executions, replayed.col.executions);
   assert.equal(dropped.col.blocked, replayed.col.blocked);
   assert.equal(dropped.col.folded, replayed.col.folded);
+  const found = (c: typeof dropped.col) =>
+    c.violations.map((v) => `${v.kind}:${v.id}:${v.message}:${v.count}`).sort();
+  assert.deepEqual(found(dropped.col), found(replayed.col));
   assert.ok(dropped.col.events <= replayed.col.events);
   return { dropped: dropped.col.events, replayed: replayed.col.events };
 }
