@@ -402,7 +402,7 @@ export function dpor<S>(
       top = next;
       len = next;
     }
-    inPlace = continueAtEnd && stoppedMidway && next === ex.len && next === len;
+    inPlace = continueAtEnd && stoppedMidway && next === ex.len;
     stoppedMidway = false;
     if (next < 0) break;
     if (col.exhausted && !atBoundary) {
