@@ -623,12 +623,17 @@ export class Execution<S> implements Host {
   /**
    * The whole state's key at the running thread's loop head: the shared state's hash and, per
    * thread, its status and local state (in a retry loop: since its invocation began and the top of
-   * its current iteration; else since it began). None when a thread's local state has a result
-   * without content (foldKeyAt stays).
+   * its current iteration; else since it began; none for a thread that has ended or died). None
+   * when a running thread's local state has a result without content (foldKeyAt stays).
    */
   private setFoldKey(state: string): void {
     let key = state;
     for (let u = 0; u < this.n; u++) {
+      // A thread that has ended (or died) does nothing more: how it got there is no state.
+      if (this.status[u] !== RUNNING) {
+        key += `|${this.status[u]}`;
+        continue;
+      }
       const inLoop = this.loopInv[u] !== null && this.status[u] === RUNNING;
       if ((inLoop ? this.iterTaint[u] : this.histTaint[u]) === 1) return;
       const a = inLoop ? this.iterA[u]! : this.histA[u]!;
@@ -1818,6 +1823,9 @@ function resultCode(v: unknown): number | null {
       return null;
   }
   if (v === null) return 0x7654321;
+  // An object with an identity code (a page table: Table.foldCode) counts by it.
+  const fc = (v as { foldCode?: unknown }).foldCode;
+  if (typeof fc === 'number') return fc;
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== Array.prototype) return null;
   if (!Array.isArray(v) && Object.keys(v as object).length === 0) return null;

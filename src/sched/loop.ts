@@ -37,7 +37,10 @@ export function loopEnd(invocation: object): void {
  * callback into the caller, no change to caller-owned data that is not shared state. State folding
  * (docs/explorer.md) then counts the call in its thread's local state by that value alone, not by
  * every event inside it: a CPU access that faulted twice before it went through leaves its caller
- * where one that hit at once does. A call that throws counts by all its events. Without state
+ * where one that hit at once does. A call that throws counts by all its events. The value counts
+ * by content when it is plain data, by its `foldCode` number when it has one (an identity that is
+ * the same in every execution for the same object: a page table's, Table.foldCode); any other
+ * object leaves the thread's state unknown (not folded while the thread runs). Without state
  * folding it is `body` itself.
  */
 export function resultOnly<T>(body: Thread<T>): Thread<T> {

@@ -12,6 +12,8 @@
 // whichever thread allocates a table first.
 
 import { Cell } from '../../sched/cell.js';
+import { foldHash } from '../../sched/fingerprint.js';
+import { resultOnly } from '../../sched/loop.js';
 import { Mutex } from '../../sched/mutex.js';
 import type { Thread } from '../../sched/program.js';
 import { type Level, PAGE_SIZE, PMD_SIZE, PUD_SIZE } from './arch.js';
@@ -165,6 +167,12 @@ type ChangeKind = 'leaf' | 'table';
  */
 export class Table {
   dead = false;
+  /**
+   * The table's identity as a 32-bit code (sched/loop.ts resultOnly: a call that returns a table
+   * counts by it): its mm, level, index and generation, the same in every execution that made the
+   * same tables.
+   */
+  readonly foldCode: number;
   readonly entries: Entries;
   readonly lock: Mutex;
   /** Bytes one slot maps. */
@@ -186,6 +194,7 @@ export class Table {
     private readonly changed: (t: Table, lo: number, hi: number) => void = () => {},
   ) {
     this.entries = new Entries(STEP[level]);
+    this.foldCode = foldHash(0, key);
     this.lock = new Mutex(lockName, { key: `${key}:lock`, lockClass });
     this.slotSize = SLOT_SIZE[level];
     if (level === 'pud') {
@@ -439,28 +448,44 @@ export class PageTable {
   // table. Returns null when the PUD holds a huge leaf (the caller's "pud_trans_unstable" retry).
   *pmdAlloc(va: number): Thread<Table | null> {
     const idx = pudIndex(va);
-    const ok = yield* this.populate(this.pud, this.pud.slot(va), () =>
-      this.pmdTables.set(idx, this.newTable('pmd', idx)),
+    return yield* this.tableAfterPopulate(
+      this.pud,
+      this.pud.slot(va),
+      () => this.pmdTables.set(idx, this.newTable('pmd', idx)),
+      () => this.pmdTable(va),
     );
-    return ok ? this.pmdTable(va) : null;
   }
 
   // mm/memory.c: __pte_alloc() — under the PMD table's pmd_lock, populate an empty PMD entry with a
   // new PTE table. Returns null when the PMD holds a huge leaf.
   *pteAlloc(pmd: Table, va: number): Thread<Table | null> {
     const idx = pmdIndex(va);
-    const ok = yield* this.populate(pmd, pmd.slot(va), () =>
-      this.pteTables.set(idx, this.newTable('pte', idx)),
+    return yield* this.tableAfterPopulate(
+      pmd,
+      pmd.slot(va),
+      () => this.pteTables.set(idx, this.newTable('pte', idx)),
+      () => this.pteTable(va),
     );
-    return ok ? this.pteTable(va) : null;
   }
 
   /**
    * The shape of __pmd_alloc() and __pte_alloc(): a lockless look, then under the parent's lock a
-   * second look and, if still empty, the new table (pud_populate()/pmd_populate()). True when the
-   * entry is a table afterwards, false when it is a huge leaf.
+   * second look and, if still empty, the new table (pud_populate()/pmd_populate()). The table under
+   * the entry afterwards (`table()`), or null when the entry is a huge leaf. The caller goes on
+   * with that table alone, whether this thread made it, found it made, or lost the race to make it
+   * under the lock: a resultOnly call (state folding, sched/loop.ts), the table counted by its
+   * identity (Table.foldCode).
    */
-  private *populate(parent: Table, slot: number, make: () => void): Thread<boolean> {
+  private tableAfterPopulate(
+    parent: Table,
+    slot: number,
+    make: () => void,
+    table: () => Table,
+  ): Thread<Table | null> {
+    return resultOnly(this.populate(parent, slot, make, table));
+  }
+
+  private *populate(parent: Table, slot: number, make: () => void, table: () => Table): Thread<Table | null> {
     let e = yield* parent.read(slot);
     if (e === undefined) {
       yield* parent.lock.lock();
@@ -472,7 +497,7 @@ export class PageTable {
       }
       yield* parent.lock.unlock();
     }
-    return e.t === 'table';
+    return e.t === 'table' ? table() : null;
   }
 
   /**
