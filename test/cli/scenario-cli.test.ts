@@ -38,8 +38,8 @@ const CONCURRENT_FAULTS = fileURLToPath(
   new URL('../../../examples/v5.8-concurrent-faults-bug.yaml', import.meta.url),
 );
 
-// A search of hundreds of thousands of executions on the proposal's design (three faults against
-// a memory disable): what the tests of long runs (checkpoints, workers, progress) cut short.
+// A search of 27,515 executions on the proposal's design (three faults against a memory disable):
+// what the tests of long runs (checkpoints, workers, progress) cut short.
 const LONG_ON_DMABUF = fileURLToPath(new URL('../../../examples/faults-vs-disable.yaml', import.meta.url));
 
 // A fault on a BAR mapping racing a device reset: kept upstream, broken on v5.7 (no zap at all).
