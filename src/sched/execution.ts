@@ -634,7 +634,7 @@ export class Execution<S> implements Host {
         key += `|${this.status[u]}`;
         continue;
       }
-      const inLoop = this.loopInv[u] !== null && this.status[u] === RUNNING;
+      const inLoop = this.loopInv[u] !== null;
       if ((inLoop ? this.iterTaint[u] : this.histTaint[u]) === 1) return;
       const a = inLoop ? this.iterA[u]! : this.histA[u]!;
       const b = inLoop ? this.iterB[u]! : this.histB[u]!;
