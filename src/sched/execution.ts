@@ -300,6 +300,8 @@ export class Execution<S> implements Host {
    */
   foldKey = '';
   foldKeyAt = -1;
+  /** State folding: the keys of this execution's recorded loop heads so far (a cycle check). */
+  private readonly foldKeysHere = new Set<string>();
   /**
    * State folding: per thread, the locks it holds now and the ones it held at its last event
    * (lockCode: id * 2, + 1 for a read-like acquisition), taken by a blocking acquisition (a
@@ -441,7 +443,19 @@ export class Execution<S> implements Host {
       state = hashGraph(roots, (o) => (o instanceof Prim ? o.stateFields() : undefined));
       this.loopStateCache.set(key, state);
     }
-    if (this.options.fold) this.setFoldKey(state);
+    if (this.options.fold) {
+      this.setFoldKey(state);
+      if (this.foldKeyAt === this.len) {
+        // The whole state (shared data and every thread's local state) was this one at an earlier
+        // loop head of this execution, whichever thread stood at that head: a cycle.
+        if (this.foldKeysHere.has(this.foldKey)) {
+          this.loopStop = t;
+          this.cycleHit = true;
+          return;
+        }
+        this.foldKeysHere.add(this.foldKey);
+      }
+    }
     const seqs = Int32Array.from(this.thrSeq);
     for (const r of this.loopRecs) {
       if (r.invocation !== invocation || r.state !== state) continue;
@@ -739,6 +753,13 @@ export class Execution<S> implements Host {
     this.loopInv[t] = null;
     this.loopEvents[t]!.length = 0;
     this.loopResults[t]!.length = 0;
+    if (this.options.fold) {
+      // By the loop contract the invocation fixed the state at the top of the last iteration: the
+      // thread leaves the loop with that and the last iteration's events, not every iteration's.
+      this.histA[t] = this.iterA[t]!;
+      this.histB[t] = this.iterB[t]!;
+      this.histTaint[t] = this.iterTaint[t]!;
+    }
   }
 
   get inSetup(): boolean {
@@ -946,6 +967,7 @@ export class Execution<S> implements Host {
       this.iterTaint.fill(0);
       this.invStart.clear();
       this.foldKeyAt = -1;
+      this.foldKeysHere.clear();
       for (const h of this.foldHeld) h.length = 0;
       for (const c of this.callSaved) c.length = 0;
       for (const h of this.foldHeldBefore) h.length = 0;

@@ -352,3 +352,94 @@ test('a resultOnly call that returns an object counts by its identity code; with
   assert.equal(coded.executions, byString.executions);
   assert.ok(coded.executions < opaque.executions, `${coded.executions} vs ${opaque.executions}`);
 });
+
+/** A spins on `go` in a retry loop, then reads z; S spins on `stop` for ever; W sets go. */
+function leaverAndSpinner(): Program<{ go: Cell<number>; stop: Cell<number>; z: Cell<number> }> {
+  const spin = function* (c: Cell<number>): Thread<void> {
+    const inv = {};
+    try {
+      for (;;) {
+        loopHead(inv);
+        if ((yield* c.read()) === 1) return;
+      }
+    } finally {
+      loopEnd(inv);
+    }
+  };
+  return {
+    setup: () => ({ go: new Cell('go', 0), stop: new Cell('stop', 0), z: new Cell('z', 0) }),
+    threads: {
+      a: function* (s) {
+        yield* spin(s.go);
+        yield* s.z.read();
+      },
+      s: (s) => spin(s.stop),
+      w: function* (s) {
+        yield* s.go.write(1);
+      },
+    },
+    sharedState: () => null,
+  };
+}
+
+/** Runs `schedule` (thread indexes) from the start and returns the key at the last recorded loop head. */
+function keyAfterRun<T>(program: Program<T>, schedule: number[]): string {
+  const ex = new Execution(program, { clocks: false, lockdep: null, maxSteps: 1000, fold: true });
+  ex.begin();
+  for (const t of schedule) ex.step(t);
+  assert.ok(ex.foldKeyAt > 0, 'a key was recorded');
+  return ex.foldKey;
+}
+
+test('a thread that has left a retry loop keeps the last iteration in its state, not how many it took', () => {
+  const [A, S, W] = [0, 1, 2];
+  // A reads go = 1 at once and leaves its loop; or it reads 0, W sets go, and it leaves on the
+  // second pass. Either way it is about to read z. Then S spins twice (a recorded loop head).
+  const atOnce = keyAfterRun(leaverAndSpinner(), [W, A, S, S]);
+  const second = keyAfterRun(leaverAndSpinner(), [A, W, A, S, S]);
+  assert.equal(second, atOnce);
+  // Inside the loop each pass still starts where the invocation began, and a pass under way is
+  // its own state: A having read 0 once (and at the top again) is where it began, not where it is
+  // after reading z.
+  assert.notEqual(keyAfterRun(leaverAndSpinner(), [W, A, A, S, S]), atOnce);
+});
+
+test("the whole state met again at another thread's loop head stops that thread (a cycle)", () => {
+  const [P, Q] = [0, 1];
+  // P and Q spin on `go`. After P's first pass, P is at the top of its loop and Q has not begun:
+  // after Q's first pass both are at the tops of their loops. For what can follow that is one
+  // state, and Q's loop head meets it again: Q is stopped there as in a retry cycle.
+  const spinners: Program<{ go: Cell<number> }> = {
+    setup: () => ({ go: new Cell('go', 0) }),
+    threads: {
+      p: (s) => spinOn(s.go),
+      q: (s) => spinOn(s.go),
+      w: function* (s) {
+        yield* s.go.write(1);
+      },
+    },
+    sharedState: () => null,
+  };
+  const ex = new Execution(spinners, { clocks: false, lockdep: null, maxSteps: 1000, fold: true });
+  ex.begin();
+  ex.step(P);
+  assert.equal(ex.cycleHit, false);
+  ex.step(Q);
+  assert.equal(ex.cycleHit, true);
+  // The search still finds every end: both spinners see go set in some execution.
+  const r = explore(spinners, { strategy: 'dpor', maxSteps: 100, foldStates: true });
+  assert.equal(r.complete, true, JSON.stringify(r.incomplete));
+  assert.ok((r.cycles ?? 0) > 0);
+});
+
+function* spinOn(c: Cell<number>): Thread<void> {
+  const inv = {};
+  try {
+    for (;;) {
+      loopHead(inv);
+      if ((yield* c.read()) === 1) return;
+    }
+  } finally {
+    loopEnd(inv);
+  }
+}
