@@ -56,11 +56,15 @@ export function dpor<S>(
   // Set while the races of a folded state's operations are reversed: the reversal ends with the
   // thread's pending operation (the operation raced may come later in that thread).
   let future = false;
-  const races: RaceFinder<S> = new RaceFinder(ex, (b, j, t, o, k, lo, hi) => {
-    if (future) races.reversal(b, j, t, ex.opObj[t]!.id, ex.opKind[t]!, ex.opLo[t]!, ex.opHi[t]!, v);
-    else races.reversal(b, j, t, o, k, lo, hi, v);
-    insertBranch(nodes[b]!, v);
-  });
+  const races: RaceFinder<S> = new RaceFinder(
+    ex,
+    (b, j, t, o, k, lo, hi) => {
+      if (future) races.reversal(b, j, t, ex.opObj[t]!.id, ex.opKind[t]!, ex.opLo[t]!, ex.opHi[t]!, v);
+      else races.reversal(b, j, t, o, k, lo, hi, v);
+      insertBranch(nodes[b]!, v);
+    },
+    true,
+  );
   const dependent = races.dependent;
   const v = new Seq(dependent);
   let replayTo = 0;
