@@ -272,6 +272,7 @@ export class RaceFinder<S> {
     // A trylock (or another eager event) of another thread on the lock that only deferred edges
     // put before this acquisition read the lock's state: its order with this one matters.
     if (defer && this.lazy && this.eagerBefore(t, o, pred)) defer = false;
+    this.busyRound++;
     this.gather(j, t, o, k, lo, hi, first);
     const candsN = this.candsN;
     const cands = this.cands;
@@ -303,8 +304,7 @@ export class RaceFinder<S> {
         if (!this.feasibleAcross(c, first, now, t, k)) partnerOf[ci] = -1;
       } else if (blockable && !this.feasible(c, first, t, k)) {
         // Blocked there: race instead with the event that began the busy period it waited out.
-        let b = ex.evPrevObj[c]!;
-        while (b >= 0 && !this.feasible(b, first, t, k)) b = ex.evPrevObj[b]!;
+        const b = this.busyStart(ex.evPrevObj[c]!, first, t, k);
         partnerOf[ci] = b < 0 || ex.evThread[b] === t ? -1 : b;
         remappedOf[ci] = 1;
       }
@@ -445,6 +445,45 @@ export class RaceFinder<S> {
     return false;
   }
   private doneThr = new Uint8Array(0);
+
+  /**
+   * The first event at or before b on b's object (walking back) where (t, k) could run, -1 if
+   * none. Every candidate of one detect() walks the same chain of the object and feasible()
+   * depends only on where it stands, so each walk's answer is kept for the events it passed
+   * (busyAt/busyTo, valid for the round busyRound): a wait that cannot run anywhere (a writer's
+   * wait whose thread has not queued, raced by a folded state) walked the whole history once per
+   * candidate, with every reader section a candidate.
+   */
+  private busyStart(b: number, first: number, t: number, k: number): number {
+    const ex = this.ex;
+    const round = this.busyRound;
+    let passed = 0;
+    let at = b;
+    for (; at >= 0; at = ex.evPrevObj[at]!) {
+      if (at < this.busyAt.length && this.busyAt[at] === round) {
+        at = this.busyTo[at]!;
+        break;
+      }
+      if (passed === this.busyPath.length) this.busyPath = grown(this.busyPath);
+      this.busyPath[passed++] = at;
+      if (this.feasible(at, first, t, k)) break;
+    }
+    if (passed > 0 && ex.len >= this.busyAt.length) {
+      this.busyAt = growStamps(this.busyAt, ex.len);
+      this.busyTo = growStamps(this.busyTo, ex.len);
+    }
+    for (let i = 0; i < passed; i++) {
+      const p = this.busyPath[i]!;
+      this.busyAt[p] = round;
+      this.busyTo[p] = at;
+    }
+    return at;
+  }
+  private busyAt = new Int32Array(64);
+  private busyTo = new Int32Array(64);
+  private busyPath = new Int32Array(64);
+  /** A new round per detect() call: busyStart's answers hold within one. */
+  private busyRound = 0;
 
   /** Records the deferred race of the event at j with b. */
   private deferRace(b: number, j: number): void {
@@ -840,16 +879,6 @@ export class RaceFinder<S> {
   ): void {
     const ex = this.ex;
     if (!ex.isLive(o)) return;
-    // A writer's wait races with the readers since its own arrival only (gather). When the thread
-    // has not arrived on the semaphore in this prefix, its arrival comes after it, so nothing here
-    // is since: the arrival ran below the state too (the thread's local state, part of the key, is
-    // the same there) and is raced as an operation of its own. Walking back to the start instead
-    // made every reader section of the execution a candidate, with a feasibility walk each: 2.5
-    // billion steps in 30,000 executions of three faults against a disable on v5.8.
-    if (k === K.DOWN_WRITE_WAIT) {
-      const own = ex.lastOfThreadOn(o, t);
-      if (own < 0 || ex.evKind[own] !== K.DOWN_WRITE) return;
-    }
     const at = ex.futureClock(t, locks, follow, followD);
     this.inFuture = true;
     try {
