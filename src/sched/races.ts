@@ -65,9 +65,10 @@ export class RaceFinder<S> {
   /**
    * 1 once race d was reversed outside the race step of a folded state. Its reversal reads only
    * the events up to its later event, which every later execution replays unchanged while the race
-   * is kept (truncate drops it with them), and a node's wakeup tree and sleep set only grow while
-   * the node is on the path: reversing it again inserts nothing, so it is not done again (a
-   * folded search reversed the same deferred races at every fold: 6 % of its time).
+   * is kept (truncate drops it with them), and the branch it made stays in the node's wakeup tree,
+   * then in the subtree being explored, then in the sleep set: reversing it again inserts nothing,
+   * or, while that branch is being explored, a copy of it to explore later for nothing. So it is not
+   * done again (a folded search reversed the same deferred races at every fold: 6 % of its time).
    */
   private dDone = new Uint8Array(16);
   /** Set inside detectFuture: a reversal there ends with the thread's pending operation instead. */
