@@ -9,6 +9,10 @@ import { test } from 'node:test';
 import { designOf } from '../../src/designs/design.js';
 import { checkScenario, foldsByDefault } from '../../src/scenario/check.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
+import { scenarioProgram } from '../../src/scenario/program.js';
+import { Execution } from '../../src/sched/execution.js';
+import { hashGraph } from '../../src/sched/fingerprint.js';
+import { Prim } from '../../src/sched/prim.js';
 
 const ids = (r: { violations: { invariant: string }[] }): string[] =>
   [...new Set(r.violations.map((v) => v.invariant))].sort();
@@ -75,4 +79,24 @@ test('folding is the default on the vma_list designs only, and the caller or the
   assert.equal(fileOff.folded, undefined);
   const upstream = checkScenario(sc, { design: designOf('upstream') });
   assert.equal(upstream.folded, undefined);
+});
+
+test('the ids an execution has already reported are no part of its state; the kernel state is', () => {
+  // Two executions that reach one kernel state, one of them having reported ZAP_COVERAGE on the
+  // way, fold onto each other: what was reported decides only whether it is reported again.
+  const program = scenarioProgram(loadScenarioFile('examples/faults-vs-disable.yaml'), {
+    design: designOf('v5.8'),
+  });
+  const ex = new Execution(program, { clocks: false, lockdep: null, maxSteps: 1000, fold: true });
+  ex.begin();
+  const w = ex.state;
+  const state = (): string =>
+    hashGraph([program.sharedState!(w)], (o) => (o instanceof Prim ? o.stateFields() : undefined));
+  const before = state();
+  w.raised.add('ZAP_COVERAGE');
+  assert.equal(state(), before);
+  // A fault lists the mapping's VMA on the device: that is kernel state.
+  const vma = w.procs.get('primary')!.proc!.mm.vmas[0]!;
+  w.sys.devices.get('gpu0')!.vmaList.unshift(vma);
+  assert.notEqual(state(), before);
 });
