@@ -61,6 +61,9 @@ export function dpor<S>(
     (b, j, t, o, k, lo, hi) => {
       if (future) races.reversal(b, j, t, ex.opObj[t]!.id, ex.opKind[t]!, ex.opLo[t]!, ex.opHi[t]!, v);
       else races.reversal(b, j, t, o, k, lo, hi, v);
+      // A race step's reversal leaves out the events of other threads that came before the raced
+      // operation below the state it folds onto (Seq.truncated).
+      v.truncated = future;
       insertBranch(nodes[b]!, v);
     },
     true,

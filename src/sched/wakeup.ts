@@ -104,6 +104,13 @@ export class Seq {
   gone = new Uint8Array(64);
   length = 0;
   live = 0;
+  /**
+   * The sequence stops short of what it stands for (a folded state's race step: it ends with a
+   * thread's pending operation, and the events of the other threads that came before the raced
+   * operation are not in it): a thread that is not in it may well conflict with what it leaves
+   * out, so only a thread that is in it is a weak initial.
+   */
+  truncated = false;
 
   reset(): void {
     this.length = 0;
@@ -153,6 +160,7 @@ export class Seq {
         break;
       }
     }
+    if (idx < 0 && this.truncated) return -2;
     const end = idx >= 0 ? idx : n;
     const o = idx >= 0 ? this.obj[idx]! : obj;
     const k = idx >= 0 ? this.kind[idx]! : kind;
