@@ -149,7 +149,8 @@ export class Seq {
   /**
    * Is thread p a weak initial of the sequence, given p's next operation? Returns the index of p's
    * first event when p is in it and nothing before that event conflicts with it; -1 when p is not
-   * in it and its operation commutes with every event of it; -2 when p is not a weak initial.
+   * in it and its operation commutes with every event of it (never for a truncated sequence); -2
+   * when p is not a weak initial.
    */
   weakInitial(p: number, obj: number, kind: number, lo: number, hi: number): number {
     const n = this.length;
