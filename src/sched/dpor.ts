@@ -28,6 +28,14 @@ import {
   type WuNode,
 } from './wakeup.js';
 
+/**
+ * Test hooks of state folding. `everyEvent`: compare the whole state after every event, not only
+ * at retry-loop heads, so that far more executions fold and far more race steps run: the tests
+ * use it to stress the race step (test/sched/fold-race-step.test.ts). Not an option: on kernel
+ * scenarios it costs more than it saves (docs/performance.md).
+ */
+export const foldTestHooks = { everyEvent: false };
+
 export function dpor<S>(
   program: Program<S>,
   options: ExploreOptions,
@@ -185,6 +193,7 @@ export function dpor<S>(
           lazy ? ex.followMask(pos, top.seqs, true) : follow,
         );
       }
+      if (foldTestHooks.everyEvent && ex.foldKeyAt !== pos + 1) ex.foldKeyHere();
       if (ex.foldKeyAt === pos + 1) foldAt(pos + 1);
     }
   };

@@ -635,6 +635,18 @@ export class Execution<S> implements Host {
   }
 
   /**
+   * State folding at every event (dpor's foldEveryEvent test hook, not an option): the whole
+   * state's key here, as at a loop head.
+   */
+  foldKeyHere(): void {
+    const shared = this.program.sharedState;
+    if (!shared) return;
+    const roots: unknown[] = [shared.call(this.program, this.state)];
+    for (const id of this.liveIds) roots.push(this.objs[id]);
+    this.setFoldKey(hashGraph(roots, (o) => (o instanceof Prim ? o.stateFields() : undefined)));
+  }
+
+  /**
    * The whole state's key at the running thread's loop head: the shared state's hash and, per
    * thread, its status and local state (in a retry loop: since its invocation began and the top of
    * its current iteration; else since it began; none for a thread that has ended or died). None
