@@ -294,6 +294,8 @@ export function dpor<S>(
     ex.replaying = false;
     depth = replayTo;
     let pos = replayTo;
+    // A fold met right at the branch's first event ends the execution there too.
+    foldCut = false;
     if (forced) {
       const f = forced;
       forced = null;
@@ -312,7 +314,6 @@ export function dpor<S>(
         pos++;
       }
     }
-    foldCut = false;
     while (ok && !ex.stepLimitHit && !foldCut) {
       if (options.stopAtFirst) {
         col.take(ex);
