@@ -8,7 +8,9 @@
 // hash but the thread's own history determines). A folded execution ends at a state met before, so
 // what it would have visited below must have been visited there, and the race step of the fold
 // must reach every state the plain search reaches through the events before. With that step left
-// out, or the threads' local states left out of the fold key, this fails.
+// out, or the threads' local states left out of the fold key, this fails. Comparing plain thread
+// data is stricter than the visibility rule promises (fold-race-step.test.ts says why): a failure
+// here is to be checked against the cells' states before it is taken for a lost trace.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
