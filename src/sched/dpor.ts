@@ -21,6 +21,7 @@ import {
   insertBranch,
   loadBranch,
   Node,
+  OPW,
   propagateSleep,
   Seq,
   saveBranch,
@@ -54,8 +55,13 @@ export function dpor<S>(
   const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
   const lazy = options.lazyLocks === true && !cuts;
   const bound = options.preemptionBound ?? Number.POSITIVE_INFINITY;
+  // The race step keeps threads as bits of a number (Seq.leftThreads): at most 31 of them.
   const fold =
-    options.foldStates === true && !cuts && bound === Number.POSITIVE_INFINITY && !!program.sharedState;
+    options.foldStates === true &&
+    !cuts &&
+    bound === Number.POSITIVE_INFINITY &&
+    !!program.sharedState &&
+    Object.keys(program.threads).length <= 31;
   const ex = new Execution(program, { clocks: true, lockdep, maxSteps, cuts, lazy, fold });
   const cutChecker = cuts ? new CutChecker(ex, program, col, maxSteps) : null;
   if (cuts) col.cutStates = 0;
@@ -64,6 +70,10 @@ export function dpor<S>(
   // Set while the races of a folded state's operations are reversed: the reversal ends with the
   // thread's pending operation (the operation raced may come later in that thread).
   let future = false;
+  // In the race step, what its reversals leave out (Seq.leftOut): the summarised operations of the
+  // state folded onto, and the threads whose events below it came before the raced operation.
+  let futureLeft: Int32Array | null = null;
+  let futureThreads = 0;
   const races: RaceFinder<S> = new RaceFinder(
     ex,
     (b, j, t, o, k, lo, hi) => {
@@ -72,6 +82,8 @@ export function dpor<S>(
       // A race step's reversal leaves out the events of other threads that came before the raced
       // operation below the state it folds onto (Seq.truncated).
       v.truncated = future;
+      v.leftOut = future ? futureLeft : null;
+      v.leftThreads = futureThreads;
       insertBranch(nodes[b]!, v);
     },
     true,
@@ -191,6 +203,9 @@ export function dpor<S>(
           ex.locksAtLast(t),
           follow,
           lazy ? ex.followMask(pos, top.seqs, true) : follow,
+          ex.clocks,
+          pos * n,
+          n,
         );
       }
       if (foldTestHooks.everyEvent && ex.foldKeyAt !== pos + 1) ex.foldKeyHere();
@@ -206,6 +221,7 @@ export function dpor<S>(
   const foldBudget = (options.foldMemoryMiB ?? DEFAULT_FOLD_MEMORY_MIB) * 2 ** 20;
   let foldBytes = 0;
   const lockScratch: number[] = [];
+  const clockScratch = new Int32Array(n);
   let foldCut = false;
   const foldAt = (q: number): void => {
     const key = ex.foldKey;
@@ -215,16 +231,26 @@ export function dpor<S>(
       for (const d of done) {
         if (!sleepCovers(node, d.sleep)) continue;
         const top = foldOpen[foldOpen.length - 1];
-        if (top !== undefined) mergePacked(top.sum, d.ops, lockScratch);
+        if (top !== undefined) mergePacked(top.sum, d.ops, n, ex.foldSeqs(), lockScratch, clockScratch);
         // What the rest of this execution would have raced with before this point.
         races.reverseDeferredOfRunning();
+        if (d.flat === undefined) {
+          d.flat = flatOps(d.ops, n);
+          foldBytes += d.flat.byteLength;
+        }
+        futureLeft = d.flat;
         future = true;
         try {
-          eachPacked(d.ops, lockScratch, (t, o, k, lo, hi, locks, follow, followD) => {
-            if (ex.status[t] === RUNNING) races.detectFuture(t, o, k, lo, hi, locks, follow, followD);
+          eachPacked(d.ops, n, lockScratch, clockScratch, (t, o, k, lo, hi, locks, follow, followD, rel) => {
+            if (ex.status[t] !== RUNNING) return;
+            futureThreads = 1 << t;
+            for (let u = 0; u < n; u++) if (rel[u]! > 0) futureThreads |= 1 << u;
+            races.detectFuture(t, o, k, lo, hi, locks, follow, followD);
           });
         } finally {
           future = false;
+          futureLeft = null;
+          futureThreads = 0;
         }
         foldCut = true;
         col.folded++;
@@ -245,7 +271,7 @@ export function dpor<S>(
       const parent = foldOpen[foldOpen.length - 1];
       if (parent !== undefined) sumMerge(parent.sum, r.sum);
       // Kept packed: a few dozen bytes per operation instead of an object, a map entry and a key.
-      const d: FoldDone = { sleep: Int32Array.from(r.sleep), ops: packSum(r.sum) };
+      const d: FoldDone = { sleep: Int32Array.from(r.sleep), ops: packSum(r.sum, r.seqs) };
       const list = foldDone.get(r.key);
       if (list === undefined) {
         foldDone.set(r.key, [d]);
@@ -363,6 +389,8 @@ export function dpor<S>(
         races.detectBlocked();
         // Threads left blocked: their pending operations count as run below the open states.
         const top = fold ? foldOpen[foldOpen.length - 1] : undefined;
+        // What would have come before such an operation had it run is not known: all so far.
+        const all = top !== undefined ? ex.foldSeqs() : null;
         if (top !== undefined)
           for (let u = 0; u < n; u++)
             if (ex.status[u] === RUNNING)
@@ -376,6 +404,9 @@ export function dpor<S>(
                 ex.locksNow(u),
                 ex.followMask(ex.thrLast[u]!, top.seqs, false),
                 ex.followMask(ex.thrLast[u]!, top.seqs, true),
+                all!,
+                0,
+                n,
               );
       }
       observe?.(ex);
@@ -465,12 +496,15 @@ interface FoldRecord {
 
 /**
  * A loop-head state whose subtree is explored: its sleep set then, and the operations run below it
- * packed, PACKED_FIELDS numbers each (thread, object, kind, lo, hi, follow, followD, lock count)
- * followed by its lock codes.
+ * packed, PACKED_FIELDS numbers each (thread, object, kind, lo, hi, follow, followD, lock count),
+ * then one number per thread (SumOp.maxC less that thread's event count at the state: positive
+ * when an event of it below the state came before the operation), then its lock codes.
  */
 interface FoldDone {
   sleep: Int32Array;
   ops: Int32Array;
+  /** The operations alone, OPW numbers each (Seq.leftOut), made at the first fold onto it. */
+  flat?: Int32Array;
 }
 
 const PACKED_FIELDS = 8;
@@ -480,7 +514,7 @@ export const DEFAULT_FOLD_MEMORY_MIB = 256;
 
 /** About what a finished state's record takes: its arrays and the objects around them. */
 function doneBytes(d: FoldDone): number {
-  return d.sleep.byteLength + d.ops.byteLength + 200;
+  return d.sleep.byteLength + d.ops.byteLength + (d.flat?.byteLength ?? 0) + 200;
 }
 
 /** About what a key of the table takes: the string and the map entry. */
@@ -488,9 +522,11 @@ function keyBytes(key: string): number {
   return key.length * 2 + 80;
 }
 
-function packSum(sum: Map<string, SumOp>): Int32Array {
+/** Packs a finished state's summary; each maxC relative to the state's event counts `seqs`. */
+function packSum(sum: Map<string, SumOp>, seqs: Int32Array): Int32Array {
+  const n = seqs.length;
   let size = 0;
-  for (const x of sum.values()) size += PACKED_FIELDS + x.locks.length;
+  for (const x of sum.values()) size += PACKED_FIELDS + n + x.locks.length;
   const a = new Int32Array(size);
   let i = 0;
   for (const x of sum.values()) {
@@ -502,16 +538,33 @@ function packSum(sum: Map<string, SumOp>): Int32Array {
     a[i + 5] = x.follow;
     a[i + 6] = x.followD;
     a[i + 7] = x.locks.length;
-    for (let l = 0; l < x.locks.length; l++) a[i + PACKED_FIELDS + l] = x.locks[l]!;
-    i += PACKED_FIELDS + x.locks.length;
+    for (let u = 0; u < n; u++) a[i + PACKED_FIELDS + u] = x.maxC[u]! - seqs[u]!;
+    for (let l = 0; l < x.locks.length; l++) a[i + PACKED_FIELDS + n + l] = x.locks[l]!;
+    i += PACKED_FIELDS + n + x.locks.length;
   }
   return a;
 }
 
-/** Calls `f` with each packed operation's fields; its lock codes in `scratch` (reused). */
+/** The packed operations as (thread, object, kind, lo, hi), OPW numbers each. */
+function flatOps(ops: Int32Array, n: number): Int32Array {
+  let count = 0;
+  for (let i = 0; i < ops.length; i += PACKED_FIELDS + n + ops[i + 7]!) count++;
+  const out = new Int32Array(count * OPW);
+  let w = 0;
+  for (let i = 0; i < ops.length; i += PACKED_FIELDS + n + ops[i + 7]!)
+    for (let f = 0; f < OPW; f++) out[w++] = ops[i + f]!;
+  return out;
+}
+
+/**
+ * Calls `f` with each packed operation's fields; its lock codes in `locks` and its per-thread
+ * counts relative to the state (packSum) in `rel`, both scratch arrays reused.
+ */
 function eachPacked(
   ops: Int32Array,
-  scratch: number[],
+  n: number,
+  locks: number[],
+  rel: Int32Array,
   f: (
     t: number,
     o: number,
@@ -521,22 +574,37 @@ function eachPacked(
     locks: number[],
     follow: number,
     followD: number,
+    rel: Int32Array,
   ) => void,
 ): void {
   for (let i = 0; i < ops.length; ) {
-    const n = ops[i + 7]!;
-    scratch.length = n;
-    for (let l = 0; l < n; l++) scratch[l] = ops[i + PACKED_FIELDS + l]!;
-    f(ops[i]!, ops[i + 1]!, ops[i + 2]!, ops[i + 3]!, ops[i + 4]!, scratch, ops[i + 5]!, ops[i + 6]!);
-    i += PACKED_FIELDS + n;
+    const nl = ops[i + 7]!;
+    for (let u = 0; u < n; u++) rel[u] = ops[i + PACKED_FIELDS + u]!;
+    locks.length = nl;
+    for (let l = 0; l < nl; l++) locks[l] = ops[i + PACKED_FIELDS + n + l]!;
+    f(ops[i]!, ops[i + 1]!, ops[i + 2]!, ops[i + 3]!, ops[i + 4]!, locks, ops[i + 5]!, ops[i + 6]!, rel);
+    i += PACKED_FIELDS + n + nl;
   }
 }
 
-/** Adds every packed operation to a summary (sumMerge from a finished state). */
-function mergePacked(into: Map<string, SumOp>, ops: Int32Array, scratch: number[]): void {
-  eachPacked(ops, scratch, (t, o, k, lo, hi, locks, follow, followD) =>
-    sumAdd(into, t, o, k, lo, hi, locks, follow, followD),
-  );
+/**
+ * Adds every packed operation of a state folded onto to a summary, as run below the state this
+ * execution is in now, whose event counts are `now`. An event below it that came before the
+ * operation there comes after `now` here; what came before it above that state there may be any
+ * event before `now` here (the same state is reached by other events), so it counts as all of them.
+ */
+function mergePacked(
+  into: Map<string, SumOp>,
+  ops: Int32Array,
+  n: number,
+  now: Int32Array,
+  locks: number[],
+  rel: Int32Array,
+): void {
+  eachPacked(ops, n, locks, rel, (t, o, k, lo, hi, ls, follow, followD, r) => {
+    for (let u = 0; u < n; u++) r[u] = r[u]! > 0 ? now[u]! + r[u]! : now[u]!;
+    sumAdd(into, t, o, k, lo, hi, ls, follow, followD, r, 0, n);
+  });
 }
 
 /** An operation run below a loop-head state, and the locks its thread held at it every time. */
@@ -552,13 +620,23 @@ interface SumOp {
   follow: number;
   /** The same in the clocks without deferred lock edges. */
   followD: number;
+  /**
+   * Per thread, the latest of its events (by count, in this execution's numbering) that came
+   * before it at any run, or may have: its clock's entries, the greatest at each. Unlike `follow`
+   * it holds for every open state on the way down, not only the innermost (sumMerge): the threads
+   * whose events a race step's reversal of a race with it leaves out (Seq.leftOut).
+   */
+  maxC: Int32Array;
 }
 
 function opKey(t: number, o: number, k: number, lo: number, hi: number): string {
   return `${t},${o},${k},${lo},${hi}`;
 }
 
-/** Adds a run of an operation to a summary: a new entry, or its lock set narrowed to `locks`. */
+/**
+ * Adds a run of an operation to a summary: a new entry, or its lock set and follow masks narrowed
+ * and its maxC raised to the clock at `clk[off..off + n]`.
+ */
 function sumAdd(
   sum: Map<string, SumOp>,
   t: number,
@@ -569,15 +647,20 @@ function sumAdd(
   locks: readonly number[],
   follow: number,
   followD: number,
+  clk: Int32Array,
+  off: number,
+  n: number,
 ): void {
   const key = opKey(t, o, k, lo, hi);
   const had = sum.get(key);
   if (had === undefined) {
-    sum.set(key, { t, o, k, lo, hi, locks: locks.slice(), follow, followD });
+    sum.set(key, { t, o, k, lo, hi, locks: locks.slice(), follow, followD, maxC: clk.slice(off, off + n) });
     return;
   }
   had.follow &= follow;
   had.followD &= followD;
+  const m = had.maxC;
+  for (let u = 0; u < n; u++) if (clk[off + u]! > m[u]!) m[u] = clk[off + u]!;
   const mine = had.locks;
   let w = 0;
   for (let r = 0; r < mine.length; r++) if (locks.includes(mine[r]!)) mine[w++] = mine[r]!;
@@ -586,7 +669,8 @@ function sumAdd(
 
 /** Adds every run of `from` to `into`. */
 function sumMerge(into: Map<string, SumOp>, from: Map<string, SumOp>): void {
-  for (const x of from.values()) sumAdd(into, x.t, x.o, x.k, x.lo, x.hi, x.locks, x.follow, x.followD);
+  for (const x of from.values())
+    sumAdd(into, x.t, x.o, x.k, x.lo, x.hi, x.locks, x.follow, x.followD, x.maxC, 0, x.maxC.length);
 }
 
 /** Does the node's sleep set hold every operation of `ops` (a flat sleep set)? */

@@ -111,6 +111,14 @@ export class Seq {
    * out, so only a thread that is in it is a weak initial.
    */
   truncated = false;
+  /**
+   * For a truncated sequence, when known: operations (OPW numbers each) among which are all it left
+   * out, and the threads (a bit each) they may belong to. A thread outside those threads whose
+   * next operation commutes with each of them and with the sequence is a weak initial of the whole
+   * after all. Null: not known, no absent thread is one.
+   */
+  leftOut: Int32Array | null = null;
+  leftThreads = 0;
 
   reset(): void {
     this.length = 0;
@@ -161,7 +169,16 @@ export class Seq {
         break;
       }
     }
-    if (idx < 0 && this.truncated) return -2;
+    if (idx < 0 && this.truncated) {
+      const left = this.leftOut;
+      const mask = this.leftThreads;
+      if (left === null || p >= 31 || ((mask >>> p) & 1) === 1) return -2;
+      for (let i = 0; i < left.length; i += OPW) {
+        if (((mask >>> left[i]!) & 1) === 0) continue;
+        if (this.conflicts(left[i + 1]!, left[i + 2]!, left[i + 3]!, left[i + 4]!, obj, kind, lo, hi))
+          return -2;
+      }
+    }
     const end = idx >= 0 ? idx : n;
     const o = idx >= 0 ? this.obj[idx]! : obj;
     const k = idx >= 0 ? this.kind[idx]! : kind;

@@ -63,3 +63,43 @@ test('a truncated sequence is not walked down a branch of a thread it leaves out
   );
   assert.deepEqual(node.wut[0]!.children, []);
 });
+
+test('with what it left out known, a thread absent from a truncated sequence that commutes with all of it is a weak initial', () => {
+  // The race step knows the operations below the state it folds onto and which threads' events
+  // there came before the raced operation (dpor.ts, SumOp.maxC): what the cut left out is among
+  // those threads' operations. Thread 2's reversal [2 reads y] left out thread 1's write of z.
+  const v = new Seq(dependent);
+  v.push(2, 1, K.READ, 0, 1);
+  v.truncated = true;
+  v.leftOut = Int32Array.from([1, 2, K.WRITE, 0, 1, 2, 1, K.READ, 0, 1, 3, 0, K.WRITE, 0, 1]);
+  v.leftThreads = (1 << 1) | (1 << 2);
+  // Thread 0 writes x: nothing in the sequence or left out of it touches x (thread 3's write of x
+  // is below the state too, but did not come before the raced operation).
+  assert.equal(v.weakInitial(0, 0, K.WRITE, 0, 1), -1);
+  // Thread 0 reading z conflicts with thread 1's write of z, left out of the sequence.
+  assert.equal(v.weakInitial(0, 2, K.READ, 0, 1), -2);
+  // Thread 1 has events in the whole reversal that are not in the sequence: never absent from it.
+  assert.equal(v.weakInitial(1, 0, K.WRITE, 0, 1), -2);
+  // Not known: no absent thread is a weak initial.
+  v.leftOut = null;
+  assert.equal(v.weakInitial(0, 0, K.WRITE, 0, 1), -2);
+});
+
+test('a sleeper that commutes with a truncated sequence and with what it left out covers it', () => {
+  const node = new Node();
+  node.sleep(0, 0, K.WRITE, 0, 1);
+  const v = new Seq(dependent);
+  v.push(2, 1, K.READ, 0, 1);
+  v.truncated = true;
+  v.leftOut = Int32Array.from([1, 2, K.WRITE, 0, 1]);
+  v.leftThreads = (1 << 1) | (1 << 2);
+  insertBranch(node, v);
+  assert.equal(node.pending, false);
+  const other = new Node();
+  other.sleep(0, 2, K.WRITE, 0, 1); // writes z, as thread 1 did below the state
+  v.reset();
+  v.push(2, 1, K.READ, 0, 1);
+  insertBranch(other, v);
+  assert.equal(other.pending, true);
+  assert.equal(other.take().thread, 2);
+});
