@@ -26,17 +26,12 @@ import {
   type Thread,
 } from '../../src/sched/index.js';
 import { sameWithoutBlockedReplays } from './helpers/blocked-branches.js';
+import { type CellStep, cellStepArb } from './helpers/cell-steps.js';
 import { tugClearer, tugSetter } from './helpers/tug.js';
 
 const RUNS = Number(process.env.VDM_PROPERTY_RUNS ?? 300);
 
-interface Step {
-  kind: 'read' | 'write' | 'inc';
-  cell: number;
-  value: number;
-  /** The critical section the step runs in, if any. */
-  lock: 'none' | 'mutex' | 'read' | 'write';
-}
+type Step = CellStep;
 
 interface Spec {
   aBefore: Step[];
@@ -46,12 +41,7 @@ interface Spec {
   c: Step[];
 }
 
-const stepArb: fc.Arbitrary<Step> = fc.record({
-  kind: fc.constantFrom('read' as const, 'write' as const, 'inc' as const),
-  cell: fc.nat(2),
-  value: fc.integer({ min: 1, max: 2 }),
-  lock: fc.constantFrom('none' as const, 'mutex' as const, 'read' as const, 'write' as const),
-});
+const stepArb = cellStepArb;
 
 const specArb: fc.Arbitrary<Spec> = fc.record({
   aBefore: fc.array(stepArb, { maxLength: 1 }),
