@@ -635,8 +635,8 @@ export class Execution<S> implements Host {
   }
 
   /**
-   * State folding at every event (dpor's foldEveryEvent test hook, not an option): the whole
-   * state's key here, as at a loop head.
+   * State folding at every event (dpor.ts, foldTestHooks.everyEvent: a test hook, not an option):
+   * the whole state's key here, as at a loop head.
    */
   foldKeyHere(): void {
     const shared = this.program.sharedState;
