@@ -19,11 +19,13 @@ import { writePerfetto } from '../report/perfetto.js';
 import { formatRaceDiagram } from '../report/race-diagram.js';
 import type { RunRecord } from '../report/record.js';
 import { designArgs, replayCommand, shellQuote } from '../report/replay-command.js';
-import type { CheckReport, CompareReport } from '../report/results.js';
+import type { CheckReport, CompareReport, CompareResult } from '../report/results.js';
 import {
   checkExploreOptions,
   checkReportOf,
   checkScenario,
+  compareReport,
+  compareRuns,
   compareScenario,
   recordScenario,
   runScenario,
@@ -44,7 +46,7 @@ import {
   type SplitDurability,
   swarmOnWorkers,
 } from './parallel-check.js';
-import { progressBar } from './progress.js';
+import { type ProgressBar, progressBar } from './progress.js';
 import { redisConnection, startQueueWorker } from './queue.js';
 import {
   type CheckFlags,
@@ -149,6 +151,109 @@ class SignalStop {
 type ThreadResult = Extract<SearchThreadMessage, { t: 'done' } | { t: 'compared' }>;
 
 /**
+ * `vdm compare --workers N`: the comparison's rows (compareRuns) explored on up to N search threads
+ * at once, each thread taking the next row when it is done with one (rows differ in cost by
+ * thousands of times), the results put back in row order: the report is the one a comparison on
+ * one thread makes, `elapsedMs` aside. A signal stops the rows being explored (incomplete,
+ * `interrupted`) and leaves the rest unexplored (`notExplored`).
+ */
+async function compareOnThreads(
+  file: string,
+  flags: SearchFlags,
+  workers: number,
+  stop: SignalStop,
+  bar: ProgressBar,
+): Promise<CompareReport> {
+  const sc = loadScenarioFile(file);
+  const runs = compareRuns(sc);
+  const results: (CompareResult | undefined)[] = runs.map(() => undefined);
+  const running = new Map<number, Progress>();
+  let next = 0;
+  let finished = 0;
+  const started = Date.now();
+  // Counts of the rows done, and of those under way as last heard: the bar shows the sums.
+  let doneExecutions = 0;
+  let doneEvents = 0;
+  let doneViolations = 0;
+  const show = (): void => {
+    const labels = [...running.keys()].map((r) => runs[r]!.label);
+    bar.phase(`${finished}/${runs.length} designs done, exploring ${labels.join(', ') || '-'}`);
+    let executions = doneExecutions;
+    let events = doneEvents;
+    let depth = 0;
+    let violations = doneViolations;
+    for (const p of running.values()) {
+      executions += p.executions;
+      events += p.events;
+      depth = Math.max(depth, p.depth);
+      violations += p.violations;
+    }
+    bar.update({ executions, events, depth, violations, elapsedMs: Date.now() - started });
+  };
+  const threads = Math.max(1, Math.min(workers, runs.length));
+  await Promise.all(
+    Array.from(
+      { length: threads },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const worker = new Worker(new URL('./search-thread.js', import.meta.url), {
+            workerData: { file, flags, rows: true, elapsedBeforeMs: 0, stop: stop.flag.buffer },
+          });
+          let failed = false;
+          /** The row this thread explores (-1: none). */
+          let mine = -1;
+          const take = (): void => {
+            mine = -1;
+            if (next < runs.length && !stop.stopped) {
+              const row = next++;
+              mine = row;
+              running.set(row, { executions: 0, events: 0, depth: 0, violations: 0, elapsedMs: 0 });
+              show();
+              worker.postMessage({ row });
+            } else worker.postMessage({ end: true });
+          };
+          worker.on('message', (m: SearchThreadMessage) => {
+            if (m.t === 'progress' && m.row !== undefined) {
+              running.set(m.row, m.progress);
+              show();
+            } else if (m.t === 'row') {
+              results[m.row] = m.result;
+              doneExecutions += m.result.executions;
+              doneEvents += running.get(m.row)?.events ?? 0;
+              doneViolations += Object.values(m.result.counts).reduce((a, b) => a + b, 0);
+              running.delete(m.row);
+              finished++;
+              show();
+              take();
+            } else if (m.t === 'error') {
+              failed = true;
+              // The other threads stop at the end of their current execution.
+              Atomics.store(stop.flag, 0, 1);
+              reject(
+                m.usage ? new UsageError(m.message) : Object.assign(new Error(m.message), { stack: m.stack }),
+              );
+              void worker.terminate();
+            }
+          });
+          worker.once('error', (e) => {
+            failed = true;
+            Atomics.store(stop.flag, 0, 1);
+            reject(e);
+          });
+          worker.once('exit', (code) => {
+            if (failed) return;
+            if (mine >= 0) reject(new Error(`a compare thread exited (code ${code}) before it was done`));
+            else resolve();
+          });
+          take();
+        }),
+    ),
+  );
+  const notExplored = runs.filter((_, i) => results[i] === undefined).map((r) => r.label);
+  return compareReport(sc, runs, results, notExplored);
+}
+
+/**
  * Runs search-thread.ts with `data` while this thread waits and hears signals (`stop`): progress
  * and phases go to the hooks, the result (or the thread's error) comes back.
  */
@@ -170,7 +275,7 @@ function onThread(
         reject(m.usage ? new UsageError(m.message) : Object.assign(new Error(m.message), { stack: m.stack }));
       } else {
         done = true;
-        resolve(m);
+        resolve(m as ThreadResult);
       }
     });
     worker.once('error', reject);
@@ -695,20 +800,31 @@ export function addScenarioCommands(program: Command): void {
       .argument('<file>', 'scenario file (YAML)'),
   )
     .option('--json', 'print the result as JSON (the CLI contract)')
+    .option(
+      '--workers <n>',
+      'explore this many designs at once, each on a thread of its own (default: one per core); the report is the same',
+      count('--workers'),
+    )
     .action(
-      guardedAsync(async (file: string, o: SearchFlags & { json?: boolean }) => {
-        loadScenarioFile(file);
+      guardedAsync(async (file: string, o: SearchFlags & { json?: boolean; workers?: number }) => {
+        const rows = compareRuns(loadScenarioFile(file)).length;
+        if (o.workers !== undefined && o.workers < 1)
+          throw new UsageError('--workers needs at least one thread');
+        const workers = Math.min(rows, o.workers ?? Math.max(1, availableParallelism()));
         const bar = progressBar();
-        // On a search thread, so that Ctrl-C and SIGTERM reach this one: the partial matrix is printed.
+        // On search threads, so that Ctrl-C and SIGTERM reach this one: the partial matrix is printed.
         const stop = new SignalStop();
         let c: CompareReport;
         try {
-          const m = await onThread({ file, flags: o, compare: true, elapsedBeforeMs: 0 }, stop, {
-            onProgress: (p) => bar.update(p),
-            onPhase: (d) => bar.phase(d),
-          });
-          if (m.t !== 'compared') throw new Error('the search thread searched instead of comparing');
-          c = m.report;
+          if (workers > 1) c = await compareOnThreads(file, o, workers, stop, bar);
+          else {
+            const m = await onThread({ file, flags: o, compare: true, elapsedBeforeMs: 0 }, stop, {
+              onProgress: (p) => bar.update(p),
+              onPhase: (d) => bar.phase(d),
+            });
+            if (m.t !== 'compared') throw new Error('the search thread searched instead of comparing');
+            c = m.report;
+          }
         } finally {
           stop.release();
           bar.stop();
@@ -809,12 +925,23 @@ export function addScenarioCommands(program: Command): void {
     )
     .option('--no-compare', 'leave out the design × invariant matrix (it explores every design)')
     .option('--schedule <s>', 'show this execution instead of the first counterexample')
+    .option(
+      '--workers <n>',
+      "explore this many of the matrix's designs at once, each on a thread of its own (default: one per core)",
+      count('--workers'),
+    )
     .action(
-      guarded(
-        (
+      guardedAsync(
+        async (
           file: string,
           o: DesignFlags &
-            SearchFlags & { output?: string; compare: boolean; schedule?: string; format?: string },
+            SearchFlags & {
+              output?: string;
+              compare: boolean;
+              schedule?: string;
+              format?: string;
+              workers?: number;
+            },
         ) => {
           const text = o.format === 'text';
           if (!text && o.output === undefined)
@@ -832,11 +959,32 @@ export function addScenarioCommands(program: Command): void {
               onProgress: (p) => bar.update(p),
             });
             if (o.compare && !text) {
-              compare = compareScenario(sc, {
-                ...search,
-                onDesign: (d) => bar.phase(d),
-                onProgress: (p) => bar.update(p),
-              });
+              if (o.workers !== undefined && o.workers < 1)
+                throw new UsageError('--workers needs at least one thread');
+              const workers = Math.min(
+                compareRuns(sc).length,
+                o.workers ?? Math.max(1, availableParallelism()),
+              );
+              if (workers > 1) {
+                // The designs on threads of their own; a signal then stops them, and no report is written.
+                const stop = new SignalStop();
+                try {
+                  compare = await compareOnThreads(file, o, workers, stop, bar);
+                } finally {
+                  stop.release();
+                }
+                if (stop.signal) {
+                  bar.stop();
+                  process.stderr.write(`vdm: ${stop.signal}: no report written\n`);
+                  process.exitCode = 128 + osConstants.signals[stop.signal];
+                  return;
+                }
+              } else
+                compare = compareScenario(sc, {
+                  ...search,
+                  onDesign: (d) => bar.phase(d),
+                  onProgress: (p) => bar.update(p),
+                });
             }
           } finally {
             bar.stop();

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { DESIGN_NAMES, type Design, type DesignOptions, designOf, OPTION_VALUES } from '../designs/design.js';
-import type { CheckReport, CompareReport } from '../report/results.js';
+import type { CheckReport, CompareReport, CompareResult } from '../report/results.js';
 import { checkScenario, durationMs } from '../scenario/check.js';
 import { suggest } from '../scenario/errors.js';
 import { loadScenarioFile, type Scenario } from '../scenario/load.js';
@@ -274,7 +274,8 @@ export function readCheckpoint(
 
 /** What the search thread posts back. */
 export type SearchThreadMessage =
-  | { t: 'progress'; progress: Progress }
+  | { t: 'progress'; progress: Progress; row?: number }
+  | { t: 'row'; row: number; result: CompareResult }
   | { t: 'phase'; label: string }
   | { t: 'done'; report: CheckReport; frontier?: string }
   | { t: 'compared'; report: CompareReport }

@@ -212,75 +212,114 @@ export function checkReportOf(
  */
 export const COMPARE_DEFAULT_MAX_EXECUTIONS = 20000;
 
-/** The scenario on every design, each with its default options. */
-export function compareScenario(
-  sc: Scenario,
-  o: Omit<CheckOptions, 'design'> & {
-    designs?: readonly string[];
-    onDesign?: (name: string) => void;
-    /** The per-design cap when neither the caller nor the file sets one (COMPARE_DEFAULT_MAX_EXECUTIONS). */
-    defaultCap?: number;
-  } = {},
-): CompareReport {
-  const cap = o.defaultCap ?? COMPARE_DEFAULT_MAX_EXECUTIONS;
-  const results: CompareResult[] = [];
-  const own =
-    Object.keys(sc.design.options).length > 0 ? designOf(sc.design.name, sc.design.options) : undefined;
-  const runs: { label: string; design: Design }[] = (o.designs ?? DESIGN_NAMES).map((name) => ({
+/** Options of a comparison (compareScenario, compareDesign). */
+export type CompareOptions = Omit<CheckOptions, 'design'> & {
+  designs?: readonly string[];
+  onDesign?: (name: string) => void;
+  /** The per-design cap when neither the caller nor the file sets one (COMPARE_DEFAULT_MAX_EXECUTIONS). */
+  defaultCap?: number;
+};
+
+/** One row of a comparison: its label (the design's name, or the file's own design with its options) and design. */
+export interface CompareRun {
+  label: string;
+  design: Design;
+}
+
+/**
+ * The rows a comparison explores, in order: first the file's own design with its options when the
+ * file sets any, then every design (or `designs`) with its defaults.
+ */
+export function compareRuns(sc: Scenario, designs?: readonly string[]): CompareRun[] {
+  const runs: CompareRun[] = (designs ?? DESIGN_NAMES).map((name) => ({
     label: name,
     design: designOf(name),
   }));
-  if (own) {
+  if (Object.keys(sc.design.options).length > 0) {
+    const own = designOf(sc.design.name, sc.design.options);
     const opts = Object.entries(sc.design.options)
       .map(([k, v]) => `${k}: ${String(v)}`)
       .join(', ');
     runs.unshift({ label: `${own.name} {${opts}}`, design: own });
   }
+  return runs;
+}
+
+/** One row of a comparison: the scenario explored on the run's design (compareScenario's rows). */
+export function compareDesign(sc: Scenario, run: CompareRun, o: CompareOptions = {}): CompareResult {
+  const cap = o.defaultCap ?? COMPARE_DEFAULT_MAX_EXECUTIONS;
+  const { label: name, design } = run;
+  const started = Date.now();
+  const eo = exploreOptions(sc, o, design);
+  const defaultCap = eo.maxExecutions === undefined;
+  eo.maxExecutions ??= cap;
+  const r = explore(scenarioProgram(sc, { design }), eo);
+  const cutByCap =
+    defaultCap && !r.complete && (r.incomplete ?? []).some((i) => i.reason === 'maxExecutions');
+  const ids = distinctIds(r);
+  const counts: Record<string, number> = {};
+  const shortest: CompareResult['shortest'] = {};
+  for (const v of r.violations) {
+    const id = violationId(v);
+    counts[id] = (counts[id] ?? 0) + (v.count ?? 1);
+    const events = decodeSchedule(v.schedule).threads.length;
+    const old = shortest[id];
+    if (!old || events < old.events) shortest[id] = { schedule: v.schedule, events, message: v.message };
+  }
+  return {
+    design: name,
+    executions: r.executions,
+    complete: r.complete,
+    violations: ids,
+    incomplete: r.incomplete ?? [],
+    counts,
+    shortest,
+    verdict: judge(sc, ids, design.name).verdict,
+    elapsedMs: Date.now() - started,
+    ...(cutByCap ? { cappedAt: cap } : {}),
+  };
+}
+
+/**
+ * The report of a comparison from its rows' results, in `runs` order (`results[i]` is `runs[i]`'s,
+ * undefined for a row not explored) and the labels of the rows not explored (interrupted).
+ */
+export function compareReport(
+  sc: Scenario,
+  runs: readonly CompareRun[],
+  results: readonly (CompareResult | undefined)[],
+  notExplored: readonly string[] = [],
+): CompareReport {
+  const done: CompareResult[] = [];
+  let own: CompareResult | undefined;
+  const hasOwn = runs.length > 0 && Object.keys(sc.design.options).length > 0;
+  for (let i = 0; i < runs.length; i++) {
+    const r = results[i];
+    if (r === undefined) continue;
+    if (hasOwn && i === 0) own = r;
+    else done.push(r);
+  }
+  const seen = new Set([...(own ? [own] : []), ...done].flatMap((r) => r.violations));
+  const invariants = ALL_IDS.filter((id) => seen.has(id) || isInvariant(id));
+  const stopped = notExplored.length > 0 ? { notExplored: [...notExplored] } : {};
+  return { scenario: sc.name, results: done, ...(own ? { own } : {}), invariants, ...stopped };
+}
+
+/** The scenario on every design, each with its default options, one after the other. */
+export function compareScenario(sc: Scenario, o: CompareOptions = {}): CompareReport {
+  const runs = compareRuns(sc, o.designs);
+  const results: (CompareResult | undefined)[] = [];
   const notExplored: string[] = [];
-  for (const { label: name, design } of runs) {
+  for (const run of runs) {
     if (o.interrupted?.()) {
-      notExplored.push(name);
+      notExplored.push(run.label);
+      results.push(undefined);
       continue;
     }
-    o.onDesign?.(name);
-    const started = Date.now();
-    const eo = exploreOptions(sc, o, design);
-    const defaultCap = eo.maxExecutions === undefined;
-    eo.maxExecutions ??= cap;
-    const r = explore(scenarioProgram(sc, { design }), eo);
-    const cutByCap =
-      defaultCap && !r.complete && (r.incomplete ?? []).some((i) => i.reason === 'maxExecutions');
-    const ids = distinctIds(r);
-    const counts: Record<string, number> = {};
-    const shortest: CompareResult['shortest'] = {};
-    for (const v of r.violations) {
-      const id = violationId(v);
-      counts[id] = (counts[id] ?? 0) + (v.count ?? 1);
-      const events = decodeSchedule(v.schedule).threads.length;
-      const old = shortest[id];
-      if (!old || events < old.events) shortest[id] = { schedule: v.schedule, events, message: v.message };
-    }
-    results.push({
-      design: name,
-      executions: r.executions,
-      complete: r.complete,
-      violations: ids,
-      incomplete: r.incomplete ?? [],
-      counts,
-      shortest,
-      verdict: judge(sc, ids, design.name).verdict,
-      elapsedMs: Date.now() - started,
-      ...(cutByCap ? { cappedAt: cap } : {}),
-    });
+    o.onDesign?.(run.label);
+    results.push(compareDesign(sc, run, o));
   }
-  const seen = new Set(results.flatMap((r) => r.violations));
-  const invariants = ALL_IDS.filter((id) => seen.has(id) || isInvariant(id));
-  const stopped = notExplored.length > 0 ? { notExplored } : {};
-  if (own && results.length > 0 && results[0]!.design === runs[0]!.label) {
-    const [first, ...rest] = results;
-    return { scenario: sc.name, results: rest, own: first!, invariants, ...stopped };
-  }
-  return { scenario: sc.name, results, invariants, ...stopped };
+  return compareReport(sc, runs, results, notExplored);
 }
 
 const isInvariant = (id: string): boolean => !['DEADLOCK', 'LOCK_ORDER', 'ERROR', 'EXPECT'].includes(id);

@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 import { mergeSwarm } from '../../src/cli/parallel-check.js';
-import { designOf } from '../../src/designs/design.js';
+import { DESIGN_NAMES, designOf } from '../../src/designs/design.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 import { scenarioProgram } from '../../src/scenario/program.js';
 import { explore } from '../../src/sched/index.js';
@@ -183,6 +183,68 @@ test('vdm compare --json: one result per design with the contract fields', () =>
   }
 });
 
+describe('vdm compare --workers N', () => {
+  // A file whose design sets options: its own row comes first, then every design.
+  const OWN = fileURLToPath(new URL('../../../examples/dmabuf-opath-cleanup-annulled.yaml', import.meta.url));
+  const withoutTimes = (out: string) => {
+    const j = JSON.parse(out);
+    for (const r of [j.own, ...j.results]) if (r) delete r.elapsedMs;
+    return j;
+  };
+
+  test('explores the designs on several threads and reports what one thread reports', () => {
+    const one = vdm('compare', OWN, '--json', '--workers', '1');
+    assert.equal(one.code, 0, one.err);
+    const base = withoutTimes(one.out);
+    assert.ok(base.own, 'the file sets design options: an own row');
+    for (const w of ['2', '3', '20']) {
+      const r = vdm('compare', OWN, '--json', '--workers', w);
+      assert.equal(r.code, 0, r.err);
+      assert.deepEqual(withoutTimes(r.out), base, `--workers ${w}`);
+    }
+    const text1 = vdm('compare', RESET, '--workers', '1', '--max-executions', '300');
+    const text2 = vdm('compare', RESET, '--workers', '2', '--max-executions', '300');
+    assert.equal(text2.code, text1.code);
+    assert.equal(text2.out, text1.out);
+  });
+
+  test('--workers 0 is bad input', () => {
+    const r = vdm('compare', RESET, '--workers', '0');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /--workers/);
+  });
+
+  test('SIGINT stops the designs under way and names the ones not explored', async () => {
+    // Four faults, a disable and a reset: minutes on every design but v5.7.
+    const long = fileURLToPath(
+      new URL('../../../bench/scenarios/kernel/faults-4-reset.yaml', import.meta.url),
+    );
+    const child = spawn(
+      process.execPath,
+      [main, 'compare', long, '--json', '--workers', '2', '--max-executions', '1000000'],
+      {
+        env: { ...process.env, CI: 'true' },
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    const j = JSON.parse(out);
+    const rows: { design: string; complete: boolean; incomplete?: { reason: string }[] }[] = j.results;
+    // Every design is either explored (complete, or cut by the signal) or named as not explored.
+    const names = [...rows.map((r) => r.design), ...(j.notExplored ?? [])];
+    assert.deepEqual([...names].sort(), [...DESIGN_NAMES].sort());
+    assert.ok(j.notExplored.length > 0, 'designs left when the signal came');
+    for (const r of rows)
+      assert.ok(r.complete || r.incomplete?.some((i) => i.reason === 'interrupted'), r.design);
+  });
+});
+
 test('vdm run prints the plain execution as an ftrace-style trace', () => {
   const r = vdm('run', RESET);
   assert.equal(r.code, 0, r.err);
@@ -204,6 +266,22 @@ test('vdm run --perfetto writes a trace-event JSON file', () => {
   assert.equal(vdm('run', RESET, '--perfetto', out).code, 0);
   const j = JSON.parse(readFileSync(out, 'utf8'));
   assert.ok(Array.isArray(j.traceEvents) && j.traceEvents.length > 10);
+});
+
+test('vdm report --workers N: the matrix explored on threads is the one explored on one', () => {
+  const html = (w: string) => {
+    const out = join(dir, `r-workers-${w}.html`);
+    const r = vdm('report', RESET, '-o', out, '--workers', w, '--max-executions', '300');
+    assert.equal(r.code, 0, r.err);
+    // Times, and rates made of them, are the only things that may differ.
+    return readFileSync(out, 'utf8')
+      .replace(/\d[\d,.]* (ms|s)</g, 'T $1<')
+      .replace(/(events\/s<\/th>\s*<td>)[\d,]+/g, '$1R');
+  };
+  const one = html('1');
+  assert.match(one, /v5\.7/);
+  assert.equal(html('3'), one);
+  assert.equal(vdm('report', RESET, '-o', join(dir, 'x.html'), '--workers', '0').code, 2);
 });
 
 test('vdm report writes one self-contained HTML file', () => {
