@@ -351,6 +351,44 @@ export async function ceilingLines(): Promise<Line[]> {
   ];
 }
 
+/** Runs `vdm compare --json` with these arguments in a process of its own: its report, without times, and wall-clock seconds. */
+function cliCompare(args: string[]): Promise<[string, number]> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(process.execPath, [file('dist/src/cli/main.js'), 'compare', ...args, '--json'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`bench: vdm compare ${args.join(' ')} exited ${code}`));
+      else resolve([out.replace(/"elapsedMs": \d+/g, ''), Number(process.hrtime.bigint() - t0) / 1e9]);
+    });
+  });
+}
+
+/**
+ * `vdm compare` on one thread and on two: the designs' searches are independent, so two threads
+ * explore two designs at once; the report must be the same.
+ */
+export async function compareLine(): Promise<Line> {
+  const scen = 'examples/faults-vs-disable.yaml';
+  const args = [file(scen), '--max-executions', '2000'];
+  const [one, t1] = await cliCompare([...args, '--workers', '1']);
+  const [two, t2] = await cliCompare([...args, '--workers', '2']);
+  if (one !== two) throw new Error('bench: vdm compare --workers 2 reported another matrix than --workers 1');
+  return {
+    what: 'compare --workers 2',
+    setup: 'faults-vs-disable, 11 designs, 2,000 executions each at most',
+    figure: 'same matrix',
+    seconds: `${s(t2)} / ${s(t1)}`,
+    note: `${(t1 / t2).toFixed(2)}x one thread`,
+  };
+}
+
 /** Measures and prints the summary table. */
 export async function scaleBench(spin: SpinRow[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vdm-scale-'));
@@ -361,6 +399,7 @@ export async function scaleBench(spin: SpinRow[]): Promise<void> {
     lines.push(checkpointLine(dir));
     lines.push(...(await workerLines()));
     lines.push(...(await ceilingLines()));
+    lines.push(await compareLine());
     lines.push(await queueLine());
     lines.push(await memoryLine());
   } finally {

@@ -157,6 +157,9 @@ type ThreadResult = Extract<SearchThreadMessage, { t: 'done' } | { t: 'compared'
  * one thread makes, `elapsedMs` aside. A signal stops the rows being explored (incomplete,
  * `interrupted`) and leaves the rest unexplored (`notExplored`).
  */
+/** Designs whose searches usually take longest, longest first (compareOnThreads starts them first). */
+const HEAVY_FIRST: readonly string[] = ['v5.8', 'dmabuf-backed', 'v6.9', 'v5.13', 'shared-base'];
+
 async function compareOnThreads(
   file: string,
   flags: SearchFlags,
@@ -168,6 +171,13 @@ async function compareOnThreads(
   const runs = compareRuns(sc);
   const results: (CompareResult | undefined)[] = runs.map(() => undefined);
   const running = new Map<number, Progress>();
+  // The designs whose searches are usually the longest start first, so that a long one does not
+  // start last and run alone (the example manifest's largest totals: dmabuf-backed, and the
+  // vma_list designs, whose retry loops make executions long).
+  const order = runs
+    .map((r, i) => ({ i, w: HEAVY_FIRST.indexOf(r.design.name) }))
+    .sort((a, b) => (a.w < 0 ? HEAVY_FIRST.length : a.w) - (b.w < 0 ? HEAVY_FIRST.length : b.w) || a.i - b.i)
+    .map((x) => x.i);
   let next = 0;
   let finished = 0;
   const started = Date.now();
@@ -205,7 +215,7 @@ async function compareOnThreads(
           const take = (): void => {
             mine = -1;
             if (next < runs.length && !stop.stopped) {
-              const row = next++;
+              const row = order[next++]!;
               mine = row;
               running.set(row, { executions: 0, events: 0, depth: 0, violations: 0, elapsedMs: 0 });
               show();
