@@ -150,6 +150,9 @@ class SignalStop {
 /** What a search thread ends with. */
 type ThreadResult = Extract<SearchThreadMessage, { t: 'done' } | { t: 'compared' }>;
 
+/** Designs whose searches usually take longest, longest first (compareOnThreads starts them first). */
+const HEAVY_FIRST: readonly string[] = ['v5.8', 'dmabuf-backed', 'v6.9', 'v5.13', 'shared-base'];
+
 /**
  * `vdm compare --workers N`: the comparison's rows (compareRuns) explored on up to N search threads
  * at once, each thread taking the next row when it is done with one (rows differ in cost by
@@ -157,9 +160,6 @@ type ThreadResult = Extract<SearchThreadMessage, { t: 'done' } | { t: 'compared'
  * one thread makes, `elapsedMs` aside. A signal stops the rows being explored (incomplete,
  * `interrupted`) and leaves the rest unexplored (`notExplored`).
  */
-/** Designs whose searches usually take longest, longest first (compareOnThreads starts them first). */
-const HEAVY_FIRST: readonly string[] = ['v5.8', 'dmabuf-backed', 'v6.9', 'v5.13', 'shared-base'];
-
 async function compareOnThreads(
   file: string,
   flags: SearchFlags,
