@@ -24,6 +24,7 @@ import {
   checkExploreOptions,
   checkReportOf,
   checkScenario,
+  compareOrder,
   compareReport,
   compareRuns,
   compareScenario,
@@ -150,9 +151,6 @@ class SignalStop {
 /** What a search thread ends with. */
 type ThreadResult = Extract<SearchThreadMessage, { t: 'done' } | { t: 'compared' }>;
 
-/** Designs whose searches usually take longest, longest first (compareOnThreads starts them first). */
-const HEAVY_FIRST: readonly string[] = ['v5.8', 'dmabuf-backed', 'v6.9', 'v5.13', 'shared-base'];
-
 /**
  * `vdm compare --workers N`: the comparison's rows (compareRuns) explored on up to N search threads
  * at once, each thread taking the next row when it is done with one (rows differ in cost by
@@ -171,13 +169,8 @@ async function compareOnThreads(
   const runs = compareRuns(sc);
   const results: (CompareResult | undefined)[] = runs.map(() => undefined);
   const running = new Map<number, Progress>();
-  // The designs whose searches are usually the longest start first, so that a long one does not
-  // start last and run alone (the example manifest's largest totals: dmabuf-backed, and the
-  // vma_list designs, whose retry loops make executions long).
-  const order = runs
-    .map((r, i) => ({ i, w: HEAVY_FIRST.indexOf(r.design.name) }))
-    .sort((a, b) => (a.w < 0 ? HEAVY_FIRST.length : a.w) - (b.w < 0 ? HEAVY_FIRST.length : b.w) || a.i - b.i)
-    .map((x) => x.i);
+  // The longest designs first (compareOrder); the results go back by row.
+  const order = compareOrder(runs);
   let next = 0;
   let finished = 0;
   const started = Date.now();

@@ -6,8 +6,17 @@
 
 import { DESIGN_NAMES, type DesignName, type DesignOptions, designOf } from '../designs/design.js';
 import { renderCounterexampleSection, renderMatrix, renderMemoryMapSection } from '../report/html.js';
-import type { CheckReport, CompareReport } from '../report/results.js';
-import { checkScenario, compareScenario, recordScenario, runScenario } from '../scenario/check.js';
+import type { CheckReport, CompareReport, CompareResult } from '../report/results.js';
+import {
+  checkScenario,
+  compareDesign,
+  compareOrder,
+  compareReport,
+  compareRuns,
+  compareScenario,
+  recordScenario,
+  runScenario,
+} from '../scenario/check.js';
 import { ScenarioError, type ScenarioIssue } from '../scenario/errors.js';
 import { parseScenario } from '../scenario/parse.js';
 import type { Progress } from '../sched/program.js';
@@ -115,14 +124,52 @@ export function runPlayground(req: RunRequest, onProgress: (line: string) => voi
       schedule: record.schedule,
       violation: first !== undefined,
     };
-    if (compare) {
-      // As `vdm report`: the file's own design options (when it sets any) as the matrix's first row.
-      const rows = compare.own ? [compare.own, ...compare.results] : compare.results;
-      response.compare = compare;
-      response.matrixHtml = renderMatrix({ ...compare, results: rows }, check.design);
-    }
+    if (compare) withMatrix(response, compare);
     return response;
   } catch (e) {
     return { kind: 'error', message: e instanceof Error ? e.message : String(e) };
   }
+}
+
+/** Adds a comparison and its matrix (as `vdm report` draws it) to a run's response. */
+function withMatrix(response: Extract<RunResponse, { kind: 'result' }>, compare: CompareReport): void {
+  // As `vdm report`: the file's own design options (when it sets any) as the matrix's first row.
+  const rows = compare.own ? [compare.own, ...compare.results] : compare.results;
+  response.compare = compare;
+  response.matrixHtml = renderMatrix({ ...compare, results: rows }, response.check.design);
+}
+
+// A comparison on several Web Workers (playground/worker.ts), as `vdm compare --workers N` on
+// threads: the page's worker runs the check, others explore the comparison's rows, each taking the
+// next when it is done with one, and the rows go back in their order.
+
+/** The labels of the rows a comparison of the scenario explores, in the order to start them (compareOrder). */
+export function compareRowsToStart(text: string, file: string): { labels: string[]; order: number[] } {
+  const runs = compareRuns(parseScenario(text, file));
+  return { labels: runs.map((r) => r.label), order: compareOrder(runs) };
+}
+
+/** One row of the comparison (compareRuns' index `row`), explored as compareScenario explores it. */
+export function compareRow(
+  text: string,
+  file: string,
+  row: number,
+  onProgress: (line: string) => void = () => {},
+): CompareResult {
+  const sc = parseScenario(text, file);
+  const run = compareRuns(sc)[row];
+  if (!run) throw new RangeError(`no row ${row} in the comparison of ${file}`);
+  return compareDesign(sc, run, { onProgress: (p) => onProgress(progressLine(run.label, p)) });
+}
+
+/** A check's response (mode `check`) with the comparison whose rows were explored apart added: what mode `compare` answers. */
+export function withCompareRows(
+  req: RunRequest,
+  response: RunResponse,
+  results: readonly CompareResult[],
+): RunResponse {
+  if (response.kind !== 'result') return response;
+  const sc = parseScenario(req.text, req.file);
+  withMatrix(response, compareReport(sc, compareRuns(sc), results));
+  return response;
 }

@@ -245,6 +245,26 @@ export function compareRuns(sc: Scenario, designs?: readonly string[]): CompareR
   return runs;
 }
 
+/** Designs whose searches usually take longest, longest first (compareOrder starts them first). */
+const HEAVY_FIRST: readonly string[] = ['v5.8', 'dmabuf-backed', 'v6.9', 'v5.13', 'shared-base'];
+
+/**
+ * The order in which a comparison on several threads starts its rows (indices into `runs`): the
+ * designs whose searches are usually the longest first (the example manifest's largest totals:
+ * dmabuf-backed, and the vma_list designs, whose retry loops make executions long), so that a long
+ * one does not start last and run alone; the others in row order. The report keeps row order.
+ */
+export function compareOrder(runs: readonly CompareRun[]): number[] {
+  const rank = (r: CompareRun): number => {
+    const w = HEAVY_FIRST.indexOf(r.design.name);
+    return w < 0 ? HEAVY_FIRST.length : w;
+  };
+  return runs
+    .map((r, i) => ({ i, w: rank(r) }))
+    .sort((a, b) => a.w - b.w || a.i - b.i)
+    .map((x) => x.i);
+}
+
 /** One row of a comparison: the scenario explored on the run's design (compareScenario's rows). */
 export function compareDesign(sc: Scenario, run: CompareRun, o: CompareOptions = {}): CompareResult {
   const cap = o.defaultCap ?? COMPARE_DEFAULT_MAX_EXECUTIONS;

@@ -13,7 +13,14 @@ import { build } from 'esbuild';
 import { sha256Hex as browserSha256Hex } from '../../src/platform/sha256.browser.js';
 import { sha256Hex } from '../../src/platform/sha256.js';
 import { decodeFragment, encodeFragment } from '../../src/playground/fragment.js';
-import { designArgs, lintScenario, runPlayground } from '../../src/playground/run.js';
+import {
+  compareRow,
+  compareRowsToStart,
+  designArgs,
+  lintScenario,
+  runPlayground,
+  withCompareRows,
+} from '../../src/playground/run.js';
 import { completeAt, type SchemaNode } from '../../src/playground/schema-complete.js';
 import { renderMatrix } from '../../src/report/html.js';
 import { compareScenario } from '../../src/scenario/check.js';
@@ -73,6 +80,34 @@ test('a run on a design shows its violation; compare renders the matrix as the H
   const strip = (h: string) => h.replace(/<td class="num">[\d.]+ m?s<\/td>/g, '');
   assert.equal(strip(r.matrixHtml!), strip(renderMatrix(direct, 'v5.7')));
   assert.match(r.matrixHtml!, /<tr class="current"><th>v5\.7<\/th>/);
+});
+
+test('a comparison explored row by row (the workers of a pooled compare) answers what one worker answers', () => {
+  // A file with design options: its own row first.
+  const file = 'dmabuf-opath-cleanup-annulled.yaml';
+  const text = readFileSync(join(ROOT, 'examples', file), 'utf8');
+  const req = { text, file, options: {}, mode: 'compare' as const };
+  const whole = runPlayground(req);
+  const { labels, order } = compareRowsToStart(text, file);
+  assert.deepEqual(
+    [...order].sort((a, b) => a - b),
+    labels.map((_, i) => i),
+  );
+  assert.equal(order[0], labels.indexOf('v5.8'), 'the design that usually takes longest starts first');
+  // Rows explored in the order a pool starts them, put back by row.
+  const rows: ReturnType<typeof compareRow>[] = [];
+  for (const i of order) rows[i] = compareRow(text, file, i);
+  const pooled = withCompareRows(req, runPlayground({ ...req, mode: 'check' }), rows);
+  assert.equal(whole.kind, 'result');
+  assert.equal(pooled.kind, 'result');
+  if (whole.kind !== 'result' || pooled.kind !== 'result') return;
+  const times = (h: string) => h.replace(/<td class="num">[\d.]+ m?s<\/td>/g, '');
+  assert.equal(times(pooled.matrixHtml!), times(whole.matrixHtml!));
+  const noTimes = (c: typeof whole.compare) =>
+    JSON.parse(JSON.stringify(c), (k, v) => (k === 'elapsedMs' ? undefined : v));
+  assert.deepEqual(noTimes(pooled.compare), noTimes(whole.compare));
+  assert.ok(whole.compare?.own, 'the own row is there');
+  assert.throws(() => compareRow(text, file, labels.length), /no row/);
 });
 
 test('the text panel is the race diagram of the violation; a run without one shows its trace', () => {
