@@ -21,6 +21,7 @@ import {
   type PlaygroundState,
 } from '../src/playground/fragment.js';
 import type { RunResponse } from '../src/playground/run.js';
+import { cutShortNote } from '../src/report/cut-short.js';
 import { formatIssue, type ScenarioIssue } from '../src/scenario/errors.js';
 import { createEditor } from './editor.js';
 import type { WorkerRequest } from './worker.js';
@@ -252,7 +253,10 @@ function showResult(r: Extract<RunResponse, { kind: 'result' }>): void {
     ['expected', c.expected.length > 0 ? c.expected.join(', ') : 'no violation'],
     ['found', c.violations.length > 0 ? c.violations.map((v) => v.invariant).join(', ') : 'no violation'],
     ...c.reasons.map((x): [string, string] => ['verdict', x]),
-    ...(c.incomplete ?? []).map((x): [string, string] => ['incomplete', `${x.reason}: ${x.detail}`]),
+    ...(c.incomplete ?? []).map((x): [string, string] => [
+      'incomplete',
+      `${x.reason}: ${x.detail}${cutShortNote(x)}`,
+    ]),
     ...(c.warnings ?? []).map((x): [string, string] => ['warning', x]),
   ];
   const table = el('table', undefined, 'kv');

@@ -12,6 +12,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DESIGN_NAMES, DESIGNS, type Design, designOf, OPTION_VALUES } from '../designs/design.js';
 import { INVARIANTS } from '../invariants/catalog.js';
 import { kernelLockName } from '../kernel/lock-classes.js';
+import { cutShortNote } from '../report/cut-short.js';
 import { formatFtrace } from '../report/ftrace.js';
 import { renderHtmlReport } from '../report/html.js';
 import { lockGraphText } from '../report/lock-graph-text.js';
@@ -107,7 +108,7 @@ export function searchFlags(c: Command): Command {
 /** Why a search is incomplete, in words, for the human output. */
 export function incompleteText(list: readonly Incompleteness[] | undefined): string {
   if (!list || list.length === 0) return 'a bound or limit cut the search';
-  return list.map((i) => `${i.reason} (${i.detail})`).join('; ');
+  return list.map((i) => `${i.reason} (${i.detail}${cutShortNote(i)})`).join('; ');
 }
 
 /** How long `vdm check` searches on the main thread before it hands the search to a thread of its own. */
@@ -342,6 +343,9 @@ function checkText(
         ? 'hint: retry loops that undo each other (the cycles above) make this search long, folded as it is: `--preemption-bound 3` explores every execution with at most 3 preemptions and reports the search as bounded (docs/performance.md, "where the vma_list executions go")'
         : 'hint: retry loops that undo each other (the cycles above) make this search long: each round they go round is a new set of executions. `--fold-states` (one worker; the default on the v5.8 to v6.9 designs) ends an execution where a finished part of the search already started from its state (there searches often complete in seconds); `--preemption-bound 3` explores every execution with at most 3 preemptions and reports the search as bounded (docs/performance.md, "where the vma_list executions go")',
     );
+  for (const i of r.incomplete ?? [])
+    if (i.schedule !== undefined)
+      lines.push(`first execution ${i.reason} cut short: ${replayCommand(sc.file, i.schedule, f)}`);
   for (const w of r.warnings ?? []) lines.push(`warning: ${w}`);
   if (r.violations.length === 0) lines.push('no violation found');
   // One counterexample per invariant: the first (fewest preemptions) reported for it.
@@ -419,6 +423,10 @@ function recordText(rec: RunRecord, functions: boolean): string {
   const out = [formatFtrace(rec, { functions })];
   for (const v of rec.violations) out.push('', `${v.id} (${v.kind}): ${v.message}`);
   if (rec.violations.length === 0) out.push('', 'no violation in this execution');
+  if (rec.bound !== undefined)
+    out.push(
+      `stopped by a model bound (searchBound): ${rec.bound}; a search counts this execution as cut short, not as a violation`,
+    );
   return out.join('\n');
 }
 

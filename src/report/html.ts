@@ -7,6 +7,7 @@
 // `generatedAt` is given). The SVGs are built in html-memory-map.ts and html-sequence.ts.
 
 import { DESIGNS } from '../designs/design.js';
+import { cutShortNote } from './cut-short.js';
 import { renderMemoryMapSvg, renderMemoryMapTable } from './html-memory-map.js';
 import { renderSequenceSvg, renderStepTable } from './html-sequence.js';
 import { escapeHtml, formatCount, formatMs, shellQuote } from './html-text.js';
@@ -197,6 +198,19 @@ function violationsTable(file: string, violations: CheckViolation[], designArgs?
   return `<table class="data violations"><thead><tr><th>invariant</th><th>message</th><th class="num">executions</th><th class="num">preemptions</th><th>replay</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
 
+/** Why a search is incomplete: each reason, how many executions it cut short, the first one's replay. */
+function incompleteHtml(file: string, list: CheckReport['incomplete'] = [], designArgs?: string): string {
+  if (list.length === 0) return '<span class="fail-text">(incomplete: a bound stopped the search)</span>';
+  const items = list.map((i) => {
+    const replay =
+      i.schedule !== undefined
+        ? `<br>the first: <code class="cmd">${escapeHtml(replayCommand(file, i.schedule, designArgs))}</code>`
+        : '';
+    return `<li><code>${escapeHtml(i.reason)}</code>: ${escapeHtml(i.detail + cutShortNote(i))}${replay}</li>`;
+  });
+  return `<span class="fail-text">(incomplete)</span><ul class="reasons">${items.join('')}</ul>`;
+}
+
 function summary(input: HtmlReportInput): string {
   const c = input.check;
   const expected =
@@ -216,7 +230,7 @@ function summary(input: HtmlReportInput): string {
       ['expected', expected],
       [
         'executions',
-        `${formatCount(c.executions)} ${c.complete ? '(complete: every interleaving explored)' : '<span class="fail-text">(incomplete: a bound stopped the search)</span>'}`,
+        `${formatCount(c.executions)} ${c.complete ? '(complete: every interleaving explored)' : incompleteHtml(input.file, c.incomplete, input.designArgs)}`,
       ],
       ['strategy', escapeHtml(c.strategy)],
       ['events', formatCount(c.events)],

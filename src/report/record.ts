@@ -102,4 +102,9 @@ export interface RunRecord {
   replayError?: string;
   /** Every violation seen in this execution. */
   violations: { kind: string; id: string; message: string; thread?: string }[];
+  /**
+   * Set when a model bound stopped a thread in this execution (a search reports it as cut short,
+   * reason `searchBound`): the thread and the bound's message.
+   */
+  bound?: string;
 }

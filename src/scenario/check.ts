@@ -409,6 +409,7 @@ export function recordScenario(sc: Scenario, schedule: string, o: { design?: Des
       message: v.message,
       ...(v.thread !== undefined ? { thread: v.thread } : {}),
     })),
+    ...(rep.bound !== undefined ? { bound: rep.bound } : {}),
   };
 }
 

@@ -44,8 +44,8 @@ export class Collector {
   stopped = false;
   /** Why the search stopped before its end (stop()). */
   stopReason: Incompleteness | undefined = undefined;
-  /** Every reason the search is incomplete, first detail kept per reason. */
-  private readonly cuts = new Map<IncompleteReason, string>();
+  /** Every reason the search is incomplete: the first detail per reason, counts and schedules. */
+  private readonly cuts = new Map<IncompleteReason, Incompleteness>();
   private heapCheckIn = HEAP_EVERY;
   private readonly heapLimit: number;
   /** When the time limit ends the search, and what follows it (minimising counterexamples): Date.now() time. */
@@ -84,7 +84,23 @@ export class Collector {
   /** The search is not complete, for this reason (the first detail given for a reason is kept). */
   cut(reason: IncompleteReason, detail: string): void {
     this.complete = false;
-    if (!this.cuts.has(reason)) this.cuts.set(reason, detail);
+    if (!this.cuts.has(reason)) this.cuts.set(reason, { reason, detail });
+  }
+
+  /**
+   * Adds what one or more executions cut short for `c.reason` contributed: `c.count` more
+   * executions, and `c.schedule` as the first one's replay when none was kept yet (executions are
+   * offered in the search's order, so the first kept is the search's first).
+   */
+  private cutCounted(c: Incompleteness): void {
+    this.complete = false;
+    const old = this.cuts.get(c.reason);
+    if (!old) {
+      this.cuts.set(c.reason, { ...c });
+      return;
+    }
+    if (c.count !== undefined) old.count = (old.count ?? 0) + c.count;
+    if (old.schedule === undefined && c.schedule !== undefined) old.schedule = c.schedule;
   }
 
   /** Stops the search (at the strategy's next check) for this reason. */
@@ -115,22 +131,34 @@ export class Collector {
 
   /** Why the search is incomplete, in the order the reasons first came up. */
   incompleteness(): Incompleteness[] {
-    return [...this.cuts].map(([reason, detail]) => ({ reason, detail }));
+    return [...this.cuts.values()].map((c) => ({ ...c }));
   }
 
-  /** Records the reasons another collector (a worker's) found. */
+  /**
+   * Records the reasons another collector found (a worker's, a subtree's, a checkpoint's): their
+   * counts add up, the first schedule is kept.
+   */
   cutAll(list: readonly Incompleteness[] | undefined): void {
-    for (const c of list ?? []) this.cut(c.reason, c.detail);
+    for (const c of list ?? []) this.cutCounted(c);
   }
 
-  /** The execution just run was cut short by the step limit or a model bound: why. */
+  /** The execution just run was cut short by the step limit or a model bound: why, counted. */
   cutExecution<S>(ex: Execution<S>): void {
+    const schedule = (): string => encodeSchedule(ex.evThread, ex.len, opsChecksum(ex.opStrings(ex.len)));
     if (ex.stepLimitHit)
-      this.cut(
-        'maxSteps',
-        `an execution ran past maxSteps = ${ex.options.maxSteps} events (STEP_BOUND); what follows it was not explored`,
-      );
-    if (ex.boundHit) this.cut('searchBound', `a model bound stopped a thread: ${ex.boundMessage}`);
+      this.cutCounted({
+        reason: 'maxSteps',
+        detail: `an execution ran past maxSteps = ${ex.options.maxSteps} events (STEP_BOUND); what follows it was not explored`,
+        count: 1,
+        ...(this.cuts.get('maxSteps')?.schedule === undefined ? { schedule: schedule() } : {}),
+      });
+    if (ex.boundHit)
+      this.cutCounted({
+        reason: 'searchBound',
+        detail: `a model bound stopped a thread: ${ex.boundMessage}`,
+        count: 1,
+        ...(this.cuts.get('searchBound')?.schedule === undefined ? { schedule: schedule() } : {}),
+      });
   }
 
   /**

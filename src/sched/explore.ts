@@ -129,9 +129,12 @@ export function completeExploration<S>(
     }
   }
   const result = col.result();
-  if (options.minimizePreemptions !== false) {
-    for (const v of result.violations) if (v.kind !== 'lock-order') minimize(program, v, limits);
-  }
+  if (options.minimizePreemptions !== false)
+    minimize(
+      program,
+      result.violations.filter((v) => v.kind !== 'lock-order'),
+      limits,
+    );
   return result;
 }
 
@@ -189,23 +192,34 @@ function boundedSearch(limits: AfterSearch, preemptionBound: number): ExploreOpt
 }
 
 /**
- * Looks for the same violation under rising preemption bounds, as CHESS does, within the search's
- * time limit: when it runs out the violation keeps the schedule the search found.
+ * Looks for the same violations under rising preemption bounds, as CHESS does, within the search's
+ * time limit: a violation takes the schedule of its first execution (in depth-first order) under
+ * the lowest bound that shows it; when the time runs out it keeps the schedule the search found.
+ * One bounded search per bound serves every violation still needing fewer preemptions than its
+ * own, so a search that found many violations does not run the same bounded search for each.
  */
-function minimize<S>(program: Program<S>, v: ViolationReport, limits: AfterSearch): void {
-  const target = violationKey(v.kind, v.id, v.message);
-  for (let b = 0; b < (v.preemptions ?? 0); b++) {
+function minimize<S>(program: Program<S>, violations: ViolationReport[], limits: AfterSearch): void {
+  const left = new Map<string, ViolationReport>();
+  for (const v of violations)
+    if ((v.preemptions ?? 0) > 0) left.set(violationKey(v.kind, v.id, v.message), v);
+  for (let b = 0; left.size > 0; b++) {
+    // Those found with more than b preemptions: a schedule with b would be fewer.
+    for (const [k, v] of left) if ((v.preemptions ?? 0) <= b) left.delete(k);
+    if (left.size === 0) return;
     const o = boundedSearch(limits, b);
     if (o === undefined) return;
-    const col = exhaustive(program, o, new Lockdep(), (ex) => {
-      for (const r of ex.violations) if (violationKey(r.kind, r.id, r.message) === target) return r.length;
-      return -1;
+    exhaustive(program, o, new Lockdep(), (ex) => {
+      for (const r of ex.violations) {
+        const key = violationKey(r.kind, r.id, r.message);
+        const v = left.get(key);
+        if (!v) continue;
+        v.schedule = encodeSchedule(ex.evThread, r.length, opsChecksum(ex.opStrings(r.length)));
+        v.preemptions = b;
+        left.delete(key);
+      }
+      // Ends the search once every violation it looked for has its schedule.
+      return left.size === 0 ? ex.len : -1;
     });
-    if (col.hit) {
-      v.schedule = encodeSchedule(col.hit.threads, col.hit.threads.length, col.hit.checksum);
-      v.preemptions = b;
-      return;
-    }
   }
 }
 
@@ -369,6 +383,7 @@ export function replay<S>(
   const violation = events[events.length - 1] ?? atEnd[0] ?? reports[0];
   const out: ReplayResult<S> = { state: ex.state, trace: ex.trace, violations: reports };
   if (violation) out.violation = violation;
+  if (ex.boundHit) out.bound = ex.boundMessage;
   return out;
 }
 

@@ -125,8 +125,9 @@ export function mergeSubtrees<S>(
     counts.events += c.events;
     counts.maxDepth = Math.max(counts.maxDepth, c.maxDepth);
     counts.complete &&= c.complete;
-    for (const i of c.incomplete ?? [])
-      if (!counts.incomplete.some((x) => x.reason === i.reason)) counts.incomplete.push(i);
+    // Every subtree's reasons, in subtree order: restoring them adds up the counts of executions
+    // each bound cut short and keeps the first subtree's replay, as one search's would be.
+    counts.incomplete.push(...(c.incomplete ?? []));
     for (const [key, v] of p.snapshot.found) {
       const old = found.get(key);
       const total = (old?.count ?? 0) + (v.count ?? 1);

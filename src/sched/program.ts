@@ -281,6 +281,16 @@ export type IncompleteReason =
 export interface Incompleteness {
   reason: IncompleteReason;
   detail: string;
+  /**
+   * `maxSteps` and `searchBound`: how many explored executions this bound cut short (what follows
+   * each was not explored). Absent for the other reasons, which cut branches or stop the search.
+   */
+  count?: number;
+  /**
+   * `maxSteps` and `searchBound`: replays the first execution the bound cut short (in the order of
+   * the search), up to the event at which it stopped: `vdm replay --schedule`.
+   */
+  schedule?: string;
 }
 
 export interface TraceEvent {
@@ -307,6 +317,12 @@ export interface ReplayResult<S> {
   violation?: ViolationReport;
   /** Every violation seen during the replay, in order. */
   violations: ViolationReport[];
+  /**
+   * Set when a model bound (SearchBound) stopped a thread during the replay: the thread and the
+   * bound's message. The search reports such an execution as cut short (`searchBound`), not as a
+   * violation.
+   */
+  bound?: string;
 }
 
 /** What every checkpoint holds: what the search found so far, and lockdep's graph. */

@@ -694,6 +694,35 @@ describe('vdm check: quick answers and honest limits', () => {
     assert.match(j.incomplete[0]!.detail, /maxExecutions = 3/);
   });
 
+  test('executions cut short by a step limit: how many, and a replay of the first, in the text, --json and the HTML report', () => {
+    const file = scenario('reset-steps.yaml', `${readFileSync(RESET, 'utf8')}check: { maxSteps: 60 }\n`);
+    const j = JSON.parse(vdm('check', file, '--json').out) as {
+      executions: number;
+      incomplete: { reason: string; count?: number; schedule?: string }[];
+    };
+    const cut = j.incomplete.find((i) => i.reason === 'maxSteps');
+    assert.ok(cut && cut.count! >= 1 && cut.count! <= j.executions, JSON.stringify(j.incomplete));
+    const text = vdm('check', file);
+    assert.match(text.out, new RegExp(`incomplete: maxSteps \\(.*; ${cut.count} executions? cut short\\)`));
+    const line = text.out
+      .split('\n')
+      .find((l) => l.startsWith('first execution maxSteps cut short: vdm replay '));
+    assert.ok(line, text.out);
+    assert.ok(line.includes(cut.schedule!), 'the replay is the JSON one');
+    const rep = vdm('replay', file, '--schedule', cut.schedule!);
+    assert.equal(rep.code, 0, rep.err);
+    assert.match(
+      rep.out,
+      /op_end: load = unfinished/,
+      'the replay stops where the step limit cut the execution',
+    );
+    const html = join(dir, 'steps.html');
+    assert.equal(vdm('report', file, '-o', html).code, 0);
+    const page = readFileSync(html, 'utf8');
+    assert.match(page, /<code>maxSteps<\/code>: an execution ran past maxSteps = 60 events/);
+    assert.ok(page.includes(cut.schedule!), 'the report gives the replay of the first cut execution');
+  });
+
   test('bad --time-limit and --memory-guard values are exit 2 with the flag named', () => {
     const t = vdm('check', CONCURRENT_FAULTS, '--time-limit', 'soon');
     assert.equal(t.code, 2);

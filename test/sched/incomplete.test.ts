@@ -5,18 +5,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { dporInProcess } from '../../src/sched/dpor-parallel.js';
-import { completeExploration } from '../../src/sched/explore.js';
+import { completeExploration, replay } from '../../src/sched/explore.js';
 import {
   Cell,
   type ExplorationCheckpoint,
   type ExploreOptions,
   explore,
+  type Incompleteness,
   type Program,
   SearchBound,
   type Thread,
   Violation,
 } from '../../src/sched/index.js';
 import { Lockdep } from '../../src/sched/lockdep.js';
+import { exploreSubtree, mergeSubtrees, splitExhaustive } from '../../src/sched/parallel.js';
 
 const quiet = { minimizePreemptions: false } as const;
 
@@ -180,4 +182,104 @@ test('the parallel dpor search reports the reasons its workers met', () => {
   const r = completeExploration(spinner, options, coord.col, lockdep);
   assert.equal(r.complete, false);
   assert.ok(reasons(r).includes('maxSteps'), JSON.stringify(r.incomplete));
+});
+
+/** b gives up (a model bound) when it reads x or y before they are written: some executions only. */
+function givesUp(): Program<{ x: Cell<number>; y: Cell<number> }> {
+  return {
+    setup: () => ({ x: new Cell('x', 0), y: new Cell('y', 0) }),
+    threads: {
+      *a(s) {
+        yield* s.x.write(1);
+      },
+      *b(s) {
+        const x = yield* s.x.read();
+        const y = yield* s.y.read();
+        if (x === 0 || y === 0) throw new SearchBound(`gave up at x=${x} y=${y}`);
+      },
+      *c(s) {
+        yield* s.y.write(1);
+      },
+    },
+  };
+}
+
+const boundCut = (r: { incomplete?: Incompleteness[] }) =>
+  r.incomplete?.find((i) => i.reason === 'searchBound');
+
+test('a bound that cuts executions short says how many, and replays the first one', () => {
+  const d = explore(givesUp(), quiet);
+  // dpor: one execution per trace; three of the four (x and y read before or after their write) give up.
+  assert.equal(d.executions, 4);
+  assert.equal(boundCut(d)?.count, 3);
+  const e = explore(givesUp(), { ...quiet, strategy: 'exhaustive' });
+  // Exhaustive: 12 interleavings; the 3 that get through read y last, after both writes, and x
+  // after a's write (a, b's x, c in the 3 orders with a before the read).
+  assert.equal(e.executions, 12);
+  assert.equal(boundCut(e)?.count, 9);
+  for (const r of [d, e]) {
+    const first = boundCut(r)!;
+    const rep = replay(givesUp(), first.schedule!);
+    assert.match(
+      rep.bound ?? '',
+      /^b: gave up at x=1 y=0$/,
+      'the schedule replays an execution the bound stopped',
+    );
+    assert.equal(rep.violations.length, 0, 'the replay fits the program');
+  }
+  // The first execution of the search's order: dpor and exhaustive both start with threads as written.
+  assert.equal(boundCut(d)!.schedule, boundCut(e)!.schedule);
+
+  const steps = explore(
+    {
+      setup: () => ({ x: new Cell('x', 0) }),
+      threads: {
+        *a(s: { x: Cell<number> }): Thread<void> {
+          yield* s.x.write(1);
+        },
+        *spin(s: { x: Cell<number> }): Thread<void> {
+          for (;;) yield* s.x.read();
+        },
+      },
+    },
+    { ...quiet, maxSteps: 20 },
+  );
+  const cut = steps.incomplete!.find((i) => i.reason === 'maxSteps')!;
+  assert.equal(cut.count, steps.executions, 'every execution spins past the step limit');
+  assert.ok(cut.schedule, 'with a schedule to replay');
+});
+
+test('counts of cut executions add up across workers, subtrees and a resumed search, as one search counts them', () => {
+  const program = givesUp();
+  const one = explore(program, quiet);
+  const lockdep = new Lockdep();
+  for (const workers of [2, 3]) {
+    const coord = dporInProcess(program, quiet, lockdep, workers);
+    const par = completeExploration(program, quiet, coord.col, lockdep);
+    assert.deepEqual(boundCut(par), boundCut(one), `${workers} workers`);
+  }
+
+  const ex = { ...quiet, strategy: 'exhaustive' as const };
+  const whole = explore(program, ex);
+  const merged = mergeSubtrees(
+    program,
+    ex,
+    splitExhaustive(program, ex, 4).map((s) => JSON.parse(JSON.stringify(exploreSubtree(program, ex, s)))),
+  );
+  assert.deepEqual(boundCut(merged), boundCut(whole), 'split into subtrees and merged');
+
+  for (const strategy of ['dpor', 'exhaustive'] as const) {
+    const full = strategy === 'dpor' ? one : whole;
+    let saved: ExplorationCheckpoint | undefined;
+    let calls = 0;
+    const part = explore(program, {
+      ...quiet,
+      strategy,
+      interrupted: () => ++calls >= 3,
+      checkpoint: { save: (c) => void (saved = JSON.parse(JSON.stringify(c))) },
+    });
+    assert.ok(boundCut(part)!.count! < boundCut(full)!.count!, `${strategy}: stopped part way`);
+    const rest = explore(program, { ...quiet, strategy, resume: saved! });
+    assert.deepEqual(boundCut(rest), boundCut(full), `${strategy}: resumed`);
+  }
 });
