@@ -703,9 +703,10 @@ export function addScenarioCommands(program: Command): void {
                 : await checkOnWorkers(sc, used, opts, runners, (p) => bar.update(p), durableSplit);
             r = checkReportOf(sc, used, result, Date.now() - started);
           } else {
-            // A dpor or exhaustive search runs here for its first second; one that needs longer
-            // goes on from its frontier on a thread of its own, so that Ctrl-C and SIGTERM reach
-            // this thread while it runs (a search running on this one cannot hear them).
+            // A dpor or exhaustive search runs here for its first two seconds; one that needs
+            // longer goes on from its frontier (and a folded one with its folding tables) on a
+            // thread of its own, so that Ctrl-C and SIGTERM reach this thread while it runs (a
+            // search running on this one cannot hear them).
             const begun = Date.now();
             const durableSearch = strategy === 'dpor' || strategy === 'exhaustive';
             const stop = new SignalStop();

@@ -148,9 +148,11 @@ export function singleSearch(
         writeAtomically(checkpoint, `${JSON.stringify({ ...identity, checkpoint: c })}\n`)
     : undefined;
   const save = (c: ExplorationCheckpoint): void => {
+    // The folding tables go to the thread that takes over (structured clone), never to a file.
     if (handingOver) handOver = c;
-    if (write) write(c);
-    else if (!handingOver) fallback?.sink.save(c);
+    const onDisk = 'folds' in c ? withoutFolds(c) : c;
+    if (write) write(onDisk);
+    else if (!handingOver) fallback?.sink.save(onDisk);
   };
   const handOverAt =
     hooks.handOverAfterMs !== undefined && durable ? started + hooks.handOverAfterMs : undefined;
@@ -172,6 +174,8 @@ export function singleSearch(
           checkpoint: {
             ...(write ? { everyExecutions: o.checkpointEvery ?? 1000, everyMs: 10_000 } : {}),
             save,
+            // Handed over, a folded search goes on with its tables: it ends as one search would.
+            withFolds: () => handingOver,
           },
         }
       : {}),
@@ -181,6 +185,13 @@ export function singleSearch(
   report.elapsedMs += before;
   if (handOver && report.incomplete?.some((i) => i.reason === 'interrupted')) return { report, handOver };
   return { report, ...(fallback?.written ? { frontier: fallback.path } : {}) };
+}
+
+/** A checkpoint without its folding tables (what a file holds). */
+function withoutFolds(c: ExplorationCheckpoint): ExplorationCheckpoint {
+  if (c.strategy !== 'dpor') return c;
+  const { folds: _folds, ...plain } = c;
+  return plain;
 }
 
 /** The search flags as explore options (only those given). */

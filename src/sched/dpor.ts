@@ -159,6 +159,17 @@ export function dpor<S>(
       ...col.snapshot(),
       lockdep: lockdep.save(),
       ...(cutChecker ? { cutReported: cutChecker.reportedKeys } : {}),
+      // The tables as they stand (the search saves between executions): copies of the containers;
+      // a record, once finished, is not changed again.
+      ...(fold && ck.withFolds?.()
+        ? {
+            folds: {
+              open: foldOpen.map((r) => ({ ...r, sleep: [...r.sleep], sum: copySum(r.sum) })),
+              done: new Map([...foldDone].map(([k, list]) => [k, [...list]])),
+              bytes: foldBytes,
+            },
+          }
+        : {}),
     });
     lastSaved = Date.now();
     savedAt = col.executions;
@@ -291,6 +302,15 @@ export function dpor<S>(
       col.foldForgotten += list.length;
     }
   };
+
+  // Resuming with the folding tables of the search that saved the checkpoint: it goes on as that
+  // search would have (the open records are those of the states on the prefix to replay).
+  const savedFolds = options.resume?.strategy === 'dpor' ? options.resume.folds : undefined;
+  if (fold && savedFolds) {
+    for (const r of savedFolds.open as FoldRecord[]) foldOpen.push(r);
+    for (const [k, list] of savedFolds.done) foldDone.set(k, list as FoldDone[]);
+    foldBytes = savedFolds.bytes;
+  }
 
   for (;;) {
     const fresh = replayTo;
@@ -608,6 +628,13 @@ function mergePacked(
 }
 
 /** An operation run below a loop-head state, and the locks its thread held at it every time. */
+/** A deep copy of an open state's operations (a checkpoint's; the search goes on changing its own). */
+function copySum(sum: Map<string, SumOp>): Map<string, SumOp> {
+  const out = new Map<string, SumOp>();
+  for (const [k, op] of sum) out.set(k, { ...op, locks: [...op.locks], maxC: op.maxC.slice() });
+  return out;
+}
+
 interface SumOp {
   t: number;
   o: number;

@@ -145,9 +145,21 @@ export interface ExploreOptions {
   lazyLocks?: boolean;
   /**
    * dpor and exhaustive: save the search's frontier every so often, so a long run can be
-   * resumed (`resume`) after it was stopped or killed. `save` gets plain JSON-able data.
+   * resumed (`resume`) after it was stopped or killed. `save` gets plain JSON-able data (but for
+   * `folds`, below).
    */
-  checkpoint?: { everyExecutions?: number; everyMs?: number; save(c: ExplorationCheckpoint): void };
+  checkpoint?: {
+    everyExecutions?: number;
+    everyMs?: number;
+    save(c: ExplorationCheckpoint): void;
+    /**
+     * Asked at each save of a folded dpor search: true to put its folding tables in the checkpoint
+     * (`DporCheckpoint.folds`), so that a search resumed from it goes on exactly as this one
+     * would. They are Maps and typed arrays, not JSON: for a checkpoint kept in memory or handed
+     * to another thread (structured clone), not written to a file.
+     */
+    withFolds?: () => boolean;
+  };
   /**
    * Count distinct executions (by their schedules) and return their fingerprints in the result's
    * `coverage`: how much of the space a sampling search (random, pct, a swarm of them) has seen.
@@ -394,6 +406,12 @@ export interface DporCheckpoint extends CheckpointBase {
    * sequential one replays the prefix instead).
    */
   prefixEvents?: number[];
+  /**
+   * A folded search's folding tables (ExploreOptions.checkpoint.withFolds): the loop-head states
+   * open on the prefix and the finished ones, as the search holds them (opaque to anything but
+   * dpor). A search resumed without them folds from empty tables: sound, but it explores more.
+   */
+  folds?: { open: unknown[]; done: Map<string, unknown[]>; bytes: number };
 }
 
 /** The object numbering of a search: per creator (setup, then each thread) the ids in creation order, and keyed ids. */

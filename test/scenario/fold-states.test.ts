@@ -13,6 +13,7 @@ import { scenarioProgram } from '../../src/scenario/program.js';
 import { Execution } from '../../src/sched/execution.js';
 import { hashGraph } from '../../src/sched/fingerprint.js';
 import { Prim } from '../../src/sched/prim.js';
+import type { ExplorationCheckpoint } from '../../src/sched/program.js';
 
 const ids = (r: { violations: { invariant: string }[] }): string[] =>
   [...new Set(r.violations.map((v) => v.invariant))].sort();
@@ -99,4 +100,34 @@ test('the ids an execution has already reported are no part of its state; the ke
   const vma = w.procs.get('primary')!.proc!.mm.vmas[0]!;
   w.sys.devices.get('gpu0')!.vmaList.unshift(vma);
   assert.notEqual(state(), before);
+});
+
+test('a folded search stopped and resumed with its folding tables ends as one search (vdm check hands them to its search thread)', () => {
+  const sc = loadScenarioFile('examples/v5.8-uffd-stall-under-memory-lock.yaml');
+  const design = { design: designOf('v5.8') };
+  const whole = checkScenario(sc, design);
+  assert.ok((whole.folded ?? 0) > 0);
+  const resumed = (withFolds: boolean, at: number) => {
+    let saved: ExplorationCheckpoint | undefined;
+    let n = 0;
+    const part = checkScenario(sc, {
+      ...design,
+      interrupted: () => ++n >= at,
+      // As the search thread gets it: a structured clone (Maps and typed arrays kept).
+      checkpoint: { save: (c) => void (saved = structuredClone(c)), withFolds: () => withFolds },
+    });
+    assert.equal(part.executions, at);
+    assert.equal(withFolds, saved !== undefined && 'folds' in saved && saved.folds !== undefined);
+    return checkScenario(sc, { ...design, resume: saved! });
+  };
+  for (const at of [1, 500, whole.executions - 5]) {
+    const rest = resumed(true, at);
+    assert.equal(rest.executions, whole.executions, `stopped after ${at}`);
+    assert.equal(rest.folded, whole.folded);
+    assert.deepEqual(ids(rest), ids(whole));
+  }
+  // Without them the resumed search starts folding afresh: sound, and longer.
+  const fresh = resumed(false, 500);
+  assert.deepEqual(ids(fresh), ids(whole));
+  assert.ok(fresh.executions > whole.executions, `${fresh.executions} against ${whole.executions}`);
 });
