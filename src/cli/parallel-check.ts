@@ -17,7 +17,7 @@ import { CONTINUE_UP_TO, ParallelDpor } from '../sched/dpor-parallel.js';
 import { completeExploration } from '../sched/explore.js';
 import { Lockdep } from '../sched/lockdep.js';
 import { mergeSubtrees, type Subtree, type SubtreeResult, splitExhaustive } from '../sched/parallel.js';
-import type { ExploreOptions, ExploreResult, Progress } from '../sched/program.js';
+import type { ExploreOptions, ExploreResult, Incompleteness, Progress } from '../sched/program.js';
 import { runOnQueue } from './queue.js';
 import type { WorkerSetup, WorkerTask } from './worker.js';
 
@@ -374,5 +374,15 @@ export function mergeSwarm(strategy: ExploreResult['strategy'], results: Explore
   }
   out.violations = [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
   out.coverage = { distinct: seen.size, fingerprints: [...seen] };
+  // What else cut the runs (a step limit, a model bound): counts added up, the first run's replay.
+  const cuts = new Map<string, Incompleteness>();
+  for (const r of results)
+    for (const i of r.incomplete ?? []) {
+      if (i.reason !== 'maxSteps' && i.reason !== 'searchBound') continue;
+      const old = cuts.get(i.reason);
+      if (!old) cuts.set(i.reason, { ...i });
+      else if (i.count !== undefined) old.count = (old.count ?? 0) + i.count;
+    }
+  out.incomplete!.push(...cuts.values());
   return out;
 }

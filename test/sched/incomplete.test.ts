@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mergeSwarm } from '../../src/cli/parallel-check.js';
 import { dporInProcess } from '../../src/sched/dpor-parallel.js';
 import { completeExploration, replay } from '../../src/sched/explore.js';
 import {
@@ -282,4 +283,16 @@ test('counts of cut executions add up across workers, subtrees and a resumed sea
     const rest = explore(program, { ...quiet, strategy, resume: saved! });
     assert.deepEqual(boundCut(rest), boundCut(full), `${strategy}: resumed`);
   }
+
+  // A swarm of random runs: their counts added up, the first run's replay.
+  const runs = [1, 2, 3].map((seed) =>
+    explore(program, { ...quiet, strategy: 'random', seed, maxExecutions: 20 }),
+  );
+  const swarm = mergeSwarm('random', runs);
+  assert.equal(
+    boundCut(swarm)?.count,
+    runs.reduce((n, r) => n + boundCut(r)!.count!, 0),
+  );
+  assert.equal(boundCut(swarm)?.schedule, boundCut(runs[0]!)!.schedule);
+  assert.ok(reasons(swarm).includes('sampling'));
 });
