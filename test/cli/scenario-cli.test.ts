@@ -869,7 +869,9 @@ describe('vdm check: Ctrl-C and SIGTERM', () => {
       assert.equal(rest.executions, whole.executions, name);
       assert.equal(rest.folded, whole.folded, name);
       assert.equal(rest.complete, whole.complete);
-      assert.equal(rest.events, whole.events);
+      // Events count replays too: a folded search that stopped at a folded state goes on in place
+      // where one handed over replays that execution's prefix, so only the unfolded one's match.
+      if (!whole.folded) assert.equal(rest.events, whole.events);
       const ids = (x: typeof whole) =>
         x.violations.map((v) => `${v.invariant}:${v.count}:${v.schedule}`).sort();
       assert.deepEqual(ids(rest), ids(whole));
