@@ -627,7 +627,6 @@ function mergePacked(
   });
 }
 
-/** An operation run below a loop-head state, and the locks its thread held at it every time. */
 /** A deep copy of an open state's operations (a checkpoint's; the search goes on changing its own). */
 function copySum(sum: Map<string, SumOp>): Map<string, SumOp> {
   const out = new Map<string, SumOp>();
@@ -635,6 +634,7 @@ function copySum(sum: Map<string, SumOp>): Map<string, SumOp> {
   return out;
 }
 
+/** An operation run below a loop-head state, and the locks its thread held at it every time. */
 interface SumOp {
   t: number;
   o: number;

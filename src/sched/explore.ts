@@ -203,7 +203,7 @@ function minimize<S>(program: Program<S>, violations: ViolationReport[], limits:
   for (const v of violations)
     if ((v.preemptions ?? 0) > 0) left.set(violationKey(v.kind, v.id, v.message), v);
   for (let b = 0; left.size > 0; b++) {
-    // Those found with more than b preemptions: a schedule with b would be fewer.
+    // Only those found with more than b preemptions: a schedule with b would have fewer.
     for (const [k, v] of left) if ((v.preemptions ?? 0) <= b) left.delete(k);
     if (left.size === 0) return;
     const o = boundedSearch(limits, b);
