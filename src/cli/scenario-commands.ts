@@ -598,7 +598,8 @@ export function addScenarioCommands(program: Command): void {
           );
         }
         const identity = { scenario: sc.name, design: used.name, options: used.options, strategy };
-        const resume = o.resume ? readCheckpoint(o.resume, identity) : undefined;
+        // Checked here; the folding tables are read by the one search that folds (singleSearch).
+        const resume = o.resume ? readCheckpoint(o.resume, identity, false) : undefined;
         const checkpoint = o.checkpoint;
         if (o.swarm !== undefined) {
           if (strategy !== 'random' && strategy !== 'pct' && o.strategy !== undefined) {

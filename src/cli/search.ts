@@ -4,13 +4,20 @@
 // and singleSearch() itself. Bad flags raise UsageError (printed, exit 2).
 
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
 import { DESIGN_NAMES, type Design, type DesignOptions, designOf, OPTION_VALUES } from '../designs/design.js';
 import type { CheckReport, CompareReport, CompareResult } from '../report/results.js';
 import { checkScenario, durationMs } from '../scenario/check.js';
 import { suggest } from '../scenario/errors.js';
 import { loadScenarioFile, type Scenario } from '../scenario/load.js';
-import type { ExplorationCheckpoint, ExploreOptions, Progress, Strategy } from '../sched/program.js';
+import type {
+  DporCheckpoint,
+  ExplorationCheckpoint,
+  ExploreOptions,
+  Progress,
+  Strategy,
+} from '../sched/program.js';
 import type { SplitCheckpoint } from './parallel-check.js';
 import { writeAtomically } from './write-atomically.js';
 
@@ -89,7 +96,7 @@ export function fallbackCheckpoint(
     written: false,
     sink: {
       save(c: ExplorationCheckpoint) {
-        writeAtomically(path, `${JSON.stringify({ ...identity, checkpoint: c })}\n`);
+        writeCheckpointFile(path, identity, c);
         out.written = true;
       },
     },
@@ -144,13 +151,13 @@ export function singleSearch(
   let handingOver = false;
   let handOver: ExplorationCheckpoint | undefined;
   const write = checkpoint
-    ? (c: ExplorationCheckpoint) =>
-        writeAtomically(checkpoint, `${JSON.stringify({ ...identity, checkpoint: c })}\n`)
+    ? (c: ExplorationCheckpoint) => writeCheckpointFile(checkpoint, identity, c)
     : undefined;
   const save = (c: ExplorationCheckpoint): void => {
-    // The folding tables go to the thread that takes over (structured clone), never to a file.
+    // Handing over, the folding tables go to the thread that takes over (a structured clone); the
+    // thread writes them with its own checkpoint if it stops early.
     if (handingOver) handOver = c;
-    const onDisk = 'folds' in c ? withoutFolds(c) : c;
+    const onDisk = handingOver ? withoutFolds(c) : c;
     if (write) write(onDisk);
     else if (!handingOver) fallback?.sink.save(onDisk);
   };
@@ -175,7 +182,9 @@ export function singleSearch(
             ...(write ? { everyExecutions: o.checkpointEvery ?? 1000, everyMs: 10_000 } : {}),
             save,
             // Handed over, a folded search goes on with its tables: it ends as one search would.
-            withFolds: () => handingOver,
+            // Stopped early (time limit, signal), it writes them beside the checkpoint, so that
+            // --resume goes on as the search would have.
+            withFolds: (final: boolean) => handingOver || final,
           },
         }
       : {}),
@@ -187,11 +196,53 @@ export function singleSearch(
   return { report, ...(fallback?.written ? { frontier: fallback.path } : {}) };
 }
 
-/** A checkpoint without its folding tables (what a file holds). */
+/** A checkpoint without its folding tables (what the JSON file holds). */
 function withoutFolds(c: ExplorationCheckpoint): ExplorationCheckpoint {
-  if (c.strategy !== 'dpor') return c;
+  if (c.strategy !== 'dpor' || c.folds === undefined) return c;
   const { folds: _folds, ...plain } = c;
   return plain;
+}
+
+/**
+ * Writes a checkpoint file (JSON). A folded dpor search's tables, when the checkpoint carries them,
+ * go beside it in PATH.folds (v8.serialize: Maps and typed arrays), written first, and the JSON
+ * names that file and an id the reader checks, so that tables left by another save are never used.
+ */
+export function writeCheckpointFile(
+  path: string,
+  identity: Record<string, unknown>,
+  c: ExplorationCheckpoint,
+): void {
+  if (c.strategy === 'dpor' && c.folds !== undefined) {
+    const side = `${path}.folds`;
+    const id = `${c.counts.executions}-${Date.now()}-${process.pid}`;
+    writeAtomically(side, serialize({ id, folds: c.folds }));
+    const folds = { file: basename(side), id };
+    writeAtomically(path, `${JSON.stringify({ ...identity, checkpoint: withoutFolds(c), folds })}\n`);
+    return;
+  }
+  writeAtomically(path, `${JSON.stringify({ ...identity, checkpoint: c })}\n`);
+}
+
+/**
+ * The folding tables a checkpoint file names (writeCheckpointFile), or undefined with a warning on
+ * stderr when they cannot be read: the search then folds afresh (sound, but longer).
+ */
+function readFolds(file: string, ref: unknown): DporCheckpoint['folds'] {
+  if (typeof ref !== 'object' || ref === null) return undefined;
+  const { file: name, id } = ref as { file?: unknown; id?: unknown };
+  if (typeof name !== 'string' || typeof id !== 'string') return undefined;
+  const side = join(dirname(file), name);
+  try {
+    const data = deserialize(readFileSync(side)) as { id?: unknown; folds?: DporCheckpoint['folds'] };
+    if (data.id !== id || !(data.folds?.done instanceof Map)) throw new Error('it belongs to another save');
+    return data.folds;
+  } catch (e) {
+    process.stderr.write(
+      `vdm: --resume ${file}: the folding tables in ${side} cannot be used (${(e as Error).message}); the search folds afresh, which is sound but longer\n`,
+    );
+    return undefined;
+  }
 }
 
 /** The search flags as explore options (only those given). */
@@ -250,10 +301,14 @@ export function optionFlags(option: string[] | undefined): Record<string, unknow
   return options;
 }
 
-/** A --checkpoint file, checked against the run it is to continue. */
+/**
+ * A --checkpoint file, checked against the run it is to continue; with `folds`, a folded search's
+ * tables beside it too (only the search that folds needs them).
+ */
 export function readCheckpoint(
   file: string,
   identity: Record<string, unknown>,
+  folds = true,
 ): ExplorationCheckpoint | SplitCheckpoint {
   let data: Record<string, unknown>;
   try {
@@ -280,6 +335,10 @@ export function readCheckpoint(
           Array.isArray(c.nodes) &&
           Array.isArray(c.next));
   if (!shaped) throw new UsageError(`--resume ${file}: not a vdm checkpoint`);
+  if (folds && c.strategy === 'dpor' && data.folds !== undefined) {
+    const tables = readFolds(file, data.folds);
+    if (tables) c.folds = tables;
+  }
   return c;
 }
 

@@ -139,7 +139,7 @@ export function dpor<S>(
   const ck = options.checkpoint;
   let lastSaved = Date.now();
   let savedAt = col.executions;
-  const save = (branch: WuNode): void => {
+  const save = (branch: WuNode, final = false): void => {
     if (!ck) return;
     const saved: { sleep: number[]; wut: SavedBranch[] }[] = [];
     for (let i = 0; i <= replayTo; i++) {
@@ -161,7 +161,7 @@ export function dpor<S>(
       ...(cutChecker ? { cutReported: cutChecker.reportedKeys } : {}),
       // The tables as they stand (the search saves between executions): copies of the containers;
       // a record, once finished, is not changed again.
-      ...(fold && ck.withFolds?.()
+      ...(fold && ck.withFolds?.(final)
         ? {
             folds: {
               open: foldOpen.map((r) => ({ ...r, sleep: [...r.sleep], sum: copySum(r.sum) })),
@@ -479,7 +479,7 @@ export function dpor<S>(
     }
     if (atBoundary) {
       // Stopped between executions (time, memory, interrupt): the frontier is saved to resume from.
-      if (ck) save(forced!);
+      if (ck) save(forced!, col.stopReason?.reason !== 'memory');
       col.cutStopped();
       break;
     }

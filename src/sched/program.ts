@@ -155,10 +155,12 @@ export interface ExploreOptions {
     /**
      * Asked at each save of a folded dpor search: true to put its folding tables in the checkpoint
      * (`DporCheckpoint.folds`), so that a search resumed from it goes on exactly as this one
-     * would. They are Maps and typed arrays, not JSON: for a checkpoint kept in memory or handed
-     * to another thread (structured clone), not written to a file.
+     * would. They are Maps and typed arrays, not JSON (a structured clone keeps them; `vdm check`
+     * writes them beside its checkpoint file with v8.serialize). `final`: the save the search
+     * makes as it stops between executions (a time limit, an interruption; not the memory guard,
+     * which stops a search whose heap is nearly full), not a periodic one.
      */
-    withFolds?: () => boolean;
+    withFolds?: (final: boolean) => boolean;
   };
   /**
    * Count distinct executions (by their schedules) and return their fingerprints in the result's

@@ -850,6 +850,30 @@ describe('vdm check: Ctrl-C and SIGTERM', () => {
     assert.ok(j.executions > 0);
   });
 
+  test('a folded search stopped by its time limit writes its folding tables beside the checkpoint; resumed, it ends as one search', () => {
+    const file = fileURLToPath(
+      new URL('../../../examples/v5.8-uffd-stall-under-memory-lock.yaml', import.meta.url),
+    );
+    const count = (r: { out: string }) => JSON.parse(r.out) as { executions: number; complete: boolean };
+    const whole = count(vdm('check', file, '--json'));
+    const ck = join(dir, 'folded.ckpt');
+    const part = count(vdm('check', file, '--time-limit', '500ms', '--checkpoint', ck, '--json'));
+    assert.equal(part.complete, false);
+    assert.ok(part.executions < whole.executions);
+    assert.ok(readFileSync(`${ck}.folds`).length > 0, 'the tables are written beside it');
+    const rest = vdm('check', file, '--resume', ck, '--json');
+    assert.equal(rest.err, '');
+    assert.equal(count(rest).executions, whole.executions, 'the executions of one search');
+    // Without them (deleted, or another save's): a warning, and a search that folds afresh.
+    rmSync(`${ck}.folds`);
+    const fresh = vdm('check', file, '--resume', ck, '--json');
+    assert.match(
+      fresh.err,
+      /the folding tables in .*folded\.ckpt\.folds cannot be used \(ENOENT.*the search folds afresh/,
+    );
+    assert.equal(count(fresh).complete, true);
+  });
+
   test('a search handed from the main thread to the search thread ends as one that was not', async () => {
     const { singleSearch } = await import('../../src/cli/search.js');
     // The second is folded (v5.8's default): its folding tables go over with the frontier.

@@ -126,6 +126,23 @@ test('a folded search stopped and resumed with its folding tables ends as one se
     assert.equal(rest.folded, whole.folded);
     assert.deepEqual(ids(rest), ids(whole));
   }
+  // Asked for them only at the save made as the search stops, not at the periodic ones, and not
+  // when the memory guard stops it (the heap is nearly full then).
+  const asked: boolean[] = [];
+  let n = 0;
+  checkScenario(sc, {
+    ...design,
+    interrupted: () => ++n >= 300,
+    checkpoint: { everyExecutions: 100, save: () => {}, withFolds: (final) => (asked.push(final), false) },
+  });
+  assert.deepEqual(asked, [false, false, true]);
+  const guarded: boolean[] = [];
+  checkScenario(sc, {
+    ...design,
+    memoryGuard: 1e-9,
+    checkpoint: { save: () => {}, withFolds: (final) => (guarded.push(final), false) },
+  });
+  assert.deepEqual(guarded, [false]);
   // Without them the resumed search starts folding afresh: sound, and longer.
   const fresh = resumed(false, 500);
   assert.deepEqual(ids(fresh), ids(whole));
