@@ -129,18 +129,24 @@ test('a folded search stopped and resumed with its folding tables ends as one se
   // Asked for them only at the save made as the search stops, not at the periodic ones, and not
   // when the memory guard stops it (the heap is nearly full then).
   const asked: boolean[] = [];
+  const ask =
+    (into: boolean[]) =>
+    (final: boolean): boolean => {
+      into.push(final);
+      return false;
+    };
   let n = 0;
   checkScenario(sc, {
     ...design,
     interrupted: () => ++n >= 300,
-    checkpoint: { everyExecutions: 100, save: () => {}, withFolds: (final) => (asked.push(final), false) },
+    checkpoint: { everyExecutions: 100, save: () => {}, withFolds: ask(asked) },
   });
   assert.deepEqual(asked, [false, false, true]);
   const guarded: boolean[] = [];
   checkScenario(sc, {
     ...design,
     memoryGuard: 1e-9,
-    checkpoint: { save: () => {}, withFolds: (final) => (guarded.push(final), false) },
+    checkpoint: { save: () => {}, withFolds: ask(guarded) },
   });
   assert.deepEqual(guarded, [false]);
   // Without them the resumed search starts folding afresh: sound, and longer.
