@@ -547,7 +547,10 @@ export function addScenarioCommands(program: Command): void {
       'text: after the result, the race diagram of the first counterexample of each invariant (with --json: raceDiagrams)',
       reportFormat('--report', ['text']),
     )
-    .option('--checkpoint <file>', 'save the search frontier to this file as it goes (dpor or exhaustive)')
+    .option(
+      '--checkpoint <file>',
+      'save the search frontier to this file as it goes (dpor or exhaustive); a folded search stopped by a time limit or a signal also writes its folding tables to <file>.folds',
+    )
     .option(
       '--checkpoint-every <n>',
       'executions between checkpoints (default 1000; also every 10 s)',
