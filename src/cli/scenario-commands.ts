@@ -549,7 +549,7 @@ export function addScenarioCommands(program: Command): void {
     )
     .option(
       '--checkpoint <file>',
-      'save the search frontier to this file as it goes (dpor or exhaustive); a folded search stopped by a time limit or a signal also writes its folding tables to <file>.folds',
+      'save the search frontier to this file as it goes (dpor or exhaustive); a folded search also writes its folding tables to <file>.folds',
     )
     .option(
       '--checkpoint-every <n>',

@@ -183,8 +183,10 @@ export function singleSearch(
             save,
             // Handed over, a folded search goes on with its tables: it ends as one search would.
             // Stopped early (time limit, signal), it writes them beside the checkpoint, so that
-            // --resume goes on as the search would have.
-            withFolds: (final: boolean) => handingOver || final,
+            // --resume goes on as the search would have; and at the periodic saves of
+            // --checkpoint too while they are small (what a SIGKILL leaves).
+            withFolds: (final: boolean, bytes: number) =>
+              handingOver || final || (write !== undefined && bytes <= PERIODIC_FOLDS_MAX_BYTES),
           },
         }
       : {}),
@@ -195,6 +197,12 @@ export function singleSearch(
   if (handOver && report.incomplete?.some((i) => i.reason === 'interrupted')) return { report, handOver };
   return { report, ...(fallback?.written ? { frontier: fallback.path } : {}) };
 }
+
+/**
+ * The largest folding tables --checkpoint writes at its periodic saves (every 1,000 executions and
+ * 10 s): larger ones only when the search stops early.
+ */
+const PERIODIC_FOLDS_MAX_BYTES = 16 * 2 ** 20;
 
 /** A checkpoint without its folding tables (what the JSON file holds). */
 function withoutFolds(c: ExplorationCheckpoint): ExplorationCheckpoint {

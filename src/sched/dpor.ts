@@ -161,7 +161,7 @@ export function dpor<S>(
       ...(cutChecker ? { cutReported: cutChecker.reportedKeys } : {}),
       // The tables as they stand (the search saves between executions): copies of the containers;
       // a record, once finished, is not changed again.
-      ...(fold && ck.withFolds?.(final)
+      ...(fold && ck.withFolds?.(final, foldBytes)
         ? {
             folds: {
               open: foldOpen.map((r) => ({ ...r, sleep: [...r.sleep], sum: copySum(r.sum) })),

@@ -158,9 +158,10 @@ export interface ExploreOptions {
      * would. They are Maps and typed arrays, not JSON (a structured clone keeps them; `vdm check`
      * writes them beside its checkpoint file with v8.serialize). `final`: the save the search
      * makes as it stops between executions (a time limit, an interruption; not the memory guard,
-     * which stops a search whose heap is nearly full), not a periodic one.
+     * which stops a search whose heap is nearly full), not a periodic one. `bytes`: about how much
+     * the tables hold.
      */
-    withFolds?: (final: boolean) => boolean;
+    withFolds?: (final: boolean, bytes: number) => boolean;
   };
   /**
    * Count distinct executions (by their schedules) and return their fingerprints in the result's

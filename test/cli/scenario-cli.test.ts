@@ -447,6 +447,29 @@ test('dpor (the default search) killed with SIGKILL resumes from its checkpoint 
   assert.deepEqual(ids(r), ids(whole));
 });
 
+test('a folded search killed with SIGKILL resumes from its checkpoint and its folding tables to the uninterrupted count', async () => {
+  // v5.8 folds by default; the whole search is about 2,000 executions.
+  const file = fileURLToPath(
+    new URL('../../../examples/v5.8-uffd-stall-under-memory-lock.yaml', import.meta.url),
+  );
+  const args = ['check', file, '--json'];
+  const whole = JSON.parse(vdm(...args).out);
+  assert.equal(whole.complete, true);
+  const ck = join(dir, 'folded-kill.ckpt');
+  const c = await killAtCheckpoint(
+    [...args, '--checkpoint', ck, '--checkpoint-every', '100'],
+    ck,
+    (x) => (x.counts?.executions ?? 0) >= 500,
+  );
+  const saved = (c.counts as { executions: number }).executions;
+  assert.ok(saved > 0 && saved < whole.executions, `killed mid-search (checkpoint at ${saved})`);
+  const resumed = vdm(...args, '--resume', ck);
+  assert.equal(resumed.err, '', 'the tables beside the checkpoint were read');
+  const r = JSON.parse(resumed.out);
+  assert.equal(r.executions, whole.executions);
+  assert.equal(r.folded, whole.folded);
+});
+
 test("dpor on two workers says that it does not fold where one worker would (the design given, not the file's)", () => {
   // faults-vs-disable's file runs on upstream; on v6.9 one worker folds by default.
   const on = (design: string) =>
