@@ -100,7 +100,7 @@ export function searchFlags(c: Command): Command {
     .option('--preemption-bound <n>', 'most preemptions per execution', count('--preemption-bound'))
     .option(
       '--fold-states',
-      'dpor on one worker: end executions at retry-loop heads in states a finished part of the search started from (docs/explorer.md "State folding"; default on the vma_list designs v5.8 to v6.9)',
+      'dpor: end executions at retry-loop heads in states a finished part of the search started from (docs/explorer.md "State folding"; default on the vma_list designs v5.8 to v6.9; one search: --workers is not used with it)',
     )
     .option('--no-fold-states', 'do not fold states, also on the designs where it is the default');
 }
@@ -111,11 +111,15 @@ export function incompleteText(list: readonly Incompleteness[] | undefined): str
   return list.map((i) => `${i.reason} (${i.detail}${cutShortNote(i)})`).join('; ');
 }
 
-/** How long `vdm check` searches on the main thread before it hands the search to a thread of its own. */
-/** `vdm check --workers N` of a dpor search that one worker would fold (the vma_list designs' default). */
-const UNFOLDED_NOTE =
-  'note: state folding (the default on this design, or set by the scenario) folds one search, so dpor on several threads runs without it; where retry loops undo each other the unfolded search can take far longer than the folded one without --workers (docs/explorer.md "State folding")';
+/**
+ * `vdm check --workers N` of a dpor search that folds states (the vma_list designs' default, the
+ * file's `check.foldStates` or `--fold-states`): the folded search is one search, so it ran alone.
+ */
+function foldedAloneNote(workers: number): string {
+  return `note: --workers ${workers} not used: state folding (on here: the design's default, the file's check.foldStates or --fold-states) folds one search, which ran on one thread; \`--no-fold-states --workers ${workers}\` spreads an unfolded dpor search over ${workers} threads instead, which can take far longer where retry loops undo each other (docs/explorer.md "State folding")`;
+}
 
+/** How long `vdm check` searches on the main thread before it hands the search to a thread of its own. */
 const HAND_OVER_AFTER_MS = 2000;
 
 /**
@@ -571,7 +575,7 @@ export function addScenarioCommands(program: Command): void {
     )
     .option(
       '--workers <n>',
-      "share the search out over this many executors, with one worker's report: dpor on worker threads, exhaustive search split over processes, or a swarm's runs (docs/cli.md)",
+      "share the search out over this many executors, with one worker's report: dpor on worker threads (a folded dpor search runs on one), exhaustive search split over processes, or a swarm's runs (docs/cli.md)",
       count('--workers'),
     )
     .option(
@@ -646,9 +650,9 @@ export function addScenarioCommands(program: Command): void {
             `--workers and --queue share out a dpor or exhaustive search; ${strategy} runs spread over workers with --swarm`,
           );
         }
-        if (o.foldStates && (parallel || strategy !== 'dpor')) {
+        if (o.foldStates && (o.queue !== undefined || strategy !== 'dpor')) {
           throw new UsageError(
-            '--fold-states folds the states of one dpor search: use --strategy dpor without --workers or --queue',
+            '--fold-states folds the states of one dpor search: use --strategy dpor without --queue',
           );
         }
         if (o.queue !== undefined && strategy !== 'exhaustive') {
@@ -659,6 +663,18 @@ export function addScenarioCommands(program: Command): void {
         if (o.queue !== undefined && (checkpoint || resume)) {
           throw new UsageError('--checkpoint and --resume do not combine with --queue yet');
         }
+        // A folded dpor search is one search (its folding tables are built by each execution for
+        // the next): --workers does not split it; it runs as without them, and says so. The
+        // unfolded search that several threads could share is often far longer on the designs
+        // that fold by default (--no-fold-states asks for it).
+        const one = checkExploreOptions(sc, { ...searchOptions(o), ...limits, strategy, design: used });
+        // (A preemption bound turns folding off: dpor.ts.)
+        const foldedAlone =
+          workers > 1 &&
+          o.queue === undefined &&
+          strategy === 'dpor' &&
+          one.foldStates === true &&
+          one.preemptionBound === undefined;
         // An exhaustive search split over workers saves its subtrees; one search (and dpor on any
         // number of workers) its frontier. Each resumes its own kind.
         const split = parallel && strategy === 'exhaustive';
@@ -683,13 +699,11 @@ export function addScenarioCommands(program: Command): void {
         let r: CheckReport;
         let stats: ParallelDporStats | undefined;
         let stoppedBy: NodeJS.Signals | undefined;
-        // State folding belongs to one search: dpor on several threads runs without it.
-        let unfolded = false;
+        if (foldedAlone && o.json) process.stderr.write(`vdm: ${foldedAloneNote(workers)}\n`);
         try {
-          if (parallel) {
+          if (parallel && !foldedAlone) {
             const started = Date.now();
             const opts = checkExploreOptions(sc, { ...searchOptions(o), ...limits, strategy, design: used });
-            unfolded = strategy === 'dpor' && opts.foldStates === true;
             const runners = o.queue
               ? { queue: checkedQueue(o.queue), subtrees: o.queueSplit ?? 32 }
               : { workers };
@@ -758,7 +772,7 @@ export function addScenarioCommands(program: Command): void {
         print(
           o.json
             ? JSON.stringify(diagrams ? { ...r, raceDiagrams: diagrams } : r, null, 2)
-            : `${checkText(r, sc, o, design)}${stats ? `\n${parallelDporText(stats)}` : ''}${unfolded ? `\n${UNFOLDED_NOTE}` : ''}${diagrams && r.violations.length > 0 ? `\n\n${diagramsText(diagrams)}` : ''}`,
+            : `${checkText(r, sc, o, design)}${stats ? `\n${parallelDporText(stats)}` : ''}${foldedAlone ? `\n${foldedAloneNote(workers)}` : ''}${diagrams && r.violations.length > 0 ? `\n\n${diagramsText(diagrams)}` : ''}`,
         );
         // Stopped by a signal: the partial result is printed, and the exit status says why (128 + n).
         process.exitCode = stoppedBy ? 128 + osConstants.signals[stoppedBy] : r.verdict === 'pass' ? 0 : 1;

@@ -470,17 +470,38 @@ test('a folded search killed with SIGKILL resumes from its checkpoint and its fo
   assert.equal(r.folded, whole.folded);
 });
 
-test("dpor on two workers says that it does not fold where one worker would (the design given, not the file's)", () => {
+test('--workers 2 on a design that folds by default runs the one folded search and says so; --no-fold-states spreads the unfolded one', () => {
   // faults-vs-disable's file runs on upstream; on v6.9 one worker folds by default.
-  const on = (design: string) =>
-    vdm('check', LONG_ON_DMABUF, '--design', design, '--workers', '2', '--max-executions', '200');
-  const v69 = on('v6.9');
-  assert.equal(v69.code, 0, v69.err);
-  assert.match(v69.out, /dpor on 2 threads: /);
-  assert.match(v69.out, /note: state folding .* dpor on several threads runs without it/);
-  const up = on('upstream');
-  assert.equal(up.code, 0, up.err);
-  assert.doesNotMatch(up.out, /note: state folding/);
+  const args = ['check', LONG_ON_DMABUF, '--max-executions', '200'];
+  const one = JSON.parse(vdm(...args, '--design', 'v6.9', '--json').out);
+  delete one.elapsedMs;
+  const two = vdm(...args, '--design', 'v6.9', '--workers', '2', '--json');
+  assert.equal(two.code, 0, two.err);
+  const r = JSON.parse(two.out);
+  delete r.elapsedMs;
+  assert.ok((one.folded ?? 0) > 0, 'the one search folds');
+  assert.deepEqual(r, one, 'the folded search, as without --workers');
+  assert.match(two.err, /note: --workers 2 not used: state folding/);
+  const text = vdm(...args, '--design', 'v6.9', '--workers', '2');
+  assert.equal(text.code, 0, text.err);
+  assert.match(text.out, /^folded states: /m);
+  assert.doesNotMatch(text.out, /dpor on 2 threads: /);
+  assert.match(text.out, /note: --workers 2 not used: .*`--no-fold-states --workers 2`/);
+  // Asked for explicitly, the same.
+  const explicit = vdm(...args, '--design', 'v5.13', '--workers', '2', '--fold-states');
+  assert.equal(explicit.code, 0, explicit.err);
+  assert.match(explicit.out, /note: --workers 2 not used/);
+  // Without folding the search is spread over the threads, and nothing is noted.
+  for (const extra of [
+    ['--design', 'v6.9', '--no-fold-states'],
+    ['--design', 'upstream'],
+    ['--design', 'v6.9', '--preemption-bound', '1'],
+  ]) {
+    const spread = vdm(...args, ...extra, '--workers', '2');
+    assert.equal(spread.code, 0, spread.err);
+    assert.match(spread.out, /dpor on 2 threads: /, extra.join(' '));
+    assert.doesNotMatch(spread.out, /note: --workers 2 not used/);
+  }
 });
 
 test('dpor on two workers killed with SIGKILL resumes, on two workers or one, to the uninterrupted report', async () => {
@@ -678,7 +699,7 @@ describe('vdm check: quick answers and honest limits', () => {
     ) as { complete: boolean; folded?: number };
     assert.equal(j.complete, true);
     assert.ok((j.folded ?? 0) > 0);
-    const two = vdm('check', file, '--design', 'v5.13', '--fold-states', '--workers', '2');
+    const two = vdm('check', file, '--design', 'v5.13', '--fold-states', '--queue', 'redis://127.0.0.1:1');
     assert.equal(two.code, 2);
     assert.match(two.err, /--fold-states folds the states of one dpor search/);
     const ex = vdm('check', file, '--fold-states', '--strategy', 'exhaustive');
