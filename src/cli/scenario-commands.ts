@@ -667,14 +667,14 @@ export function addScenarioCommands(program: Command): void {
         // the next): --workers does not split it; it runs as without them, and says so. The
         // unfolded search that several threads could share is often far longer on the designs
         // that fold by default (--no-fold-states asks for it).
-        const one = checkExploreOptions(sc, { ...searchOptions(o), ...limits, strategy, design: used });
+        const asked = checkExploreOptions(sc, { ...searchOptions(o), ...limits, strategy, design: used });
         // (A preemption bound turns folding off: dpor.ts.)
         const foldedAlone =
           workers > 1 &&
           o.queue === undefined &&
           strategy === 'dpor' &&
-          one.foldStates === true &&
-          one.preemptionBound === undefined;
+          asked.foldStates === true &&
+          asked.preemptionBound === undefined;
         // An exhaustive search split over workers saves its subtrees; one search (and dpor on any
         // number of workers) its frontier. Each resumes its own kind.
         const split = parallel && strategy === 'exhaustive';
@@ -703,7 +703,7 @@ export function addScenarioCommands(program: Command): void {
         try {
           if (parallel && !foldedAlone) {
             const started = Date.now();
-            const opts = checkExploreOptions(sc, { ...searchOptions(o), ...limits, strategy, design: used });
+            const opts = asked;
             const runners = o.queue
               ? { queue: checkedQueue(o.queue), subtrees: o.queueSplit ?? 32 }
               : { workers };
