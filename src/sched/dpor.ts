@@ -35,7 +35,13 @@ import {
  * use it to stress the race step (test/sched/fold-race-step.test.ts). Not an option: on kernel
  * scenarios it costs more than it saves (docs/performance.md).
  */
-export const foldTestHooks = { everyEvent: false };
+export const foldTestHooks: {
+  everyEvent: boolean;
+  /** A loop-head state's record opens: its key, and the thread a retry cycle stopped there (-1: none). */
+  onRecord?: (key: string, stopped: number) => void;
+  /** A member's record is completed with its root's operations (foldComplete): both, packed. */
+  onComplete?: (before: Int32Array, rootOps: Int32Array, after: Int32Array, n: number) => void;
+} = { everyEvent: false };
 
 export function dpor<S>(
   program: Program<S>,
@@ -164,7 +170,12 @@ export function dpor<S>(
       ...(fold && ck.withFolds?.(final, foldBytes)
         ? {
             folds: {
-              open: foldOpen.map((r) => ({ ...r, sleep: [...r.sleep], sum: copySum(r.sum) })),
+              open: foldOpen.map((r) => ({
+                ...r,
+                sleep: [...r.sleep],
+                sum: copySum(r.sum),
+                members: [...r.members],
+              })),
               done: new Map([...foldDone].map(([k, list]) => [k, [...list]])),
               bytes: foldBytes,
             },
@@ -219,8 +230,14 @@ export function dpor<S>(
           n,
         );
       }
+      let stopped = -1;
+      if (ex.cycleTo >= 0) {
+        foldCycle(ex.cycleTo);
+        ex.cycleTo = -1;
+        stopped = t;
+      }
       if (foldTestHooks.everyEvent && ex.foldKeyAt !== pos + 1) ex.foldKeyHere();
-      if (ex.foldKeyAt === pos + 1) foldAt(pos + 1);
+      if (ex.foldKeyAt === pos + 1) foldAt(pos + 1, stopped);
     }
   };
   // State folding (ExploreOptions.foldStates). The loop-head states of the current execution
@@ -234,7 +251,7 @@ export function dpor<S>(
   const lockScratch: number[] = [];
   const clockScratch = new Int32Array(n);
   let foldCut = false;
-  const foldAt = (q: number): void => {
+  const foldAt = (q: number, stopped: number): void => {
     const key = ex.foldKey;
     const node = nodes[q]!;
     const done = foldDone.get(key);
@@ -269,7 +286,55 @@ export function dpor<S>(
         foldDone.set(key, done);
         return;
       }
-    foldOpen.push({ key, pos: q, sleep: node.sleepOps(), sum: new Map(), seqs: ex.foldSeqs() });
+    foldTestHooks.onRecord?.(key, stopped);
+    foldOpen.push({
+      key,
+      pos: q,
+      sleep: node.sleepOps(),
+      sum: new Map(),
+      seqs: ex.foldSeqs(),
+      root: -1,
+      members: [],
+    });
+  };
+  /**
+   * A retry cycle stopped a thread here: this state is the one at event count `to`, earlier on this
+   * execution. The states recorded after that one lead back to it, so what can run after each of
+   * them is also everything that can run after it: their subtrees' operations and that state's.
+   * The innermost state recorded at or before `to` (the root) holds the latter once its subtree is
+   * done; until then each of them, when done, is a member of the root (foldClose).
+   */
+  const foldCycle = (to: number): void => {
+    let root = -1;
+    for (let i = foldOpen.length - 1; i >= 0; i--)
+      if (foldOpen[i]!.pos <= to) {
+        root = i;
+        break;
+      }
+    for (let i = foldOpen.length - 1; i > root; i--) {
+      const r = foldOpen[i]!;
+      // No state recorded at or before that one: nothing will hold its subtree (ORPHAN). Else the
+      // outermost root counts: its subtree holds every other's.
+      if (root < 0) r.root = ORPHAN;
+      else if (r.root === -1 || r.root > root) r.root = root;
+    }
+  };
+  /**
+   * A member's finished record, once its root's subtree is done: its operations and the root's
+   * (`rootOps`, packed relative to the root's state). Of those it knows only that they come after
+   * the member's state, so it claims no order for them (no followed thread) and counts every
+   * thread's events as possibly before them (the race step's left-out threads). A new record
+   * replaces the old one in its list (a checkpoint may hold the old one).
+   */
+  const foldComplete = (m: FoldMember, rootOps: Int32Array): void => {
+    const list = foldDone.get(m.key);
+    const at = list === undefined ? -1 : list.indexOf(m.done);
+    if (at < 0) return; // forgotten meanwhile
+    const ops = widenPacked(m.done.ops, rootOps, n);
+    foldTestHooks.onComplete?.(m.done.ops, rootOps, ops, n);
+    const d: FoldDone = { sleep: m.done.sleep, ops };
+    foldBytes += doneBytes(d) - doneBytes(m.done);
+    list![at] = d;
   };
   /** Backtracking to `next`: the loop-head states after it are done. */
   const foldClose = (next: number): void => {
@@ -281,6 +346,9 @@ export function dpor<S>(
       foldOpen.pop();
       const parent = foldOpen[foldOpen.length - 1];
       if (parent !== undefined) sumMerge(parent.sum, r.sum);
+      if (r.root === ORPHAN) {
+        continue;
+      }
       // Kept packed: a few dozen bytes per operation instead of an object, a map entry and a key.
       const d: FoldDone = { sleep: Int32Array.from(r.sleep), ops: packSum(r.sum, r.seqs) };
       const list = foldDone.get(r.key);
@@ -289,6 +357,13 @@ export function dpor<S>(
         foldBytes += keyBytes(r.key);
       } else list.push(d);
       foldBytes += doneBytes(d);
+      if (r.root >= 0) {
+        // Its subtree leads back to a state still open above it (foldCycle): a member of that
+        // state's root, completed when the root is done, with the members of its own.
+        const root = foldOpen[r.root]!;
+        root.members.push({ key: r.key, done: d });
+        for (const m of r.members) root.members.push(m);
+      } else for (const m of r.members) foldComplete(m, d.ops);
     }
     if (foldBytes > foldBudget) forgetFolds();
   };
@@ -307,7 +382,9 @@ export function dpor<S>(
   // search would have (the open records are those of the states on the prefix to replay).
   const savedFolds = options.resume?.strategy === 'dpor' ? options.resume.folds : undefined;
   if (fold && savedFolds) {
-    for (const r of savedFolds.open as FoldRecord[]) foldOpen.push(r);
+    // A table saved before records knew their retry cycles' roots: none known.
+    for (const r of savedFolds.open as FoldRecord[])
+      foldOpen.push({ ...r, root: r.root ?? -1, members: r.members ?? [] });
     for (const [k, list] of savedFolds.done) foldDone.set(k, list as FoldDone[]);
     foldBytes = savedFolds.bytes;
   }
@@ -338,6 +415,8 @@ export function dpor<S>(
       if (resuming) races.rebuild(i);
     }
     ex.replaying = false;
+    // A cycle stop in the replayed prefix marked its states when it first ran.
+    ex.cycleTo = -1;
     depth = replayTo;
     let pos = replayTo;
     // A fold met right at the branch's first event ends the execution there too.
@@ -512,6 +591,20 @@ interface FoldRecord {
   sum: Map<string, SumOp>;
   /** Each thread's event count there (Execution.followMask). */
   seqs: Int32Array;
+  /**
+   * Its subtree met a retry cycle back to a state above it: the index in the open records of the
+   * outermost such cycle's root (foldCycle); -1 when none, ORPHAN when that state has no record
+   * at or above it (the record is then not kept).
+   */
+  root: number;
+  /** The finished records whose root this one is, completed with its operations when it is done. */
+  members: FoldMember[];
+}
+
+/** A finished record to complete when its root is done (foldCycle, foldComplete). */
+interface FoldMember {
+  key: string;
+  done: FoldDone;
 }
 
 /**
@@ -528,6 +621,9 @@ interface FoldDone {
 }
 
 const PACKED_FIELDS = 8;
+
+/** FoldRecord.root of a record whose retry cycle leads back above every recorded state. */
+const ORPHAN = -2;
 
 /** ExploreOptions.foldMemoryMiB's default. */
 export const DEFAULT_FOLD_MEMORY_MIB = 256;
@@ -625,6 +721,26 @@ function mergePacked(
     for (let u = 0; u < n; u++) r[u] = r[u]! > 0 ? now[u]! + r[u]! : now[u]!;
     sumAdd(into, t, o, k, lo, hi, ls, follow, followD, r, 0, n);
   });
+}
+
+/**
+ * A member's packed operations with its root's added (foldComplete): an operation in both keeps
+ * the member's lock set narrowed by the root's, no followed thread, and every thread counted as
+ * possibly having run before it below the state.
+ */
+function widenPacked(own: Int32Array, rootOps: Int32Array, n: number): Int32Array {
+  const sum = new Map<string, SumOp>();
+  const locks: number[] = [];
+  const rel = new Int32Array(n);
+  const zero = new Int32Array(n);
+  eachPacked(own, n, locks, rel, (t, o, k, lo, hi, ls, follow, followD, r) => {
+    sumAdd(sum, t, o, k, lo, hi, ls, follow, followD, r, 0, n);
+  });
+  eachPacked(rootOps, n, locks, rel, (t, o, k, lo, hi, ls, _follow, _followD, r) => {
+    for (let u = 0; u < n; u++) r[u] = r[u]! > 0 ? r[u]! + 1 : 1;
+    sumAdd(sum, t, o, k, lo, hi, ls, 0, 0, r, 0, n);
+  });
+  return packSum(sum, zero);
 }
 
 /** A deep copy of an open state's operations (a checkpoint's; the search goes on changing its own). */

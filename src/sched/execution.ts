@@ -301,7 +301,15 @@ export class Execution<S> implements Host {
   foldKey = '';
   foldKeyAt = -1;
   /** State folding: the keys of this execution's recorded loop heads so far (a cycle check). */
-  private readonly foldKeysHere = new Set<string>();
+  private readonly foldKeysHere = new Map<string, number>();
+  /** The shared state's hash at the last recorded loop head (setFoldKey's input). */
+  private foldState = '';
+  /**
+   * A retry cycle stopped a thread (with state folding): the event count at the earlier loop head
+   * whose state this one repeats, -1 when none since dpor last looked. The states between the two
+   * lead back to that one (dpor.ts, foldClose: their subtrees are not finished states).
+   */
+  cycleTo = -1;
   /**
    * State folding: per thread, the locks it holds now and the ones it held at its last event
    * (lockCode: id * 2, + 1 for a read-like acquisition), taken by a blocking acquisition (a
@@ -448,12 +456,14 @@ export class Execution<S> implements Host {
       if (this.foldKeyAt === this.len) {
         // The whole state (shared data and every thread's local state) was this one at an earlier
         // loop head of this execution, whichever thread stood at that head: a cycle.
-        if (this.foldKeysHere.has(this.foldKey)) {
+        const earlier = this.foldKeysHere.get(this.foldKey);
+        if (earlier !== undefined) {
           this.loopStop = t;
           this.cycleHit = true;
+          this.cycleTo = earlier;
           return;
         }
-        this.foldKeysHere.add(this.foldKey);
+        this.foldKeysHere.set(this.foldKey, this.len);
       }
     }
     const seqs = Int32Array.from(this.thrSeq);
@@ -466,6 +476,7 @@ export class Execution<S> implements Host {
       if (!same) continue;
       this.loopStop = t;
       this.cycleHit = true;
+      if (this.options.fold) this.cycleTo = r.len;
       return;
     }
     const at: (LoopPlace | null)[] = [];
@@ -653,6 +664,7 @@ export class Execution<S> implements Host {
    * when a running thread's local state has a result without content (foldKeyAt stays).
    */
   private setFoldKey(state: string): void {
+    this.foldState = state;
     let key = state;
     for (let u = 0; u < this.n; u++) {
       // A thread that has ended (or died) does nothing more: how it got there is no state.
@@ -980,6 +992,7 @@ export class Execution<S> implements Host {
       this.invStart.clear();
       this.foldKeyAt = -1;
       this.foldKeysHere.clear();
+      this.cycleTo = -1;
       for (const h of this.foldHeld) h.length = 0;
       for (const c of this.callSaved) c.length = 0;
       for (const h of this.foldHeldBefore) h.length = 0;
@@ -1367,6 +1380,13 @@ export class Execution<S> implements Host {
       this.stoppedAt[t] = this.loopInv[t] ?? null;
       this.status[t] = DEAD;
       this.gens[t] = null;
+      // The state below this loop head is the one with the thread stopped: its record's key says
+      // so (the key with it running is the earlier head's, whose subtree runs it).
+      if (this.options.fold && this.foldKeyAt === this.len) {
+        this.setFoldKey(this.foldState);
+        if (this.foldKeyAt === this.len && !this.foldKeysHere.has(this.foldKey))
+          this.foldKeysHere.set(this.foldKey, this.len);
+      }
       return;
     }
     const op = r.value;
