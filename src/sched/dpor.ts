@@ -319,6 +319,18 @@ export function dpor<S>(
       else if (r.root === -1 || r.root > root) r.root = root;
     }
   };
+  /** Takes a member's record out of the table (its root is an ORPHAN). */
+  const foldDrop = (m: FoldMember): void => {
+    const list = foldDone.get(m.key);
+    const at = list === undefined ? -1 : list.indexOf(m.done);
+    if (at < 0) return;
+    list!.splice(at, 1);
+    foldBytes -= doneBytes(m.done);
+    if (list!.length === 0) {
+      foldDone.delete(m.key);
+      foldBytes -= keyBytes(m.key);
+    }
+  };
   /**
    * A member's finished record, once its root's subtree is done: its operations and the root's
    * (`rootOps`, packed relative to the root's state). Of those it knows only that they come after
@@ -347,6 +359,8 @@ export function dpor<S>(
       const parent = foldOpen[foldOpen.length - 1];
       if (parent !== undefined) sumMerge(parent.sum, r.sum);
       if (r.root === ORPHAN) {
+        // Neither it nor the records whose root it is can be completed: none is kept.
+        for (const m of r.members) foldDrop(m);
         continue;
       }
       // Kept packed: a few dozen bytes per operation instead of an object, a map entry and a key.
