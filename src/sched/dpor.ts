@@ -322,7 +322,7 @@ export function dpor<S>(
   /** Takes a member's record out of the table (its root is an ORPHAN). */
   const foldDrop = (m: FoldMember): void => {
     const list = foldDone.get(m.key);
-    const at = list === undefined ? -1 : list.indexOf(m.done);
+    const at = memberAt(list, m);
     if (at < 0) return;
     list!.splice(at, 1);
     foldBytes -= doneBytes(m.done);
@@ -340,8 +340,8 @@ export function dpor<S>(
    */
   const foldComplete = (m: FoldMember, rootOps: Int32Array): void => {
     const list = foldDone.get(m.key);
-    const at = list === undefined ? -1 : list.indexOf(m.done);
-    if (at < 0) return; // forgotten meanwhile
+    const at = memberAt(list, m);
+    if (at < 0) return;
     const ops = widenPacked(m.done.ops, rootOps, n);
     foldTestHooks.onComplete?.(m.done.ops, rootOps, ops, n);
     const d: FoldDone = { sleep: m.done.sleep, ops };
@@ -635,6 +635,11 @@ interface FoldDone {
 }
 
 const PACKED_FIELDS = 8;
+
+/** Where a member's record stands in its key's list of finished states; -1 once forgotten. */
+function memberAt(list: FoldDone[] | undefined, m: FoldMember): number {
+  return list === undefined ? -1 : list.indexOf(m.done);
+}
 
 /** FoldRecord.root of a record whose retry cycle leads back above every recorded state. */
 const ORPHAN = -2;
