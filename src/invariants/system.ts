@@ -100,6 +100,11 @@ export class StateCheck {
   private found: Violation[] | null = null;
   /** Per mm: virtual ranges whose leaves changed since the last check, as from, to pairs. */
   private readonly dirty = new Map<Mm, number[]>();
+  /** after(): the leaves of an mm's dirty ranges, unless the mm is checked whole. */
+  private readonly dirtyLeaves = (ranges: number[], mm: Mm): void => {
+    if (this.whole.has(mm)) return;
+    for (let i = 0; i < ranges.length; i += 2) this.leavesOf(mm, ranges[i]!, ranges[i + 1]!);
+  };
   /** How many from, to pairs dirty holds (its arrays are kept and emptied, not dropped). */
   private dirtyN = 0;
   /** The mms to check whole (kept between checks: after() runs after every event). */
@@ -204,7 +209,7 @@ export class StateCheck {
     const whole = this.whole;
     whole.clear();
     for (const mm of this.vmasChanged) whole.add(mm);
-    let devices: Iterable<VfioPciCoreDevice> = [];
+    let devices: Iterable<VfioPciCoreDevice> = NO_DEVICES;
     if (owner?.kind === 'mm') {
       for (const p of sys.processes.values()) if (p.mm.name === owner.mm) whole.add(p.mm);
       devices = sys.devices.values();
@@ -217,10 +222,8 @@ export class StateCheck {
     if (this.vmasChanged.size > 0) devices = sys.devices.values();
     for (const mm of whole) this.leavesOf(mm, 0, Number.POSITIVE_INFINITY);
     if (this.dirtyN > 0)
-      for (const [mm, ranges] of this.dirty) {
-        if (whole.has(mm)) continue;
-        for (let i = 0; i < ranges.length; i += 2) this.leavesOf(mm, ranges[i]!, ranges[i + 1]!);
-      }
+      // forEach: no [key, value] pair allocated per entry (this runs after most events).
+      this.dirty.forEach(this.dirtyLeaves);
     for (const vdev of devices) checkDevice(sys, this.raise, vdev);
     this.clearDirty();
     this.vmasChanged.clear();
@@ -252,6 +255,7 @@ export class StateCheck {
 
 const LEAF_SIZE = { pte: PAGE_SIZE, pmd: PMD_SIZE, pud: PUD_SIZE } as const;
 const NONE: readonly Violation[] = [];
+const NO_DEVICES: readonly VfioPciCoreDevice[] = [];
 const NO_PENDING: unknown[] = [];
 
 /**

@@ -105,11 +105,9 @@ export class PtRegion {
    */
   slotsKey(lo: number, hi: number): number | string {
     const base = this.index * PUD_SIZE;
-    const entryVa = (slot: number): number =>
-      slot < 2 ? base : base + Math.floor((slot - 2) / PMD_SPAN) * PMD_SIZE;
     // A huge-leaf slot read alone: whether the entry is a leaf (readIsLeaf).
     if (hi === lo + 1 && (lo === 1 || (lo >= 2 && (lo - 2) % PMD_SPAN === 1)))
-      return this.pt.entryKind(lo === 1 ? 'pud' : 'pmd', entryVa(lo)) === 'leaf' ? 1 : 0;
+      return this.pt.entryKind(lo === 1 ? 'pud' : 'pmd', slotVa(base, lo)) === 'leaf' ? 1 : 0;
     // Several entries: their numbers mixed in order into two 32-bit lanes, packed into one safe
     // integer (53 bits; a collision is as unlikely as one of the 64-bit state hashes).
     let first = -1;
@@ -121,10 +119,10 @@ export class PtRegion {
       let code: number;
       if (r < 2) {
         // An entry's two slots (or one of them): the entry.
-        code = this.pt.entryCode(s < 2 ? 'pud' : 'pmd', entryVa(s));
+        code = this.pt.entryCode(s < 2 ? 'pud' : 'pmd', slotVa(base, s));
         s += 2 - r;
       } else {
-        code = this.pt.translationCode(entryVa(s) + (r - 2) * PAGE_SIZE);
+        code = this.pt.translationCode(slotVa(base, s) + (r - 2) * PAGE_SIZE);
         s++;
       }
       if (n++ === 0) first = code;
@@ -149,6 +147,11 @@ export class PtRegion {
       );
     return parts.length > 0 ? parts.join(',') : 'no leaves';
   }
+}
+
+/** The virtual address of the entry a slot of the region at `base` belongs to (PtRegion.slotsKey). */
+function slotVa(base: number, slot: number): number {
+  return slot < 2 ? base : base + Math.floor((slot - 2) / PMD_SPAN) * PMD_SIZE;
 }
 
 /** Slots of one PMD entry's span in a PtRegion: its two entry slots and its 512 PTEs. */
