@@ -306,8 +306,8 @@ export class Execution<S> implements Host {
   private foldState = '';
   /**
    * A retry cycle stopped a thread (with state folding): the event count at the earlier loop head
-   * whose state this one repeats, -1 when none since dpor last looked. The states between the two
-   * lead back to that one (dpor.ts, foldClose: their subtrees are not finished states).
+   * whose state this one repeats, -1 when none since dpor last looked. The states recorded between
+   * the two lead back to that one, whose operations complete their records (dpor.ts, foldCycle).
    */
   cycleTo = -1;
   /**
@@ -1383,9 +1383,9 @@ export class Execution<S> implements Host {
       // The state below this loop head is the one with the thread stopped: its record's key says
       // so (the key with it running is the earlier head's, whose subtree runs it).
       if (this.options.fold && this.foldKeyAt === this.len) {
+        // Other threads' keys were whole a moment ago, so this one is too.
         this.setFoldKey(this.foldState);
-        if (this.foldKeyAt === this.len && !this.foldKeysHere.has(this.foldKey))
-          this.foldKeysHere.set(this.foldKey, this.len);
+        if (!this.foldKeysHere.has(this.foldKey)) this.foldKeysHere.set(this.foldKey, this.len);
       }
       return;
     }
