@@ -790,6 +790,11 @@ export class Execution<S> implements Host {
     return this.current === -1;
   }
 
+  /** Host.comparesStates: loop heads compare states when the program says what it shares. */
+  get comparesStates(): boolean {
+    return this.program.sharedState !== undefined;
+  }
+
   get alone(): boolean {
     if (this.current === -1) return true;
     for (let t = 0; t < this.n; t++) if (t !== this.current && this.status[t] === RUNNING) return false;

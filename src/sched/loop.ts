@@ -27,6 +27,24 @@ export function loopHead(invocation: object): void {
   currentHost()?.loopHead?.(invocation);
 }
 
+/**
+ * How many iterations model code lets a retry loop run before it stops the thread with a
+ * SearchBound (a bound of the model, not a bug). Where the executor compares states at loop heads
+ * (the program has Program.sharedState) a loop that goes round for ever repeats a state, since the
+ * states are finitely many, and is stopped there as a retry cycle; the bound is then only a
+ * backstop for loops whose state cannot be compared, and must sit far above the rounds a cycle can
+ * take to close (three faults and a zap loop on v5.8 take more than 40). Where nothing is compared,
+ * the bound is all that ends such a loop, and a low one keeps each execution short.
+ */
+export function retryBound(): number {
+  return currentHost()?.comparesStates === true ? RETRY_BOUND : RETRY_BOUND_UNCOMPARED;
+}
+
+/** retryBound() where the executor compares states. */
+export const RETRY_BOUND = 1000;
+/** retryBound() where it does not. */
+export const RETRY_BOUND_UNCOMPARED = 40;
+
 /** Marks the end of a retry loop's invocation (every way out of it: call it in a `finally`). */
 export function loopEnd(invocation: object): void {
   currentHost()?.loopEnd?.(invocation);

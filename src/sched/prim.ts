@@ -30,6 +30,11 @@ export interface Host {
   readonly currentThread: number;
   /** Events run so far in this execution (model layers mark what happened between events). */
   readonly eventCount: number;
+  /**
+   * The program says what its threads share outside sched objects (Program.sharedState), so the
+   * executor can tell when a retry loop's iteration begins in a state it was already in (loop.ts).
+   */
+  readonly comparesStates?: boolean;
   /** The running thread is at the top of an iteration of a retry loop (loop.ts). */
   loopHead?(invocation: object): void;
   /** The running thread leaves that loop (loop.ts). */

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Execution } from '../../src/sched/execution.js';
 import { Cell, explore, loopEnd, loopHead, type Program, type Thread } from '../../src/sched/index.js';
+import { RETRY_BOUND, RETRY_BOUND_UNCOMPARED, retryBound } from '../../src/sched/loop.js';
+import { SearchBound } from '../../src/sched/violation.js';
 import { tugClearer, tugSetter } from './helpers/tug.js';
 
 interface S {
@@ -146,4 +148,45 @@ test('a place in a retry loop compares what a read of a value changed in place s
   // B saw the slot raised: its next steps may differ from those of the recorded state (it read the
   // same object, changed in place), so A goes on.
   assert.equal(stoppedWhenBSaw(true), false);
+});
+
+/**
+ * One thread that turns a counter round modulo `period` for ever, at the top of a retry loop that
+ * stops itself (SearchBound) after retryBound() iterations, as the kernel model's faults do.
+ */
+function wheel(period: number, shared: boolean): Program<{ c: Cell<number> }> {
+  const p: Program<{ c: Cell<number> }> = {
+    setup: () => ({ c: new Cell('c', 0) }),
+    threads: {
+      *turn(s) {
+        const invocation = {};
+        try {
+          for (let attempt = 0; ; attempt++) {
+            loopHead(invocation);
+            if (attempt === retryBound()) throw new SearchBound(`still turning after ${attempt}`);
+            const v = yield* s.c.read();
+            yield* s.c.write((v + 1) % period);
+          }
+        } finally {
+          loopEnd(invocation);
+        }
+      },
+    },
+  };
+  if (shared) p.sharedState = () => null;
+  return p;
+}
+
+test('a loop whose state takes more than 40 rounds to repeat ends as a cycle where states are compared, not at the bound', () => {
+  // 60 rounds before the counter is back: more than the bound where nothing is compared.
+  assert.ok(60 > RETRY_BOUND_UNCOMPARED && 60 < RETRY_BOUND);
+  const compared = explore(wheel(60, true));
+  assert.equal(compared.complete, true, JSON.stringify(compared.incomplete));
+  assert.equal(compared.cycles, 1);
+  const uncompared = explore(wheel(60, false));
+  assert.equal(uncompared.complete, false);
+  assert.match(
+    uncompared.incomplete?.find((i) => i.reason === 'searchBound')?.detail ?? '',
+    new RegExp(`still turning after ${RETRY_BOUND_UNCOMPARED}`),
+  );
 });

@@ -1,7 +1,7 @@
 // Page faults, pfn insertion and zapping (mm/memory.c; docs/mm.md, "Faults" and "Zapping"), and the CPU
 // access that drives them.
 
-import { loopEnd, loopHead, resultOnly } from '../../sched/loop.js';
+import { loopEnd, loopHead, resultOnly, retryBound } from '../../sched/loop.js';
 import { currentHost } from '../../sched/prim.js';
 import type { Thread } from '../../sched/program.js';
 import { SearchBound } from '../../sched/violation.js';
@@ -160,16 +160,6 @@ export function* handleMmFault(
 export type AccessOutcome = 'ok' | 'sigbus' | 'sigsegv' | 'oom';
 
 /**
- * How many times an access faults and retries before the model calls it stuck. A fault that
- * another thread keeps undoing is normally caught as a retry cycle (sched/loop.ts) once a state
- * repeats; this bound is the backstop for retries that keep the state moving. With three or four
- * threads taking turns a whole state can take many rounds to come back: faults-vs-disable (three
- * vCPUs and a disable) on v6.9 still met a bound of 16 and completes under 40, where the count of
- * executions barely moves (43,887 cut at 16, 44,801 whole).
- */
-const MAX_FAULT_RETRIES = 40;
-
-/**
  * A CPU load or store at `addr` in `mm` (cpuAccess, below). Without `onFault` the caller learns
  * only the outcome, so the access is a resultOnly call: how many faults it took is not the
  * caller's state (state folding, sched/loop.ts).
@@ -224,12 +214,14 @@ function* cpuAccess(
         yield* mm.tlb.upRead();
       }
       if (hit) return 'ok';
-      if (attempt === MAX_FAULT_RETRIES) {
+      // How many times an access may fault before the model calls it stuck (sched/loop.ts): a
+      // fault that another thread keeps undoing is caught as a retry cycle once the execution's
+      // state repeats; the bound is the backstop for a loop whose state is not compared.
+      const bound = retryBound();
+      if (attempt === bound) {
         // Another thread undid each fault before this one could use it: under a fair schedule the
         // access goes through eventually; the model stops the search here (a bound, not a bug).
-        throw new SearchBound(
-          `access at 0x${addr.toString(16)} still faults after ${MAX_FAULT_RETRIES} page faults`,
-        );
+        throw new SearchBound(`access at 0x${addr.toString(16)} still faults after ${bound} page faults`);
       }
       yield* mm.mmapLock.downRead();
       const vma = mm.vmaLookup(addr);
